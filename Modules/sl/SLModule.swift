@@ -1,0 +1,92 @@
+import SwiftletSDK
+
+/// The `sl` module: stateless replies (Kamailio's `modules/sl`).
+final class SLModule {
+    /// `default_code`: used when the code argument cannot be evaluated.
+    var defaultCode = 500
+    /// `default_reason`: used when the reason argument cannot be evaluated.
+    var defaultReason = "Internal Server Error"
+    /// The To-tag generator, ready after `mod_init`.
+    var tags = StatelessTag(firstListener: nil)
+
+    var exports: ModuleExports {
+        let e = ModuleExports(name: "sl")
+        e.parameters = [
+            ModuleParameter(
+                "default_code",
+                .int { (v: Int) throws(FixupError) in
+                    guard (100...699).contains(v) else { throw FixupError("default_code must be 100-699, got \(v)") }
+                    self.defaultCode = v
+                }),
+            ModuleParameter("default_reason", .string { (v: String) throws(FixupError) in self.defaultReason = v }),
+        ]
+        let reply = { (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in try self.fixupReply(args) }
+        e.functions = [
+            ScriptFunction("sl_send_reply", parameters: 2, routes: .request, fixup: reply),
+            ScriptFunction("sl_reply", parameters: 2, routes: .request, fixup: reply),
+            // Without tm (not available yet) send_reply is a stateless reply, as in Kamailio.
+            ScriptFunction("send_reply", parameters: 2, routes: [.request, .onReply, .failure], fixup: reply),
+        ]
+        e.requestFilters = [{ ctx in !self.isAckToLocalReply(ctx) }]
+        e.initialize = { (context: ModuleInitContext) in
+            self.tags = StatelessTag(firstListener: context.listeners.first)
+        }
+        return e
+    }
+
+    /// Fixup of `sl_send_reply(code, reason)`: the code is an int or a PV, the reason a
+    /// format; a constant code must be a valid status code.
+    func fixupReply(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
+        let code = try args[0].intParameter()
+        if case .constant(let c) = code, !(100...699).contains(c) {
+            throw FixupError("invalid reply code \(c) (must be 100-699)", at: args[0].location)
+        }
+        let reason = try args[1].stringFormat()
+        return { ctx in
+            let c = code.value(ctx) ?? self.defaultCode
+            var r = reason.render(ctx)
+            if r.isEmpty { r = self.defaultReason }
+            return self.sendReply(ctx, code: c, reason: r)
+        }
+    }
+
+    /// Sends a stateless reply. Returns 1 on success, -1 on failure (ACK, bad code, no send).
+    func sendReply(_ ctx: MessageContext, code: Int, reason: String) -> Int {
+        let msg = ctx.message
+        guard msg.isRequest, msg.method != .ack else {
+            Log.debug("sl", "no stateless reply to \(msg.isRequest ? "an ACK" : "a reply")")
+            return -1
+        }
+        guard (100...699).contains(code) else {
+            Log.error("sl", "invalid reply code \(code)")
+            return -1
+        }
+        var builder = StatelessReply(
+            sourceIP: ctx.receive.sourceIP, sourcePort: ctx.receive.sourcePort, serverHeader: Core.serverHeader)
+        builder.forceRport = ctx.forceRport
+        do {
+            let bytes = try builder.build(
+                for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.tag(for: msg) : nil)
+            return ctx.sendReply(bytes) ? 1 : -1
+        } catch {
+            Log.error("sl", "cannot build a reply: \(error)")
+            return -1
+        }
+    }
+
+    /// Kamailio's `sl_filter_ACK`: an ACK whose To-tag is one this server generated answers
+    /// a stateless negative reply and ends here.
+    func isAckToLocalReply(_ ctx: MessageContext) -> Bool {
+        guard ctx.message.method == .ack, let toTag = ctx.message.toTag, toTag.utf8.count == StatelessTag.length else {
+            return false
+        }
+        guard toTag == tags.tag(for: ctx.message) else { return false }
+        Log.debug("sl", "local ACK found -> dropping it")
+        return true
+    }
+}
+
+@_cdecl("swiftlet_module_register")
+public func swiftletModuleRegister(_ core: UnsafePointer<swiftlet_core_info_t>?) -> UnsafeRawPointer? {
+    registerSwiftletModule(core: core, name: "sl") { SLModule().exports }
+}

@@ -1,0 +1,50 @@
+import SwiftletSDK
+
+/// The `xlog` module: formatted log lines from the script (Kamailio's `modules/xlog`).
+/// This first version has `xlog([level,] format)` and the `prefix` parameter.
+final class XLogModule {
+    /// `prefix`: put before every xlog line (Kamailio's default `<script>: `).
+    var prefix = "<script>: "
+
+    var exports: ModuleExports {
+        let e = ModuleExports(name: "xlog")
+        e.parameters = [
+            ModuleParameter("prefix", .string { (v: String) throws(FixupError) in self.prefix = v })
+        ]
+        e.functions = [
+            ScriptFunction("xlog", parameters: 1...2, routes: .any) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                try self.fixupXlog(args)
+            }
+        ]
+        return e
+    }
+
+    /// `xlog(format)` logs at L_ERR; `xlog(level, format)` takes `L_*` names or a PV/int.
+    func fixupXlog(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
+        let format = try args[args.count - 1].stringFormat()
+        var level: (MessageContext) -> LogLevel = { _ in .error }
+        if args.count == 2 {
+            let a = args[0]
+            if case .string(let s) = a.value, s.hasPrefix("L_") {
+                guard let l = LogLevel(kamailioName: s) else {
+                    throw FixupError("unknown log level '\(s)'", at: a.location)
+                }
+                level = { _ in l }
+            } else {
+                let p = try a.intParameter()
+                level = { ctx in LogLevel(debugValue: p.value(ctx) ?? LogLevel.error.rawValue) }
+            }
+        }
+        return { ctx in
+            let l = level(ctx)
+            if Log.enabled(l) { Log.write(l, self.prefix + format.render(ctx)) }
+            return 1
+        }
+    }
+}
+
+@_cdecl("swiftlet_module_register")
+public func swiftletModuleRegister(_ core: UnsafePointer<swiftlet_core_info_t>?) -> UnsafeRawPointer? {
+    registerSwiftletModule(core: core, name: "xlog") { XLogModule().exports }
+}

@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// Swiftlet: the `swiftlet` server, and every in-tree module as its own shared object.
+//
+// The core is the local package Sources/SwiftletCore (one libSwiftletCore.so, see
+// DESIGN.md section 1). Each module is a `.dynamic` library product built from
+// Modules/<name>/ that links that one core library; `loadmodule "sl.so"` finds `libsl.so`.
+import PackageDescription
+
+let core: Target.Dependency = .product(name: "SwiftletCore", package: "SwiftletCore")
+
+/// In-tree modules: name -> extra dependencies. Adding a module is one line plus its folder.
+let modules: [String] = ["sl", "xlog"]
+
+/// Modules built only for the test suite (never installed).
+let testModules: [(name: String, path: String)] = [
+    ("swiftlet_test_abi_mismatch", "Tests/Fixtures/abi_mismatch")
+]
+
+let package = Package(
+    name: "Swiftlet",
+    products: [
+        .executable(name: "swiftlet", targets: ["swiftlet"])
+    ]
+        + modules.map { .library(name: $0, type: .dynamic, targets: [$0]) }
+        + testModules.map { .library(name: $0.name, type: .dynamic, targets: [$0.name]) },
+    dependencies: [
+        .package(path: "Sources/SwiftletCore")
+    ],
+    targets: [
+        .executableTarget(name: "swiftlet", dependencies: [core], path: "Sources/swiftlet")
+    ]
+        + modules.map { .target(name: $0, dependencies: [core], path: "Modules/\($0)", exclude: ["README.md"]) }
+        + testModules.map { .target(name: $0.name, dependencies: [core], path: $0.path) }
+        + [
+            .testTarget(name: "SwiftletTests", dependencies: [core], path: "Tests/SwiftletTests")
+        ]
+)

@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+// SwiftletCore: the core of Swiftlet as ONE dynamic library (libSwiftletCore.so).
+//
+// It is its own package on purpose (see DESIGN.md section 1): SwiftPM links a target of
+// the same package statically into every product that uses it, so a module `.so` built in
+// the root package would carry a private copy of the core. Depending on this package's
+// `.dynamic` product makes the executable and every module share one libSwiftletCore.so.
+import PackageDescription
+
+let package = Package(
+    name: "SwiftletCore",
+    products: [
+        .library(
+            name: "SwiftletCore",
+            type: .dynamic,
+            targets: ["CSwiftletABI", "SwiftletSIP", "SwiftletConfig", "SwiftletSDK", "SwiftletRuntime"]
+        )
+    ],
+    targets: [
+        // C header of the module ABI: version constants and the descriptor structs.
+        .target(name: "CSwiftletABI"),
+        // SIP message layer: parser, message model, reply writer. No I/O.
+        .target(name: "SwiftletSIP"),
+        // The Kamailio configuration language: lexer, parser, AST, diagnostics. No I/O but files.
+        .target(name: "SwiftletConfig"),
+        // What modules import: module exports, script functions, pseudo-variables, logging.
+        .target(name: "SwiftletSDK", dependencies: ["CSwiftletABI", "SwiftletSIP", "SwiftletConfig"]),
+        // Assembly of a running server: module loader, script compiler, transports, workers.
+        .target(name: "SwiftletRuntime", dependencies: ["SwiftletSDK"]),
+    ]
+)

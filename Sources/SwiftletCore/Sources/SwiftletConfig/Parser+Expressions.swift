@@ -1,0 +1,91 @@
+extension Parser {
+    /// Binary operators from lowest to highest precedence (Kamailio 5.6 cfg grammar).
+    static let binaryLevels: [[String]] = [
+        ["||", "or"], ["&&", "and"], ["|"], ["&"], ["^"], ["<<"], [">>"],
+        ["==", "!=", "=~", "eq", "ne", "ieq", "ine"], ["<", ">", "<=", ">="], ["+", "-"], ["*", "/", "mod"],
+    ]
+
+    mutating func parseExpression() throws(SyntaxError) -> Expression {
+        try parseBinary(level: 0)
+    }
+
+    func binaryOperator(at level: Int) -> String? {
+        let t = current
+        guard t.kind == .punctuation || t.kind == .identifier else { return nil }
+        return Parser.binaryLevels[level].contains(t.text) ? t.text : nil
+    }
+
+    mutating func parseBinary(level: Int) throws(SyntaxError) -> Expression {
+        if level == Parser.binaryLevels.count { return try parseUnary() }
+        var lhs = try parseBinary(level: level + 1)
+        while let op = binaryOperator(at: level) {
+            let opToken = advance()
+            let rhs = try parseBinary(level: level + 1)
+            lhs = .binary(
+                op: op == "or" ? "||" : op == "and" ? "&&" : op, lhs: lhs, rhs: rhs, location: opToken.location)
+        }
+        return lhs
+    }
+
+    mutating func parseUnary() throws(SyntaxError) -> Expression {
+        let t = current
+        if t.isPunctuation("!") || t.isIdentifier("not") {
+            advance()
+            return .unary(op: "!", operand: try parseUnary(), location: t.location)
+        }
+        if t.isPunctuation("-") || t.isPunctuation("~") || t.isIdentifier("defined") {
+            advance()
+            return .unary(op: t.text, operand: try parseUnary(), location: t.location)
+        }
+        return try parsePrimary()
+    }
+
+    mutating func parsePrimary() throws(SyntaxError) -> Expression {
+        let t = current
+        switch t.kind {
+        case .integer(let v):
+            advance()
+            return .integer(v, location: t.location)
+        case .string:
+            advance()
+            var s = t.text
+            while current.kind == .string { s += advance().text }  // adjacent strings concatenate
+            return .string(s, location: t.location)
+        case .pseudoVariable:
+            advance()
+            return .pseudoVariable(t.text, location: t.location)
+        case .ipv4:
+            advance()
+            return .string(t.text, location: t.location)
+        case .ipv6:
+            advance()
+            return .string(t.text, location: t.location)
+        case .identifier:
+            advance()
+            if current.isPunctuation("(") {
+                advance()
+                var args: [Expression] = []
+                if !current.isPunctuation(")") {
+                    while true {
+                        args.append(try parseExpression())
+                        if current.isPunctuation(",") {
+                            advance()
+                            continue
+                        }
+                        break
+                    }
+                }
+                try expectPunctuation(")", "to close the argument list of \(t.text)()")
+                return .call(name: t.text, arguments: args, location: t.location)
+            }
+            return .name(t.text, location: t.location)
+        case .punctuation where t.text == "(":
+            advance()
+            let e = try parseExpression()
+            try expectPunctuation(")", "to close '('")
+            return e
+        default:
+            throw fail("expected an expression, found \(describe(t))")
+        }
+    }
+}

@@ -1,0 +1,229 @@
+/// Parses configuration tokens into a `ConfigFile`, collecting every syntax error (it
+/// resynchronises after an error instead of stopping at the first one).
+public struct Parser {
+    var tokens: [Token]
+    var index = 0
+    let source: [UInt8]
+    public private(set) var diagnostics: [ConfigDiagnostic] = []
+
+    /// Top-level words that begin a routing block.
+    static let routeKeywords: Set<String> = [
+        "request_route", "route", "failure_route", "branch_route", "onreply_route", "reply_route", "onsend_route",
+        "event_route",
+    ]
+
+    /// Parses a whole file's text.
+    public static func parse(text: String, file: String) -> (ConfigFile, [ConfigDiagnostic]) {
+        var lexer = Lexer(text: text, file: file)
+        let tokens = lexer.tokenize()
+        var parser = Parser(tokens: tokens, source: Array(text.utf8))
+        let config = parser.parseFile()
+        let all = (lexer.diagnostics + parser.diagnostics).sorted {
+            ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
+        }
+        return (config, all)
+    }
+
+    init(tokens: [Token], source: [UInt8]) {
+        self.tokens = tokens
+        self.source = source
+    }
+
+    // MARK: token access
+
+    var current: Token { tokens[index] }
+    func peek(_ k: Int = 1) -> Token { tokens[min(index + k, tokens.count - 1)] }
+    var atEnd: Bool { current.kind == .endOfFile }
+
+    @discardableResult
+    mutating func advance() -> Token {
+        let t = tokens[index]
+        if index < tokens.count - 1 { index += 1 }
+        return t
+    }
+
+    struct SyntaxError: Error {}
+
+    mutating func fail(_ message: String, at location: SourceLocation? = nil) -> SyntaxError {
+        diagnostics.append(ConfigDiagnostic(message, at: location ?? current.location))
+        return SyntaxError()
+    }
+
+    mutating func expectPunctuation(_ p: String, _ context: String) throws(SyntaxError) {
+        guard current.isPunctuation(p) else {
+            // A missing terminator is reported where it belongs: right after the previous token.
+            let at = p == ";" && index > 0 ? endLocation(of: tokens[index - 1]) : current.location
+            throw fail("expected '\(p)' \(context), found \(describe(current))", at: at)
+        }
+        advance()
+    }
+
+    /// The position just after a token (tokens never span lines).
+    func endLocation(of t: Token) -> SourceLocation {
+        SourceLocation(file: t.location.file, line: t.location.line, column: t.location.column + t.range.count)
+    }
+
+    func describe(_ t: Token) -> String {
+        switch t.kind {
+        case .endOfFile: return "end of file"
+        case .string: return "string \"\(t.text)\""
+        default: return "'\(t.text)'"
+        }
+    }
+
+    /// The raw source text between two byte offsets.
+    func sourceText(_ range: Range<Int>) -> String { String(decoding: source[range], as: UTF8.self) }
+
+    // MARK: top level
+
+    mutating func parseFile() -> ConfigFile {
+        var config = ConfigFile()
+        while !atEnd {
+            let before = index
+            do throws(SyntaxError) {
+                try parseTopLevelItem(into: &config)
+            } catch {
+                synchronizeTopLevel(from: before)
+            }
+        }
+        return config
+    }
+
+    mutating func parseTopLevelItem(into config: inout ConfigFile) throws(SyntaxError) {
+        let t = current
+        guard t.kind == .identifier else {
+            throw fail("expected a global parameter, loadmodule, modparam or a route block, found \(describe(t))")
+        }
+        switch t.text {
+        case "loadmodule":
+            advance()
+            guard current.kind == .string else { throw fail("expected a quoted module name after loadmodule") }
+            config.modules.append(ModuleLoad(path: advance().text, location: t.location))
+        case "loadpath" where current.kind == .identifier && peek().kind == .string,
+            "mpath" where peek().kind == .string:
+            advance()
+            let v = advance()
+            config.globals.append(GlobalParameter(name: "mpath", value: [v], location: t.location))
+        case "modparam":
+            config.moduleParameters.append(try parseModparam())
+        case _ where Parser.routeKeywords.contains(t.text):
+            config.routes.append(try parseRouteBlock())
+        default:
+            guard peek().isPunctuation("=") else {
+                throw fail("unknown top-level statement '\(t.text)'")
+            }
+            advance()
+            let eq = advance()
+            var value: [Token] = []
+            while !atEnd, current.location.line == eq.location.line, !current.isPunctuation(";") {
+                value.append(advance())
+            }
+            if current.isPunctuation(";") { advance() }
+            guard !value.isEmpty else { throw fail("missing value for '\(t.text)'", at: eq.location) }
+            config.globals.append(GlobalParameter(name: t.text, value: value, location: t.location))
+        }
+    }
+
+    mutating func parseModparam() throws(SyntaxError) -> ModuleParameterSetting {
+        let start = advance()
+        try expectPunctuation("(", "after modparam")
+        guard current.kind == .string else { throw fail("expected the module name as a string") }
+        let module = advance().text
+        try expectPunctuation(",", "after the module name")
+        guard current.kind == .string else { throw fail("expected the parameter name as a string") }
+        let name = advance().text
+        try expectPunctuation(",", "after the parameter name")
+        let valueToken = current
+        let value: ModuleParameterSetting.Value
+        switch valueToken.kind {
+        case .string:
+            var s = advance().text
+            while current.kind == .string { s += advance().text }
+            value = .string(s)
+        case .integer(let v):
+            advance()
+            value = .int(v)
+        case .punctuation where valueToken.text == "-":
+            advance()
+            guard case .integer(let v) = current.kind else { throw fail("expected an integer after '-'") }
+            advance()
+            value = .int(-v)
+        default:
+            throw fail("expected a string or an integer as the value of modparam \"\(module)\" \"\(name)\"")
+        }
+        try expectPunctuation(")", "to close modparam")
+        if current.isPunctuation(";") { advance() }
+        return ModuleParameterSetting(
+            module: module, name: name, value: value, location: start.location,
+            valueLocation: valueToken.location)
+    }
+
+    mutating func parseRouteBlock() throws(SyntaxError) -> RouteBlock {
+        let keyword = advance()
+        var name: String? = nil
+        if current.isPunctuation("[") {
+            let open = advance()
+            let first = current
+            while !atEnd, !current.isPunctuation("]") { advance() }
+            guard current.isPunctuation("]") else {
+                throw fail("expected ']' to close the route name", at: open.location)
+            }
+            if first.kind == .string && peek(0).range.lowerBound == first.range.upperBound {
+                name = first.text
+            } else {
+                name = sourceText(first.range.lowerBound..<current.range.lowerBound).trimmingSpaces()
+            }
+            advance()
+            if name?.isEmpty == true { throw fail("empty route name", at: open.location) }
+        }
+        let kind: RouteKind
+        switch keyword.text {
+        case "request_route": kind = .request
+        case "route": kind = name.map { $0 == "0" ? .request : .named($0) } ?? .request
+        case "failure_route": kind = .failure(try requireName(name, keyword))
+        case "branch_route": kind = .branch(try requireName(name, keyword))
+        case "onreply_route", "reply_route": kind = .onReply(name == "0" ? nil : name)
+        case "onsend_route": kind = .onSend
+        default: kind = .event(try requireName(name, keyword))
+        }
+        let body = try parseBlock()
+        return RouteBlock(kind: kind, body: body, location: keyword.location)
+    }
+
+    mutating func requireName(_ name: String?, _ keyword: Token) throws(SyntaxError) -> String {
+        guard let name else { throw fail("\(keyword.text) needs a name in brackets", at: keyword.location) }
+        return name
+    }
+
+    /// Skips ahead to something that can start a top-level item.
+    mutating func synchronizeTopLevel(from start: Int) {
+        if index == start { advance() }
+        var depth = 0
+        while !atEnd {
+            let t = current
+            if t.isPunctuation("{") { depth += 1 }
+            if t.isPunctuation("}") {
+                depth -= 1
+                advance()
+                if depth <= 0 { return }
+                continue
+            }
+            if depth <= 0, t.kind == .identifier,
+                Parser.routeKeywords.contains(t.text) || t.text == "loadmodule" || t.text == "modparam"
+                    || peek().isPunctuation("=")
+            {
+                return
+            }
+            advance()
+        }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}

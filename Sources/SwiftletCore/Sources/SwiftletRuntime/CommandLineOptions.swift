@@ -1,0 +1,108 @@
+/// The `swiftlet` command line, parsed getopt-style as Kamailio's: short options may be
+/// grouped (`-DDE`), values attached or separate (`-n4`, `-n 4`), `-d`/`-D` repeated.
+public struct CommandLineOptions: Equatable {
+    public var configFile = "/etc/swiftlet/swiftlet.cfg"
+    public var checkOnly = false
+    /// Number of `-D`: 0 daemonize, 1 no fork, 2 foreground without daemonizing.
+    public var foreground = 0
+    public var logToStderr = false
+    /// Each `-d` raises the debug level by one; `--debug=N` sets it.
+    public var debugIncrements = 0
+    public var debugLevel: Int? = nil
+    public var children: Int? = nil
+    public var listen: [String] = []
+    public var modulePath: String? = nil
+    public var pidFile: String? = nil
+    public var sharedMemoryMB: Int? = nil
+    public var showVersion = false
+    public var showHelp = false
+
+    public init() {}
+
+    /// Options that take a value.
+    static let withValue: Set<Character> = ["f", "n", "l", "L", "P", "m", "M", "A", "u", "g", "w", "Y", "N", "b"]
+
+    /// Parses the arguments (without the program name).
+    public static func parse(_ args: [String]) throws(RuntimeError) -> CommandLineOptions {
+        var o = CommandLineOptions()
+        var i = 0
+        func value(_ opt: String, attached: Substring) throws(RuntimeError) -> String {
+            if !attached.isEmpty { return String(attached) }
+            i += 1
+            guard i < args.count else { throw RuntimeError("option \(opt) needs a value") }
+            return args[i]
+        }
+        func int(_ opt: String, _ s: String) throws(RuntimeError) -> Int {
+            guard let v = Int(s) else { throw RuntimeError("option \(opt) needs a number, got '\(s)'") }
+            return v
+        }
+        while i < args.count {
+            let arg = args[i]
+            if arg.hasPrefix("--") {
+                let parts = arg.dropFirst(2).split(separator: "=", maxSplits: 1)
+                let name = String(parts.first ?? "")
+                let attached = parts.count > 1 ? parts[1] : ""
+                switch name {
+                case "help": o.showHelp = true
+                case "version": o.showVersion = true
+                case "debug": o.debugLevel = try int("--debug", try value("--debug", attached: attached))
+                default: throw RuntimeError("unknown option \(arg) (see -h)")
+                }
+            } else if arg.hasPrefix("-"), arg.count > 1 {
+                var rest = arg.dropFirst()
+                while let c = rest.first {
+                    rest = rest.dropFirst()
+                    let opt = "-\(c)"
+                    if withValue.contains(c) {
+                        let v = try value(opt, attached: rest)
+                        rest = ""
+                        switch c {
+                        case "f": o.configFile = v
+                        case "n": o.children = try int(opt, v)
+                        case "l": o.listen.append(v)
+                        case "L": o.modulePath = v
+                        case "P": o.pidFile = v
+                        case "m": o.sharedMemoryMB = try int(opt, v)
+                        case "A":
+                            throw RuntimeError(
+                                "option -A needs the preprocessor (#!define), which is not supported yet")
+                        default: throw RuntimeError("option \(opt) is not supported yet")
+                        }
+                        continue
+                    }
+                    switch c {
+                    case "c": o.checkOnly = true
+                    case "D": o.foreground += 1
+                    case "E": o.logToStderr = true
+                    case "d": o.debugIncrements += 1
+                    case "V", "v": o.showVersion = true
+                    case "h": o.showHelp = true
+                    default: throw RuntimeError("unknown option -\(c) (see -h)")
+                    }
+                }
+            } else {
+                throw RuntimeError("unexpected argument '\(arg)' (see -h)")
+            }
+            i += 1
+        }
+        return o
+    }
+
+    /// The `-h` text.
+    public static let help = """
+        Usage: swiftlet [options]
+        Options:
+            -f file      Configuration file (default: /etc/swiftlet/swiftlet.cfg)
+            -c           Check the configuration file and exit (every error as file:line:col)
+            -l address   Listen on the address: [proto:]addr[:port] (repeatable)
+            -L path      Module search path (mpath), directories separated by ':'
+            -n processes Number of UDP worker threads per listener (children)
+            -m MB        Shared memory size in MB (accepted; the allocator comes later)
+            -d           Raise the debug level (repeatable); --debug=N sets it
+            -D           Do not daemonize (-D once: no fork at all; -DD: stay in foreground)
+            -E           Log to stderr
+            -P file      Write the process id to file
+            -V, --version Print the version and exit
+            -h, --help   Print this text and exit
+        """
+}

@@ -1,0 +1,196 @@
+import SwiftletSDK
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A configuration read, checked and compiled, with its modules loaded.
+public struct LoadedConfiguration {
+    public let core: CoreConfiguration
+    public let modules: [LoadedModule]
+    public let script: CompiledScript
+}
+
+/// The configuration was refused; every problem is listed.
+public struct ConfigLoadError: Error {
+    public let error: ConfigError
+    public let sources: [String: String]
+    public var count: Int { error.diagnostics.count }
+    /// Each problem as `file:line:col: error: message` with the source line and a caret.
+    public var rendered: String { error.rendered(sources: sources) }
+}
+
+/// Reads a configuration file and turns it into a runnable server configuration:
+/// global parameters, log set-up, modules (loaded and checked), modparams, compiled routes.
+public enum ConfigurationLoader {
+    public static func load(options: CommandLineOptions) throws -> LoadedConfiguration {
+        let path = options.configFile
+        guard let text = readFile(path) else {
+            throw RuntimeError("cannot read config file \(path): \(RuntimeError.errnoText())")
+        }
+        return try load(text: text, file: path, options: options)
+    }
+
+    public static func load(text: String, file: String, options: CommandLineOptions) throws -> LoadedConfiguration {
+        let sources = [file: text]
+        var diagnostics: [ConfigDiagnostic] = []
+        var warnings: [ConfigDiagnostic] = []
+        let (config, syntax) = Parser.parse(text: text, file: file)
+        diagnostics += syntax
+
+        // Global parameters, then the command line on top (as Kamailio: -n, -l, -L, -E, -d win).
+        var core = CoreConfiguration()
+        diagnostics += core.apply(config.globals, warnings: &warnings)
+        if let n = options.children { core.children = n }
+        for l in options.listen {
+            do throws(ConfigDiagnostic) {
+                core.listen.append(try ListenParser.parse(commandLine: l))
+            } catch {
+                diagnostics.append(error)
+            }
+        }
+        if let m = options.modulePath { core.mpath = m.split(separator: ":").map(String.init) }
+        if core.mpath.isEmpty { core.mpath = defaultModulePath() }
+        if options.logToStderr { core.logStderror = true }
+        if let d = options.debugLevel { core.debug = LogLevel(debugValue: d) }
+        if options.debugIncrements > 0 {
+            core.debug = LogLevel(debugValue: core.debug.rawValue + options.debugIncrements)
+        }
+        if core.listen.isEmpty { core.listen = defaultListeners(port: core.port) }
+        Log.configure(
+            level: core.debug, destination: core.logStderror ? .stderr : .syslog(facility: core.logFacility),
+            name: core.logName)
+        Core.setServerHeader(core.effectiveServerHeader)
+        for w in warnings { Log.warning("core", "\(w.location): \(w.message)") }
+
+        // Pseudo-variables of the core, then modules in load order.
+        let registry = PseudoVariableRegistry.shared
+        if !registry.contains("rm") {
+            do throws(FixupError) { try CorePseudoVariables.register(in: registry) } catch {
+                diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
+            }
+        }
+        let loader = ModuleLoader(searchPath: core.mpath)
+        var modules: [LoadedModule] = []
+        var loadedAt: [String: SourceLocation] = [:]
+        for load in config.modules {
+            do throws(ConfigDiagnostic) {
+                let m = try loader.load(load)
+                if loadedAt[m.name] != nil {
+                    Log.warning("core", "\(load.location): module '\(m.name)' is already loaded")
+                    continue
+                }
+                for pv in m.exports.pseudoVariables {
+                    do throws(FixupError) { try registry.register(pv) } catch {
+                        throw ConfigDiagnostic("module '\(m.name)': \(error.message)", at: load.location)
+                    }
+                }
+                modules.append(m)
+                loadedAt[m.name] = load.location
+            } catch {
+                diagnostics.append(error)
+            }
+        }
+
+        // modparam: the module name is an anchored, case-insensitive regular expression.
+        for setting in config.moduleParameters {
+            let re = CompiledRegex("^(\(setting.module))$")
+            let matching = modules.filter { re.matches($0.name) }
+            guard !matching.isEmpty else {
+                diagnostics.append(
+                    ConfigDiagnostic("modparam: no loaded module matches '\(setting.module)'", at: setting.location))
+                continue
+            }
+            for m in matching {
+                if let at = loadedAt[m.name], (at.line, at.column) > (setting.location.line, setting.location.column) {
+                    diagnostics.append(
+                        ConfigDiagnostic(
+                            "modparam for module '\(m.name)' comes before its loadmodule (\(at))", at: setting.location)
+                    )
+                    continue
+                }
+                guard let p = m.exports.parameters.first(where: { $0.name == setting.name }) else {
+                    diagnostics.append(
+                        ConfigDiagnostic("module '\(m.name)' has no parameter '\(setting.name)'", at: setting.location))
+                    continue
+                }
+                do throws(FixupError) { try p.apply(setting.value) } catch {
+                    diagnostics.append(
+                        ConfigDiagnostic(
+                            "modparam \"\(m.name)\" \"\(setting.name)\": \(error.message)", at: setting.valueLocation))
+                }
+            }
+        }
+
+        var functions = FunctionTable()
+        for m in modules { functions.add(m) }
+        let compiler = ScriptCompiler(
+            functions: functions, registry: registry, maxRecursiveLevel: core.maxRecursiveLevel)
+        let script = compiler.compile(config)
+        script.requestFilters = modules.flatMap(\.exports.requestFilters)
+        diagnostics += compiler.diagnostics
+        if config.routes.first(where: { $0.kind == .request }) == nil, diagnostics.isEmpty {
+            Log.warning("core", "\(file): no request_route: every request will be dropped")
+        }
+        guard diagnostics.isEmpty else {
+            let sorted = diagnostics.sorted {
+                ($0.location.file, $0.location.line, $0.location.column) < (
+                    $1.location.file, $1.location.line, $1.location.column
+                )
+            }
+            throw ConfigLoadError(error: ConfigError(sorted), sources: sources)
+        }
+        return LoadedConfiguration(core: core, modules: modules, script: script)
+    }
+
+    static func readFile(_ path: String) -> String? {
+        guard let f = fopen(path, "r") else { return nil }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The directory of the running executable, and `<prefix>/lib/swiftlet/modules` beside it.
+    static func defaultModulePath() -> [String] {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return ["."] }
+        let exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return [dir, "\(dir)/../lib/swiftlet/modules"]
+    }
+
+    /// Without `listen=`, Kamailio listens on every local address: do the same (UDP).
+    static func defaultListeners(port: Int) -> [ListenAddress] {
+        var result: [ListenAddress] = []
+        var list: UnsafeMutablePointer<ifaddrs>? = nil
+        guard getifaddrs(&list) == 0 else { return [ListenAddress(proto: .udp, address: "0.0.0.0", port: port)] }
+        defer { freeifaddrs(list) }
+        var p = list
+        while let ifa = p {
+            defer { p = ifa.pointee.ifa_next }
+            guard let sa = ifa.pointee.ifa_addr else { continue }
+            let family = Int32(sa.pointee.sa_family)
+            guard family == AF_INET || family == AF_INET6 else { continue }
+            var addr = SocketAddress()
+            withUnsafeMutableBytes(of: &addr.storage) { dst in
+                dst.copyMemory(
+                    from: UnsafeRawBufferPointer(
+                        start: sa,
+                        count: family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size))
+            }
+            let ip = addr.ipString
+            if ip.hasPrefix("fe80") { continue }
+            if !result.contains(where: { $0.address == ip }) {
+                result.append(ListenAddress(proto: .udp, address: ip, port: port))
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,194 @@
+import SwiftletSDK
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The core's global parameters after the configuration file and the command line were
+/// applied (Kamailio's globals from `cfg.y` and `main.c`).
+public struct CoreConfiguration {
+    public var listen: [ListenAddress] = []
+    public var port = 5060
+    /// UDP workers per UDP listener (`children`, `-n`).
+    public var children = 8
+    public var debug = LogLevel.warning
+    public var logStderror = false
+    public var logFacility: Int32 = LOG_DAEMON
+    public var logName = "swiftlet"
+    public var mpath: [String] = []
+    public var serverSignature = true
+    public var serverHeader: String? = nil
+    /// Recursion limit of `route()` calls.
+    public var maxRecursiveLevel = 256
+
+    public init() {}
+
+    /// The `Server:` line to put in local replies, or nil.
+    public var effectiveServerHeader: String? {
+        guard serverSignature else { return nil }
+        return serverHeader ?? "Server: Swiftlet (\(Core.version) (\(Core.architecture)/linux))"
+    }
+
+    /// Kamailio global parameters that Swiftlet reads but does not act on yet. They are
+    /// accepted with a warning naming the place, so that Kamailio configurations load.
+    static let acceptedNotImplemented: Set<String> = [
+        "disable_tcp", "enable_sctp", "disable_sctp", "auto_aliases", "dns", "rev_dns", "dns_try_ipv6", "dns_try_naptr",
+        "use_dns_cache", "use_dns_failover", "dns_srv_lb", "fork", "memdbg", "memlog", "mhomed", "tcp_children",
+        "tcp_connection_lifetime", "tcp_max_connections", "tcp_connect_timeout", "tcp_send_timeout", "tcp_accept_no_cl",
+        "tcp_async", "tcp_keepalive", "tcp_crlf_ping", "enable_tls", "tls_max_connections", "max_branches",
+        "max_while_loops", "server_id", "user_agent_header", "sip_warning", "onsend_route_reply", "alias",
+        "sctp_children", "async_workers", "socket_workers", "user", "uid", "group", "gid", "chroot", "workdir",
+        "rundir", "shm_mem_size", "pkg_mem_size", "latency_limit_action", "latency_limit_db", "latency_log",
+        "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size", "log_prefix", "log_prefix_mode",
+        "udp_mtu", "udp_mtu_try_proto", "force_rport", "phone2tel", "reply_to_via", "check_via",
+        "max_recursive_level",
+    ]
+
+    /// Applies the global parameters of a parsed configuration. Unknown names and bad
+    /// values are reported with their positions; warnings go to `warnings`.
+    public mutating func apply(_ globals: [GlobalParameter], warnings: inout [ConfigDiagnostic]) -> [ConfigDiagnostic] {
+        var errors: [ConfigDiagnostic] = []
+        for g in globals {
+            func int() -> Int? {
+                guard let v = g.intValue else {
+                    errors.append(
+                        ConfigDiagnostic(
+                            "'\(g.name)' takes an integer value", at: g.value.first?.location ?? g.location))
+                    return nil
+                }
+                return v
+            }
+            func string() -> String? {
+                guard let v = g.stringValue else {
+                    errors.append(
+                        ConfigDiagnostic("'\(g.name)' takes a string value", at: g.value.first?.location ?? g.location))
+                    return nil
+                }
+                return v
+            }
+            switch g.name {
+            case "listen":
+                do throws(ConfigDiagnostic) {
+                    listen.append(try ListenParser.parse(g.value, defaultPort: nil, at: g.location))
+                } catch {
+                    errors.append(error)
+                }
+            case "port":
+                if let v = int() { port = v }
+            case "children":
+                if let v = int() {
+                    if v < 1 {
+                        errors.append(ConfigDiagnostic("'children' must be at least 1", at: g.value[0].location))
+                    }
+                    children = v
+                }
+            case "debug":
+                if let v = int() { debug = LogLevel(debugValue: v) }
+            case "log_stderror":
+                if let v = int() { logStderror = v != 0 }
+            case "log_facility":
+                if let v = string() {
+                    if let f = CoreConfiguration.facilities[v.uppercased()] {
+                        logFacility = f
+                    } else {
+                        errors.append(ConfigDiagnostic("unknown log facility '\(v)'", at: g.value[0].location))
+                    }
+                }
+            case "log_name":
+                if let v = string() { logName = v }
+            case "mpath", "loadpath":
+                if let v = string() { mpath = v.split(separator: ":").map(String.init) }
+            case "server_signature":
+                if let v = int() { serverSignature = v != 0 }
+            case "server_header":
+                if let v = string() { serverHeader = v }
+            default:
+                if CoreConfiguration.acceptedNotImplemented.contains(g.name) || g.name.contains(".") {
+                    warnings.append(
+                        ConfigDiagnostic(
+                            "global parameter '\(g.name)' is not supported yet and is ignored", at: g.location))
+                } else {
+                    errors.append(ConfigDiagnostic("unknown global parameter '\(g.name)'", at: g.location))
+                }
+            }
+        }
+        return errors
+    }
+
+    static let facilities: [String: Int32] = [
+        "LOG_DAEMON": LOG_DAEMON, "LOG_USER": LOG_USER, "LOG_LOCAL0": LOG_LOCAL0, "LOG_LOCAL1": LOG_LOCAL1,
+        "LOG_LOCAL2": LOG_LOCAL2, "LOG_LOCAL3": LOG_LOCAL3, "LOG_LOCAL4": LOG_LOCAL4, "LOG_LOCAL5": LOG_LOCAL5,
+        "LOG_LOCAL6": LOG_LOCAL6, "LOG_LOCAL7": LOG_LOCAL7,
+    ]
+}
+
+/// Parses listen specifications: `[proto:]addr[:port] [advertise addr[:port]]`, from
+/// configuration tokens or from the `-l` command-line text.
+public enum ListenParser {
+    /// From the tokens after `listen=`.
+    static func parse(_ tokens: [Token], defaultPort: Int?, at location: SourceLocation) throws(ConfigDiagnostic)
+        -> ListenAddress
+    {
+        var i = 0
+        func peek(_ k: Int = 0) -> Token? { i + k < tokens.count ? tokens[i + k] : nil }
+        var proto = TransportProtocol.udp
+        if let t = peek(), t.kind == .identifier, let p = TransportProtocol(rawValue: t.text.lowercased()),
+            peek(1)?.isPunctuationColon == true
+        {
+            proto = p
+            i += 2
+        }
+        func hostPort() throws(ConfigDiagnostic) -> (String, Int?) {
+            guard let h = peek() else { throw ConfigDiagnostic("missing listen address", at: location) }
+            let host: String
+            switch h.kind {
+            case .ipv4, .identifier: host = h.text
+            case .ipv6: host = h.text
+            default: throw ConfigDiagnostic("expected an IP address or host name, found '\(h.text)'", at: h.location)
+            }
+            i += 1
+            var port: Int? = nil
+            if peek()?.isPunctuationColon == true {
+                i += 1
+                guard let p = peek(), case .integer(let v) = p.kind, v > 0, v <= 65535 else {
+                    throw ConfigDiagnostic("expected a port number after ':'", at: peek()?.location ?? h.location)
+                }
+                port = v
+                i += 1
+            }
+            return (host, port)
+        }
+        let (host, port) = try hostPort()
+        var address = ListenAddress(
+            proto: proto, address: host, port: port ?? defaultPort ?? (proto == .tls ? 5061 : 5060))
+        while let t = peek() {
+            if t.kind == .identifier, t.text == "advertise" {
+                i += 1
+                let (ah, ap) = try hostPort()
+                address.advertisedAddress = ah
+                address.advertisedPort = ap
+            } else if t.kind == .identifier, t.text == "name", let n = peek(1), n.kind == .string {
+                i += 2
+            } else {
+                throw ConfigDiagnostic("unexpected '\(t.text)' in listen", at: t.location)
+            }
+        }
+        guard proto == .udp else {
+            throw ConfigDiagnostic("\(proto.rawValue) listeners are not supported yet (only udp)", at: location)
+        }
+        return address
+    }
+
+    /// From `-l` text such as `udp:127.0.0.1:5060` or `[::1]:5070`.
+    public static func parse(commandLine text: String) throws(ConfigDiagnostic) -> ListenAddress {
+        var lexer = Lexer(text: text, file: "<command line>")
+        var tokens = lexer.tokenize()
+        tokens.removeLast()
+        if let d = lexer.diagnostics.first { throw d }
+        return try parse(tokens, defaultPort: nil, at: SourceLocation(file: "<command line>", line: 1, column: 1))
+    }
+}
+
+extension Token {
+    var isPunctuationColon: Bool { kind == .punctuation && text == ":" }
+}

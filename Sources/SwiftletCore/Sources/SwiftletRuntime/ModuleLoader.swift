@@ -1,0 +1,76 @@
+import SwiftletSDK
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A module loaded into the process.
+public struct LoadedModule {
+    public let name: String
+    public let path: String
+    public let exports: ModuleExports
+}
+
+/// Finds module shared objects along `mpath`, opens them and checks that they were built
+/// for this core before using anything they export.
+public struct ModuleLoader {
+    public let searchPath: [String]
+
+    public init(searchPath: [String]) { self.searchPath = searchPath }
+
+    /// The files tried for `loadmodule "name"`, in order: a name containing `/` as given
+    /// (then relative to each directory); otherwise, per directory, `<dir>/<name>.so`,
+    /// `<dir>/lib<name>.so` (what SwiftPM writes) and `<dir>/<name>/<name>.so`.
+    public func candidates(for name: String) -> [String] {
+        if name.contains("/") {
+            if name.hasPrefix("/") { return [name] }
+            return [name] + searchPath.map { "\($0)/\(name)" }
+        }
+        let base = name.hasSuffix(".so") ? String(name.dropLast(3)) : name
+        return searchPath.flatMap { dir in ["\(dir)/\(base).so", "\(dir)/lib\(base).so", "\(dir)/\(base)/\(base).so"] }
+    }
+
+    /// Loads the module named in `load`, or throws a diagnostic at its `loadmodule`.
+    public func load(_ load: ModuleLoad) throws(ConfigDiagnostic) -> LoadedModule {
+        let tried = candidates(for: load.path)
+        guard let path = tried.first(where: { access($0, R_OK) == 0 }) else {
+            throw ConfigDiagnostic(
+                "module '\(load.path)' not found (mpath \"\(searchPath.joined(separator: ":"))\"; tried \(tried.joined(separator: ", ")))",
+                at: load.location)
+        }
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
+            throw ConfigDiagnostic("cannot load module '\(load.path)' from \(path): \(reason)", at: load.location)
+        }
+        guard let symbol = dlsym(handle, SWIFTLET_MODULE_REGISTER_SYMBOL) else {
+            throw ConfigDiagnostic(
+                "\(path) is not a Swiftlet module: it does not export \(SWIFTLET_MODULE_REGISTER_SYMBOL)",
+                at: load.location)
+        }
+        typealias Register = @convention(c) (UnsafePointer<swiftlet_core_info_t>?) -> UnsafeRawPointer?
+        let register = unsafeBitCast(symbol, to: Register.self)
+        let coreVersion = strdup(SWIFTLET_CORE_VERSION)
+        defer { free(coreVersion) }
+        var core = swiftlet_core_info_t(
+            abi_version: UInt32(SWIFTLET_MODULE_ABI_VERSION),
+            struct_size: UInt32(MemoryLayout<swiftlet_core_info_t>.size),
+            core_version: UnsafePointer(coreVersion))
+        guard let raw = withUnsafePointer(to: &core, { register($0) }) else {
+            throw ConfigDiagnostic("module '\(load.path)' (\(path)) refused to register", at: load.location)
+        }
+        let info = raw.assumingMemoryBound(to: swiftlet_module_info_t.self).pointee
+        let moduleVersion = info.core_version.map { String(cString: $0) } ?? "?"
+        let moduleName = info.name.map { String(cString: $0) } ?? load.path
+        guard info.abi_version == UInt32(SWIFTLET_MODULE_ABI_VERSION), moduleVersion == SWIFTLET_CORE_VERSION else {
+            throw ConfigDiagnostic(
+                "module '\(moduleName)' (\(path)) was built for module ABI \(info.abi_version), core \(moduleVersion); "
+                    + "this core is swiftlet \(SWIFTLET_CORE_VERSION) with module ABI \(SWIFTLET_MODULE_ABI_VERSION)",
+                at: load.location)
+        }
+        guard let exportsPointer = info.exports else {
+            throw ConfigDiagnostic("module '\(moduleName)' (\(path)) returned no exports", at: load.location)
+        }
+        let exports = Unmanaged<ModuleExports>.fromOpaque(exportsPointer).takeRetainedValue()
+        return LoadedModule(name: exports.name, path: path, exports: exports)
+    }
+}

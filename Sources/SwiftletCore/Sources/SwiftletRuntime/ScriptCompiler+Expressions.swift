@@ -1,0 +1,221 @@
+import SwiftletSDK
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A compiled expression: yields a value for a message.
+typealias CompiledExpression = (MessageContext) -> PVValue
+
+extension PVValue {
+    /// Kamailio's string-to-int conversion: "" and non-numeric strings are 0, `0x..` is hex.
+    var intValue: Int {
+        switch self {
+        case .null: return 0
+        case .int(let i): return i
+        case .string(let s):
+            if let i = Int(s) { return i }
+            if s.hasPrefix("0x") || s.hasPrefix("0X"), let i = Int(s.dropFirst(2), radix: 16) { return i }
+            return 0
+        }
+    }
+
+    /// The value as a string (null is the empty string).
+    var stringValue: String {
+        switch self {
+        case .null: ""
+        case .int(let i): String(i)
+        case .string(let s): s
+        }
+    }
+}
+
+/// A POSIX extended regular expression, compiled once (case-insensitive, as Kamailio's `=~`).
+final class CompiledRegex {
+    private var regex = regex_t()
+    let ok: Bool
+
+    init(_ pattern: String) {
+        ok = regcomp(&regex, pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0
+    }
+
+    deinit { if ok { regfree(&regex) } }
+
+    func matches(_ s: String) -> Bool {
+        ok && regexec(&regex, s, 0, nil, 0) == 0
+    }
+}
+
+extension ScriptCompiler {
+    /// A condition: the expression's integer value is > 0 (Kamailio's `if (v>0)`).
+    func compileCondition(_ e: Expression) -> (MessageContext) -> Bool {
+        let v = compileExpression(e)
+        return { ctx in v(ctx).intValue > 0 }
+    }
+
+    func compileExpression(_ e: Expression) -> CompiledExpression {
+        switch e {
+        case .integer(let i, _):
+            let v = PVValue.int(i)
+            return { _ in v }
+        case .string(let s, _):
+            let v = PVValue.string(s)
+            return { _ in v }
+        case .pseudoVariable(let text, let loc):
+            do {
+                let pv = try registry.compile(text)
+                return pv.get
+            } catch {
+                self.error(error.message, loc)
+                return { _ in .null }
+            }
+        case .name(let n, let loc):
+            return compileKeyword(n, loc)
+        case .call(let name, let args, let loc):
+            let action = compileCall(name, args, loc)
+            return { ctx in
+                let r = action(ctx)
+                ctx.lastReturnCode = r
+                if r == 0 { ctx.exitRequested = true }
+                return .int(r)
+            }
+        case .unary(let op, let operand, let loc):
+            if op == "defined" {
+                let v = compileExpression(operand)
+                return { ctx in v(ctx) == .null ? .int(0) : .int(1) }
+            }
+            let v = compileExpression(operand)
+            switch op {
+            case "!": return { ctx in .int(v(ctx).intValue > 0 ? 0 : 1) }
+            case "-": return { ctx in .int(-v(ctx).intValue) }
+            case "~": return { ctx in .int(~v(ctx).intValue) }
+            default:
+                error("unknown unary operator '\(op)'", loc)
+                return { _ in .null }
+            }
+        case .binary(let op, let lhs, let rhs, let loc):
+            return compileBinary(op, lhs, rhs, loc)
+        }
+    }
+
+    private func compileBinary(_ op: String, _ lhs: Expression, _ rhs: Expression, _ loc: SourceLocation)
+        -> CompiledExpression
+    {
+        // Comparing with $null is a defined-test (Kamailio).
+        if op == "==" || op == "!=", case .pseudoVariable("$null", _) = rhs {
+            let l = compileExpression(lhs)
+            let eq = op == "=="
+            return { ctx in .int((l(ctx) == .null) == eq ? 1 : 0) }
+        }
+        let l = compileExpression(lhs)
+        if op == "=~" {
+            if case .string(let pattern, let ploc) = rhs {
+                let re = CompiledRegex(pattern)
+                if !re.ok { error("invalid regular expression \"\(pattern)\"", ploc) }
+                return { ctx in .int(re.matches(l(ctx).stringValue) ? 1 : 0) }
+            }
+            let r = compileExpression(rhs)
+            return { ctx in .int(CompiledRegex(r(ctx).stringValue).matches(l(ctx).stringValue) ? 1 : 0) }
+        }
+        let r = compileExpression(rhs)
+        func bool(_ b: Bool) -> PVValue { .int(b ? 1 : 0) }
+        switch op {
+        case "||": return { ctx in bool(l(ctx).intValue > 0 || r(ctx).intValue > 0) }
+        case "&&": return { ctx in bool(l(ctx).intValue > 0 && r(ctx).intValue > 0) }
+        case "|": return { ctx in .int(l(ctx).intValue | r(ctx).intValue) }
+        case "&": return { ctx in .int(l(ctx).intValue & r(ctx).intValue) }
+        case "^": return { ctx in .int(l(ctx).intValue ^ r(ctx).intValue) }
+        case "<<": return { ctx in .int(l(ctx).intValue << r(ctx).intValue) }
+        case ">>": return { ctx in .int(l(ctx).intValue >> r(ctx).intValue) }
+        case "==", "!=":
+            // The left operand's type decides: string compare if it is a string, else int.
+            let eq = op == "=="
+            return { ctx in
+                let a = l(ctx)
+                let b = r(ctx)
+                let same: Bool
+                switch a {
+                case .string(let s): same = s == b.stringValue
+                case .int(let i): same = i == b.intValue
+                case .null: same = b == .null || (b.stringValue.isEmpty && b != .int(0))
+                }
+                return bool(same == eq)
+            }
+        case "eq", "ne":
+            let eq = op == "eq"
+            return { ctx in bool((l(ctx).stringValue == r(ctx).stringValue) == eq) }
+        case "ieq", "ine":
+            let eq = op == "ieq"
+            return { ctx in bool((l(ctx).intValue == r(ctx).intValue) == eq) }
+        case "<", ">", "<=", ">=":
+            return { ctx in
+                let a = l(ctx)
+                let b = r(ctx)
+                let c: Int
+                if case .string(let s) = a {
+                    let t = b.stringValue
+                    c = s < t ? -1 : (s == t ? 0 : 1)
+                } else {
+                    let x = a.intValue
+                    let y = b.intValue
+                    c = x < y ? -1 : (x == y ? 0 : 1)
+                }
+                switch op {
+                case "<": return bool(c < 0)
+                case ">": return bool(c > 0)
+                case "<=": return bool(c <= 0)
+                default: return bool(c >= 0)
+                }
+            }
+        case "+":
+            return { ctx in
+                let a = l(ctx)
+                if case .string(let s) = a { return .string(s + r(ctx).stringValue) }
+                return .int(a.intValue &+ r(ctx).intValue)
+            }
+        case "-": return { ctx in .int(l(ctx).intValue &- r(ctx).intValue) }
+        case "*": return { ctx in .int(l(ctx).intValue &* r(ctx).intValue) }
+        case "/", "mod":
+            let isDiv = op == "/"
+            return { ctx in
+                let d = r(ctx).intValue
+                guard d != 0 else {
+                    Log.error("core", "division by zero in the script")
+                    return .int(0)
+                }
+                return .int(isDiv ? l(ctx).intValue / d : l(ctx).intValue % d)
+            }
+        default:
+            error("unknown operator '\(op)'", loc)
+            return { _ in .null }
+        }
+    }
+
+    /// Core keywords usable as values in expressions.
+    private func compileKeyword(_ name: String, _ loc: SourceLocation) -> CompiledExpression {
+        switch name {
+        case "method": return { ctx in .string(ctx.message.methodText) }
+        case "uri": return { ctx in ctx.message.requestURI.map(PVValue.string) ?? .null }
+        case "status": return { ctx in ctx.message.statusCode.map { .string(String($0)) } ?? .null }
+        case "src_ip": return { ctx in .string(ctx.receive.sourceIP) }
+        case "src_port": return { ctx in .int(ctx.receive.sourcePort) }
+        case "dst_ip": return { ctx in .string(ctx.receive.localIP) }
+        case "dst_port": return { ctx in .int(ctx.receive.localPort) }
+        case "proto": return { ctx in .string(ctx.receive.proto.name) }
+        case "af": return { ctx in .string(ctx.receive.sourceIP.contains(":") ? "inet6" : "inet") }
+        case "UDP", "TCP", "TLS", "SCTP", "WS", "WSS", "udp", "tcp", "tls", "sctp", "ws", "wss":
+            let v = PVValue.string(name.lowercased())
+            return { _ in v }
+        case "INET", "INET6", "inet", "inet6":
+            let v = PVValue.string(name.lowercased())
+            return { _ in v }
+        case "yes", "true", "on":
+            return { _ in .int(1) }
+        case "no", "false", "off":
+            return { _ in .int(0) }
+        default:
+            error("unknown keyword '\(name)'", loc)
+            return { _ in .null }
+        }
+    }
+}

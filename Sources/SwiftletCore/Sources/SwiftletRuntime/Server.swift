@@ -1,0 +1,193 @@
+import SwiftletSDK
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Start-up, run and shutdown of a Swiftlet server (Kamailio's `main.c`).
+public enum Server {
+    /// Runs `swiftlet` with the given arguments (program name excluded); returns the exit status.
+    public static func main(arguments: [String]) -> Int32 {
+        let options: CommandLineOptions
+        do {
+            options = try CommandLineOptions.parse(arguments)
+        } catch {
+            printError("swiftlet: \(error)")
+            return 1
+        }
+        if options.showHelp {
+            print(CommandLineOptions.help)
+            return 0
+        }
+        if options.showVersion {
+            print("version: \(Core.fullVersion)")
+            print("module ABI: \(SWIFTLET_MODULE_ABI_VERSION)")
+            return 0
+        }
+
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try ConfigurationLoader.load(options: options)
+        } catch let error as ConfigLoadError {
+            printError(error.rendered)
+            printError("ERROR: bad config file (\(error.count) errors)")
+            return 1
+        } catch {
+            printError("swiftlet: \(error)")
+            return 1
+        }
+        if options.checkOnly {
+            printError("config file ok, exiting...")
+            return 0
+        }
+        do {
+            try run(loaded, options: options)
+            return 0
+        } catch {
+            Log.log(.crit, "core", "\(error)")
+            if !Log.logsToStderr || !Log.enabled(.crit) { printError("swiftlet: \(error)") }
+            return 1
+        }
+    }
+
+    /// Binds the listeners, initialises modules, starts the workers and waits for a signal.
+    static func run(_ loaded: LoadedConfiguration, options: CommandLineOptions) throws {
+        let config = loaded.core
+        // Modules initialise in load order, before any thread exists.
+        let initContext = ModuleInitContext(listeners: config.listen)
+        for m in loaded.modules {
+            do {
+                try m.exports.initialize(initContext)
+            } catch {
+                throw RuntimeError("initialisation of module '\(m.name)' failed: \(error)")
+            }
+        }
+        let listeners = try config.listen.map { (a) throws(RuntimeError) in try UDPListener(a) }
+
+        if options.foreground == 0 { try daemonize(keepStderr: config.logStderror, keep: Set(listeners.map(\.fd))) }
+        if let pidFile = options.pidFile { try writePidFile(pidFile) }
+
+        // Signals are handled by the main thread only (sigwait); workers inherit the mask.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGHUP)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        for m in loaded.modules { try childInit(m, rank: ProcessRank.initial) }
+
+        let stop = StopFlag()
+        let dispatcher = MessageDispatcher(script: loaded.script)
+        var threads: [pthread_t] = []
+        var rank = ProcessRank.firstWorker
+        let failed = StopFlag()
+        for listener in listeners {
+            for _ in 0..<config.children {
+                let worker = UDPWorker(listener: listener, rank: rank, dispatcher: dispatcher, stop: stop)
+                let modules = loaded.modules
+                let workerRank = rank
+                threads.append(
+                    startThread {
+                        Log.setRank(workerRank)
+                        for m in modules {
+                            do {
+                                try childInit(m, rank: workerRank)
+                            } catch {
+                                Log.log(.crit, "core", "\(error)")
+                                failed.set()
+                                kill(getpid(), SIGTERM)
+                                return
+                            }
+                        }
+                        worker.run()
+                    })
+                rank += 1
+            }
+        }
+        for m in loaded.modules { try childInit(m, rank: ProcessRank.main) }
+        print("Listening on")
+        for l in listeners { print("             \(l.address.proto.rawValue): \(l.localIP):\(l.localPort)") }
+        fflush(nil)
+        Log.info("core", "\(Core.fullVersion) started with \(config.children) worker(s) per listener")
+
+        var received: Int32 = 0
+        repeat {
+            sigwait(&signals, &received)
+        } while received == SIGHUP
+        Log.notice("core", "signal \(received) received, shutting down")
+        stop.set()
+        for l in listeners { l.shutdownSocket() }
+        for t in threads { pthread_join(t, nil) }
+        for m in loaded.modules.reversed() { m.exports.destroy() }
+        if let pidFile = options.pidFile { unlink(pidFile) }
+        if failed.isSet { throw RuntimeError("a worker failed to initialise") }
+    }
+
+    static func childInit(_ m: LoadedModule, rank: Int) throws(RuntimeError) {
+        do {
+            try m.exports.childInitialize(rank)
+        } catch {
+            throw RuntimeError("child_init(\(rank)) of module '\(m.name)' failed: \(error)")
+        }
+    }
+
+    /// Detaches from the terminal (a fork before any thread exists, then a new session), and
+    /// closes inherited descriptors other than the listening sockets, as Kamailio does.
+    static func daemonize(keepStderr: Bool, keep: Set<Int32>) throws(RuntimeError) {
+        fflush(nil)
+        let pid = fork()
+        guard pid >= 0 else { throw RuntimeError("fork failed: \(RuntimeError.errnoText())") }
+        if pid > 0 { _exit(0) }
+        setsid()
+        let null = open("/dev/null", O_RDWR)
+        if null >= 0 {
+            dup2(null, 0)
+            dup2(null, 1)
+            if !keepStderr { dup2(null, 2) }
+            if null > 2 { close(null) }
+        }
+        let maxFD = Int32(min(sysconf(Int32(_SC_OPEN_MAX)), 65536))
+        for fd in 3..<max(3, maxFD) where !keep.contains(fd) { close(fd) }
+        Log.processChanged()
+    }
+
+    static func writePidFile(_ path: String) throws(RuntimeError) {
+        guard let f = fopen(path, "w") else {
+            throw RuntimeError("cannot write pid file \(path): \(RuntimeError.errnoText())")
+        }
+        fputs("\(getpid())\n", f)
+        fclose(f)
+    }
+
+    static func printError(_ text: String) {
+        var bytes = Array((text + "\n").utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Kamailio's process ranks passed to `child_init`.
+public enum ProcessRank {
+    public static let main = 0
+    public static let initial = -127
+    public static let firstWorker = 1
+}
+
+private final class ThreadBody {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+}
+
+/// Starts a detached-joinable POSIX thread running `body`.
+func startThread(_ body: @escaping () -> Void) -> pthread_t {
+    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    var thread = pthread_t()
+    pthread_create(
+        &thread, nil,
+        { raw in
+            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, box)
+    return thread
+}

@@ -1,0 +1,62 @@
+/// Where and how a message was received.
+public struct ReceiveInfo: Sendable {
+    public var proto: TransportProtocol
+    public var sourceIP: String
+    public var sourcePort: Int
+    public var localIP: String
+    public var localPort: Int
+
+    public init(proto: TransportProtocol, sourceIP: String, sourcePort: Int, localIP: String, localPort: Int) {
+        self.proto = proto
+        self.sourceIP = sourceIP
+        self.sourcePort = sourcePort
+        self.localIP = localIP
+        self.localPort = localPort
+    }
+}
+
+/// Sends bytes back to the peer a message came from, on the socket it came in on.
+public protocol ReplySender: AnyObject {
+    /// Sends `bytes` to the message's source address, at `port`. Returns false on failure.
+    func sendToSource(_ bytes: [UInt8], port: Int) -> Bool
+}
+
+/// The state of one message while the script runs on it (Kamailio's `sip_msg_t` plus the
+/// run context). Created by the transport for each received message and used by one
+/// worker thread only.
+public final class MessageContext {
+    /// The message being processed.
+    public var message: SIPMessage
+    /// Where it came from.
+    public let receive: ReceiveInfo
+    /// The kind of route running now.
+    public var routeType: RouteTypes
+    /// Set by `force_rport()`: fill `rport` and reply to the source port.
+    public var forceRport = false
+    /// Message flags (`setflag`/`isflagset`), 0-63.
+    public var flags: UInt64 = 0
+    /// The return code of the last function or route (`$rc`, `$?`).
+    public var lastReturnCode = 1
+    /// Set when a function returned 0 inside an expression: the script stops after it.
+    public var exitRequested = false
+    /// Depth of nested `route()` calls, bounded by `max_recursive_level`.
+    public var routeDepth = 0
+    private let replySender: ReplySender?
+
+    public init(message: SIPMessage, receive: ReceiveInfo, routeType: RouteTypes = .request, replySender: ReplySender?)
+    {
+        self.message = message
+        self.receive = receive
+        self.routeType = routeType
+        self.replySender = replySender
+    }
+
+    /// Sends a reply to this request where RFC 3261 section 18.2.2 and RFC 3581 say: to the
+    /// source address, at the source port when the top Via has `rport` (or `force_rport()`
+    /// was called), else at the Via's sent-by port.
+    public func sendReply(_ bytes: [UInt8]) -> Bool {
+        guard let replySender else { return false }
+        let port = StatelessReply.destinationPort(for: message, sourcePort: receive.sourcePort, forceRport: forceRport)
+        return replySender.sendToSource(bytes, port: port)
+    }
+}

@@ -1,0 +1,82 @@
+/// A string with embedded pseudo-variables (`"$rm from $si"`), parsed once at start-up and
+/// rendered per message (Kamailio's `pv_elem_t` list).
+public struct StringFormat {
+    public enum Part {
+        case literal(String)
+        case variable(PseudoVariable)
+    }
+
+    public let parts: [Part]
+
+    /// True when the format contains no pseudo-variable.
+    public var isConstant: Bool {
+        parts.allSatisfy { if case .literal = $0 { true } else { false } }
+    }
+
+    public init(constant: String) { parts = [.literal(constant)] }
+
+    /// Parses `text`, resolving each `$...` reference through the registry.
+    /// A `$` that does not start a name or `(` stays a literal character.
+    public init(parsing text: String, registry: PseudoVariableRegistry = .shared) throws(FixupError) {
+        let chars = Array(text.utf8)
+        var parts: [Part] = []
+        var literal: [UInt8] = []
+        var i = 0
+        func isNameChar(_ c: UInt8) -> Bool {
+            (c | 0x20) >= 97 && (c | 0x20) <= 122 || (c >= 48 && c <= 57) || c == UInt8(ascii: "_")
+        }
+        while i < chars.count {
+            let c = chars[i]
+            guard c == UInt8(ascii: "$"), i + 1 < chars.count,
+                isNameChar(chars[i + 1]) || chars[i + 1] == UInt8(ascii: "(")
+            else {
+                literal.append(c)
+                i += 1
+                continue
+            }
+            let start = i
+            i += 1
+            func skipBalanced(_ open: UInt8, _ close: UInt8) throws(FixupError) {
+                var depth = 0
+                while i < chars.count {
+                    if chars[i] == open { depth += 1 }
+                    if chars[i] == close { depth -= 1 }
+                    i += 1
+                    if depth == 0 { return }
+                }
+                throw FixupError("unbalanced '\(String(decoding: [open], as: UTF8.self))' in \"\(text)\"")
+            }
+            if chars[i] == UInt8(ascii: "(") {
+                try skipBalanced(UInt8(ascii: "("), UInt8(ascii: ")"))
+            } else {
+                while i < chars.count, isNameChar(chars[i]) { i += 1 }
+                if i < chars.count, chars[i] == UInt8(ascii: "(") {
+                    try skipBalanced(UInt8(ascii: "("), UInt8(ascii: ")"))
+                }
+                if i < chars.count, chars[i] == UInt8(ascii: "[") {
+                    try skipBalanced(UInt8(ascii: "["), UInt8(ascii: "]"))
+                }
+            }
+            if !literal.isEmpty {
+                parts.append(.literal(String(decoding: literal, as: UTF8.self)))
+                literal.removeAll()
+            }
+            parts.append(.variable(try registry.compile(String(decoding: chars[start..<i], as: UTF8.self))))
+        }
+        if !literal.isEmpty || parts.isEmpty { parts.append(.literal(String(decoding: literal, as: UTF8.self))) }
+        self.parts = parts
+    }
+
+    /// The text for this message; null values print as `<null>`, as in xlog.
+    public func render(_ context: MessageContext) -> String {
+        if parts.count == 1, case .literal(let s) = parts[0] { return s }
+        var out = ""
+        for part in parts {
+            switch part {
+            case .literal(let s): out += s
+            case .variable(let pv): out += pv.get(context).printed
+            }
+        }
+        return out
+    }
+}

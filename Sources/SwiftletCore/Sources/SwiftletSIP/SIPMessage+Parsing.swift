@@ -1,0 +1,130 @@
+extension SIPMessage {
+    /// Parses a complete SIP message (one UDP datagram, or one framed stream message).
+    ///
+    /// Leading CRLFs are skipped. Lines may end in CRLF or a bare LF; folded header lines
+    /// (continuations that start with a space or tab) belong to the header above them. The
+    /// body is what follows the empty line, cut to Content-Length when that is present.
+    public init(parsing bytes: [UInt8]) throws(SIPParseError) {
+        var pos = 0
+        while pos < bytes.count, bytes[pos] == ASCII.cr || bytes[pos] == ASCII.lf { pos += 1 }
+        guard pos < bytes.count else { throw SIPParseError(.empty, at: 0) }
+
+        // First line.
+        guard let lineEnd = bytes.firstIndex(of: ASCII.lf, in: pos..<bytes.count) else {
+            throw SIPParseError(.badFirstLine, at: pos)
+        }
+        let line = bytes.trimmed(pos..<lineEnd)
+        let (firstLine, version) = try Self.parseFirstLine(bytes, line)
+        pos = lineEnd + 1
+
+        // Header fields.
+        var headers: [HeaderField] = []
+        headers.reserveCapacity(16)
+        var bodyStart = bytes.count
+        while pos < bytes.count {
+            let end = bytes.firstIndex(of: ASCII.lf, in: pos..<bytes.count) ?? bytes.count
+            let next = min(end + 1, bytes.count)
+            let content = bytes.trimmed(pos..<end)
+            if content.isEmpty {
+                if ASCII.isWhitespace(bytes[pos]) && !headers.isEmpty {
+                    pos = next  // a blank folded line adds nothing
+                    continue
+                }
+                bodyStart = next
+                break
+            }
+            if ASCII.isWhitespace(bytes[pos]) {
+                // Folded continuation of the previous header field.
+                guard let last = headers.popLast() else { throw SIPParseError(.badHeader, at: pos) }
+                let value = last.valueRange.isEmpty ? content : last.valueRange.lowerBound..<content.upperBound
+                headers.append(
+                    HeaderField(
+                        name: last.name, nameRange: last.nameRange, valueRange: value,
+                        lineRange: last.lineRange.lowerBound..<next))
+                pos = next
+                continue
+            }
+            guard let colon = bytes.firstIndex(of: ASCII.colon, in: pos..<end) else {
+                throw SIPParseError(.badHeader, at: pos)
+            }
+            let name = bytes.trimmed(pos..<colon)
+            guard !name.isEmpty, !name.contains(where: { ASCII.isWhitespace(bytes[$0]) }) else {
+                throw SIPParseError(.badHeader, at: pos)
+            }
+            let value = bytes.trimmed(colon + 1..<end)
+            headers.append(
+                HeaderField(
+                    name: HeaderName.classify(bytes, name), nameRange: name, valueRange: value,
+                    lineRange: pos..<next))
+            pos = next
+        }
+
+        // Body, bounded by Content-Length when given.
+        var bodyEnd = bytes.count
+        if let cl = headers.first(where: { $0.name == .contentLength }) {
+            guard let length = bytes.decimalValue(cl.valueRange) else {
+                throw SIPParseError(.badContentLength, at: cl.valueRange.lowerBound)
+            }
+            guard bodyStart + length <= bytes.count else { throw SIPParseError(.truncatedBody, at: bodyStart) }
+            bodyEnd = bodyStart + length
+        }
+        self.buffer = bytes
+        self.firstLine = firstLine
+        self.versionRange = version
+        self.headers = headers
+        self.bodyRange = min(bodyStart, bodyEnd)..<bodyEnd
+    }
+
+    /// Parses `line` (already trimmed) as a request line or a status line.
+    private static func parseFirstLine(_ b: [UInt8], _ line: Range<Int>) throws(SIPParseError) -> (
+        FirstLine, Range<Int>
+    ) {
+        guard let sp1 = b.firstIndex(of: ASCII.space, in: line) else {
+            throw SIPParseError(.badFirstLine, at: line.lowerBound)
+        }
+        let first = line.lowerBound..<sp1
+        if first.count == 7, b.equalsLowercased(first, "sip/2.0") {
+            // Status line: the code is exactly three digits, the reason may be empty.
+            let codeStart = sp1 + 1
+            let codeEnd = codeStart + 3
+            guard codeEnd <= line.upperBound, let code = b.decimalValue(codeStart..<codeEnd), code >= 100, code <= 699,
+                codeEnd == line.upperBound || b[codeEnd] == ASCII.space
+            else { throw SIPParseError(.badStatusCode, at: codeStart) }
+            let reason =
+                codeEnd == line.upperBound
+                ? line.upperBound..<line.upperBound : b.trimmed(codeEnd + 1..<line.upperBound)
+            return (.response(code: code, reason: reason), first)
+        }
+        // Request line: METHOD SP Request-URI SP SIP/2.0
+        guard let sp2 = b.firstIndex(of: ASCII.space, in: sp1 + 1..<line.upperBound) else {
+            throw SIPParseError(.badFirstLine, at: sp1)
+        }
+        let uri = sp1 + 1..<sp2
+        let version = b.trimmed(sp2 + 1..<line.upperBound)
+        guard !first.isEmpty, first.allSatisfy({ isTokenChar(b[$0]) }) else {
+            throw SIPParseError(.badFirstLine, at: line.lowerBound)
+        }
+        guard !uri.isEmpty, b.firstIndex(of: ASCII.colon, in: uri) != nil else {
+            throw SIPParseError(.badFirstLine, at: uri.lowerBound)
+        }
+        guard version.count == 7, b.equalsLowercased(version, "sip/2.0") else {
+            throw SIPParseError(.badVersion, at: version.lowerBound)
+        }
+        return (.request(method: SIPMethod(b.string(first)), methodRange: first, uri: uri), version)
+    }
+
+    /// RFC 3261 `token` characters.
+    @inline(__always) static func isTokenChar(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "!"), UInt8(ascii: "%"), UInt8(ascii: "*"),
+            UInt8(ascii: "_"),
+            UInt8(ascii: "+"), UInt8(ascii: "`"), UInt8(ascii: "'"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,109 @@
+/// Builds a reply to a request the way RFC 3261 section 8.2.6 asks and Kamailio's
+/// `build_res_buf_from_sip_req` does it: the status line, every Via (the top one with
+/// `received`/`rport` per RFC 3261 18.2.1 and RFC 3581), Record-Route for 180-299,
+/// From, To (with a To-tag added when asked and absent), Call-ID and CSeq in the
+/// request's order, extra header lines, `Server`, `Content-Length` and the body.
+public struct StatelessReply {
+    /// Where the request came from.
+    public var sourceIP: String
+    public var sourcePort: Int
+    /// Fill `rport` even if the request's Via did not ask for it (`force_rport()`).
+    public var forceRport: Bool = false
+    /// The complete `Server:` header line without CRLF, or nil for none.
+    public var serverHeader: String?
+    /// Extra header lines (each without CRLF), placed after the copied headers.
+    public var extraHeaders: [String] = []
+    /// Body bytes (Content-Length is set accordingly).
+    public var body: [UInt8] = []
+
+    public init(sourceIP: String, sourcePort: Int, serverHeader: String?) {
+        self.sourceIP = sourceIP
+        self.sourcePort = sourcePort
+        self.serverHeader = serverHeader
+    }
+
+    /// The reply bytes for `request`.
+    /// - Parameters:
+    ///   - code: status code, 100...699.
+    ///   - reason: reason phrase.
+    ///   - toTag: the To-tag to add when the request's To has none (only for code >= 180).
+    public func build(for request: SIPMessage, code: Int, reason: String, toTag: String?) throws(SIPParseError)
+        -> [UInt8]
+    {
+        let b = request.buffer
+        let via = try request.topVia()
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count + 128)
+        out.append(contentsOf: "SIP/2.0 \(code) \(reason)\r\n".utf8)
+
+        var seenFirstVia = false
+        for h in request.headers {
+            switch h.name {
+            case .via:
+                if !seenFirstVia {
+                    seenFirstVia = true
+                    appendTopVia(h, via, b, into: &out)
+                } else {
+                    out.append(contentsOf: b[h.lineRange.lowerBound..<h.valueRange.upperBound])
+                }
+                out.append(contentsOf: [ASCII.cr, ASCII.lf])
+            case .recordRoute:
+                if code >= 180 && code < 300 { out.append(contentsOf: b[h.lineRange]) }
+            case .to:
+                if code >= 180, let toTag, NameAddr.tag(in: b, h.valueRange) == nil {
+                    out.append(contentsOf: b[h.lineRange.lowerBound..<h.valueRange.upperBound])
+                    out.append(contentsOf: ";tag=\(toTag)".utf8)
+                    out.append(contentsOf: b[h.valueRange.upperBound..<h.lineRange.upperBound])
+                } else {
+                    out.append(contentsOf: b[h.lineRange])
+                }
+            case .from, .callID, .cseq:
+                out.append(contentsOf: b[h.lineRange])
+            default:
+                break
+            }
+        }
+        if let last = out.last, last != ASCII.lf { out.append(contentsOf: [ASCII.cr, ASCII.lf]) }
+        for line in extraHeaders {
+            out.append(contentsOf: line.utf8)
+            out.append(contentsOf: [ASCII.cr, ASCII.lf])
+        }
+        if let serverHeader {
+            out.append(contentsOf: serverHeader.utf8)
+            out.append(contentsOf: [ASCII.cr, ASCII.lf])
+        }
+        out.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
+        out.append(contentsOf: body)
+        return out
+    }
+
+    /// Copies the first Via header field with `rport` filled and `received` added to its
+    /// first value (not after the last value of a multi-value line, as Kamailio does).
+    private func appendTopVia(_ h: HeaderField, _ via: ViaHeader, _ b: [UInt8], into out: inout [UInt8]) {
+        let rport = via.parameter(b, "rport")
+        let needsRport = forceRport || rport != nil
+        let needsReceived =
+            via.parameter(b, "received") != nil || rport != nil
+            || !IPAddressText.sameAddress(host: b.string(via.host), ip: sourceIP)
+        out.append(contentsOf: b[h.lineRange.lowerBound..<via.range.lowerBound])
+        if needsRport, let rport {
+            out.append(contentsOf: b[via.range.lowerBound..<rport.range.lowerBound])
+            out.append(contentsOf: ";rport=\(sourcePort)".utf8)
+            out.append(contentsOf: b[rport.range.upperBound..<via.range.upperBound])
+        } else {
+            out.append(contentsOf: b[via.range])
+            if needsRport { out.append(contentsOf: ";rport=\(sourcePort)".utf8) }
+        }
+        if needsReceived { out.append(contentsOf: ";received=\(sourceIP)".utf8) }
+        out.append(contentsOf: b[via.range.upperBound..<h.valueRange.upperBound])
+    }
+
+    /// Where a reply to `request` goes (RFC 3261 18.2.2 for unreliable transports, RFC 3581):
+    /// the source address, and the source port when the top Via carries `rport` (or it is
+    /// forced), else the Via's sent-by port (default 5060).
+    public static func destinationPort(for request: SIPMessage, sourcePort: Int, forceRport: Bool) -> Int {
+        guard let via = try? request.topVia() else { return sourcePort }
+        if forceRport || via.parameter(request.buffer, "rport") != nil { return sourcePort }
+        return via.port ?? 5060
+    }
+}

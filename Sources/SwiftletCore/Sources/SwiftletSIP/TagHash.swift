@@ -1,0 +1,45 @@
+/// Hashes used to build stateless To-tags (Kamailio's `init_tags` + `calc_crc_suffix` layout:
+/// 32 hex digits fixed per server, a `.`, then 8 hex digits derived from the top Via and
+/// the Call-ID). The fixed part is not MD5 as in Kamailio: the value is opaque to peers, and
+/// a 128-bit FNV-1a pair needs no crypto library in the core.
+public enum TagHash {
+    /// 32 lowercase hex digits from the given strings.
+    public static func hex128(_ parts: [String]) -> String {
+        var h1: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h2: UInt64 = 0x8422_2325_cbf2_9ce4
+        for part in parts {
+            for byte in part.utf8 {
+                h1 = (h1 ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+                h2 = (h2 ^ UInt64(byte ^ 0x5a)) &* 0x0000_0100_0000_01b3
+            }
+            h1 = (h1 ^ 0xff) &* 0x0000_0100_0000_01b3
+            h2 = (h2 ^ 0xa5) &* 0x0000_0100_0000_01b3
+        }
+        return hexDigits(h1, count: 16) + hexDigits(h2, count: 16)
+    }
+
+    /// CRC-16/CCITT (reflected polynomial 0x8408, init 0xFFFF, final complement) over the
+    /// concatenated byte ranges, as Kamailio's `crcitt_string_array`, printed as 4 hex digits.
+    public static func crcitt(_ b: [UInt8], _ ranges: [Range<Int>]) -> String {
+        var crc: UInt16 = 0xFFFF
+        for r in ranges {
+            for i in r {
+                var x = (crc ^ UInt16(b[i])) & 0xff
+                for _ in 0..<8 { x = (x & 1) != 0 ? (x >> 1) ^ 0x8408 : x >> 1 }
+                crc = x ^ (crc >> 8)
+            }
+        }
+        return hexDigits(UInt64(~crc), count: 4)
+    }
+
+    private static func hexDigits(_ v: UInt64, count: Int) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: 0, count: count)
+        var x = v
+        for i in stride(from: count - 1, through: 0, by: -1) {
+            out[i] = digits[Int(x & 0xf)]
+            x >>= 4
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+
+@Suite struct StartupTests {
+    @Test func versionAndHelp() throws {
+        let v = try runSwiftlet(["-V"])
+        #expect(v.status == 0)
+        #expect(v.stdout.hasPrefix("version: swiftlet 0.1.0 (x86_64/linux)\nmodule ABI: 1\n"))
+        let h = try runSwiftlet(["-h"])
+        #expect(h.status == 0)
+        #expect(h.stdout.contains("-f file"))
+        let bad = try runSwiftlet(["-Z"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr == "swiftlet: unknown option -Z (see -h)\n")
+    }
+
+    @Test func checkModeAcceptsTheDefaultConfig() throws {
+        let cfg = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("etc/swiftlet.cfg").path
+        let r = try runSwiftlet(["-c", "-f", cfg, "-L", productsDirectory])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.hasSuffix("config file ok, exiting...\n"))
+    }
+
+    @Test func everyConfigErrorIsReportedWithItsPosition() throws {
+        let dir = TemporaryDirectory()
+        let cfg = dir.write(
+            "bad.cfg",
+            """
+            debug=2
+            log_stderror=yes
+            no_such_param=1
+            loadmodule "sl.so"
+            loadmodule "nosuch.so"
+            modparam("sl", "no_param", 1)
+            request_route {
+                foo_bar(1);
+                sl_send_reply("200");
+                sl_send_reply("999", "x");
+                route(MISSING);
+                if ($nosuchpv == 1) { exit; }
+            }
+            """)
+        let r = try runSwiftlet(["-c", "-f", cfg, "-L", productsDirectory])
+        #expect(r.status == 1)
+        let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix(cfg) }
+        #expect(
+            errors
+                == [
+                    "\(cfg):3:1: error: unknown global parameter 'no_such_param'",
+                    "\(cfg):5:1: error: module 'nosuch.so' not found (mpath \"\(productsDirectory)\"; tried \(productsDirectory)/nosuch.so, \(productsDirectory)/libnosuch.so, \(productsDirectory)/nosuch/nosuch.so)",
+                    "\(cfg):6:1: error: module 'sl' has no parameter 'no_param'",
+                    "\(cfg):8:5: error: unknown function 'foo_bar': no loaded module exports it",
+                    "\(cfg):9:5: error: function 'sl_send_reply' takes 2 parameter(s), 1 given",
+                    "\(cfg):10:19: error: sl_send_reply: invalid reply code 999 (must be 100-699)",
+                    "\(cfg):11:5: error: route 'MISSING' is not defined",
+                    "\(cfg):12:9: error: unknown pseudo-variable '$nosuchpv'",
+                ].map { Substring($0) })
+        // The source line (indented by 4) and a caret under column 19.
+        #expect(
+            r.stderr.contains(
+                "\n        sl_send_reply(\"999\", \"x\");\n" + String(repeating: " ", count: 4 + 18) + "^\n"))
+        #expect(r.stderr.hasSuffix("ERROR: bad config file (8 errors)\n"))
+    }
+
+    @Test func aSyntaxErrorStopsStartUp() throws {
+        let dir = TemporaryDirectory()
+        let cfg = dir.write(
+            "syntax.cfg", "loadmodule \"sl.so\"\nrequest_route {\n    sl_send_reply(\"200\", \"OK\")\n}\n")
+        let r = try runSwiftlet(["-f", cfg, "-DD", "-E", "-L", productsDirectory])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("\(cfg):3:31: error: expected ';' after the statement, found '}'\n"))
+    }
+
+    @Test func aModuleBuiltForAnotherCoreIsRefusedNamingBothVersions() throws {
+        let dir = TemporaryDirectory()
+        let cfg = dir.write("abi.cfg", "loadmodule \"swiftlet_test_abi_mismatch.so\"\nrequest_route { exit; }\n")
+        let r = try runSwiftlet(["-f", cfg, "-DD", "-E", "-L", productsDirectory])
+        #expect(r.status == 1)
+        #expect(
+            r.stderr.contains(
+                "\(cfg):1:1: error: module 'swiftlet_test_abi_mismatch' (\(productsDirectory)/libswiftlet_test_abi_mismatch.so) was built for module ABI 99, core 9.9.9; this core is swiftlet 0.1.0 with module ABI 1"
+            ))
+    }
+
+    @Test func aMissingConfigFileIsReported() throws {
+        let r = try runSwiftlet(["-f", "/nonexistent/x.cfg"])
+        #expect(r.status == 1)
+        #expect(r.stderr == "swiftlet: cannot read config file /nonexistent/x.cfg: No such file or directory\n")
+    }
+
+    @Test func aBusyPortIsReported() throws {
+        let holder = UDPClient()
+        let dir = TemporaryDirectory()
+        let cfg = dir.write(
+            "busy.cfg",
+            "log_stderror=yes\nlisten=udp:127.0.0.1:\(holder.port)\nloadmodule \"sl.so\"\nrequest_route { exit; }\n")
+        let r = try runSwiftlet(["-f", cfg, "-DD", "-L", productsDirectory])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("cannot bind udp:127.0.0.1:\(holder.port): Address already in use"))
+    }
+
+    /// Without -D the server detaches: the command returns 0 at once and the daemon serves.
+    @Test func daemonModeDetachesAndServes() throws {
+        let dir = TemporaryDirectory()
+        let port = freeUDPPort()
+        let pidFile = dir.path + "/swiftlet.pid"
+        let cfg = dir.write(
+            "d.cfg",
+            "listen=udp:127.0.0.1:\(port)\nloadmodule \"sl.so\"\nrequest_route { sl_send_reply(\"200\", \"OK\"); }\n")
+        let r = try runSwiftlet(["-f", cfg, "-P", pidFile, "-L", productsDirectory])
+        #expect(r.status == 0)
+        var pidText: String? = nil
+        for _ in 0..<100 where pidText == nil {
+            pidText = try? String(contentsOfFile: pidFile, encoding: .utf8)
+            usleep(20_000)
+        }
+        let pid = try #require(pidText.flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        defer { kill(pid, SIGTERM) }
+        let client = UDPClient()
+        client.send(sipRequest(optionsRequest(), clientPort: client.port), to: port)
+        #expect(client.receive().map { replyLines($0)[0] } == "SIP/2.0 200 OK")
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where SwiftPM put the built products (the test bundle lives beside them).
+let productsDirectory: String = {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    // On some layouts the runner sits inside a .xctest bundle directory.
+    while dir.path != "/", !FileManager.default.fileExists(atPath: dir.appendingPathComponent("swiftlet").path) {
+        dir = dir.deletingLastPathComponent()
+    }
+    return dir.path
+}()
+
+let swiftletBinary = productsDirectory + "/swiftlet"
+
+/// A free UDP port on 127.0.0.1 (bound once, then released).
+func freeUDPPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sp in
+            _ = bind(fd, sp, len)
+            _ = getsockname(fd, sp, &len)
+        }
+    }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// A temporary directory removed at the end of the test.
+final class TemporaryDirectory {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "swiftlet-test-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    func write(_ name: String, _ text: String) -> String {
+        let p = path + "/" + name
+        _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        return p
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Runs the swiftlet binary to completion (for -c, -V, bad configurations).
+func runSwiftlet(_ args: [String], timeout: TimeInterval = 20) throws -> (status: Int32, stdout: String, stderr: String)
+{
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: swiftletBinary)
+    p.arguments = args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while p.isRunning, Date() < deadline { usleep(20_000) }
+    if p.isRunning { p.terminate() }
+    p.waitUntilExit()
+    let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return (p.terminationStatus, o, e)
+}
+
+/// A swiftlet server process running a configuration, in the foreground, logging to a file.
+final class TestServer {
+    let directory = TemporaryDirectory()
+    let port: Int
+    let process = Process()
+    let logPath: String
+
+    /// Starts the server with `config`, where `PORT` is replaced by a free port.
+    init(config: String, extraArguments: [String] = []) throws {
+        port = freeUDPPort()
+        let cfg = directory.write("swiftlet.cfg", config.replacingOccurrences(of: "PORT", with: String(port)))
+        logPath = directory.path + "/server.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)!
+        process.executableURL = URL(fileURLWithPath: swiftletBinary)
+        process.arguments = ["-f", cfg, "-DD", "-E", "-L", productsDirectory] + extraArguments
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while !log_().contains("Listening on") {
+            guard process.isRunning, Date() < deadline else {
+                throw TestFailure("server did not start: \(log_())")
+            }
+            usleep(20_000)
+        }
+    }
+
+    private func log_() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// What the server has logged so far.
+    var log: String { log_() }
+
+    /// Waits until the log contains `text` (or the timeout passes).
+    func waitForLog(_ text: String, timeout: TimeInterval = 5) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if log.contains(text) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning, Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit { stop() }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// A UDP client bound to 127.0.0.1 on an ephemeral port.
+final class UDPClient {
+    let fd: Int32
+    let port: Int
+
+    init() {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sp in
+                _ = bind(fd, sp, len)
+                _ = getsockname(fd, sp, &len)
+            }
+        }
+        port = Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String, to port: Int) {
+        send(Array(text.utf8), to: port)
+    }
+
+    func send(_ bytes: [UInt8], to port: Int) {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        _ = bytes.withUnsafeBytes { buf in
+            withUnsafePointer(to: &addr) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, buf.baseAddress, buf.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+    }
+
+    /// The next datagram, or nil after `timeout` seconds.
+    func receive(timeout: Double = 2) -> String? {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, Int32(timeout * 1000)) == 1 else { return nil }
+        var buf = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &buf, buf.count, 0)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n], as: UTF8.self)
+    }
+}
+
+/// A request with CRLF line ends; `PORT` in `lines` is replaced by the client's port.
+func sipRequest(_ lines: [String], clientPort: Int) -> String {
+    lines.map { $0.replacingOccurrences(of: "CPORT", with: String(clientPort)) }.joined(separator: "\r\n") + "\r\n\r\n"
+}
+
+/// Splits a reply into its first line and header lines.
+func replyLines(_ reply: String) -> [String] {
+    Array(reply.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n"))
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds the server, every module and the test fixtures, then runs the whole test suite:
+# unit tests, integration tests against the running binary over UDP, and the SIPp scenario
+# (skipped, with a note, when sipp is not installed: apt-get install sip-tester).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build --build-tests
+if ! command -v sipp >/dev/null 2>&1; then
+    echo "note: sipp is not installed: the SIPp scenario test is skipped (apt-get install -y sip-tester)"
+fi
+swift test --skip-build
