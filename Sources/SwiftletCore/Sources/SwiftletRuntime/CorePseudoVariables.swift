@@ -5,59 +5,104 @@ import SwiftletSDK
 enum CorePseudoVariables {
     static func register(in registry: PseudoVariableRegistry) throws(FixupError) {
         let m: [PseudoVariableClass] = [
-            .readOnly("rm") { ctx in .string(ctx.message.methodText) },
-            .readOnly("ru") { ctx in ctx.message.requestURI.map(PVValue.string) ?? .null },
-            .readOnly("rU") { ctx in requestURI(ctx)?.user.map(PVValue.string) ?? .null },
-            .readOnly("rd") { ctx in requestURI(ctx).map { .string($0.host) } ?? .null },
-            .readOnly("rp") { ctx in requestURI(ctx).map { .int($0.port ?? 5060) } ?? .null },
-            .readOnly("si") { ctx in .string(ctx.receive.sourceIP) },
-            .readOnly("sp") { ctx in .int(ctx.receive.sourcePort) },
-            .readOnly("Ri") { ctx in .string(ctx.receive.localIP) },
-            .readOnly("Rp") { ctx in .int(ctx.receive.localPort) },
-            .readOnly("pr") { ctx in .string(ctx.receive.proto.name) },
-            .readOnly("proto") { ctx in .string(ctx.receive.proto.name) },
-            .readOnly("ci") { ctx in ctx.message.callID.map(PVValue.string) ?? .null },
-            .readOnly("cs") { ctx in (try? ctx.message.cseq()).map { .int(Int($0.number)) } ?? .null },
-            .readOnly("fu") { ctx in headerURI(ctx, .from).map(PVValue.string) ?? .null },
-            .readOnly("fU") { ctx in headerURI(ctx, .from).flatMap(SIPURI.init)?.user.map(PVValue.string) ?? .null },
-            .readOnly("fd") { ctx in headerURI(ctx, .from).flatMap(SIPURI.init).map { .string($0.host) } ?? .null },
-            .readOnly("ft") { ctx in ctx.message.fromTag.map(PVValue.string) ?? .null },
-            .readOnly("tu") { ctx in headerURI(ctx, .to).map(PVValue.string) ?? .null },
-            .readOnly("tU") { ctx in headerURI(ctx, .to).flatMap(SIPURI.init)?.user.map(PVValue.string) ?? .null },
-            .readOnly("td") { ctx in headerURI(ctx, .to).flatMap(SIPURI.init).map { .string($0.host) } ?? .null },
-            .readOnly("tt") { ctx in ctx.message.toTag.map(PVValue.string) ?? .null },
-            .readOnly("ua") { ctx in
-                ctx.message.firstHeader(.userAgent).map { .string(ctx.message.value(of: $0)) } ?? .null
-            },
-            .readOnly("rs") { ctx in ctx.message.statusCode.map(PVValue.int) ?? .null },
-            .readOnly("rr") { ctx in
-                if case .response(_, let r) = ctx.message.firstLine {
-                    return .string(String(decoding: ctx.message.buffer[r], as: UTF8.self))
-                }
-                return .null
-            },
-            .readOnly("ml") { ctx in .int(ctx.message.buffer.count) },
-            .readOnly("mb") { ctx in .string(String(decoding: ctx.message.buffer, as: UTF8.self)) },
-            .readOnly("rb") { ctx in .string(String(decoding: ctx.message.buffer[ctx.message.bodyRange], as: UTF8.self))
-            },
+            .readOnly("rm", method),
+            .readOnly("ru", requestURIText),
+            .readOnly("rU", requestURIUser),
+            .readOnly("rd", requestURIHost),
+            .readOnly("rp", requestURIPort),
+            .readOnly("si", sourceIP),
+            .readOnly("sp", sourcePort),
+            .readOnly("Ri", localIP),
+            .readOnly("Rp", localPort),
+            .readOnly("pr", protocolName),
+            .readOnly("proto", protocolName),
+            .readOnly("ci", callID),
+            .readOnly("cs", cseqNumber),
+            .readOnly("fu") { headerURIText($0, .from) },
+            .readOnly("fU") { headerURIUser($0, .from) },
+            .readOnly("fd") { headerURIHost($0, .from) },
+            .readOnly("ft", fromTag),
+            .readOnly("tu") { headerURIText($0, .to) },
+            .readOnly("tU") { headerURIUser($0, .to) },
+            .readOnly("td") { headerURIHost($0, .to) },
+            .readOnly("tt", toTag),
+            .readOnly("ua", userAgent),
+            .readOnly("rs", statusCode),
+            .readOnly("rr", reasonPhrase),
+            .readOnly("ml", messageLength),
+            .readOnly("mb", messageBuffer),
+            .readOnly("rb", messageBody),
             .readOnly("null") { _ in .null },
-            .readOnly("rc") { ctx in .int(ctx.lastReturnCode) },
-            .readOnly("retcode") { ctx in .int(ctx.lastReturnCode) },
-            PseudoVariableClass("hdr") { (pv: PseudoVariableName) throws(FixupError) -> PseudoVariable in
-                guard let name = pv.inner, !name.isEmpty else {
-                    throw FixupError("$hdr needs a header name: $hdr(Name)")
-                }
-                return PseudoVariable(text: pv.text) { ctx in
-                    ctx.message.firstHeader(named: name).map { .string(ctx.message.value(of: $0)) } ?? .null
-                }
-            },
+            .readOnly("rc", returnCode),
+            .readOnly("retcode", returnCode),
+            PseudoVariableClass("hdr", make: header),
         ]
         for c in m { try registry.register(c) }
     }
 
-    private static func requestURI(_ ctx: MessageContext) -> SIPURI? { ctx.message.requestURI.flatMap(SIPURI.init) }
+    private static func string(_ s: String?) -> PVValue { s.map(PVValue.string) ?? .null }
 
-    private static func headerURI(_ ctx: MessageContext, _ name: HeaderName) -> String? {
-        ctx.message.firstHeader(name).map { HeaderURI.uriText(ctx.message.value(of: $0)) }
+    static func method(_ ctx: MessageContext) -> PVValue { .string(ctx.message.methodText) }
+    static func requestURIText(_ ctx: MessageContext) -> PVValue { string(ctx.message.requestURI) }
+    static func requestURI(_ ctx: MessageContext) -> SIPURI? { ctx.message.requestURI.flatMap(SIPURI.init) }
+    static func requestURIUser(_ ctx: MessageContext) -> PVValue { string(requestURI(ctx)?.user) }
+    static func requestURIHost(_ ctx: MessageContext) -> PVValue { string(requestURI(ctx)?.host) }
+    static func requestURIPort(_ ctx: MessageContext) -> PVValue {
+        guard let uri = requestURI(ctx) else { return .null }
+        return .int(uri.port ?? 5060)
+    }
+    static func sourceIP(_ ctx: MessageContext) -> PVValue { .string(ctx.receive.sourceIP) }
+    static func sourcePort(_ ctx: MessageContext) -> PVValue { .int(ctx.receive.sourcePort) }
+    static func localIP(_ ctx: MessageContext) -> PVValue { .string(ctx.receive.localIP) }
+    static func localPort(_ ctx: MessageContext) -> PVValue { .int(ctx.receive.localPort) }
+    static func protocolName(_ ctx: MessageContext) -> PVValue { .string(ctx.receive.proto.name) }
+    static func callID(_ ctx: MessageContext) -> PVValue { string(ctx.message.callID) }
+    static func cseqNumber(_ ctx: MessageContext) -> PVValue {
+        guard let cseq = try? ctx.message.cseq() else { return .null }
+        return .int(Int(cseq.number))
+    }
+    static func headerURIString(_ ctx: MessageContext, _ name: HeaderName) -> String? {
+        guard let field = ctx.message.firstHeader(name) else { return nil }
+        return HeaderURI.uriText(ctx.message.value(of: field))
+    }
+    static func headerURIText(_ ctx: MessageContext, _ name: HeaderName) -> PVValue {
+        string(headerURIString(ctx, name))
+    }
+    static func headerURIUser(_ ctx: MessageContext, _ name: HeaderName) -> PVValue {
+        string(headerURIString(ctx, name).flatMap(SIPURI.init)?.user)
+    }
+    static func headerURIHost(_ ctx: MessageContext, _ name: HeaderName) -> PVValue {
+        string(headerURIString(ctx, name).flatMap(SIPURI.init)?.host)
+    }
+    static func fromTag(_ ctx: MessageContext) -> PVValue { string(ctx.message.fromTag) }
+    static func toTag(_ ctx: MessageContext) -> PVValue { string(ctx.message.toTag) }
+    static func userAgent(_ ctx: MessageContext) -> PVValue {
+        guard let field = ctx.message.firstHeader(.userAgent) else { return .null }
+        return .string(ctx.message.value(of: field))
+    }
+    static func statusCode(_ ctx: MessageContext) -> PVValue {
+        guard let code = ctx.message.statusCode else { return .null }
+        return .int(code)
+    }
+    static func reasonPhrase(_ ctx: MessageContext) -> PVValue {
+        guard case .response(_, let r) = ctx.message.firstLine else { return .null }
+        return .string(String(decoding: ctx.message.buffer[r], as: UTF8.self))
+    }
+    static func messageLength(_ ctx: MessageContext) -> PVValue { .int(ctx.message.buffer.count) }
+    static func messageBuffer(_ ctx: MessageContext) -> PVValue {
+        .string(String(decoding: ctx.message.buffer, as: UTF8.self))
+    }
+    static func messageBody(_ ctx: MessageContext) -> PVValue {
+        .string(String(decoding: ctx.message.buffer[ctx.message.bodyRange], as: UTF8.self))
+    }
+    static func returnCode(_ ctx: MessageContext) -> PVValue { .int(ctx.lastReturnCode) }
+
+    /// `$hdr(name)`: the first header of that name (compact forms match their long name).
+    static func header(_ pv: PseudoVariableName) throws(FixupError) -> PseudoVariable {
+        guard let name = pv.inner, !name.isEmpty else { throw FixupError("$hdr needs a header name: $hdr(Name)") }
+        return PseudoVariable(text: pv.text) { ctx in
+            guard let field = ctx.message.firstHeader(named: name) else { return .null }
+            return .string(ctx.message.value(of: field))
+        }
     }
 }
