@@ -20,7 +20,7 @@ struct StatelessTag {
         guard let via = try? msg.topVia() else { return prefix + "00000000" }
         let b = msg.buffer
         let port = via.portRange ?? via.host.upperBound..<via.host.upperBound
-        let branch = via.parameter(b, "branch")?.value ?? port.upperBound..<port.upperBound
+        let branch = via.branch?.value ?? port.upperBound..<port.upperBound
         let callID = msg.firstHeader(.callID)?.valueRange ?? 0..<0
         return prefix + TagHash.crcitt(b, [via.host, port, branch]) + TagHash.crcitt(b, [port, via.host, callID])
     }

@@ -1,58 +1,149 @@
-/// The header fields the core recognises by name (long and RFC 3261 compact forms).
-/// Everything else is `.other` and is found by comparing its name text.
-public enum HeaderName: UInt8, Sendable {
+/// The header fields the core recognises by name (long and compact forms, RFC 3261 section
+/// 20 and the extensions Kamailio parses). Everything else is `.other` and is found by
+/// comparing its name text.
+public enum HeaderName: UInt8, Sendable, CaseIterable {
     case via, from, to, callID, cseq, contact, maxForwards, route, recordRoute
-    case contentLength, contentType, expires, userAgent, server, allow, supported, require
-    case authorization, proxyAuthorization, wwwAuthenticate, proxyAuthenticate, event
-    case subject, accept, referTo, path, other
+    case contentLength, contentType, contentEncoding, contentDisposition, contentLanguage
+    case expires, minExpires, userAgent, server, allow, allowEvents, supported, require, proxyRequire, unsupported
+    case authorization, proxyAuthorization, wwwAuthenticate, proxyAuthenticate, authenticationInfo
+    case event, subscriptionState, subject, accept, acceptEncoding, acceptLanguage, acceptContact, rejectContact
+    case requestDisposition, referTo, referredBy, path, serviceRoute, pAssertedIdentity, pPreferredIdentity
+    case diversion, privacy, identity, identityInfo, sessionExpires, minSE, rack, rseq, date, timestamp
+    case warning, retryAfter, replyTo, inReplyTo, organization, priority, mimeVersion, alertInfo, callInfo
+    case errorInfo, other
+
+    /// The canonical (long) name as written in generated messages.
+    public var canonicalName: String {
+        switch self {
+        case .via: "Via"
+        case .from: "From"
+        case .to: "To"
+        case .callID: "Call-ID"
+        case .cseq: "CSeq"
+        case .contact: "Contact"
+        case .maxForwards: "Max-Forwards"
+        case .route: "Route"
+        case .recordRoute: "Record-Route"
+        case .contentLength: "Content-Length"
+        case .contentType: "Content-Type"
+        case .contentEncoding: "Content-Encoding"
+        case .contentDisposition: "Content-Disposition"
+        case .contentLanguage: "Content-Language"
+        case .expires: "Expires"
+        case .minExpires: "Min-Expires"
+        case .userAgent: "User-Agent"
+        case .server: "Server"
+        case .allow: "Allow"
+        case .allowEvents: "Allow-Events"
+        case .supported: "Supported"
+        case .require: "Require"
+        case .proxyRequire: "Proxy-Require"
+        case .unsupported: "Unsupported"
+        case .authorization: "Authorization"
+        case .proxyAuthorization: "Proxy-Authorization"
+        case .wwwAuthenticate: "WWW-Authenticate"
+        case .proxyAuthenticate: "Proxy-Authenticate"
+        case .authenticationInfo: "Authentication-Info"
+        case .event: "Event"
+        case .subscriptionState: "Subscription-State"
+        case .subject: "Subject"
+        case .accept: "Accept"
+        case .acceptEncoding: "Accept-Encoding"
+        case .acceptLanguage: "Accept-Language"
+        case .acceptContact: "Accept-Contact"
+        case .rejectContact: "Reject-Contact"
+        case .requestDisposition: "Request-Disposition"
+        case .referTo: "Refer-To"
+        case .referredBy: "Referred-By"
+        case .path: "Path"
+        case .serviceRoute: "Service-Route"
+        case .pAssertedIdentity: "P-Asserted-Identity"
+        case .pPreferredIdentity: "P-Preferred-Identity"
+        case .diversion: "Diversion"
+        case .privacy: "Privacy"
+        case .identity: "Identity"
+        case .identityInfo: "Identity-Info"
+        case .sessionExpires: "Session-Expires"
+        case .minSE: "Min-SE"
+        case .rack: "RAck"
+        case .rseq: "RSeq"
+        case .date: "Date"
+        case .timestamp: "Timestamp"
+        case .warning: "Warning"
+        case .retryAfter: "Retry-After"
+        case .replyTo: "Reply-To"
+        case .inReplyTo: "In-Reply-To"
+        case .organization: "Organization"
+        case .priority: "Priority"
+        case .mimeVersion: "MIME-Version"
+        case .alertInfo: "Alert-Info"
+        case .callInfo: "Call-Info"
+        case .errorInfo: "Error-Info"
+        case .other: ""
+        }
+    }
+
+    /// RFC 3261 / RFC 3262 / RFC 3515 / RFC 3841 / RFC 4028 / RFC 4474 compact forms.
+    static func compact(_ c: UInt8) -> HeaderName {
+        switch c {
+        case UInt8(ascii: "v"): .via
+        case UInt8(ascii: "f"): .from
+        case UInt8(ascii: "t"): .to
+        case UInt8(ascii: "i"): .callID
+        case UInt8(ascii: "m"): .contact
+        case UInt8(ascii: "l"): .contentLength
+        case UInt8(ascii: "c"): .contentType
+        case UInt8(ascii: "e"): .contentEncoding
+        case UInt8(ascii: "k"): .supported
+        case UInt8(ascii: "s"): .subject
+        case UInt8(ascii: "o"): .event
+        case UInt8(ascii: "u"): .allowEvents
+        case UInt8(ascii: "r"): .referTo
+        case UInt8(ascii: "b"): .referredBy
+        case UInt8(ascii: "x"): .sessionExpires
+        case UInt8(ascii: "y"): .identity
+        case UInt8(ascii: "a"): .acceptContact
+        case UInt8(ascii: "j"): .rejectContact
+        case UInt8(ascii: "d"): .requestDisposition
+        case UInt8(ascii: "n"): .identityInfo
+        default: .other
+        }
+    }
+
+    /// Long names grouped by length, lower-cased, for allocation-free lookup.
+    private static let byLength: [[(name: [UInt8], header: HeaderName)]] = {
+        var table = [[(name: [UInt8], header: HeaderName)]](repeating: [], count: 32)
+        for h in HeaderName.allCases where h != .other {
+            let bytes = Array(h.canonicalName.lowercased().utf8)
+            table[bytes.count].append((bytes, h))
+        }
+        // Frequent headers first within their length.
+        for i in table.indices {
+            table[i].sort { $0.header.rawValue < $1.header.rawValue }
+        }
+        return table
+    }()
 
     /// Classifies a header name (case-insensitive). Compact forms map to their long form.
     static func classify(_ bytes: [UInt8], _ range: Range<Int>) -> HeaderName {
-        if range.count == 1 {
-            switch ASCII.lower(bytes[range.lowerBound]) {
-            case UInt8(ascii: "v"): return .via
-            case UInt8(ascii: "f"): return .from
-            case UInt8(ascii: "t"): return .to
-            case UInt8(ascii: "i"): return .callID
-            case UInt8(ascii: "m"): return .contact
-            case UInt8(ascii: "l"): return .contentLength
-            case UInt8(ascii: "c"): return .contentType
-            case UInt8(ascii: "k"): return .supported
-            case UInt8(ascii: "s"): return .subject
-            case UInt8(ascii: "o"): return .event
-            case UInt8(ascii: "r"): return .referTo
-            default: return .other
+        let n = range.count
+        if n == 1 { return compact(ASCII.lower(bytes[range.lowerBound])) }
+        guard n < byLength.count else { return .other }
+        candidates: for (name, header) in byLength[n] {
+            var i = range.lowerBound
+            for c in name {
+                if ASCII.lower(bytes[i]) != c { continue candidates }
+                i += 1
             }
+            return header
         }
-        switch range.count {
-        case 2 where bytes.equalsLowercased(range, "to"): return .to
-        case 3 where bytes.equalsLowercased(range, "via"): return .via
-        case 4 where bytes.equalsLowercased(range, "from"): return .from
-        case 4 where bytes.equalsLowercased(range, "cseq"): return .cseq
-        case 4 where bytes.equalsLowercased(range, "path"): return .path
-        case 5 where bytes.equalsLowercased(range, "route"): return .route
-        case 5 where bytes.equalsLowercased(range, "allow"): return .allow
-        case 5 where bytes.equalsLowercased(range, "event"): return .event
-        case 6 where bytes.equalsLowercased(range, "server"): return .server
-        case 6 where bytes.equalsLowercased(range, "accept"): return .accept
-        case 7 where bytes.equalsLowercased(range, "call-id"): return .callID
-        case 7 where bytes.equalsLowercased(range, "contact"): return .contact
-        case 7 where bytes.equalsLowercased(range, "expires"): return .expires
-        case 7 where bytes.equalsLowercased(range, "require"): return .require
-        case 7 where bytes.equalsLowercased(range, "subject"): return .subject
-        case 8 where bytes.equalsLowercased(range, "refer-to"): return .referTo
-        case 9 where bytes.equalsLowercased(range, "supported"): return .supported
-        case 10 where bytes.equalsLowercased(range, "user-agent"): return .userAgent
-        case 12 where bytes.equalsLowercased(range, "max-forwards"): return .maxForwards
-        case 12 where bytes.equalsLowercased(range, "record-route"): return .recordRoute
-        case 12 where bytes.equalsLowercased(range, "content-type"): return .contentType
-        case 13 where bytes.equalsLowercased(range, "authorization"): return .authorization
-        case 14 where bytes.equalsLowercased(range, "content-length"): return .contentLength
-        case 16 where bytes.equalsLowercased(range, "www-authenticate"): return .wwwAuthenticate
-        case 18 where bytes.equalsLowercased(range, "proxy-authenticate"): return .proxyAuthenticate
-        case 19 where bytes.equalsLowercased(range, "proxy-authorization"): return .proxyAuthorization
-        default: return .other
-        }
+        return .other
+    }
+
+    /// Classifies a header name given as a string.
+    public init(name: String) {
+        let b = Array(name.utf8)
+        self = HeaderName.classify(b, 0..<b.count)
     }
 }
 
@@ -66,4 +157,11 @@ public struct HeaderField: Sendable {
     public let valueRange: Range<Int>
     /// The whole field from the first byte of the name to the end of its line break.
     public let lineRange: Range<Int>
+
+    public init(name: HeaderName, nameRange: Range<Int>, valueRange: Range<Int>, lineRange: Range<Int>) {
+        self.name = name
+        self.nameRange = nameRange
+        self.valueRange = valueRange
+        self.lineRange = lineRange
+    }
 }

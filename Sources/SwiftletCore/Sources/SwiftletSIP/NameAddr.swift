@@ -1,54 +1,121 @@
-/// Helpers for `name-addr` / `addr-spec` header values (From, To, Contact, ...).
-public enum NameAddr {
-    /// The range of the `tag` parameter value in a From/To value, if present.
-    ///
-    /// Parameters are those after the URI: after `>` for a name-addr, or after the
-    /// addr-spec's host part otherwise (URI parameters of an addr-spec without `<>` belong to
-    /// the header, RFC 3261 section 20.10).
-    public static func tag(in b: [UInt8], _ range: Range<Int>) -> Range<Int>? {
-        guard let params = headerParameterStart(in: b, range) else { return nil }
-        var i = params
-        while i < range.upperBound {
-            guard b[i] == ASCII.semicolon else {
-                i += 1
-                continue
+/// A `name-addr` or `addr-spec` header value (From, To, Contact, Route, Record-Route,
+/// P-Asserted-Identity, Diversion, Path, Refer-To, ...), by offsets into the message.
+///
+/// `"Display Name" <sip:user@host;uri-param>;header-param=value`
+public struct NameAddr: Sendable {
+    /// The whole value.
+    public let range: Range<Int>
+    /// The display name as written (quotes included when quoted), if any.
+    public let displayName: Range<Int>?
+    /// The URI (inside `<>` for a name-addr).
+    public let uri: Range<Int>
+    /// True when the URI was enclosed in `<>`.
+    public let isNameAddr: Bool
+    /// Contact `*`.
+    public let isWildcard: Bool
+    /// The header parameters after the URI.
+    public let parameters: [HeaderParameter]
+
+    /// The parameter `name` (lower-case literal), if present.
+    public func parameter(_ b: [UInt8], _ name: StaticString) -> HeaderParameter? {
+        HeaderScanner.find(b, parameters, name)
+    }
+
+    /// The `tag` parameter value.
+    public func tag(_ b: [UInt8]) -> Range<Int>? { parameter(b, "tag")?.value }
+
+    /// The display name text (unquoted), or nil.
+    public func displayNameText(_ b: [UInt8]) -> String? { displayName.map { HeaderScanner.unquote(b, $0) } }
+
+    /// Parses one value (use `HeaderScanner.splitValues` first for multi-value fields).
+    public static func parse(_ b: [UInt8], _ range: Range<Int>) throws(SIPParseError) -> NameAddr {
+        let r = b.trimmed(range)
+        guard !r.isEmpty else { throw SIPParseError(.badNameAddr, at: range.lowerBound) }
+        if r.count == 1, b[r.lowerBound] == UInt8(ascii: "*") {
+            return NameAddr(range: r, displayName: nil, uri: r, isNameAddr: false, isWildcard: true, parameters: [])
+        }
+        var i = r.lowerBound
+        var display: Range<Int>? = nil
+        if b[i] == ASCII.quote {
+            guard let close = HeaderScanner.endOfQuotedString(b, from: i, to: r.upperBound) else {
+                throw SIPParseError(.badNameAddr, at: i)
+            }
+            display = i..<close
+            i = close
+            while i < r.upperBound, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf { i += 1 }
+            guard i < r.upperBound, b[i] == ASCII.lessThan else { throw SIPParseError(.badNameAddr, at: i) }
+        } else if let lt = firstAngle(b, r) {
+            let name = b.trimmed(r.lowerBound..<lt)
+            if !name.isEmpty { display = name }
+            i = lt
+        }
+        if i < r.upperBound, b[i] == ASCII.lessThan {
+            guard let gt = b.firstIndex(of: ASCII.greaterThan, in: i + 1..<r.upperBound) else {
+                throw SIPParseError(.badNameAddr, at: i)
+            }
+            let uri = b.trimmed(i + 1..<gt)
+            guard !uri.isEmpty else { throw SIPParseError(.badNameAddr, at: i + 1) }
+            let params = try HeaderScanner.parameters(b, from: gt + 1, to: r.upperBound, failure: .badNameAddr)
+            return NameAddr(range: r, displayName: display, uri: uri, isNameAddr: true, isWildcard: false, parameters: params)
+        }
+        // addr-spec: the URI ends at the first ';' (its parameters belong to the header,
+        // RFC 3261 section 20.10) or at whitespace.
+        var end = i
+        while end < r.upperBound, b[end] != ASCII.semicolon, !ASCII.isWhitespace(b[end]) { end += 1 }
+        let uri = i..<end
+        guard !uri.isEmpty, b.firstIndex(of: ASCII.colon, in: uri) != nil else { throw SIPParseError(.badNameAddr, at: i) }
+        let params = try HeaderScanner.parameters(b, from: end, to: r.upperBound, failure: .badNameAddr)
+        return NameAddr(range: r, displayName: nil, uri: uri, isNameAddr: false, isWildcard: false, parameters: params)
+    }
+
+    /// The end of the first value of a multi-value field (a `,` outside quotes and `<>`).
+    static func endOfFirstValue(_ b: [UInt8], _ r: Range<Int>) -> Int {
+        var i = r.lowerBound
+        var inQuotes = false
+        var inAngle = false
+        while i < r.upperBound {
+            let c = b[i]
+            if inQuotes {
+                if c == ASCII.backslash {
+                    i += 2
+                    continue
+                }
+                if c == ASCII.quote { inQuotes = false }
+            } else if c == ASCII.quote {
+                inQuotes = true
+            } else if c == ASCII.lessThan {
+                inAngle = true
+            } else if c == ASCII.greaterThan {
+                inAngle = false
+            } else if c == ASCII.comma, !inAngle {
+                return i
             }
             i += 1
-            while i < range.upperBound, ASCII.isWhitespace(b[i]) { i += 1 }
-            let nameStart = i
-            while i < range.upperBound, b[i] != ASCII.equals, b[i] != ASCII.semicolon, !ASCII.isWhitespace(b[i]) {
-                i += 1
-            }
-            let name = nameStart..<i
-            while i < range.upperBound, ASCII.isWhitespace(b[i]) { i += 1 }
-            guard i < range.upperBound, b[i] == ASCII.equals else { continue }
+        }
+        return r.upperBound
+    }
+
+    /// The first `<` outside quotes, if any.
+    private static func firstAngle(_ b: [UInt8], _ r: Range<Int>) -> Int? {
+        var i = r.lowerBound
+        while i < r.upperBound {
+            if b[i] == ASCII.lessThan { return i }
+            if b[i] == ASCII.semicolon { return nil }
             i += 1
-            while i < range.upperBound, ASCII.isWhitespace(b[i]) { i += 1 }
-            let valueStart = i
-            while i < range.upperBound, b[i] != ASCII.semicolon, !ASCII.isWhitespace(b[i]) { i += 1 }
-            if b.equalsLowercased(name, "tag") { return valueStart..<i }
         }
         return nil
+    }
+
+    /// The range of the `tag` parameter value in a From/To value, if present (no throw:
+    /// malformed values have no tag).
+    public static func tag(in b: [UInt8], _ range: Range<Int>) -> Range<Int>? {
+        (try? parse(b, range))?.tag(b)
     }
 
     /// Where the header parameters of a name-addr/addr-spec value start (index of the first
     /// byte after the URI), or nil when the value is malformed.
     static func headerParameterStart(in b: [UInt8], _ range: Range<Int>) -> Int? {
-        var i = range.lowerBound
-        var inQuotes = false
-        while i < range.upperBound {
-            let c = b[i]
-            if inQuotes {
-                if c == ASCII.backslash { i += 2; continue }
-                if c == ASCII.quote { inQuotes = false }
-            } else if c == ASCII.quote {
-                inQuotes = true
-            } else if c == ASCII.lessThan {
-                return b.firstIndex(of: ASCII.greaterThan, in: i..<range.upperBound).map { $0 + 1 }
-            }
-            i += 1
-        }
-        // addr-spec without angle brackets: parameters start at the first ';'.
-        return b.firstIndex(of: ASCII.semicolon, in: range) ?? range.upperBound
+        guard let v = try? parse(b, range) else { return nil }
+        return v.isNameAddr ? b.firstIndex(of: ASCII.greaterThan, in: v.uri.upperBound..<v.range.upperBound).map { $0 + 1 } : v.uri.upperBound
     }
 }

@@ -21,6 +21,8 @@ extension SIPMessage {
         var headers: [HeaderField] = []
         headers.reserveCapacity(16)
         var bodyStart = bytes.count
+        var headersEnd = bytes.count
+        var wellKnown: (via: Int16, from: Int16, to: Int16, callID: Int16, cseq: Int16) = (-1, -1, -1, -1, -1)
         while pos < bytes.count {
             let end = bytes.firstIndex(of: ASCII.lf, in: pos..<bytes.count) ?? bytes.count
             let next = min(end + 1, bytes.count)
@@ -31,6 +33,7 @@ extension SIPMessage {
                     continue
                 }
                 bodyStart = next
+                headersEnd = pos
                 break
             }
             if ASCII.isWhitespace(bytes[pos]) {
@@ -52,10 +55,19 @@ extension SIPMessage {
                 throw SIPParseError(.badHeader, at: pos)
             }
             let value = bytes.trimmed(colon + 1..<end)
-            headers.append(
-                HeaderField(
-                    name: HeaderName.classify(bytes, name), nameRange: name, valueRange: value,
-                    lineRange: pos..<next))
+            let kind = HeaderName.classify(bytes, name)
+            if headers.count < Int(Int16.max) {
+                let index = Int16(headers.count)
+                switch kind {
+                case .via where wellKnown.via < 0: wellKnown.via = index
+                case .from where wellKnown.from < 0: wellKnown.from = index
+                case .to where wellKnown.to < 0: wellKnown.to = index
+                case .callID where wellKnown.callID < 0: wellKnown.callID = index
+                case .cseq where wellKnown.cseq < 0: wellKnown.cseq = index
+                default: break
+                }
+            }
+            headers.append(HeaderField(name: kind, nameRange: name, valueRange: value, lineRange: pos..<next))
             pos = next
         }
 
@@ -72,6 +84,8 @@ extension SIPMessage {
         self.firstLine = firstLine
         self.versionRange = version
         self.headers = headers
+        self.headersEnd = headersEnd
+        self.wellKnown = wellKnown
         self.bodyRange = min(bodyStart, bodyEnd)..<bodyEnd
     }
 
@@ -110,7 +124,7 @@ extension SIPMessage {
         guard version.count == 7, b.equalsLowercased(version, "sip/2.0") else {
             throw SIPParseError(.badVersion, at: version.lowerBound)
         }
-        return (.request(method: SIPMethod(b.string(first)), methodRange: first, uri: uri), version)
+        return (.request(method: SIPMethod(bytes: b, first), methodRange: first, uri: uri), version)
     }
 
     /// RFC 3261 `token` characters.

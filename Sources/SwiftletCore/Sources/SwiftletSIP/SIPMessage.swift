@@ -1,7 +1,8 @@
 /// A received SIP message: the bytes as they arrived plus an index of offsets into them.
 ///
 /// The parser does not copy: the first line and every header field are ranges into
-/// `buffer`. Values are decoded to Swift types only when asked for.
+/// `buffer`. Header values are parsed only when asked for (Kamailio's lazy
+/// `parse_headers`), by the typed accessors below; each returns offsets again.
 public struct SIPMessage: Sendable {
     /// Request line or status line.
     public enum FirstLine: Sendable {
@@ -19,8 +20,12 @@ public struct SIPMessage: Sendable {
     public let versionRange: Range<Int>
     /// Every header field in order of appearance.
     public let headers: [HeaderField]
+    /// Where the header block ends: the offset of the empty line that ends it.
+    public let headersEnd: Int
     /// The body (empty when there is none).
     public let bodyRange: Range<Int>
+    /// Indices into `headers` of the first Via, From, To, Call-ID and CSeq (-1: absent).
+    let wellKnown: (via: Int16, from: Int16, to: Int16, callID: Int16, cseq: Int16)
 
     /// True for requests.
     public var isRequest: Bool {
@@ -38,15 +43,18 @@ public struct SIPMessage: Sendable {
     public var methodText: String {
         switch firstLine {
         case .request(_, let r, _): return buffer.string(r)
-        case .response: return (try? cseq())?.method ?? ""
+        case .response: return (try? cseq()).map { buffer.string($0.methodRange) } ?? ""
         }
     }
 
-    /// The Request-URI text, or nil for a reply.
-    public var requestURI: String? {
-        if case .request(_, _, let u) = firstLine { return buffer.string(u) }
+    /// The Request-URI range, or nil for a reply.
+    public var requestURIRange: Range<Int>? {
+        if case .request(_, _, let u) = firstLine { return u }
         return nil
     }
+
+    /// The Request-URI text, or nil for a reply.
+    public var requestURI: String? { requestURIRange.map(buffer.string) }
 
     /// The status code, or nil for a request.
     public var statusCode: Int? {
@@ -54,11 +62,26 @@ public struct SIPMessage: Sendable {
         return nil
     }
 
+    // MARK: finding header fields
+
     /// The first header field of the given kind.
     public func firstHeader(_ name: HeaderName) -> HeaderField? {
-        for h in headers where h.name == name { return h }
-        return nil
+        let known: Int16
+        switch name {
+        case .via: known = wellKnown.via
+        case .from: known = wellKnown.from
+        case .to: known = wellKnown.to
+        case .callID: known = wellKnown.callID
+        case .cseq: known = wellKnown.cseq
+        default:
+            for h in headers where h.name == name { return h }
+            return nil
+        }
+        return known >= 0 ? headers[Int(known)] : nil
     }
+
+    /// Every header field of the given kind, in order.
+    public func headers(_ name: HeaderName) -> [HeaderField] { headers.filter { $0.name == name } }
 
     /// The first header whose name equals `name` (case-insensitive, compact forms honoured).
     public func firstHeader(named name: String) -> HeaderField? {
@@ -67,16 +90,7 @@ public struct SIPMessage: Sendable {
         if kind != .other { return firstHeader(kind) }
         let lowered = wanted.map(ASCII.lower)
         for h in headers where h.name == .other && h.nameRange.count == lowered.count {
-            var same = true
-            var j = 0
-            for i in h.nameRange {
-                if ASCII.lower(buffer[i]) != lowered[j] {
-                    same = false
-                    break
-                }
-                j += 1
-            }
-            if same { return h }
+            if zip(h.nameRange, lowered).allSatisfy({ ASCII.lower(buffer[$0.0]) == $0.1 }) { return h }
         }
         return nil
     }
@@ -84,8 +98,13 @@ public struct SIPMessage: Sendable {
     /// The decoded value of a header field.
     public func value(of field: HeaderField) -> String { buffer.string(field.valueRange) }
 
+    // MARK: typed accessors (parse on demand)
+
+    /// The Call-ID value range.
+    public var callIDRange: Range<Int>? { firstHeader(.callID)?.valueRange }
+
     /// The Call-ID value.
-    public var callID: String? { firstHeader(.callID).map(value(of:)) }
+    public var callID: String? { callIDRange.map(buffer.string) }
 
     /// The top-most Via (the first value of the first Via header field).
     public func topVia() throws(SIPParseError) -> ViaHeader {
@@ -93,20 +112,123 @@ public struct SIPMessage: Sendable {
         return try ViaHeader.parse(buffer, field.valueRange)
     }
 
-    /// The CSeq header: sequence number and method.
-    public func cseq() throws(SIPParseError) -> (number: UInt32, method: String) {
+    /// Every Via value of the message, top first (values of one line split at commas).
+    public func vias() throws(SIPParseError) -> [ViaHeader] {
+        var all: [ViaHeader] = []
+        for h in headers where h.name == .via { all += try ViaHeader.parseAll(buffer, h.valueRange) }
+        return all
+    }
+
+    /// The CSeq header.
+    public func cseq() throws(SIPParseError) -> CSeqHeader {
         guard let field = firstHeader(.cseq) else { throw SIPParseError(.badCSeq, at: 0) }
-        let r = field.valueRange
-        var i = r.lowerBound
-        while i < r.upperBound, ASCII.isDigit(buffer[i]) { i += 1 }
-        guard let n = buffer.decimalValue(r.lowerBound..<i), n <= Int(UInt32.max) else {
-            throw SIPParseError(.badCSeq, at: r.lowerBound)
+        return try CSeqHeader.parse(buffer, field.valueRange)
+    }
+
+    /// The From header value.
+    public func from() throws(SIPParseError) -> NameAddr {
+        guard let field = firstHeader(.from) else { throw SIPParseError(.badNameAddr, at: 0) }
+        return try NameAddr.parse(buffer, field.valueRange)
+    }
+
+    /// The To header value.
+    public func to() throws(SIPParseError) -> NameAddr {
+        guard let field = firstHeader(.to) else { throw SIPParseError(.badNameAddr, at: 0) }
+        return try NameAddr.parse(buffer, field.valueRange)
+    }
+
+    /// Every value of every header field of a name-addr kind (Contact, Route, Record-Route,
+    /// Path, P-Asserted-Identity, Diversion, ...), in order.
+    public func nameAddrs(_ name: HeaderName) throws(SIPParseError) -> [NameAddr] {
+        var all: [NameAddr] = []
+        for h in headers where h.name == name {
+            for part in HeaderScanner.splitValues(buffer, h.valueRange) { all.append(try NameAddr.parse(buffer, part)) }
         }
-        let method = buffer.trimmed(i..<r.upperBound)
-        guard !method.isEmpty, i < r.upperBound, ASCII.isWhitespace(buffer[i]) else {
-            throw SIPParseError(.badCSeq, at: i)
+        return all
+    }
+
+    /// The Contact values (a `*` value has `isWildcard`).
+    public func contacts() throws(SIPParseError) -> [NameAddr] { try nameAddrs(.contact) }
+
+    /// The first Contact value, if any.
+    public func firstContact() throws(SIPParseError) -> NameAddr? {
+        guard let field = firstHeader(.contact) else { return nil }
+        let end = NameAddr.endOfFirstValue(buffer, field.valueRange)
+        return try NameAddr.parse(buffer, field.valueRange.lowerBound..<end)
+    }
+
+    /// The Request-URI, parsed.
+    public func requestURIComponents() throws(SIPParseError) -> URIComponents {
+        guard let r = requestURIRange else { throw SIPParseError(.badURI, at: 0) }
+        return try URIComponents.parse(buffer, r)
+    }
+
+    /// Max-Forwards, or nil when absent.
+    public func maxForwards() throws(SIPParseError) -> Int? {
+        guard let f = firstHeader(.maxForwards) else { return nil }
+        return try buffer.unsignedValue(f.valueRange, max: 255)
+    }
+
+    /// Expires, or nil when absent.
+    public func expires() throws(SIPParseError) -> Int? {
+        guard let f = firstHeader(.expires) else { return nil }
+        return try buffer.unsignedValue(f.valueRange, max: Int(UInt32.max))
+    }
+
+    /// Content-Length, or nil when absent.
+    public func contentLength() throws(SIPParseError) -> Int? {
+        guard let f = firstHeader(.contentLength) else { return nil }
+        return try buffer.unsignedValue(f.valueRange, max: Int(Int32.max))
+    }
+
+    /// Content-Type, or nil when absent.
+    public func contentType() throws(SIPParseError) -> ContentTypeHeader? {
+        guard let f = firstHeader(.contentType) else { return nil }
+        return try ContentTypeHeader.parse(buffer, f.valueRange)
+    }
+
+    /// The tokens of every field of a list header (Supported, Require, Allow, Proxy-Require,
+    /// Unsupported, Allow-Events, Accept, ...).
+    public func tokens(_ name: HeaderName) -> [Range<Int>] {
+        headers.filter { $0.name == name }.flatMap { HeaderScanner.tokens(buffer, $0.valueRange) }
+    }
+
+    /// The `Privacy` values (separated by `;`, RFC 3323).
+    public func privacy() -> [Range<Int>] {
+        headers.filter { $0.name == .privacy }.flatMap { h in
+            h.valueRange.split(separator: ASCII.semicolon, in: buffer).map { buffer.trimmed($0) }.filter { !$0.isEmpty }
         }
-        return (UInt32(n), buffer.string(method))
+    }
+
+    /// The first credentials or challenge of the given kind (Authorization, Proxy-Authorization,
+    /// WWW-Authenticate, Proxy-Authenticate).
+    public func digest(_ name: HeaderName) throws(SIPParseError) -> DigestHeader? {
+        guard let f = firstHeader(name) else { return nil }
+        return try DigestHeader.parse(buffer, f.valueRange)
+    }
+
+    /// `Event`, `Session-Expires`, `Subscription-State`, `Min-SE`, `Content-Disposition`.
+    public func tokenWithParameters(_ name: HeaderName) throws(SIPParseError) -> TokenWithParameters? {
+        guard let f = firstHeader(name) else { return nil }
+        return try TokenWithParameters.parse(buffer, f.valueRange)
+    }
+
+    /// `RSeq` (RFC 3262).
+    public func rseq() throws(SIPParseError) -> UInt32? {
+        guard let f = firstHeader(.rseq) else { return nil }
+        return UInt32(try buffer.unsignedValue(f.valueRange, max: Int(UInt32.max)))
+    }
+
+    /// `RAck` (RFC 3262).
+    public func rack() throws(SIPParseError) -> RAckHeader? {
+        guard let f = firstHeader(.rack) else { return nil }
+        return try RAckHeader.parse(buffer, f.valueRange)
+    }
+
+    /// `Identity` (RFC 4474 / RFC 8224).
+    public func identity() throws(SIPParseError) -> IdentityHeader? {
+        guard let f = firstHeader(.identity) else { return nil }
+        return try IdentityHeader.parse(buffer, f.valueRange)
     }
 
     /// The `tag` parameter of the To header, if any.
@@ -117,5 +239,19 @@ public struct SIPMessage: Sendable {
     /// The `tag` parameter of the From header, if any.
     public var fromTag: String? {
         firstHeader(.from).flatMap { NameAddr.tag(in: buffer, $0.valueRange) }.map(buffer.string)
+    }
+}
+
+extension Range where Bound == Int {
+    /// Splits the range at each `separator` byte of `b`.
+    func split(separator: UInt8, in b: [UInt8]) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var s = lowerBound
+        for i in self where b[i] == separator {
+            out.append(s..<i)
+            s = i + 1
+        }
+        out.append(s..<upperBound)
+        return out
     }
 }

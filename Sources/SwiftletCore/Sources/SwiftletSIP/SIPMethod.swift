@@ -27,6 +27,31 @@ public enum SIPMethod: Equatable, Hashable, Sendable {
         }
     }
 
+    /// Classifies a method token given as bytes, allocating only for unknown methods.
+    public init(bytes b: [UInt8], _ r: Range<Int>) {
+        func eq(_ lit: StaticString) -> Bool {
+            lit.utf8CodeUnitCount == r.count && lit.withUTF8Buffer { $0.elementsEqual(b[r]) }
+        }
+        switch r.count {
+        case 3 where eq("ACK"): self = .ack
+        case 3 where eq("BYE"): self = .bye
+        case 4 where eq("INFO"): self = .info
+        case 4 where eq("KDMQ"): self = .kdmq
+        case 5 where eq("PRACK"): self = .prack
+        case 5 where eq("REFER"): self = .refer
+        case 6 where eq("INVITE"): self = .invite
+        case 6 where eq("CANCEL"): self = .cancel
+        case 6 where eq("NOTIFY"): self = .notify
+        case 6 where eq("UPDATE"): self = .update
+        case 7 where eq("OPTIONS"): self = .options
+        case 7 where eq("MESSAGE"): self = .message
+        case 7 where eq("PUBLISH"): self = .publish
+        case 8 where eq("REGISTER"): self = .register
+        case 9 where eq("SUBSCRIBE"): self = .subscribe
+        default: self = .other(String(decoding: b[r], as: UTF8.self))
+        }
+    }
+
     /// The method token as it appears on the wire.
     public var name: String {
         switch self {

@@ -80,10 +80,10 @@ public struct StatelessReply {
     /// Copies the first Via header field with `rport` filled and `received` added to its
     /// first value (not after the last value of a multi-value line, as Kamailio does).
     private func appendTopVia(_ h: HeaderField, _ via: ViaHeader, _ b: [UInt8], into out: inout [UInt8]) {
-        let rport = via.parameter(b, "rport")
+        let rport = via.rport
         let needsRport = forceRport || rport != nil
         let needsReceived =
-            via.parameter(b, "received") != nil || rport != nil
+            via.received != nil || rport != nil
             || !IPAddressText.sameAddress(host: b.string(via.host), ip: sourceIP)
         out.append(contentsOf: b[h.lineRange.lowerBound..<via.range.lowerBound])
         if needsRport, let rport {
@@ -103,7 +103,7 @@ public struct StatelessReply {
     /// forced), else the Via's sent-by port (default 5060).
     public static func destinationPort(for request: SIPMessage, sourcePort: Int, forceRport: Bool) -> Int {
         guard let via = try? request.topVia() else { return sourcePort }
-        if forceRport || via.parameter(request.buffer, "rport") != nil { return sourcePort }
+        if forceRport || via.rport != nil { return sourcePort }
         return via.port ?? 5060
     }
 }

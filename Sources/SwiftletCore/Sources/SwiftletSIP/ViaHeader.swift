@@ -1,15 +1,14 @@
 /// One Via value: `SIP/2.0/UDP host[:port] *( ";" param )`, by offsets into the message.
+///
+/// The parameters Kamailio and RFC 3261/3581 care about (`branch`, `received`, `rport`,
+/// `maddr`, `ttl`, `alias`, `i`) are located while parsing; the full list is available from
+/// `parameters(_:)`.
 public struct ViaHeader: Sendable {
-    /// A `;name[=value]` parameter of the Via.
-    public struct Parameter: Sendable {
-        /// The whole parameter including its leading `;` (and surrounding spaces).
-        public let range: Range<Int>
-        public let name: Range<Int>
-        public let value: Range<Int>?
-    }
-
     /// The whole Via value (up to a `,` that starts the next value, or the end of the field).
     public let range: Range<Int>
+    /// The protocol name and version (`SIP`, `2.0`).
+    public let protocolName: Range<Int>
+    public let protocolVersion: Range<Int>
     /// The transport token (`UDP`, `TCP`, `TLS`, `SCTP`, `WS`, `WSS`).
     public let transport: Range<Int>
     /// The sent-by host, without brackets for IPv6 references.
@@ -18,12 +17,32 @@ public struct ViaHeader: Sendable {
     public let portRange: Range<Int>?
     /// The sent-by port, if written.
     public let port: Int?
-    /// The parameters in order.
-    public let parameters: [Parameter]
+    /// From the first `;` to the end of the value (empty when there are no parameters).
+    public let parametersRange: Range<Int>
+    public let branch: HeaderParameter?
+    public let received: HeaderParameter?
+    public let rport: HeaderParameter?
+    public let maddr: HeaderParameter?
+    public let ttl: HeaderParameter?
+    public let alias: HeaderParameter?
+    public let i: HeaderParameter?
+    /// Where this value ends in its header field (the `,` before the next value, or the end).
+    public let nextValueStart: Int?
+
+    /// Every parameter in order.
+    public func parameters(_ b: [UInt8]) -> [HeaderParameter] {
+        (try? HeaderScanner.parameters(b, from: parametersRange.lowerBound, to: parametersRange.upperBound, failure: .badVia)) ?? []
+    }
 
     /// The parameter with the given (lower-case) name.
-    public func parameter(_ buffer: [UInt8], _ name: StaticString) -> Parameter? {
-        parameters.first { buffer.equalsLowercased($0.name, name) }
+    public func parameter(_ b: [UInt8], _ name: StaticString) -> HeaderParameter? {
+        HeaderScanner.find(b, parameters(b), name)
+    }
+
+    /// True when the branch starts with RFC 3261's magic cookie `z9hG4bK`.
+    public func hasRFC3261Branch(_ b: [UInt8]) -> Bool {
+        guard let v = branch?.value, v.count >= 7 else { return false }
+        return b[v.lowerBound..<v.lowerBound + 7].elementsEqual("z9hG4bK".utf8)
     }
 
     /// Parses the first Via value found in `range` of `b`.
@@ -43,18 +62,21 @@ public struct ViaHeader: Sendable {
             skipSpace()
         }
         skipSpace()
+        let start = i
         let proto = token()
         guard b.equalsLowercased(proto, "sip") else { throw SIPParseError(.badVia, at: proto.lowerBound) }
         try expect(ASCII.slash)
         let version = token()
-        guard version.count == 3 else { throw SIPParseError(.badVia, at: version.lowerBound) }
+        guard b.equalsLowercased(version, "2.0") else { throw SIPParseError(.badVia, at: version.lowerBound) }
         try expect(ASCII.slash)
         let transport = token()
         guard !transport.isEmpty else { throw SIPParseError(.badVia, at: i) }
+        guard i < end, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf else { throw SIPParseError(.badVia, at: i) }
         skipSpace()
 
         // sent-by
         let host: Range<Int>
+        var hostEnd: Int
         if i < end, b[i] == ASCII.openBracket {
             let s = i + 1
             guard let close = b.firstIndex(of: ASCII.closeBracket, in: s..<end), close > s else {
@@ -62,13 +84,15 @@ public struct ViaHeader: Sendable {
             }
             host = s..<close
             i = close + 1
+            hostEnd = i
         } else {
             let s = i
-            while i < end, b[i] != ASCII.colon, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i])
-            {
+            while i < end, b[i] != ASCII.colon, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i]) {
+                guard SIPMessage.isTokenChar(b[i]) else { throw SIPParseError(.badVia, at: i) }
                 i += 1
             }
             host = s..<i
+            hostEnd = i
         }
         guard !host.isEmpty else { throw SIPParseError(.badVia, at: i) }
         skipSpace()
@@ -82,13 +106,16 @@ public struct ViaHeader: Sendable {
             guard let p = b.decimalValue(s..<i), p <= 65535 else { throw SIPParseError(.badVia, at: s) }
             portRange = s..<i
             port = p
+            hostEnd = i
             skipSpace()
         }
 
-        // parameters
-        var params: [Parameter] = []
+        // parameters, located without building a list
+        let paramsStart = i
+        var last = hostEnd
+        var branch, received, rport, maddr, ttl, alias, iParam: HeaderParameter?
         while i < end, b[i] == ASCII.semicolon {
-            let start = i
+            let pStart = i
             i += 1
             skipSpace()
             let name = token()
@@ -99,28 +126,47 @@ public struct ViaHeader: Sendable {
                 i += 1
                 skipSpace()
                 if i < end, b[i] == ASCII.quote {
-                    let s = i
-                    i += 1
-                    while i < end, b[i] != ASCII.quote { i += b[i] == ASCII.backslash ? 2 : 1 }
-                    guard i < end else { throw SIPParseError(.badVia, at: s) }
-                    i += 1
-                    value = s..<i
+                    guard let close = HeaderScanner.endOfQuotedString(b, from: i, to: end) else { throw SIPParseError(.badVia, at: i) }
+                    value = i..<close
+                    i = close
                 } else {
                     let s = i
                     while i < end, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i]) { i += 1 }
                     value = s..<i
                 }
-                skipSpace()
             }
-            params.append(Parameter(range: start..<(value?.upperBound ?? name.upperBound), name: name, value: value))
+            let p = HeaderParameter(range: pStart..<(value?.upperBound ?? name.upperBound), name: name, value: value)
+            last = p.range.upperBound
+            skipSpace()
+            switch name.count {
+            case 6 where b.equalsLowercased(name, "branch"): branch = p
+            case 8 where b.equalsLowercased(name, "received"): received = p
+            case 5 where b.equalsLowercased(name, "rport"): rport = p
+            case 5 where b.equalsLowercased(name, "maddr"): maddr = p
+            case 3 where b.equalsLowercased(name, "ttl"): ttl = p
+            case 5 where b.equalsLowercased(name, "alias"): alias = p
+            case 1 where b.equalsLowercased(name, "i"): iParam = p
+            default: break
+            }
         }
         skipSpace()
         guard i == end || b[i] == ASCII.comma else { throw SIPParseError(.badVia, at: i) }
-        let last =
-            params.last?.range.upperBound ?? portRange?.upperBound
-            ?? (b[host.upperBound...].first == ASCII.closeBracket ? host.upperBound + 1 : host.upperBound)
         return ViaHeader(
-            range: range.lowerBound..<last, transport: transport, host: host, portRange: portRange,
-            port: port, parameters: params)
+            range: start..<last, protocolName: proto, protocolVersion: version, transport: transport, host: host,
+            portRange: portRange, port: port, parametersRange: paramsStart..<last, branch: branch, received: received,
+            rport: rport, maddr: maddr, ttl: ttl, alias: alias, i: iParam,
+            nextValueStart: i < end ? i + 1 : nil)
+    }
+
+    /// Every Via value of one header field (`Via: a, b`).
+    public static func parseAll(_ b: [UInt8], _ range: Range<Int>) throws(SIPParseError) -> [ViaHeader] {
+        var result: [ViaHeader] = []
+        var start = range.lowerBound
+        while true {
+            let v = try parse(b, start..<range.upperBound)
+            result.append(v)
+            guard let next = v.nextValueStart else { return result }
+            start = next
+        }
     }
 }

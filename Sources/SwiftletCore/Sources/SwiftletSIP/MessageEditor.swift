@@ -1,0 +1,186 @@
+/// Deferred edits to a received message (Kamailio's `data_lump`): insertions, deletions
+/// and replacements at offsets of the original buffer, recorded while the script runs and
+/// applied once, in a single pass, when the outgoing message is built.
+public struct MessageEditor {
+    /// One recorded edit. A pure insertion has an empty `range`.
+    public struct Lump: Sendable, Equatable {
+        public let range: Range<Int>
+        public let bytes: [UInt8]
+        let sequence: Int
+    }
+
+    /// Two edits that cannot both be applied.
+    public struct Conflict: Error, Equatable, CustomStringConvertible {
+        public let first: Range<Int>
+        public let second: Range<Int>
+        public var description: String { "overlapping edits at \(first) and \(second)" }
+    }
+
+    public let message: SIPMessage
+    public private(set) var lumps: [Lump] = []
+    /// Set when the body was replaced: Content-Length is then rewritten on build.
+    private var newBodyLength: Int? = nil
+
+    public init(_ message: SIPMessage) { self.message = message }
+
+    private mutating func record(_ range: Range<Int>, _ bytes: [UInt8]) {
+        lumps.append(Lump(range: range, bytes: bytes, sequence: lumps.count))
+    }
+
+    // MARK: primitive edits
+
+    /// Inserts `bytes` at `offset`; insertions at one offset keep their order.
+    public mutating func insert(_ bytes: [UInt8], at offset: Int) { record(offset..<offset, bytes) }
+
+    /// Deletes `range`. Deleting exactly the same range twice is the same as once.
+    public mutating func delete(_ range: Range<Int>) {
+        if lumps.contains(where: { $0.range == range && $0.bytes.isEmpty && !range.isEmpty }) { return }
+        record(range, [])
+    }
+
+    /// Replaces `range` with `bytes`.
+    public mutating func replace(_ range: Range<Int>, with bytes: [UInt8]) { record(range, bytes) }
+
+    // MARK: header edits
+
+    /// Adds a header line (given without CRLF) before the header field `field`.
+    public mutating func insertHeader(_ line: String, before field: HeaderField) {
+        insert(Array((line + "\r\n").utf8), at: field.lineRange.lowerBound)
+    }
+
+    /// Adds a header line (given without CRLF) after the header field `field`.
+    public mutating func insertHeader(_ line: String, after field: HeaderField) {
+        insert(Array((line + "\r\n").utf8), at: field.lineRange.upperBound)
+    }
+
+    /// Adds a header line (given without CRLF) at the end of the header block (Kamailio's
+    /// `append_hf`).
+    public mutating func appendHeader(_ line: String) {
+        insert(Array((line + "\r\n").utf8), at: message.headersEnd)
+    }
+
+    /// Adds a header line at the start of the header block (Kamailio's `insert_hf`).
+    public mutating func prependHeader(_ line: String) {
+        insert(Array((line + "\r\n").utf8), at: message.headers.first?.lineRange.lowerBound ?? message.headersEnd)
+    }
+
+    /// Removes a header field (its whole line, folded continuations included).
+    public mutating func removeHeader(_ field: HeaderField) { delete(field.lineRange) }
+
+    /// Removes every header field of a kind; returns how many.
+    @discardableResult
+    public mutating func removeHeaders(_ name: HeaderName) -> Int {
+        let fields = message.headers(name)
+        for f in fields { removeHeader(f) }
+        return fields.count
+    }
+
+    /// Replaces the Request-URI.
+    public mutating func setRequestURI(_ uri: String) {
+        guard let r = message.requestURIRange else { return }
+        replace(r, with: Array(uri.utf8))
+    }
+
+    /// Replaces the body; Content-Length is rewritten (or added) when the message is built.
+    public mutating func setBody(_ body: [UInt8]) {
+        replace(message.bodyRange, with: body)
+        newBodyLength = body.count
+    }
+
+    /// Adds a Via line on top of the existing ones (a proxy forwarding a request).
+    public mutating func addVia(transport: String, host: String, port: Int?, branch: String, rport: Bool = false) {
+        let sentBy = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        var line = "Via: SIP/2.0/\(transport.uppercased()) \(sentBy)"
+        if let port { line += ":\(port)" }
+        line += ";branch=\(branch)"
+        if rport { line += ";rport" }
+        if let first = message.firstHeader(.via) {
+            insertHeader(line, before: first)
+        } else {
+            prependHeader(line)
+        }
+    }
+
+    /// Removes the top Via value (a proxy forwarding a reply): the whole line when it holds
+    /// one value, else the first value and its comma.
+    public mutating func removeTopVia() throws(SIPParseError) {
+        guard let field = message.firstHeader(.via) else { throw SIPParseError(.badVia, at: 0) }
+        let via = try ViaHeader.parse(message.buffer, field.valueRange)
+        if let next = via.nextValueStart {
+            var end = next
+            while end < field.valueRange.upperBound, ASCII.isWhitespace(message.buffer[end]) { end += 1 }
+            delete(field.valueRange.lowerBound..<end)
+        } else {
+            removeHeader(field)
+        }
+    }
+
+    // MARK: building
+
+    /// The edited message. Edits are applied in offset order; insertions at one offset in
+    /// the order they were made. Overlapping deletions/replacements are refused.
+    public func build() throws(Conflict) -> [UInt8] {
+        var edits = lumps
+        if let length = newBodyLength {
+            let line = Array("Content-Length: \(length)\r\n".utf8)
+            if let cl = message.firstHeader(.contentLength) {
+                edits.append(Lump(range: cl.lineRange, bytes: line, sequence: edits.count))
+            } else {
+                edits.append(Lump(range: message.headersEnd..<message.headersEnd, bytes: line, sequence: edits.count))
+            }
+        }
+        edits.sort {
+            $0.range.lowerBound != $1.range.lowerBound
+                ? $0.range.lowerBound < $1.range.lowerBound
+                : ($0.range.isEmpty != $1.range.isEmpty ? $0.range.isEmpty : $0.sequence < $1.sequence)
+        }
+        let b = message.buffer
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count + edits.reduce(0) { $0 + $1.bytes.count })
+        var position = 0
+        var lastEdit: Range<Int>? = nil
+        for e in edits {
+            if e.range.lowerBound < position {
+                throw Conflict(first: lastEdit ?? position..<position, second: e.range)
+            }
+            out.append(contentsOf: b[position..<e.range.lowerBound])
+            out.append(contentsOf: e.bytes)
+            position = e.range.upperBound
+            if !e.range.isEmpty { lastEdit = e.range }
+        }
+        out.append(contentsOf: b[position..<b.count])
+        return out
+    }
+}
+
+/// Via `branch` values (RFC 3261 section 8.1.1.7: the magic cookie `z9hG4bK` then a value
+/// unique per transaction).
+public enum BranchGenerator {
+    public static let magicCookie = "z9hG4bK"
+
+    /// A deterministic branch for a request forwarded statelessly (RFC 3261 section 16.11):
+    /// the same request (a retransmission) gets the same branch; different requests get
+    /// different ones. Derived from the received top Via branch when it is RFC 3261
+    /// compliant, else from the fields that identify the transaction.
+    public static func stateless(for msg: SIPMessage) -> String {
+        let b = msg.buffer
+        var parts: [String] = []
+        if let via = try? msg.topVia(), via.hasRFC3261Branch(b), let branch = via.branch?.value {
+            parts = [b.string(branch), b.string(via.host), via.portRange.map(b.string) ?? ""]
+            if msg.method == .cancel || msg.method == .ack { parts.append(msg.method?.name ?? "") }
+        } else {
+            parts = [
+                msg.requestURI ?? "", msg.callID ?? "", msg.fromTag ?? "", msg.toTag ?? "",
+                (try? msg.cseq()).map { String($0.number) } ?? "",
+                (try? msg.topVia()).map { b.string($0.range) } ?? "",
+            ]
+        }
+        return magicCookie + TagHash.hex128(parts)
+    }
+
+    /// A fresh random branch.
+    public static func random() -> String {
+        var g = SystemRandomNumberGenerator()
+        return magicCookie + String(g.next(), radix: 16) + String(g.next(), radix: 16)
+    }
+}

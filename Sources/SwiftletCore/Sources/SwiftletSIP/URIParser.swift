@@ -1,0 +1,159 @@
+/// A URI split into its parts, by offsets into the message (RFC 3261 section 19.1, RFC 3966).
+///
+/// `sip:user:password@host:port;uri-parameters?headers`. For `tel:` the number is `user`
+/// and there is no host. Other schemes (`http:`, `urn:`, ...) keep everything after the
+/// colon in `opaque`.
+public struct URIComponents: Sendable, Equatable {
+    public enum Scheme: Sendable, Equatable {
+        case sip, sips, tel, other
+    }
+
+    public let range: Range<Int>
+    public let scheme: Scheme
+    public let schemeRange: Range<Int>
+    public let user: Range<Int>?
+    public let password: Range<Int>?
+    /// The host; IPv6 references include their brackets.
+    public let host: Range<Int>
+    public let portRange: Range<Int>?
+    public let port: Int?
+    /// The `;...` parameters section (empty range when none), without the leading `;`.
+    public let parametersRange: Range<Int>
+    /// The `?...` headers section without the `?`, if any.
+    public let headers: Range<Int>?
+    /// For other schemes: what follows `scheme:`.
+    public let opaque: Range<Int>?
+
+    /// The URI parameters.
+    public func parameters(_ b: [UInt8]) -> [HeaderParameter] {
+        guard !parametersRange.isEmpty else { return [] }
+        return (try? HeaderScanner.parameters(b, from: parametersRange.lowerBound - 1, to: parametersRange.upperBound, failure: .badURI)) ?? []
+    }
+
+    /// Parses the URI in `range`.
+    public static func parse(_ b: [UInt8], _ range: Range<Int>) throws(SIPParseError) -> URIComponents {
+        let r = b.trimmed(range)
+        guard let colon = b.firstIndex(of: ASCII.colon, in: r), colon > r.lowerBound else {
+            throw SIPParseError(.badURI, at: r.lowerBound)
+        }
+        let schemeRange = r.lowerBound..<colon
+        for i in schemeRange {
+            let c = b[i]
+            let ok = (ASCII.lower(c) >= 97 && ASCII.lower(c) <= 122) || (i > r.lowerBound && (ASCII.isDigit(c) || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")))
+            guard ok else { throw SIPParseError(.badURI, at: i) }
+        }
+        let scheme: Scheme = b.equalsLowercased(schemeRange, "sip") ? .sip : b.equalsLowercased(schemeRange, "sips") ? .sips : b.equalsLowercased(schemeRange, "tel") ? .tel : .other
+        let rest = colon + 1..<r.upperBound
+        for i in rest where b[i] <= 32 || b[i] == 127 {
+            throw SIPParseError(.badURI, at: i)  // no spaces or controls inside a URI
+        }
+        switch scheme {
+        case .other:
+            guard !rest.isEmpty else { throw SIPParseError(.badURI, at: colon) }
+            return URIComponents(range: r, scheme: .other, schemeRange: schemeRange, user: nil, password: nil, host: rest.upperBound..<rest.upperBound, portRange: nil, port: nil, parametersRange: rest.upperBound..<rest.upperBound, headers: nil, opaque: rest)
+        case .tel:
+            let semi = b.firstIndex(of: ASCII.semicolon, in: rest) ?? rest.upperBound
+            guard semi > rest.lowerBound else { throw SIPParseError(.badURI, at: rest.lowerBound) }
+            let params = semi < rest.upperBound ? semi + 1..<rest.upperBound : rest.upperBound..<rest.upperBound
+            return URIComponents(range: r, scheme: .tel, schemeRange: schemeRange, user: rest.lowerBound..<semi, password: nil, host: semi..<semi, portRange: nil, port: nil, parametersRange: params, headers: nil, opaque: nil)
+        case .sip, .sips:
+            break
+        }
+        let question = b.firstIndex(of: UInt8(ascii: "?"), in: rest)
+        let body = rest.lowerBound..<(question ?? rest.upperBound)
+        let headers = question.map { $0 + 1..<rest.upperBound }
+        // userinfo ends at the last '@' (a user part may contain ';', RFC 4475 3.1.1.4).
+        var at: Int? = nil
+        var i = body.upperBound - 1
+        while i >= body.lowerBound {
+            if b[i] == UInt8(ascii: "@") {
+                at = i
+                break
+            }
+            i -= 1
+        }
+        var user: Range<Int>? = nil
+        var password: Range<Int>? = nil
+        var hostStart = body.lowerBound
+        if let at {
+            let userinfo = body.lowerBound..<at
+            if let pc = b.firstIndex(of: ASCII.colon, in: userinfo) {
+                user = userinfo.lowerBound..<pc
+                password = pc + 1..<userinfo.upperBound
+            } else {
+                user = userinfo
+            }
+            guard !(user?.isEmpty ?? true) else { throw SIPParseError(.badURI, at: body.lowerBound) }
+            hostStart = at + 1
+        }
+        var j = hostStart
+        let host: Range<Int>
+        if j < body.upperBound, b[j] == ASCII.openBracket {
+            guard let close = b.firstIndex(of: ASCII.closeBracket, in: j..<body.upperBound) else { throw SIPParseError(.badURI, at: j) }
+            host = j..<close + 1
+            j = close + 1
+        } else {
+            while j < body.upperBound, b[j] != ASCII.colon, b[j] != ASCII.semicolon { j += 1 }
+            host = hostStart..<j
+            for k in host {
+                let c = b[k]
+                let ok = ASCII.lower(c) >= 97 && ASCII.lower(c) <= 122 || ASCII.isDigit(c) || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "_")
+                guard ok else { throw SIPParseError(.badURI, at: k) }
+            }
+        }
+        guard !host.isEmpty else { throw SIPParseError(.badURI, at: hostStart) }
+        var portRange: Range<Int>? = nil
+        var port: Int? = nil
+        if j < body.upperBound, b[j] == ASCII.colon {
+            let s = j + 1
+            j = s
+            while j < body.upperBound, ASCII.isDigit(b[j]) { j += 1 }
+            guard let p = b.decimalValue(s..<j), p <= 65535 else { throw SIPParseError(.badURI, at: s) }
+            portRange = s..<j
+            port = p
+        }
+        var params = body.upperBound..<body.upperBound
+        if j < body.upperBound {
+            guard b[j] == ASCII.semicolon else { throw SIPParseError(.badURI, at: j) }
+            params = j + 1..<body.upperBound
+            _ = try HeaderScanner.parameters(b, from: j, to: body.upperBound, failure: .badURI)
+        }
+        return URIComponents(range: r, scheme: scheme, schemeRange: schemeRange, user: user, password: password, host: host, portRange: portRange, port: port, parametersRange: params, headers: headers, opaque: nil)
+    }
+}
+
+/// Percent-encoding of URI parts (RFC 3261 `escaped`).
+public enum URIEscaping {
+    /// Decodes `%HH` sequences; nil when an escape is malformed.
+    public static func unescape(_ b: [UInt8], _ range: Range<Int>) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(range.count)
+        var i = range.lowerBound
+        while i < range.upperBound {
+            if b[i] == UInt8(ascii: "%") {
+                guard i + 2 < range.upperBound, let h = hex(b[i + 1]), let l = hex(b[i + 2]) else { return nil }
+                out.append(h << 4 | l)
+                i += 3
+            } else {
+                out.append(b[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// The unescaped text of a string.
+    public static func unescape(_ s: String) -> String? {
+        let b = Array(s.utf8)
+        return unescape(b, 0..<b.count).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - 48
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - 87
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - 55
+        default: nil
+        }
+    }
+}
