@@ -10,14 +10,17 @@ public struct CSeqHeader: Sendable {
     public static func parse(_ b: [UInt8], _ r: Range<Int>) throws(SIPParseError) -> CSeqHeader {
         var i = r.lowerBound
         while i < r.upperBound, ASCII.isDigit(b[i]) { i += 1 }
-        guard i > r.lowerBound, i - r.lowerBound <= 10, let n = b.decimalValue(r.lowerBound..<i), n <= Int(UInt32.max) else {
+        guard i > r.lowerBound, i - r.lowerBound <= 10, let n = b.decimalValue(r.lowerBound..<i), n <= Int(UInt32.max)
+        else {
             throw SIPParseError(.badCSeq, at: r.lowerBound)
         }
         guard i < r.upperBound, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf else {
             throw SIPParseError(.badCSeq, at: i)
         }
         let method = b.trimmed(i..<r.upperBound)
-        guard !method.isEmpty, method.allSatisfy({ SIPMessage.isTokenChar(b[$0]) }) else { throw SIPParseError(.badCSeq, at: i) }
+        guard !method.isEmpty, method.allSatisfy({ SIPMessage.isTokenChar(b[$0]) }) else {
+            throw SIPParseError(.badCSeq, at: i)
+        }
         return CSeqHeader(number: UInt32(n), methodRange: method, method: SIPMethod(bytes: b, method))
     }
 }
@@ -62,7 +65,9 @@ public struct TokenWithParameters: Sendable {
     public let token: Range<Int>
     public let parameters: [HeaderParameter]
 
-    public static func parse(_ b: [UInt8], _ r: Range<Int>, failure: SIPParseError.Reason = .badHeader) throws(SIPParseError) -> TokenWithParameters {
+    public static func parse(_ b: [UInt8], _ r: Range<Int>, failure: SIPParseError.Reason = .badHeader)
+        throws(SIPParseError) -> TokenWithParameters
+    {
         var i = r.lowerBound
         while i < r.upperBound, SIPMessage.isTokenChar(b[i]) { i += 1 }
         guard i > r.lowerBound else { throw SIPParseError(failure, at: r.lowerBound) }
@@ -79,8 +84,9 @@ public struct RAckHeader: Sendable {
 
     public static func parse(_ b: [UInt8], _ r: Range<Int>) throws(SIPParseError) -> RAckHeader {
         let parts = b.fields(r)
-        guard parts.count == 3, let rn = b.decimalValue(parts[0]), rn <= Int(UInt32.max), let cn = b.decimalValue(parts[1]),
-              cn <= Int(UInt32.max), parts[2].allSatisfy({ SIPMessage.isTokenChar(b[$0]) })
+        guard parts.count == 3, let rn = b.decimalValue(parts[0]), rn <= Int(UInt32.max),
+            let cn = b.decimalValue(parts[1]),
+            cn <= Int(UInt32.max), parts[2].allSatisfy({ SIPMessage.isTokenChar(b[$0]) })
         else { throw SIPParseError(.badNumber, at: r.lowerBound) }
         return RAckHeader(responseNumber: UInt32(rn), cseqNumber: UInt32(cn), method: parts[2])
     }

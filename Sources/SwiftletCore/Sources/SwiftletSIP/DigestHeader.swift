@@ -25,14 +25,18 @@ public struct DigestHeader: Sendable {
         let scheme = r.lowerBound..<i
         guard !scheme.isEmpty else { throw SIPParseError(.badCredentials, at: r.lowerBound) }
         var params: [(name: Range<Int>, value: Range<Int>)] = []
-        func skip() { while i < r.upperBound, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf { i += 1 } }
+        func skip() {
+            while i < r.upperBound, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf { i += 1 }
+        }
         skip()
         while i < r.upperBound {
             let s = i
             while i < r.upperBound, SIPMessage.isTokenChar(b[i]) { i += 1 }
             let name = s..<i
             skip()
-            guard !name.isEmpty, i < r.upperBound, b[i] == ASCII.equals else { throw SIPParseError(.badCredentials, at: i) }
+            guard !name.isEmpty, i < r.upperBound, b[i] == ASCII.equals else {
+                throw SIPParseError(.badCredentials, at: i)
+            }
             i += 1
             skip()
             let value: Range<Int>

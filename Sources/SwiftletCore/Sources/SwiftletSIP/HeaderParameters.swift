@@ -83,7 +83,9 @@ public enum HeaderScanner {
                 i += 1
                 skipSpace()
                 if i < end, b[i] == ASCII.quote {
-                    guard let close = endOfQuotedString(b, from: i, to: end) else { throw SIPParseError(failure, at: i) }
+                    guard let close = endOfQuotedString(b, from: i, to: end) else {
+                        throw SIPParseError(failure, at: i)
+                    }
                     value = i..<close
                     i = close
                 } else {
@@ -93,7 +95,8 @@ public enum HeaderScanner {
                 }
                 skipSpace()
             }
-            result.append(HeaderParameter(range: paramStart..<(value?.upperBound ?? name.upperBound), name: name, value: value))
+            result.append(
+                HeaderParameter(range: paramStart..<(value?.upperBound ?? name.upperBound), name: name, value: value))
         }
         return result
     }

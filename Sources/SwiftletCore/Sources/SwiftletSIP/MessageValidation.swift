@@ -19,9 +19,13 @@ extension SIPMessage {
             issue("required_headers", "missing \(name.canonicalName)")
         }
         for name in [HeaderName.from, .to, .callID, .cseq, .maxForwards, .contentLength, .contentType] {
-            if headers.lazy.filter({ $0.name == name }).count > 1 { issue("single_header", "\(name.canonicalName) appears more than once") }
+            if headers.lazy.filter({ $0.name == name }).count > 1 {
+                issue("single_header", "\(name.canonicalName) appears more than once")
+            }
         }
-        if let f = firstHeader(.callID), f.valueRange.isEmpty || b[f.valueRange].contains(where: { $0 == ASCII.space || $0 == ASCII.tab }) {
+        if let f = firstHeader(.callID),
+            f.valueRange.isEmpty || b[f.valueRange].contains(where: { $0 == ASCII.space || $0 == ASCII.tab })
+        {
             issue("callid", "malformed Call-ID")
         }
         do {
@@ -31,14 +35,18 @@ extension SIPMessage {
         do {
             let cseq = try self.cseq()
             if cseq.number > UInt32(Int32.max) { issue("cseq_value", "CSeq number \(cseq.number) is 2^31 or more") }
-            if let m = method, m != cseq.method { issue("cseq_method", "CSeq method \(b.string(cseq.methodRange)) does not match \(m.name)") }
+            if let m = method, m != cseq.method {
+                issue("cseq_method", "CSeq method \(b.string(cseq.methodRange)) does not match \(m.name)")
+            }
         } catch { if firstHeader(.cseq) != nil { issue("cseq_value", error.description) } }
         for name in [HeaderName.from, .to] {
             guard let f = firstHeader(name) else { continue }
             do {
                 let v = try NameAddr.parse(b, f.valueRange)
                 _ = try URIComponents.parse(b, v.uri)
-                if HeaderScanner.splitValues(b, f.valueRange).count > 1 { issue("single_header", "\(name.canonicalName) has several values") }
+                if HeaderScanner.splitValues(b, f.valueRange).count > 1 {
+                    issue("single_header", "\(name.canonicalName) has several values")
+                }
             } catch { issue(name == .from ? "from" : "to", error.description) }
         }
         if isRequest {
@@ -55,7 +63,9 @@ extension SIPMessage {
             }
             for c in contacts where !c.isWildcard {
                 _ = try URIComponents.parse(b, c.uri)
-                if let e = c.parameter(b, "expires")?.value, b.decimalValue(e) == nil { issue("expires_value", "bad Contact expires") }
+                if let e = c.parameter(b, "expires")?.value, b.decimalValue(e) == nil {
+                    issue("expires_value", "bad Contact expires")
+                }
             }
         } catch { issue("contact", error.description) }
         do { _ = try maxForwards() } catch { issue("max_forwards", error.description) }

@@ -56,14 +56,17 @@ public struct NameAddr: Sendable {
             let uri = b.trimmed(i + 1..<gt)
             guard !uri.isEmpty else { throw SIPParseError(.badNameAddr, at: i + 1) }
             let params = try HeaderScanner.parameters(b, from: gt + 1, to: r.upperBound, failure: .badNameAddr)
-            return NameAddr(range: r, displayName: display, uri: uri, isNameAddr: true, isWildcard: false, parameters: params)
+            return NameAddr(
+                range: r, displayName: display, uri: uri, isNameAddr: true, isWildcard: false, parameters: params)
         }
         // addr-spec: the URI ends at the first ';' (its parameters belong to the header,
         // RFC 3261 section 20.10) or at whitespace.
         var end = i
         while end < r.upperBound, b[end] != ASCII.semicolon, !ASCII.isWhitespace(b[end]) { end += 1 }
         let uri = i..<end
-        guard !uri.isEmpty, b.firstIndex(of: ASCII.colon, in: uri) != nil else { throw SIPParseError(.badNameAddr, at: i) }
+        guard !uri.isEmpty, b.firstIndex(of: ASCII.colon, in: uri) != nil else {
+            throw SIPParseError(.badNameAddr, at: i)
+        }
         let params = try HeaderScanner.parameters(b, from: end, to: r.upperBound, failure: .badNameAddr)
         return NameAddr(range: r, displayName: nil, uri: uri, isNameAddr: false, isWildcard: false, parameters: params)
     }
@@ -116,6 +119,8 @@ public struct NameAddr: Sendable {
     /// byte after the URI), or nil when the value is malformed.
     static func headerParameterStart(in b: [UInt8], _ range: Range<Int>) -> Int? {
         guard let v = try? parse(b, range) else { return nil }
-        return v.isNameAddr ? b.firstIndex(of: ASCII.greaterThan, in: v.uri.upperBound..<v.range.upperBound).map { $0 + 1 } : v.uri.upperBound
+        return v.isNameAddr
+            ? b.firstIndex(of: ASCII.greaterThan, in: v.uri.upperBound..<v.range.upperBound).map { $0 + 1 }
+            : v.uri.upperBound
     }
 }

@@ -43,14 +43,17 @@ public struct SDPBody: Sendable {
             var lineEnd = end
             if lineEnd > i, b[lineEnd - 1] == ASCII.cr { lineEnd -= 1 }
             if lineEnd > i {
-                guard lineEnd - i >= 2, b[i + 1] == ASCII.equals, b[i] >= UInt8(ascii: "a"), b[i] <= UInt8(ascii: "z") else {
+                guard lineEnd - i >= 2, b[i + 1] == ASCII.equals, b[i] >= UInt8(ascii: "a"), b[i] <= UInt8(ascii: "z")
+                else {
                     throw SIPParseError(.badBody, at: i)
                 }
                 lines.append(Line(type: b[i], value: i + 2..<lineEnd))
             }
             i = end + 1
         }
-        guard let first = lines.first, first.type == UInt8(ascii: "v") else { throw SIPParseError(.badBody, at: range.lowerBound) }
+        guard let first = lines.first, first.type == UInt8(ascii: "v") else {
+            throw SIPParseError(.badBody, at: range.lowerBound)
+        }
         var session: [Line] = []
         var media: [Media] = []
         var current: (Line, [Line])? = nil
@@ -89,7 +92,8 @@ public struct BodyPart: Sendable {
             let atLineStart = i == body.lowerBound || b[i - 1] == ASCII.lf
             if atLineStart, b[i..<i + delimiter.count].elementsEqual(delimiter) {
                 let after = i + delimiter.count
-                let isLast = after + 1 < body.upperBound && b[after] == UInt8(ascii: "-") && b[after + 1] == UInt8(ascii: "-")
+                let isLast =
+                    after + 1 < body.upperBound && b[after] == UInt8(ascii: "-") && b[after + 1] == UInt8(ascii: "-")
                 let lineEnd = b.firstIndex(of: ASCII.lf, in: after..<body.upperBound).map { $0 + 1 } ?? body.upperBound
                 starts.append((i, lineEnd, isLast))
                 if isLast { break }
@@ -118,9 +122,14 @@ public struct BodyPart: Sendable {
             let next = min(end + 1, r.upperBound)
             let content = b.trimmed(pos..<end)
             if content.isEmpty { return BodyPart(headers: headers, content: next..<r.upperBound) }
-            guard let colon = b.firstIndex(of: ASCII.colon, in: pos..<end) else { throw SIPParseError(.badBody, at: pos) }
+            guard let colon = b.firstIndex(of: ASCII.colon, in: pos..<end) else {
+                throw SIPParseError(.badBody, at: pos)
+            }
             let name = b.trimmed(pos..<colon)
-            headers.append(HeaderField(name: HeaderName.classify(b, name), nameRange: name, valueRange: b.trimmed(colon + 1..<end), lineRange: pos..<next))
+            headers.append(
+                HeaderField(
+                    name: HeaderName.classify(b, name), nameRange: name, valueRange: b.trimmed(colon + 1..<end),
+                    lineRange: pos..<next))
             pos = next
         }
         return BodyPart(headers: headers, content: r.upperBound..<r.upperBound)

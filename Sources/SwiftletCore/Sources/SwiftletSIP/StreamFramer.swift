@@ -37,7 +37,8 @@ public struct StreamFramer {
     /// should then be closed, as Kamailio does.
     public mutating func next() throws(SIPParseError) -> Frame? {
         // Keep-alives.
-        if pendingByteCount >= 4, buffer[start] == ASCII.cr, buffer[start + 1] == ASCII.lf, buffer[start + 2] == ASCII.cr,
+        if pendingByteCount >= 4, buffer[start] == ASCII.cr, buffer[start + 1] == ASCII.lf,
+            buffer[start + 2] == ASCII.cr,
             buffer[start + 3] == ASCII.lf
         {
             consume(4)

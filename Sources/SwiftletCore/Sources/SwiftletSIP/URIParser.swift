@@ -27,7 +27,9 @@ public struct URIComponents: Sendable, Equatable {
     /// The URI parameters.
     public func parameters(_ b: [UInt8]) -> [HeaderParameter] {
         guard !parametersRange.isEmpty else { return [] }
-        return (try? HeaderScanner.parameters(b, from: parametersRange.lowerBound - 1, to: parametersRange.upperBound, failure: .badURI)) ?? []
+        return
+            (try? HeaderScanner.parameters(
+                b, from: parametersRange.lowerBound - 1, to: parametersRange.upperBound, failure: .badURI)) ?? []
     }
 
     /// Parses the URI in `range`.
@@ -39,10 +41,16 @@ public struct URIComponents: Sendable, Equatable {
         let schemeRange = r.lowerBound..<colon
         for i in schemeRange {
             let c = b[i]
-            let ok = (ASCII.lower(c) >= 97 && ASCII.lower(c) <= 122) || (i > r.lowerBound && (ASCII.isDigit(c) || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")))
+            let ok =
+                (ASCII.lower(c) >= 97 && ASCII.lower(c) <= 122)
+                || (i > r.lowerBound
+                    && (ASCII.isDigit(c) || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")))
             guard ok else { throw SIPParseError(.badURI, at: i) }
         }
-        let scheme: Scheme = b.equalsLowercased(schemeRange, "sip") ? .sip : b.equalsLowercased(schemeRange, "sips") ? .sips : b.equalsLowercased(schemeRange, "tel") ? .tel : .other
+        let scheme: Scheme =
+            b.equalsLowercased(schemeRange, "sip")
+            ? .sip
+            : b.equalsLowercased(schemeRange, "sips") ? .sips : b.equalsLowercased(schemeRange, "tel") ? .tel : .other
         let rest = colon + 1..<r.upperBound
         for i in rest where b[i] <= 32 || b[i] == 127 {
             throw SIPParseError(.badURI, at: i)  // no spaces or controls inside a URI
@@ -50,28 +58,35 @@ public struct URIComponents: Sendable, Equatable {
         switch scheme {
         case .other:
             guard !rest.isEmpty else { throw SIPParseError(.badURI, at: colon) }
-            return URIComponents(range: r, scheme: .other, schemeRange: schemeRange, user: nil, password: nil, host: rest.upperBound..<rest.upperBound, portRange: nil, port: nil, parametersRange: rest.upperBound..<rest.upperBound, headers: nil, opaque: rest)
+            return URIComponents(
+                range: r, scheme: .other, schemeRange: schemeRange, user: nil, password: nil,
+                host: rest.upperBound..<rest.upperBound, portRange: nil, port: nil,
+                parametersRange: rest.upperBound..<rest.upperBound, headers: nil, opaque: rest)
         case .tel:
             let semi = b.firstIndex(of: ASCII.semicolon, in: rest) ?? rest.upperBound
             guard semi > rest.lowerBound else { throw SIPParseError(.badURI, at: rest.lowerBound) }
             let params = semi < rest.upperBound ? semi + 1..<rest.upperBound : rest.upperBound..<rest.upperBound
-            return URIComponents(range: r, scheme: .tel, schemeRange: schemeRange, user: rest.lowerBound..<semi, password: nil, host: semi..<semi, portRange: nil, port: nil, parametersRange: params, headers: nil, opaque: nil)
+            return URIComponents(
+                range: r, scheme: .tel, schemeRange: schemeRange, user: rest.lowerBound..<semi, password: nil,
+                host: semi..<semi, portRange: nil, port: nil, parametersRange: params, headers: nil, opaque: nil)
         case .sip, .sips:
             break
         }
-        let question = b.firstIndex(of: UInt8(ascii: "?"), in: rest)
-        let body = rest.lowerBound..<(question ?? rest.upperBound)
-        let headers = question.map { $0 + 1..<rest.upperBound }
-        // userinfo ends at the last '@' (a user part may contain ';', RFC 4475 3.1.1.4).
+        // userinfo ends at the last '@': a user part may contain ';', '?', ',' and ':'
+        // (RFC 3261 user-unreserved, RFC 4475 3.1.1.2/3.1.1.4); '@' appears nowhere else.
         var at: Int? = nil
-        var i = body.upperBound - 1
-        while i >= body.lowerBound {
-            if b[i] == UInt8(ascii: "@") {
-                at = i
+        var k = rest.upperBound - 1
+        while k >= rest.lowerBound {
+            if b[k] == UInt8(ascii: "@") {
+                at = k
                 break
             }
-            i -= 1
+            k -= 1
         }
+        let afterUser = at.map { $0 + 1 } ?? rest.lowerBound
+        let question = b.firstIndex(of: UInt8(ascii: "?"), in: afterUser..<rest.upperBound)
+        let body = rest.lowerBound..<(question ?? rest.upperBound)
+        let headers = question.map { $0 + 1..<rest.upperBound }
         var user: Range<Int>? = nil
         var password: Range<Int>? = nil
         var hostStart = body.lowerBound
@@ -89,7 +104,9 @@ public struct URIComponents: Sendable, Equatable {
         var j = hostStart
         let host: Range<Int>
         if j < body.upperBound, b[j] == ASCII.openBracket {
-            guard let close = b.firstIndex(of: ASCII.closeBracket, in: j..<body.upperBound) else { throw SIPParseError(.badURI, at: j) }
+            guard let close = b.firstIndex(of: ASCII.closeBracket, in: j..<body.upperBound) else {
+                throw SIPParseError(.badURI, at: j)
+            }
             host = j..<close + 1
             j = close + 1
         } else {
@@ -97,7 +114,9 @@ public struct URIComponents: Sendable, Equatable {
             host = hostStart..<j
             for k in host {
                 let c = b[k]
-                let ok = ASCII.lower(c) >= 97 && ASCII.lower(c) <= 122 || ASCII.isDigit(c) || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "_")
+                let ok =
+                    ASCII.lower(c) >= 97 && ASCII.lower(c) <= 122 || ASCII.isDigit(c) || c == UInt8(ascii: "-")
+                    || c == UInt8(ascii: ".") || c == UInt8(ascii: "_")
                 guard ok else { throw SIPParseError(.badURI, at: k) }
             }
         }
@@ -118,7 +137,9 @@ public struct URIComponents: Sendable, Equatable {
             params = j + 1..<body.upperBound
             _ = try HeaderScanner.parameters(b, from: j, to: body.upperBound, failure: .badURI)
         }
-        return URIComponents(range: r, scheme: scheme, schemeRange: schemeRange, user: user, password: password, host: host, portRange: portRange, port: port, parametersRange: params, headers: headers, opaque: nil)
+        return URIComponents(
+            range: r, scheme: scheme, schemeRange: schemeRange, user: user, password: password, host: host,
+            portRange: portRange, port: port, parametersRange: params, headers: headers, opaque: nil)
     }
 }
 

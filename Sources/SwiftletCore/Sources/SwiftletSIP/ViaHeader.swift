@@ -31,7 +31,8 @@ public struct ViaHeader: Sendable {
 
     /// Every parameter in order.
     public func parameters(_ b: [UInt8]) -> [HeaderParameter] {
-        (try? HeaderScanner.parameters(b, from: parametersRange.lowerBound, to: parametersRange.upperBound, failure: .badVia)) ?? []
+        (try? HeaderScanner.parameters(
+            b, from: parametersRange.lowerBound, to: parametersRange.upperBound, failure: .badVia)) ?? []
     }
 
     /// The parameter with the given (lower-case) name.
@@ -71,7 +72,9 @@ public struct ViaHeader: Sendable {
         try expect(ASCII.slash)
         let transport = token()
         guard !transport.isEmpty else { throw SIPParseError(.badVia, at: i) }
-        guard i < end, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf else { throw SIPParseError(.badVia, at: i) }
+        guard i < end, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf else {
+            throw SIPParseError(.badVia, at: i)
+        }
         skipSpace()
 
         // sent-by
@@ -87,7 +90,8 @@ public struct ViaHeader: Sendable {
             hostEnd = i
         } else {
             let s = i
-            while i < end, b[i] != ASCII.colon, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i]) {
+            while i < end, b[i] != ASCII.colon, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i])
+            {
                 guard SIPMessage.isTokenChar(b[i]) else { throw SIPParseError(.badVia, at: i) }
                 i += 1
             }
@@ -126,7 +130,9 @@ public struct ViaHeader: Sendable {
                 i += 1
                 skipSpace()
                 if i < end, b[i] == ASCII.quote {
-                    guard let close = HeaderScanner.endOfQuotedString(b, from: i, to: end) else { throw SIPParseError(.badVia, at: i) }
+                    guard let close = HeaderScanner.endOfQuotedString(b, from: i, to: end) else {
+                        throw SIPParseError(.badVia, at: i)
+                    }
                     value = i..<close
                     i = close
                 } else {

@@ -1,0 +1,166 @@
+import Testing
+
+@testable import SwiftletSIP
+
+let sdpText =
+    "v=0\r\no=alice 2890844526 2890844526 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\nm=video 51372 RTP/AVP 31\r\nc=IN IP4 192.0.2.2\r\n"
+
+@Suite struct SIPBodyTests {
+    @Test func sdpSessionAndMedia() throws {
+        let m = try message(["Content-Type: application/sdp", "Content-Length: \(sdpText.utf8.count)"], body: sdpText)
+        let b = m.buffer
+        let sdp = try #require(try m.sdp())
+        #expect(sdp.lines.count == 9)
+        #expect(sdp.connection.flatMap { SDPBody.connectionAddress(b, $0) }.map(b.string) == "192.0.2.1")
+        #expect(sdp.media.count == 2)
+        #expect(sdp.media[0].fields(b).map(b.string) == ["audio", "49170", "RTP/AVP", "0", "8"])
+        #expect(sdp.media[0].attributes.map { b.string($0.value) } == ["rtpmap:0 PCMU/8000"])
+        #expect(sdp.media[1].connection.flatMap { SDPBody.connectionAddress(b, $0) }.map(b.string) == "192.0.2.2")
+    }
+
+    @Test func multipartBodyWithSDP() throws {
+        let body =
+            "--b1\r\nContent-Type: application/sdp\r\n\r\n\(sdpText)\r\n--b1\r\nContent-Type: application/resource-lists+xml\r\n\r\n<list/>\r\n--b1--\r\n"
+        let m = try message(
+            ["Content-Type: multipart/mixed;boundary=\"b1\"", "Content-Length: \(body.utf8.count)"], body: body)
+        let b = m.buffer
+        let parts = try #require(try m.bodyParts())
+        #expect(parts.count == 2)
+        #expect(b.string(parts[1].content) == "<list/>")
+        #expect(try parts[1].contentType(b).map { b.string($0.subtype) } == "resource-lists+xml")
+        #expect(try m.sdp()?.media.count == 2)
+    }
+
+    @Test func badBodiesAreRejected() throws {
+        let m = try message(["Content-Type: application/sdp"], body: "x=broken")
+        #expect(throws: SIPParseError.self) { try m.sdp() }
+        let mp = try message(["Content-Type: multipart/mixed;boundary=zz"], body: "--zz\r\n\r\nno end")
+        #expect(throws: SIPParseError.self) { try mp.bodyParts() }
+        #expect(throws: SIPParseError.self) { try message(["Content-Type: text"]).contentType() }
+    }
+}
+
+@Suite struct StreamFramerTests {
+    let one = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nl: 4\r\n\r\nbody"
+    let two = "OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n"
+
+    @Test func messageSplitAcrossSegmentsAndTwoInOne() throws {
+        var f = StreamFramer()
+        let bytes = Array(one.utf8)
+        f.append(bytes[0..<10])
+        #expect(try f.next() == nil)
+        f.append(bytes[10..<bytes.count - 2])
+        #expect(try f.next() == nil)
+        f.append(bytes[(bytes.count - 2)...] + Array(two.utf8) + Array(two.utf8.prefix(5)))
+        #expect(try f.next() == .message(bytes))
+        #expect(try f.next() == .message(Array(two.utf8)))
+        #expect(try f.next() == nil)
+        #expect(f.pendingByteCount == 5)
+    }
+
+    @Test func keepAlives() throws {
+        var f = StreamFramer()
+        f.append(Array("\r\n\r\n\r\n".utf8))
+        #expect(try f.next() == .ping)
+        #expect(try f.next() == .pong)
+        #expect(try f.next() == nil)
+    }
+
+    @Test func streamErrors() throws {
+        var missing = StreamFramer()
+        missing.append(Array("OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n".utf8))
+        #expect(throws: SIPParseError(.missingContentLength, at: 0)) { try missing.next() }
+        var big = StreamFramer(maxMessageSize: 64)
+        big.append(Array("OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 100\r\n\r\n".utf8))
+        #expect(throws: SIPParseError.self) { try big.next() }
+        var bad = StreamFramer()
+        bad.append(Array("OPTIONS sip:a@b SIP/2.0\r\nContent-Length: x\r\n\r\n".utf8))
+        #expect(throws: SIPParseError.self) { try bad.next() }
+    }
+}
+
+@Suite struct MessageEditorTests {
+    func fields(_ m: SIPMessage) throws -> [String] {
+        [
+            m.methodText, m.requestURI ?? "", m.callID ?? "", m.fromTag ?? "", m.toTag ?? "",
+            String(try m.cseq().number),
+            String(try m.vias().count), String(m.headers.count), m.buffer.string(m.bodyRange),
+        ]
+    }
+
+    /// parse -> write -> parse gives the same fields; no edits give the same bytes.
+    @Test(arguments: tortureCases.filter(\.valid))
+    func roundTripWithoutEdits(_ c: TortureCase) throws {
+        let m = try SIPMessage(parsing: try tortureBytes(c))
+        let out = try MessageEditor(m).build()
+        #expect(out == m.buffer)
+        #expect(try fields(SIPMessage(parsing: out)) == fields(m))
+    }
+
+    @Test func editsAreAppliedOnceInOffsetOrder() throws {
+        let m = try SIPMessage(parsing: wire(optionsLines))
+        var e = MessageEditor(m)
+        e.addVia(transport: "udp", host: "192.0.2.10", port: 5060, branch: "z9hG4bKnew", rport: true)
+        e.appendHeader("X-Second: 2")
+        e.appendHeader("X-Third: 3")
+        e.prependHeader("X-First: 1")
+        e.removeHeaders(.recordRoute)
+        e.removeHeaders(.recordRoute)
+        e.setRequestURI("sip:carol@192.0.2.20")
+        e.setBody(Array("hello".utf8))
+        let out = try SIPMessage(parsing: try e.build())
+        let b = out.buffer
+        #expect(out.requestURI == "sip:carol@192.0.2.20")
+        let names = out.headers.map { b.string($0.nameRange) }
+        // Insertions at one offset keep the order they were made in (the new Via was added first).
+        #expect(
+            names == [
+                "Via", "X-First", "Via", "Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length",
+                "X-Second", "X-Third",
+            ])
+        let top = try out.topVia()
+        #expect(b.string(top.host) == "192.0.2.10")
+        #expect(top.branch?.value.map(b.string) == "z9hG4bKnew")
+        #expect(top.rport != nil)
+        #expect(try out.contentLength() == 5)
+        #expect(b.string(out.bodyRange) == "hello")
+        #expect(out.validate() == [ValidationIssue(check: "content_type", detail: "a body without Content-Type")])
+    }
+
+    @Test func removingTheTopViaOfASingleOrMultiValueLine() throws {
+        let single = try SIPMessage(parsing: wire(optionsLines))
+        var e = MessageEditor(single)
+        try e.removeTopVia()
+        let s = try SIPMessage(parsing: try e.build())
+        #expect(try s.vias().map { s.buffer.string($0.host) } == ["10.0.0.9"])
+
+        let multi = try message([
+            "Via: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2", "Via: SIP/2.0/UDP c;branch=z9hG4bK3",
+        ])
+        var e2 = MessageEditor(multi)
+        try e2.removeTopVia()
+        let m2 = try SIPMessage(parsing: try e2.build())
+        #expect(try m2.vias().map { m2.buffer.string($0.host) } == ["b", "c"])
+    }
+
+    @Test func overlappingEditsAreRefused() throws {
+        let m = try SIPMessage(parsing: wire(optionsLines))
+        var e = MessageEditor(m)
+        let from = try #require(m.firstHeader(.from))
+        e.replace(from.valueRange, with: Array("x".utf8))
+        e.removeHeader(from)
+        #expect(throws: MessageEditor.Conflict.self) { try e.build() }
+    }
+
+    @Test func statelessBranchesAreDeterministic() throws {
+        let m = try SIPMessage(parsing: wire(optionsLines))
+        let again = try SIPMessage(parsing: wire(optionsLines))
+        #expect(BranchGenerator.stateless(for: m) == BranchGenerator.stateless(for: again))
+        #expect(BranchGenerator.stateless(for: m).hasPrefix("z9hG4bK"))
+        var other = optionsLines
+        other[1] = "Via: SIP/2.0/UDP 127.0.0.1:5061;rport;branch=z9hG4bK-5678"
+        #expect(
+            BranchGenerator.stateless(for: m) != BranchGenerator.stateless(for: try SIPMessage(parsing: wire(other))))
+        #expect(BranchGenerator.random() != BranchGenerator.random())
+    }
+}
