@@ -59,12 +59,12 @@ public enum HeaderScanner {
         return nil
     }
 
-    /// Parses `;name[=value]` parameters from `start` to `end`. Throws `failure` at the first
-    /// malformed parameter. Values end at `;`, `,`, whitespace, or `stop` characters.
-    public static func parameters(
-        _ b: [UInt8], from start: Int, to end: Int, failure: SIPParseError.Reason
-    ) throws(SIPParseError) -> [HeaderParameter] {
-        var result: [HeaderParameter] = []
+    /// Visits `;name[=value]` parameters from `start` to `end` without collecting them;
+    /// `visit` returns false to stop early. Throws `failure` at the first malformed parameter.
+    public static func scanParameters(
+        _ b: [UInt8], from start: Int, to end: Int, failure: SIPParseError.Reason,
+        _ visit: (HeaderParameter) -> Bool = { _ in true }
+    ) throws(SIPParseError) {
         var i = start
         func skipSpace() { while i < end, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf { i += 1 } }
         skipSpace()
@@ -83,9 +83,7 @@ public enum HeaderScanner {
                 i += 1
                 skipSpace()
                 if i < end, b[i] == ASCII.quote {
-                    guard let close = endOfQuotedString(b, from: i, to: end) else {
-                        throw SIPParseError(failure, at: i)
-                    }
+                    guard let close = endOfQuotedString(b, from: i, to: end) else { throw SIPParseError(failure, at: i) }
                     value = i..<close
                     i = close
                 } else {
@@ -95,8 +93,35 @@ public enum HeaderScanner {
                 }
                 skipSpace()
             }
-            result.append(
-                HeaderParameter(range: paramStart..<(value?.upperBound ?? name.upperBound), name: name, value: value))
+            if !visit(HeaderParameter(range: paramStart..<(value?.upperBound ?? name.upperBound), name: name, value: value)) {
+                return
+            }
+        }
+    }
+
+    /// The first parameter named `name` (lower-case literal) between `start` and `end`, found
+    /// without allocating; nil when absent or malformed.
+    public static func findParameter(_ b: [UInt8], from start: Int, to end: Int, _ name: StaticString) -> HeaderParameter? {
+        var found: HeaderParameter? = nil
+        try? scanParameters(b, from: start, to: end, failure: .badHeader) { p in
+            if b.equalsLowercased(p.name, name) {
+                found = p
+                return false
+            }
+            return true
+        }
+        return found
+    }
+
+    /// Parses `;name[=value]` parameters from `start` to `end`. Throws `failure` at the first
+    /// malformed parameter. Values end at `;`, `,`, whitespace, or `stop` characters.
+    public static func parameters(
+        _ b: [UInt8], from start: Int, to end: Int, failure: SIPParseError.Reason
+    ) throws(SIPParseError) -> [HeaderParameter] {
+        var result: [HeaderParameter] = []
+        try scanParameters(b, from: start, to: end, failure: failure) { p in
+            result.append(p)
+            return true
         }
         return result
     }

@@ -13,12 +13,18 @@ public struct NameAddr: Sendable {
     public let isNameAddr: Bool
     /// Contact `*`.
     public let isWildcard: Bool
-    /// The header parameters after the URI.
-    public let parameters: [HeaderParameter]
+    /// Where the header parameters after the URI are (empty when there are none). They
+    /// were checked while parsing; they are listed only on demand.
+    public let parametersRange: Range<Int>
 
-    /// The parameter `name` (lower-case literal), if present.
+    /// The header parameters after the URI, in order.
+    public func parameters(_ b: [UInt8]) -> [HeaderParameter] {
+        (try? HeaderScanner.parameters(b, from: parametersRange.lowerBound, to: parametersRange.upperBound, failure: .badNameAddr)) ?? []
+    }
+
+    /// The parameter `name` (lower-case literal), if present; found without allocating.
     public func parameter(_ b: [UInt8], _ name: StaticString) -> HeaderParameter? {
-        HeaderScanner.find(b, parameters, name)
+        HeaderScanner.findParameter(b, from: parametersRange.lowerBound, to: parametersRange.upperBound, name)
     }
 
     /// The `tag` parameter value.
@@ -32,7 +38,7 @@ public struct NameAddr: Sendable {
         let r = b.trimmed(range)
         guard !r.isEmpty else { throw SIPParseError(.badNameAddr, at: range.lowerBound) }
         if r.count == 1, b[r.lowerBound] == UInt8(ascii: "*") {
-            return NameAddr(range: r, displayName: nil, uri: r, isNameAddr: false, isWildcard: true, parameters: [])
+            return NameAddr(range: r, displayName: nil, uri: r, isNameAddr: false, isWildcard: true, parametersRange: r.upperBound..<r.upperBound)
         }
         var i = r.lowerBound
         var display: Range<Int>? = nil
@@ -55,9 +61,10 @@ public struct NameAddr: Sendable {
             }
             let uri = b.trimmed(i + 1..<gt)
             guard !uri.isEmpty else { throw SIPParseError(.badNameAddr, at: i + 1) }
-            let params = try HeaderScanner.parameters(b, from: gt + 1, to: r.upperBound, failure: .badNameAddr)
+            try HeaderScanner.scanParameters(b, from: gt + 1, to: r.upperBound, failure: .badNameAddr)
             return NameAddr(
-                range: r, displayName: display, uri: uri, isNameAddr: true, isWildcard: false, parameters: params)
+                range: r, displayName: display, uri: uri, isNameAddr: true, isWildcard: false,
+                parametersRange: gt + 1..<r.upperBound)
         }
         // addr-spec: the URI ends at the first ';' (its parameters belong to the header,
         // RFC 3261 section 20.10) or at whitespace.
@@ -67,8 +74,8 @@ public struct NameAddr: Sendable {
         guard !uri.isEmpty, b.firstIndex(of: ASCII.colon, in: uri) != nil else {
             throw SIPParseError(.badNameAddr, at: i)
         }
-        let params = try HeaderScanner.parameters(b, from: end, to: r.upperBound, failure: .badNameAddr)
-        return NameAddr(range: r, displayName: nil, uri: uri, isNameAddr: false, isWildcard: false, parameters: params)
+        try HeaderScanner.scanParameters(b, from: end, to: r.upperBound, failure: .badNameAddr)
+        return NameAddr(range: r, displayName: nil, uri: uri, isNameAddr: false, isWildcard: false, parametersRange: end..<r.upperBound)
     }
 
     /// The end of the first value of a multi-value field (a `,` outside quotes and `<>`).
