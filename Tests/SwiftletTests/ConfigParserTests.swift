@@ -117,7 +117,7 @@ import Testing
                 sl_send_reply("200" "OK")
                 xlog("unterminated);
             }
-            #!define X 1
+            #!definex X 1
             """
         let (_, diagnostics) = Parser.parse(text: text, file: "e.cfg")
         #expect(
@@ -126,7 +126,7 @@ import Testing
                 "e.cfg:3:26: error: expected ')' to close the if condition, found '{'",
                 "e.cfg:6:30: error: expected ';' after the statement, found 'xlog'",
                 "e.cfg:7:10: error: unterminated string",
-                "e.cfg:9:1: error: preprocessor directive '#!define' is not supported yet",
+                "e.cfg:9:1: error: unknown preprocessor directive '#!definex'",
             ])
     }
 

@@ -48,6 +48,9 @@ public struct GlobalParameter: Sendable {
 public struct ModuleLoad: Sendable {
     public let path: String
     public let location: SourceLocation
+    /// Index of its first token in the preprocessed token stream: orders it against other
+    /// items even when they come from different (included) files.
+    public let order: Int
 }
 
 /// `modparam("module", "param", value)`
@@ -62,6 +65,8 @@ public struct ModuleParameterSetting: Sendable {
     public let value: Value
     public let location: SourceLocation
     public let valueLocation: SourceLocation
+    /// Index of its first token in the preprocessed token stream (see `ModuleLoad.order`).
+    public let order: Int
 }
 
 /// The kind of a routing block.

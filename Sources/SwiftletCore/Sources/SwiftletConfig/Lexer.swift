@@ -1,35 +1,63 @@
 /// Splits configuration text into tokens, tracking line and column of each.
 ///
-/// Comments: `#` to end of line (but `#!` and `!!` at the start of a line are preprocessor
-/// directives), `//` to end of line, and nestable `/* ... */`.
+/// Comments: `#` to end of line, `//` to end of line, and nestable `/* ... */`. A `#!` (or
+/// `!!` at the start of a line) begins a preprocessor line, returned whole as one
+/// `.directive` token for the `Preprocessor`.
 public struct Lexer {
     private let bytes: [UInt8]
     private let file: String
     private var pos = 0
     private var line = 1
     private var lineStart = 0
-    /// Problems found while lexing (unterminated strings, stray characters, directives).
+    /// Problems found while lexing (unterminated strings and comments, stray characters).
     public private(set) var diagnostics: [ConfigDiagnostic] = []
 
-    /// Compatibility markers accepted on a `#!` line and otherwise ignored.
-    static let markers: Set<String> = ["KAMAILIO", "OPENSER", "SER", "MAXCOMPAT", "ALL", "SWIFTLET"]
-    /// Kamailio's preprocessor directives.
-    static let preprocessorDirectives: Set<String> = [
-        "define", "trydef", "redefine", "ifdef", "ifndef", "else", "endif", "subst", "substdef", "substdefs",
-        "defenv", "defenvs", "trydefenv", "trydefenvs", "include_file", "import_file",
-    ]
+    /// Directives whose value continues on the next line after a backslash.
+    static let continuedDirectives: Set<String> = ["define", "def", "trydef", "trydefine", "redefine", "redef"]
+    /// The directives that still count inside a region skipped by `#!ifdef`.
+    static let conditionalDirectives: Set<String> = ["ifdef", "ifndef", "else", "endif"]
 
     public init(text: String, file: String) {
         self.bytes = Array(text.utf8)
         self.file = file
     }
 
-    /// All tokens of the text, ending with `.endOfFile`.
+    /// All tokens of the text (directives included), ending with `.endOfFile`.
     public mutating func tokenize() -> [Token] {
         var tokens: [Token] = []
-        while let t = next() { tokens.append(t) }
-        tokens.append(Token(kind: .endOfFile, text: "", location: location(pos), range: pos..<pos))
-        return tokens
+        while true {
+            let t = nextToken()
+            tokens.append(t)
+            if t.kind == .endOfFile { return tokens }
+        }
+    }
+
+    /// The next token; `.endOfFile` at the end (and on every call after it).
+    public mutating func nextToken() -> Token {
+        let before = pos
+        skipTrivia()
+        let spaceBefore = before == 0 || pos > before
+        guard pos < bytes.count else {
+            return Token(kind: .endOfFile, text: "", location: location(pos), range: pos..<pos, raw: "")
+        }
+        return next(spaceBefore: spaceBefore)
+    }
+
+    /// Skips raw text (not lexed: strings and comments mean nothing here, as in Kamailio's
+    /// `IFDEF_SKIP` state) up to the next `#!ifdef`, `#!ifndef`, `#!else` or `#!endif`, and
+    /// returns that directive; nil at the end of the text.
+    public mutating func skipToConditionalDirective() -> Token? {
+        while pos < bytes.count {
+            let c = bytes[pos]
+            if (c == UInt8(ascii: "#") || c == UInt8(ascii: "!")) && peek(1) == UInt8(ascii: "!") {
+                var end = pos + 2
+                while end < bytes.count, isIdentChar(bytes[end]) { end += 1 }
+                let name = String(decoding: bytes[(pos + 2)..<end], as: UTF8.self)
+                if Lexer.conditionalDirectives.contains(name) { return directive(spaceBefore: true) }
+            }
+            advance()
+        }
+        return nil
     }
 
     private func location(_ offset: Int) -> SourceLocation {
@@ -52,51 +80,57 @@ public struct Lexer {
         return i < lineStart
     }
 
-    private mutating func next() -> Token? {
-        skipTrivia()
-        guard let c = peek() else { return nil }
+    /// `#!` anywhere (as Kamailio), `!!` only where a line starts (elsewhere it is `!` `!`).
+    private var atDirective: Bool {
+        guard peek(1) == UInt8(ascii: "!") else { return false }
+        return peek() == UInt8(ascii: "#") || (peek() == UInt8(ascii: "!") && atLineStart)
+    }
+
+    private func token(_ kind: Token.Kind, _ start: Int, _ loc: SourceLocation, _ space: Bool, text: String? = nil)
+        -> Token
+    {
+        let raw = String(decoding: bytes[start..<pos], as: UTF8.self)
+        return Token(kind: kind, text: text ?? raw, location: loc, range: start..<pos, raw: raw, spaceBefore: space)
+    }
+
+    private mutating func next(spaceBefore space: Bool) -> Token {
+        if atDirective { return directive(spaceBefore: space) }
+        let c = bytes[pos]
         let start = pos
         let loc = location(pos)
-        func make(_ kind: Token.Kind, _ text: String? = nil) -> Token {
-            Token(
-                kind: kind, text: text ?? String(decoding: bytes[start..<pos], as: UTF8.self), location: loc,
-                range: start..<pos)
-        }
         if isIdentStart(c) {
             while let d = peek(), isIdentChar(d) || (d == UInt8(ascii: ".") && peek(1).map(isIdentChar) == true) {
                 advance()
             }
-            return make(.identifier)
+            return token(.identifier, start, loc, space)
         }
-        if isDigit(c) { return lexNumberOrAddress(start, loc) }
-        if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") { return lexString(quote: c, start, loc) }
-        if c == UInt8(ascii: "$") { return lexPseudoVariable(start, loc) }
-        if c == UInt8(ascii: "["), let v6 = lexIPv6(start, loc) { return v6 }
+        if isDigit(c) { return lexNumberOrAddress(start, loc, space) }
+        if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") { return lexString(quote: c, start, loc, space) }
+        if c == UInt8(ascii: "$") { return lexPseudoVariable(start, loc, space) }
+        if c == UInt8(ascii: "["), let v6 = lexIPv6(start, loc, space) { return v6 }
         for op in ["==", "!=", "=~", "<=", ">=", "&&", "||", "<<", ">>", "+="] {
             let u = Array(op.utf8)
             if peek() == u[0], peek(1) == u[1] {
                 advance()
                 advance()
-                return make(.punctuation)
+                return token(.punctuation, start, loc, space)
             }
         }
         if "=<>+-*/|&^~!(){}[];,:".utf8.contains(c) {
             advance()
-            return make(.punctuation)
+            return token(.punctuation, start, loc, space)
         }
         advance()
         diagnostics.append(ConfigDiagnostic("unexpected character '\(String(decoding: [c], as: UTF8.self))'", at: loc))
-        return next()
+        return nextToken()
     }
 
     private mutating func skipTrivia() {
         while let c = peek() {
             if c == 32 || c == 9 || c == 10 || c == 13 {
                 advance()
-            } else if (c == UInt8(ascii: "#") && peek(1) == UInt8(ascii: "!"))
-                || (c == UInt8(ascii: "!") && peek(1) == UInt8(ascii: "!") && atLineStart)
-            {
-                directive()
+            } else if atDirective {
+                return
             } else if c == UInt8(ascii: "#") || (c == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "/")) {
                 while let d = peek(), d != 10 { advance() }
             } else if c == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") {
@@ -119,34 +153,33 @@ public struct Lexer {
         }
     }
 
-    /// A `#!NAME ...` or `!!NAME ...` line. Compatibility markers are accepted; the other
-    /// directives belong to the preprocessor, which reports them before lexing, so one that
-    /// reaches the lexer is unknown.
-    private mutating func directive() {
+    /// A `#!NAME ...` or `!!NAME ...` line, up to (not including) the newline; for the
+    /// `#!define` family a backslash right before the newline continues it on the next line.
+    private mutating func directive(spaceBefore: Bool) -> Token {
+        let start = pos
         let loc = location(pos)
         advance()
         advance()
         let nameStart = pos
         while let d = peek(), isIdentChar(d) { advance() }
-        let name = String(decoding: bytes[nameStart..<pos], as: UTF8.self)
-        while let d = peek(), d != 10 { advance() }
-        if Lexer.preprocessorDirectives.contains(name) {
-            diagnostics.append(ConfigDiagnostic("preprocessor directive '#!\(name)' is not supported yet", at: loc))
-        } else if !Lexer.markers.contains(name) {
-            diagnostics.append(ConfigDiagnostic("unknown preprocessor directive '#!\(name)'", at: loc))
+        let continues = Lexer.continuedDirectives.contains(String(decoding: bytes[nameStart..<pos], as: UTF8.self))
+        while let d = peek() {
+            if d == 10 {
+                guard continues, bytes[pos - 1] == UInt8(ascii: "\\") else { break }
+            }
+            advance()
         }
+        return token(.directive, start, loc, spaceBefore)
     }
 
-    private mutating func lexNumberOrAddress(_ start: Int, _ loc: SourceLocation) -> Token {
+    private mutating func lexNumberOrAddress(_ start: Int, _ loc: SourceLocation, _ space: Bool) -> Token {
         if peek() == UInt8(ascii: "0"), peek(1) == UInt8(ascii: "x") || peek(1) == UInt8(ascii: "X") {
             advance()
             advance()
             let s = pos
             while let d = peek(), isHexDigit(d) { advance() }
             let v = Int(String(decoding: bytes[s..<pos], as: UTF8.self), radix: 16) ?? 0
-            return Token(
-                kind: .integer(v), text: String(decoding: bytes[start..<pos], as: UTF8.self), location: loc,
-                range: start..<pos)
+            return token(.integer(v), start, loc, space)
         }
         while let d = peek(), isDigit(d) { advance() }
         // An IPv4 literal: four dot-separated groups of digits.
@@ -160,32 +193,27 @@ public struct Lexer {
         }
         if groups == 4 {
             while pos < probe { advance() }
-            return Token(
-                kind: .ipv4, text: String(decoding: bytes[start..<pos], as: UTF8.self), location: loc,
-                range: start..<pos)
+            return token(.ipv4, start, loc, space)
         }
         let text = String(decoding: bytes[start..<pos], as: UTF8.self)
         guard let v = Int(text), v <= Int(Int32.max) else {
             diagnostics.append(ConfigDiagnostic("integer literal '\(text)' is out of range", at: loc))
-            return Token(kind: .integer(0), text: text, location: loc, range: start..<pos)
+            return token(.integer(0), start, loc, space)
         }
-        return Token(kind: .integer(v), text: text, location: loc, range: start..<pos)
+        return token(.integer(v), start, loc, space)
     }
 
-    private mutating func lexString(quote: UInt8, _ start: Int, _ loc: SourceLocation) -> Token {
+    private mutating func lexString(quote: UInt8, _ start: Int, _ loc: SourceLocation, _ space: Bool) -> Token {
         advance()
         var value: [UInt8] = []
         while let c = peek(), c != quote, c != 10 {
+            // Kamailio's escapes; any other backslash is kept as written (so `\.` and `\1`
+            // reach a `#!subst` regex or a module intact). Single quotes take no escapes.
             if c == UInt8(ascii: "\\") && quote == UInt8(ascii: "\""), let e = peek(1) {
-                advance()
-                advance()
-                switch e {
-                case UInt8(ascii: "n"): value.append(10)
-                case UInt8(ascii: "r"): value.append(13)
-                case UInt8(ascii: "t"): value.append(9)
-                case UInt8(ascii: "a"): value.append(7)
-                case 10: break  // backslash-newline is removed
-                case UInt8(ascii: "x"):
+                let isOctal = { (d: UInt8?) in d.map { $0 >= 48 && $0 <= 55 } == true }
+                if e == UInt8(ascii: "x"), peek(2).map(isHexDigit) == true {  // \xH or \xHH
+                    advance()
+                    advance()
                     var n = 0
                     var digits = 0
                     while digits < 2, let h = peek(), isHexDigit(h) {
@@ -194,17 +222,33 @@ public struct Lexer {
                         digits += 1
                     }
                     value.append(UInt8(n & 0xff))
-                case UInt8(ascii: "0")...UInt8(ascii: "7"):
-                    var n = Int(e - 48)
-                    var digits = 1
-                    while digits < 3, let o = peek(), o >= 48, o <= 55 {
+                    continue
+                }
+                if isOctal(e), isOctal(peek(2)) {  // \OO or \OOO (one digit is kept as written)
+                    advance()
+                    var n = 0
+                    var digits = 0
+                    while digits < 3, let o = peek(), isOctal(o) {
                         n = n * 8 + Int(o - 48)
                         advance()
                         digits += 1
                     }
                     value.append(UInt8(n & 0xff))
-                default: value.append(e)  // \" \\ and unknown escapes keep the character
+                    continue
                 }
+                advance()
+                switch e {
+                case UInt8(ascii: "n"): value.append(10)
+                case UInt8(ascii: "r"): value.append(13)
+                case UInt8(ascii: "t"): value.append(9)
+                case UInt8(ascii: "a"): value.append(7)
+                case 10: break  // backslash-newline is removed
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): value.append(e)
+                default:
+                    value.append(c)  // the backslash stays; the next character is read as itself
+                    continue
+                }
+                advance()
                 continue
             }
             value.append(c)
@@ -215,11 +259,11 @@ public struct Lexer {
         } else {
             diagnostics.append(ConfigDiagnostic("unterminated string", at: loc))
         }
-        return Token(kind: .string, text: String(decoding: value, as: UTF8.self), location: loc, range: start..<pos)
+        return token(.string, start, loc, space, text: String(decoding: value, as: UTF8.self))
     }
 
     /// `$name`, `$name(inner)`, `$name[index]`, `$(name...)` with balanced brackets.
-    private mutating func lexPseudoVariable(_ start: Int, _ loc: SourceLocation) -> Token {
+    private mutating func lexPseudoVariable(_ start: Int, _ loc: SourceLocation, _ space: Bool) -> Token {
         advance()
         if peek() == UInt8(ascii: "(") {
             skipBalanced(open: UInt8(ascii: "("), close: UInt8(ascii: ")"), loc)
@@ -229,9 +273,7 @@ public struct Lexer {
             if peek() == UInt8(ascii: "[") { skipBalanced(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), loc) }
         }
         if pos == start + 1 { diagnostics.append(ConfigDiagnostic("'$' without a pseudo-variable name", at: loc)) }
-        return Token(
-            kind: .pseudoVariable, text: String(decoding: bytes[start..<pos], as: UTF8.self), location: loc,
-            range: start..<pos)
+        return token(.pseudoVariable, start, loc, space)
     }
 
     private mutating func skipBalanced(open: UInt8, close: UInt8, _ loc: SourceLocation) {
@@ -248,7 +290,7 @@ public struct Lexer {
     }
 
     /// `[` hex/colon/dot characters with at least one colon `]`, else nil (then `[` is punctuation).
-    private mutating func lexIPv6(_ start: Int, _ loc: SourceLocation) -> Token? {
+    private mutating func lexIPv6(_ start: Int, _ loc: SourceLocation, _ space: Bool) -> Token? {
         var i = pos + 1
         var colons = 0
         while i < bytes.count, isHexDigit(bytes[i]) || bytes[i] == UInt8(ascii: ":") || bytes[i] == UInt8(ascii: ".") {
@@ -258,7 +300,7 @@ public struct Lexer {
         guard colons >= 2, i < bytes.count, bytes[i] == UInt8(ascii: "]") else { return nil }
         let text = String(decoding: bytes[pos + 1..<i], as: UTF8.self)
         while pos <= i { advance() }
-        return Token(kind: .ipv6, text: text, location: loc, range: start..<pos)
+        return token(.ipv6, start, loc, space, text: text)
     }
 
     private func isIdentStart(_ c: UInt8) -> Bool { (c | 0x20) >= 97 && (c | 0x20) <= 122 || c == UInt8(ascii: "_") }

@@ -3,7 +3,6 @@
 public struct Parser {
     var tokens: [Token]
     var index = 0
-    let source: [UInt8]
     public private(set) var diagnostics: [ConfigDiagnostic] = []
 
     /// Top-level words that begin a routing block.
@@ -12,21 +11,37 @@ public struct Parser {
         "event_route",
     ]
 
-    /// Parses a whole file's text.
+    /// Parses a whole file's text: preprocessed without defines (included files are read
+    /// from disk), then parsed. The diagnostics of both steps, by file, line and column.
     public static func parse(text: String, file: String) -> (ConfigFile, [ConfigDiagnostic]) {
-        var lexer = Lexer(text: text, file: file)
-        let tokens = lexer.tokenize()
-        var parser = Parser(tokens: tokens, source: Array(text.utf8))
-        let config = parser.parseFile()
-        let all = (lexer.diagnostics + parser.diagnostics).sorted {
-            ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
+        let preprocessed = Preprocessor.preprocess(text: text, file: file)
+        let (config, syntax) = parse(tokens: preprocessed.tokens)
+        let all = (preprocessed.diagnostics + syntax).sorted {
+            ($0.location.file, $0.location.line, $0.location.column) < (
+                $1.location.file, $1.location.line, $1.location.column
+            )
         }
         return (config, all)
     }
 
-    init(tokens: [Token], source: [UInt8]) {
-        self.tokens = tokens
-        self.source = source
+    /// Parses preprocessed tokens (`PreprocessedConfig.tokens`, ending with `.endOfFile`);
+    /// returns the syntax errors in the order found.
+    public static func parse(tokens: [Token]) -> (ConfigFile, [ConfigDiagnostic]) {
+        var parser = Parser(tokens: tokens)
+        let config = parser.parseFile()
+        return (config, parser.diagnostics)
+    }
+
+    init(tokens: [Token]) {
+        self.tokens =
+            tokens.last?.kind == .endOfFile
+            ? tokens
+            : tokens + [
+                Token(
+                    kind: .endOfFile, text: "",
+                    location: tokens.last?.location ?? SourceLocation(file: "", line: 1, column: 1),
+                    range: 0..<0)
+            ]
     }
 
     // MARK: token access
@@ -71,9 +86,6 @@ public struct Parser {
         }
     }
 
-    /// The raw source text between two byte offsets.
-    func sourceText(_ range: Range<Int>) -> String { String(decoding: source[range], as: UTF8.self) }
-
     // MARK: top level
 
     mutating func parseFile() -> ConfigFile {
@@ -96,9 +108,10 @@ public struct Parser {
         }
         switch t.text {
         case "loadmodule":
+            let order = index
             advance()
             guard current.kind == .string else { throw fail("expected a quoted module name after loadmodule") }
-            config.modules.append(ModuleLoad(path: advance().text, location: t.location))
+            config.modules.append(ModuleLoad(path: advance().text, location: t.location, order: order))
         case "loadpath" where current.kind == .identifier && peek().kind == .string,
             "mpath" where peek().kind == .string:
             advance()
@@ -115,7 +128,9 @@ public struct Parser {
             advance()
             let eq = advance()
             var value: [Token] = []
-            while !atEnd, current.location.line == eq.location.line, !current.isPunctuation(";") {
+            while !atEnd, current.location.line == eq.location.line, current.location.file == eq.location.file,
+                !current.isPunctuation(";")
+            {
                 value.append(advance())
             }
             if current.isPunctuation(";") { advance() }
@@ -125,6 +140,7 @@ public struct Parser {
     }
 
     mutating func parseModparam() throws(SyntaxError) -> ModuleParameterSetting {
+        let order = index
         let start = advance()
         try expectPunctuation("(", "after modparam")
         guard current.kind == .string else { throw fail("expected the module name as a string") }
@@ -155,7 +171,7 @@ public struct Parser {
         if current.isPunctuation(";") { advance() }
         return ModuleParameterSetting(
             module: module, name: name, value: value, location: start.location,
-            valueLocation: valueToken.location)
+            valueLocation: valueToken.location, order: order)
     }
 
     mutating func parseRouteBlock() throws(SyntaxError) -> RouteBlock {
@@ -163,16 +179,12 @@ public struct Parser {
         var name: String? = nil
         if current.isPunctuation("[") {
             let open = advance()
-            let first = current
-            while !atEnd, !current.isPunctuation("]") { advance() }
+            var parts: [Token] = []
+            while !atEnd, !current.isPunctuation("]") { parts.append(advance()) }
             guard current.isPunctuation("]") else {
                 throw fail("expected ']' to close the route name", at: open.location)
             }
-            if first.kind == .string && peek(0).range.lowerBound == first.range.upperBound {
-                name = first.text
-            } else {
-                name = sourceText(first.range.lowerBound..<current.range.lowerBound).trimmingSpaces()
-            }
+            name = Parser.routeName(parts)
             advance()
             if name?.isEmpty == true { throw fail("empty route name", at: open.location) }
         }
@@ -219,11 +231,16 @@ public struct Parser {
     }
 }
 
-extension String {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
+extension Parser {
+    /// The name between a route's brackets: a quoted name's value, else the tokens' raw
+    /// texts as written (`core:worker-one-init`), one space where the source had any.
+    static func routeName(_ parts: [Token]) -> String {
+        if parts.count == 1, parts[0].kind == .string { return parts[0].text }
+        var name = ""
+        for (i, t) in parts.enumerated() {
+            if i > 0, t.spaceBefore { name += " " }
+            name += t.raw
+        }
+        return name
     }
 }

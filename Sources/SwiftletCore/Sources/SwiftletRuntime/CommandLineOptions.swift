@@ -1,3 +1,5 @@
+import SwiftletConfig
+
 /// The `swiftlet` command line, parsed getopt-style as Kamailio's: short options may be
 /// grouped (`-DDE`), values attached or separate (`-n4`, `-n 4`), `-d`/`-D` repeated.
 public struct CommandLineOptions: Equatable {
@@ -16,6 +18,10 @@ public struct CommandLineOptions: Equatable {
     public var sharedMemoryMB: Int? = nil
     public var showVersion = false
     public var showHelp = false
+    /// `-A NAME[=VALUE]` (repeatable): preprocessor defines, as `#!define NAME VALUE`.
+    public var defines: [PreprocessorDefine] = []
+    /// `--cfg-print`: print the preprocessed configuration and exit.
+    public var printConfig = false
 
     public init() {}
 
@@ -46,6 +52,7 @@ public struct CommandLineOptions: Equatable {
                 case "help": o.showHelp = true
                 case "version": o.showVersion = true
                 case "debug": o.debugLevel = try int("--debug", try value("--debug", attached: attached))
+                case "cfg-print": o.printConfig = true
                 default: throw RuntimeError("unknown option \(arg) (see -h)")
                 }
             } else if arg.hasPrefix("-"), arg.count > 1 {
@@ -64,8 +71,14 @@ public struct CommandLineOptions: Equatable {
                         case "P": o.pidFile = v
                         case "m": o.sharedMemoryMB = try int(opt, v)
                         case "A":
-                            throw RuntimeError(
-                                "option -A needs the preprocessor (#!define), which is not supported yet")
+                            guard let d = PreprocessorDefine(argument: v) else {
+                                throw RuntimeError("bad -A parameter '\(v)': expected NAME or NAME=VALUE")
+                            }
+                            // Kamailio refuses a name given twice ("error at define param").
+                            guard !o.defines.contains(where: { $0.name == d.name }) else {
+                                throw RuntimeError("bad -A parameter '\(v)': '\(d.name)' is already defined")
+                            }
+                            o.defines.append(d)
                         default: throw RuntimeError("option \(opt) is not supported yet")
                         }
                         continue
@@ -94,6 +107,9 @@ public struct CommandLineOptions: Equatable {
         Options:
             -f file      Configuration file (default: /etc/swiftlet/swiftlet.cfg)
             -c           Check the configuration file and exit (every error as file:line:col)
+            --cfg-print  Print the configuration after the preprocessor (includes, #!ifdef,
+                         defines) and exit
+            -A define    Add a preprocessor define: NAME or NAME=VALUE, as #!define (repeatable)
             -l address   Listen on the address: [proto:]addr[:port] (repeatable)
             -L path      Module search path (mpath), directories separated by ':'
             -n processes Number of UDP worker threads per listener (children)

@@ -21,21 +21,42 @@ public struct ConfigLoadError: Error {
 }
 
 /// Reads a configuration file and turns it into a runnable server configuration:
-/// global parameters, log set-up, modules (loaded and checked), modparams, compiled routes.
+/// preprocessing (`#!define`, `include_file`, ...), global parameters, log set-up, modules
+/// (loaded and checked), modparams, compiled routes.
 public enum ConfigurationLoader {
+    /// Reads and loads `options.configFile` with the `-A` defines.
     public static func load(options: CommandLineOptions) throws -> LoadedConfiguration {
-        let path = options.configFile
-        guard let text = readFile(path) else {
-            throw RuntimeError("cannot read config file \(path): \(RuntimeError.errnoText())")
-        }
-        return try load(text: text, file: path, options: options)
+        try load(preprocessed: preprocess(options: options), options: options)
     }
 
+    /// Loads configuration text as if read from `file` (included files come from disk).
     public static func load(text: String, file: String, options: CommandLineOptions) throws -> LoadedConfiguration {
-        let sources = [file: text]
-        var diagnostics: [ConfigDiagnostic] = []
+        try load(preprocessed: preprocess(text: text, file: file, options: options), options: options)
+    }
+
+    /// Reads `options.configFile` and runs the preprocessor on it with the `-A` defines.
+    public static func preprocess(options: CommandLineOptions) throws -> PreprocessedConfig {
+        let path = options.configFile
+        guard let text = Preprocessor.readFileFromDisk(path) else {
+            throw RuntimeError("cannot read config file \(path): \(RuntimeError.errnoText())")
+        }
+        return preprocess(text: text, file: path, options: options)
+    }
+
+    /// Runs the preprocessor on configuration text with the `-A` defines.
+    public static func preprocess(text: String, file: String, options: CommandLineOptions) -> PreprocessedConfig {
+        Preprocessor.preprocess(text: text, file: file, defines: options.defines)
+    }
+
+    /// Parses and loads preprocessed configuration.
+    public static func load(preprocessed: PreprocessedConfig, options: CommandLineOptions) throws
+        -> LoadedConfiguration
+    {
+        let sources = preprocessed.sources
+        let file = preprocessed.tokens.last?.location.file ?? options.configFile
+        var diagnostics: [ConfigDiagnostic] = preprocessed.diagnostics
         var warnings: [ConfigDiagnostic] = []
-        let (config, syntax) = Parser.parse(text: text, file: file)
+        let (config, syntax) = Parser.parse(tokens: preprocessed.tokens)
         diagnostics += syntax
 
         // Global parameters, then the command line on top (as Kamailio: -n, -l, -L, -E, -d win).
@@ -72,7 +93,7 @@ public enum ConfigurationLoader {
         }
         let loader = ModuleLoader(searchPath: core.mpath)
         var modules: [LoadedModule] = []
-        var loadedAt: [String: SourceLocation] = [:]
+        var loadedAt: [String: ModuleLoad] = [:]
         for load in config.modules {
             do throws(ConfigDiagnostic) {
                 let m = try loader.load(load)
@@ -86,7 +107,7 @@ public enum ConfigurationLoader {
                     }
                 }
                 modules.append(m)
-                loadedAt[m.name] = load.location
+                loadedAt[m.name] = load
             } catch {
                 diagnostics.append(error)
             }
@@ -102,10 +123,11 @@ public enum ConfigurationLoader {
                 continue
             }
             for m in matching {
-                if let at = loadedAt[m.name], (at.line, at.column) > (setting.location.line, setting.location.column) {
+                if let load = loadedAt[m.name], load.order > setting.order {
                     diagnostics.append(
                         ConfigDiagnostic(
-                            "modparam for module '\(m.name)' comes before its loadmodule (\(at))", at: setting.location)
+                            "modparam for module '\(m.name)' comes before its loadmodule (\(load.location))",
+                            at: setting.location)
                     )
                     continue
                 }
@@ -141,19 +163,6 @@ public enum ConfigurationLoader {
             throw ConfigLoadError(error: ConfigError(sorted), sources: sources)
         }
         return LoadedConfiguration(core: core, modules: modules, script: script)
-    }
-
-    static func readFile(_ path: String) -> String? {
-        guard let f = fopen(path, "r") else { return nil }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The directory of the running executable, and `<prefix>/lib/swiftlet/modules` beside it.

@@ -25,6 +25,8 @@ public enum Server {
             return 0
         }
 
+        if options.printConfig { return printConfig(options) }
+
         let loaded: LoadedConfiguration
         do {
             loaded = try ConfigurationLoader.load(options: options)
@@ -159,6 +161,27 @@ public enum Server {
         }
         fputs("\(getpid())\n", f)
         fclose(f)
+    }
+
+    /// `--cfg-print`: the configuration after the preprocessor on stdout, exit 0; exit 1
+    /// with the errors on stderr when the preprocessor refuses it. Unlike Kamailio, which
+    /// prints the text with comments and directive lines kept and defines not substituted,
+    /// this prints the tokens the parser reads (see `PreprocessedConfig.text`).
+    static func printConfig(_ options: CommandLineOptions) -> Int32 {
+        let preprocessed: PreprocessedConfig
+        do {
+            preprocessed = try ConfigurationLoader.preprocess(options: options)
+        } catch {
+            printError("swiftlet: \(error)")
+            return 1
+        }
+        print(preprocessed.text, terminator: "")
+        guard preprocessed.diagnostics.isEmpty else {
+            printError(ConfigError(preprocessed.diagnostics).rendered(sources: preprocessed.sources))
+            printError("ERROR: bad config file (\(preprocessed.diagnostics.count) errors)")
+            return 1
+        }
+        return 0
     }
 
     static func printError(_ text: String) {
