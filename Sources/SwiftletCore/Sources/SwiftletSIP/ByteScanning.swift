@@ -1,21 +1,25 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Small byte-level helpers shared by the parsers. All work on `[UInt8]` and index ranges,
 /// so parsing never copies the message.
 enum ASCII {
-    static let cr: UInt8 = 13
-    static let lf: UInt8 = 10
-    static let space: UInt8 = 32
-    static let tab: UInt8 = 9
-    static let colon: UInt8 = 58
-    static let semicolon: UInt8 = 59
-    static let comma: UInt8 = 44
-    static let equals: UInt8 = 61
-    static let quote: UInt8 = 34
-    static let backslash: UInt8 = 92
-    static let lessThan: UInt8 = 60
-    static let greaterThan: UInt8 = 62
-    static let slash: UInt8 = 47
-    static let openBracket: UInt8 = 91
-    static let closeBracket: UInt8 = 93
+    @inline(__always) static var cr: UInt8 { 13 }
+    @inline(__always) static var lf: UInt8 { 10 }
+    @inline(__always) static var space: UInt8 { 32 }
+    @inline(__always) static var tab: UInt8 { 9 }
+    @inline(__always) static var colon: UInt8 { 58 }
+    @inline(__always) static var semicolon: UInt8 { 59 }
+    @inline(__always) static var comma: UInt8 { 44 }
+    @inline(__always) static var equals: UInt8 { 61 }
+    @inline(__always) static var quote: UInt8 { 34 }
+    @inline(__always) static var backslash: UInt8 { 92 }
+    @inline(__always) static var lessThan: UInt8 { 60 }
+    @inline(__always) static var greaterThan: UInt8 { 62 }
+    @inline(__always) static var slash: UInt8 { 47 }
+    @inline(__always) static var openBracket: UInt8 { 91 }
+    @inline(__always) static var closeBracket: UInt8 { 93 }
 
     @inline(__always) static func isWhitespace(_ b: UInt8) -> Bool { b == space || b == tab }
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
@@ -35,26 +39,27 @@ extension Array where Element == UInt8 {
     }
 
     /// Case-insensitive comparison of a range with an ASCII literal given in lower case.
+    @inline(__always)
     func equalsLowercased(_ range: Range<Int>, _ literal: StaticString) -> Bool {
-        guard range.count == literal.utf8CodeUnitCount else { return false }
-        return literal.withUTF8Buffer { lit in
-            var i = range.lowerBound
-            for c in lit {
-                if ASCII.lower(self[i]) != c { return false }
-                i += 1
-            }
+        let n = literal.utf8CodeUnitCount
+        guard range.count == n, range.lowerBound >= 0, range.upperBound <= count else { return false }
+        let lit = literal.utf8Start
+        return withUnsafeBufferPointer { p in
+            let base = p.baseAddress! + range.lowerBound
+            for k in 0..<n where ASCII.lower(base[k]) != lit[k] { return false }
             return true
         }
     }
 
-    /// First index of `byte` in `range`, if any.
+    /// First index of `byte` in `range`, if any (memchr: vectorised by the C library).
+    @inline(__always)
     func firstIndex(of byte: UInt8, in range: Range<Int>) -> Int? {
-        var i = range.lowerBound
-        while i < range.upperBound {
-            if self[i] == byte { return i }
-            i += 1
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
+        guard !range.isEmpty else { return nil }
+        return withUnsafeBufferPointer { p in
+            guard let found = memchr(p.baseAddress! + range.lowerBound, Int32(byte), range.count) else { return nil }
+            return p.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
         }
-        return nil
     }
 
     /// Decimal value of the digits in `range`, or nil if it is empty, not all digits, or too large.

@@ -110,17 +110,34 @@ public enum HeaderName: UInt8, Sendable, CaseIterable {
         }
     }
 
-    /// Long names grouped by length, lower-cased, for allocation-free lookup.
-    private static let byLength: [[(name: [UInt8], header: HeaderName)]] = {
-        var table = [[(name: [UInt8], header: HeaderName)]](repeating: [], count: 32)
-        for h in HeaderName.allCases where h != .other {
-            let bytes = Array(h.canonicalName.lowercased().utf8)
-            table[bytes.count].append((bytes, h))
-        }
-        // Frequent headers first within their length.
-        for i in table.indices {
-            table[i].sort { $0.header.rawValue < $1.header.rawValue }
-        }
+    /// Long names grouped by length (lower-case static strings: no reference counting while
+    /// scanning a bucket).
+    private static let byLength: [[(name: StaticString, header: HeaderName)]] = {
+        let names: [(StaticString, HeaderName)] = [
+            ("via", .via), ("from", .from), ("to", .to), ("call-id", .callID), ("cseq", .cseq), ("contact", .contact),
+            ("max-forwards", .maxForwards), ("route", .route), ("record-route", .recordRoute),
+            ("content-length", .contentLength), ("content-type", .contentType), ("content-encoding", .contentEncoding),
+            ("content-disposition", .contentDisposition), ("content-language", .contentLanguage), ("expires", .expires),
+            ("min-expires", .minExpires), ("user-agent", .userAgent), ("server", .server), ("allow", .allow),
+            ("allow-events", .allowEvents), ("supported", .supported), ("require", .require),
+            ("proxy-require", .proxyRequire), ("unsupported", .unsupported), ("authorization", .authorization),
+            ("proxy-authorization", .proxyAuthorization), ("www-authenticate", .wwwAuthenticate),
+            ("proxy-authenticate", .proxyAuthenticate), ("authentication-info", .authenticationInfo), ("event", .event),
+            ("subscription-state", .subscriptionState), ("subject", .subject), ("accept", .accept),
+            ("accept-encoding", .acceptEncoding), ("accept-language", .acceptLanguage),
+            ("accept-contact", .acceptContact),
+            ("reject-contact", .rejectContact), ("request-disposition", .requestDisposition), ("refer-to", .referTo),
+            ("referred-by", .referredBy), ("path", .path), ("service-route", .serviceRoute),
+            ("p-asserted-identity", .pAssertedIdentity), ("p-preferred-identity", .pPreferredIdentity),
+            ("diversion", .diversion), ("privacy", .privacy), ("identity", .identity), ("identity-info", .identityInfo),
+            ("session-expires", .sessionExpires), ("min-se", .minSE), ("rack", .rack), ("rseq", .rseq), ("date", .date),
+            ("timestamp", .timestamp), ("warning", .warning), ("retry-after", .retryAfter), ("reply-to", .replyTo),
+            ("in-reply-to", .inReplyTo), ("organization", .organization), ("priority", .priority),
+            ("mime-version", .mimeVersion), ("alert-info", .alertInfo), ("call-info", .callInfo),
+            ("error-info", .errorInfo),
+        ]
+        var table = [[(name: StaticString, header: HeaderName)]](repeating: [], count: 32)
+        for (name, header) in names { table[name.utf8CodeUnitCount].append((name, header)) }
         return table
     }()
 
@@ -128,16 +145,16 @@ public enum HeaderName: UInt8, Sendable, CaseIterable {
     static func classify(_ bytes: [UInt8], _ range: Range<Int>) -> HeaderName {
         let n = range.count
         if n == 1 { return compact(ASCII.lower(bytes[range.lowerBound])) }
-        guard n < byLength.count else { return .other }
-        candidates: for (name, header) in byLength[n] {
-            var i = range.lowerBound
-            for c in name {
-                if ASCII.lower(bytes[i]) != c { continue candidates }
-                i += 1
+        guard n < 32 else { return .other }
+        let first = ASCII.lower(bytes[range.lowerBound])
+        return byLength.withUnsafeBufferPointer { table in
+            table[n].withUnsafeBufferPointer { bucket in
+                for entry in bucket where entry.name.utf8Start.pointee == first {
+                    if bytes.equalsLowercased(range, entry.name) { return entry.header }
+                }
+                return .other
             }
-            return header
         }
-        return .other
     }
 
     /// Classifies a header name given as a string.

@@ -83,7 +83,9 @@ public enum HeaderScanner {
                 i += 1
                 skipSpace()
                 if i < end, b[i] == ASCII.quote {
-                    guard let close = endOfQuotedString(b, from: i, to: end) else { throw SIPParseError(failure, at: i) }
+                    guard let close = endOfQuotedString(b, from: i, to: end) else {
+                        throw SIPParseError(failure, at: i)
+                    }
                     value = i..<close
                     i = close
                 } else {
@@ -93,7 +95,9 @@ public enum HeaderScanner {
                 }
                 skipSpace()
             }
-            if !visit(HeaderParameter(range: paramStart..<(value?.upperBound ?? name.upperBound), name: name, value: value)) {
+            if !visit(
+                HeaderParameter(range: paramStart..<(value?.upperBound ?? name.upperBound), name: name, value: value))
+            {
                 return
             }
         }
@@ -101,7 +105,9 @@ public enum HeaderScanner {
 
     /// The first parameter named `name` (lower-case literal) between `start` and `end`, found
     /// without allocating; nil when absent or malformed.
-    public static func findParameter(_ b: [UInt8], from start: Int, to end: Int, _ name: StaticString) -> HeaderParameter? {
+    public static func findParameter(_ b: [UInt8], from start: Int, to end: Int, _ name: StaticString)
+        -> HeaderParameter?
+    {
         var found: HeaderParameter? = nil
         try? scanParameters(b, from: start, to: end, failure: .badHeader) { p in
             if b.equalsLowercased(p.name, name) {

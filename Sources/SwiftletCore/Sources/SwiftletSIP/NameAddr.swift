@@ -19,7 +19,8 @@ public struct NameAddr: Sendable {
 
     /// The header parameters after the URI, in order.
     public func parameters(_ b: [UInt8]) -> [HeaderParameter] {
-        (try? HeaderScanner.parameters(b, from: parametersRange.lowerBound, to: parametersRange.upperBound, failure: .badNameAddr)) ?? []
+        (try? HeaderScanner.parameters(
+            b, from: parametersRange.lowerBound, to: parametersRange.upperBound, failure: .badNameAddr)) ?? []
     }
 
     /// The parameter `name` (lower-case literal), if present; found without allocating.
@@ -38,7 +39,9 @@ public struct NameAddr: Sendable {
         let r = b.trimmed(range)
         guard !r.isEmpty else { throw SIPParseError(.badNameAddr, at: range.lowerBound) }
         if r.count == 1, b[r.lowerBound] == UInt8(ascii: "*") {
-            return NameAddr(range: r, displayName: nil, uri: r, isNameAddr: false, isWildcard: true, parametersRange: r.upperBound..<r.upperBound)
+            return NameAddr(
+                range: r, displayName: nil, uri: r, isNameAddr: false, isWildcard: true,
+                parametersRange: r.upperBound..<r.upperBound)
         }
         var i = r.lowerBound
         var display: Range<Int>? = nil
@@ -75,7 +78,9 @@ public struct NameAddr: Sendable {
             throw SIPParseError(.badNameAddr, at: i)
         }
         try HeaderScanner.scanParameters(b, from: end, to: r.upperBound, failure: .badNameAddr)
-        return NameAddr(range: r, displayName: nil, uri: uri, isNameAddr: false, isWildcard: false, parametersRange: end..<r.upperBound)
+        return NameAddr(
+            range: r, displayName: nil, uri: uri, isNameAddr: false, isWildcard: false,
+            parametersRange: end..<r.upperBound)
     }
 
     /// The end of the first value of a multi-value field (a `,` outside quotes and `<>`).

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A SIP request method. Known methods get their own case so that comparisons on the hot
 /// path are integer compares; anything else is `.other` and compared by its text.
 public enum SIPMethod: Equatable, Hashable, Sendable {
@@ -30,7 +34,8 @@ public enum SIPMethod: Equatable, Hashable, Sendable {
     /// Classifies a method token given as bytes, allocating only for unknown methods.
     public init(bytes b: [UInt8], _ r: Range<Int>) {
         func eq(_ lit: StaticString) -> Bool {
-            lit.utf8CodeUnitCount == r.count && lit.withUTF8Buffer { $0.elementsEqual(b[r]) }
+            lit.utf8CodeUnitCount == r.count
+                && b.withUnsafeBufferPointer { memcmp($0.baseAddress! + r.lowerBound, lit.utf8Start, r.count) == 0 }
         }
         switch r.count {
         case 3 where eq("ACK"): self = .ack
