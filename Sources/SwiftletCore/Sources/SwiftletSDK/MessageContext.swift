@@ -15,6 +15,22 @@ public struct ReceiveInfo: Sendable {
     }
 }
 
+/// An additional branch of a request (Kamailio's `append_branch`).
+public struct Branch: Sendable, Equatable {
+    public var uri: String
+    public var destinationURI: String?
+    /// q-value times 1000, or nil when not given.
+    public var q: Int?
+    public var flags: UInt64
+
+    public init(uri: String, destinationURI: String? = nil, q: Int? = nil, flags: UInt64 = 0) {
+        self.uri = uri
+        self.destinationURI = destinationURI
+        self.q = q
+        self.flags = flags
+    }
+}
+
 /// Sends bytes back to the peer a message came from, on the socket it came in on.
 public protocol ReplySender: AnyObject {
     /// Sends `bytes` to the message's source address, at `port`. Returns false on failure.
@@ -35,6 +51,23 @@ public final class MessageContext {
     public var forceRport = false
     /// Message flags (`setflag`/`isflagset`), 0-63.
     public var flags: UInt64 = 0
+    /// Flags of branch 0 (`setbflag`/`isbflagset`), 0-63.
+    public var branchFlags: UInt64 = 0
+    /// The Request-URI as changed by the script (`$ru = ...`, `rewriteuri()`, ...), or nil
+    /// when unchanged. Kamailio's `new_uri`.
+    public var newRequestURI: String?
+    /// The destination URI (`$du`), or nil. Kamailio's `dst_uri`.
+    public var destinationURI: String?
+    /// Additional branches (`append_branch()`), each with its URI and optional destination.
+    public var branches: [Branch] = []
+    /// AVPs of this message (`$avp(name)`): each name holds a stack, the newest value first.
+    public var avps: [String: [PVValue]] = [:]
+    /// Edits to the message recorded by the script (`append_hf`, `remove_hf`, ...), applied
+    /// when the message is sent on. Created on first use.
+    public lazy var edits = MessageEditor(message)
+
+    /// The Request-URI in effect: the one set by the script, else the received one.
+    public var requestURI: String? { newRequestURI ?? message.requestURI }
     /// The return code of the last function or route (`$rc`, `$?`).
     public var lastReturnCode = 1
     /// Set when a function returned 0 inside an expression: the script stops after it.
