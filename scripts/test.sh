@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests
+# The out-of-tree example module is its own package; OutOfTreeModuleTests loads it.
+swift build --package-path examples/hello-module
 if ! command -v sipp >/dev/null 2>&1; then
     echo "note: sipp is not installed: the SIPp scenario test is skipped (apt-get install -y sip-tester)"
 fi

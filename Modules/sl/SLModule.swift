@@ -1,7 +1,7 @@
 import SwiftletSDK
 
 /// The `sl` module: stateless replies (Kamailio's `modules/sl`).
-final class SLModule {
+final class SLModule: StatelessReplyAPI {
     /// `default_code`: used when the code argument cannot be evaluated.
     var defaultCode = 500
     /// `default_reason`: used when the reason argument cannot be evaluated.
@@ -27,6 +27,7 @@ final class SLModule {
             // Without tm (not available yet) send_reply is a stateless reply, as in Kamailio.
             ScriptFunction("send_reply", parameters: 2, routes: [.request, .onReply, .failure], fixup: reply),
         ]
+        e.apis = ["sl": self]
         e.requestFilters = [{ ctx in !self.isAckToLocalReply(ctx) }]
         e.initialize = { (context: ModuleInitContext) in
             self.tags = StatelessTag(firstListener: context.listeners.first)
@@ -51,6 +52,7 @@ final class SLModule {
     }
 
     /// Sends a stateless reply. Returns 1 on success, -1 on failure (ACK, bad code, no send).
+    /// Also the `sl` API other modules use (`StatelessReplyAPI`, Kamailio's `bind_sl`).
     func sendReply(_ ctx: MessageContext, code: Int, reason: String) -> Int {
         let msg = ctx.message
         guard msg.isRequest, msg.method != .ack else {

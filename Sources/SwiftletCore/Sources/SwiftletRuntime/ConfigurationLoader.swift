@@ -91,6 +91,8 @@ public enum ConfigurationLoader {
                 diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
             }
         }
+        // One configuration per process: module APIs of an earlier load (tests) are dropped.
+        ModuleAPIRegistry.shared.removeAll()
         let loader = ModuleLoader(searchPath: core.mpath)
         var modules: [LoadedModule] = []
         var loadedAt: [String: ModuleLoad] = [:]
@@ -103,6 +105,11 @@ public enum ConfigurationLoader {
                 }
                 for pv in m.exports.pseudoVariables {
                     do throws(FixupError) { try registry.register(pv) } catch {
+                        throw ConfigDiagnostic("module '\(m.name)': \(error.message)", at: load.location)
+                    }
+                }
+                for (name, api) in m.exports.apis.sorted(by: { $0.key < $1.key }) {
+                    do throws(FixupError) { try ModuleAPIRegistry.shared.register(name, api, module: m.name) } catch {
                         throw ConfigDiagnostic("module '\(m.name)': \(error.message)", at: load.location)
                     }
                 }

@@ -16,6 +16,8 @@ public final class ModuleExports {
     public var parameters: [ModuleParameter] = []
     /// Pseudo-variable classes (`$name` / `$name(inner)`) this module provides.
     public var pseudoVariables: [PseudoVariableClass] = []
+    /// Interfaces offered to other modules, by name (see `ModuleAPIRegistry`).
+    public var apis: [String: AnyObject] = [:]
     /// Called for every received request before the request route runs; returning false
     /// drops the request (Kamailio's PRE_SCRIPT_CB, e.g. sl's filter of ACKs to its replies).
     public var requestFilters: [(MessageContext) -> Bool] = []
