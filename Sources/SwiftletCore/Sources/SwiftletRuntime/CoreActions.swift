@@ -167,6 +167,7 @@ extension ScriptCompiler {
                 error("bad flag value \(n) in \(function)() (flags are 0-\(CoreFlags.maxFlag))", l)
                 return nil
             }
+            if flagNames.values.contains(n) { Log.warning("core", "\(l): flag \(n) is already used by a named flag") }
             return n
         case .name(let n, let l), .string(let n, let l):
             guard let n = flagNames[n] else {
