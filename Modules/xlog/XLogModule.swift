@@ -1,7 +1,8 @@
 import SwiftletSDK
 
 /// The `xlog` module: formatted log lines from the script (Kamailio's `modules/xlog`).
-/// This first version has `xlog([level,] format)` and the `prefix` parameter.
+/// It has `xlog([level,] format)`, `xdbg`/`xinfo`/`xnotice`/`xwarn`/`xerr`/`xbug`/`xcrit`/
+/// `xalert(format)` and the `prefix` parameter.
 final class XLogModule {
     /// `prefix`: put before every xlog line (Kamailio's default `<script>: `).
     var prefix = "<script>: "
@@ -17,6 +18,22 @@ final class XLogModule {
                 try self.fixupXlog(args)
             }
         ]
+        // xdbg(format), xinfo(format), ...: xlog at a fixed level.
+        let fixed: [(String, LogLevel)] = [
+            ("xdbg", .debug), ("xinfo", .info), ("xnotice", .notice), ("xwarn", .warning), ("xerr", .error),
+            ("xbug", .bug), ("xcrit", .crit), ("xalert", .alert),
+        ]
+        for (name, level) in fixed {
+            e.functions.append(
+                ScriptFunction(name, parameters: 1, routes: .any) {
+                    (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                    let format = try args[0].stringFormat()
+                    return { ctx in
+                        if Log.enabled(level) { Log.write(level, self.prefix + format.render(ctx)) }
+                        return 1
+                    }
+                })
+        }
         return e
     }
 

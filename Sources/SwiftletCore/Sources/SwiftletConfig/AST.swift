@@ -5,7 +5,17 @@ public struct ConfigFile: Sendable {
     public var modules: [ModuleLoad] = []
     public var moduleParameters: [ModuleParameterSetting] = []
     public var routes: [RouteBlock] = []
+    /// `flags NAME[:n], ...` (also `bool`): named message flags.
+    public var flags: [FlagDeclaration] = []
     public init() {}
+}
+
+/// One name of a `flags` declaration: `flags FLT_ACC:1, FLT_NAT;` (position nil = the
+/// first free flag).
+public struct FlagDeclaration: Sendable, Equatable {
+    public let name: String
+    public let position: Int?
+    public let location: SourceLocation
 }
 
 /// `name = value` at the top level.
@@ -98,6 +108,26 @@ public indirect enum Statement: Sendable {
     case routeCall(name: String, location: SourceLocation)
     case assignment(target: Token, op: String, value: Expression, location: SourceLocation)
     case block([Statement])
+    /// `switch (subject) { case C: ... default: ... }`; the cases in source order.
+    case `switch`(subject: Expression, cases: [SwitchCase], location: SourceLocation)
+    /// `while (condition) body`
+    case `while`(condition: Expression, body: [Statement], location: SourceLocation)
+}
+
+/// One label of a `switch` and the statements after it (up to the next label).
+public struct SwitchCase: Sendable {
+    public enum Label: Sendable {
+        /// `case C:` with a constant expression (integer or string).
+        case value(Expression)
+        /// `case /"re":` a POSIX extended regular expression (case-sensitive).
+        case regex(Expression)
+        /// `default:`
+        case `default`
+    }
+    public let label: Label
+    public let body: [Statement]
+    /// Where `case`/`default` is written.
+    public let location: SourceLocation
 }
 
 /// An expression.

@@ -54,14 +54,32 @@ extension Parser {
         case .pseudoVariable:
             advance()
             return .pseudoVariable(t.text, location: t.location)
-        case .ipv4:
+        case .ipv4, .ipv6:
             advance()
-            return .string(t.text, location: t.location)
-        case .ipv6:
-            advance()
+            // `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, `[2001:db8::]/32`: a network, kept as its text
+            // (Kamailio compares `src_ip`/`dst_ip` with it as a network).
+            if current.isPunctuation("/") {
+                let mask = peek()
+                var bits: String? = nil
+                if case .integer(let n) = mask.kind { bits = String(n) }
+                if mask.kind == .ipv4 { bits = mask.text }
+                if let bits {
+                    advance()
+                    advance()
+                    return .string(t.text + "/" + bits, location: t.location)
+                }
+            }
             return .string(t.text, location: t.location)
         case .identifier:
             advance()
+            // `msg:len` is one keyword, written without spaces.
+            if t.text == "msg", current.isPunctuation(":"), !current.spaceBefore, peek().isIdentifier("len"),
+                !peek().spaceBefore
+            {
+                advance()
+                advance()
+                return .name("msg:len", location: t.location)
+            }
             if current.isPunctuation("(") {
                 advance()
                 var args: [Expression] = []

@@ -39,10 +39,22 @@ extension Parser {
                     otherwise = try parseBody()
                 }
                 return .ifElse(condition: condition, then: then, otherwise: otherwise, location: t.location)
+            case "switch":
+                return try parseSwitch()
+            case "while":
+                advance()
+                let condition = try parseExpression()
+                let body = try parseBody()
+                return .while(condition: condition, body: body, location: t.location)
             case "exit", "drop", "return":
                 advance()
                 var value: Expression? = nil
-                if !current.isPunctuation(";") { value = try parseExpression() }
+                if current.isPunctuation("("), peek().isPunctuation(")") {  // exit() / drop()
+                    advance()
+                    advance()
+                } else if !current.isPunctuation(";") {
+                    value = try parseExpression()
+                }
                 try expectPunctuation(";", "after \(t.text)")
                 switch t.text {
                 case "exit": return .exit(value, location: t.location)
@@ -80,6 +92,71 @@ extension Parser {
         let e = try parseExpression()
         try expectPunctuation(";", "after the statement")
         return .expression(e)
+    }
+
+    /// `switch expr { case C: statements... case /"re": ... default: ... }`: the labels are
+    /// parsed as expressions (checked to be constants by the compiler).
+    mutating func parseSwitch() throws(SyntaxError) -> Statement {
+        let keyword = advance()
+        let subject = try parseExpression()
+        let open = current
+        try expectPunctuation("{", "to open the switch body")
+        var cases: [SwitchCase] = []
+        while !current.isPunctuation("}") {
+            if atEnd { throw fail("missing '}' for the switch opened here", at: open.location) }
+            let labelToken = current
+            let labelStart = index
+            let label: SwitchCase.Label
+            do throws(SyntaxError) {
+                if current.isIdentifier("case") {
+                    advance()
+                    if current.isPunctuation("/") {
+                        advance()
+                        label = .regex(try parseExpression())
+                    } else {
+                        label = .value(try parseExpression())
+                    }
+                } else if current.isIdentifier("default") {
+                    advance()
+                    label = .default
+                } else {
+                    throw fail("expected 'case' or 'default' in the switch body, found \(describe(current))")
+                }
+                try expectPunctuation(":", "after the \(labelToken.text) label")
+            } catch {
+                synchronizeCaseLabel(from: labelStart)
+                continue
+            }
+            var body: [Statement] = []
+            while !current.isPunctuation("}"), !current.isIdentifier("case"), !current.isIdentifier("default"), !atEnd {
+                let before = index
+                do throws(SyntaxError) {
+                    if let s = try parseStatement() { body.append(s) }
+                } catch {
+                    synchronizeStatement(from: before)
+                }
+            }
+            cases.append(SwitchCase(label: label, body: body, location: labelToken.location))
+        }
+        advance()
+        return .switch(subject: subject, cases: cases, location: keyword.location)
+    }
+
+    /// After a broken case label: skips it and its statements, to the next label or the end
+    /// of the switch.
+    mutating func synchronizeCaseLabel(from start: Int) {
+        if index == start { advance() }
+        var depth = 0
+        while !atEnd {
+            if depth == 0,
+                current.isPunctuation("}") || current.isIdentifier("case") || current.isIdentifier("default")
+            {
+                return
+            }
+            if current.isPunctuation("{") { depth += 1 }
+            if current.isPunctuation("}") { depth -= 1 }
+            advance()
+        }
     }
 
     /// A block, or a single statement (as the branch of an if/else).

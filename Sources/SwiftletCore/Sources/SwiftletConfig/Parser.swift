@@ -5,6 +5,11 @@ public struct Parser {
     var index = 0
     public private(set) var diagnostics: [ConfigDiagnostic] = []
 
+    /// The words Kamailio's lexer reads as the numbers 1 and 0.
+    static let booleanWords: [String: Int] = [
+        "yes": 1, "true": 1, "on": 1, "enable": 1, "no": 0, "false": 0, "off": 0, "disable": 0,
+    ]
+
     /// Top-level words that begin a routing block.
     static let routeKeywords: Set<String> = [
         "request_route", "route", "failure_route", "branch_route", "onreply_route", "reply_route", "onsend_route",
@@ -119,6 +124,8 @@ public struct Parser {
             config.globals.append(GlobalParameter(name: "mpath", value: [v], location: t.location))
         case "modparam":
             config.moduleParameters.append(try parseModparam())
+        case "flags" where !peek().isPunctuation("="), "bool" where !peek().isPunctuation("="):
+            config.flags += try parseFlagsDeclaration()
         case _ where Parser.routeKeywords.contains(t.text):
             config.routes.append(try parseRouteBlock())
         default:
@@ -159,6 +166,10 @@ public struct Parser {
         case .integer(let v):
             advance()
             value = .int(v)
+        case .identifier where Parser.booleanWords[valueToken.text] != nil:
+            // `yes`/`no`/`on`/`off`/`true`/`false`/`enable`/`disable` are numbers in Kamailio's lexer.
+            advance()
+            value = .int(Parser.booleanWords[valueToken.text]!)
         case .punctuation where valueToken.text == "-":
             advance()
             guard case .integer(let v) = current.kind else { throw fail("expected an integer after '-'") }
@@ -202,6 +213,33 @@ public struct Parser {
         return RouteBlock(kind: kind, body: body, location: keyword.location)
     }
 
+    /// `flags NAME[:n], "NAME"[:n], ...` (Kamailio's `flags_decl`; also spelled `bool`).
+    mutating func parseFlagsDeclaration() throws(SyntaxError) -> [FlagDeclaration] {
+        let keyword = advance()
+        var result: [FlagDeclaration] = []
+        while true {
+            let t = current
+            guard t.kind == .identifier || t.kind == .string else {
+                throw fail("expected a flag name after '\(keyword.text)', found \(describe(t))")
+            }
+            advance()
+            var position: Int? = nil
+            if current.isPunctuation(":") {
+                advance()
+                guard case .integer(let n) = current.kind else {
+                    throw fail("expected a flag number after '\(t.text):', found \(describe(current))")
+                }
+                advance()
+                position = n
+            }
+            result.append(FlagDeclaration(name: t.text, position: position, location: t.location))
+            guard current.isPunctuation(",") else { break }
+            advance()
+        }
+        if current.isPunctuation(";") { advance() }
+        return result
+    }
+
     mutating func requireName(_ name: String?, _ keyword: Token) throws(SyntaxError) -> String {
         guard let name else { throw fail("\(keyword.text) needs a name in brackets", at: keyword.location) }
         return name
@@ -222,7 +260,7 @@ public struct Parser {
             }
             if depth <= 0, t.kind == .identifier,
                 Parser.routeKeywords.contains(t.text) || t.text == "loadmodule" || t.text == "modparam"
-                    || peek().isPunctuation("=")
+                    || t.text == "flags" || peek().isPunctuation("=")
             {
                 return
             }

@@ -21,23 +21,110 @@ public final class CompiledScript {
     var requestRoute: CompiledRoute?
     var replyRoute: CompiledRoute?
     var namedRoutes: [String: CompiledRoute] = [:]
+    /// `failure_route[NAME]` blocks (run by tm when it exists).
+    var failureRoutes: [String: CompiledRoute] = [:]
+    /// `branch_route[NAME]` blocks (run by tm when it exists).
+    var branchRoutes: [String: CompiledRoute] = [:]
+    /// `onreply_route[NAME]` blocks of tm (the core reply route is `replyRoute`).
+    var onReplyRoutes: [String: CompiledRoute] = [:]
+    /// `onsend_route`
+    var onSendRoute: CompiledRoute?
+    /// `event_route[group:name]` blocks, by name.
+    var eventRoutes: [String: CompiledRoute] = [:]
     /// Request filters of loaded modules (pre-script callbacks), in load order.
     var requestFilters: [(MessageContext) -> Bool] = []
+
+    /// The names of the routing blocks of each kind, for callers that arm them (tm).
+    public var failureRouteNames: Set<String> { Set(failureRoutes.keys) }
+    public var branchRouteNames: Set<String> { Set(branchRoutes.keys) }
+    public var onReplyRouteNames: Set<String> { Set(onReplyRoutes.keys) }
+    public var eventRouteNames: Set<String> { Set(eventRoutes.keys) }
+    public var hasOnSendRoute: Bool { onSendRoute != nil }
 
     /// Runs the request route on a request. Returns the final flow (`.drop` when dropped).
     @discardableResult
     public func runRequestRoute(_ ctx: MessageContext) -> Bool {
         for filter in requestFilters where !filter(ctx) { return false }
         guard let route = requestRoute else { return true }
-        ctx.routeType = .request
-        return route.body(ctx) != .drop
+        return run(route, .request, ctx)
     }
 
     /// Runs the core reply route on a reply. Returns false when the script dropped it.
     @discardableResult
     public func runReplyRoute(_ ctx: MessageContext) -> Bool {
         guard let route = replyRoute else { return true }
-        ctx.routeType = .coreOnReply
+        return run(route, .coreOnReply, ctx)
+    }
+
+    /// Runs `onsend_route` on a message about to be sent. Returns false when the script
+    /// dropped it (the send is cancelled); true without an onsend_route.
+    @discardableResult
+    public func runOnSendRoute(_ ctx: MessageContext) -> Bool {
+        guard let route = onSendRoute else { return true }
+        return run(route, .onSend, ctx)
+    }
+
+    /// Runs `failure_route[name]`; false when it is not defined or the script dropped.
+    @discardableResult
+    public func runFailureRoute(_ name: String, _ ctx: MessageContext) -> Bool {
+        guard let route = failureRoutes[name] else { return false }
+        return run(route, .failure, ctx)
+    }
+
+    /// Runs `branch_route[name]`; false when it is not defined or the branch was dropped.
+    @discardableResult
+    public func runBranchRoute(_ name: String, _ ctx: MessageContext) -> Bool {
+        guard let route = branchRoutes[name] else { return false }
+        return run(route, .branch, ctx)
+    }
+
+    /// Runs tm's `onreply_route[name]`; false when it is not defined or the reply was dropped.
+    @discardableResult
+    public func runOnReplyRoute(_ name: String, _ ctx: MessageContext) -> Bool {
+        guard let route = onReplyRoutes[name] else { return false }
+        return run(route, .tmOnReply, ctx)
+    }
+
+    /// Runs `event_route[name]` with the given route type (Kamailio runs most event routes
+    /// as `REQUEST_ROUTE`). Returns nil when the event route is not defined, else false
+    /// when the script dropped.
+    @discardableResult
+    public func runEventRoute(_ name: String, _ ctx: MessageContext, as routeType: RouteTypes = .request) -> Bool? {
+        guard let route = eventRoutes[name] else { return nil }
+        return run(route, routeType, ctx)
+    }
+
+    /// Kamailio's faked message (`fmsg.c`), given to routes that run without a received one.
+    static let fakedMessage =
+        "OPTIONS sip:you@kamailio.org SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1\r\n"
+        + "From: <sip:you@kamailio.org>;tag=123\r\nTo: <sip:you@kamailio.org>\r\nCall-ID: 123\r\n"
+        + "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+
+    /// A context on the faked message, received over UDP from 127.0.0.1:5060 at 127.0.0.1:5060.
+    public static func fakedMessageContext() -> MessageContext {
+        let message = try! SIPMessage(parsing: Array(fakedMessage.utf8))
+        let receive = ReceiveInfo(
+            proto: .udp, sourceIP: "127.0.0.1", sourcePort: 5060, localIP: "127.0.0.1", localPort: 5060)
+        return MessageContext(message: message, receive: receive, routeType: .request, replySender: nil)
+    }
+
+    /// Runs `event_route[core:worker-one-init]` (when defined) on the faked message, as
+    /// Kamailio does in the first SIP worker after its `child_init`. Returns false when the
+    /// route dropped (Kamailio then stops).
+    public func runWorkerOneInit() -> Bool {
+        guard eventRoutes["core:worker-one-init"] != nil else { return true }
+        if runEventRoute("core:worker-one-init", CompiledScript.fakedMessageContext(), as: .request) == false {
+            Log.error("core", "exit due to 'drop' in event route")
+            return false
+        }
+        return true
+    }
+
+    private func run(_ route: CompiledRoute, _ type: RouteTypes, _ ctx: MessageContext) -> Bool {
+        let saved = ctx.routeType
+        ctx.routeType = type
+        ctx.exitRequested = false
+        defer { ctx.routeType = saved }
         return route.body(ctx) != .drop
     }
 }

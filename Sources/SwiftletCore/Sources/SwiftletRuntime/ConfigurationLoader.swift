@@ -9,6 +9,8 @@ public struct LoadedConfiguration {
     public let core: CoreConfiguration
     public let modules: [LoadedModule]
     public let script: CompiledScript
+    /// Problems that do not stop the configuration (also logged as warnings).
+    public var warnings: [ConfigDiagnostic] = []
 }
 
 /// The configuration was refused; every problem is listed.
@@ -96,6 +98,7 @@ public enum ConfigurationLoader {
         let loader = ModuleLoader(searchPath: core.mpath)
         var modules: [LoadedModule] = []
         var loadedAt: [String: ModuleLoad] = [:]
+        var failed: Set<String> = []
         for load in config.modules {
             do throws(ConfigDiagnostic) {
                 let m = try loader.load(load)
@@ -117,6 +120,7 @@ public enum ConfigurationLoader {
                 loadedAt[m.name] = load
             } catch {
                 diagnostics.append(error)
+                failed.insert(moduleName(of: load.path))
             }
         }
 
@@ -125,6 +129,8 @@ public enum ConfigurationLoader {
             let re = CompiledRegex("^(\(setting.module))$")
             let matching = modules.filter { re.matches($0.name) }
             guard !matching.isEmpty else {
+                // A modparam of a module whose loadmodule failed adds nothing to that error.
+                if failed.contains(where: { re.matches($0) }) { continue }
                 diagnostics.append(
                     ConfigDiagnostic("modparam: no loaded module matches '\(setting.module)'", at: setting.location))
                 continue
@@ -153,11 +159,17 @@ public enum ConfigurationLoader {
 
         var functions = FunctionTable()
         for m in modules { functions.add(m) }
-        let compiler = ScriptCompiler(
-            functions: functions, registry: registry, maxRecursiveLevel: core.maxRecursiveLevel)
+        var environment = CompilerEnvironment()
+        environment.maxRecursiveLevel = core.maxRecursiveLevel
+        environment.maxWhileLoops = core.maxWhileLoops
+        environment.localAddresses = LocalAddresses(listeners: core.listen, aliases: core.aliases)
+        environment.loadedModules = Set(modules.map(\.name))
+        environment.failedModules = failed
+        let compiler = ScriptCompiler(functions: functions, registry: registry, environment: environment)
         let script = compiler.compile(config)
         script.requestFilters = modules.flatMap(\.exports.requestFilters)
         diagnostics += compiler.diagnostics
+        for w in compiler.warnings { Log.warning("core", "\(w.location): \(w.message)") }
         if config.routes.first(where: { $0.kind == .request }) == nil, diagnostics.isEmpty {
             Log.warning("core", "\(file): no request_route: every request will be dropped")
         }
@@ -169,7 +181,14 @@ public enum ConfigurationLoader {
             }
             throw ConfigLoadError(error: ConfigError(sorted), sources: sources)
         }
-        return LoadedConfiguration(core: core, modules: modules, script: script)
+        return LoadedConfiguration(core: core, modules: modules, script: script, warnings: warnings + compiler.warnings)
+    }
+
+    /// The module name of a `loadmodule` argument: `tm` for `tm.so`, `/usr/lib/x/libtm.so`, `tm`.
+    static func moduleName(of path: String) -> String {
+        var name = Substring(path.split(separator: "/").last ?? Substring(path))
+        if name.hasSuffix(".so") { name = name.dropLast(3) }
+        return String(name)
     }
 
     /// The directory of the running executable, and `<prefix>/lib/swiftlet/modules` beside it.

@@ -20,6 +20,10 @@ public struct CoreConfiguration {
     public var serverHeader: String? = nil
     /// Recursion limit of `route()` calls.
     public var maxRecursiveLevel = 256
+    /// Iterations of one `while` loop before it is stopped (`max_while_loops`; 0: no limit).
+    public var maxWhileLoops = 100
+    /// `alias=` names: requests for them are for this server (`myself`).
+    public var aliases: [HostAlias] = []
 
     public init() {}
 
@@ -36,12 +40,11 @@ public struct CoreConfiguration {
         "use_dns_cache", "use_dns_failover", "dns_srv_lb", "fork", "memdbg", "memlog", "mhomed", "tcp_children",
         "tcp_connection_lifetime", "tcp_max_connections", "tcp_connect_timeout", "tcp_send_timeout", "tcp_accept_no_cl",
         "tcp_async", "tcp_keepalive", "tcp_crlf_ping", "enable_tls", "tls_max_connections", "max_branches",
-        "max_while_loops", "server_id", "user_agent_header", "sip_warning", "onsend_route_reply", "alias",
+        "server_id", "user_agent_header", "sip_warning", "onsend_route_reply",
         "sctp_children", "async_workers", "socket_workers", "user", "uid", "group", "gid", "chroot", "workdir",
         "rundir", "shm_mem_size", "pkg_mem_size", "latency_limit_action", "latency_limit_db", "latency_log",
         "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size", "log_prefix", "log_prefix_mode",
         "udp_mtu", "udp_mtu_try_proto", "force_rport", "phone2tel", "reply_to_via", "check_via",
-        "max_recursive_level",
     ]
 
     /// Applies the global parameters of a parsed configuration. Unknown names and bad
@@ -102,6 +105,16 @@ public struct CoreConfiguration {
                 if let v = int() { serverSignature = v != 0 }
             case "server_header":
                 if let v = string() { serverHeader = v }
+            case "max_while_loops":
+                if let v = int() { maxWhileLoops = v }
+            case "max_recursive_level":
+                if let v = int() { maxRecursiveLevel = v }
+            case "alias":
+                do throws(ConfigDiagnostic) {
+                    aliases.append(try ListenParser.parseAlias(g.value, at: g.location))
+                } catch {
+                    errors.append(error)
+                }
             default:
                 if CoreConfiguration.acceptedNotImplemented.contains(g.name) || g.name.contains(".") {
                     warnings.append(
@@ -177,6 +190,39 @@ public enum ListenParser {
             throw ConfigDiagnostic("\(proto.rawValue) listeners are not supported yet (only udp)", at: location)
         }
         return address
+    }
+
+    /// From the tokens after `alias=`: `[proto:]host[:port]` (no port: any port).
+    static func parseAlias(_ tokens: [Token], at location: SourceLocation) throws(ConfigDiagnostic) -> HostAlias {
+        var t = tokens[...]
+        var proto: TransportProtocol? = nil
+        if t.count >= 3, t[t.startIndex].kind == .identifier,
+            let p = TransportProtocol(rawValue: t[t.startIndex].text.lowercased()),
+            t[t.startIndex + 1].isPunctuationColon
+        {
+            proto = p
+            t = t.dropFirst(2)
+        }
+        var port: Int? = nil
+        if t.count >= 3, t[t.endIndex - 2].isPunctuationColon, case .integer(let v) = t[t.endIndex - 1].kind {
+            guard v > 0, v <= 65535 else {
+                throw ConfigDiagnostic("invalid alias port \(v)", at: t[t.endIndex - 1].location)
+            }
+            port = v
+            t = t.dropLast(2)
+        }
+        var host = ""
+        for token in t {
+            switch token.kind {
+            case .identifier, .ipv4, .string: host += token.text
+            case .ipv6: host += "[\(token.text)]"
+            case .integer: host += token.raw
+            case .punctuation where token.text == "-" || token.text == ".": host += token.text
+            default: throw ConfigDiagnostic("unexpected '\(token.text)' in alias", at: token.location)
+            }
+        }
+        guard !host.isEmpty else { throw ConfigDiagnostic("missing host name in alias", at: location) }
+        return HostAlias(host: host, port: port, proto: proto)
     }
 
     /// From `-l` text such as `udp:127.0.0.1:5060` or `[::1]:5070`.

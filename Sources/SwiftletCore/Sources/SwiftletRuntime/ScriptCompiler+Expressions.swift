@@ -30,13 +30,14 @@ extension PVValue {
     }
 }
 
-/// A POSIX extended regular expression, compiled once (case-insensitive, as Kamailio's `=~`).
+/// A POSIX extended regular expression, compiled once (case-insensitive by default, as
+/// Kamailio's `=~`; `switch` regex labels are case-sensitive).
 final class CompiledRegex {
     private var regex = regex_t()
     let ok: Bool
 
-    init(_ pattern: String) {
-        ok = regcomp(&regex, pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0
+    init(_ pattern: String, caseInsensitive: Bool = true) {
+        ok = regcomp(&regex, pattern, REG_EXTENDED | REG_NOSUB | (caseInsensitive ? REG_ICASE : 0)) == 0
     }
 
     deinit { if ok { regfree(&regex) } }
@@ -62,13 +63,7 @@ extension ScriptCompiler {
             let v = PVValue.string(s)
             return { _ in v }
         case .pseudoVariable(let text, let loc):
-            do {
-                let pv = try registry.compile(text)
-                return pv.get
-            } catch {
-                self.error(error.message, loc)
-                return { _ in .null }
-            }
+            return compilePseudoVariable(text, loc)?.get ?? { _ in .null }
         case .name(let n, let loc):
             return compileKeyword(n, loc)
         case .call(let name, let args, let loc):
@@ -107,6 +102,7 @@ extension ScriptCompiler {
             let eq = op == "=="
             return { ctx in .int((l(ctx) == .null) == eq ? 1 : 0) }
         }
+        if let keyword = compileKeywordComparison(op, lhs, rhs, loc) { return keyword }
         let l = compileExpression(lhs)
         if op == "=~" {
             if case .string(let pattern, let ploc) = rhs {
@@ -187,34 +183,6 @@ extension ScriptCompiler {
             }
         default:
             error("unknown operator '\(op)'", loc)
-            return { _ in .null }
-        }
-    }
-
-    /// Core keywords usable as values in expressions.
-    private func compileKeyword(_ name: String, _ loc: SourceLocation) -> CompiledExpression {
-        switch name {
-        case "method": return { ctx in .string(ctx.message.methodText) }
-        case "uri": return { ctx in ctx.message.requestURI.map(PVValue.string) ?? .null }
-        case "status": return { ctx in ctx.message.statusCode.map { .string(String($0)) } ?? .null }
-        case "src_ip": return { ctx in .string(ctx.receive.sourceIP) }
-        case "src_port": return { ctx in .int(ctx.receive.sourcePort) }
-        case "dst_ip": return { ctx in .string(ctx.receive.localIP) }
-        case "dst_port": return { ctx in .int(ctx.receive.localPort) }
-        case "proto": return { ctx in .string(ctx.receive.proto.name) }
-        case "af": return { ctx in .string(ctx.receive.sourceIP.contains(":") ? "inet6" : "inet") }
-        case "UDP", "TCP", "TLS", "SCTP", "WS", "WSS", "udp", "tcp", "tls", "sctp", "ws", "wss":
-            let v = PVValue.string(name.lowercased())
-            return { _ in v }
-        case "INET", "INET6", "inet", "inet6":
-            let v = PVValue.string(name.lowercased())
-            return { _ in v }
-        case "yes", "true", "on":
-            return { _ in .int(1) }
-        case "no", "false", "off":
-            return { _ in .int(0) }
-        default:
-            error("unknown keyword '\(name)'", loc)
             return { _ in .null }
         }
     }

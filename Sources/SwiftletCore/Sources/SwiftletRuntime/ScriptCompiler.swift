@@ -11,30 +11,70 @@ struct FunctionTable {
     func lookup(_ name: String) -> [(module: String, function: ScriptFunction)] { byName[name] ?? [] }
 }
 
+/// What the compiler needs to know besides the modules: the core's limits, the local
+/// addresses (`myself`) and which modules were loaded or failed to load.
+struct CompilerEnvironment {
+    var maxRecursiveLevel = 256
+    /// `max_while_loops`: iterations of one `while` before it is stopped (0: no limit).
+    var maxWhileLoops = 100
+    var localAddresses = LocalAddresses()
+    /// Names of the modules that are loaded (`sl`, `xlog`).
+    var loadedModules: Set<String> = []
+    /// Names of the modules whose `loadmodule` failed (`tm` for `loadmodule "tm.so"`).
+    var failedModules: Set<String> = []
+}
+
 /// Compiles the routing blocks of a configuration into closures, resolving every function,
 /// pseudo-variable and route name once. Collects all errors with their positions.
 final class ScriptCompiler {
     let functions: FunctionTable
     let registry: PseudoVariableRegistry
-    let maxRecursiveLevel: Int
+    let environment: CompilerEnvironment
+    var maxRecursiveLevel: Int { environment.maxRecursiveLevel }
+    var localAddresses: LocalAddresses { environment.localAddresses }
     private(set) var diagnostics: [ConfigDiagnostic] = []
+    /// Problems that do not stop the configuration (functions of `route[NAME]` that may not
+    /// run in some block that calls NAME).
+    private(set) var warnings: [ConfigDiagnostic] = []
     private var named: [String: CompiledRoute] = [:]
-    private var currentRoute: RouteTypes = .request
-    private var checkRouteTypes = true
+    /// The route type of the block being compiled (for a named route: every type reaching it).
+    private(set) var currentRoute: RouteTypes = .request
+    /// The named route being compiled, nil in a top-level block.
+    private(set) var currentNamedRoute: String?
+    private(set) var reach = RouteReach(ConfigFile())
+    /// Named flags (`flags NAME:n`).
+    private(set) var flagNames: [String: Int] = [:]
+    /// Uses of functions and pseudo-variables of modules that failed to load: reported once
+    /// per name, at the first use (see `reportDeferred`).
+    var deferred: [String: (message: String, location: SourceLocation, count: Int)] = [:]
 
-    init(functions: FunctionTable, registry: PseudoVariableRegistry = .shared, maxRecursiveLevel: Int = 256) {
+    init(
+        functions: FunctionTable, registry: PseudoVariableRegistry = .shared, environment: CompilerEnvironment = .init()
+    ) {
         self.functions = functions
         self.registry = registry
-        self.maxRecursiveLevel = maxRecursiveLevel
+        self.environment = environment
+    }
+
+    convenience init(functions: FunctionTable, registry: PseudoVariableRegistry = .shared, maxRecursiveLevel: Int) {
+        var e = CompilerEnvironment()
+        e.maxRecursiveLevel = maxRecursiveLevel
+        self.init(functions: functions, registry: registry, environment: e)
     }
 
     func error(_ message: String, _ location: SourceLocation) {
         diagnostics.append(ConfigDiagnostic(message, at: location))
     }
 
+    func warning(_ message: String, _ location: SourceLocation) {
+        warnings.append(ConfigDiagnostic(message, at: location))
+    }
+
     /// Compiles all routing blocks of `config`.
     func compile(_ config: ConfigFile) -> CompiledScript {
         let script = CompiledScript()
+        flagNames = CoreFlags.resolve(config.flags, errors: &diagnostics)
+        reach = RouteReach(config)
         var seen: [String: SourceLocation] = [:]
         func key(_ kind: RouteKind) -> String {
             switch kind {
@@ -56,40 +96,41 @@ final class ScriptCompiler {
             if case .named(let n) = block.kind { named[n] = CompiledRoute(name: n) }
         }
         for block in config.routes {
+            let k = key(block.kind)
             switch block.kind {
             case .request:
-                let r = CompiledRoute(name: "request_route")
-                r.body = compileBlock(block.body, routeType: .request, check: true)
-                script.requestRoute = r
+                script.requestRoute = compileBlock(block, k, .request)
             case .named(let n):
-                named[n]?.body = compileBlock(block.body, routeType: .request, check: false)
+                currentNamedRoute = n
+                named[n]?.body = compileBlock(block, k, reach.types(of: n)).body
+                currentNamedRoute = nil
             case .onReply(nil):
-                let r = CompiledRoute(name: "reply_route")
-                r.body = compileBlock(block.body, routeType: .coreOnReply, check: true)
-                script.replyRoute = r
+                script.replyRoute = compileBlock(block, "reply_route", .coreOnReply)
             case .onReply(let n?):
-                error("onreply_route[\(n)] needs the tm module, which is not available yet", block.location)
+                script.onReplyRoutes[n] = compileBlock(block, k, .tmOnReply)
             case .failure(let n):
-                error("failure_route[\(n)] needs the tm module, which is not available yet", block.location)
+                script.failureRoutes[n] = compileBlock(block, k, .failure)
             case .branch(let n):
-                error("branch_route[\(n)] needs the tm module, which is not available yet", block.location)
+                script.branchRoutes[n] = compileBlock(block, k, .branch)
             case .onSend:
-                error("onsend_route is not supported yet", block.location)
+                script.onSendRoute = compileBlock(block, k, .onSend)
             case .event(let n):
-                error("event_route[\(n)] is not supported yet", block.location)
+                script.eventRoutes[n] = compileBlock(block, k, .event)
             }
         }
         script.namedRoutes = named
+        reportDeferred()
         return script
     }
 
-    private func compileBlock(_ body: [Statement], routeType: RouteTypes, check: Bool) -> CompiledStatement {
-        currentRoute = routeType
-        checkRouteTypes = check
-        return sequence(body.map(compile))
+    private func compileBlock(_ block: RouteBlock, _ name: String, _ type: RouteTypes) -> CompiledRoute {
+        currentRoute = type
+        let r = CompiledRoute(name: name)
+        r.body = sequence(block.body.map(compile))
+        return r
     }
 
-    private func sequence(_ statements: [CompiledStatement]) -> CompiledStatement {
+    func sequence(_ statements: [CompiledStatement]) -> CompiledStatement {
         switch statements.count {
         case 0: return { _ in .next }
         case 1: return statements[0]
@@ -106,12 +147,16 @@ final class ScriptCompiler {
 
     // MARK: statements
 
-    private func compile(_ statement: Statement) -> CompiledStatement {
+    func compile(_ statement: Statement) -> CompiledStatement {
         switch statement {
         case .block(let body):
             return sequence(body.map(compile))
         case .expression(let e):
-            if case .call(let name, let args, let loc) = e {
+            var call: (String, [Expression], SourceLocation)? = nil
+            if case .call(let name, let args, let loc) = e { call = (name, args, loc) }
+            // `force_rport;`, `revert_uri;`: core actions written without parentheses.
+            if case .name(let name, let loc) = e, CoreActions.table[name]?.bare == true { call = (name, [], loc) }
+            if let (name, args, loc) = call {
                 let action = compileCall(name, args, loc)
                 return { ctx in
                     let r = action(ctx)
@@ -159,11 +204,16 @@ final class ScriptCompiler {
             }
         case .assignment(let target, let op, let value, let loc):
             return compileAssignment(target, op, value, loc)
+        case .switch(let subject, let cases, let loc):
+            return compileSwitch(subject, cases, loc)
+        case .while(let condition, let body, let loc):
+            return compileWhile(condition, body, loc)
         }
     }
 
     /// `route(NAME)`: runs the named route; its `return` value becomes `$rc`.
-    private func compileRouteCall(_ name: String, _ loc: SourceLocation) -> (MessageContext) -> Flow {
+    func compileRouteCall(_ name: String, _ loc: SourceLocation) -> (MessageContext) -> Flow {
+        if currentRoute == .onSend { error("route() cannot be used in onsend_route", loc) }
         guard let route = named[name] else {
             error("route '\(name)' is not defined", loc)
             return { _ in .next }
@@ -185,13 +235,7 @@ final class ScriptCompiler {
     private func compileAssignment(_ target: Token, _ op: String, _ value: Expression, _ loc: SourceLocation)
         -> CompiledStatement
     {
-        let pv: PseudoVariable
-        do {
-            pv = try registry.compile(target.text)
-        } catch {
-            self.error(error.message, target.location)
-            return { _ in .next }
-        }
+        guard let pv = compilePseudoVariable(target.text, target.location) else { return { _ in .next } }
         guard let set = pv.set else {
             error("pseudo-variable \(target.text) is read-only", target.location)
             return { _ in .next }
@@ -202,61 +246,6 @@ final class ScriptCompiler {
         return { ctx in
             _ = set(ctx, v(ctx))
             return ctx.exitRequested ? .exit : .next
-        }
-    }
-
-    // MARK: function calls
-
-    /// Resolves a module function call: name, parameter count, allowed route, fixup.
-    func compileCall(_ name: String, _ args: [Expression], _ loc: SourceLocation) -> ScriptAction {
-        if name == "route" {
-            guard args.count == 1, let routeName = args[0].routeName else {
-                error("route() takes one route name", loc)
-                return { _ in 1 }
-            }
-            let call = compileRouteCall(routeName, loc)
-            return { ctx in
-                let f = call(ctx)
-                if f == .exit { ctx.exitRequested = true }
-                return ctx.lastReturnCode
-            }
-        }
-        let candidates = functions.lookup(name)
-        guard !candidates.isEmpty else {
-            error("unknown function '\(name)': no loaded module exports it", loc)
-            return { _ in 1 }
-        }
-        guard let (module, function) = candidates.first(where: { $0.function.parameterCounts.contains(args.count) })
-        else {
-            let counts = candidates.map { c in
-                let r = c.function.parameterCounts
-                return r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound) to \(r.upperBound)"
-            }.joined(separator: " or ")
-            error("function '\(name)' takes \(counts) parameter(s), \(args.count) given", loc)
-            return { _ in 1 }
-        }
-        if checkRouteTypes, function.allowedRoutes.intersection(currentRoute).isEmpty {
-            error("function '\(name)' (module \(module)) cannot be used in \(currentRoute.displayName)", loc)
-        }
-        var arguments: [ScriptArgument] = []
-        for a in args {
-            switch a {
-            case .integer(let v, let l): arguments.append(ScriptArgument(.int(v), at: l))
-            case .string(let s, let l): arguments.append(ScriptArgument(.string(s), at: l))
-            case .pseudoVariable(let p, let l): arguments.append(ScriptArgument(.pseudoVariable(p), at: l))
-            case .name(let n, let l): arguments.append(ScriptArgument(.string(n), at: l))
-            case .unary(op: "-", operand: .integer(let v, _), location: let l):
-                arguments.append(ScriptArgument(.int(-v), at: l))
-            default:
-                error("arguments of '\(name)' must be strings, integers or pseudo-variables", a.location)
-                return { _ in 1 }
-            }
-        }
-        do {
-            return try function.fixup(arguments)
-        } catch {
-            self.error("\(name): \(error.message)", error.location ?? loc)
-            return { _ in 1 }
         }
     }
 }

@@ -89,6 +89,7 @@ public enum Server {
             for _ in 0..<config.children {
                 let worker = UDPWorker(listener: listener, rank: rank, dispatcher: dispatcher, stop: stop)
                 let modules = loaded.modules
+                let script = loaded.script
                 let workerRank = rank
                 threads.append(
                     startThread {
@@ -102,6 +103,12 @@ public enum Server {
                                 kill(getpid(), SIGTERM)
                                 return
                             }
+                        }
+                        // event_route[core:worker-one-init] runs once, in the first worker.
+                        if workerRank == ProcessRank.firstWorker, !script.runWorkerOneInit() {
+                            failed.set()
+                            kill(getpid(), SIGTERM)
+                            return
                         }
                         worker.run()
                     })

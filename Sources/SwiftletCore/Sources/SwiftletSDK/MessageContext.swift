@@ -49,6 +49,8 @@ public final class MessageContext {
     public var routeType: RouteTypes
     /// Set by `force_rport()`: fill `rport` and reply to the source port.
     public var forceRport = false
+    /// Connection requests of the script (`set_reply_no_connect()`, ...).
+    public var sendFlags: SendFlags = []
     /// Message flags (`setflag`/`isflagset`), 0-63.
     public var flags: UInt64 = 0
     /// Flags of branch 0 (`setbflag`/`isbflagset`), 0-63.

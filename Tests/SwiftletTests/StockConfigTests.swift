@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+/// `swiftlet -c` on Kamailio's stock configuration (Debian's `kamailio` package installs it
+/// as /etc/kamailio/kamailio.cfg): the language is all understood, so the only errors are
+/// modules Swiftlet does not have yet and the functions and pseudo-variables they export.
+@Suite struct StockConfigTests {
+    static let stock = "/etc/kamailio/kamailio.cfg"
+    static let present = FileManager.default.fileExists(atPath: stock)
+
+    /// The kinds of error allowed: a module not found, then a function or pseudo-variable
+    /// of a module that failed to load or that Swiftlet does not implement.
+    static let allowed: [String] = [
+        #"^error: module '[a-z0-9_]+\.so' not found \(mpath "#,
+        #"^error: function '[a-z0-9_]+' belongs to module '[a-z0-9_]+', which failed to load( \(first of [0-9]+ uses\))?$"#,
+        #"^error: pseudo-variable '\$[A-Za-z0-9_]+' belongs to module '[a-z0-9_]+', which failed to load( \(first of [0-9]+ uses\))?$"#,
+        #"^error: unknown function '[a-z0-9_]+': module '[a-z0-9_]+' of Swiftlet does not implement it yet$"#,
+    ]
+
+    @Test(
+        .enabled(if: present, "\(stock) is not installed (apt-get install kamailio)"),
+        arguments: [
+            [],
+            ["-A", "WITH_AUTH", "-A", "WITH_USRLOCDB", "-A", "WITH_MYSQL", "-A", "WITH_NAT", "-A", "WITH_ANTIFLOOD"],
+        ]
+    )
+    func stockConfigReportsOnlyMissingModules(defines: [String]) throws {
+        let r = try runSwiftlet(["-c", "-f", Self.stock, "-L", productsDirectory] + defines)
+        #expect(r.status == 1)
+        let errors = r.stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix(Self.stock + ":") }
+        #expect(r.stderr.hasSuffix("ERROR: bad config file (\(errors.count) errors)\n"), "\(r.stderr)")
+        let position = try Regex(#"^/etc/kamailio/kamailio\.cfg:[0-9]+:[0-9]+: "#)
+        let kinds = try Self.allowed.map { try Regex($0) }
+        for e in errors {
+            let text = e.replacing(position, with: "")
+            #expect(kinds.contains { text.firstMatch(of: $0) != nil }, "not a missing-module error: \(e)")
+        }
+        #expect(errors.contains { $0.contains("error: module 'tm.so' not found") })
+        #expect(errors.contains { $0.contains("function 't_relay' belongs to module 'tm', which failed to load") })
+        // The modules Swiftlet has load: no error names them as missing.
+        #expect(!errors.contains { $0.contains("'sl.so'") || $0.contains("'xlog.so'") })
+    }
+}
