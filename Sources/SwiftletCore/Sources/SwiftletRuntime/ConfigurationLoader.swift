@@ -93,8 +93,13 @@ public enum ConfigurationLoader {
                 diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
             }
         }
-        // One configuration per process: module APIs of an earlier load (tests) are dropped.
+        // One configuration per process: module APIs and RPCs of an earlier load (tests) are dropped.
         ModuleAPIRegistry.shared.removeAll()
+        RPCRegistry.shared.removeAll()
+        let moduleNames = ModuleNameList()
+        do throws(FixupError) { try CoreRPC.register(in: RPCRegistry.shared, modules: { moduleNames.names }) } catch {
+            diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
+        }
         let loader = ModuleLoader(searchPath: core.mpath)
         var modules: [LoadedModule] = []
         var loadedAt: [String: ModuleLoad] = [:]
@@ -116,7 +121,13 @@ public enum ConfigurationLoader {
                         throw ConfigDiagnostic("module '\(m.name)': \(error.message)", at: load.location)
                     }
                 }
+                for rpc in m.exports.rpcs {
+                    do throws(FixupError) { try RPCRegistry.shared.register(rpc) } catch {
+                        throw ConfigDiagnostic("module '\(m.name)': \(error.message)", at: load.location)
+                    }
+                }
                 modules.append(m)
+                moduleNames.names.append(m.name)
                 loadedAt[m.name] = load
             } catch {
                 diagnostics.append(error)
@@ -228,4 +239,9 @@ public enum ConfigurationLoader {
         }
         return result
     }
+}
+
+/// The names of the loaded modules, filled while loading (read by `core.modules`).
+final class ModuleNameList: @unchecked Sendable {
+    var names: [String] = []
 }

@@ -16,6 +16,8 @@ public final class ModuleExports {
     public var parameters: [ModuleParameter] = []
     /// Pseudo-variable classes (`$name` / `$name(inner)`) this module provides.
     public var pseudoVariables: [PseudoVariableClass] = []
+    /// RPC commands (Kamailio's `rpc_export_t`), e.g. `sl.stats`.
+    public var rpcs: [RPCCommand] = []
     /// Interfaces offered to other modules, by name (see `ModuleAPIRegistry`).
     public var apis: [String: AnyObject] = [:]
     /// Called for every received request before the request route runs; returning false

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SwiftletSDK
+
+/// The `jsonrpcs` module: JSON-RPC 2.0 control interface for the RPC commands of the core
+/// and the modules (Kamailio's `modules/jsonrpcs`), over a Unix datagram socket.
+final class JSONRPCModule {
+    /// Transport bitmask: 1 HTTP, 2 FIFO, 4 datagram; 0 = all. Only datagram is available.
+    var transport = 6
+    var dgramSocket = "/run/swiftlet/swiftlet_rpc.sock"
+    var dgramMode: Int = 0o660
+    var prettyFormat = 1
+    var server: DatagramServer?
+
+    var exports: ModuleExports {
+        let e = ModuleExports(name: "jsonrpcs")
+        e.parameters = [
+            ModuleParameter("transport", .int { (v: Int) throws(FixupError) in
+                guard (0...7).contains(v) else { throw FixupError("transport must be 0-7") }
+                self.transport = v
+            }),
+            ModuleParameter("dgram_socket", .string { (v: String) throws(FixupError) in self.dgramSocket = v }),
+            ModuleParameter("dgram_mode", .int { (v: Int) throws(FixupError) in self.dgramMode = v }),
+            ModuleParameter("pretty_format", .int { (v: Int) throws(FixupError) in self.prettyFormat = v }),
+        ]
+        e.rpcs = [
+            RPCCommand("jsonrpc.echo", "Returns its parameters (jsonrpcs test command).") { r in .array(r.params) }
+        ]
+        e.initialize = { _ in
+            let wanted = self.transport == 0 ? 7 : self.transport
+            if wanted & 3 != 0 {
+                Log.warning("jsonrpcs", "the HTTP and FIFO transports are not available yet; serving the datagram socket only")
+            }
+            guard wanted & 4 != 0 || wanted & 3 != 0 else { return }
+            let s = DatagramServer(path: self.dgramSocket, mode: mode_t(self.dgramMode), pretty: self.prettyFormat != 0)
+            try s.open()
+            self.server = s
+        }
+        // The serving thread starts in the main process after workers exist (rank 0).
+        e.childInitialize = { rank in
+            if rank == 0 { self.server?.start() }
+        }
+        e.destroy = { self.server?.stop() }
+        return e
+    }
+}
+
+@_cdecl("swiftlet_module_register")
+public func swiftletModuleRegister(_ core: UnsafePointer<swiftlet_core_info_t>?) -> UnsafeRawPointer? {
+    registerSwiftletModule(core: core, name: "jsonrpcs") { JSONRPCModule().exports }
+}
