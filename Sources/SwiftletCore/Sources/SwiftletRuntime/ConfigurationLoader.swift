@@ -91,6 +91,7 @@ public enum ConfigurationLoader {
                 diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
             }
         }
+        registry.removeModuleClasses()  // a configuration loaded again in the same process (tests)
         let loader = ModuleLoader(searchPath: core.mpath)
         var modules: [LoadedModule] = []
         var loadedAt: [String: ModuleLoad] = [:]
@@ -102,7 +103,7 @@ public enum ConfigurationLoader {
                     continue
                 }
                 for pv in m.exports.pseudoVariables {
-                    do throws(FixupError) { try registry.register(pv) } catch {
+                    do throws(FixupError) { try registry.register(pv, module: m.name) } catch {
                         throw ConfigDiagnostic("module '\(m.name)': \(error.message)", at: load.location)
                     }
                 }
