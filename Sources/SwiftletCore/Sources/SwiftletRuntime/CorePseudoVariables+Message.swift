@@ -50,7 +50,7 @@ extension CorePseudoVariables {
         guard let name = pv.inner?.trimmingCharacters(), !name.isEmpty else {
             throw FixupError("$hdr needs a header name: $hdr(Name)")
         }
-        let index = try PVIndex(pv.index)
+        let index = try PVIndex(pv.index, registry: pv.registry)
         if case .none = index {
             return PseudoVariable(text: pv.text) { ctx in
                 guard let field = name == "*" ? ctx.message.headers.first : ctx.message.firstHeader(named: name) else {

@@ -54,7 +54,7 @@ extension CorePseudoVariables {
             throw FixupError("$avp needs a name: $avp(name)")
         }
         let name = avpName(inner)
-        let index = try PVIndex(pv.index)
+        let index = try PVIndex(pv.index, registry: pv.registry)
         return PseudoVariable(
             text: pv.text,
             get: { ctx in
@@ -90,13 +90,13 @@ extension CorePseudoVariables {
         var field: String?
         var fieldIndex: PVIndex
 
-        init(_ text: String) throws(FixupError) {
+        init(_ text: String, registry: PseudoVariableRegistry) throws(FixupError) {
             func split(_ s: Substring) throws(FixupError) -> (String, PVIndex) {
                 let t = String(s).trimmingCharacters()
                 guard let open = t.firstIndex(of: "[") else { return (String(t), .none) }
                 guard t.hasSuffix("]") else { throw FixupError("missing ']' in $xavp(\(text))") }
                 let idx = t[t.index(after: open)..<t.index(before: t.endIndex)]
-                return (String(t[..<open]).trimmingCharacters(), try PVIndex(String(idx)))
+                return (String(t[..<open]).trimmingCharacters(), try PVIndex(String(idx), registry: registry))
             }
             var parts: [Substring] = [Substring(text)]
             if let arrow = text.firstRange(of: "=>") {
@@ -131,7 +131,7 @@ extension CorePseudoVariables {
     /// `$null` removes.
     static func xavp(_ pv: PseudoVariableName) throws(FixupError) -> PseudoVariable {
         guard let inner = pv.inner else { throw FixupError("$xavp needs a name: $xavp(root=>field)") }
-        let n = try XAVPName(inner)
+        let n = try XAVPName(inner, registry: pv.registry)
         return PseudoVariable(
             text: pv.text, get: { ctx in xavpGet(ctx, n) },
             set: { ctx, value in xavpSet(ctx, n, value) })

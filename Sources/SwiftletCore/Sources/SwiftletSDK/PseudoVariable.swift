@@ -66,6 +66,11 @@ public struct PseudoVariableName: Equatable {
     public let index: String?
     /// The transformations in order, each as written between its braces (`s.substr,1,2`).
     public let transformations: [String]
+    /// The registry compiling this reference: PVs inside it (an index such as
+    /// `[$var(i)]`) are resolved there.
+    public internal(set) var registry: PseudoVariableRegistry = .shared
+
+    public static func == (a: PseudoVariableName, b: PseudoVariableName) -> Bool { a.text == b.text }
 
     /// Splits `$name`, `$name(inner)`, `$name(inner)[index]` and
     /// `$(name(inner)[index]{tr}...)`.
@@ -232,7 +237,8 @@ public final class PseudoVariableRegistry: @unchecked Sendable {
     /// Resolves `text` (e.g. `$hdr(From)` or `$(ru{uri.user}{s.tolower})`) into its compiled
     /// getter/setter; transformations are parsed here, once.
     public func compile(_ text: String) throws(FixupError) -> PseudoVariable {
-        let name = try PseudoVariableName(parsing: text)
+        var name = try PseudoVariableName(parsing: text)
+        name.registry = self
         guard let pvClass = classes[name.className] else {
             throw FixupError("unknown pseudo-variable '\(text)'")
         }
