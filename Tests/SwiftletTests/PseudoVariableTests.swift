@@ -182,6 +182,15 @@ import Testing
         #expect(
             tf.range(of: #"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}$"#, options: .regularExpression)
                 != nil, "\(tf)")
+        // Kamailio: Y2..Y5 for $(hdr(*)[2]), $(hdr(Via)[0]), $hdr(*), $hdrc(*).
+        #expect(
+            try f.render("[$(hdr(*)[2])] [$(hdr(Via)[0])] [$hdr(*)] [$hdrc(*)]")
+                == "[Bob <sip:bob@example.org;user=phone>] [SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK-1;rport] [SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK-1;rport] [0]"
+        )
+        #expect(try f.render("[$avp(i:1)]") == "[<null>]")
+        try f.set("$avp(i:1)", "int-named")
+        try f.set("$avp(s:sn)", "str-named")
+        #expect(try f.render("[$avp(i:1)] [$avp(sn)] [$avp(s:sn)]") == "[int-named] [str-named] [str-named]")
         #expect(f.error("$hdr()") == "$hdr needs a header name: $hdr(Name)")
         #expect(f.error("$(hdr(X)[abc])") == "invalid index [abc]")
         #expect(f.error("$shv(x)") == "unknown pseudo-variable '$shv(x)'")  // needs loadmodule "pv.so"

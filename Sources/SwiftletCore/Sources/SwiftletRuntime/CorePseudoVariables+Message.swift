@@ -32,9 +32,10 @@ extension CorePseudoVariables {
         ]
     }
 
-    /// Every header field named `name` (compact forms honoured; `*` is every header).
-    static func headerFields(_ msg: SIPMessage, _ name: String) -> [HeaderField] {
-        if name == "*" { return msg.headers }
+    /// Every header field named `name` (compact forms honoured; for `$hdr`, `*` is every
+    /// header).
+    static func headerFields(_ msg: SIPMessage, _ name: String, star: Bool = true) -> [HeaderField] {
+        if name == "*" { return star ? msg.headers : [] }
         let kind = HeaderName(name: name)
         if kind != .other { return msg.headers(kind) }
         let wanted = Array(name.utf8).map { $0 | 0x20 }
@@ -69,12 +70,12 @@ extension CorePseudoVariables {
         }
     }
 
-    /// `$hdrc(name)`: how many header fields have that name.
+    /// `$hdrc(name)`: how many header fields have that name (`$hdrc(*)` is 0, as in Kamailio).
     static func headerCount(_ pv: PseudoVariableName) throws(FixupError) -> PseudoVariable {
         guard let name = pv.inner?.trimmingCharacters(), !name.isEmpty else {
             throw FixupError("$hdrc needs a header name: $hdrc(Name)")
         }
-        return PseudoVariable(text: pv.text) { ctx in .int(headerFields(ctx.message, name).count) }
+        return PseudoVariable(text: pv.text) { ctx in .int(headerFields(ctx.message, name, star: false).count) }
     }
 
     static func firstHeaderValue(_ ctx: MessageContext, _ name: HeaderName) -> PVValue {
