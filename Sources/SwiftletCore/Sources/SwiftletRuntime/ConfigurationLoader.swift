@@ -93,6 +93,7 @@ public enum ConfigurationLoader {
                 diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
             }
         }
+        registry.removeModuleClasses()  // a configuration loaded again in the same process (tests)
         // One configuration per process: module APIs and RPCs of an earlier load (tests) are dropped.
         ModuleAPIRegistry.shared.removeAll()
         RPCRegistry.shared.removeAll()
@@ -112,7 +113,7 @@ public enum ConfigurationLoader {
                     continue
                 }
                 for pv in m.exports.pseudoVariables {
-                    do throws(FixupError) { try registry.register(pv) } catch {
+                    do throws(FixupError) { try registry.register(pv, module: m.name) } catch {
                         throw ConfigDiagnostic("module '\(m.name)': \(error.message)", at: load.location)
                     }
                 }

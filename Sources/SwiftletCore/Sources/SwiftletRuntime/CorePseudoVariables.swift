@@ -6,10 +6,6 @@ enum CorePseudoVariables {
     static func register(in registry: PseudoVariableRegistry) throws(FixupError) {
         let m: [PseudoVariableClass] = [
             .readOnly("rm", method),
-            .readOnly("ru", requestURIText),
-            .readOnly("rU", requestURIUser),
-            .readOnly("rd", requestURIHost),
-            .readOnly("rp", requestURIPort),
             .readOnly("si", sourceIP),
             .readOnly("sp", sourcePort),
             .readOnly("Ri", localIP),
@@ -35,22 +31,13 @@ enum CorePseudoVariables {
             .readOnly("null") { _ in .null },
             .readOnly("rc", returnCode),
             .readOnly("retcode", returnCode),
-            PseudoVariableClass("hdr", make: header),
         ]
-        for c in m { try registry.register(c) }
+        for c in m + requestURIClasses + messageClasses + scriptVariableClasses { try registry.register(c) }
     }
 
     private static func string(_ s: String?) -> PVValue { s.map(PVValue.string) ?? .null }
 
     static func method(_ ctx: MessageContext) -> PVValue { .string(ctx.message.methodText) }
-    static func requestURIText(_ ctx: MessageContext) -> PVValue { string(ctx.message.requestURI) }
-    static func requestURI(_ ctx: MessageContext) -> SIPURI? { ctx.message.requestURI.flatMap(SIPURI.init) }
-    static func requestURIUser(_ ctx: MessageContext) -> PVValue { string(requestURI(ctx)?.user) }
-    static func requestURIHost(_ ctx: MessageContext) -> PVValue { string(requestURI(ctx)?.host) }
-    static func requestURIPort(_ ctx: MessageContext) -> PVValue {
-        guard let uri = requestURI(ctx) else { return .null }
-        return .int(uri.port ?? 5060)
-    }
     static func sourceIP(_ ctx: MessageContext) -> PVValue { .string(ctx.receive.sourceIP) }
     static func sourcePort(_ ctx: MessageContext) -> PVValue { .int(ctx.receive.sourcePort) }
     static func localIP(_ ctx: MessageContext) -> PVValue { .string(ctx.receive.localIP) }
@@ -69,10 +56,12 @@ enum CorePseudoVariables {
         string(headerURIString(ctx, name))
     }
     static func headerURIUser(_ ctx: MessageContext, _ name: HeaderName) -> PVValue {
-        string(headerURIString(ctx, name).flatMap(SIPURI.init)?.user)
+        guard let user = headerURIString(ctx, name).flatMap(URIParts.init)?.user, !user.isEmpty else { return .null }
+        return .string(user)
     }
     static func headerURIHost(_ ctx: MessageContext, _ name: HeaderName) -> PVValue {
-        string(headerURIString(ctx, name).flatMap(SIPURI.init)?.host)
+        guard let host = headerURIString(ctx, name).flatMap(URIParts.init)?.host, !host.isEmpty else { return .null }
+        return .string(host)
     }
     static func fromTag(_ ctx: MessageContext) -> PVValue { string(ctx.message.fromTag) }
     static func toTag(_ ctx: MessageContext) -> PVValue { string(ctx.message.toTag) }
@@ -96,13 +85,4 @@ enum CorePseudoVariables {
         .string(String(decoding: ctx.message.buffer[ctx.message.bodyRange], as: UTF8.self))
     }
     static func returnCode(_ ctx: MessageContext) -> PVValue { .int(ctx.lastReturnCode) }
-
-    /// `$hdr(name)`: the first header of that name (compact forms match their long name).
-    static func header(_ pv: PseudoVariableName) throws(FixupError) -> PseudoVariable {
-        guard let name = pv.inner, !name.isEmpty else { throw FixupError("$hdr needs a header name: $hdr(Name)") }
-        return PseudoVariable(text: pv.text) { ctx in
-            guard let field = ctx.message.firstHeader(named: name) else { return .null }
-            return .string(ctx.message.value(of: field))
-        }
-    }
 }

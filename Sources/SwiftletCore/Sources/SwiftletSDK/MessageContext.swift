@@ -64,6 +64,8 @@ public final class MessageContext {
     public var branches: [Branch] = []
     /// AVPs of this message (`$avp(name)`): each name holds a stack, the newest value first.
     public var avps: [String: [PVValue]] = [:]
+    /// Extended AVPs of this message (`$xavp(root=>field)`), the newest first.
+    public var xavps: [XAVP] = []
     /// Edits to the message recorded by the script (`append_hf`, `remove_hf`, ...), applied
     /// when the message is sent on. Created on first use.
     public lazy var edits = MessageEditor(message)

@@ -125,7 +125,7 @@ public enum IntParameter {
 
 extension String {
     /// The string without leading and trailing spaces and tabs.
-    func trimmingCharacters() -> String {
+    public func trimmingCharacters() -> String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }

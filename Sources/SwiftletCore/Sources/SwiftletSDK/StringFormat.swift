@@ -22,59 +22,38 @@ public struct StringFormat {
         var parts: [Part] = []
         var literal: [UInt8] = []
         var i = 0
-        func isNameChar(_ c: UInt8) -> Bool {
-            (c | 0x20) >= 97 && (c | 0x20) <= 122 || (c >= 48 && c <= 57) || c == UInt8(ascii: "_")
-        }
         while i < chars.count {
             let c = chars[i]
             guard c == UInt8(ascii: "$"), i + 1 < chars.count,
-                isNameChar(chars[i + 1]) || chars[i + 1] == UInt8(ascii: "(")
+                PseudoVariableName.isNameByte(chars[i + 1]) || chars[i + 1] == UInt8(ascii: "(")
             else {
                 literal.append(c)
                 i += 1
                 continue
             }
-            let start = i
-            i += 1
-            func skipBalanced(_ open: UInt8, _ close: UInt8) throws(FixupError) {
-                var depth = 0
-                while i < chars.count {
-                    if chars[i] == open { depth += 1 }
-                    if chars[i] == close { depth -= 1 }
-                    i += 1
-                    if depth == 0 { return }
-                }
-                throw FixupError("unbalanced '\(String(decoding: [open], as: UTF8.self))' in \"\(text)\"")
-            }
-            if chars[i] == UInt8(ascii: "(") {
-                try skipBalanced(UInt8(ascii: "("), UInt8(ascii: ")"))
-            } else {
-                while i < chars.count, isNameChar(chars[i]) { i += 1 }
-                if i < chars.count, chars[i] == UInt8(ascii: "(") {
-                    try skipBalanced(UInt8(ascii: "("), UInt8(ascii: ")"))
-                }
-                if i < chars.count, chars[i] == UInt8(ascii: "[") {
-                    try skipBalanced(UInt8(ascii: "["), UInt8(ascii: "]"))
-                }
+            guard let end = PseudoVariableName.end(in: chars, from: i) else {
+                throw FixupError("unbalanced '(' in \"\(text)\"")
             }
             if !literal.isEmpty {
                 parts.append(.literal(String(decoding: literal, as: UTF8.self)))
                 literal.removeAll()
             }
-            parts.append(.variable(try registry.compile(String(decoding: chars[start..<i], as: UTF8.self))))
+            parts.append(.variable(try registry.compile(String(decoding: chars[i..<end], as: UTF8.self))))
+            i = end
         }
         if !literal.isEmpty || parts.isEmpty { parts.append(.literal(String(decoding: literal, as: UTF8.self))) }
         self.parts = parts
     }
 
-    /// The text for this message; null values print as `<null>`, as in xlog.
+    /// The text for this message; null values print as `<null>` and a PV whose evaluation
+    /// failed (a transformation that does not apply) prints nothing, as in xlog.
     public func render(_ context: MessageContext) -> String {
         if parts.count == 1, case .literal(let s) = parts[0] { return s }
         var out = ""
         for part in parts {
             switch part {
             case .literal(let s): out += s
-            case .variable(let pv): out += pv.get(context).printed
+            case .variable(let pv): out += pv.value(context)?.printed ?? ""
             }
         }
         return out
