@@ -19,7 +19,8 @@ let testModules: [(name: String, path: String)] = [
 let package = Package(
     name: "Swiftlet",
     products: [
-        .executable(name: "swiftlet", targets: ["swiftlet"])
+        .executable(name: "swiftlet", targets: ["swiftlet"]),
+        .executable(name: "swiftletctl", targets: ["swiftletctl"]),
     ]
         + modules.map { .library(name: $0, type: .dynamic, targets: [$0]) }
         + testModules.map { .library(name: $0.name, type: .dynamic, targets: [$0.name]) },
@@ -27,7 +28,9 @@ let package = Package(
         .package(path: "Sources/SwiftletCore")
     ],
     targets: [
-        .executableTarget(name: "swiftlet", dependencies: [core], path: "Sources/swiftlet")
+        .executableTarget(name: "swiftlet", dependencies: [core], path: "Sources/swiftlet"),
+        // The RPC client links nothing of the core: it only speaks JSON over a Unix socket.
+        .executableTarget(name: "swiftletctl", path: "Sources/swiftletctl"),
     ]
         + modules.map { .target(name: $0, dependencies: [core], path: "Modules/\($0)", exclude: ["README.md"]) }
         + testModules.map { .target(name: $0.name, dependencies: [core], path: $0.path) }

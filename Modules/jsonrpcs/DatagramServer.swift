@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import SwiftletSDK
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The jsonrpcs datagram transport: a Unix datagram socket; each datagram is one JSON-RPC
 /// request, answered to the sender's address (what `kamcli` and `swiftletctl` use).
@@ -29,9 +30,13 @@ final class DatagramServer: @unchecked Sendable {
         guard fd >= 0 else { throw FixupError("cannot create the RPC socket: \(String(cString: strerror(errno)))") }
         var addr = try Self.address(path)
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
-        guard rc == 0 else { throw FixupError("cannot bind the RPC socket \(path): \(String(cString: strerror(errno)))") }
+        guard rc == 0 else {
+            throw FixupError("cannot bind the RPC socket \(path): \(String(cString: strerror(errno)))")
+        }
         chmod(path, mode)
         var timeout = timeval(tv_sec: 0, tv_usec: 500_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -41,7 +46,9 @@ final class DatagramServer: @unchecked Sendable {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw FixupError("RPC socket path too long: \(path)") }
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw FixupError("RPC socket path too long: \(path)")
+        }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             for (i, b) in bytes.enumerated() { raw[i] = b }
         }
@@ -51,11 +58,13 @@ final class DatagramServer: @unchecked Sendable {
     /// Starts the serving thread.
     func start() {
         let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&thread, nil, { raw in
-            let server = Unmanaged<DatagramServer>.fromOpaque(raw!).takeRetainedValue()
-            server.serve()
-            return nil
-        }, box)
+        pthread_create(
+            &thread, nil,
+            { raw in
+                let server = Unmanaged<DatagramServer>.fromOpaque(raw!).takeRetainedValue()
+                server.serve()
+                return nil
+            }, box)
     }
 
     private func serve() {
@@ -65,7 +74,9 @@ final class DatagramServer: @unchecked Sendable {
             var len = socklen_t(MemoryLayout<sockaddr_un>.size)
             let n = buffer.withUnsafeMutableBytes { buf in
                 withUnsafeMutablePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, buf.baseAddress, buf.count, 0, $0, &len) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(fd, buf.baseAddress, buf.count, 0, $0, &len)
+                    }
                 }
             }
             guard n > 0 else { continue }
@@ -79,7 +90,9 @@ final class DatagramServer: @unchecked Sendable {
             }
             let sent = reply.withUnsafeBytes { buf in
                 withUnsafePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, buf.baseAddress, buf.count, 0, $0, len) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, buf.baseAddress, buf.count, 0, $0, len)
+                    }
                 }
             }
             if sent < 0 { Log.error("jsonrpcs", "cannot send the RPC reply: \(String(cString: strerror(errno)))") }

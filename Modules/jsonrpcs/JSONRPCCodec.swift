@@ -14,7 +14,9 @@ enum JSONRPCCodec {
             return .invalid(id: nil, RPCError(-32700, "Parse Error"))
         }
         let id = doc["id"]
-        guard let method = doc["method"] as? String else { return .invalid(id: id, RPCError(-32600, "Invalid Request")) }
+        guard let method = doc["method"] as? String else {
+            return .invalid(id: id, RPCError(-32600, "Invalid Request"))
+        }
         var params: [RPCValue] = []
         if let list = doc["params"] as? [Any] {
             params = list.map(value)
@@ -46,7 +48,9 @@ enum JSONRPCCodec {
         switch result {
         case .success(let v): out += "\"result\":" + (pretty ? " " : "") + json(v, pretty: pretty, indent: 1)
         case .failure(let e):
-            out += "\"error\":" + (pretty ? " " : "") + json(.object([("code", .int(e.code)), ("message", .string(e.message))]), pretty: pretty, indent: 1)
+            out +=
+                "\"error\":" + (pretty ? " " : "")
+                + json(.object([("code", .int(e.code)), ("message", .string(e.message))]), pretty: pretty, indent: 1)
         }
         out += "," + (pretty ? "\n\t" : "") + "\"id\":" + (pretty ? " " : "") + idText(id)
         out += (pretty ? "\n" : "") + "}"
@@ -74,10 +78,13 @@ enum JSONRPCCodec {
         case .string(let s): return quote(s)
         case .array(let a):
             if a.isEmpty { return "[]" }
-            return "[" + a.map { nl + json($0, pretty: pretty, indent: indent + 1) }.joined(separator: ",") + close + "]"
+            return "[" + a.map { nl + json($0, pretty: pretty, indent: indent + 1) }.joined(separator: ",") + close
+                + "]"
         case .object(let members):
             if members.isEmpty { return "{}" }
-            return "{" + members.map { nl + quote($0.0) + sep + json($0.1, pretty: pretty, indent: indent + 1) }.joined(separator: ",") + close + "}"
+            return "{"
+                + members.map { nl + quote($0.0) + sep + json($0.1, pretty: pretty, indent: indent + 1) }.joined(
+                    separator: ",") + close + "}"
         }
     }
 

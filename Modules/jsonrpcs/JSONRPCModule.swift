@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SwiftletSDK
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The `jsonrpcs` module: JSON-RPC 2.0 control interface for the RPC commands of the core
 /// and the modules (Kamailio's `modules/jsonrpcs`), over a Unix datagram socket.
@@ -16,10 +17,12 @@ final class JSONRPCModule {
     var exports: ModuleExports {
         let e = ModuleExports(name: "jsonrpcs")
         e.parameters = [
-            ModuleParameter("transport", .int { (v: Int) throws(FixupError) in
-                guard (0...7).contains(v) else { throw FixupError("transport must be 0-7") }
-                self.transport = v
-            }),
+            ModuleParameter(
+                "transport",
+                .int { (v: Int) throws(FixupError) in
+                    guard (0...7).contains(v) else { throw FixupError("transport must be 0-7") }
+                    self.transport = v
+                }),
             ModuleParameter("dgram_socket", .string { (v: String) throws(FixupError) in self.dgramSocket = v }),
             ModuleParameter("dgram_mode", .int { (v: Int) throws(FixupError) in self.dgramMode = v }),
             ModuleParameter("pretty_format", .int { (v: Int) throws(FixupError) in self.prettyFormat = v }),
@@ -30,7 +33,8 @@ final class JSONRPCModule {
         e.initialize = { _ in
             let wanted = self.transport == 0 ? 7 : self.transport
             if wanted & 3 != 0 {
-                Log.warning("jsonrpcs", "the HTTP and FIFO transports are not available yet; serving the datagram socket only")
+                Log.warning(
+                    "jsonrpcs", "the HTTP and FIFO transports are not available yet; serving the datagram socket only")
             }
             guard wanted & 4 != 0 || wanted & 3 != 0 else { return }
             let s = DatagramServer(path: self.dgramSocket, mode: mode_t(self.dgramMode), pretty: self.prettyFormat != 0)

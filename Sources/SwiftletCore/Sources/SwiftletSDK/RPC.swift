@@ -80,7 +80,9 @@ public struct RPCCommand: Sendable {
     public let documentation: String
     public let handler: @Sendable (RPCRequest) throws(RPCError) -> RPCValue
 
-    public init(_ name: String, _ documentation: String, handler: @escaping @Sendable (RPCRequest) throws(RPCError) -> RPCValue) {
+    public init(
+        _ name: String, _ documentation: String, handler: @escaping @Sendable (RPCRequest) throws(RPCError) -> RPCValue
+    ) {
         self.name = name
         self.documentation = documentation
         self.handler = handler
@@ -96,7 +98,9 @@ public final class RPCRegistry: @unchecked Sendable {
     private var order: [String] = []
 
     public func register(_ command: RPCCommand) throws(FixupError) {
-        guard commands[command.name] == nil else { throw FixupError("RPC command '\(command.name)' is already registered") }
+        guard commands[command.name] == nil else {
+            throw FixupError("RPC command '\(command.name)' is already registered")
+        }
         commands[command.name] = command
         order.append(command.name)
     }

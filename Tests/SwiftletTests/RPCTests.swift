@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+@testable import SwiftletSDK
+
+@Suite(.serialized) struct RPCTests {
+    /// The binary with jsonrpcs: swiftletctl calls core and module commands over the
+    /// datagram socket and gets JSON-RPC 2.0 replies.
+    @Test func swiftletctlTalksToJsonrpcs() throws {
+        let dir = TemporaryDirectory()
+        let socket = dir.path + "/rpc.sock"
+        let server = try TestServer(
+            config: """
+                log_stderror=yes
+                children=1
+                listen=udp:127.0.0.1:PORT
+                loadmodule "sl.so"
+                loadmodule "xlog.so"
+                loadmodule "jsonrpcs.so"
+                modparam("jsonrpcs", "dgram_socket", "\(socket)")
+                modparam("jsonrpcs", "transport", 4)
+                request_route { sl_send_reply("200", "OK"); }
+                """)
+        let ctl = productsDirectory + "/swiftletctl"
+        func call(_ args: [String]) throws -> (Int32, Any?) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: ctl)
+            p.arguments = ["-s", socket] + args
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, try? JSONSerialization.jsonObject(with: data))
+        }
+        // The socket appears once the main process ran child_init(0).
+        var methods: [String] = []
+        for _ in 0..<50 where methods.isEmpty {
+            let (status, json) = try call(["system.listMethods"])
+            if status == 0 {
+                methods = ((json as? [String: Any])?["result"] as? [String]) ?? []
+            } else {
+                usleep(50_000)
+            }
+        }
+        #expect(
+            methods.starts(with: [
+                "system.listMethods", "system.methodHelp", "core.version", "core.echo", "core.uptime", "core.modules",
+            ]))
+        #expect(methods.contains("jsonrpc.echo"))
+
+        let (s1, version) = try call(["core.version"])
+        #expect(s1 == 0)
+        #expect((version as? [String: Any])?["result"] as? String == "swiftlet 0.1.0 (x86_64/linux)")
+        #expect((version as? [String: Any])?["jsonrpc"] as? String == "2.0")
+
+        let (_, echo) = try call(["core.echo", "text", "42", "s:7"])
+        let echoed = (echo as? [String: Any])?["result"] as? [Any]
+        #expect(echoed?.count == 3)
+        #expect(echoed?[0] as? String == "text")
+        #expect(echoed?[1] as? Int == 42)
+        #expect(echoed?[2] as? String == "7")
+
+        let (_, modules) = try call(["core.modules"])
+        #expect((modules as? [String: Any])?["result"] as? [String] == ["sl", "xlog", "jsonrpcs"])
+
+        let (s2, missing) = try call(["no.such.method"])
+        #expect(s2 == 1)
+        let error = (missing as? [String: Any])?["error"] as? [String: Any]
+        #expect(error?["code"] as? Int == -32601)
+        #expect(error?["message"] as? String == "Method Not Found")
+
+        let (_, help) = try call(["system.methodHelp", "core.version"])
+        #expect((help as? [String: Any])?["result"] as? String == "Returns the version string of the server.")
+        #expect(server.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: socket), "the socket is removed at shutdown")
+    }
+
+    @Test func registryRefusesDuplicatesAndReportsHandlerErrors() throws {
+        let registry = RPCRegistry()
+        try registry.register(
+            RPCCommand("t.one", "one") { (r: RPCRequest) throws(RPCError) -> RPCValue in .int(try r.int(0) + 1) })
+        do {
+            try registry.register(RPCCommand("t.one", "again") { _ in .null })
+            Issue.record("a duplicate RPC name was accepted")
+        } catch {
+            #expect(error.message == "RPC command 't.one' is already registered")
+        }
+        #expect(try registry.call(RPCRequest(method: "t.one", params: [.string("41")])).get() == .int(42))
+        #expect(throws: RPCError.self) { try registry.call(RPCRequest(method: "t.one", params: [.string("x")])).get() }
+        #expect(throws: RPCError.methodNotFound) { try registry.call(RPCRequest(method: "t.two", params: [])).get() }
+    }
+}
