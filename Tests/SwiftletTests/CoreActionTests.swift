@@ -12,7 +12,7 @@ import Testing
     static let base = "sip:alice:pw@example.com:5080;transport=udp;lr?subject=x"
 
     @Test(arguments: [
-        (RequestURIRewrite.Edit.host("h.net"), base, "sip:alice:pw@h.net:5080;transport=udp;lr?subject=x"),
+        (URIRewrite.Operation.host("h.net"), base, "sip:alice:pw@h.net:5080;transport=udp;lr?subject=x"),
         (.hostPort("h.net:7000"), base, "sip:alice:pw@h.net:7000;transport=udp;lr?subject=x"),
         (.hostPort("h.net"), base, "sip:alice:pw@h.net;transport=udp;lr?subject=x"),
         (.user("bob"), base, "sip:bob:pw@example.com:5080;transport=udp;lr?subject=x"),
@@ -34,13 +34,13 @@ import Testing
         ),
         (.prefix("00"), "tel:+1234;phone-context=example.com", "tel:00+1234;phone-context=example.com"),
     ])
-    func requestURIEdits(edit: RequestURIRewrite.Edit, uri: String, expected: String) {
-        #expect(RequestURIRewrite.apply(edit, to: uri) == expected)
+    func requestURIEdits(edit: URIRewrite.Operation, uri: String, expected: String) {
+        #expect((try? URIRewrite.apply(edit, to: uri)) == expected)
     }
 
     @Test func requestURIEditsThatCannotApply() {
-        #expect(RequestURIRewrite.apply(.port("1"), to: "tel:+1234") == nil)
-        #expect(RequestURIRewrite.apply(.host("x"), to: "not a uri") == nil)
+        #expect(throws: URIRewrite.Failure.telPort) { try URIRewrite.apply(.port("1"), to: "tel:+1234") }
+        #expect(throws: URIRewrite.Failure.badURI) { try URIRewrite.apply(.host("x"), to: "not a uri") }
     }
 
     /// Every spelling of the R-URI actions, chained; `uri` reads the R-URI in effect.

@@ -148,14 +148,19 @@ extension ScriptCompiler {
     }
 
     /// Applies an R-URI edit to the URI in effect; -1 when it cannot be parsed.
-    private func rewrite(_ edit: RequestURIRewrite.Edit) -> ScriptAction {
+    private func rewrite(_ edit: URIRewrite.Operation) -> ScriptAction {
         { ctx in
-            guard let current = ctx.requestURI, let uri = RequestURIRewrite.apply(edit, to: current) else {
-                if ctx.requestURI == nil { Log.error("core", "no Request-URI to rewrite (not a request)") }
+            guard let current = ctx.requestURI else {
+                Log.error("core", "no Request-URI to rewrite (not a request)")
                 return -1
             }
-            ctx.newRequestURI = uri
-            return 1
+            do {
+                ctx.newRequestURI = try URIRewrite.apply(edit, to: current)
+                return 1
+            } catch {
+                Log.error("core", "\(error) <\(current)>, dropping packet")
+                return -1
+            }
         }
     }
 

@@ -10,11 +10,9 @@ public struct HeaderParameter: Sendable, Equatable {
 /// Scanning helpers for the structure shared by many header values: comma-separated
 /// values, `;`-separated parameters, quoted strings.
 public enum HeaderScanner {
-    /// Splits a header value at top-level commas (not inside quotes or `<...>`); each part is
-    /// trimmed. An empty value gives no parts.
-    public static func splitValues(_ b: [UInt8], _ range: Range<Int>) -> [Range<Int>] {
-        var parts: [Range<Int>] = []
-        var start = range.lowerBound
+    /// The first comma at the top level of `range` (outside quotes and `<...>`), if any:
+    /// where a multi-value header field's value ends.
+    public static func nextTopLevelComma(_ b: [UInt8], _ range: Range<Int>) -> Int? {
         var i = range.lowerBound
         var inQuotes = false
         var inAngle = false
@@ -33,13 +31,24 @@ public enum HeaderScanner {
             } else if c == ASCII.greaterThan {
                 inAngle = false
             } else if c == ASCII.comma, !inAngle {
-                let part = b.trimmed(start..<i)
-                if !part.isEmpty { parts.append(part) }
-                start = i + 1
+                return i
             }
             i += 1
         }
-        let last = b.trimmed(start..<min(range.upperBound, max(start, range.upperBound)))
+        return nil
+    }
+
+    /// Splits a header value at top-level commas (not inside quotes or `<...>`); each part is
+    /// trimmed. An empty value gives no parts.
+    public static func splitValues(_ b: [UInt8], _ range: Range<Int>) -> [Range<Int>] {
+        var parts: [Range<Int>] = []
+        var start = range.lowerBound
+        while let comma = nextTopLevelComma(b, start..<range.upperBound) {
+            let part = b.trimmed(start..<comma)
+            if !part.isEmpty { parts.append(part) }
+            start = comma + 1
+        }
+        let last = b.trimmed(start..<range.upperBound)
         if !last.isEmpty { parts.append(last) }
         return parts
     }

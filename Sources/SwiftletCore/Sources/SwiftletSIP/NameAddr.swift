@@ -83,33 +83,6 @@ public struct NameAddr: Sendable {
             parametersRange: end..<r.upperBound)
     }
 
-    /// The end of the first value of a multi-value field (a `,` outside quotes and `<>`).
-    static func endOfFirstValue(_ b: [UInt8], _ r: Range<Int>) -> Int {
-        var i = r.lowerBound
-        var inQuotes = false
-        var inAngle = false
-        while i < r.upperBound {
-            let c = b[i]
-            if inQuotes {
-                if c == ASCII.backslash {
-                    i += 2
-                    continue
-                }
-                if c == ASCII.quote { inQuotes = false }
-            } else if c == ASCII.quote {
-                inQuotes = true
-            } else if c == ASCII.lessThan {
-                inAngle = true
-            } else if c == ASCII.greaterThan {
-                inAngle = false
-            } else if c == ASCII.comma, !inAngle {
-                return i
-            }
-            i += 1
-        }
-        return r.upperBound
-    }
-
     /// The first `<` outside quotes, if any.
     private static func firstAngle(_ b: [UInt8], _ r: Range<Int>) -> Int? {
         var i = r.lowerBound

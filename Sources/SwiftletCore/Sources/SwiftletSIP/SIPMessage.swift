@@ -153,7 +153,7 @@ public struct SIPMessage: Sendable {
     /// The first Contact value, if any.
     public func firstContact() throws(SIPParseError) -> NameAddr? {
         guard let field = firstHeader(.contact) else { return nil }
-        let end = NameAddr.endOfFirstValue(buffer, field.valueRange)
+        let end = HeaderScanner.nextTopLevelComma(buffer, field.valueRange) ?? field.valueRange.upperBound
         return try NameAddr.parse(buffer, field.valueRange.lowerBound..<end)
     }
 
