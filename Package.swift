@@ -13,7 +13,8 @@ let modules: [String] = ["sl", "xlog", "pv", "jsonrpcs"]
 
 /// Modules built only for the test suite (never installed).
 let testModules: [(name: String, path: String)] = [
-    ("swiftlet_test_abi_mismatch", "Tests/Fixtures/abi_mismatch")
+    ("swiftlet_test_abi_mismatch", "Tests/Fixtures/abi_mismatch"),
+    ("swiftlet_test_stale_module", "Tests/Fixtures/stale_module"),
 ]
 
 let package = Package(

@@ -79,8 +79,37 @@ import Testing
         #expect(r.status == 1)
         #expect(
             r.stderr.contains(
-                "\(cfg):1:1: error: module 'swiftlet_test_abi_mismatch' (\(productsDirectory)/libswiftlet_test_abi_mismatch.so) was built for module ABI 99, core 9.9.9; this core is swiftlet 0.1.0 with module ABI 1"
+                "\(cfg):1:1: error: module 'swiftlet_test_abi_mismatch.so' (\(productsDirectory)/libswiftlet_test_abi_mismatch.so) was built for module ABI 99, core 9.9.9; this core is swiftlet 0.1.0 with module ABI 1"
             ))
+    }
+
+    /// Same ABI version and release, other sources: refused with both signatures, not run.
+    @Test func aModuleBuiltAgainstOtherSourcesIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let cfg = dir.write("stale.cfg", "loadmodule \"swiftlet_test_stale_module.so\"\nrequest_route { exit; }\n")
+        let r = try runSwiftlet(["-c", "-f", cfg, "-L", productsDirectory])
+        #expect(r.status == 1)
+        #expect(
+            r.stderr.contains(
+                "\(cfg):1:1: error: module 'swiftlet_test_stale_module' (\(productsDirectory)/libswiftlet_test_stale_module.so) was built against other SwiftletCore sources (signature 0123456789abcdef); this core has signature \(sdkSignature()): rebuild the module"
+            ))
+    }
+
+    /// The signature in the ABI header matches the module-facing sources (else modules built
+    /// before a change could load and crash on a changed layout).
+    @Test func theABISignatureIsCurrent() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/abi-signature.sh").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [script, "--check"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = Pipe()
+        try p.run()
+        p.waitUntilExit()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 0, "\(message)")
     }
 
     @Test func aMissingConfigFileIsReported() throws {
@@ -121,4 +150,16 @@ import Testing
         client.send(sipRequest(optionsRequest(), clientPort: client.port), to: port)
         #expect(client.receive().map { replyLines($0)[0] } == "SIP/2.0 200 OK")
     }
+}
+
+/// SWIFTLET_SDK_SIGNATURE as the header says.
+func sdkSignature() -> String {
+    let header = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(
+            "Sources/SwiftletCore/Sources/CSwiftletABI/include/swiftlet_module_abi.h")
+    let text = (try? String(contentsOf: header, encoding: .utf8)) ?? ""
+    for line in text.split(separator: "\n") where line.hasPrefix("#define SWIFTLET_SDK_SIGNATURE ") {
+        return String(line.split(separator: "\"")[1])
+    }
+    return "?"
 }

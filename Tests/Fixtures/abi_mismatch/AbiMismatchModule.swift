@@ -15,6 +15,7 @@ public func swiftletModuleRegister(_ core: UnsafePointer<swiftlet_core_info_t>?)
             abi_version: UInt32(SWIFTLET_MODULE_ABI_VERSION) + 98,
             struct_size: UInt32(MemoryLayout<swiftlet_module_info_t>.size),
             core_version: UnsafePointer(strdup("9.9.9")),
+            sdk_signature: UnsafePointer(strdup("ffffffffffffffff")),
             name: UnsafePointer(strdup("swiftlet_test_abi_mismatch")),
             exports: nil))
     return UnsafeRawPointer(info)

@@ -50,21 +50,35 @@ public struct ModuleLoader {
         typealias Register = @convention(c) (UnsafePointer<swiftlet_core_info_t>?) -> UnsafeRawPointer?
         let register = unsafeBitCast(symbol, to: Register.self)
         let coreVersion = strdup(SWIFTLET_CORE_VERSION)
-        defer { free(coreVersion) }
+        let signature = strdup(SWIFTLET_SDK_SIGNATURE)
+        defer {
+            free(coreVersion)
+            free(signature)
+        }
         var core = swiftlet_core_info_t(
             abi_version: UInt32(SWIFTLET_MODULE_ABI_VERSION),
             struct_size: UInt32(MemoryLayout<swiftlet_core_info_t>.size),
-            core_version: UnsafePointer(coreVersion))
+            core_version: UnsafePointer(coreVersion), sdk_signature: UnsafePointer(signature))
         guard let raw = withUnsafePointer(to: &core, { register($0) }) else {
             throw ConfigDiagnostic("module '\(load.path)' (\(path)) refused to register", at: load.location)
         }
-        let info = raw.assumingMemoryBound(to: swiftlet_module_info_t.self).pointee
-        let moduleVersion = info.core_version.map { String(cString: $0) } ?? "?"
-        let moduleName = info.name.map { String(cString: $0) } ?? load.path
-        guard info.abi_version == UInt32(SWIFTLET_MODULE_ABI_VERSION), moduleVersion == SWIFTLET_CORE_VERSION else {
+        // Only the first three fields are read before the ABI versions are known to agree.
+        let header = raw.assumingMemoryBound(to: swiftlet_module_info_t.self)
+        let abi = header.pointee.abi_version
+        let moduleVersion = header.pointee.core_version.map { String(cString: $0) } ?? "?"
+        guard abi == UInt32(SWIFTLET_MODULE_ABI_VERSION), moduleVersion == SWIFTLET_CORE_VERSION else {
             throw ConfigDiagnostic(
-                "module '\(moduleName)' (\(path)) was built for module ABI \(info.abi_version), core \(moduleVersion); "
+                "module '\(load.path)' (\(path)) was built for module ABI \(abi), core \(moduleVersion); "
                     + "this core is swiftlet \(SWIFTLET_CORE_VERSION) with module ABI \(SWIFTLET_MODULE_ABI_VERSION)",
+                at: load.location)
+        }
+        let info = header.pointee
+        let moduleName = info.name.map { String(cString: $0) } ?? load.path
+        let moduleSignature = info.sdk_signature.map { String(cString: $0) } ?? "?"
+        guard moduleSignature == SWIFTLET_SDK_SIGNATURE else {
+            throw ConfigDiagnostic(
+                "module '\(moduleName)' (\(path)) was built against other SwiftletCore sources (signature "
+                    + "\(moduleSignature)); this core has signature \(SWIFTLET_SDK_SIGNATURE): rebuild the module",
                 at: load.location)
         }
         guard let exportsPointer = info.exports else {

@@ -48,10 +48,12 @@ public func registerSwiftletModule(
             abi_version: UInt32(SWIFTLET_MODULE_ABI_VERSION),
             struct_size: UInt32(MemoryLayout<swiftlet_module_info_t>.size),
             core_version: UnsafePointer(strdup(SWIFTLET_CORE_VERSION)),
+            sdk_signature: UnsafePointer(strdup(SWIFTLET_SDK_SIGNATURE)),
             name: UnsafePointer(strdup(name)),
             exports: nil))
     if let core, core.pointee.abi_version == UInt32(SWIFTLET_MODULE_ABI_VERSION),
-        let coreVersion = core.pointee.core_version, String(cString: coreVersion) == SWIFTLET_CORE_VERSION
+        let coreVersion = core.pointee.core_version, String(cString: coreVersion) == SWIFTLET_CORE_VERSION,
+        let signature = core.pointee.sdk_signature, String(cString: signature) == SWIFTLET_SDK_SIGNATURE
     {
         info.pointee.exports = Unmanaged.passRetained(exports()).toOpaque()
     }

@@ -11,7 +11,9 @@
  * pointer to its Swift export table. The core checks the two versions before it touches
  * anything else, so a module built for another core is refused with both versions named.
  *
- * Grow these structs only by appending fields; struct_size tells the other side what it got.
+ * The first three fields of both structs never move, so that any module, past or future,
+ * can be checked. Grow the structs only by appending fields; struct_size tells the other side
+ * what it got.
  */
 #ifndef SWIFTLET_MODULE_ABI_H
 #define SWIFTLET_MODULE_ABI_H
@@ -24,6 +26,13 @@
 /** The core release a module is built against; must match the loading core exactly. */
 #define SWIFTLET_CORE_VERSION "0.1.0"
 
+/**
+ * A hash of the sources modules compile against (scripts/abi-signature.sh --update writes
+ * it; a test fails when it is stale). Swift classes shared with modules have no stable
+ * layout, so a module built against other sources is refused, not run.
+ */
+#define SWIFTLET_SDK_SIGNATURE "1e2c83eff99ff383"
+
 /** The symbol every module exports. */
 #define SWIFTLET_MODULE_REGISTER_SYMBOL "swiftlet_module_register"
 
@@ -32,6 +41,7 @@ typedef struct swiftlet_core_info {
     uint32_t abi_version;      /* SWIFTLET_MODULE_ABI_VERSION of the core */
     uint32_t struct_size;      /* sizeof(swiftlet_core_info_t) of the core */
     const char *core_version;  /* SWIFTLET_CORE_VERSION of the core */
+    const char *sdk_signature; /* SWIFTLET_SDK_SIGNATURE of the core */
 } swiftlet_core_info_t;
 
 /** What a module answers. */
@@ -39,6 +49,7 @@ typedef struct swiftlet_module_info {
     uint32_t abi_version;      /* SWIFTLET_MODULE_ABI_VERSION the module was compiled with */
     uint32_t struct_size;      /* sizeof(swiftlet_module_info_t) of the module */
     const char *core_version;  /* SWIFTLET_CORE_VERSION the module was compiled against */
+    const char *sdk_signature; /* SWIFTLET_SDK_SIGNATURE the module was compiled against */
     const char *name;          /* module name, e.g. "sl" */
     void *exports;             /* +1 retained Swift ModuleExports, or NULL when refused */
 } swiftlet_module_info_t;
