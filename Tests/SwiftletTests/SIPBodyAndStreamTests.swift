@@ -164,3 +164,35 @@ let sdpText =
         #expect(BranchGenerator.random() != BranchGenerator.random())
     }
 }
+
+/// Inputs found by the fuzzer (Tests/Fuzz/regressions): each once crashed or broke an invariant.
+@Suite struct FuzzRegressionTests {
+    @Test func anEmptyHeaderNameIsNotLookedUp() throws {
+        let m = try SIPMessage(parsing: Array("K sip:a SIP/2.0\r\n\r\n".utf8))
+        #expect(m.firstHeader(named: "") == nil)
+        #expect(HeaderName(name: "") == .other)
+    }
+
+    @Test func whitespaceBeforeACommaInAVia() throws {
+        let m = try SIPMessage(parsing: Array("T : SIP/2.0\nv:SIP/2.0/C i ,".utf8))
+        let vias = try m.topVia()
+        #expect(vias.parametersRange.isEmpty)
+        #expect(m.buffer.string(vias.host) == "i")
+    }
+
+    @Test(arguments: ["S : SIP/2.0\n", "S : SIP/2.0\n\r", "S : SIP/2.0\nv: SIP/2.0/UDP h"])
+    func editsKeepTheEndOfHeaders(input: String) throws {
+        let m = try SIPMessage(parsing: Array(input.utf8))
+        var e = MessageEditor(m)
+        e.appendHeader("X-A: 1")
+        e.setBody(Array("body".utf8))
+        let out = try SIPMessage(parsing: try e.build())
+        #expect(out.firstHeader(named: "X-A").map(out.value(of:)) == "1")
+        #expect(out.buffer.string(out.bodyRange) == "body")
+        #expect(try out.contentLength() == 4)
+    }
+
+    @Test func aWhitespaceLineBeforeAnyHeaderIsRejected() {
+        #expect(throws: SIPParseError.self) { try SIPMessage(parsing: Array("SIP/2.0 401\n \n".utf8)) }
+    }
+}

@@ -145,7 +145,7 @@ public enum HeaderName: UInt8, Sendable, CaseIterable {
     static func classify(_ bytes: [UInt8], _ range: Range<Int>) -> HeaderName {
         let n = range.count
         if n == 1 { return compact(ASCII.lower(bytes[range.lowerBound])) }
-        guard n < 32 else { return .other }
+        guard n >= 2, n < 32 else { return .other }
         let first = ASCII.lower(bytes[range.lowerBound])
         return byLength.withUnsafeBufferPointer { table in
             table[n].withUnsafeBufferPointer { bucket in

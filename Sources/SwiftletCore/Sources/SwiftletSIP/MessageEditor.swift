@@ -18,8 +18,8 @@ public struct MessageEditor {
 
     public let message: SIPMessage
     public private(set) var lumps: [Lump] = []
-    /// Set when the body was replaced: Content-Length is then rewritten on build.
-    private var newBodyLength: Int? = nil
+    /// The new body, when replaced: Content-Length is then rewritten on build.
+    private var newBody: [UInt8]? = nil
 
     public init(_ message: SIPMessage) { self.message = message }
 
@@ -83,8 +83,7 @@ public struct MessageEditor {
 
     /// Replaces the body; Content-Length is rewritten (or added) when the message is built.
     public mutating func setBody(_ body: [UInt8]) {
-        replace(message.bodyRange, with: body)
-        newBodyLength = body.count
+        newBody = body
     }
 
     /// Adds a Via line on top of the existing ones (a proxy forwarding a request).
@@ -121,13 +120,36 @@ public struct MessageEditor {
     /// the order they were made. Overlapping deletions/replacements are refused.
     public func build() throws(Conflict) -> [UInt8] {
         var edits = lumps
-        if let length = newBodyLength {
-            let line = Array("Content-Length: \(length)\r\n".utf8)
+        // Order at one offset: the script's insertions, then Content-Length, then the end of
+        // headers, then the body (they meet at one offset when the header block is unterminated).
+        if let body = newBody {
+            let line = Array("Content-Length: \(body.count)\r\n".utf8)
             if let cl = message.firstHeader(.contentLength) {
                 edits.append(Lump(range: cl.lineRange, bytes: line, sequence: edits.count))
             } else {
                 edits.append(Lump(range: message.headersEnd..<message.headersEnd, bytes: line, sequence: edits.count))
             }
+        }
+        // A header block without a complete empty line after it (the input ended, or ended
+        // in a lone CR) gets one, so that added headers and a body stay apart.
+        let terminator = message.headersEnd..<message.bodyRange.lowerBound
+        let b0 = message.buffer
+        let terminated =
+            (terminator.count == 1 && b0[terminator.lowerBound] == ASCII.lf)
+            || (terminator.count == 2 && b0[terminator.lowerBound] == ASCII.cr
+                && b0[terminator.lowerBound + 1] == ASCII.lf)
+        if !terminated, !edits.isEmpty || newBody != nil {
+            if message.headersEnd > 0, b0[message.headersEnd - 1] != ASCII.lf {
+                // The last header line itself is unterminated: end it before anything is added.
+                edits.append(
+                    Lump(
+                        range: terminator.lowerBound..<terminator.lowerBound, bytes: [ASCII.cr, ASCII.lf], sequence: -1)
+                )
+            }
+            edits.append(Lump(range: terminator, bytes: [ASCII.cr, ASCII.lf], sequence: edits.count))
+        }
+        if let body = newBody {
+            edits.append(Lump(range: message.bodyRange, bytes: body, sequence: edits.count))
         }
         edits.sort {
             $0.range.lowerBound != $1.range.lowerBound

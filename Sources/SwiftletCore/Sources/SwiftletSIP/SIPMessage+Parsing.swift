@@ -28,8 +28,11 @@ extension SIPMessage {
             let next = min(end + 1, bytes.count)
             let content = bytes.trimmed(pos..<end)
             if content.isEmpty {
-                if ASCII.isWhitespace(bytes[pos]) && !headers.isEmpty {
-                    pos = next  // a blank folded line adds nothing
+                if ASCII.isWhitespace(bytes[pos]) {
+                    // Only spaces: a blank continuation of the header above, never the end of
+                    // the header block (that is an empty line).
+                    guard !headers.isEmpty else { throw SIPParseError(.badHeader, at: pos) }
+                    pos = next
                     continue
                 }
                 bodyStart = next

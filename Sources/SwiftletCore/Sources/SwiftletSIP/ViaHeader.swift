@@ -159,7 +159,8 @@ public struct ViaHeader: Sendable {
         guard i == end || b[i] == ASCII.comma else { throw SIPParseError(.badVia, at: i) }
         return ViaHeader(
             range: start..<last, protocolName: proto, protocolVersion: version, transport: transport, host: host,
-            portRange: portRange, port: port, parametersRange: paramsStart..<last, branch: branch, received: received,
+            portRange: portRange, port: port, parametersRange: min(paramsStart, last)..<last, branch: branch,
+            received: received,
             rport: rport, maddr: maddr, ttl: ttl, alias: alias, i: iParam,
             nextValueStart: i < end ? i + 1 : nil)
     }
