@@ -196,3 +196,18 @@ let sdpText =
         #expect(throws: SIPParseError.self) { try SIPMessage(parsing: Array("SIP/2.0 401\n \n".utf8)) }
     }
 }
+
+@Suite struct FuzzRegressionTagTests {
+    /// A To with a valueless `tag` parameter (then a real one) is malformed: no stateless
+    /// reply is built for it, instead of one with a second To-tag.
+    @Test func aValuelessTagIsMalformed() throws {
+        let m = try message([
+            "To: sip:bob@example.com ; tag ; tag=98asjd8", "Via: SIP/2.0/UDP h;branch=z9hG4bK1", "CSeq: 1 INVITE",
+        ])
+        #expect(throws: SIPParseError.self) { try m.to() }
+        #expect(throws: SIPParseError.self) {
+            try StatelessReply(sourceIP: "127.0.0.1", sourcePort: 1, serverHeader: nil).build(
+                for: m, code: 200, reason: "OK", toTag: "t")
+        }
+    }
+}

@@ -64,7 +64,7 @@ public struct NameAddr: Sendable {
             }
             let uri = b.trimmed(i + 1..<gt)
             guard !uri.isEmpty else { throw SIPParseError(.badNameAddr, at: i + 1) }
-            try HeaderScanner.scanParameters(b, from: gt + 1, to: r.upperBound, failure: .badNameAddr)
+            try checkParameters(b, from: gt + 1, to: r.upperBound)
             return NameAddr(
                 range: r, displayName: display, uri: uri, isNameAddr: true, isWildcard: false,
                 parametersRange: gt + 1..<r.upperBound)
@@ -77,10 +77,24 @@ public struct NameAddr: Sendable {
         guard !uri.isEmpty, b.firstIndex(of: ASCII.colon, in: uri) != nil else {
             throw SIPParseError(.badNameAddr, at: i)
         }
-        try HeaderScanner.scanParameters(b, from: end, to: r.upperBound, failure: .badNameAddr)
+        try checkParameters(b, from: end, to: r.upperBound)
         return NameAddr(
             range: r, displayName: nil, uri: uri, isNameAddr: false, isWildcard: false,
             parametersRange: end..<r.upperBound)
+    }
+
+    /// Checks the header parameters. RFC 3261 `tag-param = "tag" EQUAL token`: a tag without
+    /// a value is malformed (a reply would otherwise get a second To-tag).
+    private static func checkParameters(_ b: [UInt8], from start: Int, to end: Int) throws(SIPParseError) {
+        var valuelessTag: Int? = nil
+        try HeaderScanner.scanParameters(b, from: start, to: end, failure: .badNameAddr) { p in
+            if b.equalsLowercased(p.name, "tag"), p.value?.isEmpty ?? true {
+                valuelessTag = p.range.lowerBound
+                return false
+            }
+            return true
+        }
+        if let at = valuelessTag { throw SIPParseError(.badNameAddr, at: at) }
     }
 
     /// The first `<` outside quotes, if any.

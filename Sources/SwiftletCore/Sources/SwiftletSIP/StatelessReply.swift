@@ -50,7 +50,7 @@ public struct StatelessReply {
             case .recordRoute:
                 if code >= 180 && code < 300 { out.append(contentsOf: b[h.lineRange]) }
             case .to:
-                if code >= 180, let toTag, NameAddr.tag(in: b, h.valueRange) == nil {
+                if code >= 180, let toTag, try NameAddr.parse(b, h.valueRange).tag(b) == nil {
                     out.append(contentsOf: b[h.lineRange.lowerBound..<h.valueRange.upperBound])
                     out.append(contentsOf: ";tag=\(toTag)".utf8)
                     out.append(contentsOf: b[h.valueRange.upperBound..<h.lineRange.upperBound])
