@@ -211,3 +211,16 @@ let sdpText =
         }
     }
 }
+
+@Suite struct FuzzRegressionEditorTests {
+    /// The unterminated last header line is removed: no stray line break becomes a body.
+    @Test func removingAnUnterminatedLastLineLeavesNoBody() throws {
+        let m = try SIPMessage(parsing: Array("I sip:a SIP/2.0\nX-A: 1\nv:SIP/2.0/UDP s".utf8))
+        var e = MessageEditor(m)
+        try e.removeTopVia()
+        e.prependHeader("X-B: 2")
+        let out = try SIPMessage(parsing: try e.build())
+        #expect(out.bodyRange.isEmpty)
+        #expect(out.headers.map { out.buffer.string($0.nameRange) } == ["X-B", "X-A"])
+    }
+}

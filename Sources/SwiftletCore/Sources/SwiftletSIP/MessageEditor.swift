@@ -139,7 +139,8 @@ public struct MessageEditor {
             || (terminator.count == 2 && b0[terminator.lowerBound] == ASCII.cr
                 && b0[terminator.lowerBound + 1] == ASCII.lf)
         if !terminated, !edits.isEmpty || newBody != nil {
-            if message.headersEnd > 0, b0[message.headersEnd - 1] != ASCII.lf {
+            let lastLineDeleted = edits.contains { !$0.range.isEmpty && $0.range.contains(message.headersEnd - 1) }
+            if message.headersEnd > 0, b0[message.headersEnd - 1] != ASCII.lf, !lastLineDeleted {
                 // The last header line itself is unterminated: end it before anything is added.
                 edits.append(
                     Lump(
