@@ -224,3 +224,20 @@ let sdpText =
         #expect(out.headers.map { out.buffer.string($0.nameRange) } == ["X-B", "X-A"])
     }
 }
+
+@Suite struct FuzzRegressionFoldingTests {
+    /// A parameter value ends at a folded line break: `received` goes before it.
+    @Test func viaParameterValuesStopAtLineBreaks() throws {
+        let m = try message([
+            "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKa\r\n  ,SIP/2.0/UDP b;branch=z9hG4bKb",
+            "CSeq: 1 INVITE",
+        ])
+        let via = try m.topVia()
+        #expect(via.branch?.value.map(m.buffer.string) == "z9hG4bKa")
+        let reply = try StatelessReply(sourceIP: "127.0.0.1", sourcePort: 1, serverHeader: nil).build(
+            for: m, code: 100, reason: "Trying", toTag: nil)
+        let r = try SIPMessage(parsing: reply)
+        #expect(try r.vias().map { r.buffer.string($0.host) } == ["pc33.atlanta.example.com", "b"])
+        #expect(try r.topVia().received?.value.map(r.buffer.string) == "127.0.0.1")
+    }
+}

@@ -63,6 +63,7 @@ public enum ConfigurationLoader {
 
         // Global parameters, then the command line on top (as Kamailio: -n, -l, -L, -E, -d win).
         var core = CoreConfiguration()
+        CustomParameters.shared.reset()
         diagnostics += core.apply(config.globals, warnings: &warnings)
         if let n = options.children { core.children = n }
         for l in options.listen {

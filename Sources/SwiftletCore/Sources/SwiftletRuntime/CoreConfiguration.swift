@@ -116,7 +116,9 @@ public struct CoreConfiguration {
                     errors.append(error)
                 }
             default:
-                if CoreConfiguration.acceptedNotImplemented.contains(g.name) || g.name.contains(".") {
+                if g.name.contains(".") {
+                    if let error = CustomParameters.shared.define(g) { errors.append(error) }
+                } else if CoreConfiguration.acceptedNotImplemented.contains(g.name) {
                     warnings.append(
                         ConfigDiagnostic(
                             "global parameter '\(g.name)' is not supported yet and is ignored", at: g.location))

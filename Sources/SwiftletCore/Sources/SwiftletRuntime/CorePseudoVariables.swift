@@ -5,6 +5,7 @@ import SwiftletSDK
 enum CorePseudoVariables {
     static func register(in registry: PseudoVariableRegistry) throws(FixupError) {
         let m: [PseudoVariableClass] = [
+            CustomParameters.selectClass(),
             .readOnly("rm", method),
             .readOnly("si", sourceIP),
             .readOnly("sp", sourcePort),

@@ -66,6 +66,8 @@ extension ScriptCompiler {
             return compilePseudoVariable(text, loc)?.get ?? { _ in .null }
         case .name(let n, let loc):
             return compileKeyword(n, loc)
+        case .call(let name, let args, let loc) where ["strlen", "strempty", "selval"].contains(name):
+            return compileExpressionFunction(name, args, loc)
         case .call(let name, let args, let loc):
             let action = compileCall(name, args, loc)
             return { ctx in
@@ -184,6 +186,23 @@ extension ScriptCompiler {
         default:
             error("unknown operator '\(op)'", loc)
             return { _ in .null }
+        }
+    }
+
+    /// The expression functions of the core: `strlen(e)`, `strempty(e)`, `selval(c, a, b)`.
+    private func compileExpressionFunction(_ name: String, _ args: [Expression], _ loc: SourceLocation)
+        -> CompiledExpression
+    {
+        let wanted = name == "selval" ? 3 : 1
+        guard args.count == wanted else {
+            error("\(name)() takes \(wanted) parameter(s), \(args.count) given", loc)
+            return { _ in .null }
+        }
+        let compiled = args.map(compileExpression)
+        switch name {
+        case "strlen": return { ctx in .int(compiled[0](ctx).stringValue.utf8.count) }
+        case "strempty": return { ctx in .int(compiled[0](ctx).stringValue.isEmpty ? 1 : 0) }
+        default: return { ctx in compiled[0](ctx).intValue > 0 ? compiled[1](ctx) : compiled[2](ctx) }
         }
     }
 }

@@ -22,6 +22,8 @@ enum ASCII {
     @inline(__always) static var closeBracket: UInt8 { 93 }
 
     @inline(__always) static func isWhitespace(_ b: UInt8) -> Bool { b == space || b == tab }
+    /// Space, tab, CR or LF (linear white space inside a folded header value).
+    @inline(__always) static func isLWS(_ b: UInt8) -> Bool { b == space || b == tab || b == cr || b == lf }
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
     @inline(__always) static func lower(_ b: UInt8) -> UInt8 { (b >= 65 && b <= 90) ? b | 0x20 : b }
 }

@@ -99,7 +99,7 @@ public enum HeaderScanner {
                     i = close
                 } else {
                     let s = i
-                    while i < end, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i]) { i += 1 }
+                    while i < end, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isLWS(b[i]) { i += 1 }
                     value = s..<i
                 }
                 skipSpace()

@@ -90,8 +90,7 @@ public struct ViaHeader: Sendable {
             hostEnd = i
         } else {
             let s = i
-            while i < end, b[i] != ASCII.colon, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i])
-            {
+            while i < end, b[i] != ASCII.colon, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isLWS(b[i]) {
                 guard SIPMessage.isTokenChar(b[i]) else { throw SIPParseError(.badVia, at: i) }
                 i += 1
             }
@@ -137,7 +136,7 @@ public struct ViaHeader: Sendable {
                     i = close
                 } else {
                     let s = i
-                    while i < end, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i]) { i += 1 }
+                    while i < end, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isLWS(b[i]) { i += 1 }
                     value = s..<i
                 }
             }
