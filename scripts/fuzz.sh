@@ -110,7 +110,7 @@ rc=${PIPESTATUS[0]}
 
 echo
 echo "== final stats (log: $OUT/fuzz.log)"
-grep -E '^#[0-9]+ +(INITED|DONE)|^Done [0-9]+ runs|^stat::|^INFO: exiting' "$OUT/fuzz.log" || true
+grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^Done [0-9]+ runs|^stat::|^INFO: exiting' "$OUT/fuzz.log" || true
 grep -E '^#[0-9]+: cov:' "$OUT/fuzz.log" | tail -1 || true  # -fork mode progress
 echo "corpus: $(find "$OUT/corpus" -type f | wc -l) files in $OUT/corpus"
 found=$(find "$OUT/artifacts" -type f -newer "$marker" \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' \) | sort)

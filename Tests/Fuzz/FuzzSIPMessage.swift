@@ -65,6 +65,11 @@ enum SIPFuzzer {
         reply(m)
         editAddVia(m)
         editRemoveTopVia(m)
+        // Last, so that an input's other defects show first.
+        if !ignored.contains("empty-header-name") {
+            keep(m.firstHeader(named: "").map(m.value(of:)))
+            keep(Int(HeaderName(name: "").rawValue))
+        }
     }
 
     /// A Via field value with whitespace (or a line break) right before a comma.
@@ -163,8 +168,7 @@ enum SIPFuzzer {
         keep(m.fromTag)
         keep(m.bodyRange)
         if case .response(_, let reason) = m.firstLine { keep(reason) }
-        for name in ["Call-ID", "contact", "X-Unknown", "v", "", "Content-Length"]
-        where !(name.isEmpty && ignored.contains("empty-header-name")) {
+        for name in ["Call-ID", "contact", "X-Unknown", "v", "Content-Length"] {
             keep(m.firstHeader(named: name).map(m.value(of:)))
         }
 
