@@ -107,6 +107,7 @@ let optionsLines = [
         ("GARBAGE\r\n\r\n", .badFirstLine),
         ("OPTIONS sip:h SIP/3.0\r\n\r\n", .badVersion),
         ("OPTIONS nocolon SIP/2.0\r\n\r\n", .badFirstLine),
+        ("OPTIONS : SIP/2.0\r\n\r\n", .badFirstLine),
         ("SIP/2.0 20 OK\r\n\r\n", .badStatusCode),
         ("SIP/2.0 999 OK\r\n\r\n", .badStatusCode),
         ("OPTIONS sip:h SIP/2.0\r\nNoColonHere\r\n\r\n", .badHeader),

@@ -121,7 +121,8 @@ extension SIPMessage {
         guard !first.isEmpty, first.allSatisfy({ isTokenChar(b[$0]) }) else {
             throw SIPParseError(.badFirstLine, at: line.lowerBound)
         }
-        guard !uri.isEmpty, b.firstIndex(of: ASCII.colon, in: uri) != nil else {
+        // A URI has a scheme before its colon (`sip:`, `tel:`, ...), never a bare `:`.
+        guard !uri.isEmpty, let colon = b.firstIndex(of: ASCII.colon, in: uri), colon > uri.lowerBound else {
             throw SIPParseError(.badFirstLine, at: uri.lowerBound)
         }
         guard version.count == 7, b.equalsLowercased(version, "sip/2.0") else {
