@@ -6,6 +6,8 @@ final class SLModule: StatelessReplyAPI {
     var defaultCode = 500
     /// `default_reason`: used when the reason argument cannot be evaluated.
     var defaultReason = "Internal Server Error"
+    /// Replies sent, by class (`sl.stats`).
+    let stats = SLStats()
     /// The To-tag generator, ready after `mod_init`.
     var tags = StatelessTag(firstListener: nil)
 
@@ -28,6 +30,10 @@ final class SLModule: StatelessReplyAPI {
             ScriptFunction("send_reply", parameters: 2, routes: [.request, .onReply, .failure], fixup: reply),
         ]
         e.apis = ["sl": self]
+        let stats = self.stats
+        e.rpcs = [
+            RPCCommand("sl.stats", "Prints the number of stateless replies sent, by code.") { _ in stats.rpcValue }
+        ]
         e.requestFilters = [{ ctx in !self.isAckToLocalReply(ctx) }]
         e.initialize = { (context: ModuleInitContext) in
             self.tags = StatelessTag(firstListener: context.listeners.first)
@@ -69,7 +75,9 @@ final class SLModule: StatelessReplyAPI {
         do {
             let bytes = try builder.build(
                 for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.tag(for: msg) : nil)
-            return ctx.sendReply(bytes) ? 1 : -1
+            guard ctx.sendReply(bytes) else { return -1 }
+            stats.count(code)
+            return 1
         } catch {
             Log.error("sl", "cannot build a reply: \(error)")
             return -1

@@ -48,6 +48,7 @@ import Testing
                 "system.listMethods", "system.methodHelp", "core.version", "core.echo", "core.uptime", "core.modules",
             ]))
         #expect(methods.contains("jsonrpc.echo"))
+        #expect(methods.contains("sl.stats"))
 
         let (s1, version) = try call(["core.version"])
         #expect(s1 == 0)
@@ -69,6 +70,18 @@ import Testing
         let error = (missing as? [String: Any])?["error"] as? [String: Any]
         #expect(error?["code"] as? Int == -32601)
         #expect(error?["message"] as? String == "Method Not Found")
+
+        // sl.stats counts the stateless replies by class, as Kamailio's.
+        let client = UDPClient()
+        client.send(sipRequest(optionsRequest(), clientPort: client.port), to: server.port)
+        _ = client.receive()
+        client.send(sipRequest(optionsRequest(callID: "s2"), clientPort: client.port), to: server.port)
+        _ = client.receive()
+        let (_, slStats) = try call(["sl.stats"])
+        let stats = (slStats as? [String: Any])?["result"] as? [String: Any]
+        #expect(stats?["200"] as? Int == 2)
+        #expect(stats?["404"] as? Int == 0)
+        #expect(stats?.count == 19)
 
         let (_, help) = try call(["system.methodHelp", "core.version"])
         #expect((help as? [String: Any])?["result"] as? String == "Returns the version string of the server.")
