@@ -247,7 +247,7 @@ import Testing
                     t_relay();
                     if (!t_relay()) exit;
                     record_route();
-                    forward();
+                    userphone();
                     foo_bar();
                     sl_reply_error();
                     xlog("$T_branch_idx\\n");
@@ -263,7 +263,7 @@ import Testing
                     "uf.cfg:8:1: error: modparam: no loaded module matches 'nosuchmod'",
                     "uf.cfg:10:5: error: function 't_relay' belongs to module 'tm', which failed to load (first of 2 uses)",
                     "uf.cfg:12:5: error: unknown function 'record_route': it belongs to module 'rr', which is not loaded",
-                    "uf.cfg:13:5: error: unknown function 'forward': Kamailio core function not implemented yet",
+                    "uf.cfg:13:5: error: unknown function 'userphone': Kamailio core function not implemented yet",
                     "uf.cfg:14:5: error: unknown function 'foo_bar': no loaded module exports it",
                     "uf.cfg:15:5: error: unknown function 'sl_reply_error': module 'sl' of Swiftlet does not implement it yet",
                     "uf.cfg:16:10: error: unknown pseudo-variable '$T_branch_idx': it belongs to module 'tmx', which is not loaded",

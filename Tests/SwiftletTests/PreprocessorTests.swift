@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletSDK
 import Testing
 
 @testable import SwiftletConfig

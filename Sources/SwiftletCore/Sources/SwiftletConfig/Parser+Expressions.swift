@@ -85,7 +85,7 @@ extension Parser {
                 var args: [Expression] = []
                 if !current.isPunctuation(")") {
                     while true {
-                        args.append(try parseExpression())
+                        args.append(try parseHostPortSpec(try parseExpression()))
                         if current.isPunctuation(",") {
                             advance()
                             continue
@@ -105,5 +105,30 @@ extension Parser {
         default:
             throw fail("expected an expression, found \(describe(t))")
         }
+    }
+
+    /// Kamailio's socket and host:port arguments (`force_send_socket(udp:10.0.0.1:5060)`,
+    /// `send(10.0.0.1:5070)`, `forward(uri:host, uri:port)`): a name, address or number
+    /// followed by `:` parts is one string argument, written as it stands.
+    mutating func parseHostPortSpec(_ first: Expression) throws(SyntaxError) -> Expression {
+        guard current.isPunctuation(":") else { return first }
+        var text: String
+        switch first {
+        case .name(let n, _): text = n
+        case .string(let s, _): text = s
+        case .integer(let n, _): text = String(n)
+        default: return first
+        }
+        while current.isPunctuation(":") {
+            advance()
+            let t = current
+            switch t.kind {
+            case .identifier, .ipv4, .ipv6: text += ":" + t.text
+            case .integer(let n): text += ":" + String(n)
+            default: throw fail("expected a host, protocol or port after ':', found \(describe(t))")
+            }
+            advance()
+        }
+        return .string(text, location: first.location)
     }
 }

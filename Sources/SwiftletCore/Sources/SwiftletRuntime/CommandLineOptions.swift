@@ -1,4 +1,5 @@
 import SwiftletConfig
+import SwiftletSDK
 
 /// The `swiftlet` command line, parsed getopt-style as Kamailio's: short options may be
 /// grouped (`-DDE`), values attached or separate (`-n4`, `-n 4`), `-d`/`-D` repeated.

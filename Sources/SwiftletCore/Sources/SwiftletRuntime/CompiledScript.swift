@@ -64,6 +64,15 @@ public final class CompiledScript {
         return run(route, .onSend, ctx)
     }
 
+    /// Runs `onsend_route` for a request about to go to `destination` as `bytes` (`$snd(...)`
+    /// reads them while it runs).
+    public func runOnSendRoute(_ ctx: MessageContext, destination: Destination, bytes: [UInt8]) -> Bool {
+        let saved = ctx.sendInfo
+        ctx.sendInfo = SendInfo(destination: destination, bytes: bytes)
+        defer { ctx.sendInfo = saved }
+        return runOnSendRoute(ctx)
+    }
+
     /// Runs `failure_route[name]`; false when it is not defined or the script dropped.
     @discardableResult
     public func runFailureRoute(_ name: String, _ ctx: MessageContext) -> Bool {

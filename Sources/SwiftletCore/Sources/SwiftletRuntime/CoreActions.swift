@@ -32,16 +32,15 @@ enum CoreActions {
         for n in ["set_forward_no_connect", "set_reply_no_connect", "set_forward_close", "set_reply_close"] {
             t[n] = Info(0...0, onSend: true)
         }
+        t.merge(ForwardingActions.table) { a, _ in a }
         return t
     }()
 
     /// Kamailio 5.6 core actions Swiftlet does not implement yet (they need transports or
     /// state that does not exist); named as such in the "unknown function" error.
     static let notImplemented: Set<String> = [
-        "forward", "forward_udp", "forward_tcp", "forward_tls", "forward_sctp", "send", "send_tcp",
-        "rewritehostporttrans", "sethostporttrans", "sethpt", "userphone", "remove_branch", "clear_branches",
-        "add_local_rport", "force_tcp_alias", "add_tcp_alias", "udp_mtu_try_proto", "set_advertised_address",
-        "set_advertised_port", "force_send_socket", "cfg_select", "cfg_reset", "exec", "setavpflag",
+        "rewritehostporttrans", "sethostporttrans", "sethpt", "userphone", "force_tcp_alias", "add_tcp_alias",
+        "udp_mtu_try_proto", "cfg_select", "cfg_reset", "exec", "setavpflag",
         "resetavpflag", "isavpflagset", "len_gt",
     ]
 }
@@ -60,6 +59,7 @@ extension ScriptCompiler {
         if currentRoute == .onSend, !info.onSend {
             error("'\(name)' cannot be used in onsend_route", loc)
         }
+        if let action = compileForwardingAction(name, args, loc) { return action }
         switch name {
         case "setflag", "resetflag", "isflagset":
             guard let n = flagNumber(args[0], name) else { return { _ in 1 } }

@@ -24,6 +24,20 @@ public struct CoreConfiguration {
     public var maxWhileLoops = 100
     /// `alias=` names: requests for them are for this server (`myself`).
     public var aliases: [HostAlias] = []
+    /// `check_via`: a reply is forwarded only when its top Via is this server.
+    public var checkVia = false
+    /// `force_rport`: every request is treated as if its Via had `rport`.
+    public var forceRport = false
+    /// `disable_tcp`
+    public var disableTCP = false
+    /// `tcp_children`: the workers that run the script for TCP messages (0: as `children`).
+    public var tcpChildren = 0
+    /// `tcp_connection_lifetime` in seconds (Kamailio's default 120).
+    public var tcpConnectionLifetime = 120
+    /// `tcp_max_connections` (Kamailio's default 2048).
+    public var tcpMaxConnections = 2048
+    /// `tcp_accept_no_cl`: accept TCP requests without Content-Length.
+    public var tcpAcceptNoCL = false
 
     public init() {}
 
@@ -36,15 +50,15 @@ public struct CoreConfiguration {
     /// Kamailio global parameters that Swiftlet reads but does not act on yet. They are
     /// accepted with a warning naming the place, so that Kamailio configurations load.
     static let acceptedNotImplemented: Set<String> = [
-        "disable_tcp", "enable_sctp", "disable_sctp", "auto_aliases", "dns", "rev_dns", "dns_try_ipv6", "dns_try_naptr",
-        "use_dns_cache", "use_dns_failover", "dns_srv_lb", "fork", "memdbg", "memlog", "mhomed", "tcp_children",
-        "tcp_connection_lifetime", "tcp_max_connections", "tcp_connect_timeout", "tcp_send_timeout", "tcp_accept_no_cl",
+        "enable_sctp", "disable_sctp", "auto_aliases", "dns", "rev_dns", "dns_try_ipv6", "dns_try_naptr",
+        "use_dns_cache", "use_dns_failover", "dns_srv_lb", "fork", "memdbg", "memlog", "mhomed",
+        "tcp_connect_timeout", "tcp_send_timeout",
         "tcp_async", "tcp_keepalive", "tcp_crlf_ping", "enable_tls", "tls_max_connections", "max_branches",
         "server_id", "user_agent_header", "sip_warning", "onsend_route_reply",
         "sctp_children", "async_workers", "socket_workers", "user", "uid", "group", "gid", "chroot", "workdir",
         "rundir", "shm_mem_size", "pkg_mem_size", "latency_limit_action", "latency_limit_db", "latency_log",
         "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size", "log_prefix", "log_prefix_mode",
-        "udp_mtu", "udp_mtu_try_proto", "force_rport", "phone2tel", "reply_to_via", "check_via",
+        "udp_mtu", "udp_mtu_try_proto", "phone2tel", "reply_to_via",
     ]
 
     /// Applies the global parameters of a parsed configuration. Unknown names and bad
@@ -109,6 +123,20 @@ public struct CoreConfiguration {
                 if let v = int() { maxWhileLoops = v }
             case "max_recursive_level":
                 if let v = int() { maxRecursiveLevel = v }
+            case "check_via":
+                if let v = int() { checkVia = v != 0 }
+            case "force_rport":
+                if let v = int() { forceRport = v != 0 }
+            case "disable_tcp":
+                if let v = int() { disableTCP = v != 0 }
+            case "tcp_children":
+                if let v = int() { tcpChildren = max(0, v) }
+            case "tcp_connection_lifetime":
+                if let v = int() { tcpConnectionLifetime = v }
+            case "tcp_max_connections":
+                if let v = int() { tcpMaxConnections = v }
+            case "tcp_accept_no_cl":
+                if let v = int() { tcpAcceptNoCL = v != 0 }
             case "alias":
                 do throws(ConfigDiagnostic) {
                     aliases.append(try ListenParser.parseAlias(g.value, at: g.location))

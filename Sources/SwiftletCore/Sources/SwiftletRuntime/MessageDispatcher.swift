@@ -4,8 +4,13 @@ import SwiftletSDK
 /// holds only immutable state after start-up.
 final class MessageDispatcher: @unchecked Sendable {
     let script: CompiledScript
+    /// The global `force_rport`.
+    let forceRport: Bool
 
-    init(script: CompiledScript) { self.script = script }
+    init(script: CompiledScript, forceRport: Bool = false) {
+        self.script = script
+        self.forceRport = forceRport
+    }
 
     /// Handles one received message (a datagram, or one framed stream message).
     func handle(_ bytes: [UInt8], receive: ReceiveInfo, sender: ReplySender?) {
@@ -29,13 +34,12 @@ final class MessageDispatcher: @unchecked Sendable {
             return
         }
         let ctx = MessageContext(message: message, receive: receive, replySender: sender)
+        ctx.forceRport = forceRport
         if message.isRequest {
             script.runRequestRoute(ctx)
         } else {
-            script.runReplyRoute(ctx)
-            Log.debug(
-                "core",
-                "reply \(message.statusCode ?? 0) not forwarded: stateless reply forwarding is not available yet")
+            // The core reply route, then the reply goes on statelessly (Kamailio's receive_msg).
+            if script.runReplyRoute(ctx) { _ = StatelessForwarding.forwardReply(ctx) }
         }
     }
 }

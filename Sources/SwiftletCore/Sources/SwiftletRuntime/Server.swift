@@ -64,7 +64,20 @@ public enum Server {
                 throw RuntimeError("initialisation of module '\(m.name)' failed: \(error)")
             }
         }
-        let listeners = try config.listen.map { (a) throws(RuntimeError) in try UDPListener(a) }
+        var listeners: [UDPListener] = []
+        for (i, a) in config.listen.enumerated() where a.proto == .udp {
+            listeners.append(try UDPListener(a, index: i))
+        }
+        let table = SocketTable(
+            sockets: listeners.map(\.socket), local: LocalAddresses(listeners: config.listen, aliases: config.aliases))
+        Core.installTransport(table)
+        StatelessForwarding.checkVia = config.checkVia
+        if loaded.script.hasOnSendRoute {
+            let script = loaded.script
+            StatelessForwarding.onSend = { ctx, destination, bytes in
+                script.runOnSendRoute(ctx, destination: destination, bytes: bytes)
+            }
+        }
 
         if options.foreground == 0 { try daemonize(keepStderr: config.logStderror, keep: Set(listeners.map(\.fd))) }
         if let pidFile = options.pidFile { try writePidFile(pidFile) }
@@ -81,7 +94,7 @@ public enum Server {
         for m in loaded.modules { try childInit(m, rank: ProcessRank.initial) }
 
         let stop = StopFlag()
-        let dispatcher = MessageDispatcher(script: loaded.script)
+        let dispatcher = MessageDispatcher(script: loaded.script, forceRport: config.forceRport)
         var threads: [pthread_t] = []
         var rank = ProcessRank.firstWorker
         let failed = StopFlag()

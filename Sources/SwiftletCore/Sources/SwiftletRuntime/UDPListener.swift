@@ -11,14 +11,16 @@ final class UDPListener {
     let fd: Int32
     let localIP: String
     let localPort: Int
+    /// This listener as forwarding sees it.
+    let socket: ListeningSocket
 
     /// Receive buffer requested for every UDP socket: a few MB absorb bursts.
     static let receiveBufferBytes: Int32 = 4 * 1024 * 1024
 
-    init(_ address: ListenAddress) throws(RuntimeError) {
+    init(_ address: ListenAddress, index: Int) throws(RuntimeError) {
         self.address = address
         let sa = try SocketAddress(host: address.address, port: address.port)
-        let fd = socket(sa.family, Int32(SOCK_DGRAM.rawValue), 0)
+        let fd = Glibc.socket(sa.family, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw RuntimeError("cannot create a socket for \(address): \(RuntimeError.errnoText())") }
         var one: Int32 = 1
         if sa.family == AF_INET6 {
@@ -38,6 +40,7 @@ final class UDPListener {
         self.fd = fd
         self.localIP = sa.ipString
         self.localPort = address.port
+        self.socket = ListeningSocket(index: index, listen: address, address: sa, fd: fd)
     }
 
     /// Wakes the workers blocked on this socket; they then see the stop flag.

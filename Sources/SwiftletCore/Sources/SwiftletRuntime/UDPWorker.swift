@@ -26,7 +26,8 @@ final class UDPWorker: ReplySender {
         var buffer = [UInt8](repeating: 0, count: 65536)
         let fd = listener.fd
         let receive = ReceiveInfo(
-            proto: .udp, sourceIP: "", sourcePort: 0, localIP: listener.localIP, localPort: listener.localPort)
+            proto: .udp, sourceIP: "", sourcePort: 0, localIP: listener.localIP, localPort: listener.localPort,
+            socket: listener.socket)
         while !stop.isSet {
             var addr = SocketAddress()
             addr.length = socklen_t(MemoryLayout<sockaddr_storage>.size)

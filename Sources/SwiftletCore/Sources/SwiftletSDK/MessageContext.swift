@@ -5,13 +5,22 @@ public struct ReceiveInfo: Sendable {
     public var sourcePort: Int
     public var localIP: String
     public var localPort: Int
+    /// The socket it arrived on (nil for faked messages and unit tests).
+    public var socket: ListeningSocket?
+    /// The connection it arrived on (TCP, TLS, WS), else nil.
+    public var connectionID: Int?
 
-    public init(proto: TransportProtocol, sourceIP: String, sourcePort: Int, localIP: String, localPort: Int) {
+    public init(
+        proto: TransportProtocol, sourceIP: String, sourcePort: Int, localIP: String, localPort: Int,
+        socket: ListeningSocket? = nil, connectionID: Int? = nil
+    ) {
         self.proto = proto
         self.sourceIP = sourceIP
         self.sourcePort = sourcePort
         self.localIP = localIP
         self.localPort = localPort
+        self.socket = socket
+        self.connectionID = connectionID
     }
 }
 
@@ -28,6 +37,16 @@ public struct Branch: Sendable, Equatable {
         self.destinationURI = destinationURI
         self.q = q
         self.flags = flags
+    }
+}
+
+/// A message about to be sent, as `onsend_route` sees it (Kamailio's `onsend_info`).
+public struct SendInfo: Sendable {
+    public var destination: Destination
+    public var bytes: [UInt8]
+    public init(destination: Destination, bytes: [UInt8]) {
+        self.destination = destination
+        self.bytes = bytes
     }
 }
 
@@ -51,6 +70,16 @@ public final class MessageContext {
     public var forceRport = false
     /// Connection requests of the script (`set_reply_no_connect()`, ...).
     public var sendFlags: SendFlags = []
+    /// Set by `add_local_rport()`: the Via added when forwarding carries `;rport`.
+    public var addLocalRport = false
+    /// Set by `set_advertised_address()`/`set_advertised_port()`: what the Via added when
+    /// forwarding names instead of the sending socket's (advertised) address and port.
+    public var advertisedAddress: String?
+    public var advertisedPort: Int?
+    /// Set by `force_send_socket()` (`$fs`): the socket forwarded messages leave from.
+    public var forcedSendSocket: ListeningSocket?
+    /// While `onsend_route` runs: where the message goes and its bytes (`$snd(...)`).
+    public var sendInfo: SendInfo?
     /// Message flags (`setflag`/`isflagset`), 0-63.
     public var flags: UInt64 = 0
     /// Flags of branch 0 (`setbflag`/`isbflagset`), 0-63.

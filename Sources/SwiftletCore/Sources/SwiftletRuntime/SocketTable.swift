@@ -1,0 +1,65 @@
+import SwiftletSDK
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Sends messages over connection-oriented transports (the TCP connection table).
+protocol StreamSender: AnyObject, Sendable {
+    func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool
+}
+
+/// The server's listening sockets and the way out through them: the `TransportLayer` the
+/// runtime installs for forwarding and modules. Immutable after start-up, so every worker
+/// uses it without locks (a UDP `sendto` on a shared descriptor is thread-safe).
+final class SocketTable: TransportLayer, @unchecked Sendable {
+    let sockets: [ListeningSocket]
+    let local: LocalAddresses
+    /// The TCP side, once started.
+    var streams: StreamSender?
+    /// The first UDP socket of each family (Kamailio's `sendipv4`/`sendipv6`).
+    private let firstUDP4: ListeningSocket?
+    private let firstUDP6: ListeningSocket?
+
+    init(sockets: [ListeningSocket], local: LocalAddresses) {
+        self.sockets = sockets
+        self.local = local
+        firstUDP4 = sockets.first { $0.proto == .udp && !$0.isIPv6 }
+        firstUDP6 = sockets.first { $0.proto == .udp && $0.isIPv6 }
+    }
+
+    func sendSocket(for proto: TransportProtocol, to address: SocketAddress, received: ListeningSocket?)
+        -> ListeningSocket?
+    {
+        if let received, received.proto == proto, received.isIPv6 == address.isIPv6 { return received }
+        if proto == .udp { return address.isIPv6 ? firstUDP6 : firstUDP4 }
+        return sockets.first { $0.proto == proto && $0.isIPv6 == address.isIPv6 }
+    }
+
+    func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool {
+        switch destination.proto {
+        case .udp:
+            let sent = bytes.withUnsafeBytes { buf in
+                destination.address.withSockaddr { sendto(socket.fd, buf.baseAddress, buf.count, 0, $0, $1) }
+            }
+            if sent < 0 {
+                Log.error("core", "sendto \(destination.address) failed: \(RuntimeError.errnoText())")
+                return false
+            }
+            return true
+        case .tcp:
+            guard let streams else {
+                Log.error("core", "cannot send to \(destination): TCP is disabled")
+                return false
+            }
+            return streams.send(bytes, to: destination, from: socket)
+        default:
+            Log.error("core", "cannot send to \(destination): \(destination.proto.name) is not supported")
+            return false
+        }
+    }
+
+    func isMyself(host: String, port: Int?, proto: TransportProtocol?) -> Bool {
+        local.isMyself(host: host, port: port)
+    }
+}

@@ -1,0 +1,161 @@
+/// Stateless forwarding of requests and replies (Kamailio's `forward_request`,
+/// `build_req_buf_from_sip_req`, `do_forward_reply`), used by the core's `forward()`/`send()`
+/// actions and by modules (corex, tm) that send a request on.
+public enum StatelessForwarding {
+    /// Global settings read at start-up (`check_via`).
+    nonisolated(unsafe) public static var checkVia = false
+
+    /// Called with the context, the destination and the bytes before a request is sent;
+    /// returning false cancels the send. The runtime installs it when the configuration has
+    /// an `onsend_route`.
+    nonisolated(unsafe) public static var onSend: ((MessageContext, Destination, [UInt8]) -> Bool)?
+
+    /// The Via transport token of a protocol.
+    static func viaTransport(_ p: TransportProtocol) -> String {
+        switch p {
+        case .udp: "UDP"
+        case .tcp: "TCP"
+        case .tls: "TLS"
+        case .sctp: "SCTP"
+        case .ws: "WS"
+        case .wss: "WSS"
+        }
+    }
+
+    /// The request as it leaves: the script's edits applied, the new Request-URI, `received`
+    /// and `rport` on the received top Via (RFC 3261 18.2.1, RFC 3581), and a new top Via for
+    /// `socket` with a branch derived from the transaction (the same for a retransmission).
+    public static func buildRequest(_ ctx: MessageContext, socket: ListeningSocket, proto: TransportProtocol) throws
+        -> [UInt8]
+    {
+        let msg = ctx.message
+        var editor = ctx.edits
+        if let ru = ctx.newRequestURI { editor.setRequestURI(ru) }
+        if let via = try? msg.topVia() { addReceivedAndRport(&editor, via, ctx) }
+        let host = ctx.advertisedAddress ?? socket.advertisedHost
+        let port = ctx.advertisedPort ?? socket.advertisedPort
+        editor.addVia(
+            transport: viaTransport(proto), host: host, port: port, branch: BranchGenerator.stateless(for: msg),
+            rport: ctx.addLocalRport)
+        return try editor.build()
+    }
+
+    /// Kamailio's `received_test` and rport update on the top Via of a request being forwarded:
+    /// `;received=` when the Via already has `received` or `rport`, or its host is not the
+    /// source address; `;rport=` (replacing an empty or old one) when it asks for it or
+    /// `force_rport()` was called. New parameters go right after host:port.
+    static func addReceivedAndRport(_ e: inout MessageEditor, _ via: ViaHeader, _ ctx: MessageContext) {
+        let b = ctx.message.buffer
+        let source = ctx.receive.sourceIP
+        let needsReceived =
+            via.received != nil || via.rport != nil || !IPAddressText.sameAddress(host: b.text(via.host), ip: source)
+        let needsRport = ctx.forceRport || via.rport != nil
+        let anchor = via.portRange?.upperBound ?? via.host.upperBound
+        // Kamailio inserts both after the same anchor, each right after it: rport ends up first.
+        if needsRport {
+            let text = Array(";rport=\(ctx.receive.sourcePort)".utf8)
+            if let r = via.rport { e.replace(r.range, with: text) } else { e.insert(text, at: anchor) }
+        }
+        if needsReceived {
+            let text = Array(";received=\(source)".utf8)
+            if let r = via.received { e.replace(r.range, with: text) } else { e.insert(text, at: anchor) }
+        }
+    }
+
+    /// Sends the request statelessly to `destination`. Returns false (with a log line) when
+    /// no socket fits, building fails, `onsend_route` dropped it or sending failed.
+    public static func forwardRequest(_ ctx: MessageContext, to destination: Destination) -> Bool {
+        guard let transport = Core.transport else {
+            Log.error("core", "cannot forward: no transport layer (not running)")
+            return false
+        }
+        var dst = destination
+        if dst.socket == nil { dst.socket = ctx.forcedSendSocket }
+        guard
+            let socket = dst.socket
+                ?? transport.sendSocket(for: dst.proto, to: dst.address, received: ctx.receive.socket)
+        else {
+            Log.error(
+                "core",
+                "cannot forward to af \(dst.address.isIPv6 ? 10 : 2), proto \(dst.proto.name): no corresponding listening socket"
+            )
+            return false
+        }
+        if dst.proto == socket.proto,
+            transport.sockets.contains(where: { $0.proto == dst.proto && $0.address == dst.address })
+        {
+            // Kamailio would send the request to itself and loop until Max-Forwards runs out.
+            Log.error("core", "not forwarding \(msgName(ctx)) to \(dst): that is this server (a loop)")
+            return false
+        }
+        dst.flags = ctx.sendFlags
+        let bytes: [UInt8]
+        do {
+            bytes = try buildRequest(ctx, socket: socket, proto: dst.proto)
+        } catch {
+            Log.error("core", "cannot build the forwarded request: \(error)")
+            return false
+        }
+        if let onSend, !onSend(ctx, dst, bytes) {
+            Log.info("core", "request to \(dst) dropped (onsend_route)")
+            return false
+        }
+        return transport.send(bytes, to: dst, from: socket)
+    }
+
+    /// Forwards a received reply statelessly (Kamailio's `forward_reply`): removes the top Via
+    /// (which must be this server's when `check_via` is on) and sends the reply to the next
+    /// Via's address. Returns false, with a log line, when it cannot.
+    public static func forwardReply(_ ctx: MessageContext) -> Bool {
+        guard let transport = Core.transport else { return false }
+        let msg = ctx.message
+        let b = msg.buffer
+        guard let vias = try? msg.vias(), vias.count >= 2 else {
+            Log.debug("core", "reply cannot be forwarded - no 2nd via")
+            return false
+        }
+        let top = vias[0]
+        if checkVia {
+            let proto = NextHop.transport(named: b.text(top.transport))
+            guard transport.isMyself(host: b.text(top.host), port: top.port ?? 5060, proto: proto) else {
+                Log.error("core", "host in first via!=me : \(b.text(top.host)):\(top.port ?? 0)")
+                return false
+            }
+        }
+        var dst: Destination
+        do {
+            dst = try NextHop.destination(forReplyVia: vias[1], in: b)
+        } catch {
+            Log.notice("core", "cannot forward the reply: \(error)")
+            return false
+        }
+        var editor = ctx.edits
+        let bytes: [UInt8]
+        do {
+            try editor.removeTopVia()
+            bytes = try editor.build()
+        } catch {
+            Log.error("core", "cannot build the forwarded reply: \(error)")
+            return false
+        }
+        dst.socket = ctx.forcedSendSocket
+        dst.flags = ctx.sendFlags
+        guard
+            let socket = dst.socket
+                ?? transport.sendSocket(for: dst.proto, to: dst.address, received: ctx.receive.socket)
+        else {
+            Log.error("core", "cannot forward reply: no listening socket for \(dst)")
+            return false
+        }
+        return transport.send(bytes, to: dst, from: socket)
+    }
+
+    private static func msgName(_ ctx: MessageContext) -> String {
+        ctx.message.method.map { $0.name } ?? "the request"
+    }
+}
+
+extension MessageContext {
+    /// The next hop of this request: `$du` when set, else the Request-URI in effect.
+    public var nextHopURI: String? { destinationURI ?? requestURI }
+}
