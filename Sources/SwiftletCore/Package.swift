@@ -16,6 +16,10 @@ let package = Package(
             targets: ["CSwiftletABI", "SwiftletSIP", "SwiftletConfig", "SwiftletSDK", "SwiftletRuntime"]
         )
     ],
+    dependencies: [
+        // TCP (and later TLS/WebSocket) connections run on SwiftNIO event loops (DESIGN.md section 4).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0")
+    ],
     targets: [
         // C header of the module ABI: version constants and the descriptor structs.
         .target(name: "CSwiftletABI"),
@@ -26,6 +30,11 @@ let package = Package(
         // What modules import: module exports, script functions, pseudo-variables, logging.
         .target(name: "SwiftletSDK", dependencies: ["CSwiftletABI", "SwiftletSIP", "SwiftletConfig"]),
         // Assembly of a running server: module loader, script compiler, transports, workers.
-        .target(name: "SwiftletRuntime", dependencies: ["SwiftletSDK"]),
+        .target(
+            name: "SwiftletRuntime",
+            dependencies: [
+                "SwiftletSDK", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
     ]
 )

@@ -68,6 +68,11 @@ public enum ConfigurationLoader {
         if let n = options.children { core.children = n }
         for l in options.listen {
             do throws(ConfigDiagnostic) {
+                let named =
+                    l.split(separator: ":", maxSplits: 1).first.map {
+                        TransportProtocol(rawValue: $0.lowercased()) != nil
+                    } ?? false
+                if !named || !l.contains(":") { core.listenWithoutProtocol.append(core.listen.count) }
                 core.listen.append(try ListenParser.parse(commandLine: l))
             } catch {
                 diagnostics.append(error)
@@ -80,7 +85,11 @@ public enum ConfigurationLoader {
         if options.debugIncrements > 0 {
             core.debug = LogLevel(debugValue: core.debug.rawValue + options.debugIncrements)
         }
-        if core.listen.isEmpty { core.listen = defaultListeners(port: core.port) }
+        if core.listen.isEmpty {
+            core.listen = defaultListeners(port: core.port)
+            core.listenWithoutProtocol = Array(core.listen.indices)
+        }
+        ListenParser.expandProtocols(&core)
         Log.configure(
             level: core.debug, destination: core.logStderror ? .stderr : .syslog(facility: core.logFacility),
             name: core.logName)

@@ -8,6 +8,9 @@ import SwiftletSDK
 /// applied (Kamailio's globals from `cfg.y` and `main.c`).
 public struct CoreConfiguration {
     public var listen: [ListenAddress] = []
+    /// Positions in `listen` of addresses given without a protocol: Kamailio listens on
+    /// every enabled protocol there (UDP, and TCP unless `disable_tcp`).
+    public var listenWithoutProtocol: [Int] = []
     public var port = 5060
     /// UDP workers per UDP listener (`children`, `-n`).
     public var children = 8
@@ -86,6 +89,7 @@ public struct CoreConfiguration {
             switch g.name {
             case "listen":
                 do throws(ConfigDiagnostic) {
+                    if !ListenParser.namesProtocol(g.value) { listenWithoutProtocol.append(listen.count) }
                     listen.append(try ListenParser.parse(g.value, defaultPort: nil, at: g.location))
                 } catch {
                     errors.append(error)
@@ -168,6 +172,23 @@ public struct CoreConfiguration {
 /// Parses listen specifications: `[proto:]addr[:port] [advertise addr[:port]]`, from
 /// configuration tokens or from the `-l` command-line text.
 public enum ListenParser {
+    /// True when the listen tokens start with `proto:`.
+    static func namesProtocol(_ tokens: [Token]) -> Bool {
+        tokens.count >= 2 && tokens[0].kind == .identifier
+            && TransportProtocol(rawValue: tokens[0].text.lowercased()) != nil && tokens[1].isPunctuationColon
+    }
+
+    /// Adds a TCP socket for every address given without a protocol (after all others, so
+    /// that the first UDP socket stays first), as Kamailio does unless TCP is disabled.
+    static func expandProtocols(_ core: inout CoreConfiguration) {
+        guard !core.disableTCP else { return }
+        for i in core.listenWithoutProtocol where core.listen[i].proto == .udp {
+            var tcp = core.listen[i]
+            tcp.proto = .tcp
+            if !core.listen.contains(tcp) { core.listen.append(tcp) }
+        }
+    }
+
     /// From the tokens after `listen=`.
     static func parse(_ tokens: [Token], defaultPort: Int?, at location: SourceLocation) throws(ConfigDiagnostic)
         -> ListenAddress
@@ -216,8 +237,8 @@ public enum ListenParser {
                 throw ConfigDiagnostic("unexpected '\(t.text)' in listen", at: t.location)
             }
         }
-        guard proto == .udp else {
-            throw ConfigDiagnostic("\(proto.rawValue) listeners are not supported yet (only udp)", at: location)
+        guard proto == .udp || proto == .tcp else {
+            throw ConfigDiagnostic("\(proto.rawValue) listeners are not supported yet (only udp and tcp)", at: location)
         }
         return address
     }

@@ -65,11 +65,31 @@ public enum Server {
             }
         }
         var listeners: [UDPListener] = []
-        for (i, a) in config.listen.enumerated() where a.proto == .udp {
-            listeners.append(try UDPListener(a, index: i))
+        var sockets: [ListeningSocket] = []
+        let tcpListen = config.listen.enumerated().filter { $0.element.proto == .tcp }
+        let tcp: TCPTransport? =
+            tcpListen.isEmpty
+            ? nil
+            : TCPTransport(
+                settings: TCPSettings(
+                    lifetime: config.tcpConnectionLifetime, maxConnections: config.tcpMaxConnections,
+                    acceptNoContentLength: config.tcpAcceptNoCL,
+                    workers: config.tcpChildren > 0 ? config.tcpChildren : config.children))
+        for (i, a) in config.listen.enumerated() {
+            switch a.proto {
+            case .udp:
+                let l = try UDPListener(a, index: i)
+                listeners.append(l)
+                sockets.append(l.socket)
+            case .tcp:
+                sockets.append(try tcp!.bind(a, index: i))
+            default:
+                throw RuntimeError("listen=\(a): \(a.proto.name) is not supported yet")
+            }
         }
         let table = SocketTable(
-            sockets: listeners.map(\.socket), local: LocalAddresses(listeners: config.listen, aliases: config.aliases))
+            sockets: sockets, local: LocalAddresses(listeners: config.listen, aliases: config.aliases))
+        table.streams = tcp
         Core.installTransport(table)
         StatelessForwarding.checkVia = config.checkVia
         if loaded.script.hasOnSendRoute {
@@ -128,9 +148,33 @@ public enum Server {
                 rank += 1
             }
         }
+        if let tcp {
+            for w in 0..<tcp.workers.queues.count {
+                let modules = loaded.modules
+                let workerRank = rank
+                threads.append(
+                    startThread {
+                        Log.setRank(workerRank)
+                        for m in modules {
+                            do {
+                                try childInit(m, rank: workerRank)
+                            } catch {
+                                Log.log(.crit, "core", "\(error)")
+                                failed.set()
+                                kill(getpid(), SIGTERM)
+                                return
+                            }
+                        }
+                        tcp.workers.run(w, dispatcher: dispatcher)
+                    })
+                rank += 1
+            }
+        }
         for m in loaded.modules { try childInit(m, rank: ProcessRank.main) }
         print("Listening on")
-        for l in listeners { print("             \(l.address.proto.rawValue): \(l.localIP):\(l.localPort)") }
+        for s in sockets {
+            print("             \(s.proto.rawValue): \(s.address.ipString):\(s.listen.port)")
+        }
         fflush(nil)
         Log.info("core", "\(Core.fullVersion) started with \(config.children) worker(s) per listener")
 
@@ -139,9 +183,12 @@ public enum Server {
             sigwait(&signals, &received)
         } while received == SIGHUP
         Log.notice("core", "signal \(received) received, shutting down")
+        // Workers finish what was already received (UDP workers drain their socket), then
+        // the connections close; no reply in flight is lost.
         stop.set()
-        for l in listeners { l.shutdownSocket() }
+        tcp?.stop()
         for t in threads { pthread_join(t, nil) }
+        tcp?.shutdownEventLoop()
         for m in loaded.modules.reversed() { m.exports.destroy() }
         if let pidFile = options.pidFile { unlink(pidFile) }
         if failed.isSet { throw RuntimeError("a worker failed to initialise") }

@@ -43,11 +43,6 @@ final class UDPListener {
         self.socket = ListeningSocket(index: index, listen: address, address: sa, fd: fd)
     }
 
-    /// Wakes the workers blocked on this socket; they then see the stop flag.
-    func shutdownSocket() {
-        Glibc.shutdown(fd, Int32(SHUT_RDWR))
-    }
-
     deinit { close(fd) }
 }
 

@@ -28,18 +28,26 @@ final class UDPWorker: ReplySender {
         let receive = ReceiveInfo(
             proto: .udp, sourceIP: "", sourcePort: 0, localIP: listener.localIP, localPort: listener.localPort,
             socket: listener.socket)
-        while !stop.isSet {
+        var drainDeadline: timespec? = nil
+        while true {
+            // After the stop request the socket is drained without blocking: datagrams that
+            // arrived before it are still handled (bounded by drainSeconds under load).
+            if stop.isSet, drainDeadline == nil { drainDeadline = UDPWorker.monotonicNow(plus: UDPWorker.drainSeconds) }
+            if let d = drainDeadline, UDPWorker.monotonicNow(plus: 0).tv_sec >= d.tv_sec { break }
+            let flags = drainDeadline == nil ? Int32(0) : Int32(MSG_DONTWAIT)
             var addr = SocketAddress()
             addr.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let n = buffer.withUnsafeMutableBytes { buf in
                 withUnsafeMutablePointer(to: &addr.storage) { sp in
                     sp.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        recvfrom(fd, buf.baseAddress, buf.count, 0, $0, &addr.length)
+                        recvfrom(fd, buf.baseAddress, buf.count, flags, $0, &addr.length)
                     }
                 }
             }
             if n <= 0 {
-                if n < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR, !stop.isSet {
+                let e = errno
+                if drainDeadline != nil, n < 0, e == EAGAIN || e == EWOULDBLOCK { break }
+                if n < 0, e != EAGAIN, e != EWOULDBLOCK, e != EINTR, !stop.isSet {
                     Log.error("core", "recvfrom on \(listener.address) failed: \(RuntimeError.errnoText())")
                 }
                 continue
@@ -50,6 +58,16 @@ final class UDPWorker: ReplySender {
             info.sourcePort = addr.port
             dispatcher.handle(Array(buffer[0..<n]), receive: info, sender: self)
         }
+    }
+
+    /// Longest time spent draining a socket after the stop request.
+    static let drainSeconds = 2
+
+    static func monotonicNow(plus seconds: Int) -> timespec {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        t.tv_sec += seconds
+        return t
     }
 
     func sendToSource(_ bytes: [UInt8], port: Int) -> Bool {

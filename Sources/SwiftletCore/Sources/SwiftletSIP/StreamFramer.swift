@@ -15,6 +15,9 @@ public struct StreamFramer {
 
     /// Largest message accepted (Kamailio's BUF_SIZE).
     public let maxMessageSize: Int
+    /// Take a message without Content-Length as one without a body (Kamailio's
+    /// `tcp_accept_no_cl`) instead of refusing the stream.
+    public var acceptsMissingContentLength = false
     private var buffer: [UInt8] = []
     private var start = 0
 
@@ -55,7 +58,7 @@ public struct StreamFramer {
             if pendingByteCount > maxMessageSize { throw SIPParseError(.tooLarge, at: start) }
             return nil
         }
-        guard let length = try contentLength(headerEnd: headerEnd) else {
+        guard let length = try contentLength(headerEnd: headerEnd) ?? (acceptsMissingContentLength ? 0 : nil) else {
             throw SIPParseError(.missingContentLength, at: start)
         }
         let total = headerEnd - start + length

@@ -1,0 +1,79 @@
+import NIOCore
+import SwiftletSDK
+import Synchronization
+
+/// One TCP connection, accepted or opened (Kamailio's `tcp_connection`). Replies to a
+/// message received on it go back on it (it is the message's `ReplySender`).
+final class TCPConnection: ReplySender, @unchecked Sendable {
+    let id: Int
+    let channel: Channel
+    /// The peer's address.
+    let remote: SwiftletSDK.SocketAddress
+    /// The listening socket it belongs to (for an outgoing connection: the socket chosen
+    /// to send from).
+    let socket: ListeningSocket
+
+    init(id: Int, channel: Channel, remote: SwiftletSDK.SocketAddress, socket: ListeningSocket) {
+        self.id = id
+        self.channel = channel
+        self.remote = remote
+        self.socket = socket
+    }
+
+    /// Writes `bytes`; false when the connection is already closed. Thread-safe (NIO hops to
+    /// the connection's event loop).
+    func write(_ bytes: [UInt8]) -> Bool {
+        guard channel.isActive else { return false }
+        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+        return true
+    }
+
+    func sendToSource(_ bytes: [UInt8], port: Int) -> Bool {
+        if write(bytes) { return true }
+        Log.error("core", "cannot send a reply to \(remote): connection \(id) is closed")
+        return false
+    }
+}
+
+/// The open connections, by id and by peer address (Kamailio's connection hash), shared by
+/// the event loops that add and remove them and the workers that look them up.
+final class TCPConnectionTable: Sendable {
+    private struct State {
+        var byID: [Int: TCPConnection] = [:]
+        var byRemote: [SwiftletSDK.SocketAddress: Int] = [:]
+        var nextID = 1
+    }
+    private let state = Mutex(State())
+
+    var count: Int { state.withLock { $0.byID.count } }
+
+    /// A new connection id.
+    func allocateID() -> Int {
+        state.withLock { s in
+            defer { s.nextID += 1 }
+            return s.nextID
+        }
+    }
+
+    func add(_ c: TCPConnection) {
+        state.withLock { s in
+            s.byID[c.id] = c
+            s.byRemote[c.remote] = c.id
+        }
+    }
+
+    func remove(_ id: Int) {
+        state.withLock { s in
+            guard let c = s.byID.removeValue(forKey: id) else { return }
+            if s.byRemote[c.remote] == id { s.byRemote.removeValue(forKey: c.remote) }
+        }
+    }
+
+    func connection(id: Int) -> TCPConnection? { state.withLock { $0.byID[id] } }
+
+    func connection(to remote: SwiftletSDK.SocketAddress) -> TCPConnection? {
+        state.withLock { s in s.byRemote[remote].flatMap { s.byID[$0] } }
+    }
+
+    var all: [TCPConnection] { state.withLock { Array($0.byID.values) } }
+}

@@ -1,0 +1,100 @@
+import NIOCore
+import NIOPosix
+import SwiftletSDK
+
+/// Connection settings from the global parameters.
+struct TCPSettings: Sendable {
+    /// `tcp_connection_lifetime`: an idle connection is closed after this many seconds.
+    var lifetime = 120
+    /// `tcp_max_connections`: accepted connections beyond this are closed at once.
+    var maxConnections = 2048
+    /// `tcp_accept_no_cl`
+    var acceptNoContentLength = false
+    /// `tcp_children`
+    var workers = 2
+    /// Seconds to wait for an outgoing connection (`tcp_connect_timeout`, Kamailio's 10).
+    var connectTimeout = 10
+}
+
+/// SIP over TCP (DESIGN.md section 4): SwiftNIO event loops own the connections and frame
+/// the messages; the script runs on `tcp_children` worker threads; replies and forwarded
+/// requests go out through the connection table, opening a connection when none exists.
+final class TCPTransport: StreamSender, @unchecked Sendable {
+    let settings: TCPSettings
+    let table = TCPConnectionTable()
+    let workers: StreamWorkerPool
+    private let group: MultiThreadedEventLoopGroup
+    private var servers: [Channel] = []
+
+    init(settings: TCPSettings) {
+        self.settings = settings
+        workers = StreamWorkerPool(count: settings.workers)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    }
+
+    /// Binds a TCP listener.
+    func bind(_ listen: ListenAddress, index: Int) throws(RuntimeError) -> ListeningSocket {
+        let address = try SwiftletSDK.SocketAddress(host: listen.address, port: listen.port)
+        let socket = ListeningSocket(index: index, listen: listen, address: address, fd: -1)
+        let lifetime = settings.lifetime
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        IdleStateHandler(allTimeout: .seconds(Int64(lifetime))),
+                        SIPStreamHandler(transport: self, socket: socket))
+                }
+            }
+        do {
+            servers.append(try bootstrap.bind(host: address.ipString, port: listen.port).wait())
+        } catch {
+            throw RuntimeError("cannot bind \(listen): \(error)")
+        }
+        return socket
+    }
+
+    func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool {
+        if let id = destination.connectionID, let c = table.connection(id: id), c.write(bytes) { return true }
+        if let c = table.connection(to: destination.address), c.write(bytes) { return true }
+        if destination.flags.contains(.forwardNoConnect) {
+            Log.error("core", "no open connection to \(destination) and connecting is not allowed")
+            return false
+        }
+        let id = table.allocateID()
+        let lifetime = settings.lifetime
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(.seconds(Int64(settings.connectTimeout)))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        IdleStateHandler(allTimeout: .seconds(Int64(lifetime))),
+                        SIPStreamHandler(transport: self, socket: socket, connectionID: id))
+                }
+            }
+        do {
+            let channel = try bootstrap.connect(host: destination.address.ipString, port: destination.address.port)
+                .wait()
+            try channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).wait()
+            return true
+        } catch {
+            Log.error("core", "cannot connect to \(destination): \(error)")
+            return false
+        }
+    }
+
+    /// Closes the listeners and every connection, lets the workers finish what is queued,
+    /// and stops the event loop.
+    func stop() {
+        for s in servers { try? s.close().wait() }
+        for c in table.all { try? c.channel.close().wait() }
+        workers.close()
+    }
+
+    func shutdownEventLoop() {
+        try? group.syncShutdownGracefully()
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+/// SIP over TCP through the running binary: replies on the same connection, stream framing
+/// (split and coalesced segments), Content-Length rules, and forwarding between UDP and TCP.
+@Suite(.serialized) struct TCPTransportTests {
+    static let config = """
+        #!KAMAILIO
+        debug=2
+        log_stderror=yes
+        children=1
+        tcp_children=2
+        listen=udp:127.0.0.1:PORT
+        listen=tcp:127.0.0.1:PORT
+        loadmodule "sl.so"
+        request_route {
+            if ($rm == "OPTIONS") {
+                sl_send_reply("200", "OK $pr");
+                exit;
+            }
+            if ($rm == "INVITE") {
+                $du = $hdr(X-Next);
+                forward();
+                exit;
+            }
+        }
+        """
+
+    static func options(_ n: Int, port: Int, transport: String = "TCP") -> String {
+        sipRequest(
+            [
+                "OPTIONS sip:ping@127.0.0.1 SIP/2.0",
+                "Via: SIP/2.0/\(transport) 127.0.0.1:\(port);branch=z9hG4bK-t\(n)",
+                "From: <sip:t@test>;tag=\(n)", "To: <sip:ping@127.0.0.1>", "Call-ID: tcp-\(n)@test",
+                "CSeq: \(n) OPTIONS", "Content-Length: 0",
+            ], clientPort: port)
+    }
+
+    @Test func aRequestOverTCPIsAnsweredOnTheSameConnection() throws {
+        let server = try TestServer(config: Self.config)
+        let client = try TCPClient(port: server.port)
+        client.send(Self.options(1, port: client.localPort))
+        let reply = replyLines(try #require(client.receiveMessage(), "no reply; log: \(server.log)"))
+        #expect(reply[0] == "SIP/2.0 200 OK tcp")
+        #expect(reply[1] == "Via: SIP/2.0/TCP 127.0.0.1:\(client.localPort);branch=z9hG4bK-t1")
+    }
+
+    @Test func aMessageSplitAcrossSegmentsAndTwoInOneSegment() throws {
+        let server = try TestServer(config: Self.config)
+        let client = try TCPClient(port: server.port)
+        let first = Self.options(1, port: client.localPort)
+        let cut = first.index(first.startIndex, offsetBy: 40)
+        client.send(String(first[..<cut]))
+        usleep(150_000)
+        client.send(String(first[cut...]))
+        #expect(replyLines(try #require(client.receiveMessage(), "log: \(server.log)"))[1].hasSuffix("-t1"))
+        // Two messages in one write, the second with a body whose length is counted.
+        let second = Self.options(2, port: client.localPort)
+        let withBody = Self.options(3, port: client.localPort).replacingOccurrences(
+            of: "Content-Length: 0\r\n\r\n", with: "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello")
+        client.send(second + withBody)
+        #expect(replyLines(try #require(client.receiveMessage()))[1].hasSuffix("-t2"))
+        #expect(replyLines(try #require(client.receiveMessage()))[1].hasSuffix("-t3"))
+    }
+
+    @Test func aMessageWithoutContentLengthClosesTheConnectionUnlessAccepted() throws {
+        let noCL = Self.options(1, port: 5999).replacingOccurrences(of: "Content-Length: 0\r\n", with: "")
+        do {
+            let server = try TestServer(config: Self.config)
+            let client = try TCPClient(port: server.port)
+            client.send(noCL)
+            #expect(client.isClosedByPeer())
+        }
+        do {
+            let server = try TestServer(
+                config: Self.config.replacingOccurrences(of: "children=1", with: "children=1\ntcp_accept_no_cl=yes"))
+            let client = try TCPClient(port: server.port)
+            client.send(noCL)
+            #expect(replyLines(try #require(client.receiveMessage(), "log: \(server.log)"))[0] == "SIP/2.0 200 OK tcp")
+        }
+    }
+
+    @Test func forwardingFromUDPToTCPAndTheReplyBack() throws {
+        let server = try TestServer(config: Self.config)
+        let uas = TCPAcceptor()
+        let uac = UDPClient()
+        uac.send(
+            sipRequest(
+                [
+                    "INVITE sip:bob@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:CPORT;branch=z9hG4bK-u1",
+                    "From: <sip:a@test>;tag=1", "To: <sip:bob@test>", "Call-ID: u2t@test", "CSeq: 1 INVITE",
+                    "X-Next: sip:127.0.0.1:\(uas.port);transport=tcp", "Content-Length: 0",
+                ], clientPort: uac.port), to: server.port)
+        let fd = try #require(uas.accept(), "no connection; log: \(server.log)")
+        let conn = TCPClient(accepted: fd)
+        let request = replyLines(try #require(conn.receiveMessage()))
+        #expect(request[0] == "INVITE sip:bob@127.0.0.1 SIP/2.0")
+        #expect(request[1].hasPrefix("Via: SIP/2.0/TCP 127.0.0.1:\(server.port);branch=z9hG4bK"))
+        #expect(request[2] == "Via: SIP/2.0/UDP 127.0.0.1:\(uac.port);branch=z9hG4bK-u1")
+        // The UAS answers on the connection the request came on.
+        conn.send(
+            ([
+                "SIP/2.0 200 OK", request[1], request[2], "From: <sip:a@test>;tag=1", "To: <sip:bob@test>;tag=2",
+                "Call-ID: u2t@test", "CSeq: 1 INVITE", "Content-Length: 0",
+            ] as [String]).joined(separator: "\r\n") + "\r\n\r\n")
+        let back = replyLines(try #require(uac.receive(), "reply not forwarded; log: \(server.log)"))
+        #expect(back[0] == "SIP/2.0 200 OK")
+        #expect(back[1] == "Via: SIP/2.0/UDP 127.0.0.1:\(uac.port);branch=z9hG4bK-u1")
+    }
+
+    @Test func ipv6ListenersServeUDPAndTCP() throws {
+        let server = try TestServer(
+            config: Self.config.replacingOccurrences(
+                of: "listen=udp:127.0.0.1:PORT\nlisten=tcp:127.0.0.1:PORT", with: "listen=[::1]:PORT"))
+        let client = try TCPClient(port: server.port, ipv6: true)
+        client.send(Self.options(1, port: client.localPort).replacingOccurrences(of: "127.0.0.1:", with: "[::1]:"))
+        let reply = replyLines(try #require(client.receiveMessage(), "log: \(server.log)"))
+        #expect(reply[0] == "SIP/2.0 200 OK tcp")
+        #expect(reply[1] == "Via: SIP/2.0/TCP [::1]:\(client.localPort);branch=z9hG4bK-t1")
+        #expect(server.log.contains("udp: ::1:\(server.port)"))
+    }
+}
