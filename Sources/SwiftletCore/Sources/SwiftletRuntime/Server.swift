@@ -186,9 +186,9 @@ public enum Server {
         // Workers finish what was already received (UDP workers drain their socket), then
         // the connections close; no reply in flight is lost.
         stop.set()
-        tcp?.stop()
+        tcp?.stopAccepting()
         for t in threads { pthread_join(t, nil) }
-        tcp?.shutdownEventLoop()
+        tcp?.closeConnections()
         for m in loaded.modules.reversed() { m.exports.destroy() }
         if let pidFile = options.pidFile { unlink(pidFile) }
         if failed.isSet { throw RuntimeError("a worker failed to initialise") }

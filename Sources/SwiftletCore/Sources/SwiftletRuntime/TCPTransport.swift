@@ -86,15 +86,16 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
         }
     }
 
-    /// Closes the listeners and every connection, lets the workers finish what is queued,
-    /// and stops the event loop.
-    func stop() {
+    /// The first step of shutdown: no new connections; the workers finish what is queued
+    /// (their replies still go out on the open connections), then stop.
+    func stopAccepting() {
         for s in servers { try? s.close().wait() }
-        for c in table.all { try? c.channel.close().wait() }
         workers.close()
     }
 
-    func shutdownEventLoop() {
+    /// The last step, after the workers stopped: closes every connection and the event loop.
+    func closeConnections() {
+        for c in table.all { try? c.channel.close().wait() }
         try? group.syncShutdownGracefully()
     }
 }

@@ -33,11 +33,43 @@ public enum StatelessForwarding {
         if let ru = ctx.newRequestURI { editor.setRequestURI(ru) }
         if let via = try? msg.topVia() { addReceivedAndRport(&editor, via, ctx) }
         let host = ctx.advertisedAddress ?? socket.advertisedHost
-        let port = ctx.advertisedPort ?? socket.advertisedPort
+        // Kamailio leaves out the port when it is 5060 and not an advertised one.
+        let port =
+            ctx.advertisedPort ?? socket.listen.advertisedPort
+            ?? (socket.listen.port == 5060 ? nil : socket.listen.port)
+        // A request received on a connection carries the connection id (`;i=`, in reversed
+        // hex as Kamailio writes it) so that the reply finds the connection again.
+        var extra = ""
+        if let id = ctx.receive.connectionID, ctx.receive.proto == .tcp || ctx.receive.proto == .tls {
+            extra = ";i=" + reversedHex(id)
+        }
         editor.addVia(
             transport: viaTransport(proto), host: host, port: port, branch: BranchGenerator.stateless(for: msg),
-            rport: ctx.addLocalRport)
+            extraParameters: extra, rport: ctx.addLocalRport)
         return try editor.build()
+    }
+
+    /// Kamailio's `int2reverse_hex`: hex digits, least significant first.
+    static func reversedHex(_ n: Int) -> String {
+        var v = UInt(n)
+        var s = ""
+        repeat {
+            s.append(Character(String(v & 0xf, radix: 16)))
+            v >>= 4
+        } while v != 0
+        return s
+    }
+
+    /// The inverse of `reversedHex`; nil when not hex.
+    static func connectionID(fromReversedHex text: String) -> Int? {
+        var v = 0
+        var shift = 0
+        for c in text {
+            guard let d = c.hexDigitValue, shift < 60 else { return nil }
+            v |= d << shift
+            shift += 4
+        }
+        return text.isEmpty ? nil : v
     }
 
     /// Kamailio's `received_test` and rport update on the top Via of a request being forwarded:
@@ -140,6 +172,9 @@ public enum StatelessForwarding {
         }
         dst.socket = ctx.forcedSendSocket
         dst.flags = ctx.sendFlags
+        if dst.proto == .tcp || dst.proto == .tls, let i = top.i?.value {
+            dst.connectionID = connectionID(fromReversedHex: b.text(i))
+        }
         guard
             let socket = dst.socket
                 ?? transport.sendSocket(for: dst.proto, to: dst.address, received: ctx.receive.socket)

@@ -87,11 +87,15 @@ public struct MessageEditor {
     }
 
     /// Adds a Via line on top of the existing ones (a proxy forwarding a request).
-    public mutating func addVia(transport: String, host: String, port: Int?, branch: String, rport: Bool = false) {
+    /// `extraParameters` (e.g. `;i=1`) follow the branch, then `;rport` when asked for.
+    public mutating func addVia(
+        transport: String, host: String, port: Int?, branch: String, extraParameters: String = "", rport: Bool = false
+    ) {
         let sentBy = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         var line = "Via: SIP/2.0/\(transport.uppercased()) \(sentBy)"
         if let port { line += ":\(port)" }
         line += ";branch=\(branch)"
+        line += extraParameters
         if rport { line += ";rport" }
         if let first = message.firstHeader(.via) {
             insertHeader(line, before: first)
