@@ -1,8 +1,9 @@
+import SwiftletSDK
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Synchronization
-import SwiftletSDK
 
 /// The reply a failed check left for `sanity_reply()` and the "no reply" mark of the
 /// message, per worker thread (Kamailio keeps them per process with the message id: only

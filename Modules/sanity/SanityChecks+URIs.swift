@@ -11,7 +11,9 @@ extension SanityChecks {
                 return .reply(400, "Bad Request URI")
             }
         }
-        for (bit, name, reason) in [(Self.uriFrom, HeaderName.from, "Invalid From Header"), (Self.uriTo, .to, "Ivalid To Header")]
+        for (bit, name, reason) in [
+            (Self.uriFrom, HeaderName.from, "Invalid From Header"), (Self.uriTo, .to, "Ivalid To Header"),
+        ]
         where checks & bit != 0 {
             guard let f = msg.firstHeader(name), !f.valueRange.isEmpty else { return .silent(noReply: true) }
             guard let v = try? NameAddr.parse(b, f.valueRange), KamailioURI.parses(b, v.uri) else {

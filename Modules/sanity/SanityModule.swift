@@ -33,9 +33,17 @@ final class SanityModule {
         ]
         e.initialize = { (context: ModuleInitContext) throws(FixupError) in
             self.sl = try context.requireAPI("sl", as: StatelessReplyAPI.self, by: "sanity", from: "sl")
-            self.checks = SanityChecks(supportedExtensions: Self.extensionList(self.proxyRequire))
+            self.bind()
         }
         return e
+    }
+
+    /// Binds the sl API and parses `proxy_require` (mod_init; also done by the fixups, which
+    /// run after every module is loaded and its parameters set, so that configurations loaded
+    /// without starting the server work too).
+    func bind() {
+        if sl == nil { sl = ModuleAPIRegistry.shared.lookup("sl", as: StatelessReplyAPI.self) }
+        checks = SanityChecks(supportedExtensions: Self.extensionList(proxyRequire))
     }
 
     /// Kamailio's `parse_str_list`: comma-separated, each item trimmed; empty text, no items.
@@ -50,6 +58,7 @@ final class SanityModule {
     func fixupCheck(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
         let msgChecks = args.count > 0 ? try args[0].intParameter() : nil
         let uriChecks = args.count > 1 ? try args[1].intParameter() : nil
+        bind()
         return { ctx in
             guard let m = msgChecks.map({ $0.value(ctx) }) ?? self.defaultChecks,
                 let u = uriChecks.map({ $0.value(ctx) }) ?? self.defaultURIChecks
@@ -96,6 +105,7 @@ final class SanityModule {
     /// (500 "Server Sanity Failure" when there is none); otherwise does nothing. Returns 1,
     /// -1 when the reply cannot be sent.
     func fixupReply(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
+        bind()
         return { ctx in
             let msg = ctx.message
             guard msg.isRequest, !Self.isACK(msg), self.noreply != 0, !self.pending.isNoReply(ctx) else { return 1 }

@@ -83,6 +83,8 @@ final class SiputilsModule {
     /// carrying `Accept`, `Accept-Encoding`, `Accept-Language` and `Supported` (the module
     /// parameters); -1 for other requests.
     func fixupOptionsReply(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
+        // Bound in mod_init; also here for configurations loaded without starting the server.
+        if sl == nil { sl = ModuleAPIRegistry.shared.lookup("sl", as: StatelessReplyAPI.self) }
         return { ctx in
             guard MethodName.isOptions(ctx.message) else {
                 Log.error("siputils", "called for non-OPTIONS request")

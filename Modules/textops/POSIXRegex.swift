@@ -1,7 +1,8 @@
+import SwiftletSDK
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import SwiftletSDK
 
 /// A POSIX extended regular expression compiled once at start-up (Kamailio's
 /// `fixup_regexp_null`: `REG_EXTENDED|REG_ICASE|REG_NEWLINE`), matched against bytes with

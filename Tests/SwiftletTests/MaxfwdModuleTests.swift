@@ -94,8 +94,11 @@ import Testing
             request_route { $var(m) = 300; mf_process_maxfwd_header("$var(m)"); $avp(rc) = $rc; }
             """, request(maxForwards: "10"))
         #expect(ctx.avps["rc"] == [.int(-1)])
-        #expect(ScriptHarness.errors("loadmodule \"maxfwd.so\"\nrequest_route { mf_process_maxfwd_header(\"ten\"); }\n")
-            == ["bad.cfg:2:42: error: mf_process_maxfwd_header: expected an integer or a pseudo-variable, found \"ten\""])
+        #expect(
+            ScriptHarness.errors("loadmodule \"maxfwd.so\"\nrequest_route { mf_process_maxfwd_header(\"ten\"); }\n")
+                == [
+                    "bad.cfg:2:42: error: mf_process_maxfwd_header: expected an integer or a pseudo-variable, found \"ten\""
+                ])
     }
 
     /// Over UDP: Max-Forwards 0 gets the script's 483, as in Kamailio's default configuration.
@@ -116,7 +119,8 @@ import Testing
             client.send(
                 sipRequest(
                     [
-                        "OPTIONS sip:a@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:CPORT;branch=z9hG4bK-mf\(mf);rport",
+                        "OPTIONS sip:a@127.0.0.1 SIP/2.0",
+                        "Via: SIP/2.0/UDP 127.0.0.1:CPORT;branch=z9hG4bK-mf\(mf);rport",
                         "From: <sip:a@x>;tag=1", "To: <sip:b@y>", "Call-ID: mf\(mf)", "CSeq: 1 OPTIONS",
                         "Max-Forwards: \(mf)", "Content-Length: 0",
                     ], clientPort: client.port), to: server.port)

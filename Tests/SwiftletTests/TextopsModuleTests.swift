@@ -54,7 +54,9 @@ import Testing
         #expect(codes(reply) == [1], "a reply is tested by its CSeq method")
         #expect(
             ScriptHarness.errors("loadmodule \"textops.so\"\nrequest_route { is_method(\"INVITE|FOO\"); }\n")
-                == ["bad.cfg:2:27: error: is_method: unknown method in list 'INVITE|FOO' - must be only defined methods"])
+                == [
+                    "bad.cfg:2:27: error: is_method: unknown method in list 'INVITE|FOO' - must be only defined methods"
+                ])
     }
 
     @Test func headersAreAddedWhereKamailioPutsThem() throws {
