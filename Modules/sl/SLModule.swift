@@ -72,6 +72,7 @@ final class SLModule: StatelessReplyAPI {
         var builder = StatelessReply(
             sourceIP: ctx.receive.sourceIP, sourcePort: ctx.receive.sourcePort, serverHeader: Core.serverHeader)
         builder.forceRport = ctx.forceRport
+        applyReplyLumps(ctx.replyLumps, to: &builder)
         do {
             let bytes = try builder.build(
                 for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.tag(for: msg) : nil)
@@ -82,6 +83,16 @@ final class SLModule: StatelessReplyAPI {
             Log.error("sl", "cannot build a reply: \(error)")
             return -1
         }
+    }
+
+    /// Adds the script's reply lumps (`append_to_reply()`, `set_reply_body()`, ...): their header
+    /// bytes go after the copied headers, before `Server:`, as given (the writer ends each
+    /// extra header with CRLF, so one trailing CRLF of the text is dropped).
+    func applyReplyLumps(_ lumps: ReplyLumps, to builder: inout StatelessReply) {
+        var text = lumps.headers
+        if text.count >= 2, text[text.count - 2] == 13, text[text.count - 1] == 10 { text.removeLast(2) }
+        if !lumps.headers.isEmpty { builder.extraHeaders = [String(decoding: text, as: UTF8.self)] }
+        if let body = lumps.body { builder.body = body }
     }
 
     /// Kamailio's `sl_filter_ACK`: an ACK whose To-tag is one this server generated answers

@@ -98,6 +98,8 @@ public final class MessageContext {
     /// Edits to the message recorded by the script (`append_hf`, `remove_hf`, ...), applied
     /// when the message is sent on. Created on first use.
     public lazy var edits = MessageEditor(message)
+    /// Header lines and body to add to replies built for this request (Kamailio's reply lumps).
+    public var replyLumps = ReplyLumps()
 
     /// The Request-URI in effect: the one set by the script, else the received one.
     public var requestURI: String? { newRequestURI ?? message.requestURI }

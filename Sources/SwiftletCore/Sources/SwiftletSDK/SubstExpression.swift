@@ -99,16 +99,22 @@ public final class SubstExpression: @unchecked Sendable {
         case failed
     }
 
-    /// Applies the substitution to `subject` for a message.
-    public func apply(_ subject: String, _ ctx: MessageContext) -> Result {
-        let input = Array(subject.utf8)
+    /// One match of a substitution: the bytes it covers in the input and what replaces them.
+    public struct Replacement: Equatable {
+        public let range: Range<Int>
+        public let bytes: [UInt8]
+    }
+
+    /// The matches in `input` (the first, or every one with the `g` flag) with their
+    /// replacements (Kamailio's `subst_run`): empty when nothing matches, nil when a match is
+    /// empty (Kamailio refuses those). Matching stops at a NUL byte, as in C.
+    public func run(_ input: [UInt8], _ ctx: MessageContext) -> [Replacement]? {
         var cString = input.map { CChar(bitPattern: $0) }
         cString.append(0)
-        var out: [UInt8] = []
         var matches = [regmatch_t](repeating: regmatch_t(), count: groups + 1)
+        var result: [Replacement] = []
         var offset = 0
         var eflags: Int32 = 0
-        var found = false
         repeat {
             let status = cString.withUnsafeBufferPointer { p in
                 regexec(&regex, p.baseAddress! + offset, matches.count, &matches, eflags)
@@ -116,8 +122,8 @@ public final class SubstExpression: @unchecked Sendable {
             guard status == 0 else { break }
             let start = offset + Int(matches[0].rm_so)
             let end = offset + Int(matches[0].rm_eo)
-            guard end > start else { return .failed }
-            out += input[offset..<start]
+            guard end > start else { return nil }
+            var out: [UInt8] = []
             for part in parts {
                 switch part {
                 case .text(let t): out += t
@@ -130,12 +136,26 @@ public final class SubstExpression: @unchecked Sendable {
                     if let v = pv.value(ctx), v != .null { out += Array(v.printed.utf8) }
                 }
             }
+            result.append(Replacement(range: start..<end, bytes: out))
             offset = end
-            found = true
             eflags = input[end - 1] == 10 || input[end - 1] == 13 ? 0 : REG_NOTBOL
         } while global
-        guard found else { return .noMatch }
-        out += input[offset...]
+        return result
+    }
+
+    /// Applies the substitution to `subject` for a message.
+    public func apply(_ subject: String, _ ctx: MessageContext) -> Result {
+        let input = Array(subject.utf8)
+        guard let replacements = run(input, ctx) else { return .failed }
+        guard !replacements.isEmpty else { return .noMatch }
+        var out: [UInt8] = []
+        var position = 0
+        for r in replacements {
+            out += input[position..<r.range.lowerBound]
+            out += r.bytes
+            position = r.range.upperBound
+        }
+        out += input[position...]
         return .replaced(String(decoding: out, as: UTF8.self))
     }
 }

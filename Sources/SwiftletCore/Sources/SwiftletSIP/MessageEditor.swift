@@ -38,8 +38,15 @@ public struct MessageEditor {
         record(range, [])
     }
 
-    /// Replaces `range` with `bytes`.
-    public mutating func replace(_ range: Range<Int>, with bytes: [UInt8]) { record(range, bytes) }
+    /// Replaces `range` with `bytes`. Replacing exactly the range of an earlier replacement
+    /// again overwrites that edit (as Kamailio's in-place rewrites, e.g. Max-Forwards).
+    public mutating func replace(_ range: Range<Int>, with bytes: [UInt8]) {
+        if !range.isEmpty, let i = lumps.lastIndex(where: { $0.range == range && !$0.bytes.isEmpty }) {
+            lumps[i] = Lump(range: range, bytes: bytes, sequence: lumps[i].sequence)
+            return
+        }
+        record(range, bytes)
+    }
 
     // MARK: header edits
 

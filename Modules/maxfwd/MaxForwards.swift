@@ -1,0 +1,57 @@
+import SwiftletSDK
+
+/// Reading and editing the `Max-Forwards` header the way Kamailio's maxfwd does: the value is
+/// parsed as an unsigned short (at most 5 digits, an empty value is 0), the decremented value
+/// is written over the old digits in place (right-aligned, padded with spaces on the left, so
+/// the message keeps its length), and a missing header is added before the first header.
+enum MaxForwards {
+    enum State: Equatable {
+        case missing
+        case invalid
+        /// The value in effect and the range of the value in the received message.
+        case value(Int, Range<Int>)
+    }
+
+    /// The value in effect: the one already written by an earlier decrement (the edit on the
+    /// value's range), else the received one.
+    static func current(_ ctx: MessageContext) -> State {
+        guard let field = ctx.message.firstHeader(.maxForwards) else { return .missing }
+        let range = field.valueRange
+        var digits = Array(ctx.message.buffer[range])
+        if let edit = ctx.edits.lumps.last(where: { $0.range == range }) {
+            digits = edit.bytes.filter { $0 != 32 }
+        }
+        guard let v = parseUnsignedShort(digits) else { return .invalid }
+        return .value(v, range)
+    }
+
+    /// Kamailio's `str2s`: digits only, at most 5, wrapping at 65536; an empty value is 0.
+    static func parseUnsignedShort(_ b: [UInt8]) -> Int? {
+        guard b.count <= 5 else { return nil }
+        var v = 0
+        for c in b {
+            guard (48...57).contains(c) else { return nil }
+            v = v * 10 + Int(c - 48)
+        }
+        return v & 0xFFFF
+    }
+
+    /// Writes `value` over the digits in `range` (Kamailio's `decrement_maxfwd`).
+    static func store(_ ctx: MessageContext, value: Int, in range: Range<Int>) {
+        var out = [UInt8](repeating: 32, count: range.count)
+        var x = value
+        var i = range.count - 1
+        while i >= 0 {
+            out[i] = UInt8(48 + x % 10)
+            x /= 10
+            i -= 1
+            if x == 0 { break }
+        }
+        ctx.edits.replace(range, with: out)
+    }
+
+    /// Adds `Max-Forwards: value` before the first header (Kamailio's `add_maxfwd_header`).
+    static func add(_ ctx: MessageContext, value: Int) {
+        ctx.edits.prependHeader("Max-Forwards: \(value)")
+    }
+}
