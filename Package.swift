@@ -9,7 +9,7 @@ import PackageDescription
 let core: Target.Dependency = .product(name: "SwiftletCore", package: "SwiftletCore")
 
 /// In-tree modules: name -> extra dependencies. Adding a module is one line plus its folder.
-let modules: [String] = ["sl", "xlog", "pv", "jsonrpcs"]
+let modules: [String] = ["sl", "xlog", "pv", "jsonrpcs", "counters", "kex"]
 
 /// Modules built only for the test suite (never installed).
 let testModules: [(name: String, path: String)] = [

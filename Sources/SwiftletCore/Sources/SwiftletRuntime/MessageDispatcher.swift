@@ -29,6 +29,9 @@ final class MessageDispatcher: @unchecked Sendable {
             return
         }
         let ctx = MessageContext(message: message, receive: receive, replySender: sender)
+        CoreCounters.received(message)
+        Log.beginMessage(ctx)
+        defer { Log.endMessage() }
         if message.isRequest {
             script.runRequestRoute(ctx)
         } else {
