@@ -71,6 +71,7 @@ enum CountersRPC {
     /// `{name: value, ...}` of a group, sorted by name (Kamailio prints values as `int`).
     static func values(_ group: String) -> RPCValue {
         let c = Counters.shared
-        return .object(c.counters(inGroup: group).map { (c.name($0), .int(Int(Int32(truncatingIfNeeded: c.value($0))))) })
+        return .object(
+            c.counters(inGroup: group).map { (c.name($0), .int(Int(Int32(truncatingIfNeeded: c.value($0))))) })
     }
 }

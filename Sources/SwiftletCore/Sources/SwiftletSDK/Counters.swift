@@ -60,7 +60,8 @@ public final class Counters: @unchecked Sendable {
     /// to rows that other threads own.
     private let base = UnsafeMutablePointer<Int>.allocate(capacity: CounterShards.rowLength)
 
-    init() {
+    /// One registry per process: the rows are process-wide.
+    private init() {
         base.initialize(repeating: 0, count: CounterShards.rowLength)
         CoreCounters.register(in: self)
     }

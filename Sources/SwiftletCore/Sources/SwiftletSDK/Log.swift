@@ -141,7 +141,9 @@ public enum Log {
         line: Int = #line, function: String = #function
     ) {
         guard enabled(level) else { return }
-        emit(level, module: origin, locinfo: "<\(origin)> ", text: message() + "\n", file: file, line: line, function: function)
+        emit(
+            level, module: origin, locinfo: "<\(origin)> ", text: message() + "\n", file: file, line: line,
+            function: function)
     }
 
     /// Writes an already formatted text (the `log()` core action) at `level`; adds a line
