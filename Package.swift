@@ -9,7 +9,9 @@ import PackageDescription
 let core: Target.Dependency = .product(name: "SwiftletCore", package: "SwiftletCore")
 
 /// In-tree modules: name -> extra dependencies. Adding a module is one line plus its folder.
-let modules: [String] = ["sl", "xlog", "pv", "jsonrpcs", "maxfwd", "textops", "siputils", "sanity"]
+let modules: [String] = [
+    "sl", "xlog", "pv", "jsonrpcs", "maxfwd", "textops", "siputils", "sanity", "counters", "kex",
+]
 
 /// Modules built only for the test suite (never installed).
 let testModules: [(name: String, path: String)] = [

@@ -29,7 +29,9 @@ final class XLogModule {
                     (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
                     let format = try args[0].stringFormat()
                     return { ctx in
-                        if Log.enabled(level) { Log.write(level, self.prefix + format.render(ctx)) }
+                        if Log.enabled(level) {
+                            Log.write(level, module: "xlog", locinfo: self.prefix, format.render(ctx))
+                        }
                         return 1
                     }
                 })
@@ -55,7 +57,7 @@ final class XLogModule {
         }
         return { ctx in
             let l = level(ctx)
-            if Log.enabled(l) { Log.write(l, self.prefix + format.render(ctx)) }
+            if Log.enabled(l) { Log.write(l, module: "xlog", locinfo: self.prefix, format.render(ctx)) }
             return 1
         }
     }

@@ -23,6 +23,8 @@ public struct CommandLineOptions: Equatable {
     public var defines: [PreprocessorDefine] = []
     /// `--cfg-print`: print the preprocessed configuration and exit.
     public var printConfig = false
+    /// `--log-engine=json[:flags]`: the log line format (Kamailio's option; see `LogJSON`).
+    public var logEngine: String? = nil
 
     public init() {}
 
@@ -54,6 +56,7 @@ public struct CommandLineOptions: Equatable {
                 case "version": o.showVersion = true
                 case "debug": o.debugLevel = try int("--debug", try value("--debug", attached: attached))
                 case "cfg-print": o.printConfig = true
+                case "log-engine": o.logEngine = try value("--log-engine", attached: attached)
                 default: throw RuntimeError("unknown option \(arg) (see -h)")
                 }
             } else if arg.hasPrefix("-"), arg.count > 1 {
@@ -118,6 +121,7 @@ public struct CommandLineOptions: Equatable {
             -d           Raise the debug level (repeatable); --debug=N sets it
             -D           Do not daemonize (-D once: no fork at all; -DD: stay in foreground)
             -E           Log to stderr
+            --log-engine=json[:flags]  Log JSON lines (flags as Kamailio's: c M N j p)
             -P file      Write the process id to file
             -V, --version Print the version and exit
             -h, --help   Print this text and exit

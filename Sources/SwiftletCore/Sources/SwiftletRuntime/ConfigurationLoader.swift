@@ -93,6 +93,8 @@ public enum ConfigurationLoader {
         Log.configure(
             level: core.debug, destination: core.logStderror ? .stderr : .syslog(facility: core.logFacility),
             name: core.logName)
+        Log.setEngine(logEngine(core, options, &diagnostics))
+        Log.setPrefix(nil)
         Core.setServerHeader(core.effectiveServerHeader)
         for w in warnings { Log.warning("core", "\(w.location): \(w.message)") }
 
@@ -107,6 +109,9 @@ public enum ConfigurationLoader {
         // One configuration per process: module APIs and RPCs of an earlier load (tests) are dropped.
         ModuleAPIRegistry.shared.removeAll()
         RPCRegistry.shared.removeAll()
+        Counters.shared.removeAll()
+        let localAddresses = LocalAddresses(listeners: core.listen, aliases: core.aliases)
+        CoreServices.isMyself = localAddresses.isMyself
         let moduleNames = ModuleNameList()
         do throws(FixupError) { try CoreRPC.register(in: RPCRegistry.shared, modules: { moduleNames.names }) } catch {
             diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
@@ -179,12 +184,21 @@ public enum ConfigurationLoader {
             }
         }
 
+        // log_prefix may use the pseudo-variables of modules (Kamailio parses it after mod_init).
+        if let prefix = core.logPrefix {
+            do throws(FixupError) {
+                Log.setPrefix(try StringFormat(parsing: prefix.format, registry: registry), mode: core.logPrefixMode)
+            } catch {
+                diagnostics.append(ConfigDiagnostic("log_prefix: \(error.message)", at: prefix.location))
+            }
+        }
+
         var functions = FunctionTable()
         for m in modules { functions.add(m) }
         var environment = CompilerEnvironment()
         environment.maxRecursiveLevel = core.maxRecursiveLevel
         environment.maxWhileLoops = core.maxWhileLoops
-        environment.localAddresses = LocalAddresses(listeners: core.listen, aliases: core.aliases)
+        environment.localAddresses = localAddresses
         environment.loadedModules = Set(modules.map(\.name))
         environment.failedModules = failed
         let compiler = ScriptCompiler(functions: functions, registry: registry, environment: environment)
@@ -204,6 +218,25 @@ public enum ConfigurationLoader {
             throw ConfigLoadError(error: ConfigError(sorted), sources: sources)
         }
         return LoadedConfiguration(core: core, modules: modules, script: script, warnings: warnings + compiler.warnings)
+    }
+
+    /// The log line format: `--log-engine` on the command line, else `log_engine_type`
+    /// (+ `log_engine_data` flags) in the configuration; nil for plain lines.
+    static func logEngine(_ core: CoreConfiguration, _ options: CommandLineOptions, _ errors: inout [ConfigDiagnostic])
+        -> LogJSON?
+    {
+        if let e = options.logEngine {
+            if let json = LogJSON(engine: e) { return json }
+            errors.append(
+                ConfigDiagnostic(
+                    "--log-engine: unknown log engine '\(e)' (only json is supported)",
+                    at: SourceLocation(file: "<command line>", line: 1, column: 1)))
+            return nil
+        }
+        guard let type = core.logEngineType else { return nil }
+        if let json = LogJSON(engine: type + (core.logEngineData.map { ":" + $0 } ?? "")) { return json }
+        Log.warning("core", "log engine '\(type)' is not supported: logging plain lines")
+        return nil
     }
 
     /// The module name of a `loadmodule` argument: `tm` for `tm.so`, `/usr/lib/x/libtm.so`, `tm`.

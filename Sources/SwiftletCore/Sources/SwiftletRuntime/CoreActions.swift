@@ -89,7 +89,7 @@ extension ScriptCompiler {
             guard level <= LogLevel.debug.rawValue else { return { _ in 1 } }
             let l = LogLevel(debugValue: level)
             return { _ in
-                if Log.enabled(l) { Log.write(l, "<script>: " + text) }
+                if Log.enabled(l) { Log.write(l, module: "core", locinfo: "<script>: ", text) }
                 return 1
             }
         case "error":

@@ -18,6 +18,14 @@ public struct CoreConfiguration {
     public var logStderror = false
     public var logFacility: Int32 = LOG_DAEMON
     public var logName = "swiftlet"
+    /// `log_prefix`: a format with pseudo-variables put before log lines while a message is
+    /// processed, and where it was set (for errors in the format).
+    public var logPrefix: (format: String, location: SourceLocation)? = nil
+    /// `log_prefix_mode`: 0 evaluate the prefix once per message, 1 for every line.
+    public var logPrefixMode = 0
+    /// `log_engine_type` / `log_engine_data`: `json` selects JSON lines (see `LogJSON`).
+    public var logEngineType: String? = nil
+    public var logEngineData: String? = nil
     public var mpath: [String] = []
     public var serverSignature = true
     public var serverHeader: String? = nil
@@ -60,7 +68,7 @@ public struct CoreConfiguration {
         "server_id", "user_agent_header", "sip_warning", "onsend_route_reply",
         "sctp_children", "async_workers", "socket_workers", "user", "uid", "group", "gid", "chroot", "workdir",
         "rundir", "shm_mem_size", "pkg_mem_size", "latency_limit_action", "latency_limit_db", "latency_log",
-        "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size", "log_prefix", "log_prefix_mode",
+        "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size",
         "udp_mtu", "udp_mtu_try_proto", "phone2tel", "reply_to_via",
     ]
 
@@ -117,6 +125,14 @@ public struct CoreConfiguration {
                 }
             case "log_name":
                 if let v = string() { logName = v }
+            case "log_prefix":
+                if let v = string() { logPrefix = (v, g.value.first?.location ?? g.location) }
+            case "log_prefix_mode":
+                if let v = int() { logPrefixMode = v }
+            case "log_engine_type":
+                if let v = string() { logEngineType = v }
+            case "log_engine_data":
+                if let v = string() { logEngineData = v }
             case "mpath", "loadpath":
                 if let v = string() { mpath = v.split(separator: ":").map(String.init) }
             case "server_signature":

@@ -35,6 +35,9 @@ final class MessageDispatcher: @unchecked Sendable {
         }
         let ctx = MessageContext(message: message, receive: receive, replySender: sender)
         ctx.forceRport = forceRport
+        CoreCounters.received(message)
+        Log.beginMessage(ctx)
+        defer { Log.endMessage() }
         if message.isRequest {
             script.runRequestRoute(ctx)
         } else {

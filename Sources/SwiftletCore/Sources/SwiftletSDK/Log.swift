@@ -55,9 +55,14 @@ public enum LogLevel: Int, Comparable, Sendable {
     }
 }
 
-/// The process-wide logger. Configured once at start-up (level, destination), then used
-/// from every thread. Lines look like Kamailio's:
-/// ` 1(4231) ERROR: <script>: text` (worker rank, process id, level, origin, text).
+/// The process-wide logger. Configured once at start-up (level, destination, format), then
+/// used from every thread. Lines look like Kamailio's:
+/// ` 1(4231) ERROR: {prefix}<script>: text` (worker rank, process id, level, the evaluated
+/// `log_prefix` while a message is processed, origin, text), or one JSON object per line
+/// with `--log-engine=json` (see `LogJSON`).
+///
+/// Cost: a line above the level is one compare (`enabled`); only printed lines read the
+/// per-thread state (the message's log prefix, a `setdebug` level).
 public enum Log {
     /// Where lines go.
     public enum Destination: Sendable {
@@ -65,9 +70,17 @@ public enum Log {
         case syslog(facility: Int32)
     }
 
+    /// The highest level any thread prints: the configured level, raised while some worker
+    /// has a higher local level (`setdebug`). `enabled` compares with this first.
     nonisolated(unsafe) public private(set) static var level: LogLevel = .warning
+    /// The `debug=` level (what `resetdebug()` goes back to).
+    nonisolated(unsafe) public private(set) static var configuredLevel: LogLevel = .warning
+    /// Set once a thread used `setdebug`: printed lines then check the thread's own level.
+    nonisolated(unsafe) static var localLevelsUsed = false
     nonisolated(unsafe) private static var destination: Destination = .stderr
     nonisolated(unsafe) private static var pid: Int32 = getpid()
+    /// The JSON line format (`--log-engine=json[:flags]`), nil for Kamailio's plain lines.
+    nonisolated(unsafe) public private(set) static var json: LogJSON? = nil
     private static let rankKey: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
@@ -77,12 +90,17 @@ public enum Log {
     /// Sets the level and destination. Call before any worker thread starts.
     public static func configure(level: LogLevel, destination: Destination, name: String = "swiftlet") {
         self.level = level
+        self.configuredLevel = level
         self.destination = destination
         self.pid = getpid()
         if case .syslog(let facility) = destination {
             openlog(strdup(name), LOG_PID | LOG_CONS, facility)
         }
     }
+
+    /// Selects the line format: `json[:flags]` (Kamailio's `--log-engine`), or nil for the
+    /// plain format. Call before any worker thread starts.
+    public static func setEngine(_ engine: LogJSON?) { json = engine }
 
     /// True when lines go to stderr.
     public static var logsToStderr: Bool {
@@ -98,51 +116,108 @@ public enum Log {
         pthread_setspecific(rankKey, UnsafeRawPointer(bitPattern: rank &+ 0x1000))
     }
 
-    private static var rank: Int {
+    static var rank: Int {
         guard let p = pthread_getspecific(rankKey) else { return 0 }
         return Int(bitPattern: p) - 0x1000
     }
 
-    /// True when lines of `level` are printed.
-    @inline(__always) public static func enabled(_ level: LogLevel) -> Bool { level <= self.level }
-
-    /// Logs `message` from `origin` (a module name, `core` or `script`) at `level`.
-    public static func log(_ level: LogLevel, _ origin: String, _ message: @autoclosure () -> String) {
-        guard enabled(level) else { return }
-        write(level, "<\(origin)> \(message())")
+    /// True when lines of `level` are printed by the calling thread.
+    @inline(__always) public static func enabled(_ level: LogLevel) -> Bool {
+        level <= self.level && (!localLevelsUsed || level <= LogThreadState.current.effectiveLevel)
     }
 
-    /// Writes an already formatted text (xlog output) at `level`; adds a line break if missing.
+    /// Sets the calling worker's own level (kex `setdebug`), nil to go back to `debug=`
+    /// (`resetdebug`). As in Kamailio it stays until reset, across messages.
+    public static func setLocalLevel(_ local: LogLevel?) {
+        LogThreadState.current.localLevel = local
+        guard let local else { return }
+        localLevelsUsed = true
+        if local > level { level = local }
+    }
+
+    /// Logs `message` from `origin` (a module name, `core` or `script`) at `level`.
+    public static func log(
+        _ level: LogLevel, _ origin: String, _ message: @autoclosure () -> String, file: String = #fileID,
+        line: Int = #line, function: String = #function
+    ) {
+        guard enabled(level) else { return }
+        emit(
+            level, module: origin, locinfo: "<\(origin)> ", text: message() + "\n", file: file, line: line,
+            function: function)
+    }
+
+    /// Writes an already formatted text (the `log()` core action) at `level`; adds a line
+    /// break if missing.
     public static func write(_ level: LogLevel, _ text: String) {
         guard enabled(level) else { return }
+        emit(level, module: "core", locinfo: "", text: text, file: "", line: 0, function: "")
+    }
+
+    /// Writes a script log line (xlog): `locinfo` (xlog's `prefix`, `<script>: `) comes
+    /// before `text` in plain lines and is left out of JSON ones, as in Kamailio.
+    public static func write(_ level: LogLevel, module: String, locinfo: String, _ text: String) {
+        guard enabled(level) else { return }
+        emit(level, module: module, locinfo: locinfo, text: text, file: "", line: 0, function: "")
+    }
+
+    private static func emit(
+        _ level: LogLevel, module: String, locinfo: String, text: String, file: String, line: Int, function: String
+    ) {
+        let state = LogThreadState.current
+        let prefix = state.prefixForLine()
+        var out: String
+        if let json {
+            out = json.line(
+                LogJSON.Fields(
+                    rank: rank, pid: pid, level: level, module: module, file: file, line: line, function: function,
+                    callID: state.callID, prefix: prefix, message: text), stderr: logsToStderr)
+        } else {
+            out = "\(level.label): \(prefix)\(locinfo)\(text)"
+        }
         switch destination {
         case .stderr:
-            var line =
-                rank < 10 && rank >= 0
-                ? " \(rank)(\(pid)) \(level.label): \(text)" : "\(rank)(\(pid)) \(level.label): \(text)"
-            if !line.hasSuffix("\n") { line += "\n" }
-            var bytes = Array(line.utf8)
-            bytes.withUnsafeMutableBytes { buf in
-                var off = 0
-                while off < buf.count {
-                    let n = Glibc.write(2, buf.baseAddress! + off, buf.count - off)
-                    if n <= 0 { break }
-                    off += n
-                }
+            if json == nil {
+                let r = rank
+                out = r < 10 && r >= 0 ? " \(r)(\(pid)) " + out : "\(r)(\(pid)) " + out
+                if !out.hasSuffix("\n") { out += "\n" }
             }
+            writeStderr(out)
         case .syslog:
-            let t = text.hasSuffix("\n") ? String(text.dropLast()) : text
-            t.withCString { p in withVaList([p]) { vsyslog(level.syslogPriority, "%s", $0) } }
+            if out.hasSuffix("\n") { out.removeLast() }
+            out.withCString { p in withVaList([p]) { vsyslog(level.syslogPriority, "%s", $0) } }
         }
     }
 
-    public static func error(_ origin: String, _ message: @autoclosure () -> String) { log(.error, origin, message()) }
-    public static func warning(_ origin: String, _ message: @autoclosure () -> String) {
-        log(.warning, origin, message())
+    private static func writeStderr(_ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { buf in
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(2, buf.baseAddress! + off, buf.count - off)
+                if n <= 0 { break }
+                off += n
+            }
+        }
     }
-    public static func notice(_ origin: String, _ message: @autoclosure () -> String) {
-        log(.notice, origin, message())
-    }
-    public static func info(_ origin: String, _ message: @autoclosure () -> String) { log(.info, origin, message()) }
-    public static func debug(_ origin: String, _ message: @autoclosure () -> String) { log(.debug, origin, message()) }
+
+    public static func error(
+        _ origin: String, _ message: @autoclosure () -> String, file: String = #fileID, line: Int = #line,
+        function: String = #function
+    ) { log(.error, origin, message(), file: file, line: line, function: function) }
+    public static func warning(
+        _ origin: String, _ message: @autoclosure () -> String, file: String = #fileID, line: Int = #line,
+        function: String = #function
+    ) { log(.warning, origin, message(), file: file, line: line, function: function) }
+    public static func notice(
+        _ origin: String, _ message: @autoclosure () -> String, file: String = #fileID, line: Int = #line,
+        function: String = #function
+    ) { log(.notice, origin, message(), file: file, line: line, function: function) }
+    public static func info(
+        _ origin: String, _ message: @autoclosure () -> String, file: String = #fileID, line: Int = #line,
+        function: String = #function
+    ) { log(.info, origin, message(), file: file, line: line, function: function) }
+    public static func debug(
+        _ origin: String, _ message: @autoclosure () -> String, file: String = #fileID, line: Int = #line,
+        function: String = #function
+    ) { log(.debug, origin, message(), file: file, line: line, function: function) }
 }

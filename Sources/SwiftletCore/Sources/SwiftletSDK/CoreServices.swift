@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Services of the core that modules reach through the SDK (set by the core when a
+/// configuration is loaded, read-only afterwards).
+public enum CoreServices {
+    /// Kamailio's `check_self`: true when `host` (an IP address, `[IPv6]` or a name) with
+    /// `port` (nil: any port) is one of the listen addresses, their advertised addresses or
+    /// an `alias=`. What `uri == myself` and kex's `is_myself()` use.
+    nonisolated(unsafe) public static var isMyself: (_ host: String, _ port: Int?) -> Bool = { _, _ in false }
+}
+
+/// Kamailio's script flags (`setsflag`/`resetsflag`/`issflagset`, `$sf`): 32 flags that
+/// belong to the worker, not to a message, so they keep their values from one message to
+/// the next in the same worker (Kamailio keeps them in a per-process static variable).
+public enum ScriptFlags {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// The calling worker's flags.
+    public static var value: UInt32 {
+        get { UInt32(truncatingIfNeeded: Int(bitPattern: pthread_getspecific(key))) }
+        set { pthread_setspecific(key, UnsafeRawPointer(bitPattern: Int(newValue))) }
+    }
+}
