@@ -31,7 +31,7 @@
  * it; a test fails when it is stale). Swift classes shared with modules have no stable
  * layout, so a module built against other sources is refused, not run.
  */
-#define SWIFTLET_SDK_SIGNATURE "4574bbf96279c1cd"
+#define SWIFTLET_SDK_SIGNATURE "0d3cf6174a18422c"
 
 /** The symbol every module exports. */
 #define SWIFTLET_MODULE_REGISTER_SYMBOL "swiftlet_module_register"
