@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
 // Swiftlet micro-benchmarks (ordo-one/benchmark). A separate package so that the main
-// build and CI do not compile the benchmark framework. Run: scripts/bench-parse.sh
+// build and CI do not compile the benchmark framework. Run: scripts/bench-parse.sh,
+// scripts/bench-shm.sh
 import PackageDescription
 
 let package = Package(
@@ -19,6 +20,15 @@ let package = Package(
             ],
             path: "Benchmarks/SIPParsing",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "SharedMemory",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "SwiftletCore", package: "SwiftletCore"),
+            ],
+            path: "Benchmarks/SharedMemory",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

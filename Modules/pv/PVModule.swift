@@ -14,7 +14,9 @@ final class PVModule {
                 "shvset",
                 .function { (v: ModuleParameterSetting.Value) throws(FixupError) in
                     let s = try VariableSetting(parsing: Self.text(v))
-                    self.shared.set(self.shared.slot(s.name), s.value)
+                    guard self.shared.set(self.shared.slot(s.name), s.value) else {
+                        throw FixupError("out of shared memory for $shv(\(s.name))")
+                    }
                 }),
             ModuleParameter(
                 "varset",

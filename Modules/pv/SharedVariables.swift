@@ -4,10 +4,20 @@ import Synchronization
 /// The shared variables `$shv(name)`: one value per name for the whole server, read and
 /// written by every worker thread under a lock (Kamailio keeps them in shared memory with
 /// a lock set). A variable exists from start-up (where the script or `shvset` names it)
-/// and starts as 0.
+/// and starts as 0. String values live in the core's shared memory pool, so that a full
+/// pool makes the assignment fail with a log line (the old value stays).
 final class SharedVariables: Sendable {
+    /// A stored value: strings are kept in shared memory.
+    enum Stored: Sendable {
+        case int(Int)
+        case string(SharedBytes)
+    }
+
     private let names = Mutex<[String: Int]>([:])
-    private let values = Mutex<[PVValue]>([])
+    private let values = Mutex<[Stored]>([])
+    private let memory: SharedMemory
+
+    init(memory: SharedMemory = .shared) { self.memory = memory }
 
     /// The slot of a variable, created (as 0) on first use. Start-up only.
     func slot(_ name: String) -> Int {
@@ -20,9 +30,32 @@ final class SharedVariables: Sendable {
         }
     }
 
-    func get(_ slot: Int) -> PVValue { values.withLock { $0[slot] } }
+    func get(_ slot: Int) -> PVValue {
+        switch values.withLock({ $0[slot] }) {
+        case .int(let i): .int(i)
+        case .string(let b): .string(b.string)
+        }
+    }
 
-    func set(_ slot: Int, _ value: PVValue) { values.withLock { $0[slot] = value } }
+    /// Stores `value` (null stores 0). Returns false, logging the cause, when a string does
+    /// not fit in shared memory; the variable keeps its value then.
+    @discardableResult
+    func set(_ slot: Int, _ value: PVValue) -> Bool {
+        let stored: Stored
+        switch value {
+        case .null: stored = .int(0)
+        case .int(let i): stored = .int(i)
+        case .string(let s):
+            guard let b = SharedBytes(s, in: memory) else {
+                let name = names.withLock { $0.first { $0.value == slot }?.key ?? "?" }
+                Log.error("pv", "cannot set $shv(\(name)): out of shared memory (\(s.utf8.count) bytes)")
+                return false
+            }
+            stored = .string(b)
+        }
+        values.withLock { $0[slot] = stored }
+        return true
+    }
 
     /// The value of a variable by name (nil when it does not exist).
     func value(named name: String) -> PVValue? {
@@ -41,10 +74,7 @@ final class SharedVariables: Sendable {
             let slot = self.slot(name)
             return PseudoVariable(
                 text: pv.text, get: { _ in self.get(slot) },
-                set: { _, value in
-                    self.set(slot, value == .null ? .string("") : value)
-                    return true
-                })
+                set: { _, value in self.set(slot, value == .null ? .string("") : value) })
         }
     }
 }

@@ -42,6 +42,39 @@ let exampleModulePath: String = {
         #expect(server.log.contains("<hello> mod_destroy after 2 replies"))
     }
 
+    /// A timer registered in mod_init runs on the timer thread after every child_init
+    /// (the timer thread's own is child_init(-1)) and stops before mod_destroy.
+    @Test(
+        .enabled(
+            if: FileManager.default.fileExists(atPath: exampleModulePath),
+            "build examples/hello-module first (scripts/test.sh does)"))
+    func aModuleTimerRunsBetweenChildInitAndModDestroy() throws {
+        let server = try TestServer(
+            config: """
+                debug=3
+                log_stderror=yes
+                children=1
+                listen=udp:127.0.0.1:PORT
+                loadmodule "\(exampleModulePath)"
+                loadmodule "sl.so"
+                modparam("hello", "report_interval", 1)
+                request_route { hello_reply(); }
+                """)
+        let client = UDPClient()
+        client.send(sipRequest(optionsRequest(), clientPort: client.port), to: server.port)
+        #expect(client.receive() != nil)
+        #expect(server.waitForLog("<hello> 1 replies so far", timeout: 10))
+        #expect(server.stop() == 0)
+        let log = server.log
+        let firstReport = try #require(log.range(of: "replies so far")).lowerBound
+        for rank in [-1, 0, 1] {
+            let initLine = try #require(log.range(of: "<hello> child_init(\(rank))"), "child_init(\(rank))")
+            #expect(initLine.lowerBound < firstReport)
+        }
+        let destroy = try #require(log.range(of: "<hello> mod_destroy after 1 replies"))
+        #expect(log.range(of: "replies so far", options: .backwards)!.lowerBound < destroy.lowerBound)
+    }
+
     @Test(
         .enabled(
             if: FileManager.default.fileExists(atPath: exampleModulePath),

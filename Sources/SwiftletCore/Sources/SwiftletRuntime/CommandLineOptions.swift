@@ -16,7 +16,10 @@ public struct CommandLineOptions: Equatable {
     public var listen: [String] = []
     public var modulePath: String? = nil
     public var pidFile: String? = nil
+    /// `-m MB`: size of the shared memory pool.
     public var sharedMemoryMB: Int? = nil
+    /// `-M MB` (Kamailio's private memory per process): accepted and ignored.
+    public var privateMemoryMB: Int? = nil
     public var showVersion = false
     public var showHelp = false
     /// `-A NAME[=VALUE]` (repeatable): preprocessor defines, as `#!define NAME VALUE`.
@@ -73,7 +76,11 @@ public struct CommandLineOptions: Equatable {
                         case "l": o.listen.append(v)
                         case "L": o.modulePath = v
                         case "P": o.pidFile = v
-                        case "m": o.sharedMemoryMB = try int(opt, v)
+                        case "m":
+                            let mb = try int(opt, v)
+                            guard mb > 0 else { throw RuntimeError("bad shared memory size: -m \(v)") }
+                            o.sharedMemoryMB = mb
+                        case "M": o.privateMemoryMB = try int(opt, v)
                         case "A":
                             guard let d = PreprocessorDefine(argument: v) else {
                                 throw RuntimeError("bad -A parameter '\(v)': expected NAME or NAME=VALUE")
@@ -117,7 +124,8 @@ public struct CommandLineOptions: Equatable {
             -l address   Listen on the address: [proto:]addr[:port] (repeatable)
             -L path      Module search path (mpath), directories separated by ':'
             -n processes Number of UDP worker threads per listener (children)
-            -m MB        Shared memory size in MB (accepted; the allocator comes later)
+            -m MB        Shared memory size in MB (default 64; shm_mem_size in the config)
+            -M MB        Private memory size (accepted and ignored: workers are threads)
             -d           Raise the debug level (repeatable); --debug=N sets it
             -D           Do not daemonize (-D once: no fork at all; -DD: stay in foreground)
             -E           Log to stderr

@@ -96,6 +96,7 @@ public enum ConfigurationLoader {
         Log.setEngine(logEngine(core, options, &diagnostics))
         Log.setPrefix(nil)
         Core.setServerHeader(core.effectiveServerHeader)
+        configureSharedMemory(core: core, options: options)
         for w in warnings { Log.warning("core", "\(w.location): \(w.message)") }
 
         // Pseudo-variables of the core, then modules in load order.
@@ -237,6 +238,18 @@ public enum ConfigurationLoader {
         if let json = LogJSON(engine: type + (core.logEngineData.map { ":" + $0 } ?? "")) { return json }
         Log.warning("core", "log engine '\(type)' is not supported: logging plain lines")
         return nil
+    }
+
+    /// Sizes the shared memory pool before any module can use it (`-m` wins over
+    /// `shm_mem_size`, as in Kamailio).
+    static func configureSharedMemory(core: CoreConfiguration, options: CommandLineOptions) {
+        let mb = options.sharedMemoryMB ?? core.sharedMemoryMB ?? SharedMemory.defaultSize >> 20
+        if !SharedMemory.configureShared(size: mb << 20) {
+            Log.warning("core", "shared memory is set up already: \(mb) MB ignored")
+        }
+        if let pkg = options.privateMemoryMB {
+            Log.info("core", "-M \(pkg) ignored: workers are threads that use the process heap, not pkg pools")
+        }
     }
 
     /// The module name of a `loadmodule` argument: `tm` for `tm.so`, `/usr/lib/x/libtm.so`, `tm`.

@@ -49,6 +49,8 @@ public struct CoreConfiguration {
     public var tcpMaxConnections = 2048
     /// `tcp_accept_no_cl`: accept TCP requests without Content-Length.
     public var tcpAcceptNoCL = false
+    /// Shared memory pool size in MB (`shm`, `shm_mem`, `shm_mem_size`; `-m` wins).
+    public var sharedMemoryMB: Int? = nil
 
     public init() {}
 
@@ -67,7 +69,7 @@ public struct CoreConfiguration {
         "tcp_async", "tcp_keepalive", "tcp_crlf_ping", "enable_tls", "tls_max_connections", "max_branches",
         "server_id", "user_agent_header", "sip_warning", "onsend_route_reply",
         "sctp_children", "async_workers", "socket_workers", "user", "uid", "group", "gid", "chroot", "workdir",
-        "rundir", "shm_mem_size", "pkg_mem_size", "latency_limit_action", "latency_limit_db", "latency_log",
+        "rundir", "pkg_mem_size", "latency_limit_action", "latency_limit_db", "latency_log",
         "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size",
         "udp_mtu", "udp_mtu_try_proto", "phone2tel", "reply_to_via",
     ]
@@ -141,6 +143,13 @@ public struct CoreConfiguration {
                 if let v = string() { serverHeader = v }
             case "max_while_loops":
                 if let v = int() { maxWhileLoops = v }
+            case "shm", "shm_mem", "shm_mem_size":
+                if let v = int() {
+                    if v < 1 {
+                        errors.append(ConfigDiagnostic("'\(g.name)' must be at least 1 (MB)", at: g.value[0].location))
+                    }
+                    sharedMemoryMB = v
+                }
             case "max_recursive_level":
                 if let v = int() { maxRecursiveLevel = v }
             case "check_via":

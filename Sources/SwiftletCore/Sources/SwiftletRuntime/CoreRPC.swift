@@ -40,7 +40,32 @@ enum CoreRPC {
                 ])
             },
             RPCCommand("core.modules", "Lists the loaded modules.") { _ in .array(modules().map(RPCValue.string)) },
+            RPCCommand("core.shmmem", "Returns shared memory info (optional unit: b, k, m or g).", handler: shmmem),
         ]
         for c in commands { try registry.register(c) }
+    }
+
+    /// `core.shmmem [unit]`: Kamailio's figures of the shared memory pool, in bytes or, with
+    /// `k`/`kb`, `m`/`mb`, `g`/`gb` (any case), in those units rounded down.
+    @Sendable static func shmmem(_ r: RPCRequest) throws(RPCError) -> RPCValue {
+        var shift = 0
+        if !r.params.isEmpty {
+            let unit = Array(try r.string(0).lowercased())
+            let bad = RPCError(500, "bad param, (use b|k|m|g)")
+            switch unit.first {
+            case "b": shift = 0
+            case "k": shift = 10
+            case "m": shift = 20
+            case "g": shift = 30
+            default: throw bad
+            }
+            guard unit.count == 1 || (unit.count == 2 && unit[1] == "b") else { throw bad }
+        }
+        let s = SharedMemory.shared.statistics
+        return .object([
+            ("total", .int(s.total >> shift)), ("free", .int(s.free >> shift)), ("used", .int(s.used >> shift)),
+            ("real_used", .int(s.realUsed >> shift)), ("max_used", .int(s.maxUsed >> shift)),
+            ("fragments", .int(s.fragments)),
+        ])
     }
 }

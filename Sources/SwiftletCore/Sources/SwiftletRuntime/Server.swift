@@ -171,6 +171,7 @@ public enum Server {
             }
         }
         for m in loaded.modules { try childInit(m, rank: ProcessRank.main) }
+        startTimers(loaded.modules, logRank: rank, failed: failed)
         print("Listening on")
         for s in sockets {
             print("             \(s.proto.rawValue): \(s.address.ipString):\(s.listen.port)")
@@ -183,6 +184,7 @@ public enum Server {
             sigwait(&signals, &received)
         } while received == SIGHUP
         Log.notice("core", "signal \(received) received, shutting down")
+        Timers.stop()
         // Workers finish what was already received (UDP workers drain their socket), then
         // the connections close; no reply in flight is lost.
         stop.set()
@@ -192,6 +194,24 @@ public enum Server {
         for m in loaded.modules.reversed() { m.exports.destroy() }
         if let pidFile = options.pidFile { unlink(pidFile) }
         if failed.isSet { throw RuntimeError("a worker failed to initialise") }
+    }
+
+    /// Starts the timer thread: module `child_init(PROC_TIMER)` on it, then the timers.
+    static func startTimers(_ modules: [LoadedModule], logRank: Int, failed: StopFlag) {
+        Timers.start {
+            Log.setRank(logRank)
+            for m in modules {
+                do {
+                    try childInit(m, rank: ProcessRank.timer)
+                } catch {
+                    Log.log(.crit, "core", "\(error)")
+                    failed.set()
+                    kill(getpid(), SIGTERM)
+                    return false
+                }
+            }
+            return true
+        }
     }
 
     static func childInit(_ m: LoadedModule, rank: Int) throws(RuntimeError) {
@@ -260,6 +280,8 @@ public enum Server {
 /// Kamailio's process ranks passed to `child_init`.
 public enum ProcessRank {
     public static let main = 0
+    /// The timer thread (Kamailio's `PROC_TIMER`).
+    public static let timer = -1
     public static let initial = -127
     public static let firstWorker = 1
 }

@@ -8,17 +8,22 @@ import SwiftletSDK
 /// defaults to the `greeting` parameter, through the sl module's API (looked up by name at
 /// `mod_init`, never linked). It shows every part of the module interface a third party
 /// needs: parameters, a function with a fixup, a pseudo-variable class, mod_init,
-/// child_init, mod_destroy and an inter-module API.
+/// child_init, mod_destroy, an inter-module API and a periodic timer.
 final class HelloModule {
     /// `modparam("hello", "greeting", "...")`
     var greeting = "Hello"
+    /// `modparam("hello", "report_interval", 60)`: seconds between "replies so far" lines (0: none).
+    var reportInterval = 0
     /// `$hello(count)`: how many `hello_reply` calls this process handled.
     let counter = Counter()
     var sl: StatelessReplyAPI?
 
     var exports: ModuleExports {
         let e = ModuleExports(name: "hello")
-        e.parameters = [ModuleParameter("greeting", .string { (v: String) throws(FixupError) in self.greeting = v })]
+        e.parameters = [
+            ModuleParameter("greeting", .string { (v: String) throws(FixupError) in self.greeting = v }),
+            ModuleParameter("report_interval", .int { (v: Int) throws(FixupError) in self.reportInterval = v }),
+        ]
         e.functions = [
             ScriptFunction("hello_reply", parameters: 0...1, routes: .request) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
@@ -38,6 +43,12 @@ final class HelloModule {
         e.initialize = { context in
             self.sl = try context.requireAPI("sl", as: StatelessReplyAPI.self, by: "hello", from: "sl")
             Log.info("hello", "mod_init: greeting is '\(self.greeting)'")
+            // Registered in mod_init; the core's timer thread runs it after child_init.
+            if self.reportInterval > 0 {
+                Timers.every(seconds: self.reportInterval, name: "hello report") {
+                    Log.info("hello", "\(self.counter.value) replies so far")
+                }
+            }
         }
         e.childInitialize = { rank in Log.debug("hello", "child_init(\(rank))") }
         e.destroy = { Log.info("hello", "mod_destroy after \(self.counter.value) replies") }

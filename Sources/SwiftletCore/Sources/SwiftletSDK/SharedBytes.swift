@@ -1,0 +1,65 @@
+/// Bytes kept in shared memory (`SharedMemory`), freed when the last reference goes away.
+/// Immutable once created, so any thread may read them. Creating one fails (nil) when the
+/// pool is full; the pool has logged why.
+///
+/// ```swift
+/// guard let value = SharedBytes("some text") else { return -1 }   // shm full
+/// table[key] = value
+/// print(value.string)
+/// ```
+public final class SharedBytes: @unchecked Sendable {
+    /// Number of bytes.
+    public let count: Int
+    private let start: UnsafeMutableRawPointer
+    private let memory: SharedMemory
+
+    /// A buffer of `count` bytes filled by `initialize`; nil when the pool is full. If
+    /// `initialize` throws, the memory is released and the error passed on.
+    public init?<E: Error>(
+        count: Int, in memory: SharedMemory = .shared,
+        initializingWith initialize: (UnsafeMutableRawBufferPointer) throws(E) -> Void
+    ) throws(E) {
+        guard let buffer = memory.allocate(count) else { return nil }
+        do {
+            try initialize(buffer)
+        } catch {
+            memory.free(buffer)
+            throw error
+        }
+        self.count = count
+        self.start = buffer.baseAddress!
+        self.memory = memory
+    }
+
+    /// A copy of `bytes`; nil when the pool is full.
+    public convenience init?(_ bytes: some Collection<UInt8>, in memory: SharedMemory = .shared) {
+        let n = bytes.count
+        self.init(count: n, in: memory) { (buffer: UnsafeMutableRawBufferPointer) in
+            let copied: Bool? = bytes.withContiguousStorageIfAvailable { source in
+                buffer.copyMemory(from: UnsafeRawBufferPointer(source))
+                return true
+            }
+            if copied == nil {
+                for (i, b) in bytes.enumerated() { buffer[i] = b }
+            }
+        }
+    }
+
+    /// The UTF-8 bytes of `string`; nil when the pool is full.
+    public convenience init?(_ string: String, in memory: SharedMemory = .shared) {
+        self.init(string.utf8, in: memory)
+    }
+
+    deinit { memory.free(start) }
+
+    /// Calls `body` with the bytes.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: start, count: count))
+    }
+
+    /// The bytes decoded as UTF-8 (invalid sequences replaced).
+    public var string: String { withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+
+    /// A copy of the bytes in an array.
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+}

@@ -1,0 +1,99 @@
+/// What a timer callback wants next (Kamailio's `timer_ln` handler return value).
+public enum TimerNext: Equatable, Sendable {
+    /// Do not run again.
+    case stop
+    /// Run again after the timer's interval.
+    case again
+    /// Run again after this many milliseconds (rounded up to ticks, at least one tick).
+    case after(milliseconds: Int)
+}
+
+/// A registered timer: keep it to cancel the timer. Created by `Timers`.
+public final class TimerHandle: @unchecked Sendable {
+    enum State { case idle, pending, due, running, done }
+
+    /// The name given at registration (for log lines).
+    public let name: String
+    let handler: () -> TimerNext
+    /// The interval in ticks used by `.again`.
+    let interval: UInt64
+    unowned let service: TimerService
+    // Guarded by the service's lock.
+    var state = State.idle
+    var cancelRequested = false
+    var expire: UInt64 = 0
+    var next: TimerHandle?
+    unowned(unsafe) var previous: TimerHandle?
+
+    init(name: String, interval: UInt64, service: TimerService, handler: @escaping () -> TimerNext) {
+        self.name = name
+        self.interval = interval
+        self.service = service
+        self.handler = handler
+    }
+
+    /// Stops the timer (Kamailio's `timer_del`). Returns true when the timer was waiting and
+    /// will now never run. Returns false when it had already run for the last time, was
+    /// cancelled before, or is running right now: then it is not re-armed, and unless the
+    /// call comes from the callback itself, `cancel` returns only after the callback ended.
+    @discardableResult
+    public func cancel() -> Bool { service.cancel(self) }
+
+    /// True while the timer waits to run (again).
+    public var isPending: Bool { service.isPending(self) }
+}
+
+/// A hashed timing wheel: `slotCount` lists of timers indexed by expiry tick modulo the
+/// slot count. Adding and removing are O(1); each tick looks at one slot, whose timers
+/// either expire now or a whole number of revolutions later. Not thread-safe: the
+/// `TimerService` lock guards it.
+struct TimingWheel {
+    static let slotCount = 1024
+    private var slots = [TimerHandle?](repeating: nil, count: slotCount)
+    /// The last tick processed.
+    private(set) var tick: UInt64 = 0
+    /// Number of timers in the wheel.
+    private(set) var count = 0
+
+    /// Adds `timer` to expire at tick `expire` (after the current tick).
+    mutating func add(_ timer: TimerHandle, expire: UInt64) {
+        let e = max(expire, tick + 1)
+        let i = Int(e % UInt64(Self.slotCount))
+        timer.expire = e
+        timer.previous = nil
+        timer.next = slots[i]
+        slots[i]?.previous = timer
+        slots[i] = timer
+        timer.state = .pending
+        count += 1
+    }
+
+    /// Takes a pending `timer` out of the wheel.
+    mutating func remove(_ timer: TimerHandle) {
+        if let p = timer.previous {
+            p.next = timer.next
+        } else {
+            slots[Int(timer.expire % UInt64(Self.slotCount))] = timer.next
+        }
+        timer.next?.previous = timer.previous
+        timer.next = nil
+        timer.previous = nil
+        count -= 1
+    }
+
+    /// Moves to the next tick and returns the timers that expire at it, marked `due`.
+    mutating func advance() -> [TimerHandle] {
+        tick += 1
+        var expired: [TimerHandle] = []
+        var t = slots[Int(tick % UInt64(Self.slotCount))]
+        while let timer = t {
+            t = timer.next
+            if timer.expire <= tick {
+                remove(timer)
+                timer.state = .due
+                expired.append(timer)
+            }
+        }
+        return expired
+    }
+}
