@@ -77,6 +77,34 @@ import Testing
         #expect(backLines.count == 7)
     }
 
+    @Test func forwardedMessagesAreCounted() throws {
+        let uas = UDPClient()
+        let server = try TestServer(
+            config: Self.config(
+                """
+                if ($rm == "OPTIONS") {
+                    sl_send_reply("200", "fwd=$stat(fwd_requests) fwdr=$stat(fwd_replies) drop=$stat(drop_requests)");
+                    exit;
+                }
+                $du = "sip:127.0.0.1:\(uas.port)";
+                forward();
+                """, extra: "loadmodule \"sl.so\"\nloadmodule \"pv.so\""))
+        let uac = UDPClient()
+        uac.send(
+            sipRequest(Self.invite(via: "SIP/2.0/UDP 127.0.0.1:CPORT;branch=z9hG4bK-s1"), clientPort: uac.port),
+            to: server.port)
+        let forwarded = replyLines(try #require(uas.receive(), "log: \(server.log)"))
+        let reply =
+            [
+                "SIP/2.0 180 Ringing", forwarded[1], forwarded[2], "From: <sip:alice@example.com>;tag=f1",
+                "To: <sip:bob@example.com>;tag=t9", "Call-ID: fwd-1@test", "CSeq: 1 INVITE", "Content-Length: 0",
+            ].joined(separator: "\r\n") + "\r\n\r\n"
+        uas.send(reply, to: server.port)
+        _ = try #require(uac.receive(), "log: \(server.log)")
+        uac.send(sipRequest(optionsRequest(), clientPort: uac.port), to: server.port)
+        #expect(replyLines(try #require(uac.receive()))[0] == "SIP/2.0 200 fwd=1 fwdr=1 drop=0")
+    }
+
     @Test func receivedAndRportAreAddedToTheForwardedRequest() throws {
         let uas = UDPClient()
         let server = try TestServer(

@@ -24,13 +24,25 @@ final class MessageDispatcher: @unchecked Sendable {
             }
             return
         }
-        // Without a parsable top Via there is nowhere to send a reply: drop (as Kamailio does).
+        // Kamailio's receive_msg sanity checks: without a parsable top Via there is nowhere to
+        // send a reply, and Call-ID, CSeq, From and To must be there; else the message is dropped.
         do {
             _ = try message.topVia()
         } catch {
+            countBad(message)
             Log.warning(
                 "core",
                 "dropping a message without a valid Via from \(receive.sourceIP):\(receive.sourcePort): \(error)")
+            return
+        }
+        guard message.firstHeader(.callID) != nil, message.firstHeader(.cseq) != nil,
+            message.firstHeader(.from) != nil, message.firstHeader(.to) != nil
+        else {
+            countBad(message)
+            Log.warning(
+                "core",
+                "required headers not found in \(message.isRequest ? "request" : "reply") from \(receive.sourceIP):\(receive.sourcePort)"
+            )
             return
         }
         let ctx = MessageContext(message: message, receive: receive, replySender: sender)
@@ -44,5 +56,9 @@ final class MessageDispatcher: @unchecked Sendable {
             // The core reply route, then the reply goes on statelessly (Kamailio's receive_msg).
             if script.runReplyRoute(ctx) { _ = StatelessForwarding.forwardReply(ctx) }
         }
+    }
+
+    private func countBad(_ message: SIPMessage) {
+        if message.isRequest { CoreCounters.badRequest() } else { CoreCounters.badReply() }
     }
 }

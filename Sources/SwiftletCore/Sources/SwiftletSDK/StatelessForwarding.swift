@@ -111,6 +111,7 @@ public enum StatelessForwarding {
                 "core",
                 "cannot forward to af \(dst.address.isIPv6 ? 10 : 2), proto \(dst.proto.name): no corresponding listening socket"
             )
+            CoreCounters.droppedRequest()
             return false
         }
         if dst.proto == socket.proto,
@@ -118,6 +119,7 @@ public enum StatelessForwarding {
         {
             // Kamailio would send the request to itself and loop until Max-Forwards runs out.
             Log.error("core", "not forwarding \(msgName(ctx)) to \(dst): that is this server (a loop)")
+            CoreCounters.droppedRequest()
             return false
         }
         dst.flags = ctx.sendFlags
@@ -126,13 +128,20 @@ public enum StatelessForwarding {
             bytes = try buildRequest(ctx, socket: socket, proto: dst.proto)
         } catch {
             Log.error("core", "cannot build the forwarded request: \(error)")
+            CoreCounters.droppedRequest()
             return false
         }
         if let onSend, !onSend(ctx, dst, bytes) {
             Log.info("core", "request to \(dst) dropped (onsend_route)")
+            CoreCounters.droppedRequest()
             return false
         }
-        return transport.send(bytes, to: dst, from: socket)
+        guard transport.send(bytes, to: dst, from: socket) else {
+            CoreCounters.droppedRequest()
+            return false
+        }
+        CoreCounters.forwardedRequest()
+        return true
     }
 
     /// Forwards a received reply statelessly (Kamailio's `forward_reply`): removes the top Via
@@ -182,7 +191,12 @@ public enum StatelessForwarding {
             Log.error("core", "cannot forward reply: no listening socket for \(dst)")
             return false
         }
-        return transport.send(bytes, to: dst, from: socket)
+        guard transport.send(bytes, to: dst, from: socket) else {
+            CoreCounters.droppedReply()
+            return false
+        }
+        CoreCounters.forwardedReply()
+        return true
     }
 
     private static func msgName(_ ctx: MessageContext) -> String {
