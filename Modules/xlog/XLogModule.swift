@@ -6,12 +6,16 @@ import SwiftletSDK
 final class XLogModule {
     /// `prefix`: put before every xlog line (Kamailio's default `<script>: `).
     var prefix = "<script>: "
+    /// `force_color`: `$C(..)` gives colours even when logging to syslog.
+    var forceColor = false
 
     var exports: ModuleExports {
         let e = ModuleExports(name: "xlog")
         e.parameters = [
-            ModuleParameter("prefix", .string { (v: String) throws(FixupError) in self.prefix = v })
+            ModuleParameter("prefix", .string { (v: String) throws(FixupError) in self.prefix = v }),
+            ModuleParameter("force_color", .int { (v: Int) throws(FixupError) in self.forceColor = v != 0 }),
         ]
+        e.pseudoVariables = [XLogColor.pseudoVariableClass { self.forceColor }]
         e.functions = [
             ScriptFunction("xlog", parameters: 1...2, routes: .any) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in

@@ -33,6 +33,21 @@ import Testing
         server.log.split(separator: "\n").map(String.init).filter { $0.contains(text) }
     }
 
+    @Test func xlogColoursOnStderr() throws {
+        let server = try TestServer(
+            config: Self.config("debug=2", "    xlog(\"L_ERR\", \"$C(rx)red$C(Gs)bold$C(xx) plain\\n\");"))
+        try Self.send(server, callID: "colour-1")
+        #expect(server.waitForLog("plain"))
+        #expect(
+            Self.lines(server, "plain").first?.hasSuffix(
+                "<script>: \u{1B}[0;31;49mred\u{1B}[1;32;40mbold\u{1B}[0;39;49m plain") == true,
+            "\(Self.lines(server, "plain"))")
+        let errors = ScriptHarness.errors(
+            "loadmodule \"xlog.so\"\nrequest_route { xlog(\"$C(r)\\n\"); }", file: "c.cfg")
+        #expect(errors.count == 1)
+        #expect(errors.first?.contains("$C needs two colour letters") == true)
+    }
+
     @Test func logPrefixIsEvaluatedOncePerMessage() throws {
         let server = try TestServer(
             config: Self.config(
