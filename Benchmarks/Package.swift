@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // Swiftlet micro-benchmarks (ordo-one/benchmark). A separate package so that the main
 // build and CI do not compile the benchmark framework. Run: scripts/bench-parse.sh,
-// scripts/bench-shm.sh
+// scripts/bench-shm.sh, scripts/bench-path.sh
 import PackageDescription
 
 let package = Package(
@@ -28,6 +28,15 @@ let package = Package(
                 .product(name: "SwiftletCore", package: "SwiftletCore"),
             ],
             path: "Benchmarks/SharedMemory",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "MessagePath",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "SwiftletCore", package: "SwiftletCore"),
+            ],
+            path: "Benchmarks/MessagePath",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]

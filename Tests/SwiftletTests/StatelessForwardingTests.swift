@@ -101,8 +101,46 @@ import Testing
             ].joined(separator: "\r\n") + "\r\n\r\n"
         uas.send(reply, to: server.port)
         _ = try #require(uac.receive(), "log: \(server.log)")
+        usleep(100_000)  // the counter is incremented just after the reply left
         uac.send(sipRequest(optionsRequest(), clientPort: uac.port), to: server.port)
-        #expect(replyLines(try #require(uac.receive()))[0] == "SIP/2.0 200 fwd=1 fwdr=1 drop=0")
+        let status = replyLines(try #require(uac.receive()))[0]
+        #expect(status == "SIP/2.0 200 fwd=1 fwdr=1 drop=0")
+    }
+
+    @Test func onsendRouteSeesTheDestinationAndCanDrop() throws {
+        let uas = UDPClient()
+        let blocked = UDPClient()
+        let server = try TestServer(
+            config: Self.config(
+                """
+                $du = "sip:127.0.0.1:" + $hdr(X-Port);
+                if (!forward()) {
+                    sl_send_reply("500", "not sent");
+                }
+                """,
+                extra: """
+                    loadmodule "sl.so"
+                    loadmodule "xlog.so"
+                    onsend_route {
+                        $var(to) = to_ip;
+                        $var(snd) = snd_ip;
+                        xlog("L_INFO", "onsend from $si to_ip=$var(to) snd_ip=$var(snd)\\n");
+                        if (to_port == \(blocked.port) && snd_port == \(0) + $Rp && snd_proto == UDP && snd_af == INET) {
+                            drop;
+                        }
+                    }
+                    """))
+        let uac = UDPClient()
+        for (callID, port) in [("ok", uas.port), ("blocked", blocked.port)] {
+            var lines = Self.invite(via: "SIP/2.0/UDP 127.0.0.1:CPORT;branch=z9hG4bK-o\(callID)")
+            lines.insert("X-Port: \(port)", at: 1)
+            lines = lines.map { $0.replacingOccurrences(of: "fwd-1@test", with: "\(callID)@test") }
+            uac.send(sipRequest(lines, clientPort: uac.port), to: server.port)
+        }
+        #expect(replyLines(try #require(uas.receive(), "log: \(server.log)"))[0].hasPrefix("INVITE"))
+        #expect(replyLines(try #require(uac.receive(), "log: \(server.log)"))[0] == "SIP/2.0 500 not sent")
+        #expect(blocked.receive(timeout: 0.2) == nil)
+        #expect(server.log.contains("onsend from 127.0.0.1 to_ip=127.0.0.1 snd_ip=127.0.0.1"))
     }
 
     @Test func receivedAndRportAreAddedToTheForwardedRequest() throws {

@@ -79,8 +79,23 @@ enum CoreKeywords {
 
     /// Keywords compared as strings (`==`, `!=`, `=~`), as IP addresses, or as integers.
     static let stringKeywords: Set<String> = ["method", "uri", "status", "from_uri", "to_uri"]
-    static let ipKeywords: Set<String> = ["src_ip", "dst_ip"]
-    static let intKeywords: Set<String> = ["src_port", "dst_port", "af", "msg:len", "proto"]
+    static let ipKeywords: Set<String> = ["src_ip", "dst_ip", "snd_ip", "to_ip"]
+    static let intKeywords: Set<String> = [
+        "src_port", "dst_port", "af", "msg:len", "proto", "snd_port", "to_port", "snd_proto", "snd_af",
+    ]
+    /// The keywords that describe the message being sent: only meaningful in `onsend_route`.
+    static let onSendKeywords: Set<String> = ["snd_ip", "to_ip", "snd_port", "to_port", "snd_proto", "snd_af"]
+
+    /// The value of an IP keyword (`src_ip`, `dst_ip`, and in onsend_route `snd_ip` — the
+    /// sending socket's address — and `to_ip`, the destination's).
+    static func ipValue(_ keyword: String) -> (MessageContext) -> String {
+        switch keyword {
+        case "src_ip": return { $0.receive.sourceIP }
+        case "snd_ip": return { $0.sendInfo?.destination.socket?.address.ipString ?? "" }
+        case "to_ip": return { $0.sendInfo?.destination.address.ipString ?? "" }
+        default: return { $0.receive.localIP }
+        }
+    }
 
     static func protocolNumber(_ p: TransportProtocol) -> Int { protocolNumbers[p.rawValue] ?? 0 }
 
@@ -118,7 +133,11 @@ enum CoreKeywords {
         case "src_port": return { $0.receive.sourcePort }
         case "dst_port": return { $0.receive.localPort }
         case "af": return { IPAddressText.bytes($0.receive.sourceIP)?.count == 16 ? 10 : 2 }
-        case "msg:len": return { $0.message.buffer.count }
+        case "msg:len": return { ctx in ctx.sendInfo?.bytes.count ?? ctx.message.buffer.count }
+        case "snd_port": return { $0.sendInfo?.destination.socket?.listen.port ?? 0 }
+        case "to_port": return { $0.sendInfo?.destination.address.port ?? 0 }
+        case "snd_proto": return { ctx in ctx.sendInfo.map { protocolNumber($0.destination.proto) } ?? 0 }
+        case "snd_af": return { ctx in ctx.sendInfo.map { $0.destination.address.isIPv6 ? 10 : 2 } ?? 0 }
         default: return { protocolNumber($0.receive.proto) }
         }
     }
@@ -146,8 +165,9 @@ extension ScriptCompiler {
             return { _ in .int(n) }
         }
         switch name {
-        case "src_ip": return { ctx in .string(ctx.receive.sourceIP) }
-        case "dst_ip": return { ctx in .string(ctx.receive.localIP) }
+        case "src_ip", "dst_ip", "snd_ip", "to_ip":
+            let get = CoreKeywords.ipValue(name)
+            return { ctx in .string(get(ctx)) }
         case "yes", "true", "on", "enable": return { _ in .int(1) }
         case "no", "false", "off", "disable": return { _ in .int(0) }
         case "myself":
@@ -196,8 +216,7 @@ extension ScriptCompiler {
             }
             let local = localAddresses
             if isIP {
-                let ip: (MessageContext) -> String =
-                    keyword == "src_ip" ? { $0.receive.sourceIP } : { $0.receive.localIP }
+                let ip = CoreKeywords.ipValue(keyword)
                 return { ctx in result(local.isMyself(host: ip(ctx), port: nil)) }
             }
             guard isString else {
@@ -236,7 +255,7 @@ extension ScriptCompiler {
             }
         }
         if isIP {
-            let ip: (MessageContext) -> String = keyword == "src_ip" ? { $0.receive.sourceIP } : { $0.receive.localIP }
+            let ip = CoreKeywords.ipValue(keyword)
             if case .string(let text, _) = other {
                 if let net = IPNetwork(text) {
                     return { ctx in result(net.contains(ip(ctx))) }

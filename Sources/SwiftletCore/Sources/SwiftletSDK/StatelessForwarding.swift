@@ -123,6 +123,7 @@ public enum StatelessForwarding {
             return false
         }
         dst.flags = ctx.sendFlags
+        dst.socket = socket
         let bytes: [UInt8]
         do {
             bytes = try buildRequest(ctx, socket: socket, proto: dst.proto)
