@@ -36,6 +36,7 @@ final class SiputilsModule {
             ScriptFunction("is_request", parameters: 0, routes: .any, fixup: fixupIsRequest),
             ScriptFunction("is_reply", parameters: 0, routes: .any, fixup: fixupIsReply),
             ScriptFunction("options_reply", parameters: 0, routes: .request, fixup: fixupOptionsReply),
+            ScriptFunction("is_first_hop", parameters: 0...1, routes: .any, fixup: fixupIsFirstHop),
         ]
     }
 

@@ -20,6 +20,36 @@ import Testing
         #expect(try codes(route, ScriptHarness.request(to: "<sip:a@b>;tag=")).rc == [-1, 1, -1])
     }
 
+    @Test func isFirstHop() throws {
+        let route = "is_first_hop(); $avp(r) = $rc;"
+        #expect(try codes(route).rc == [1])
+        let twoVias = ScriptHarness.request(
+            via: "SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-1,SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK-0")
+        #expect(try codes(route, twoVias).rc == [-1])
+        // Replies: the top Record-Route decides (the prelude listens on 127.0.0.1:5060).
+        func reply(_ rr: String?, from ip: String, port: Int, mode: String = "") throws -> Int {
+            var text = ScriptHarness.reply(code: 180, reason: "Ringing")
+            if let rr {
+                text = text.replacingOccurrences(of: "Content-Length", with: "Record-Route: \(rr)\r\nContent-Length")
+            }
+            let loaded = try ScriptHarness.load(
+                ScriptHarness.prelude
+                    + "loadmodule \"siputils.so\"\nonreply_route {\nis_first_hop(\(mode)); $avp(r) = $rc;\n}\n")
+            let ctx = try ScriptHarness.context(text, sourceIP: ip, sourcePort: port)
+            loaded.script.runReplyRoute(ctx)
+            if case .int(let i) = ctx.avps["r"]?.first { return i }
+            return 99
+        }
+        #expect(try reply(nil, from: "192.0.2.10", port: 5070) == 1)
+        #expect(try reply("<sip:127.0.0.1;lr>", from: "192.0.2.10", port: 5070) == 1)
+        #expect(try reply("<sip:192.0.2.99;lr>", from: "192.0.2.10", port: 5070) == -1)
+        // From the Record-Route address itself: a local loop, unless mode 1.
+        #expect(try reply("<sip:127.0.0.1;lr>", from: "127.0.0.1", port: 5060) == -1)
+        #expect(try reply("<sip:127.0.0.1;lr>", from: "127.0.0.1", port: 5060, mode: "1") == 1)
+        // A domain counts only in mode 1 (localhost is not an alias here: -1 either way).
+        #expect(try reply("<sip:proxy.example.com;lr>", from: "192.0.2.10", port: 5070) == -1)
+    }
+
     @Test func requestURIParameters() throws {
         let (ctx, rc) = try codes(
             """
