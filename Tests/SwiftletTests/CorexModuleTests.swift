@@ -169,4 +169,27 @@ import Testing
             #expect(server.waitForLog(": \(line)\n"), "\(line): \(server.log)")
         }
     }
+
+    @Test func startUpErrorsAtTheirPositions() {
+        let errors = ScriptHarness.errors(
+            """
+            listen=udp:127.0.0.1:5999
+            loadmodule "corex.so"
+            modparam("corex", "alias_subdomains", "abc:5060")
+            request_route {
+                file_read("/tmp/x", "$ci");
+                append_branch("sip:a@b", "1", "x");
+            }
+            reply_route {
+                append_branch();
+            }
+            """)
+        #expect(
+            errors == [
+                "bad.cfg:3:39: error: modparam \"corex\" \"alias_subdomains\": invalid protocol abc in alias subdomains: abc:5060",
+                "bad.cfg:5:25: error: file_read: result pvar is not writeble",
+                "bad.cfg:6:5: error: function 'append_branch' takes 0 to 2 parameter(s), 3 given",
+                "bad.cfg:9:5: error: function 'append_branch' (module corex) cannot be used in reply_route",
+            ], "\(errors)")
+    }
 }

@@ -78,7 +78,8 @@ import Testing
         let s = try Self.start(dir)
         let uac = UDPClient()
         func request(_ user: String) -> String {
-            sipRequest(CorexModuleTests.request(user, port: s.server.port, callID: "send-\(user)"), clientPort: uac.port)
+            sipRequest(
+                CorexModuleTests.request(user, port: s.server.port, callID: "send-\(user)"), clientPort: uac.port)
         }
         for user in ["udp", "udp0"] {
             let sent = request(user)
@@ -89,7 +90,8 @@ import Testing
             #expect(uac.receive().map { replyLines($0)[0] } == "SIP/2.0 200 OK")
         }
         uac.send(request("data"), to: s.server.port)
-        #expect(Self.receiveFrom(s.target.fd).map { [$0.text, String($0.port)] } == ["PING send-data", "\(s.server.port)"])
+        #expect(
+            Self.receiveFrom(s.target.fd).map { [$0.text, String($0.port)] } == ["PING send-data", "\(s.server.port)"])
         _ = uac.receive()
         uac.send(request("sendx"), to: s.server.port)
         #expect(Self.receiveFrom(s.target.fd).map { [$0.text, String($0.port)] } == ["X send-sendx", "\(s.port2)"])
