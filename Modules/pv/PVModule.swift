@@ -25,7 +25,8 @@ final class PVModule {
                     ScriptVariables.shared.setInitialValue(s.name, s.value)
                 }),
         ]
-        e.pseudoVariables = [shared.pseudoVariableClass(), StatVariable.pseudoVariableClass]
+        e.pseudoVariables =
+            [shared.pseudoVariableClass(), StatVariable.pseudoVariableClass] + BranchVariables.pseudoVariableClasses
         e.functions = [
             ScriptFunction("pv_isset", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
                 let pv = try Self.variable(args[0])

@@ -113,6 +113,8 @@ public enum ConfigurationLoader {
         Counters.shared.removeAll()
         let localAddresses = LocalAddresses(listeners: core.listen, aliases: core.aliases)
         CoreServices.isMyself = localAddresses.isMyself
+        CoreServices.aliases = core.aliases.reversed().map { LocalAlias(host: $0.host, port: $0.port, proto: $0.proto) }
+        MyselfCallbacks.removeAll()
         let moduleNames = ModuleNameList()
         do throws(FixupError) { try CoreRPC.register(in: RPCRegistry.shared, modules: { moduleNames.names }) } catch {
             diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))

@@ -7,7 +7,7 @@ enum ForwardingActions {
     static let table: [String: CoreActions.Info] = [
         "forward": .init(0...2, bare: true), "forward_udp": .init(0...2, bare: true),
         "forward_tcp": .init(0...2, bare: true), "forward_tls": .init(0...2, bare: true),
-        "forward_sctp": .init(0...2, bare: true), "send": .init(1...2), "send_tcp": .init(1...2),
+        "forward_sctp": .init(0...2, bare: true), "send": .init(1...2),
         "add_local_rport": .init(0...0, bare: true), "set_advertised_address": .init(1...1),
         "set_advertised_port": .init(1...1), "force_send_socket": .init(1...1), "remove_branch": .init(1...1),
         "clear_branches": .init(0...0, bare: true),
@@ -63,9 +63,10 @@ extension ScriptCompiler {
                 default: nil
                 }
             return compileForward(args, proto: proto, name: name)
-        case "send", "send_tcp":
+        case "send":
+            // Kamailio 5.6 has no core send_tcp(): corex exports send_udp()/send_tcp().
             guard let target = fixedTarget(args, name) else { return { _ in -1 } }
-            let proto: TransportProtocol = name == "send_tcp" ? .tcp : (target.proto ?? .udp)
+            let proto: TransportProtocol = target.proto ?? .udp
             return { ctx in
                 guard let transport = Core.transport else { return -1 }
                 let address: SocketAddress

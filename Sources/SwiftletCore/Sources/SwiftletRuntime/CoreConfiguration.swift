@@ -257,6 +257,7 @@ public enum ListenParser {
                 address.advertisedAddress = ah
                 address.advertisedPort = ap
             } else if t.kind == .identifier, t.text == "name", let n = peek(1), n.kind == .string {
+                address.name = n.text
                 i += 2
             } else {
                 throw ConfigDiagnostic("unexpected '\(t.text)' in listen", at: t.location)

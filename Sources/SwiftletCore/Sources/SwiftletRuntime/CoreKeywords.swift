@@ -37,7 +37,7 @@ struct LocalAddresses {
         for a in aliases where a.host.lowercased() == name.lowercased() || same(a.host) {
             if a.port == nil || port == nil || a.port == port { return true }
         }
-        return false
+        return MyselfCallbacks.run(host: host, port: port, proto: nil)
     }
 }
 

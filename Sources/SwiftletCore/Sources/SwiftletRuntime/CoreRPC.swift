@@ -42,7 +42,7 @@ enum CoreRPC {
             RPCCommand("core.modules", "Lists the loaded modules.") { _ in .array(modules().map(RPCValue.string)) },
             RPCCommand("core.shmmem", "Returns shared memory info (optional unit: b, k, m or g).", handler: shmmem),
         ]
-        for c in commands { try registry.register(c) }
+        for c in commands + socketCommands { try registry.register(c) }
     }
 
     /// `core.shmmem [unit]`: Kamailio's figures of the shared memory pool, in bytes or, with

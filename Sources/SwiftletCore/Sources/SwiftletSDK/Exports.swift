@@ -49,16 +49,19 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     /// `advertise` address and port, if any.
     public var advertisedAddress: String?
     public var advertisedPort: Int?
+    /// `name "..."`: the socket's name (`set_send_socket_name()`, `$lsock(n/...)`), if any.
+    public var name: String?
 
     public init(
         proto: TransportProtocol, address: String, port: Int, advertisedAddress: String? = nil,
-        advertisedPort: Int? = nil
+        advertisedPort: Int? = nil, name: String? = nil
     ) {
         self.proto = proto
         self.address = address
         self.port = port
         self.advertisedAddress = advertisedAddress
         self.advertisedPort = advertisedPort
+        self.name = name
     }
 
     public var isIPv6: Bool { address.contains(":") }

@@ -31,12 +31,18 @@ public struct Branch: Sendable, Equatable {
     /// q-value times 1000, or nil when not given.
     public var q: Int?
     public var flags: UInt64
+    /// The socket the branch leaves from (`force_send_socket()` when it was added), or nil.
+    public var sendSocket: ListeningSocket?
 
-    public init(uri: String, destinationURI: String? = nil, q: Int? = nil, flags: UInt64 = 0) {
+    public init(
+        uri: String, destinationURI: String? = nil, q: Int? = nil, flags: UInt64 = 0,
+        sendSocket: ListeningSocket? = nil
+    ) {
         self.uri = uri
         self.destinationURI = destinationURI
         self.q = q
         self.flags = flags
+        self.sendSocket = sendSocket
     }
 }
 
@@ -84,6 +90,10 @@ public final class MessageContext {
     public var flags: UInt64 = 0
     /// Flags of branch 0 (`setbflag`/`isbflagset`), 0-63.
     public var branchFlags: UInt64 = 0
+    /// Kamailio's internal message flags (`msg_flags`, `FL_*` bits; corex `msg_iflag_set`).
+    public var internalFlags: UInt32 = 0
+    /// Kamailio's extended message flags 0-63 (`xflags`; corex `setxflag`).
+    public var extendedFlags: UInt64 = 0
     /// The Request-URI as changed by the script (`$ru = ...`, `rewriteuri()`, ...), or nil
     /// when unchanged. Kamailio's `new_uri`.
     public var newRequestURI: String?
