@@ -88,7 +88,8 @@ public enum Server {
             }
         }
         let table = SocketTable(
-            sockets: sockets, local: LocalAddresses(listeners: config.listen, aliases: config.aliases))
+            sockets: sockets, local: LocalAddresses(listeners: config.listen, aliases: config.aliases),
+            mhomed: config.network.mhomed)
         table.streams = tcp
         Core.installTransport(table)
         StatelessForwarding.checkVia = config.checkVia
