@@ -23,11 +23,12 @@ public enum SIPResolver {
     public static func resolve(
         host: String, port: Int?, proto: TransportProtocol?, resolver: DNSResolver = .shared
     ) -> Target? {
-        let settings = DNSResolver.settings
         let fallbackProto = proto ?? .udp
+        // The fast path: an IP literal never touches the resolver.
         if let literal = SocketAddress(numericHost: host, port: port ?? NextHop.defaultPort(fallbackProto)) {
             return Target(address: literal, proto: fallbackProto)
         }
+        let settings = DNSResolver.settings
         let name = host.hasSuffix(".") ? String(host.dropLast()) : host
         if let port {
             return addressOf(name, port: port, resolver, settings).map { Target(address: $0, proto: fallbackProto) }
