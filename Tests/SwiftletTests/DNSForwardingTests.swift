@@ -163,5 +163,7 @@ import Testing
         uac.send(sipRequest(Self.invite(ruri, callID: "alias-\(enabled)@test"), clientPort: uac.port), to: server.port)
         let reply = replyLines(try #require(uac.receive(timeout: 5), "log: \(server.log)"))
         #expect(reply[0] == (enabled ? "SIP/2.0 200 mine" : "SIP/2.0 404 other"))
+        // Printed at start-up as Kamailio does ("Aliases:" then "udp: localhost:5060").
+        #expect(server.log.contains("             udp: localhost:\(server.port)") == enabled)
     }
 }

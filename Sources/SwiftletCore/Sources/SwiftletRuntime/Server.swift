@@ -177,6 +177,11 @@ public enum Server {
         for s in sockets {
             print("             \(s.proto.rawValue): \(s.address.ipString):\(s.listen.port)")
         }
+        // Kamailio's list, newest alias first (auto_aliases and alias=).
+        print("Aliases: ")
+        for a in config.aliases.reversed() {
+            print("             \(a.proto?.rawValue ?? "*"): \(a.host):\(a.port.map(String.init) ?? "*")")
+        }
         fflush(nil)
         Log.info("core", "\(Core.fullVersion) started with \(config.children) worker(s) per listener")
 
