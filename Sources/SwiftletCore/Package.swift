@@ -13,7 +13,7 @@ let package = Package(
         .library(
             name: "SwiftletCore",
             type: .dynamic,
-            targets: ["CSwiftletABI", "SwiftletSIP", "SwiftletConfig", "SwiftletSDK", "SwiftletRuntime"]
+            targets: ["CSwiftletABI", "CResolv", "SwiftletSIP", "SwiftletConfig", "SwiftletSDK", "SwiftletRuntime"]
         )
     ],
     dependencies: [
@@ -23,12 +23,14 @@ let package = Package(
     targets: [
         // C header of the module ABI: version constants and the descriptor structs.
         .target(name: "CSwiftletABI"),
+        // DNS queries (NAPTR, SRV, A, AAAA) through the system resolver library (glibc's libresolv).
+        .target(name: "CResolv", linkerSettings: [.linkedLibrary("resolv")]),
         // SIP message layer: parser, message model, reply writer. No I/O.
         .target(name: "SwiftletSIP"),
         // The Kamailio configuration language: lexer, parser, AST, diagnostics. No I/O but files.
         .target(name: "SwiftletConfig"),
         // What modules import: module exports, script functions, pseudo-variables, logging.
-        .target(name: "SwiftletSDK", dependencies: ["CSwiftletABI", "SwiftletSIP", "SwiftletConfig"]),
+        .target(name: "SwiftletSDK", dependencies: ["CSwiftletABI", "CResolv", "SwiftletSIP", "SwiftletConfig"]),
         // Assembly of a running server: module loader, script compiler, transports, workers.
         .target(
             name: "SwiftletRuntime",

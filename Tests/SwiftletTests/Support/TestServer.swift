@@ -78,8 +78,9 @@ final class TestServer {
     let process = Process()
     let logPath: String
 
-    /// Starts the server with `config`, where `PORT` is replaced by a free port.
-    init(config: String, extraArguments: [String] = []) throws {
+    /// Starts the server with `config`, where `PORT` is replaced by a free port; `environment`
+    /// is added to the test's own.
+    init(config: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         port = freeUDPPort()
         let cfg = directory.write("swiftlet.cfg", config.replacingOccurrences(of: "PORT", with: String(port)))
         logPath = directory.path + "/server.log"
@@ -87,6 +88,9 @@ final class TestServer {
         let log = FileHandle(forWritingAtPath: logPath)!
         process.executableURL = URL(fileURLWithPath: swiftletBinary)
         process.arguments = ["-f", cfg, "-DD", "-E", "-L", productsDirectory] + extraArguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = log
         process.standardError = log
         try process.run()

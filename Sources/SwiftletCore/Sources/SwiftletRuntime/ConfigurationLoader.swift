@@ -90,6 +90,10 @@ public enum ConfigurationLoader {
             core.listenWithoutProtocol = Array(core.listen.indices)
         }
         ListenParser.expandProtocols(&core)
+        DNSResolver.settings = core.network.effectiveDNS(listeners: core.listen)
+        if core.network.autoAliases {
+            core.aliases += AutoAliases.forListeners(core.listen, existing: core.aliases)
+        }
         Log.configure(
             level: core.debug, destination: core.logStderror ? .stderr : .syslog(facility: core.logFacility),
             name: core.logName)

@@ -71,7 +71,7 @@ extension ScriptCompiler {
                 guard let transport = Core.transport else { return -1 }
                 let address: SocketAddress
                 do {
-                    address = try NextHop.resolve(target.host, port: target.port ?? NextHop.defaultPort(proto))
+                    address = try NextHop.resolve(target.host, port: target.port, proto: proto).address
                 } catch {
                     Log.error("core", "\(name): \(error)")
                     return -1
@@ -174,10 +174,12 @@ extension ScriptCompiler {
         }
         guard let target = fixedTarget(args, name) else { return { _ in -1 } }
         return { ctx in
+            // As Kamailio's proxy: resolved with the action's or the target's protocol (SRV
+            // when no port), sent over that protocol or else the one the request came over.
             let p = proto ?? target.proto ?? ctx.receive.proto
             let address: SocketAddress
             do {
-                address = try NextHop.resolve(target.host, port: target.port ?? NextHop.defaultPort(p))
+                address = try NextHop.resolve(target.host, port: target.port, proto: proto ?? target.proto).address
             } catch {
                 Log.error("core", "\(name): bad host name \(target.host), dropping packet: \(error)")
                 return -1

@@ -51,6 +51,8 @@ public struct CoreConfiguration {
     public var tcpAcceptNoCL = false
     /// Shared memory pool size in MB (`shm`, `shm_mem`, `shm_mem_size`; `-m` wins).
     public var sharedMemoryMB: Int? = nil
+    /// Resolver and multihoming globals (`dns_*`, `mhomed`, `auto_aliases`).
+    var network = NetworkConfiguration()
 
     public init() {}
 
@@ -63,8 +65,7 @@ public struct CoreConfiguration {
     /// Kamailio global parameters that Swiftlet reads but does not act on yet. They are
     /// accepted with a warning naming the place, so that Kamailio configurations load.
     static let acceptedNotImplemented: Set<String> = [
-        "enable_sctp", "disable_sctp", "auto_aliases", "dns", "rev_dns", "dns_try_ipv6", "dns_try_naptr",
-        "use_dns_cache", "use_dns_failover", "dns_srv_lb", "fork", "memdbg", "memlog", "mhomed",
+        "enable_sctp", "disable_sctp", "dns", "rev_dns", "use_dns_failover", "fork", "memdbg", "memlog",
         "tcp_connect_timeout", "tcp_send_timeout",
         "tcp_async", "tcp_keepalive", "tcp_crlf_ping", "enable_tls", "tls_max_connections", "max_branches",
         "server_id", "user_agent_header", "sip_warning", "onsend_route_reply",
@@ -173,7 +174,9 @@ public struct CoreConfiguration {
                     errors.append(error)
                 }
             default:
-                if g.name.contains(".") {
+                if let networkErrors = network.apply(g) {
+                    errors += networkErrors
+                } else if g.name.contains(".") {
                     if let error = CustomParameters.shared.define(g) { errors.append(error) }
                 } else if CoreConfiguration.acceptedNotImplemented.contains(g.name) {
                     warnings.append(

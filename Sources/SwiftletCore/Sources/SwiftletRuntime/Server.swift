@@ -88,7 +88,8 @@ public enum Server {
             }
         }
         let table = SocketTable(
-            sockets: sockets, local: LocalAddresses(listeners: config.listen, aliases: config.aliases))
+            sockets: sockets, local: LocalAddresses(listeners: config.listen, aliases: config.aliases),
+            mhomed: config.network.mhomed)
         table.streams = tcp
         Core.installTransport(table)
         StatelessForwarding.checkVia = config.checkVia
@@ -175,6 +176,11 @@ public enum Server {
         print("Listening on")
         for s in sockets {
             print("             \(s.proto.rawValue): \(s.address.ipString):\(s.listen.port)")
+        }
+        // Kamailio's list, newest alias first (auto_aliases and alias=).
+        print("Aliases: ")
+        for a in config.aliases.reversed() {
+            print("             \(a.proto?.rawValue ?? "*"): \(a.host):\(a.port.map(String.init) ?? "*")")
         }
         fflush(nil)
         Log.info("core", "\(Core.fullVersion) started with \(config.children) worker(s) per listener")

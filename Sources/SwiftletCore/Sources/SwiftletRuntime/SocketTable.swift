@@ -20,10 +20,13 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
     /// The first UDP socket of each family (Kamailio's `sendipv4`/`sendipv6`).
     private let firstUDP4: ListeningSocket?
     private let firstUDP6: ListeningSocket?
+    /// `mhomed=1`: UDP send sockets chosen by the kernel's route.
+    private let routes: RouteSocketChooser?
 
-    init(sockets: [ListeningSocket], local: LocalAddresses) {
+    init(sockets: [ListeningSocket], local: LocalAddresses, mhomed: Bool = false) {
         self.sockets = sockets
         self.local = local
+        routes = mhomed ? RouteSocketChooser(sockets: sockets) : nil
         firstUDP4 = sockets.first { $0.proto == .udp && !$0.isIPv6 }
         firstUDP6 = sockets.first { $0.proto == .udp && $0.isIPv6 }
     }
@@ -31,6 +34,9 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
     func sendSocket(for proto: TransportProtocol, to address: SocketAddress, received: ListeningSocket?)
         -> ListeningSocket?
     {
+        // As Kamailio's get_send_socket: with mhomed, the route decides for UDP (a forced
+        // socket was already taken by the caller).
+        if proto == .udp, let routes { return routes.socket(for: address) }
         if let received, received.proto == proto, received.isIPv6 == address.isIPv6 { return received }
         if proto == .udp { return address.isIPv6 ? firstUDP6 : firstUDP4 }
         return sockets.first { $0.proto == proto && $0.isIPv6 == address.isIPv6 }

@@ -1,6 +1,6 @@
 /// Resolution of a SIP URI or a Via to the address a message is sent to (Kamailio's
-/// `sip_hostport2su` and `update_sock_struct_from_via`; RFC 3263 without SRV/NAPTR: an IP
-/// literal is used as it is, a name is resolved to its first A/AAAA address).
+/// `sip_hostport2su` and `update_sock_struct_from_via`): an IP literal is used as it is, a
+/// name goes through RFC 3263 (NAPTR, SRV, A/AAAA; see `SIPResolver`).
 public enum NextHop {
     /// Why a next hop could not be resolved.
     public struct Failure: Error, CustomStringConvertible {
@@ -26,9 +26,10 @@ public enum NextHop {
         }
     }
 
-    /// Where a request for `uri` goes: its host and port (the protocol's default port when
-    /// none), over the `transport=` parameter's protocol (TLS for `sips:`, else UDP), unless
-    /// `proto`/`port` override them (`forward_tcp(host, port)`).
+    /// Where a request for `uri` goes: its host and port, over the `transport=` parameter's
+    /// protocol (TLS for `sips:`), unless `proto`/`port` override them (`forward_tcp(host,
+    /// port)`). Without a port, SRV (and NAPTR when there is no protocol either) choose the
+    /// port and the protocol; the default is UDP at 5060 (5061 for TLS).
     public static func destination(
         forURI uri: String, proto overrideProto: TransportProtocol? = nil, port overridePort: Int? = nil
     ) throws(Failure) -> Destination {
@@ -42,17 +43,23 @@ public enum NextHop {
         guard c.scheme == .sip || c.scheme == .sips, !c.host.isEmpty else {
             throw Failure("cannot forward to a non-SIP URI <\(uri)>")
         }
-        var proto: TransportProtocol = c.scheme == .sips ? .tls : .udp
+        var proto: TransportProtocol? = nil
         if let t = HeaderScanner.find(bytes, c.parameters(bytes), "transport"), let v = t.value {
             guard let p = transport(named: bytes.text(v)) else {
                 throw Failure("unsupported transport '\(bytes.text(v))' in <\(uri)>")
             }
             proto = p
         }
+        if c.scheme == .sips {
+            if proto == .udp { throw Failure("secure uri incompatible with transport udp <\(uri)>") }
+            proto = proto == .wss ? .wss : .tls
+        }
         if let overrideProto { proto = overrideProto }
-        let port = overridePort ?? c.port ?? defaultPort(proto, secure: c.scheme == .sips)
-        let address = try resolve(bytes.text(c.host), port: port)
-        return Destination(proto: proto, address: address)
+        let host = bytes.text(c.host)
+        guard let target = SIPResolver.resolve(host: host, port: overridePort ?? c.port, proto: proto) else {
+            throw Failure("could not resolve hostname: \"\(host)\"")
+        }
+        return Destination(proto: target.proto, address: target.address)
     }
 
     /// Where a reply goes after the top Via was removed: the (second) Via's `received`
@@ -70,18 +77,33 @@ public enum NextHop {
         } else {
             host = b.text(via.host)
         }
-        if port == 0 { port = via.port ?? defaultPort(proto) }
-        return Destination(proto: proto, address: try resolve(host, port: port))
+        if port == 0, via.received != nil { port = via.port ?? 5060 }
+        if port == 0, let p = via.port { port = p }
+        // No port: SRV for the Via's protocol (RFC 3263 section 5), as Kamailio does.
+        guard let target = SIPResolver.resolve(host: host, port: port == 0 ? nil : port, proto: proto) else {
+            throw Failure("resolve_host(\(host)) failure")
+        }
+        return Destination(proto: proto, address: target.address)
     }
 
-    /// An IP literal as it is, a name through the system resolver (A/AAAA).
+    /// An IP literal as it is, a name through A/AAAA lookups (no SRV: the port is given).
     public static func resolve(_ host: String, port: Int) throws(Failure) -> SocketAddress {
-        if let numeric = SocketAddress(numericHost: host, port: port) { return numeric }
-        do {
-            return try SocketAddress(host: host, port: port)
-        } catch {
-            throw Failure(error.description)
+        guard let t = SIPResolver.resolve(host: host, port: port, proto: nil) else {
+            throw Failure("could not resolve hostname: \"\(host)\"")
         }
+        return t.address
+    }
+
+    /// `host` with an optional port over an optional protocol through RFC 3263 (a fixed
+    /// `forward(host)` or `send(host)` target); the protocol is the one SRV/NAPTR chose when
+    /// `proto` is nil.
+    public static func resolve(_ host: String, port: Int?, proto: TransportProtocol?) throws(Failure)
+        -> SIPResolver.Target
+    {
+        guard let t = SIPResolver.resolve(host: host, port: port, proto: proto) else {
+            throw Failure("could not resolve hostname: \"\(host)\"")
+        }
+        return t
     }
 }
 
