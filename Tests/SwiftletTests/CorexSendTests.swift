@@ -42,6 +42,7 @@ import Testing
             children=1
             listen=127.0.0.1:PORT name "main"
             listen=udp:127.0.0.1:\(port2) name "second"
+            auto_aliases=no
             alias=tcp:foo.org
             alias=example.com:5060
             loadmodule "sl.so"

@@ -234,7 +234,6 @@ import Testing
                 forward("10.0.0.1:99999");
                 force_send_socket(udp:10.9.9.9:5060);
                 set_advertised_port(0);
-                send(10.0.0.1:5070);
                 force_send_socket(udp:127.0.0.1:5999);
             }
             """)

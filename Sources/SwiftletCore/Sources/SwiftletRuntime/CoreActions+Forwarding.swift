@@ -1,13 +1,13 @@
 import SwiftletSDK
 
 /// The core actions that send messages or choose how they leave: `forward()` and its
-/// protocol variants, `send()`, `add_local_rport()`, `set_advertised_*()`,
+/// protocol variants, `add_local_rport()`, `set_advertised_*()`,
 /// `force_send_socket()`, and the branch list actions (Kamailio's `action.c`).
 enum ForwardingActions {
     static let table: [String: CoreActions.Info] = [
         "forward": .init(0...2, bare: true), "forward_udp": .init(0...2, bare: true),
         "forward_tcp": .init(0...2, bare: true), "forward_tls": .init(0...2, bare: true),
-        "forward_sctp": .init(0...2, bare: true), "send": .init(1...2),
+        "forward_sctp": .init(0...2, bare: true),
         "add_local_rport": .init(0...0, bare: true), "set_advertised_address": .init(1...1),
         "set_advertised_port": .init(1...1), "force_send_socket": .init(1...1), "remove_branch": .init(1...1),
         "clear_branches": .init(0...0, bare: true),
@@ -63,28 +63,6 @@ extension ScriptCompiler {
                 default: nil
                 }
             return compileForward(args, proto: proto, name: name)
-        case "send":
-            // Kamailio 5.6 has no core send_tcp(): corex exports send_udp()/send_tcp().
-            guard let target = fixedTarget(args, name) else { return { _ in -1 } }
-            let proto: TransportProtocol = target.proto ?? .udp
-            return { ctx in
-                guard let transport = Core.transport else { return -1 }
-                let address: SocketAddress
-                do {
-                    address = try NextHop.resolve(target.host, port: target.port, proto: proto).address
-                } catch {
-                    Log.error("core", "\(name): \(error)")
-                    return -1
-                }
-                var dst = Destination(proto: proto, address: address, flags: ctx.sendFlags)
-                dst.socket =
-                    ctx.forcedSendSocket ?? transport.sendSocket(for: proto, to: address, received: ctx.receive.socket)
-                guard let socket = dst.socket else {
-                    Log.error("core", "\(name): no listening socket for \(dst)")
-                    return -1
-                }
-                return transport.send(ctx.message.buffer, to: dst, from: socket) ? 1 : -1
-            }
         case "add_local_rport":
             return { ctx in
                 ctx.addLocalRport = true
