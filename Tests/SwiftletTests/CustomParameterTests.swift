@@ -45,7 +45,7 @@ import Testing
             loadmodule "xlog.so"
             request_route {
                 xlog("$sel(cfg_get.a.zz)");
-                xlog("$sel(from.uri)");
+                xlog("$sel(from.nosuch)");
                 if (strlen()) { exit; }
             }
             """)
@@ -57,7 +57,7 @@ import Testing
                 "\(cfg):1:11: error: expected 'desc \"text\"' after the value of 'a.b'",
                 "\(cfg):3:7: error: the value of 'a.c' must be a string or an integer",
                 "\(cfg):6:10: error: xlog: unknown configuration variable 'a.zz' in $sel(cfg_get.a.zz)",
-                "\(cfg):7:10: error: xlog: select 'from.uri' is not supported yet (only $sel(cfg_get.group.name))",
+                "\(cfg):7:10: error: xlog: unknown select in $sel(from.nosuch)",
                 "\(cfg):8:9: error: strlen() takes 1 parameter(s), 0 given",
             ])
     }

@@ -107,6 +107,7 @@ public struct Lexer {
         if isDigit(c) { return lexNumberOrAddress(start, loc, space) }
         if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") { return lexString(quote: c, start, loc, space) }
         if c == UInt8(ascii: "$") { return lexPseudoVariable(start, loc, space) }
+        if c == UInt8(ascii: "@"), let n = peek(1), isIdentStart(n) { return lexSelect(start, loc, space) }
         if c == UInt8(ascii: "["), let v6 = lexIPv6(start, loc, space) { return v6 }
         for op in ["==", "!=", "=~", "<=", ">=", "&&", "||", "<<", ">>", "+="] {
             let u = Array(op.utf8)
@@ -274,6 +275,26 @@ public struct Lexer {
         }
         if pos == start + 1 { diagnostics.append(ConfigDiagnostic("'$' without a pseudo-variable name", at: loc)) }
         return token(.pseudoVariable, start, loc, space)
+    }
+
+    /// A select (`@via[1].branch`, `@msg.header["X-Foo"]`): names, dots and bracketed indexes
+    /// or quoted strings. It becomes the pseudo-variable `$sel(...)` (Kamailio treats both alike).
+    private mutating func lexSelect(_ start: Int, _ loc: SourceLocation, _ space: Bool) -> Token {
+        advance()
+        while let d = peek() {
+            if isIdentChar(d) || d == UInt8(ascii: "-") {
+                advance()
+            } else if d == UInt8(ascii: "."), let n = peek(1), isIdentStart(n) {
+                advance()
+            } else if d == UInt8(ascii: "[") {
+                while let e = peek(), e != UInt8(ascii: "]"), e != 10 { advance() }
+                if peek() == UInt8(ascii: "]") { advance() }
+            } else {
+                break
+            }
+        }
+        let path = String(decoding: bytes[start + 1..<pos], as: UTF8.self)
+        return token(.pseudoVariable, start, loc, space, text: "$sel(\(path))")
     }
 
     private mutating func skipBalanced(open: UInt8, close: UInt8, _ loc: SourceLocation) {

@@ -5,7 +5,7 @@ import SwiftletSDK
 enum CorePseudoVariables {
     static func register(in registry: PseudoVariableRegistry) throws(FixupError) {
         let m: [PseudoVariableClass] = [
-            CustomParameters.selectClass(),
+            Selects.pseudoVariableClass(),
             .readOnly("rm", method),
             .readOnly("si", sourceIP),
             .readOnly("sp", sourcePort),

@@ -47,18 +47,4 @@ final class CustomParameters: @unchecked Sendable {
         values[g.name] = value
         return nil
     }
-
-    /// `$sel(cfg_get.group.name)`; other selects are not available yet.
-    static func selectClass() -> PseudoVariableClass {
-        PseudoVariableClass("sel") { (pv: PseudoVariableName) throws(FixupError) -> PseudoVariable in
-            guard let inner = pv.inner, inner.hasPrefix("cfg_get.") else {
-                throw FixupError("select '\(pv.inner ?? "")' is not supported yet (only $sel(cfg_get.group.name))")
-            }
-            let key = String(inner.dropFirst("cfg_get.".count))
-            guard shared.values[key] != nil else {
-                throw FixupError("unknown configuration variable '\(key)' in \(pv.text)")
-            }
-            return PseudoVariable(text: pv.text) { _ in shared.values[key] ?? .null }
-        }
-    }
 }
