@@ -73,6 +73,22 @@ import Testing
         #expect(ctx.newRequestURI == "sip:q@z.org")
     }
 
+    @Test func hostPortTransportAndUserPhone() throws {
+        let (ctx, _) = try ScriptHarness.run(
+            """
+            request_route {
+                sethpt("gw.example.net:5070");
+                if (uri == "sip:alice@gw.example.net:5070;lr") setflag(1);
+                rewritehostporttrans("gw2.example.net");
+                userphone();
+                if (uri == "sip:alice@gw2.example.net;lr;user=phone") setflag(2);
+                userphone();
+                if (uri == "sip:alice@gw2.example.net;lr;user=phone") setflag(3);
+            }
+            """, ScriptHarness.request(uri: "sip:alice@example.com:5080;transport=udp;lr"))
+        #expect(ScriptHarness.flags(ctx) == [1, 2, 3])
+    }
+
     @Test func forceRportSendsTheReplyToTheSourcePort() throws {
         let via = "SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-1"
         let plain = try ScriptHarness.run(
@@ -247,7 +263,7 @@ import Testing
                     t_relay();
                     if (!t_relay()) exit;
                     record_route();
-                    userphone();
+                    add_tcp_alias();
                     foo_bar();
                     sl_reply_error();
                     xlog("$T_branch_idx\\n");
@@ -263,7 +279,7 @@ import Testing
                     "uf.cfg:8:1: error: modparam: no loaded module matches 'nosuchmod'",
                     "uf.cfg:10:5: error: function 't_relay' belongs to module 'tm', which failed to load (first of 2 uses)",
                     "uf.cfg:12:5: error: unknown function 'record_route': it belongs to module 'rr', which is not loaded",
-                    "uf.cfg:13:5: error: unknown function 'userphone': Kamailio core function not implemented yet",
+                    "uf.cfg:13:5: error: unknown function 'add_tcp_alias': Kamailio core function not implemented yet",
                     "uf.cfg:14:5: error: unknown function 'foo_bar': no loaded module exports it",
                     "uf.cfg:15:5: error: unknown function 'sl_reply_error': module 'sl' of Swiftlet does not implement it yet",
                     "uf.cfg:16:10: error: unknown pseudo-variable '$T_branch_idx': it belongs to module 'tmx', which is not loaded",

@@ -23,9 +23,11 @@ enum CoreActions {
             "revert_uri": Info(0...0, bare: true), "prefix": Info(1...1), "strip": Info(1...1),
             "strip_tail": Info(1...1), "force_rport": Info(0...0, bare: true), "add_rport": Info(0...0, bare: true),
         ]
+        t["userphone"] = Info(0...0)
         for n in [
             "rewriteuri", "seturi", "rewritehost", "sethost", "seth", "rewritehostport", "sethostport", "sethp",
             "rewriteuser", "setuser", "setu", "rewriteuserpass", "setup", "rewriteport", "setport", "setp",
+            "rewritehostporttrans", "sethostporttrans", "sethpt",
         ] {
             t[n] = Info(1...1)
         }
@@ -39,9 +41,8 @@ enum CoreActions {
     /// Kamailio 5.6 core actions Swiftlet does not implement yet (they need transports or
     /// state that does not exist); named as such in the "unknown function" error.
     static let notImplemented: Set<String> = [
-        "rewritehostporttrans", "sethostporttrans", "sethpt", "userphone", "force_tcp_alias", "add_tcp_alias",
-        "udp_mtu_try_proto", "cfg_select", "cfg_reset", "exec", "setavpflag",
-        "resetavpflag", "isavpflagset", "len_gt",
+        "force_tcp_alias", "add_tcp_alias", "udp_mtu_try_proto", "cfg_select", "cfg_reset", "setavpflag",
+        "resetavpflag", "isavpflagset",
     ]
 }
 
@@ -100,6 +101,8 @@ extension ScriptCompiler {
                 Log.notice("core", "error(\"\(a)\", \"\(b)\") not implemented yet")
                 return 1
             }
+        case "userphone":
+            return rewrite(.userPhone)
         case "revert_uri":
             return { ctx in
                 ctx.newRequestURI = nil
@@ -132,6 +135,7 @@ extension ScriptCompiler {
             switch name {
             case "rewritehost", "sethost", "seth": return rewrite(.host(value))
             case "rewritehostport", "sethostport", "sethp": return rewrite(.hostPort(value))
+            case "rewritehostporttrans", "sethostporttrans", "sethpt": return rewrite(.hostPortTransport(value))
             case "rewriteuser", "setuser", "setu": return rewrite(.user(value))
             case "rewriteuserpass", "setup": return rewrite(.userPassword(value))
             case "rewriteport", "setport", "setp": return rewrite(.port(value))
