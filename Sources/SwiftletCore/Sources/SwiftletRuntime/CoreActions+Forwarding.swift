@@ -162,10 +162,11 @@ extension ScriptCompiler {
                     return -1
                 }
                 let dst: Destination
-                do {
+                do throws(NextHop.Failure) {
                     dst = try NextHop.destination(forURI: uri, proto: proto, port: port)
                 } catch {
                     Log.error("core", "\(name): \(error), dropping packet")
+                    ctx.coreError.current = error.error
                     return -1
                 }
                 return StatelessForwarding.forwardRequest(ctx, to: dst) ? 1 : -1
@@ -175,10 +176,11 @@ extension ScriptCompiler {
         return { ctx in
             let p = proto ?? target.proto ?? ctx.receive.proto
             let address: SocketAddress
-            do {
+            do throws(NextHop.Failure) {
                 address = try NextHop.resolve(target.host, port: target.port ?? NextHop.defaultPort(p))
             } catch {
                 Log.error("core", "\(name): bad host name \(target.host), dropping packet: \(error)")
+                ctx.coreError.current = error.error
                 return -1
             }
             return StatelessForwarding.forwardRequest(ctx, to: Destination(proto: p, address: address)) ? 1 : -1

@@ -5,7 +5,12 @@ public enum NextHop {
     /// Why a next hop could not be resolved.
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
-        public init(_ d: String) { description = d }
+        /// The core error it stands for (`E_BAD_URI`, `E_BAD_ADDRESS`), for `sl_reply_error()`.
+        public let error: CoreError
+        public init(_ d: String, error: CoreError = .unspecified) {
+            description = d
+            self.error = error
+        }
     }
 
     /// The default port of a protocol (5061 for TLS and WSS, else 5060).
@@ -37,10 +42,12 @@ public enum NextHop {
         do {
             c = try URIComponents.parse(bytes, 0..<bytes.count)
         } catch {
-            throw Failure("bad URI <\(uri)>")
+            throw Failure("bad URI <\(uri)>", error: .badURI)
         }
         guard c.scheme == .sip || c.scheme == .sips, !c.host.isEmpty else {
-            throw Failure("cannot forward to a non-SIP URI <\(uri)>")
+            // Kamailio parses a tel: URI and then fails to resolve its empty host.
+            throw Failure(
+                "cannot forward to a non-SIP URI <\(uri)>", error: c.scheme == .other ? .badURI : .badAddress)
         }
         var proto: TransportProtocol = c.scheme == .sips ? .tls : .udp
         if let t = HeaderScanner.find(bytes, c.parameters(bytes), "transport"), let v = t.value {
@@ -80,7 +87,7 @@ public enum NextHop {
         do {
             return try SocketAddress(host: host, port: port)
         } catch {
-            throw Failure(error.description)
+            throw Failure(error.description, error: .badAddress)
         }
     }
 }

@@ -111,6 +111,7 @@ public enum StatelessForwarding {
                 "core",
                 "cannot forward to af \(dst.address.isIPv6 ? 10 : 2), proto \(dst.proto.name): no corresponding listening socket"
             )
+            ctx.coreError.current = .noSocket
             return false
         }
         if dst.proto == socket.proto,
@@ -118,6 +119,7 @@ public enum StatelessForwarding {
         {
             // Kamailio would send the request to itself and loop until Max-Forwards runs out.
             Log.error("core", "not forwarding \(msgName(ctx)) to \(dst): that is this server (a loop)")
+            ctx.coreError.current = .send
             return false
         }
         dst.flags = ctx.sendFlags
@@ -130,9 +132,12 @@ public enum StatelessForwarding {
         }
         if let onSend, !onSend(ctx, dst, bytes) {
             Log.info("core", "request to \(dst) dropped (onsend_route)")
+            ctx.coreError.current = .ok
             return false
         }
-        return transport.send(bytes, to: dst, from: socket)
+        let sent = transport.send(bytes, to: dst, from: socket)
+        ctx.coreError.current = sent ? .ok : .send
+        return sent
     }
 
     /// Forwards a received reply statelessly (Kamailio's `forward_reply`): removes the top Via
