@@ -9,7 +9,8 @@ import SwiftletSDK
 final class JSONRPCModule {
     /// Transport bitmask: 1 HTTP, 2 FIFO, 4 datagram; 0 = all. Only datagram is available.
     var transport = 6
-    var dgramSocket = "/run/swiftlet/swiftlet_rpc.sock"
+    /// A relative path is inside the runtime directory (`rundir`, `-Y`), as in Kamailio.
+    var dgramSocket = "swiftlet_rpc.sock"
     var dgramMode: Int = 0o660
     var prettyFormat = 1
     var server: DatagramServer?
@@ -37,7 +38,8 @@ final class JSONRPCModule {
                     "jsonrpcs", "the HTTP and FIFO transports are not available yet; serving the datagram socket only")
             }
             guard wanted & 4 != 0 || wanted & 3 != 0 else { return }
-            let s = DatagramServer(path: self.dgramSocket, mode: mode_t(self.dgramMode), pretty: self.prettyFormat != 0)
+            let s = DatagramServer(
+                path: Core.runtimePath(self.dgramSocket), mode: mode_t(self.dgramMode), pretty: self.prettyFormat != 0)
             try s.open()
             self.server = s
         }

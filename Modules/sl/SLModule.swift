@@ -28,6 +28,10 @@ final class SLModule: StatelessReplyAPI {
             ScriptFunction("sl_reply", parameters: 2, routes: .request, fixup: reply),
             // Without tm (not available yet) send_reply is a stateless reply, as in Kamailio.
             ScriptFunction("send_reply", parameters: 2, routes: [.request, .onReply, .failure], fixup: reply),
+            ScriptFunction("sl_reply_error", parameters: 0, routes: .request) { _ in self.replyError },
+            ScriptFunction("sl_forward_reply", parameters: 0...2, routes: .onReply) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in try self.fixupForwardReply(args)
+            },
         ]
         e.apis = ["sl": self]
         let stats = self.stats

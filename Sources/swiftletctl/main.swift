@@ -76,6 +76,8 @@ let bound = withUnsafePointer(to: &own) {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
 }
 guard bound == 0 else { fail("bind \(ownPath): \(String(cString: strerror(errno)))") }
+// A server running as another user (-u) must be able to answer.
+chmod(ownPath, 0o666)
 defer { unlink(ownPath) }
 var server = address(socketPath)
 var bytes = Array(request.utf8)

@@ -265,7 +265,7 @@ import Testing
                     record_route();
                     add_tcp_alias();
                     foo_bar();
-                    sl_reply_error();
+                    send_reply_mode("0", "200", "OK");
                     xlog("$T_branch_idx\\n");
                     $sht(t=>k) = 1;
                     t_on_failure("F");
@@ -281,7 +281,7 @@ import Testing
                     "uf.cfg:12:5: error: unknown function 'record_route': it belongs to module 'rr', which is not loaded",
                     "uf.cfg:13:5: error: unknown function 'add_tcp_alias': Kamailio core function not implemented yet",
                     "uf.cfg:14:5: error: unknown function 'foo_bar': no loaded module exports it",
-                    "uf.cfg:15:5: error: unknown function 'sl_reply_error': module 'sl' of Swiftlet does not implement it yet",
+                    "uf.cfg:15:5: error: unknown function 'send_reply_mode': module 'sl' of Swiftlet does not implement it yet",
                     "uf.cfg:16:10: error: unknown pseudo-variable '$T_branch_idx': it belongs to module 'tmx', which is not loaded",
                     "uf.cfg:17:5: error: unknown pseudo-variable '$sht(t=>k)': it belongs to module 'htable', which is not loaded",
                     "uf.cfg:18:5: error: function 't_on_failure' belongs to module 'tm', which failed to load",

@@ -28,11 +28,18 @@ public struct CommandLineOptions: Equatable {
     public var printConfig = false
     /// `--log-engine=json[:flags]`: the log line format (Kamailio's option; see `LogJSON`).
     public var logEngine: String? = nil
+    /// `-u user`, `-g group`: the identity to run as once the sockets are bound.
+    public var user: String? = nil
+    public var group: String? = nil
+    /// `-t dir`: chroot directory; `-w dir`: working directory; `-Y dir`: runtime directory.
+    public var chrootDirectory: String? = nil
+    public var workingDirectory: String? = nil
+    public var runtimeDirectory: String? = nil
 
     public init() {}
 
     /// Options that take a value.
-    static let withValue: Set<Character> = ["f", "n", "l", "L", "P", "m", "M", "A", "u", "g", "w", "Y", "N", "b"]
+    static let withValue: Set<Character> = ["f", "n", "l", "L", "P", "m", "M", "A", "u", "g", "w", "Y", "t", "N", "b"]
 
     /// Parses the arguments (without the program name).
     public static func parse(_ args: [String]) throws(RuntimeError) -> CommandLineOptions {
@@ -81,6 +88,11 @@ public struct CommandLineOptions: Equatable {
                             guard mb > 0 else { throw RuntimeError("bad shared memory size: -m \(v)") }
                             o.sharedMemoryMB = mb
                         case "M": o.privateMemoryMB = try int(opt, v)
+                        case "u": o.user = v
+                        case "g": o.group = v
+                        case "t": o.chrootDirectory = v
+                        case "w": o.workingDirectory = v
+                        case "Y": o.runtimeDirectory = v
                         case "A":
                             guard let d = PreprocessorDefine(argument: v) else {
                                 throw RuntimeError("bad -A parameter '\(v)': expected NAME or NAME=VALUE")
@@ -131,6 +143,11 @@ public struct CommandLineOptions: Equatable {
             -E           Log to stderr
             --log-engine=json[:flags]  Log JSON lines (flags as Kamailio's: c M N j p)
             -P file      Write the process id to file
+            -u user      Run as this user (name or uid) once the sockets are bound
+            -g group     Run as this group (name or gid)
+            -t dir       chroot to dir at start-up
+            -w dir       Change to dir at start-up (default /)
+            -Y dir       Runtime directory for control sockets (default /run/swiftlet)
             -V, --version Print the version and exit
             -h, --help   Print this text and exit
         """

@@ -141,10 +141,11 @@ extension ScriptCompiler {
                     return -1
                 }
                 let dst: Destination
-                do {
+                do throws(NextHop.Failure) {
                     dst = try NextHop.destination(forURI: uri, proto: proto, port: port)
                 } catch {
                     Log.error("core", "\(name): \(error), dropping packet")
+                    ctx.coreError.current = error.error
                     return -1
                 }
                 return StatelessForwarding.forwardRequest(ctx, to: dst) ? 1 : -1
@@ -156,10 +157,11 @@ extension ScriptCompiler {
             // when no port), sent over that protocol or else the one the request came over.
             let p = proto ?? target.proto ?? ctx.receive.proto
             let address: SocketAddress
-            do {
+            do throws(NextHop.Failure) {
                 address = try NextHop.resolve(target.host, port: target.port, proto: proto ?? target.proto).address
             } catch {
                 Log.error("core", "\(name): bad host name \(target.host), dropping packet: \(error)")
+                ctx.coreError.current = error.error
                 return -1
             }
             return StatelessForwarding.forwardRequest(ctx, to: Destination(proto: p, address: address)) ? 1 : -1

@@ -53,6 +53,13 @@ public struct CoreConfiguration {
     public var sharedMemoryMB: Int? = nil
     /// Resolver and multihoming globals (`dns_*`, `mhomed`, `auto_aliases`).
     var network = NetworkConfiguration()
+    /// `user`/`uid`, `group`/`gid`, `chroot`, `workdir`/`wdir`, `rundir`/`run_dir` (the
+    /// command line's `-u`, `-g`, `-t`, `-w`, `-Y` win); see `ProcessControl`.
+    public var user: String? = nil
+    public var group: String? = nil
+    public var chrootDirectory: String? = nil
+    public var workingDirectory: String? = nil
+    public var runtimeDirectory: String? = nil
 
     public init() {}
 
@@ -69,8 +76,8 @@ public struct CoreConfiguration {
         "tcp_connect_timeout", "tcp_send_timeout",
         "tcp_async", "tcp_keepalive", "tcp_crlf_ping", "enable_tls", "tls_max_connections", "max_branches",
         "server_id", "user_agent_header", "sip_warning", "onsend_route_reply",
-        "sctp_children", "async_workers", "socket_workers", "user", "uid", "group", "gid", "chroot", "workdir",
-        "rundir", "pkg_mem_size", "latency_limit_action", "latency_limit_db", "latency_log",
+        "sctp_children", "async_workers", "socket_workers", "pkg_mem_size", "latency_limit_action", "latency_limit_db",
+        "latency_log",
         "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size",
         "udp_mtu", "udp_mtu_try_proto", "phone2tel", "reply_to_via",
     ]
@@ -167,6 +174,16 @@ public struct CoreConfiguration {
                 if let v = int() { tcpMaxConnections = v }
             case "tcp_accept_no_cl":
                 if let v = int() { tcpAcceptNoCL = v != 0 }
+            case "user", "uid":
+                if let v = string() { user = v }
+            case "group", "gid":
+                if let v = string() { group = v }
+            case "chroot":
+                if let v = string() { chrootDirectory = v }
+            case "workdir", "wdir":
+                if let v = string() { workingDirectory = v }
+            case "rundir", "run_dir":
+                if let v = string() { runtimeDirectory = v }
             case "alias":
                 do throws(ConfigDiagnostic) {
                     aliases.append(try ListenParser.parseAlias(g.value, at: g.location))

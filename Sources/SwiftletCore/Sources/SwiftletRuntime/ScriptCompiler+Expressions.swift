@@ -71,6 +71,7 @@ extension ScriptCompiler {
         case .call(let name, let args, let loc):
             let action = compileCall(name, args, loc)
             return { ctx in
+                ctx.coreError.beginAction()
                 let r = action(ctx)
                 ctx.lastReturnCode = r
                 if r == 0 { ctx.exitRequested = true }

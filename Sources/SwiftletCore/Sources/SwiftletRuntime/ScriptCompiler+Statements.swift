@@ -88,6 +88,7 @@ extension ScriptCompiler {
         let regexes = regexLabels.map { ($0.regex, starts[$0.index]) }
         let order = matchers
         return { ctx in
+            ctx.coreError.beginAction()
             let v = value(ctx)
             if ctx.exitRequested { return .exit }
             var start = defaultStart
@@ -127,6 +128,7 @@ extension ScriptCompiler {
         let max = environment.maxWhileLoops
         let position = condition.location
         return { ctx in
+            ctx.coreError.beginAction()
             var i = 0
             while true {
                 let v = cond(ctx)

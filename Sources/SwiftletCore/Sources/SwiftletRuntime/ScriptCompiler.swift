@@ -159,6 +159,7 @@ final class ScriptCompiler {
             if let (name, args, loc) = call {
                 let action = compileCall(name, args, loc)
                 return { ctx in
+                    ctx.coreError.beginAction()
                     let r = action(ctx)
                     ctx.lastReturnCode = r
                     return r == 0 || ctx.exitRequested ? .exit : .next
@@ -174,6 +175,7 @@ final class ScriptCompiler {
             let thenBlock = sequence(then.map(compile))
             let elseBlock = otherwise.map { sequence($0.map(compile)) }
             return { ctx in
+                ctx.coreError.beginAction()
                 let c = cond(ctx)
                 if ctx.exitRequested { return .exit }
                 if c { return thenBlock(ctx) }
@@ -190,6 +192,7 @@ final class ScriptCompiler {
         case .return(let value, _):
             let v = value.map(compileExpression)
             return { ctx in
+                ctx.coreError.beginAction()
                 let code = v.map { $0(ctx).intValue } ?? 1
                 ctx.lastReturnCode = code
                 return code == 0 ? .exit : .return
@@ -199,6 +202,7 @@ final class ScriptCompiler {
         case .routeCall(let name, let loc):
             let call = compileRouteCall(name, loc)
             return { ctx in
+                ctx.coreError.beginAction()
                 let r = call(ctx)
                 return ctx.exitRequested || r == .exit ? .exit : (r == .drop ? .drop : .next)
             }
@@ -244,6 +248,7 @@ final class ScriptCompiler {
             op == "+="
                 ? .binary(op: "+", lhs: .pseudoVariable(target.text, location: loc), rhs: value, location: loc) : value)
         return { ctx in
+            ctx.coreError.beginAction()
             _ = set(ctx, v(ctx))
             return ctx.exitRequested ? .exit : .next
         }

@@ -38,12 +38,20 @@ public enum Server {
             printError("swiftlet: \(error)")
             return 1
         }
+        // As Kamailio, an unknown -u user or -g group fails the check too.
+        let process: ProcessControl
+        do {
+            process = try ProcessControl(options: options, config: loaded.core)
+        } catch {
+            printError("swiftlet: \(error)")
+            return 1
+        }
         if options.checkOnly {
             printError("config file ok, exiting...")
             return 0
         }
         do {
-            try run(loaded, options: options)
+            try run(loaded, options: options, process: process)
             return 0
         } catch {
             Log.log(.crit, "core", "\(error)")
@@ -53,8 +61,18 @@ public enum Server {
     }
 
     /// Binds the listeners, initialises modules, starts the workers and waits for a signal.
-    static func run(_ loaded: LoadedConfiguration, options: CommandLineOptions) throws {
+    static func run(_ loaded: LoadedConfiguration, options: CommandLineOptions, process: ProcessControl) throws {
         let config = loaded.core
+        // Runtime directory, chroot and working directory, the fork and the pid file, all
+        // before modules initialise and before any thread exists, as in Kamailio (daemonize()
+        // runs before init_modules()): a relative pid file lands in the working directory.
+        let inherited = ProcessControl.openDescriptors()  // /proc may be missing after a chroot
+        try process.enterDirectories()
+        let startupReport = options.foreground == 0 ? try daemonize(close: inherited) : nil
+        if let pidFile = options.pidFile {
+            try process.writePidFile(pidFile)
+        }
+        defer { if let pidFile = options.pidFile { unlink(pidFile) } }
         // Modules initialise in load order, before any thread exists.
         let initContext = ModuleInitContext(listeners: config.listen)
         for m in loaded.modules {
@@ -100,8 +118,8 @@ public enum Server {
             }
         }
 
-        if options.foreground == 0 { try daemonize(keepStderr: config.logStderror, keep: Set(listeners.map(\.fd))) }
-        if let pidFile = options.pidFile { try writePidFile(pidFile) }
+        // Sockets are bound: give up root before any worker runs (Kamailio's do_suid).
+        try process.dropPrivileges()
 
         // Signals are handled by the main thread only (sigwait); workers inherit the mask.
         var signals = sigset_t()
@@ -183,6 +201,7 @@ public enum Server {
             print("             \(a.proto?.rawValue ?? "*"): \(a.host):\(a.port.map(String.init) ?? "*")")
         }
         fflush(nil)
+        if let fd = startupReport { reportStarted(fd, keepStderr: config.logStderror) }
         Log.info("core", "\(Core.fullVersion) started with \(config.children) worker(s) per listener")
 
         var received: Int32 = 0
@@ -198,7 +217,6 @@ public enum Server {
         for t in threads { pthread_join(t, nil) }
         tcp?.closeConnections()
         for m in loaded.modules.reversed() { m.exports.destroy() }
-        if let pidFile = options.pidFile { unlink(pidFile) }
         if failed.isSet { throw RuntimeError("a worker failed to initialise") }
     }
 
@@ -228,14 +246,34 @@ public enum Server {
         }
     }
 
-    /// Detaches from the terminal (a fork before any thread exists, then a new session), and
-    /// closes inherited descriptors other than the listening sockets, as Kamailio does.
-    static func daemonize(keepStderr: Bool, keep: Set<Int32>) throws(RuntimeError) {
+    /// Detaches from the terminal, as Kamailio's `daemonize`: a fork before any thread exists,
+    /// a new session, the descriptors inherited from the caller (`close`) closed. The parent
+    /// waits until the child reports (`reportStarted`) and exits 0, or 1 when the child ends
+    /// without reporting (a socket that cannot be bound, ...; its errors still reach the
+    /// terminal). Returns the descriptor the child reports on.
+    static func daemonize(close inherited: [Int32]) throws(RuntimeError) -> Int32 {
         fflush(nil)
+        var status: [Int32] = [-1, -1]
+        guard pipe(&status) == 0 else { throw RuntimeError("pipe failed: \(RuntimeError.errnoText())") }
         let pid = fork()
         guard pid >= 0 else { throw RuntimeError("fork failed: \(RuntimeError.errnoText())") }
-        if pid > 0 { _exit(0) }
+        if pid > 0 {
+            close(status[1])
+            var byte: UInt8 = 1
+            var n = 0
+            repeat { n = read(status[0], &byte, 1) } while n < 0 && errno == EINTR
+            _exit(n == 1 && byte == 0 ? 0 : 1)
+        }
+        close(status[0])
         setsid()
+        for fd in inherited where fd != status[1] { close(fd) }
+        Log.processChanged()
+        return status[1]
+    }
+
+    /// The daemon started: standard input and output (and error, unless logging there) go
+    /// to /dev/null, and the waiting parent is told to exit 0.
+    static func reportStarted(_ fd: Int32, keepStderr: Bool) {
         let null = open("/dev/null", O_RDWR)
         if null >= 0 {
             dup2(null, 0)
@@ -243,17 +281,9 @@ public enum Server {
             if !keepStderr { dup2(null, 2) }
             if null > 2 { close(null) }
         }
-        let maxFD = Int32(min(sysconf(Int32(_SC_OPEN_MAX)), 65536))
-        for fd in 3..<max(3, maxFD) where !keep.contains(fd) { close(fd) }
-        Log.processChanged()
-    }
-
-    static func writePidFile(_ path: String) throws(RuntimeError) {
-        guard let f = fopen(path, "w") else {
-            throw RuntimeError("cannot write pid file \(path): \(RuntimeError.errnoText())")
-        }
-        fputs("\(getpid())\n", f)
-        fclose(f)
+        var ok: UInt8 = 0
+        _ = write(fd, &ok, 1)
+        close(fd)
     }
 
     /// `--cfg-print`: the configuration after the preprocessor on stdout, exit 0; exit 1

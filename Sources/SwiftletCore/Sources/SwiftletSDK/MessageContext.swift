@@ -119,6 +119,8 @@ public final class MessageContext {
     public var exitRequested = false
     /// Depth of nested `route()` calls, bounded by `max_recursive_level`.
     public var routeDepth = 0
+    /// The core's last internal errors (Kamailio's `ser_error`/`prev_ser_error`).
+    public var coreError = CoreErrorState()
     private let replySender: ReplySender?
 
     public init(message: SIPMessage, receive: ReceiveInfo, routeType: RouteTypes = .request, replySender: ReplySender?)

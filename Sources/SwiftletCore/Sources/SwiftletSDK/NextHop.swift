@@ -5,7 +5,12 @@ public enum NextHop {
     /// Why a next hop could not be resolved.
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
-        public init(_ d: String) { description = d }
+        /// The core error it stands for (`E_BAD_URI`, `E_BAD_ADDRESS`), for `sl_reply_error()`.
+        public let error: CoreError
+        public init(_ d: String, error: CoreError = .unspecified) {
+            description = d
+            self.error = error
+        }
     }
 
     /// The default port of a protocol (5061 for TLS and WSS, else 5060).
@@ -38,26 +43,28 @@ public enum NextHop {
         do {
             c = try URIComponents.parse(bytes, 0..<bytes.count)
         } catch {
-            throw Failure("bad URI <\(uri)>")
+            throw Failure("bad URI <\(uri)>", error: .badURI)
         }
         guard c.scheme == .sip || c.scheme == .sips, !c.host.isEmpty else {
-            throw Failure("cannot forward to a non-SIP URI <\(uri)>")
+            // Kamailio parses a tel: URI and then fails to resolve its empty host.
+            throw Failure(
+                "cannot forward to a non-SIP URI <\(uri)>", error: c.scheme == .other ? .badURI : .badAddress)
         }
         var proto: TransportProtocol? = nil
         if let t = HeaderScanner.find(bytes, c.parameters(bytes), "transport"), let v = t.value {
             guard let p = transport(named: bytes.text(v)) else {
-                throw Failure("unsupported transport '\(bytes.text(v))' in <\(uri)>")
+                throw Failure("unsupported transport '\(bytes.text(v))' in <\(uri)>", error: .badProtocol)
             }
             proto = p
         }
         if c.scheme == .sips {
-            if proto == .udp { throw Failure("secure uri incompatible with transport udp <\(uri)>") }
+            if proto == .udp { throw Failure("secure uri incompatible with transport udp <\(uri)>", error: .badProtocol) }
             proto = proto == .wss ? .wss : .tls
         }
         if let overrideProto { proto = overrideProto }
         let host = bytes.text(c.host)
         guard let target = SIPResolver.resolve(host: host, port: overridePort ?? c.port, proto: proto) else {
-            throw Failure("could not resolve hostname: \"\(host)\"")
+            throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress)
         }
         return Destination(proto: target.proto, address: target.address)
     }
@@ -81,7 +88,7 @@ public enum NextHop {
         if port == 0, let p = via.port { port = p }
         // No port: SRV for the Via's protocol (RFC 3263 section 5), as Kamailio does.
         guard let target = SIPResolver.resolve(host: host, port: port == 0 ? nil : port, proto: proto) else {
-            throw Failure("resolve_host(\(host)) failure")
+            throw Failure("resolve_host(\(host)) failure", error: .badAddress)
         }
         return Destination(proto: proto, address: target.address)
     }
@@ -89,7 +96,7 @@ public enum NextHop {
     /// An IP literal as it is, a name through A/AAAA lookups (no SRV: the port is given).
     public static func resolve(_ host: String, port: Int) throws(Failure) -> SocketAddress {
         guard let t = SIPResolver.resolve(host: host, port: port, proto: nil) else {
-            throw Failure("could not resolve hostname: \"\(host)\"")
+            throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress)
         }
         return t.address
     }
@@ -101,7 +108,7 @@ public enum NextHop {
         -> SIPResolver.Target
     {
         guard let t = SIPResolver.resolve(host: host, port: port, proto: proto) else {
-            throw Failure("could not resolve hostname: \"\(host)\"")
+            throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress)
         }
         return t
     }

@@ -112,6 +112,7 @@ public enum StatelessForwarding {
                 "cannot forward to af \(dst.address.isIPv6 ? 10 : 2), proto \(dst.proto.name): no corresponding listening socket"
             )
             CoreCounters.droppedRequest()
+            ctx.coreError.current = .noSocket
             return false
         }
         if dst.proto == socket.proto,
@@ -120,6 +121,7 @@ public enum StatelessForwarding {
             // Kamailio would send the request to itself and loop until Max-Forwards runs out.
             Log.error("core", "not forwarding \(msgName(ctx)) to \(dst): that is this server (a loop)")
             CoreCounters.droppedRequest()
+            ctx.coreError.current = .send
             return false
         }
         dst.flags = ctx.sendFlags
@@ -134,13 +136,16 @@ public enum StatelessForwarding {
         }
         if let onSend, !onSend(ctx, dst, bytes) {
             Log.info("core", "request to \(dst) dropped (onsend_route)")
+            ctx.coreError.current = .ok
             CoreCounters.droppedRequest()
             return false
         }
         guard transport.send(bytes, to: dst, from: socket) else {
+            ctx.coreError.current = .send
             CoreCounters.droppedRequest()
             return false
         }
+        ctx.coreError.current = .ok
         CoreCounters.forwardedRequest()
         return true
     }

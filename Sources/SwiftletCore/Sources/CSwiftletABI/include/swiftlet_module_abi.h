@@ -31,7 +31,11 @@
  * it; a test fails when it is stale). Swift classes shared with modules have no stable
  * layout, so a module built against other sources is refused, not run.
  */
-#define SWIFTLET_SDK_SIGNATURE "f2c0da3daf30ef9b"
+<<<<<<< HEAD
+#define SWIFTLET_SDK_SIGNATURE "cf6e56ba581dd32e"
+=======
+#define SWIFTLET_SDK_SIGNATURE "cf6e56ba581dd32e"
+>>>>>>> slerr
 
 /** The symbol every module exports. */
 #define SWIFTLET_MODULE_REGISTER_SYMBOL "swiftlet_module_register"
