@@ -31,11 +31,7 @@
  * it; a test fails when it is stale). Swift classes shared with modules have no stable
  * layout, so a module built against other sources is refused, not run.
  */
-<<<<<<< HEAD
-#define SWIFTLET_SDK_SIGNATURE "cf6e56ba581dd32e"
-=======
-#define SWIFTLET_SDK_SIGNATURE "cf6e56ba581dd32e"
->>>>>>> slerr
+#define SWIFTLET_SDK_SIGNATURE "95efd78e92449198"
 
 /** The symbol every module exports. */
 #define SWIFTLET_MODULE_REGISTER_SYMBOL "swiftlet_module_register"
