@@ -1,0 +1,41 @@
+import SwiftletSDK
+
+/// The `textopsx` module (Kamailio's `modules/textopsx`): operations on the message that go
+/// beyond textops — applying the pending edits to the message (`msg_apply_changes`),
+/// rewriting the status line of a received reply, removing the body, keeping only some
+/// headers, and shell-pattern matching.
+final class TextopsxModule {
+    var exports: ModuleExports {
+        let e = ModuleExports(name: "textopsx")
+        e.functions = messageFunctions + replyFunctions + editFunctions
+        return e
+    }
+
+    var messageFunctions: [ScriptFunction] {
+        [
+            ScriptFunction(
+                "msg_apply_changes", parameters: 0, routes: [.request, .onReply], fixup: fixupApplyChanges)
+        ]
+    }
+
+    var replyFunctions: [ScriptFunction] {
+        [
+            ScriptFunction("change_reply_status", parameters: 2, routes: .onReply, fixup: fixupChangeReplyStatus),
+            ScriptFunction(
+                "change_reply_status_code", parameters: 1, routes: .onReply, fixup: fixupChangeReplyStatusCode),
+        ]
+    }
+
+    var editFunctions: [ScriptFunction] {
+        [
+            ScriptFunction("remove_body", parameters: 0, routes: .any, fixup: fixupRemoveBody),
+            ScriptFunction("keep_hf", parameters: 0...1, routes: .any, fixup: fixupKeepHeaders),
+            ScriptFunction("fnmatch", parameters: 2...3, routes: .any, fixup: fixupFnmatch),
+        ]
+    }
+}
+
+@_cdecl("swiftlet_module_register")
+public func swiftletModuleRegister(_ core: UnsafePointer<swiftlet_core_info_t>?) -> UnsafeRawPointer? {
+    registerSwiftletModule(core: core, name: "textopsx") { TextopsxModule().exports }
+}
