@@ -7,7 +7,7 @@ import SwiftletSDK
 final class TextopsxModule {
     var exports: ModuleExports {
         let e = ModuleExports(name: "textopsx")
-        e.functions = messageFunctions + replyFunctions + editFunctions
+        e.functions = messageFunctions + replyFunctions + editFunctions + valueFunctions
         return e
     }
 
@@ -31,6 +31,17 @@ final class TextopsxModule {
             ScriptFunction("remove_body", parameters: 0, routes: .any, fixup: fixupRemoveBody),
             ScriptFunction("keep_hf", parameters: 0...1, routes: .any, fixup: fixupKeepHeaders),
             ScriptFunction("fnmatch", parameters: 2...3, routes: .any, fixup: fixupFnmatch),
+        ]
+    }
+
+    var valueFunctions: [ScriptFunction] {
+        let r = Self.valueRoutes
+        return [
+            ScriptFunction("hf_value_exists", parameters: 2, routes: r, fixup: fixupValueExists),
+            ScriptFunction("include_hf_value", parameters: 2, routes: r, fixup: fixupIncludeValue),
+            ScriptFunction("exclude_hf_value", parameters: 2, routes: r, fixup: fixupExcludeValue),
+            ScriptFunction("append_hf_value", parameters: 2, routes: r, fixup: fixupAppendValue),
+            ScriptFunction("insert_hf_value", parameters: 2, routes: r, fixup: fixupInsertValue),
         ]
     }
 }
