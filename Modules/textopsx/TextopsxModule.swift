@@ -42,6 +42,10 @@ final class TextopsxModule {
             ScriptFunction("exclude_hf_value", parameters: 2, routes: r, fixup: fixupExcludeValue),
             ScriptFunction("append_hf_value", parameters: 2, routes: r, fixup: fixupAppendValue),
             ScriptFunction("insert_hf_value", parameters: 2, routes: r, fixup: fixupInsertValue),
+            ScriptFunction("remove_hf_value", parameters: 1, routes: r, fixup: fixupRemoveValue),
+            ScriptFunction("assign_hf_value", parameters: 2, routes: r, fixup: fixupAssignValue),
+            ScriptFunction("remove_hf_value2", parameters: 1, routes: r, fixup: fixupRemoveValue2),
+            ScriptFunction("assign_hf_value2", parameters: 2, routes: r, fixup: fixupAssignValue2),
         ]
     }
 }
