@@ -7,7 +7,13 @@ import SwiftletSDK
 final class TextopsxModule {
     var exports: ModuleExports {
         let e = ModuleExports(name: "textopsx")
-        e.functions = messageFunctions + replyFunctions + editFunctions + valueFunctions
+        e.functions =
+            messageFunctions + replyFunctions + editFunctions + valueFunctions + headerIteratorFunctions
+            + lineIteratorFunctions
+        e.pseudoVariables = [
+            Self.iteratorVariable("hfitname", body: false), Self.iteratorVariable("hfitbody", body: true),
+            Self.lineVariable,
+        ]
         return e
     }
 
