@@ -35,6 +35,29 @@ extension TextopsxModule {
         return replaceMessage(ctx, with: bytes)
     }
 
+    /// `msg_set_buffer(text)`: replaces the whole message with `text` (a format) and
+    /// re-parses it; pending edits are dropped, not applied. Same places and results as
+    /// `msg_apply_changes()`; -1 for an empty text or one of 65536 bytes or more.
+    func fixupSetBuffer(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
+        let text = try args[0].stringFormat()
+        return { ctx in
+            guard !ctx.message.isRequest || ctx.routeType == .request else {
+                Log.error("textopsx", "invalid usage - not in request route or a reply")
+                return -1
+            }
+            let bytes = Array(text.render(ctx).utf8)
+            guard !bytes.isEmpty else {
+                Log.error("textopsx", "invalid buffer parameter")
+                return -1
+            }
+            guard bytes.count < 65536 else {
+                Log.error("textopsx", "new buffer is too large (\(bytes.count))")
+                return -1
+            }
+            return Self.replaceMessage(ctx, with: bytes)
+        }
+    }
+
     /// Makes `bytes` the message of `ctx` (Kamailio's `sip_msg_update_buffer`): 1, or 0 when
     /// they do not parse (the script must stop then).
     static func replaceMessage(_ ctx: MessageContext, with bytes: [UInt8]) -> Int {

@@ -20,7 +20,8 @@ final class TextopsxModule {
     var messageFunctions: [ScriptFunction] {
         [
             ScriptFunction(
-                "msg_apply_changes", parameters: 0, routes: [.request, .onReply], fixup: fixupApplyChanges)
+                "msg_apply_changes", parameters: 0, routes: [.request, .onReply], fixup: fixupApplyChanges),
+            ScriptFunction("msg_set_buffer", parameters: 1, routes: [.request, .onReply], fixup: fixupSetBuffer),
         ]
     }
 

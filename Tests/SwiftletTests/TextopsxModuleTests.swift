@@ -137,6 +137,26 @@ import Testing
         #expect(text(reply.message).hasSuffix("CSeq: 1 INVITE\r\nX-R: 1\r\n\r\n"))
     }
 
+    @Test func setBufferReplacesTheMessage() throws {
+        let ctx = try run(
+            """
+            append_hf("X-Dropped: 1\\r\\n");
+            $ru = "sip:old@example.net";
+            msg_set_buffer(""); $avp(r) = $rc;
+            $var(m) = "OPTIONS sip:carol@example.net SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-2\\r\\n"
+                + "From: <sip:" + $fU + "@example.org>;tag=9\\r\\nTo: <sip:carol@example.net>\\r\\nCall-ID: new-1\\r\\n"
+                + "CSeq: 7 OPTIONS\\r\\nContent-Length: 0\\r\\n\\r\\n";
+            msg_set_buffer("$var(m)"); $avp(r) = $rc;
+            $avp(s) = $rm; $avp(s) = $ru; $avp(s) = $ci; $avp(s) = $fu;
+            msg_set_buffer("not a SIP message"); $avp(r) = $rc;
+            $avp(r) = 99;
+            """)
+        #expect(codes(ctx) == [-1, 1], "an unparsable buffer stops the script (0)")
+        #expect(strings(ctx, "s") == ["OPTIONS", "sip:carol@example.net", "new-1", "sip:bob@example.org"])
+        #expect(ctx.message.method == .options && ctx.newRequestURI == nil)
+        #expect(try edited(ctx) == text(ctx.message), "the pending edits were dropped, not applied")
+    }
+
     @Test func replyStatusIsChangedWithinKamailiosRules() throws {
         let busy = ScriptHarness.reply(code: 486, reason: "Busy Here")
         let ctx = try runReply(
