@@ -127,13 +127,17 @@ extension ScriptCompiler {
         let block = sequence(body.map(compile))
         let max = environment.maxWhileLoops
         let position = condition.location
+        // A function call as the condition counts as true when it returns > 0 (Kamailio's
+        // action rvalue is `ret > 0`): `while (hf_iterator_next("i"))` stops at -1.
+        let isCall: Bool
+        if case .call = condition { isCall = true } else { isCall = false }
         return { ctx in
             ctx.coreError.beginAction()
             var i = 0
             while true {
                 let v = cond(ctx)
                 if ctx.exitRequested { return .exit }
-                guard v.intValue != 0 else { return .next }
+                guard isCall ? v.intValue > 0 : v.intValue != 0 else { return .next }
                 if max > 0 { i += 1 }
                 if i > max {
                     Log.error("core", "runaway while (\(position)): more than \(max) loops")
