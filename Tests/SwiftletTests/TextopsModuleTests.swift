@@ -125,6 +125,10 @@ import Testing
         #expect(out.contains("X-Bar: one\r\nSubject: bye\r\nX-Bar: two\r\n"))
         #expect(out.contains("CSeq: 1 INVITE;x=1\r\n"))
         #expect(out.hasSuffix("o=alice 1 1 IN IP4 192.0.2.1"))
+        // The body grew: Content-Length follows (Kamailio's adjust_clen).
+        let rebuilt = try SIPMessage(parsing: Array(out.utf8))
+        #expect(try rebuilt.contentLength() == rebuilt.bodyRange.count)
+        #expect(try rebuilt.contentLength() != (try SIPMessage(parsing: ctx.message.buffer).contentLength()))
     }
 
     @Test func substitutions() throws {

@@ -127,6 +127,24 @@ public struct MessageEditor {
 
     // MARK: building
 
+    /// Edits inside the body change its length: the Content-Length value follows, as Kamailio's
+    /// `adjust_clen` does — unless an edit already touches the Content-Length line.
+    func adjustedContentLength() -> Lump? {
+        let body = message.bodyRange
+        var delta = 0
+        var touched = false
+        for l in lumps where l.range.lowerBound >= body.lowerBound && l.range.lowerBound <= body.upperBound {
+            touched = true
+            delta += l.bytes.count - l.range.count
+        }
+        guard touched, delta != 0, let cl = message.firstHeader(.contentLength) else { return nil }
+        if lumps.contains(where: { $0.range.overlaps(cl.lineRange) || cl.lineRange.contains($0.range.lowerBound) }) {
+            return nil
+        }
+        // Only the value changes (the name and spacing stay as received).
+        return Lump(range: cl.valueRange, bytes: Array(String(body.count + delta).utf8), sequence: lumps.count)
+    }
+
     /// The edited message. Edits are applied in offset order; insertions at one offset in
     /// the order they were made. Overlapping deletions/replacements are refused.
     public func build() throws(Conflict) -> [UInt8] {
@@ -140,6 +158,8 @@ public struct MessageEditor {
             } else {
                 edits.append(Lump(range: message.headersEnd..<message.headersEnd, bytes: line, sequence: edits.count))
             }
+        } else if let line = adjustedContentLength() {
+            edits.append(line)
         }
         // A header block without a complete empty line after it (the input ended, or ended
         // in a lone CR) gets one, so that added headers and a body stay apart.
