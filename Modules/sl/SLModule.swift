@@ -42,6 +42,7 @@ final class SLModule: StatelessReplyAPI {
         e.initialize = { (context: ModuleInitContext) in
             self.tags = StatelessTag(firstListener: context.listeners.first)
         }
+        stats.register(in: Counters.shared)
         return e
     }
 
@@ -80,7 +81,10 @@ final class SLModule: StatelessReplyAPI {
         do {
             let bytes = try builder.build(
                 for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.tag(for: msg) : nil)
-            guard ctx.sendReply(bytes) else { return -1 }
+            guard ctx.sendReply(bytes) else {
+                stats.countFailure()
+                return -1
+            }
             stats.count(code)
             return 1
         } catch {
@@ -107,6 +111,7 @@ final class SLModule: StatelessReplyAPI {
         }
         guard toTag == tags.tag(for: ctx.message) else { return false }
         Log.debug("sl", "local ACK found -> dropping it")
+        stats.countFilteredACK()
         return true
     }
 }

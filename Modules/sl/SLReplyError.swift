@@ -7,7 +7,7 @@ extension SLModule {
     /// `forward()` to a name that does not resolve. Returns 1 once the reply is tried.
     func replyError(_ ctx: MessageContext) -> Int {
         let (code, reason) = ctx.coreError.previous.reply(signature: "SL")
-        _ = sendReply(ctx, code: code, reason: reason)
+        if sendReply(ctx, code: code, reason: reason) > 0 { stats.countErrorReply() }
         Log.error("sl", "stateless error reply used: \(reason)")
         return 1
     }

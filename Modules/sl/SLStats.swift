@@ -10,6 +10,38 @@ final class SLStats: Sendable {
         "5xx", "6xx", "xxx",
     ]
     private let counters = Mutex([Int](repeating: 0, count: 19))
+    /// `sent_err_replies`, `failures` (a reply could not be sent), `received_ACKs` (ACKs to
+    /// this module's negative replies, filtered).
+    private let others = Mutex((errReplies: 0, failures: 0, filteredACKs: 0))
+
+    func countErrorReply() { others.withLock { $0.errReplies += 1 } }
+    func countFailure() { others.withLock { $0.failures += 1 } }
+    func countFilteredACK() { others.withLock { $0.filteredACKs += 1 } }
+
+    /// Kamailio's `sl` statistics (kex `stats.*`, `$stat(...)`): `1xx_replies` ... `xxx_replies`
+    /// (1xx replies count under xxx, as in Kamailio), `sent_replies`, `sent_err_replies`,
+    /// `failures`, `received_ACKs`.
+    func register(in registry: Counters) {
+        let names = ["1xx"] + SLStats.keys
+        for name in names {
+            let i = SLStats.keys.firstIndex(of: name)
+            _ = try? registry.register(group: "sl", name: "\(name)_replies", existingIsFine: true) { [self] in
+                i.map { index in counters.withLock { $0[index] } } ?? 0
+            }
+        }
+        _ = try? registry.register(group: "sl", name: "sent_replies", existingIsFine: true) { [self] in
+            counters.withLock { $0.reduce(0, +) }
+        }
+        _ = try? registry.register(group: "sl", name: "sent_err_replies", existingIsFine: true) { [self] in
+            others.withLock { $0.errReplies }
+        }
+        _ = try? registry.register(group: "sl", name: "failures", existingIsFine: true) { [self] in
+            others.withLock { $0.failures }
+        }
+        _ = try? registry.register(group: "sl", name: "received_ACKs", existingIsFine: true) { [self] in
+            others.withLock { $0.filteredACKs }
+        }
+    }
 
     /// The counter a reply code belongs to (Kamailio's `update_sl_stats`).
     static func index(for code: Int) -> Int {
