@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+@testable import SwiftletRuntime
+@testable import SwiftletSDK
+@testable import SwiftletSIP
+
+/// A request with several Via, Record-Route and Contact bodies; the expected values were
+/// printed by Kamailio 5.6.3 (xlog) for the same request.
+let pvListRequest =
+    [
+        "OPTIONS sip:bob@example.com SIP/2.0",
+        "Via: SIP/2.0/UDP 127.0.0.1:5798;branch=z9hG4bK-a;rport=5798;received=10.1.1.1;i=7, "
+            + "SIP/2.0/TCP proxy.example:5080;branch=z9hG4bK-b",
+        "v: SIP/2.0/TLS last.example;branch=z9hG4bK-c",
+        "Record-Route: <sip:r1.example;lr>, <sip:r2.example;lr>",
+        "Record-Route: <sip:r3.example;lr>",
+        "From: <sip:alice@example.com>;tag=abc",
+        "To: <sip:bob@example.com>",
+        "Call-ID: cid-3",
+        "CSeq: 1 OPTIONS",
+        "Contact: <sip:c1@h1>;expires=30, <sip:c2@h2>;q=0.1",
+        "Contact: <sip:c3@h3>, <sip:c4@h4>",
+        "X-Multi: one, two",
+        "X-Multi: three",
+        "Content-Length: 0",
+        "",
+        "",
+    ].joined(separator: "\r\n")
+
+@Suite struct HeaderPseudoVariableTests {
+    @Test func viaAttributes() throws {
+        let f = try PVFixture(pvListRequest)
+        #expect(
+            try f.render(
+                "v0h=[$via0(host)] v0p=[$via0(port)] v0pr=[$via0(proto)] v0pid=[$via0(protoid)] v0b=[$via0(branch)]"
+                    + " v0rp=[$via0(rport)] v0rc=[$via0(received)] v0i=[$via0(i)]")
+                == "v0h=[127.0.0.1] v0p=[5798] v0pr=[UDP] v0pid=[1] v0b=[z9hG4bK-a] v0rp=[5798] v0rc=[10.1.1.1] v0i=[7]"
+        )
+        #expect(
+            try f.render(
+                "v1h=[$via1(host)] v1p=[$via1(port)] v1pr=[$via1(proto)] v1pid=[$via1(protoid)] v1b=[$via1(branch)]"
+                    + " v1rp=[$via1(rport)] v1rc=[$via1(received)] vZh=[$viaZ(host)] vZpr=[$viaZ(proto)]")
+                == "v1h=[proxy.example] v1p=[5080] v1pr=[TCP] v1pid=[2] v1b=[z9hG4bK-b] v1rp=[<null>] v1rc=[<null>]"
+                + " vZh=[last.example] vZpr=[TLS]")
+        #expect(f.error("$via0(foo)") == "unknown PV via key: foo")
+        let g = try PVFixture()  // one Via
+        #expect(try g.render("[$via1(host)][$viaZ(port)]") == "[<null>][5099]")
+    }
+
+    @Test func headerBodiesAsKamailio() throws {
+        let f = try PVFixture(pvListRequest)
+        #expect(
+            try f.render(
+                "hfl=[$hfl(Via)] hfl1=[$(hfl(Via)[1])] hflm1=[$(hfl(Via)[-1])] hflm2=[$(hfl(Via)[-2])]"
+                    + " hflm3=[$(hfl(Via)[-3])] hflm4=[$(hfl(Via)[-4])] hflc=[$hflc(Via)] hdrc=[$hdrc(Via)]")
+                == "hfl=[SIP/2.0/UDP 127.0.0.1:5798;branch=z9hG4bK-a;rport=5798;received=10.1.1.1;i=7,]"
+                + " hfl1=[SIP/2.0/TCP proxy.example:5080;branch=z9hG4bK-b] hflm1=[<null>]"
+                + " hflm2=[SIP/2.0/TLS last.example;branch=z9hG4bK-c] hflm3=[SIP/2.0/TCP proxy.example:5080;branch=z9hG4bK-b]"
+                + " hflm4=[SIP/2.0/UDP 127.0.0.1:5798;branch=z9hG4bK-a;rport=5798;received=10.1.1.1;i=7,] hflc=[3] hdrc=[2]"
+        )
+        #expect(
+            try f.render(
+                "rr=[$hfl(Record-Route)] rr1=[$(hfl(Record-Route)[1])] rrc=[$hflc(Record-Route)] ct1=[$(hfl(Contact)[1])]"
+                    + " ctc=[$hflc(Contact)] xm=[$(hfl(X-Multi)[1])] xmc=[$hflc(X-Multi)] rtc=[$hflc(Route)] rt=[$hfl(Route)]"
+                    + " viaall=[$(hfl(Via)[*])]")
+                == "rr=[<sip:r1.example;lr>] rr1=[<sip:r2.example;lr>] rrc=[3] ct1=[<sip:c1@h1>;expires=30] ctc=[4]"
+                + " xm=[three] xmc=[2] rtc=[0] rt=[<null>] viaall=[SIP/2.0/UDP 127.0.0.1:5798;branch=z9hG4bK-a;rport=5798;"
+                + "received=10.1.1.1;i=7, SIP/2.0/TCP proxy.example:5080;branch=z9hG4bK-b,SIP/2.0/TLS last.example;"
+                + "branch=z9hG4bK-c]")
+        #expect(
+            try f.render(
+                "c0=[$hfl(Contact)] c1=[$(hfl(Contact)[1])] c2=[$(hfl(Contact)[2])] cm2=[$(hfl(Contact)[-2])]"
+                    + " cm3=[$(hfl(Contact)[-3])] rrm2=[$(hfl(Record-Route)[-2])] v2=[$(hfl(Via)[2])]")
+                == "c0=[<sip:c2@h2>;q=0.1] c1=[<sip:c1@h1>;expires=30] c2=[<sip:c4@h4>] cm2=[<sip:c3@h3>]"
+                + " cm3=[<sip:c4@h4>] rrm2=[<sip:r3.example;lr>] v2=[SIP/2.0/TLS last.example;branch=z9hG4bK-c]")
+    }
+
+    @Test func constantsFormatAndSendInfo() throws {
+        let f = try PVFixture(pvListRequest)
+        #expect(
+            try f.render(
+                "K=[$K(IPv4)] [$K(INET6)] [$K(UDP)] [$K(WSS)] [$K(SCTP)] s=[$_s(a-$rm-$ci)] snd=[$snd(ip)] sndto=[$sndto(port)]"
+            )
+                == "K=[2] [10] [1] [6] [4] s=[a-OPTIONS-cid-3] snd=[<null>] sndto=[<null>]")
+        #expect(f.error("$K(FOO)") == "unknown PV K name FOO")
+        let local = try SocketAddress(host: "127.0.0.1", port: 5060)
+        let socket = ListeningSocket(
+            index: 0, listen: ListenAddress(proto: .tcp, address: "127.0.0.1", port: 5060), address: local, fd: -1)
+        let peer = try SocketAddress(host: "10.0.0.9", port: 5072)
+        f.ctx.sendInfo = SendInfo(
+            destination: Destination(proto: .tcp, address: peer, socket: socket), bytes: Array("OPTIONS x".utf8))
+        #expect(
+            try f.render(
+                "[$snd(ip)][$sndto(port)][$sndto(af)][$sndto(proto)][$sndto(sproto)][$sndto(len)][$sndto(buf)]"
+                    + "[$sndfrom(ip)][$sndfrom(port)]")
+                == "[10.0.0.9][5072][2][2][tcp][9][OPTIONS x][127.0.0.1][5060]")
+    }
+}
