@@ -97,3 +97,30 @@ let pvListRequest =
                 == "[10.0.0.9][5072][2][2][tcp][9][OPTIONS x][127.0.0.1][5060]")
     }
 }
+
+/// `$cnt` and `$err.*`, compared with Kamailio 5.6.3 for the same assignments.
+@Suite struct CountPseudoVariableTests {
+    @Test func countsAsKamailio() throws {
+        let f = try PVFixture()
+        try f.set("$avp(a)", .int(1))
+        try f.set("$avp(a)", .int(2))
+        try f.set("$avp(a)", "x")
+        try f.set("$xavp(k=>s)", .int(1))
+        try f.set("$xavp(k[0]=>s)", .int(2))
+        try f.set("$xavp(k[0]=>t)", .int(3))
+        try f.set("$xavp(k=>s)", .int(4))
+        try f.set("$xavp(j)", .int(5))
+        #expect(
+            try f.render(
+                "a=[$cnt($avp(a))] none=[$cnt($avp(zz))] k=[$cnt($xavp(k))] kall=[$cnt($xavp(k[*]))] k1=[$cnt($xavp(k[1]))]"
+                    + " k2=[$cnt($xavp(k[2]))] km1=[$cnt($xavp(k[-1]))] ks=[$cnt($xavp(k=>s))] k1s=[$cnt($xavp(k[1]=>s))]"
+                    + " k0s=[$cnt($xavp(k[0]=>s))] k1s1=[$cnt($xavp(k[1]=>s[1]))] kalls0=[$cnt($xavp(k[*]=>s[0]))]"
+                    + " j=[$cnt($xavp(j))] jx=[$cnt($xavp(j=>x))]")
+                == "a=[3] none=[0] k=[2] kall=[2] k1=[1] k2=[0] km1=[1] ks=[3] k1s=[2] k0s=[1] k1s1=[1] kalls0=[2] j=[1] jx=[0]"
+        )
+        #expect(f.error("$cnt($var(x))") == "expected avp or xavp name instead of [$var(x)]")
+        #expect(
+            try f.render("[$err.class][$err.level][$err.info][$err.rcode][$err.rreason]")
+                == "[<null>][<null>][<null>][<null>][<null>]")
+    }
+}
