@@ -192,4 +192,30 @@ let pvIdentityRequest =
         #expect(f.error("$time(week)") == "unknown PV time name week")
         #expect(f.error("$TV(x)") == "unknown PV timeval name x")
     }
+
+    @Test func inAConfigurationOverUDP() throws {
+        let server = try TestServer(
+            config: """
+                debug=2
+                log_stderror=yes
+                children=1
+                listen=udp:127.0.0.1:PORT
+                loadmodule "sl.so"
+                flags FLA:5;
+                request_route {
+                    $(ruri.user) = "zed";
+                    $Mf(FLA) = 1;
+                    $avp(x) = 1; $avp(x) = 2;
+                    if ($Mf(5) == 1 && $mf == 32) {
+                        sl_send_reply("200", "$ruri.user $from.user $fUl $(hfl(Via)[1]) $cnt($avp(x)) $via1(port) $K(WSS)");
+                        exit;
+                    }
+                    sl_send_reply("500", "flags $mf");
+                }
+                """)
+        let client = UDPClient()
+        client.send(sipRequest(optionsRequest(), clientPort: client.port), to: server.port)
+        let reply = try #require(client.receive(), "no reply; log: \(server.log)")
+        #expect(replyLines(reply)[0] == "SIP/2.0 200 zed alice 5 SIP/2.0/UDP 10.0.0.9:5070;branch=z9hG4bK-up 2 5070 6")
+    }
 }
