@@ -124,3 +124,32 @@ let pvListRequest =
                 == "[<null>][<null>][<null>][<null>][<null>]")
     }
 }
+
+/// `$msg(...)` and `$expires(...)`, compared with Kamailio 5.6.3 on the same requests.
+@Suite struct MessagePartPseudoVariableTests {
+    let format =
+        "emin=[$expires(min)] emax=[$expires(max)] len=[$msg(len)] bl=[$msg(body_len)] hl=[$msg(hdrs_len)]"
+        + " hc=[$msg(hdrc)] fl=[$msg(fline)] body=[$msg(body)] lpl=[$(msg(lpart){s.len})] fpl=[$(msg(fpart){s.len})]"
+        + " hdrs5=[$(msg(hdrs){s.substr,0,20})] hdrsend=[$(msg(hdrs){s.substr,-10,0})]"
+
+    @Test func partsAndExpires() throws {
+        #expect(
+            try PVFixture(pvListRequest).render(format)
+                == "emin=[30] emax=[30] len=[548] bl=[0] hl=[507] hc=[13] fl=[OPTIONS sip:bob@example.com SIP/2.0]"
+                + " body=[] lpl=[511] fpl=[544] hdrs5=[Via: SIP/2.0/UDP 127] hdrsend=[-Length: 0]")
+        let withExpires = pvListRequest.replacingOccurrences(
+            of: "X-Multi: three\r\n", with: "X-Multi: three\r\nExpires: 100\r\n")
+        #expect(
+            try PVFixture(withExpires).render(format)
+                == "emin=[30] emax=[100] len=[562] bl=[0] hl=[521] hc=[14] fl=[OPTIONS sip:bob@example.com SIP/2.0]"
+                + " body=[] lpl=[525] fpl=[558] hdrs5=[Via: SIP/2.0/UDP 127] hdrsend=[-Length: 0]")
+        #expect(
+            try PVFixture(pvIdentityRequest).render(format)
+                == "emin=[<null>] emax=[<null>] len=[984] bl=[5] hl=[904] hc=[16]"
+                + " fl=[INVITE sip:alice:pw@example.com:5070;transport=tcp;lr;x=1?h=v SIP/2.0] body=[hello] lpl=[913]"
+                + " fpl=[975] hdrs5=[Via: SIP/2.0/UDP 127] hdrsend=[-Length: 5]")
+        let f = try PVFixture()
+        #expect(f.error("$msg(foo)") == "unknown PV msg name foo")
+        #expect(f.error("$expires(avg)") == "unknown PV expires key: avg")
+    }
+}
