@@ -153,3 +153,40 @@ let pvListRequest =
         #expect(f.error("$expires(avg)") == "unknown PV expires key: avg")
     }
 }
+
+/// `$nh(...)`, compared with Kamailio 5.6.3 (request, request with `$du`, and replies).
+@Suite struct NextHopPseudoVariableTests {
+    let format = "u=[$nh(u)] U=[$nh(U)] d=[$nh(d)] p=[$nh(p)] P=[$nh(P)] i=[$nh(i)]"
+
+    func reply(_ vias: [String]) -> String {
+        (["SIP/2.0 200 OK"] + vias.map { "Via: " + $0 } + [
+            "From: <sip:a@b>;tag=1", "To: <sip:c@d>;tag=2", "Call-ID: r1", "CSeq: 1 OPTIONS", "Content-Length: 0",
+        ]).joined(separator: "\r\n") + "\r\n\r\n"
+    }
+
+    @Test func requestsAndReplies() throws {
+        let f = try PVFixture(pvIdentityRequest)
+        #expect(
+            try f.render(format)
+                == "u=[sip:alice:pw@example.com:5070;transport=tcp;lr;x=1?h=v] U=[alice] d=[example.com] p=[5070]"
+                + " P=[tcp] i=[0]")
+        try f.set("$du", "sip:[::1]:5099")
+        #expect(try f.render(format) == "u=[sip:[::1]:5099] U=[<null>] d=[[::1]] p=[5099] P=[UDP] i=[6]")
+        #expect(try f.render("[$dP]") == "[UDP]")
+        let r1 = try PVFixture(
+            reply([
+                "SIP/2.0/UDP 127.0.0.1:5795;branch=z9hG4bK-x",
+                "SIP/2.0/TLS proxy.example;branch=z9hG4bK-y;received=10.2.2.2;rport=6000",
+            ]))
+        #expect(
+            try r1.render(format)
+                == "u=[sip:10.2.2.2:6000;transport=tls] U=[<null>] d=[10.2.2.2] p=[6000] P=[tls] i=[4]")
+        let r2 = try PVFixture(
+            reply(["SIP/2.0/UDP 127.0.0.1:5795;branch=z9hG4bK-x, SIP/2.0/TCP 10.3.3.3;branch=z9hG4bK-y"]))
+        #expect(
+            try r2.render(format)
+                == "u=[sip:10.3.3.3:5060;transport=tcp] U=[<null>] d=[10.3.3.3] p=[5060] P=[tcp] i=[4]")
+        let r3 = try PVFixture(reply(["SIP/2.0/UDP 127.0.0.1:5795;branch=z9hG4bK-x"]))
+        #expect(try r3.render(format) == "u=[<null>] U=[<null>] d=[<null>] p=[<null>] P=[<null>] i=[<null>]")
+    }
+}

@@ -35,7 +35,9 @@ enum CorePseudoVariables {
             .readOnly("retcode", returnCode),
         ]
         let all = m + requestURIClasses + messageClasses + scriptVariableClasses + identityClasses + flagClasses
-        for c in all + branchClasses + socketClasses + miscClasses + headerClasses + countClasses + messagePartClasses { try registry.register(c) }
+        for c in all + branchClasses + socketClasses + miscClasses + headerClasses + countClasses + messagePartClasses
+            + nextHopClasses
+        { try registry.register(c) }
     }
 
     private static func string(_ s: String?) -> PVValue { s.map(PVValue.string) ?? .null }
