@@ -167,6 +167,15 @@ let pvIdentityRequest =
                 == "br=[sip:b1@example.com] bR=[<sip:b1@example.com>;q=0.5, sip:b2@example.com,"
                 + " sip:alice:pw@example.com:5070;transport=tcp;lr;x=1?h=v] bc=[3] bu=[sip:b1@example.com] bq=[500]"
                 + " bq1=[<null>] bu1=[sip:b2@example.com] bd=[sip:dst.example.com] bf=[22] b5=[<null>]")
+        let g = try PVFixture(pvListRequest)  // Kamailio 5.6.3: F1, F2, F3
+        #expect(try g.value("$ds") == .null)
+        g.ctx.branches = [Branch(uri: "sip:b1@example.com", q: 500)]
+        #expect(try g.value("$ds") == .string("Contact: <sip:b1@example.com>;q=0.5"))
+        try g.set("$rU", "zed")
+        g.ctx.branches.append(Branch(uri: "sip:b2@example.com"))
+        #expect(
+            try g.value("$ds")
+                == .string("Contact: <sip:zed@example.com>, <sip:b1@example.com>;q=0.5, <sip:b2@example.com>"))
         #expect(CorePseudoVariables.qText(1000) == "1" && CorePseudoVariables.qText(0) == "0")
         #expect(CorePseudoVariables.qText(70) == "0.07" && CorePseudoVariables.qText(125) == "0.125")
         #expect(f.error("$branch(path)") == "unknown PV branch name path (Swiftlet has uri, dst_uri, q, flags, count)")

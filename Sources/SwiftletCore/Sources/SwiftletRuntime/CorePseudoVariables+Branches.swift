@@ -1,7 +1,7 @@
 import SwiftletSDK
 
 /// The additional branches (`append_branch`): `$br` (the first one's URI), `$bR` (all, with
-/// their q-values) and `$branch(uri|dst_uri|q|flags|count)[i]` (Kamailio's pv_branch.c); and
+/// their q-values), `$ds` (the destination set) and `$branch(uri|dst_uri|q|flags|count)[i]` (Kamailio's pv_branch.c); and
 /// `$bs`, the body size. Read-only in Swiftlet.
 extension CorePseudoVariables {
     static var branchClasses: [PseudoVariableClass] {
@@ -11,6 +11,7 @@ extension CorePseudoVariables {
                 return .string(b.uri)
             },
             .readOnly("bR", allBranches),
+            .readOnly("ds", destinationSet),
             .readOnly("bs") { .int($0.message.bodyRange.count) },
             PseudoVariableClass("branch", make: branch),
         ]
@@ -31,6 +32,20 @@ extension CorePseudoVariables {
         guard ctx.message.isRequest, !ctx.branches.isEmpty else { return .null }
         return .string(
             ctx.branches.map { b in b.q.map { "<\(b.uri)>;q=\(qText($0))" } ?? b.uri }.joined(separator: ", "))
+    }
+
+    /// `$ds`: Kamailio's `print_dset` without its line break: `Contact: ` and the rewritten
+    /// Request-URI (only when the script changed it) and each branch as `<uri>;q=0.5`, joined
+    /// with `, `; null when there is none.
+    static func destinationSet(_ ctx: MessageContext) -> PVValue {
+        var contacts: [String] = []
+        if let uri = ctx.newRequestURI { contacts.append("<\(uri)>") }
+        for b in ctx.branches { contacts.append("<\(b.uri)>" + (b.q.map { ";q=\(qText($0))" } ?? "")) }
+        guard !contacts.isEmpty else {
+            Log.warning("core", "print_dset(): no r-uri or branches")
+            return .null
+        }
+        return .string("Contact: " + contacts.joined(separator: ", "))
     }
 
     enum BranchAttribute: String { case uri, dst_uri, q, flags, count }
