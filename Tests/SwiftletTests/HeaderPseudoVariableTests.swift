@@ -189,4 +189,24 @@ let pvListRequest =
         let r3 = try PVFixture(reply(["SIP/2.0/UDP 127.0.0.1:5795;branch=z9hG4bK-x"]))
         #expect(try r3.render(format) == "u=[<null>] U=[<null>] d=[<null>] p=[<null>] P=[<null>] i=[<null>]")
     }
+
+    @Test func replyAttributes() throws {
+        let format = "[$rpl(duri)][$rpl(dhost)][$rpl(dport)][$rpl(dproto)][$rpl(dprotoid)][$rpl(cntvia)][$rpl(cntrr)]"
+        func withRR(_ vias: [String]) -> String {
+            reply(vias).replacingOccurrences(of: "From:", with: "Record-Route: <sip:r1>, <sip:r2>\r\nFrom:")
+        }
+        #expect(try PVFixture(pvIdentityRequest).render("[$rpl(duri)][$rpl(cntvia)]") == "[<null>][<null>]")
+        let r1 = try PVFixture(
+            withRR([
+                "SIP/2.0/UDP 127.0.0.1:5795;branch=z9hG4bK-x",
+                "SIP/2.0/TLS proxy.example;branch=z9hG4bK-y;received=10.2.2.2;rport=6000",
+            ]))
+        #expect(try r1.render(format) == "[sip:10.2.2.2:6000;transport=tls][10.2.2.2][6000][tls][3][2][2]")
+        let r2 = try PVFixture(
+            withRR(["SIP/2.0/UDP 127.0.0.1:5795;branch=z9hG4bK-x, SIP/2.0/TCP 10.3.3.3;branch=z9hG4bK-y"]))
+        #expect(try r2.render(format) == "[sip:10.3.3.3:5060;transport=tcp][10.3.3.3][5060][tcp][2][2][2]")
+        let r3 = try PVFixture(withRR(["SIP/2.0/UDP 127.0.0.1:5795;branch=z9hG4bK-x"]))
+        #expect(try r3.render(format) == "[<null>][<null>][<null>][<null>][<null>][1][2]")
+        #expect(r3.error("$rpl(x)") == "unknown PV rpl key: x")
+    }
 }

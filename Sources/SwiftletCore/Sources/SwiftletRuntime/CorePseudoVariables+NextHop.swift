@@ -2,8 +2,11 @@ import SwiftletSDK
 
 /// `$nh(u|U|d|p|P|i)`: the next hop (Kamailio's pv_get_nh). A request: the destination URI,
 /// else the Request-URI in effect; a reply: the second Via (`received`/`rport` honoured).
+/// `$rpl(duri|dhost|dport|dproto|dprotoid|cntvia|cntrr)`: the same for replies only.
 extension CorePseudoVariables {
-    static var nextHopClasses: [PseudoVariableClass] { [PseudoVariableClass("nh", make: nextHop)] }
+    static var nextHopClasses: [PseudoVariableClass] {
+        [PseudoVariableClass("nh", make: nextHop), PseudoVariableClass("rpl", make: replyAttribute)]
+    }
 
     enum NextHopPart: String { case u, U, d, p, P, i }
 
@@ -56,6 +59,53 @@ extension CorePseudoVariables {
         case .p: return .int(port)
         case .P: return .string(proto?.name ?? "udp")
         case .i: return .int(ipFamily(host))
+        }
+    }
+
+    enum ReplyAttribute: String { case duri, dhost, dport, dproto, dprotoid, cntvia, cntrr }
+
+    /// `$rpl(attr)` (null for requests): where the reply goes (the second Via; unlike `$nh`
+    /// the default port is 5060 for TLS too), or how many Via / Record-Route bodies it has
+    /// (Record-Route counted from the first Via on, as Kamailio).
+    static func replyAttribute(_ pv: PseudoVariableName) throws(FixupError) -> PseudoVariable {
+        let name = pv.inner?.trimmingCharacters() ?? ""
+        guard let attribute = ReplyAttribute(rawValue: name), pv.index == nil else {
+            throw FixupError("unknown PV rpl key: \(name)")
+        }
+        return PseudoVariable(text: pv.text) { ctx in
+            let m = ctx.message
+            guard !m.isRequest else { return .null }
+            let b = m.buffer
+            let vias = viaBodies(m)
+            switch attribute {
+            case .cntvia: return .int(vias.count)
+            case .cntrr:
+                guard let first = m.headers.firstIndex(where: { $0.name == .via }) else { return .int(0) }
+                return .int(
+                    m.headers[first...].filter { $0.name == .recordRoute }.reduce(0) {
+                        $0 + HeaderScanner.splitValues(b, $1.valueRange).count
+                    })
+            default: break
+            }
+            guard vias.count > 1 else { return .null }
+            let via = vias[1]
+            func text(_ r: Range<Int>) -> String { String(decoding: b[r], as: UTF8.self) }
+            var port = 0
+            if let r = via.rport?.value, !r.isEmpty {
+                guard let p = Int(text(r)) else { return .null }
+                port = p
+            }
+            let host = via.received?.value.map(text) ?? text(via.host)
+            if port == 0 { port = via.port ?? 5060 }
+            let proto = TransportProtocol(rawValue: text(via.transport).lowercased())
+            switch attribute {
+            case .duri: return .string("sip:\(host):\(port);transport=\(proto?.uriName ?? "udp")")
+            case .dhost: return .string(host)
+            case .dport: return .int(port)
+            case .dproto: return .string(proto?.name ?? "udp")
+            case .dprotoid: return .int(proto?.kamailioID ?? 0)
+            case .cntvia, .cntrr: return .null
+            }
         }
     }
 }
