@@ -88,7 +88,7 @@ let pvIdentityRequest =
     }
 
     @Test func messageKindAndSockets() throws {
-        let f = try PVFixture(pvIdentityRequest, localPort: 5791)
+        let f = try PVFixture(pvIdentityRequest, localPort: 5791, sourcePort: 5799)
         #expect(
             try f.render(
                 "rmid=[$rmid] mts=[$mts] rsi=[$rsi] csb=[$csb] true=[$true] bs=[$bs] prid=[$prid] af=[$af(id)]"

@@ -33,11 +33,10 @@ struct PVFixture {
 
     init(
         _ request: String = pvTestRequest, proto: TransportProtocol = .udp, sourceIP: String = "127.0.0.1",
-        localIP: String = "127.0.0.1", localPort: Int = 5060, connectionID: Int? = nil
+        localIP: String = "127.0.0.1", localPort: Int = 5060, sourcePort: Int = 5099, connectionID: Int? = nil
     ) throws {
         try CorePseudoVariables.register(in: registry)
         let msg = try SIPMessage(parsing: Array(request.utf8))
-        let sourcePort = request == pvTestRequest || proto != .udp ? 5099 : 5799
         ctx = MessageContext(
             message: msg,
             receive: ReceiveInfo(
