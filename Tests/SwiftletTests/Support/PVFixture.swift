@@ -31,13 +31,17 @@ struct PVFixture {
     let registry = PseudoVariableRegistry()
     let ctx: MessageContext
 
-    init(_ request: String = pvTestRequest) throws {
+    init(
+        _ request: String = pvTestRequest, proto: TransportProtocol = .udp, sourceIP: String = "127.0.0.1",
+        localIP: String = "127.0.0.1", localPort: Int = 5060, sourcePort: Int = 5099, connectionID: Int? = nil
+    ) throws {
         try CorePseudoVariables.register(in: registry)
         let msg = try SIPMessage(parsing: Array(request.utf8))
         ctx = MessageContext(
             message: msg,
             receive: ReceiveInfo(
-                proto: .udp, sourceIP: "127.0.0.1", sourcePort: 5099, localIP: "127.0.0.1", localPort: 5060),
+                proto: proto, sourceIP: sourceIP, sourcePort: sourcePort, localIP: localIP, localPort: localPort,
+                connectionID: connectionID),
             replySender: nil)
     }
 

@@ -216,6 +216,8 @@ extension ScriptCompiler {
 /// `register_flag` does: explicit positions as given, the others on the first free flag.
 enum CoreFlags {
     static let maxFlag = 31
+    /// The flag names of the configuration being compiled (for `$Mf(name)` & co).
+    nonisolated(unsafe) static var declared: [String: Int] = [:]
 
     static func resolve(_ declarations: [FlagDeclaration], errors: inout [ConfigDiagnostic]) -> [String: Int] {
         var byName: [String: Int] = [:]

@@ -6,7 +6,7 @@ import SwiftletSDK
 
 /// Header and message pseudo-variables: `$hdr(name)` (indexable: `[n]`, `[-1]`, `[*]`),
 /// `$hdrc(name)`, `$ct` `$cT` `$cl` `$fn` `$tn` `$di` `$ai` `$rv` `$mt`, time (`$Ts` `$TS`
-/// `$Tf`), and the advertised address `$RAi`/`$RAp`.
+/// `$Tf`).
 extension CorePseudoVariables {
     static var messageClasses: [PseudoVariableClass] {
         [
@@ -27,8 +27,6 @@ extension CorePseudoVariables {
             .readOnly("TS") { _ in .int(time(nil)) },
             .readOnly("Tf", formattedTime),
             .readOnly("TF", formattedTime),
-            .readOnly("RAi", localIP),
-            .readOnly("RAp", localPort),
         ]
     }
 

@@ -49,7 +49,7 @@ extension CorePseudoVariables {
 
     static func uriTransport(_ uri: String?) -> PVValue {
         guard let parts = uri.flatMap(URIParts.init) else { return .null }
-        return .string(parts.parameter("transport") ?? "udp")
+        return .string(parts.parameter("transport") ?? "UDP")
     }
 
     /// `$ru = "sip:..."`: a string is required (Kamailio does not check it further).

@@ -4,6 +4,7 @@ import SwiftletSDK
 /// module; Swiftlet has them in the core so that every configuration can use them).
 enum CorePseudoVariables {
     static func register(in registry: PseudoVariableRegistry) throws(FixupError) {
+        markStartTime()
         let m: [PseudoVariableClass] = [
             Selects.pseudoVariableClass(),
             .readOnly("rm", method),
@@ -33,7 +34,10 @@ enum CorePseudoVariables {
             .readOnly("rc", returnCode),
             .readOnly("retcode", returnCode),
         ]
-        for c in m + requestURIClasses + messageClasses + scriptVariableClasses { try registry.register(c) }
+        let all = m + requestURIClasses + messageClasses + scriptVariableClasses + identityClasses + flagClasses
+        for c in all + branchClasses + socketClasses + miscClasses + headerClasses + countClasses + messagePartClasses
+            + nextHopClasses
+        { try registry.register(c) }
     }
 
     private static func string(_ s: String?) -> PVValue { s.map(PVValue.string) ?? .null }

@@ -74,6 +74,7 @@ final class ScriptCompiler {
     func compile(_ config: ConfigFile) -> CompiledScript {
         let script = CompiledScript()
         flagNames = CoreFlags.resolve(config.flags, errors: &diagnostics)
+        CoreFlags.declared = flagNames
         reach = RouteReach(config)
         var seen: [String: SourceLocation] = [:]
         func key(_ kind: RouteKind) -> String {

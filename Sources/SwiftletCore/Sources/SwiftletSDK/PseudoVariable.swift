@@ -128,8 +128,10 @@ public struct PseudoVariableName: Equatable {
         self.transformations = transformations
     }
 
+    /// Kamailio's `is_pv_valid_char` (a dot included: `$ruri.user`, `$err.class`).
     static func isNameByte(_ c: UInt8) -> Bool {
         (c | 0x20) >= 97 && (c | 0x20) <= 122 || (c >= 48 && c <= 57) || c == UInt8(ascii: "_")
+            || c == UInt8(ascii: ".")
     }
 
     /// The index of the bracket closing the one at `open` (same kind, nesting counted).
