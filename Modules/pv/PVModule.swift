@@ -26,7 +26,7 @@ final class PVModule {
                 }),
         ]
         e.pseudoVariables =
-            [shared.pseudoVariableClass(), StatVariable.pseudoVariableClass] + BranchVariables.pseudoVariableClasses
+            [shared.pseudoVariableClass(), StatVariable.pseudoVariableClass]
         e.functions = [
             ScriptFunction("pv_isset", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
                 let pv = try Self.variable(args[0])

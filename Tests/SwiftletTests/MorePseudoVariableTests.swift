@@ -178,7 +178,9 @@ let pvIdentityRequest =
                 == .string("Contact: <sip:zed@example.com>, <sip:b1@example.com>;q=0.5, <sip:b2@example.com>"))
         #expect(CorePseudoVariables.qText(1000) == "1" && CorePseudoVariables.qText(0) == "0")
         #expect(CorePseudoVariables.qText(70) == "0.07" && CorePseudoVariables.qText(125) == "0.125")
-        #expect(f.error("$branch(path)") == "unknown PV branch name path (Swiftlet has uri, dst_uri, q, flags, count)")
+        #expect(
+            f.error("$branch(path)")
+                == "unknown PV branch name path (Swiftlet has uri, dst_uri, q, flags, count, send_socket)")
     }
 
     @Test func forcedSendSocketAndTime() throws {
