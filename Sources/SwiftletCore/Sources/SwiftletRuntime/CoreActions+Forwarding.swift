@@ -10,7 +10,8 @@ enum ForwardingActions {
         "forward_sctp": .init(0...2, bare: true),
         "add_local_rport": .init(0...0, bare: true), "set_advertised_address": .init(1...1),
         "set_advertised_port": .init(1...1), "force_send_socket": .init(1...1), "remove_branch": .init(1...1),
-        "clear_branches": .init(0...0, bare: true),
+        "clear_branches": .init(0...0, bare: true), "force_tcp_alias": .init(0...1, bare: true),
+        "add_tcp_alias": .init(0...1, bare: true), "udp_mtu_try_proto": .init(1...1),
     ]
 
     /// `[proto:]host[:port]` as written in the configuration.
@@ -114,6 +115,39 @@ extension ScriptCompiler {
             return { ctx in
                 guard n >= 0, n < ctx.branches.count else { return -1 }
                 ctx.branches.remove(at: n)
+                return 1
+            }
+        case "force_tcp_alias", "add_tcp_alias":
+            // The peer of a TCP connection is also reachable over it at this port (the top
+            // Via's by default): later messages to that address reuse the connection.
+            var port: Int? = nil
+            if let a = args.first {
+                guard let p = constantInt(a, "the port of \(name)()"), (1...65535).contains(p) else {
+                    return { _ in -1 }
+                }
+                port = p
+            }
+            return { ctx in
+                guard ctx.receive.proto == .tcp || ctx.receive.proto == .tls, let id = ctx.receive.connectionID else {
+                    return 1
+                }
+                let aliasPort = port ?? (try? ctx.message.topVia())?.port ?? 5060
+                guard let address = SocketAddress(numericHost: ctx.receive.sourceIP, port: aliasPort),
+                    let streams = (Core.transport as? SocketTable)?.streams,
+                    streams.addAlias(connectionID: id, address: address)
+                else {
+                    Log.error("core", "receive_msg: tcp alias failed")
+                    return -1
+                }
+                return 1
+            }
+        case "udp_mtu_try_proto":
+            guard case .name(let n, _) = args[0], let p = NextHop.transport(named: n) else {
+                error("udp_mtu_try_proto() takes a protocol: UDP, TCP, TLS or SCTP", args[0].location)
+                return { _ in 1 }
+            }
+            return { ctx in
+                ctx.mtuFallback = p == .udp ? nil : p
                 return 1
             }
         case "clear_branches":

@@ -41,8 +41,7 @@ enum CoreActions {
     /// Kamailio 5.6 core actions Swiftlet does not implement yet (they need transports or
     /// state that does not exist); named as such in the "unknown function" error.
     static let notImplemented: Set<String> = [
-        "force_tcp_alias", "add_tcp_alias", "udp_mtu_try_proto", "cfg_select", "cfg_reset", "setavpflag",
-        "resetavpflag", "isavpflagset",
+        "cfg_select", "cfg_reset", "setavpflag", "resetavpflag", "isavpflagset",
     ]
 }
 

@@ -47,6 +47,9 @@ public struct CoreConfiguration {
     public var tcpConnectionLifetime = 120
     /// `tcp_max_connections` (Kamailio's default 2048).
     public var tcpMaxConnections = 2048
+    /// `udp_mtu` (0: off) and `udp_mtu_try_proto` (TCP, TLS, SCTP; UDP: none).
+    public var udpMTU = 0
+    public var udpMTUFallback: TransportProtocol? = nil
     /// `tcp_accept_no_cl`: accept TCP requests without Content-Length.
     public var tcpAcceptNoCL = false
     /// Shared memory pool size in MB (`shm`, `shm_mem`, `shm_mem_size`; `-m` wins).
@@ -79,7 +82,7 @@ public struct CoreConfiguration {
         "sctp_children", "async_workers", "socket_workers", "pkg_mem_size", "latency_limit_action", "latency_limit_db",
         "latency_log",
         "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size",
-        "udp_mtu", "udp_mtu_try_proto", "phone2tel", "reply_to_via",
+        "phone2tel", "reply_to_via",
     ]
 
     /// Applies the global parameters of a parsed configuration. Unknown names and bad
@@ -160,6 +163,17 @@ public struct CoreConfiguration {
                 }
             case "max_recursive_level":
                 if let v = int() { maxRecursiveLevel = v }
+            case "udp_mtu":
+                if let v = int() { udpMTU = max(0, v) }
+            case "udp_mtu_try_proto":
+                if let t = g.value.first, g.value.count == 1, let p = NextHop.transport(named: t.text) {
+                    udpMTUFallback = p == .udp ? nil : p
+                } else {
+                    errors.append(
+                        ConfigDiagnostic(
+                            "'udp_mtu_try_proto' takes UDP, TCP, TLS or SCTP", at: g.value.first?.location ?? g.location
+                        ))
+                }
             case "check_via":
                 if let v = int() { checkVia = v != 0 }
             case "force_rport":

@@ -111,6 +111,8 @@ public enum Server {
         table.streams = tcp
         Core.installTransport(table)
         StatelessForwarding.checkVia = config.checkVia
+        StatelessForwarding.udpMTU = config.udpMTU
+        StatelessForwarding.udpMTUFallback = config.udpMTUFallback
         if loaded.script.hasOnSendRoute {
             let script = loaded.script
             StatelessForwarding.onSend = { ctx, destination, bytes in

@@ -7,6 +7,8 @@ import SwiftletSDK
 /// Sends messages over connection-oriented transports (the TCP connection table).
 protocol StreamSender: AnyObject, Sendable {
     func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool
+    /// `add_tcp_alias()`: `address` reaches the peer of connection `id` over that connection.
+    func addAlias(connectionID id: Int, address: SocketAddress) -> Bool
 }
 
 /// The server's listening sockets and the way out through them: the `TransportLayer` the

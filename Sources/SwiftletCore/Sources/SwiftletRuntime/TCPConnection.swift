@@ -41,6 +41,8 @@ final class TCPConnectionTable: Sendable {
     private struct State {
         var byID: [Int: TCPConnection] = [:]
         var byRemote: [SwiftletSDK.SocketAddress: Int] = [:]
+        /// Extra addresses of a connection (`add_tcp_alias()`), removed with it.
+        var aliases: [Int: [SwiftletSDK.SocketAddress]] = [:]
         var nextID = 1
     }
     private let state = Mutex(State())
@@ -66,6 +68,20 @@ final class TCPConnectionTable: Sendable {
         state.withLock { s in
             guard let c = s.byID.removeValue(forKey: id) else { return }
             if s.byRemote[c.remote] == id { s.byRemote.removeValue(forKey: c.remote) }
+            for a in s.aliases.removeValue(forKey: id) ?? [] where s.byRemote[a] == id {
+                s.byRemote.removeValue(forKey: a)
+            }
+        }
+    }
+
+    /// Kamailio's `tcpconn_add_alias`: messages for `address` (the peer's IP with another
+    /// port, e.g. its Via port) use connection `id`. False when the connection is gone.
+    func addAlias(id: Int, address: SwiftletSDK.SocketAddress) -> Bool {
+        state.withLock { s in
+            guard s.byID[id] != nil else { return false }
+            s.byRemote[address] = id
+            s.aliases[id, default: []].append(address)
+            return true
         }
     }
 

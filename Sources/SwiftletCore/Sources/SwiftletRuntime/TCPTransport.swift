@@ -86,6 +86,10 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
         }
     }
 
+    func addAlias(connectionID id: Int, address: SwiftletSDK.SocketAddress) -> Bool {
+        table.addAlias(id: id, address: address)
+    }
+
     /// The first step of shutdown: no new connections; the workers finish what is queued
     /// (their replies still go out on the open connections), then stop.
     func stopAccepting() {

@@ -84,6 +84,9 @@ public final class MessageContext {
     public var advertisedPort: Int?
     /// Set by `force_send_socket()` (`$fs`): the socket forwarded messages leave from.
     public var forcedSendSocket: ListeningSocket?
+    /// Set by `udp_mtu_try_proto()`: the protocol a request larger than `udp_mtu` is sent
+    /// over instead of UDP (the global `udp_mtu_try_proto` when nil).
+    public var mtuFallback: TransportProtocol?
     /// While `onsend_route` runs: where the message goes and its bytes (`$snd(...)`).
     public var sendInfo: SendInfo?
     /// Message flags (`setflag`/`isflagset`), 0-63.

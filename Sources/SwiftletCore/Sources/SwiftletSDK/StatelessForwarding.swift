@@ -4,6 +4,10 @@
 public enum StatelessForwarding {
     /// Global settings read at start-up (`check_via`).
     nonisolated(unsafe) public static var checkVia = false
+    /// `udp_mtu` (0: off) and `udp_mtu_try_proto`: a request to be sent over UDP that is
+    /// larger than the MTU goes over the fallback protocol instead, when a socket exists.
+    nonisolated(unsafe) public static var udpMTU = 0
+    nonisolated(unsafe) public static var udpMTUFallback: TransportProtocol?
 
     /// Called with the context, the destination and the bytes before a request is sent;
     /// returning false cancels the send. The runtime installs it when the configuration has
@@ -126,9 +130,17 @@ public enum StatelessForwarding {
         }
         dst.flags = ctx.sendFlags
         dst.socket = socket
-        let bytes: [UInt8]
+        var bytes: [UInt8]
         do {
             bytes = try buildRequest(ctx, socket: socket, proto: dst.proto)
+            // Kamailio's udp_mtu fallback (build_req_buf_from_sip_req): too large for UDP.
+            if dst.proto == .udp, udpMTU > 0, bytes.count > udpMTU, let fallback = ctx.mtuFallback ?? udpMTUFallback,
+                let other = transport.sendSocket(for: fallback, to: dst.address, received: nil)
+            {
+                dst.proto = fallback
+                dst.socket = other
+                bytes = try buildRequest(ctx, socket: other, proto: fallback)
+            }
         } catch {
             Log.error("core", "cannot build the forwarded request: \(error)")
             CoreCounters.droppedRequest()
@@ -140,7 +152,7 @@ public enum StatelessForwarding {
             CoreCounters.droppedRequest()
             return false
         }
-        guard transport.send(bytes, to: dst, from: socket) else {
+        guard transport.send(bytes, to: dst, from: dst.socket ?? socket) else {
             ctx.coreError.current = .send
             CoreCounters.droppedRequest()
             return false
