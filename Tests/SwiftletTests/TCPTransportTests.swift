@@ -80,6 +80,25 @@ import Testing
         }
     }
 
+    @Test func idleConnectionsCloseAfterTheirLifetimeAndTheLimitIsKept() throws {
+        let server = try TestServer(
+            config: Self.config.replacingOccurrences(
+                of: "children=1", with: "children=1\ntcp_connection_lifetime=1\ntcp_max_connections=1"))
+        let first = try TCPClient(port: server.port)
+        first.send(Self.options(1, port: first.localPort))
+        #expect(replyLines(try #require(first.receiveMessage(), "log: \(server.log)"))[0] == "SIP/2.0 200 OK tcp")
+        // A second connection is over tcp_max_connections: closed at once.
+        let second = try TCPClient(port: server.port)
+        #expect(second.isClosedByPeer(timeout: 1))
+        #expect(server.log.contains("maximum number of connections exceeded"))
+        // The first, idle for tcp_connection_lifetime (1 s), is closed by the server.
+        #expect(first.isClosedByPeer(timeout: 3))
+        // Its slot is free again.
+        let third = try TCPClient(port: server.port)
+        third.send(Self.options(3, port: third.localPort))
+        #expect(replyLines(try #require(third.receiveMessage(), "log: \(server.log)"))[0] == "SIP/2.0 200 OK tcp")
+    }
+
     @Test func forwardingFromUDPToTCPAndTheReplyBack() throws {
         let server = try TestServer(config: Self.config)
         let uas = TCPAcceptor()
