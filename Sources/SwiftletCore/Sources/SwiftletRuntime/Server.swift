@@ -139,25 +139,13 @@ public enum Server {
         var threads: [pthread_t] = []
         var rank = ProcessRank.firstWorker
         let failed = StopFlag()
+        let script = loaded.script
         for listener in listeners {
             for _ in 0..<config.children {
                 let worker = UDPWorker(listener: listener, rank: rank, dispatcher: dispatcher, stop: stop)
-                let modules = loaded.modules
-                let script = loaded.script
                 let workerRank = rank
                 threads.append(
-                    startThread {
-                        Log.setRank(workerRank)
-                        for m in modules {
-                            do {
-                                try childInit(m, rank: workerRank)
-                            } catch {
-                                Log.log(.crit, "core", "\(error)")
-                                failed.set()
-                                kill(getpid(), SIGTERM)
-                                return
-                            }
-                        }
+                    startWorker(rank: workerRank, modules: loaded.modules, failed: failed) {
                         // event_route[core:worker-one-init] runs once, in the first worker.
                         if workerRank == ProcessRank.firstWorker, !script.runWorkerOneInit() {
                             failed.set()
@@ -171,21 +159,8 @@ public enum Server {
         }
         if let tcp {
             for w in 0..<tcp.workers.queues.count {
-                let modules = loaded.modules
-                let workerRank = rank
                 threads.append(
-                    startThread {
-                        Log.setRank(workerRank)
-                        for m in modules {
-                            do {
-                                try childInit(m, rank: workerRank)
-                            } catch {
-                                Log.log(.crit, "core", "\(error)")
-                                failed.set()
-                                kill(getpid(), SIGTERM)
-                                return
-                            }
-                        }
+                    startWorker(rank: rank, modules: loaded.modules, failed: failed) {
                         tcp.workers.run(w, dispatcher: dispatcher)
                     })
                 rank += 1
@@ -237,6 +212,27 @@ public enum Server {
                 }
             }
             return true
+        }
+    }
+
+    /// Starts a worker thread: `child_init(rank)` of every module on it, then `body`. A failed
+    /// `child_init` stops the server (SIGTERM to itself), as a failed Kamailio child does.
+    static func startWorker(rank: Int, modules: [LoadedModule], failed: StopFlag, body: @escaping () -> Void)
+        -> pthread_t
+    {
+        startThread {
+            Log.setRank(rank)
+            for m in modules {
+                do {
+                    try childInit(m, rank: rank)
+                } catch {
+                    Log.log(.crit, "core", "\(error)")
+                    failed.set()
+                    kill(getpid(), SIGTERM)
+                    return
+                }
+            }
+            body()
         }
     }
 

@@ -1,17 +1,16 @@
-import SwiftletSDK
-
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// A POSIX extended regular expression compiled once at start-up (Kamailio's
 /// `fixup_regexp_null`: `REG_EXTENDED|REG_ICASE|REG_NEWLINE`), matched against bytes with
-/// C string semantics (matching stops at a NUL byte). Thread-safe to match.
-final class POSIXRegex: @unchecked Sendable {
+/// C string semantics (matching stops at a NUL byte). Thread-safe to match. Shared by the
+/// modules that take regular expressions (textops, textopsx).
+public final class POSIXRegex: @unchecked Sendable {
     private var regex = regex_t()
-    let pattern: String
+    public let pattern: String
 
-    init(_ pattern: String, flags: Int32 = REG_EXTENDED | REG_ICASE | REG_NEWLINE) throws(FixupError) {
+    public init(_ pattern: String, flags: Int32 = REG_EXTENDED | REG_ICASE | REG_NEWLINE) throws(FixupError) {
         self.pattern = pattern
         guard regcomp(&regex, pattern, flags) == 0 else {
             throw FixupError("bad regular expression '\(pattern)'")
@@ -22,7 +21,7 @@ final class POSIXRegex: @unchecked Sendable {
 
     /// The first match in `bytes` at or after `from` (offsets into `bytes`), or nil.
     /// `notBOL`: `^` does not match at `from`.
-    func firstMatch(in bytes: [UInt8], from: Int = 0, notBOL: Bool = false) -> Range<Int>? {
+    public func firstMatch(in bytes: [UInt8], from: Int = 0, notBOL: Bool = false) -> Range<Int>? {
         var c = bytes.map { CChar(bitPattern: $0) }
         c.append(0)
         return Self.match(&regex, c, from, notBOL)
@@ -31,7 +30,7 @@ final class POSIXRegex: @unchecked Sendable {
     /// Every match from the start (Kamailio's replace-all loop): after a match `^` matches
     /// again only if the match ended with a line break (when `lineStarts`). Nil when a match
     /// is empty (Kamailio refuses those).
-    func allMatches(in bytes: [UInt8], lineStarts: Bool = true) -> [Range<Int>]? {
+    public func allMatches(in bytes: [UInt8], lineStarts: Bool = true) -> [Range<Int>]? {
         var c = bytes.map { CChar(bitPattern: $0) }
         c.append(0)
         var out: [Range<Int>] = []
@@ -48,7 +47,7 @@ final class POSIXRegex: @unchecked Sendable {
     }
 
     /// True when the regex matches somewhere in `bytes`.
-    func matches(_ bytes: ArraySlice<UInt8>) -> Bool { firstMatch(in: Array(bytes)) != nil }
+    public func matches(_ bytes: ArraySlice<UInt8>) -> Bool { firstMatch(in: Array(bytes)) != nil }
 
     private static func match(_ re: inout regex_t, _ c: [CChar], _ from: Int, _ notBOL: Bool) -> Range<Int>? {
         var m = regmatch_t()
