@@ -73,6 +73,37 @@ import Testing
         #expect(ctx.newRequestURI == "sip:q@z.org")
     }
 
+    @Test func avpFlagsBelongToEachValue() throws {
+        let (ctx, _) = try ScriptHarness.run(
+            """
+            avpflags F_ONE, f_two;
+            request_route {
+                $avp(a) = "x";
+                $avp(a) = "y";
+                setavpflag($avp(a), "F_ONE");
+                if (isavpflagset($avp(a), "f_one")) setflag(1);
+                if (!isavpflagset("a", "f_two")) setflag(2);
+                if (!isavpflagset($(avp(a)[1]), "F_ONE")) setflag(3);
+                setavpflag($(avp(a)[*]), "f_two");
+                if (isavpflagset($(avp(a)[1]), "f_two")) setflag(4);
+                resetavpflag($avp(a), "F_ONE");
+                if (!isavpflagset($avp(a), "F_ONE")) setflag(5);
+                $avp(a) = "z";
+                if (!isavpflagset($avp(a), "f_two") && isavpflagset($(avp(a)[1]), "f_two")) setflag(6);
+                if (!isavpflagset($avp(nosuch), "f_two")) setflag(7);
+            }
+            """)
+        #expect(ScriptHarness.flags(ctx) == [1, 2, 3, 4, 5, 6, 7])
+        let errors = ScriptHarness.errors(
+            "avpflags A;\nrequest_route {\n  setavpflag($avp(x), \"B\");\n  isavpflagset($var(x), \"A\");\n}\n",
+            file: "af.cfg")
+        #expect(
+            errors == [
+                "af.cfg:3:23: error: avpflag not declared: 'B' (declare it with 'avpflags B')",
+                "af.cfg:4:16: error: isavpflagset() takes an AVP ($avp(name) or \"name\") first",
+            ])
+    }
+
     @Test func hostPortTransportAndUserPhone() throws {
         let (ctx, _) = try ScriptHarness.run(
             """

@@ -7,6 +7,8 @@ public struct ConfigFile: Sendable {
     public var routes: [RouteBlock] = []
     /// `flags NAME[:n], ...` (also `bool`): named message flags.
     public var flags: [FlagDeclaration] = []
+    /// `avpflags NAME, ...`: named AVP flags (`setavpflag($avp(x), "NAME")`).
+    public var avpFlags: [FlagDeclaration] = []
     public init() {}
 }
 

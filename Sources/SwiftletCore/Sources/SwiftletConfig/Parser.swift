@@ -126,6 +126,8 @@ public struct Parser {
             config.moduleParameters.append(try parseModparam())
         case "flags" where !peek().isPunctuation("="), "bool" where !peek().isPunctuation("="):
             config.flags += try parseFlagsDeclaration()
+        case "avpflags" where !peek().isPunctuation("="):
+            config.avpFlags += try parseFlagsDeclaration()
         case _ where Parser.routeKeywords.contains(t.text):
             config.routes.append(try parseRouteBlock())
         default:

@@ -35,13 +35,14 @@ enum CoreActions {
             t[n] = Info(0...0, onSend: true)
         }
         t.merge(ForwardingActions.table) { a, _ in a }
+        t.merge(AVPFlagActions.table) { a, _ in a }
         return t
     }()
 
     /// Kamailio 5.6 core actions Swiftlet does not implement yet (they need transports or
     /// state that does not exist); named as such in the "unknown function" error.
     static let notImplemented: Set<String> = [
-        "cfg_select", "cfg_reset", "setavpflag", "resetavpflag", "isavpflagset",
+        "cfg_select", "cfg_reset",
     ]
 }
 
@@ -60,6 +61,7 @@ extension ScriptCompiler {
             error("'\(name)' cannot be used in onsend_route", loc)
         }
         if let action = compileForwardingAction(name, args, loc) { return action }
+        if let action = compileAVPFlagAction(name, args, loc) { return action }
         switch name {
         case "setflag", "resetflag", "isflagset":
             guard let n = flagNumber(args[0], name) else { return { _ in 1 } }

@@ -71,14 +71,23 @@ extension CorePseudoVariables {
                 if value == .null {
                     if index.isAll {
                         ctx.avps[name] = nil
+                        ctx.avpFlags[name] = nil
                     } else if var values = ctx.avps[name], !values.isEmpty {
                         values.removeFirst()
                         ctx.avps[name] = values.isEmpty ? nil : values
+                        if var flags = ctx.avpFlags[name], !flags.isEmpty {
+                            flags.removeFirst()
+                            ctx.avpFlags[name] = flags.isEmpty ? nil : flags
+                        }
                     }
                     return true
                 }
-                if index.isAll { ctx.avps[name] = nil }
+                if index.isAll {
+                    ctx.avps[name] = nil
+                    ctx.avpFlags[name] = nil
+                }
                 ctx.avps[name, default: []].insert(value, at: 0)
+                if ctx.avpFlags[name] != nil { ctx.avpFlags[name]!.insert(0, at: 0) }
                 return true
             })
     }

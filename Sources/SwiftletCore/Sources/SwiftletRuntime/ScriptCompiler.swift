@@ -44,6 +44,8 @@ final class ScriptCompiler {
     private(set) var reach = RouteReach(ConfigFile())
     /// Named flags (`flags NAME:n`).
     private(set) var flagNames: [String: Int] = [:]
+    /// `avpflags` names (lower case) and their bits.
+    private(set) var avpFlagBits: [String: UInt32] = [:]
     /// Uses of functions and pseudo-variables of modules that failed to load: reported once
     /// per name, at the first use (see `reportDeferred`).
     var deferred: [String: (message: String, location: SourceLocation, count: Int)] = [:]
@@ -74,6 +76,7 @@ final class ScriptCompiler {
     func compile(_ config: ConfigFile) -> CompiledScript {
         let script = CompiledScript()
         flagNames = CoreFlags.resolve(config.flags, errors: &diagnostics)
+        avpFlagBits = AVPFlagActions.resolve(config.avpFlags, errors: &diagnostics)
         CoreFlags.declared = flagNames
         reach = RouteReach(config)
         var seen: [String: SourceLocation] = [:]

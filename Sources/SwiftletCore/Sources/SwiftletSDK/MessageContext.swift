@@ -106,6 +106,8 @@ public final class MessageContext {
     public var branches: [Branch] = []
     /// AVPs of this message (`$avp(name)`): each name holds a stack, the newest value first.
     public var avps: [String: [PVValue]] = [:]
+    /// The flags of each AVP value (`setavpflag`), parallel to `avps` (newest first).
+    public var avpFlags: [String: [UInt32]] = [:]
     /// Extended AVPs of this message (`$xavp(root=>field)`), the newest first.
     public var xavps: [XAVP] = []
     /// Edits to the message recorded by the script (`append_hf`, `remove_hf`, ...), applied
