@@ -294,7 +294,7 @@ import Testing
                     t_relay();
                     if (!t_relay()) exit;
                     record_route();
-                    cfg_reset("gw");
+                    cfg_reset("nosuchgroup");
                     foo_bar();
                     send_reply_mode("0", "200", "OK");
                     xlog("$T_branch_idx\\n");
@@ -310,7 +310,7 @@ import Testing
                     "uf.cfg:8:1: error: modparam: no loaded module matches 'nosuchmod'",
                     "uf.cfg:10:5: error: function 't_relay' belongs to module 'tm', which failed to load (first of 2 uses)",
                     "uf.cfg:12:5: error: unknown function 'record_route': it belongs to module 'rr', which is not loaded",
-                    "uf.cfg:13:5: error: unknown function 'cfg_reset': Kamailio core function not implemented yet",
+                    "uf.cfg:13:15: error: configuration group 'nosuchgroup' not found",
                     "uf.cfg:14:5: error: unknown function 'foo_bar': no loaded module exports it",
                     "uf.cfg:15:5: error: unknown function 'send_reply_mode': module 'sl' of Swiftlet does not implement it yet",
                     "uf.cfg:16:10: error: unknown pseudo-variable '$T_branch_idx': it belongs to module 'tmx', which is not loaded",

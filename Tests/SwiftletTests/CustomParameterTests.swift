@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SwiftletRuntime
+@testable import SwiftletSDK
+
 /// `group.name = value desc "..."` custom variables, `$sel(cfg_get.group.name)`, and the
 /// expression functions `strlen`, `strempty`, `selval` (as the stock kamailio.cfg's PSTN
 /// part uses them).
@@ -32,6 +35,36 @@ import Testing
         client.send(sipRequest(optionsRequest(), clientPort: client.port), to: server.port)
         #expect(client.receive().map { replyLines($0)[0] } == "SIP/2.0 200 gw default")
         #expect(server.waitForLog("INFO: <script>: gw 192.0.2.101:5070 len=11\n"))
+    }
+
+    @Test func groupInstancesAreSelectedPerMessage() throws {
+        let (ctx, _) = try ScriptHarness.run(
+            """
+            pstn.gw_ip = "192.0.2.1" desc "PSTN gateway"
+            pstn.gw_port = 5060 desc "its port"
+            pstn[2].gw_ip = "192.0.2.2"
+            request_route {
+                $avp(r) = @cfg_get.pstn.gw_ip;
+                if (cfg_select("pstn", 2)) { $avp(r) = @cfg_get.pstn.gw_ip; $avp(r) = $sel(cfg_get.pstn.gw_port); }
+                $var(i) = 3;
+                if (!cfg_select("pstn", $var(i))) { $avp(r) = @cfg_get.pstn.gw_ip; }
+                cfg_reset("pstn");
+                $avp(r) = @cfg_get.pstn.gw_ip;
+            }
+            """)
+        #expect(
+            (ctx.avps["r"] ?? []).reversed().map(\.stringValue) == [
+                "192.0.2.1", "192.0.2.2", "5060", "192.0.2.2", "192.0.2.1",
+            ])
+        let errors = ScriptHarness.errors(
+            "a.b = 1 desc \"x\"\na[1].c = 2\na[1].b = \"s\"\nrequest_route { cfg_select(\"zz\", 1); }\n",
+            file: "g.cfg")
+        #expect(
+            errors == [
+                "g.cfg:2:1: error: group instance variable 'a[1].c': 'a.c' is not declared before it",
+                "g.cfg:3:10: error: the value of 'a[1].b' must have the type of 'a.b'",
+                "g.cfg:4:28: error: configuration group 'zz' not found",
+            ])
     }
 
     @Test func errorsNameTheirPosition() throws {

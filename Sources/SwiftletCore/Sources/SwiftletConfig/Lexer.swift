@@ -121,6 +121,11 @@ public struct Lexer {
             advance()
             return token(.punctuation, start, loc, space)
         }
+        // `group[1].name`: a dot right after `]` and before a name (cfg group instances).
+        if c == UInt8(ascii: "."), start > 0, bytes[start - 1] == UInt8(ascii: "]"), let n = peek(1), isIdentStart(n) {
+            advance()
+            return token(.punctuation, start, loc, space)
+        }
         advance()
         diagnostics.append(ConfigDiagnostic("unexpected character '\(String(decoding: [c], as: UTF8.self))'", at: loc))
         return nextToken()

@@ -131,6 +131,14 @@ public struct Parser {
         case _ where Parser.routeKeywords.contains(t.text):
             config.routes.append(try parseRouteBlock())
         default:
+            // A cfg group instance: `group[n].name = value`.
+            var name = t.text
+            if peek().isPunctuation("["), case .integer(let n) = peek(2).kind, peek(3).isPunctuation("]"),
+                peek(4).isPunctuation("."), peek(5).kind == .identifier, peek(6).isPunctuation("=")
+            {
+                name = "\(t.text)[\(n)].\(peek(5).text)"
+                for _ in 0..<5 { advance() }
+            }
             guard peek().isPunctuation("=") else {
                 throw fail("unknown top-level statement '\(t.text)'")
             }
@@ -144,7 +152,7 @@ public struct Parser {
             }
             if current.isPunctuation(";") { advance() }
             guard !value.isEmpty else { throw fail("missing value for '\(t.text)'", at: eq.location) }
-            config.globals.append(GlobalParameter(name: t.text, value: value, location: t.location))
+            config.globals.append(GlobalParameter(name: name, value: value, location: t.location))
         }
     }
 

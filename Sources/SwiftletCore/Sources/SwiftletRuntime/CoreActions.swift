@@ -36,14 +36,13 @@ enum CoreActions {
         }
         t.merge(ForwardingActions.table) { a, _ in a }
         t.merge(AVPFlagActions.table) { a, _ in a }
+        t.merge(CfgGroupActions.table) { a, _ in a }
         return t
     }()
 
     /// Kamailio 5.6 core actions Swiftlet does not implement yet (they need transports or
     /// state that does not exist); named as such in the "unknown function" error.
-    static let notImplemented: Set<String> = [
-        "cfg_select", "cfg_reset",
-    ]
+    static let notImplemented: Set<String> = []
 }
 
 extension ScriptCompiler {
@@ -62,6 +61,7 @@ extension ScriptCompiler {
         }
         if let action = compileForwardingAction(name, args, loc) { return action }
         if let action = compileAVPFlagAction(name, args, loc) { return action }
+        if let action = compileCfgGroupAction(name, args, loc) { return action }
         switch name {
         case "setflag", "resetflag", "isflagset":
             guard let n = flagNumber(args[0], name) else { return { _ in 1 } }

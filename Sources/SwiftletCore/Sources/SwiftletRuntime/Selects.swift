@@ -51,7 +51,11 @@ enum Selects {
             guard CustomParameters.shared.values[key] != nil else {
                 throw FixupError("unknown configuration variable '\(key)' in $sel(\(path))")
             }
-            return { _ in CustomParameters.shared.values[key].map { $0.stringValue } }
+            let group = tail.first?.name ?? ""
+            let name = tail.dropFirst().map(\.name).joined(separator: ".")
+            return { ctx in
+                CustomParameters.shared.value(ctx, group: group, name: name, key: key).map { $0.stringValue }
+            }
         case "ruri", "request_uri":
             return try uri(tail, path) { $0.requestURI }
         case "dst_uri":

@@ -106,6 +106,9 @@ public final class MessageContext {
     public var branches: [Branch] = []
     /// AVPs of this message (`$avp(name)`): each name holds a stack, the newest value first.
     public var avps: [String: [PVValue]] = [:]
+    /// cfg group instances selected with `cfg_select(group, id)`, until `cfg_reset(group)`
+    /// or the end of the message.
+    public var cfgInstances: [String: Int] = [:]
     /// The flags of each AVP value (`setavpflag`), parallel to `avps` (newest first).
     public var avpFlags: [String: [UInt32]] = [:]
     /// Extended AVPs of this message (`$xavp(root=>field)`), the newest first.
