@@ -168,3 +168,29 @@ import Testing
         #expect(log.contains("ERROR: <core> runaway while (\(cfg):15:12): more than 2 loops"))
     }
 }
+
+/// The routes a tm module runs, reached through the SDK (`Core.routes`).
+@Suite(.serialized) struct ModuleRouteAccessTests {
+    @Test func failureBranchAndReplyRoutesRunThroughTheSDK() throws {
+        let (loaded, published) = try ScriptHarness.loadWithRoutes(
+            ScriptHarness.prelude + """
+                request_route { exit; }
+                failure_route[MISSED] { $avp(r) = "failure"; }
+                branch_route[OUT] { $avp(r) = "branch"; drop; }
+                onreply_route[REPLY] { $avp(r) = "reply " + $rs; }
+                """)
+        let routes = try #require(published)
+        #expect(routes === loaded.script)
+        #expect(routes.failureRouteNames == ["MISSED"])
+        #expect(routes.branchRouteNames == ["OUT"])
+        #expect(routes.onReplyRouteNames == ["REPLY"])
+        let ctx = try ScriptHarness.context(ScriptHarness.request())
+        #expect(routes.runFailureRoute("MISSED", ctx))
+        #expect(routes.runBranchRoute("OUT", ctx) == false)  // dropped
+        #expect(routes.runFailureRoute("NOSUCH", ctx) == false)
+        let reply = try ScriptHarness.context(ScriptHarness.reply(code: 486, reason: "Busy Here"))
+        #expect(routes.runOnReplyRoute("REPLY", reply))
+        #expect((ctx.avps["r"] ?? []).reversed() == [.string("failure"), .string("branch")])
+        #expect(reply.avps["r"] == [.string("reply 486")])
+    }
+}

@@ -42,6 +42,17 @@ enum ScriptHarness {
         return try ConfigurationLoader.load(text: text, file: file, options: options)
     }
 
+    /// Loads configuration text and returns the routes the core published for modules
+    /// (`Core.routes`), read under the same lock (other suites load configurations too).
+    static func loadWithRoutes(_ text: String) throws -> (LoadedConfiguration, (any ScriptRoutes)?) {
+        lock.lock()
+        defer { lock.unlock() }
+        var options = CommandLineOptions()
+        options.modulePath = productsDirectory
+        let loaded = try ConfigurationLoader.load(text: text, file: "golden.cfg", options: options)
+        return (loaded, Core.routes)
+    }
+
     /// The errors of a configuration that must be refused (`file:line:col: error: ...`);
     /// empty when it loads.
     static func errors(_ text: String, file: String = "bad.cfg") -> [String] {

@@ -17,7 +17,7 @@ final class CompiledRoute {
 }
 
 /// The compiled configuration script: the routing blocks ready to run on messages.
-public final class CompiledScript {
+public final class CompiledScript: ScriptRoutes {
     var requestRoute: CompiledRoute?
     var replyRoute: CompiledRoute?
     var namedRoutes: [String: CompiledRoute] = [:]

@@ -224,6 +224,7 @@ public enum ConfigurationLoader {
             }
             throw ConfigLoadError(error: ConfigError(sorted), sources: sources)
         }
+        Core.installRoutes(script)
         return LoadedConfiguration(core: core, modules: modules, script: script, warnings: warnings + compiler.warnings)
     }
 

@@ -1,0 +1,25 @@
+/// The configuration's routing blocks as a module sees them: tm runs `failure_route[NAME]`,
+/// `branch_route[NAME]` and `onreply_route[NAME]` through this when it arms them
+/// (`t_on_failure("NAME")`, ...), and checks at start-up that the named block exists.
+public protocol ScriptRoutes: AnyObject {
+    var failureRouteNames: Set<String> { get }
+    var branchRouteNames: Set<String> { get }
+    var onReplyRouteNames: Set<String> { get }
+    /// Runs `failure_route[name]`; false when it is not defined or the script dropped.
+    func runFailureRoute(_ name: String, _ ctx: MessageContext) -> Bool
+    /// Runs `branch_route[name]`; false when it is not defined or the branch was dropped.
+    func runBranchRoute(_ name: String, _ ctx: MessageContext) -> Bool
+    /// Runs tm's `onreply_route[name]`; false when it is not defined or the reply was dropped.
+    func runOnReplyRoute(_ name: String, _ ctx: MessageContext) -> Bool
+    /// Runs `onsend_route` (if any) before `bytes` go to `destination`; false cancels the send.
+    func runOnSendRoute(_ ctx: MessageContext, destination: Destination, bytes: [UInt8]) -> Bool
+}
+
+extension Core {
+    /// The compiled script of the running configuration, set by the runtime once the script
+    /// is compiled (before `mod_init`); nil in unit tests that compile no configuration.
+    nonisolated(unsafe) public private(set) static var routes: (any ScriptRoutes)?
+
+    /// Installs the compiled script (the runtime calls this).
+    public static func installRoutes(_ r: (any ScriptRoutes)?) { routes = r }
+}
