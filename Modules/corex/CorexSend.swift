@@ -35,7 +35,7 @@ enum CorexSend {
                 Log.error("corex", "failed to resolve [\(hostPort.host)]")
                 return -1
             }
-            guard let transport = Core.transport else { return -1 }
+            guard let transport = ctx.core.transport else { return -1 }
             var socket: ListeningSocket? = nil
             if let forced = ctx.forcedSendSocket, forced.proto == proto, forced.isIPv6 == address.isIPv6 {
                 socket = forced
@@ -46,7 +46,10 @@ enum CorexSend {
                 return -1
             }
             let dst = Destination(proto: proto, address: address, socket: socket, flags: ctx.sendFlags)
-            return transport.send(ctx.message.buffer, to: dst, from: socket) ? 1 : -1
+            // As Kamailio's msg_send: the out-hooks run, onsend_route does not.
+            let kind: OutboundMessage.Kind = ctx.message.isRequest ? .request : .reply
+            return ctx.core.send(OutboundMessage(bytes: ctx.message.buffer, destination: dst, kind: kind)) == .sent
+                ? 1 : -1
         }
     }
 
@@ -69,7 +72,7 @@ enum CorexSend {
     static func sendData(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
         let uri = try args[0].stringFormat()
         let data = try args[1].stringFormat()
-        return { ctx in sendData(uri: uri.render(ctx), socket: nil, data: data.render(ctx)) }
+        return { ctx in sendData(uri: uri.render(ctx), socket: nil, data: data.render(ctx), core: ctx.core) }
     }
 
     /// `sendx(uri, socket, data)`: as `send_data`, from the local socket
@@ -78,10 +81,10 @@ enum CorexSend {
         let uri = try args[0].stringFormat()
         let socket = try args[1].stringFormat()
         let data = try args[2].stringFormat()
-        return { ctx in sendData(uri: uri.render(ctx), socket: socket.render(ctx), data: data.render(ctx)) }
+        return { ctx in sendData(uri: uri.render(ctx), socket: socket.render(ctx), data: data.render(ctx), core: ctx.core) }
     }
 
-    static func sendData(uri: String, socket socketText: String?, data: String) -> Int {
+    static func sendData(uri: String, socket socketText: String?, data: String, core: CoreContext) -> Int {
         let dst: Destination
         do {
             dst = try NextHop.destination(forURI: uri)
@@ -102,7 +105,7 @@ enum CorexSend {
             Log.error("corex", "unknown proto [\(dst.proto.name)] for dst sip uri <\(uri)>")
             return -1
         }
-        guard let transport = Core.transport,
+        guard let transport = core.transport,
             let socket = forced ?? transport.sendSocket(for: dst.proto, to: dst.address, received: nil)
         else {
             Log.error("corex", "no socket for dst sip uri <\(uri)>")
@@ -110,6 +113,6 @@ enum CorexSend {
         }
         var d = dst
         d.socket = socket
-        return transport.send(Array(data.utf8), to: d, from: socket) ? 1 : -1
+        return core.send(OutboundMessage(bytes: Array(data.utf8), destination: d, kind: .request)) == .sent ? 1 : -1
     }
 }

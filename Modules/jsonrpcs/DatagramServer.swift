@@ -11,11 +11,14 @@ final class DatagramServer: @unchecked Sendable {
     let path: String
     let mode: mode_t
     let pretty: Bool
+    /// The commands it serves (the core context's registry).
+    let rpcs: RPCRegistry
     private var fd: Int32 = -1
     private var stopped = false
     private var thread = pthread_t()
 
-    init(path: String, mode: mode_t, pretty: Bool) {
+    init(path: String, mode: mode_t, pretty: Bool, rpcs: RPCRegistry) {
+        self.rpcs = rpcs
         self.path = path
         self.mode = mode
         self.pretty = pretty
@@ -84,7 +87,7 @@ final class DatagramServer: @unchecked Sendable {
             switch JSONRPCCodec.decode(Data(buffer[0..<n])) {
             case .request(let request, let id):
                 Log.debug("jsonrpcs", "RPC \(request.method)")
-                reply = JSONRPCCodec.encode(RPCRegistry.shared.call(request), id: id, pretty: pretty)
+                reply = JSONRPCCodec.encode(rpcs.call(request), id: id, pretty: pretty)
             case .invalid(let id, let error):
                 reply = JSONRPCCodec.encode(.failure(error), id: id, pretty: pretty)
             }

@@ -31,7 +31,7 @@ final class JSONRPCModule {
         e.rpcs = [
             RPCCommand("jsonrpc.echo", "Returns its parameters (jsonrpcs test command).") { r in .array(r.params) }
         ]
-        e.initialize = { _ in
+        e.initialize = { context in
             let wanted = self.transport == 0 ? 7 : self.transport
             if wanted & 3 != 0 {
                 Log.warning(
@@ -39,7 +39,8 @@ final class JSONRPCModule {
             }
             guard wanted & 4 != 0 || wanted & 3 != 0 else { return }
             let s = DatagramServer(
-                path: Core.runtimePath(self.dgramSocket), mode: mode_t(self.dgramMode), pretty: self.prettyFormat != 0)
+                path: Core.runtimePath(self.dgramSocket), mode: mode_t(self.dgramMode), pretty: self.prettyFormat != 0,
+                rpcs: context.core.rpcs)
             try s.open()
             self.server = s
         }

@@ -139,9 +139,9 @@ final class KexModule {
                     Log.error("kex", "failed to parse uri [\(text)]")
                     return -1
                 }
-                return CoreServices.isMyself(uri.host, uri.port) ? 1 : -1
+                return ctx.core.isMyself(uri.host, uri.port) ? 1 : -1
             }
-            return CoreServices.isMyself(text, nil) ? 1 : -1
+            return ctx.core.isMyself(text, nil) ? 1 : -1
         }
     }
 

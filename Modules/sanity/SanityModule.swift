@@ -32,7 +32,7 @@ final class SanityModule {
             ScriptFunction("sanity_reply", parameters: 0, routes: routes, fixup: fixupReply),
         ]
         e.initialize = { (context: ModuleInitContext) throws(FixupError) in
-            self.sl = try context.requireAPI("sl", as: StatelessReplyAPI.self, by: "sanity", from: "sl")
+            self.sl = try context.requireAPI(StatelessReplyAPI.self, by: "sanity", from: "sl")
             self.bind()
         }
         return e
@@ -42,7 +42,7 @@ final class SanityModule {
     /// run after every module is loaded and its parameters set, so that configurations loaded
     /// without starting the server work too).
     func bind() {
-        if sl == nil { sl = ModuleAPIRegistry.shared.lookup("sl", as: StatelessReplyAPI.self) }
+        if sl == nil { sl = CoreContext.current.apis.lookup(StatelessReplyAPI.self) }
         checks = SanityChecks(supportedExtensions: Self.extensionList(proxyRequire))
     }
 

@@ -27,7 +27,7 @@ extension SiputilsModule {
         else { return false }
         let isIP = IPAddressText.bytes(uri.host) != nil
         if mode == 0, !isIP { return false }
-        guard CoreServices.isMyself(uri.host, uri.port) else { return false }
+        guard ctx.core.isMyself(uri.host, uri.port) else { return false }
         if mode == 0 {
             let transport = uri.parameter("transport")?.lowercased()
             let sameAddress = IPAddressText.sameAddress(host: uri.host, ip: ctx.receive.sourceIP)

@@ -25,7 +25,7 @@ final class SiputilsModule {
         ]
         e.functions = messageFunctions + uriFunctions + stringFunctions
         e.initialize = { (context: ModuleInitContext) throws(FixupError) in
-            self.sl = try context.requireAPI("sl", as: StatelessReplyAPI.self, by: "siputils", from: "sl")
+            self.sl = try context.requireAPI(StatelessReplyAPI.self, by: "siputils", from: "sl")
         }
         return e
     }
@@ -85,7 +85,7 @@ final class SiputilsModule {
     /// parameters); -1 for other requests.
     func fixupOptionsReply(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
         // Bound in mod_init; also here for configurations loaded without starting the server.
-        if sl == nil { sl = ModuleAPIRegistry.shared.lookup("sl", as: StatelessReplyAPI.self) }
+        if sl == nil { sl = CoreContext.current.apis.lookup(StatelessReplyAPI.self) }
         return { ctx in
             guard MethodName.isOptions(ctx.message) else {
                 Log.error("siputils", "called for non-OPTIONS request")

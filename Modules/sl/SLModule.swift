@@ -33,7 +33,7 @@ final class SLModule: StatelessReplyAPI {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in try self.fixupForwardReply(args)
             },
         ]
-        e.apis = ["sl": self]
+        e.provide(self, as: StatelessReplyAPI.self)
         let stats = self.stats
         e.rpcs = [
             RPCCommand("sl.stats", "Prints the number of stateless replies sent, by code.") { _ in stats.rpcValue }

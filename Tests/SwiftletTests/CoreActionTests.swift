@@ -250,7 +250,7 @@ import Testing
                     if (status == myself) setflag(5);
                 }
                 """)
-        let ctx = try ScriptHarness.context(ScriptHarness.reply(code: 180, reason: "Ringing"))
+        let ctx = try ScriptHarness.context(ScriptHarness.reply(code: 180, reason: "Ringing"), core: loaded.context)
         #expect(loaded.script.runReplyRoute(ctx))
         #expect(ScriptHarness.flags(ctx) == [1, 2, 3, 4])
         #expect(ctx.routeType == .request)

@@ -14,7 +14,7 @@ import Testing
         throws -> MessageContext
     {
         let loaded = try ScriptHarness.load(Self.prelude + "request_route {\n\(route)\n}\n")
-        let ctx = try ScriptHarness.context(message, sender: RecordingSender())
+        let ctx = try ScriptHarness.context(message, core: loaded.context)
         prepare(ctx)
         loaded.script.runRequestRoute(ctx)
         return ctx

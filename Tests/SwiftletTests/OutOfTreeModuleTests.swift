@@ -89,7 +89,7 @@ let exampleModulePath: String = {
         #expect(r.status == 1)
         #expect(
             r.stderr.contains(
-                "initialisation of module 'hello' failed: module 'hello' needs the 'sl' API of module 'sl': add loadmodule \"sl.so\""
+                "initialisation of module 'hello' failed: module 'hello' needs the StatelessReplyAPI API of module 'sl': add loadmodule \"sl.so\""
             ))
     }
 }

@@ -27,7 +27,7 @@ import Testing
         #expect(script.eventRouteNames == ["core:worker-one-init", "tm:local-request"])
         #expect(script.hasOnSendRoute)
 
-        func context() throws -> MessageContext { try ScriptHarness.context(ScriptHarness.request()) }
+        func context() throws -> MessageContext { try ScriptHarness.context(ScriptHarness.request(), core: loaded.context) }
         var ctx = try context()
         #expect(script.runFailureRoute("F", ctx))
         #expect(ScriptHarness.flags(ctx) == [1, 10])
@@ -38,7 +38,7 @@ import Testing
         ctx = try context()
         #expect(script.runOnReplyRoute("R", ctx))
         #expect(ScriptHarness.flags(ctx) == [3])
-        ctx = try ScriptHarness.context(ScriptHarness.reply())
+        ctx = try ScriptHarness.context(ScriptHarness.reply(), core: loaded.context)
         #expect(script.runReplyRoute(ctx))
         #expect(ScriptHarness.flags(ctx) == [4])
         ctx = try context()
@@ -46,8 +46,8 @@ import Testing
         ctx.flags |= 1 << 6
         #expect(!script.runOnSendRoute(ctx), "drop in onsend_route cancels the send")
         ctx = try context()
-        #expect(script.runEventRoute("tm:local-request", ctx) == false)
-        #expect(script.runEventRoute("nope", ctx) == nil)
+        #expect(script.runEventRoute("tm:local-request", ctx, as: .request) == false)
+        #expect(script.runEventRoute("nope", ctx, as: .request) == nil)
         #expect(ScriptHarness.flags(ctx) == [7])
         #expect(script.runWorkerOneInit())
     }
@@ -169,26 +169,26 @@ import Testing
     }
 }
 
-/// The routes a tm module runs, reached through the SDK (`Core.routes`).
+/// The routes a tm module runs, reached through the SDK (`CoreContext.routes`).
 @Suite(.serialized) struct ModuleRouteAccessTests {
     @Test func failureBranchAndReplyRoutesRunThroughTheSDK() throws {
-        let (loaded, published) = try ScriptHarness.loadWithRoutes(
+        let loaded = try ScriptHarness.load(
             ScriptHarness.prelude + """
                 request_route { exit; }
                 failure_route[MISSED] { $avp(r) = "failure"; }
                 branch_route[OUT] { $avp(r) = "branch"; drop; }
                 onreply_route[REPLY] { $avp(r) = "reply " + $rs; }
                 """)
-        let routes = try #require(published)
+        let routes = try #require(loaded.context.routes)
         #expect(routes === loaded.script)
         #expect(routes.failureRouteNames == ["MISSED"])
         #expect(routes.branchRouteNames == ["OUT"])
         #expect(routes.onReplyRouteNames == ["REPLY"])
-        let ctx = try ScriptHarness.context(ScriptHarness.request())
+        let ctx = try ScriptHarness.context(ScriptHarness.request(), core: loaded.context)
         #expect(routes.runFailureRoute("MISSED", ctx))
         #expect(routes.runBranchRoute("OUT", ctx) == false)  // dropped
         #expect(routes.runFailureRoute("NOSUCH", ctx) == false)
-        let reply = try ScriptHarness.context(ScriptHarness.reply(code: 486, reason: "Busy Here"))
+        let reply = try ScriptHarness.context(ScriptHarness.reply(code: 486, reason: "Busy Here"), core: loaded.context)
         #expect(routes.runOnReplyRoute("REPLY", reply))
         #expect((ctx.avps["r"] ?? []).reversed() == [.string("failure"), .string("branch")])
         #expect(reply.avps["r"] == [.string("reply 486")])

@@ -35,7 +35,7 @@ import Testing
             let loaded = try ScriptHarness.load(
                 ScriptHarness.prelude
                     + "loadmodule \"siputils.so\"\nonreply_route {\nis_first_hop(\(mode)); $avp(r) = $rc;\n}\n")
-            let ctx = try ScriptHarness.context(text, sourceIP: ip, sourcePort: port)
+            let ctx = try ScriptHarness.context(text, sourceIP: ip, sourcePort: port, core: loaded.context)
             loaded.script.runReplyRoute(ctx)
             if case .int(let i) = ctx.avps["r"]?.first { return i }
             return 99

@@ -5,7 +5,7 @@ import Testing
     @Test func versionAndHelp() throws {
         let v = try runSwiftlet(["-V"])
         #expect(v.status == 0)
-        #expect(v.stdout.hasPrefix("version: swiftlet 0.1.0 (x86_64/linux)\nmodule ABI: 1\n"))
+        #expect(v.stdout.hasPrefix("version: swiftlet 0.1.0 (x86_64/linux)\nmodule ABI: 2\n"))
         let h = try runSwiftlet(["-h"])
         #expect(h.status == 0)
         #expect(h.stdout.contains("-f file"))
@@ -79,7 +79,7 @@ import Testing
         #expect(r.status == 1)
         #expect(
             r.stderr.contains(
-                "\(cfg):1:1: error: module 'swiftlet_test_abi_mismatch.so' (\(productsDirectory)/libswiftlet_test_abi_mismatch.so) was built for module ABI 99, core 9.9.9; this core is swiftlet 0.1.0 with module ABI 1"
+                "\(cfg):1:1: error: module 'swiftlet_test_abi_mismatch.so' (\(productsDirectory)/libswiftlet_test_abi_mismatch.so) was built for module ABI 100, core 9.9.9; this core is swiftlet 0.1.0 with module ABI 2"
             ))
     }
 

@@ -37,7 +37,7 @@ import Testing
     /// Runs `route` as the core reply route (`onreply_route { ... }`) on `reply`.
     func runReply(_ route: String, _ reply: String) throws -> MessageContext {
         let loaded = try ScriptHarness.load(ScriptHarness.prelude + Self.modules + "onreply_route {\n\(route)\n}\n")
-        let ctx = try ScriptHarness.context(reply, sourceIP: "127.0.0.1", sourcePort: 5080)
+        let ctx = try ScriptHarness.context(reply, sourceIP: "127.0.0.1", sourcePort: 5080, core: loaded.context)
         loaded.script.runReplyRoute(ctx)
         return ctx
     }

@@ -59,12 +59,12 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 10_000
     )
     let transport = DiscardingTransport()
-    Core.installTransport(transport)
     var options = CommandLineOptions()
     options.modulePath = "/nonexistent"
     let loaded = try! ConfigurationLoader.load(
         text: "listen=udp:127.0.0.1:5060\nrequest_route {\n $du = \"sip:127.0.0.1:5070\";\n forward();\n exit;\n}\n",
         file: "stateless.cfg", options: options)
+    loaded.install(transport: transport)
     let script = loaded.script
     let receive = ReceiveInfo(
         proto: .udp, sourceIP: "127.0.0.1", sourcePort: 5080, localIP: "127.0.0.1", localPort: 5060,
@@ -75,7 +75,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("stateless: INVITE in -> script -> forwarded INVITE built") { benchmark in
         for _ in benchmark.scaledIterations {
-            let ctx = MessageContext(message: try SIPMessage(parsing: invite), receive: receive, replySender: nil)
+            let ctx = MessageContext(message: try SIPMessage(parsing: invite), receive: receive, core: loaded.context)
             script.runRequestRoute(ctx)
         }
         blackHole(transport.sent)
@@ -83,7 +83,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("stateless: 180 in -> reply route -> forwarded 180 built") { benchmark in
         for _ in benchmark.scaledIterations {
-            let ctx = MessageContext(message: try SIPMessage(parsing: ringing), receive: fromUAS, replySender: nil)
+            let ctx = MessageContext(message: try SIPMessage(parsing: ringing), receive: fromUAS, core: loaded.context)
             if script.runReplyRoute(ctx) { blackHole(StatelessForwarding.forwardReply(ctx)) }
         }
         blackHole(transport.sent)

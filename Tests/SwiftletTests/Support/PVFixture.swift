@@ -41,8 +41,7 @@ struct PVFixture {
             message: msg,
             receive: ReceiveInfo(
                 proto: proto, sourceIP: sourceIP, sourcePort: sourcePort, localIP: localIP, localPort: localPort,
-                connectionID: connectionID),
-            replySender: nil)
+                connectionID: connectionID))
     }
 
     /// The value of a PV (nil when its evaluation fails).

@@ -4,17 +4,18 @@ import Testing
 @testable import SwiftletRuntime
 @testable import SwiftletSDK
 
-/// Records what the script sends back (stateless replies) instead of using a socket.
-final class RecordingSender: ReplySender {
-    private(set) var sent: [(text: String, port: Int)] = []
+/// What the core sent while a script ran (stateless replies, forwarded messages): the
+/// in-memory transport installed into the configuration's context.
+final class RecordingSender {
+    let transport: MemoryTransport
 
-    func sendToSource(_ bytes: [UInt8], port: Int) -> Bool {
-        sent.append((String(decoding: bytes, as: UTF8.self), port))
-        return true
-    }
+    init(_ transport: MemoryTransport) { self.transport = transport }
+
+    /// Each message sent, as text, with the destination port.
+    var sent: [(text: String, port: Int)] { transport.sent.map { ($0.text, $0.destination.address.port) } }
 
     /// The first line of each reply sent, e.g. `SIP/2.0 200 OK`.
-    var statusLines: [String] { sent.map { $0.text.components(separatedBy: "\r\n")[0] } }
+    var statusLines: [String] { transport.sent.map(\.firstLine) }
 }
 
 /// Loads configurations in this process (modules from the products directory) and runs
@@ -42,15 +43,14 @@ enum ScriptHarness {
         return try ConfigurationLoader.load(text: text, file: file, options: options)
     }
 
-    /// Loads configuration text and returns the routes the core published for modules
-    /// (`Core.routes`), read under the same lock (other suites load configurations too).
-    static func loadWithRoutes(_ text: String) throws -> (LoadedConfiguration, (any ScriptRoutes)?) {
-        lock.lock()
-        defer { lock.unlock() }
-        var options = CommandLineOptions()
-        options.modulePath = productsDirectory
-        let loaded = try ConfigurationLoader.load(text: text, file: "golden.cfg", options: options)
-        return (loaded, Core.routes)
+    /// Loads configuration text and installs an in-memory transport into its context; what
+    /// the core sends is recorded there.
+    static func loadRecording(_ text: String, file: String = "golden.cfg") throws -> (LoadedConfiguration, RecordingSender)
+    {
+        let loaded = try load(text, file: file)
+        let transport = MemoryTransport(listen: loaded.core.listen, aliases: loaded.core.aliases)
+        loaded.install(transport: transport)
+        return (loaded, RecordingSender(transport))
     }
 
     /// The errors of a configuration that must be refused (`file:line:col: error: ...`);
@@ -90,23 +90,23 @@ enum ScriptHarness {
         ].joined(separator: "\r\n") + "\r\n\r\n"
     }
 
-    /// A context for `message` received over UDP from `sourceIP:sourcePort` at 127.0.0.1:5060.
+    /// A context for `message` received over UDP from `sourceIP:sourcePort` at 127.0.0.1:5060,
+    /// in the core context `core` (a loaded configuration's).
     static func context(
-        _ message: String, sourceIP: String = "192.0.2.10", sourcePort: Int = 5070, sender: ReplySender? = nil
+        _ message: String, sourceIP: String = "192.0.2.10", sourcePort: Int = 5070, core: CoreContext
     ) throws -> MessageContext {
         let m = try SIPMessage(parsing: Array(message.utf8))
         let receive = ReceiveInfo(
             proto: .udp, sourceIP: sourceIP, sourcePort: sourcePort, localIP: "127.0.0.1", localPort: 5060)
-        return MessageContext(message: m, receive: receive, replySender: sender)
+        return MessageContext(message: m, receive: receive, core: core)
     }
 
     /// Loads `config` (the prelude is put first) and runs its request route on `message`.
     static func run(
         _ config: String, _ message: String = request(), sourceIP: String = "192.0.2.10", sourcePort: Int = 5070
     ) throws -> (ctx: MessageContext, replies: RecordingSender) {
-        let loaded = try load(prelude + config)
-        let sender = RecordingSender()
-        let ctx = try context(message, sourceIP: sourceIP, sourcePort: sourcePort, sender: sender)
+        let (loaded, sender) = try loadRecording(prelude + config)
+        let ctx = try context(message, sourceIP: sourceIP, sourcePort: sourcePort, core: loaded.context)
         loaded.script.runRequestRoute(ctx)
         return (ctx, sender)
     }

@@ -31,8 +31,6 @@ public final class CompiledScript: ScriptRoutes {
     var onSendRoute: CompiledRoute?
     /// `event_route[group:name]` blocks, by name.
     var eventRoutes: [String: CompiledRoute] = [:]
-    /// Request filters of loaded modules (pre-script callbacks), in load order.
-    var requestFilters: [(MessageContext) -> Bool] = []
 
     /// The names of the routing blocks of each kind, for callers that arm them (tm).
     public var failureRouteNames: Set<String> { Set(failureRoutes.keys) }
@@ -44,7 +42,8 @@ public final class CompiledScript: ScriptRoutes {
     /// Runs the request route on a request. Returns the final flow (`.drop` when dropped).
     @discardableResult
     public func runRequestRoute(_ ctx: MessageContext) -> Bool {
-        for filter in requestFilters where !filter(ctx) { return false }
+        // The modules' request-in hooks (pre-script callbacks), in load order.
+        for filter in ctx.core.hooks.requestIn where !filter(ctx) { return false }
         guard let route = requestRoute else { return true }
         return run(route, .request, ctx)
     }
@@ -98,7 +97,7 @@ public final class CompiledScript: ScriptRoutes {
     /// as `REQUEST_ROUTE`). Returns nil when the event route is not defined, else false
     /// when the script dropped.
     @discardableResult
-    public func runEventRoute(_ name: String, _ ctx: MessageContext, as routeType: RouteTypes = .request) -> Bool? {
+    public func runEventRoute(_ name: String, _ ctx: MessageContext, as routeType: RouteTypes) -> Bool? {
         guard let route = eventRoutes[name] else { return nil }
         return run(route, routeType, ctx)
     }
@@ -110,11 +109,11 @@ public final class CompiledScript: ScriptRoutes {
         + "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
 
     /// A context on the faked message, received over UDP from 127.0.0.1:5060 at 127.0.0.1:5060.
-    public static func fakedMessageContext() -> MessageContext {
+    public static func fakedMessageContext(core: CoreContext = .current) -> MessageContext {
         let message = try! SIPMessage(parsing: Array(fakedMessage.utf8))
         let receive = ReceiveInfo(
             proto: .udp, sourceIP: "127.0.0.1", sourcePort: 5060, localIP: "127.0.0.1", localPort: 5060)
-        return MessageContext(message: message, receive: receive, routeType: .request, replySender: nil)
+        return MessageContext(message: message, receive: receive, routeType: .request, core: core)
     }
 
     /// Runs `event_route[core:worker-one-init]` (when defined) on the faked message, as

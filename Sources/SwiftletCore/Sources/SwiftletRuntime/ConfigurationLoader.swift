@@ -9,6 +9,15 @@ public struct LoadedConfiguration {
     public let core: CoreConfiguration
     public let modules: [LoadedModule]
     public let script: CompiledScript
+    /// The core context of this configuration: its module APIs, RPCs, hooks and routes;
+    /// the runtime installs the transports into it.
+    public let context: CoreContext
+    /// The compiled `onsend_route` as the send path runs it, or nil without one.
+    public var onSend: ((MessageContext, Destination, [UInt8]) -> Bool)? {
+        guard script.hasOnSendRoute else { return nil }
+        let script = script
+        return { ctx, destination, bytes in script.runOnSendRoute(ctx, destination: destination, bytes: bytes) }
+    }
     /// Problems that do not stop the configuration (also logged as warnings).
     public var warnings: [ConfigDiagnostic] = []
 }
@@ -51,9 +60,28 @@ public enum ConfigurationLoader {
     }
 
     /// Parses and loads preprocessed configuration.
-    public static func load(preprocessed: PreprocessedConfig, options: CommandLineOptions) throws
-        -> LoadedConfiguration
-    {
+    ///
+    /// Loads are serialised process-wide: logging, the pseudo-variable registry and the
+    /// counters are process-wide and configured by each load (tests load many in parallel).
+    public static func load(
+        preprocessed: PreprocessedConfig, options: CommandLineOptions,
+        context: CoreContext = CoreContext()
+    ) throws -> LoadedConfiguration {
+        pthread_mutex_lock(serial)
+        defer { pthread_mutex_unlock(serial) }
+        return try loadSerially(preprocessed: preprocessed, options: options, context: context)
+    }
+
+    nonisolated(unsafe) private static let serial: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+
+    private static func loadSerially(
+        preprocessed: PreprocessedConfig, options: CommandLineOptions, context: CoreContext
+    ) throws -> LoadedConfiguration {
+        CoreContext.makeCurrent(context)
         let sources = preprocessed.sources
         let file = preprocessed.tokens.last?.location.file ?? options.configFile
         var diagnostics: [ConfigDiagnostic] = preprocessed.diagnostics
@@ -111,16 +139,20 @@ public enum ConfigurationLoader {
             }
         }
         registry.removeModuleClasses()  // a configuration loaded again in the same process (tests)
-        // One configuration per process: module APIs and RPCs of an earlier load (tests) are dropped.
-        ModuleAPIRegistry.shared.removeAll()
-        RPCRegistry.shared.removeAll()
+        // Module APIs and RPCs belong to this configuration's context; counters are
+        // process-wide and start again with each load (tests load many).
         Counters.shared.removeAll()
         let localAddresses = LocalAddresses(listeners: core.listen, aliases: core.aliases)
-        CoreServices.isMyself = localAddresses.isMyself
+        context.isMyself = { localAddresses.isMyself(host: $0, port: $1) }
+        context.listeners = core.listen
+        context.settings.checkVia = core.checkVia
+        context.settings.udpMTU = core.udpMTU
+        context.settings.udpMTUFallback = core.udpMTUFallback
+        context.settings.forceRport = core.forceRport
         CoreServices.aliases = core.aliases.reversed().map { LocalAlias(host: $0.host, port: $0.port, proto: $0.proto) }
         MyselfCallbacks.removeAll()
         let moduleNames = ModuleNameList()
-        do throws(FixupError) { try CoreRPC.register(in: RPCRegistry.shared, modules: { moduleNames.names }) } catch {
+        do throws(FixupError) { try CoreRPC.register(in: context.rpcs, modules: { moduleNames.names }) } catch {
             diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
         }
         let loader = ModuleLoader(searchPath: core.mpath)
@@ -139,13 +171,13 @@ public enum ConfigurationLoader {
                         throw ConfigDiagnostic("module '\(m.name)': \(error.message)", at: load.location)
                     }
                 }
-                for (name, api) in m.exports.apis.sorted(by: { $0.key < $1.key }) {
-                    do throws(FixupError) { try ModuleAPIRegistry.shared.register(name, api, module: m.name) } catch {
+                for api in m.exports.apis {
+                    do throws(FixupError) { try context.apis.register(api, module: m.name) } catch {
                         throw ConfigDiagnostic("module '\(m.name)': \(error.message)", at: load.location)
                     }
                 }
                 for rpc in m.exports.rpcs {
-                    do throws(FixupError) { try RPCRegistry.shared.register(rpc) } catch {
+                    do throws(FixupError) { try context.rpcs.register(rpc) } catch {
                         throw ConfigDiagnostic("module '\(m.name)': \(error.message)", at: load.location)
                     }
                 }
@@ -210,7 +242,7 @@ public enum ConfigurationLoader {
         environment.failedModules = failed
         let compiler = ScriptCompiler(functions: functions, registry: registry, environment: environment)
         let script = compiler.compile(config)
-        script.requestFilters = modules.flatMap(\.exports.requestFilters)
+        context.install(hooks: MessageHooks(modules: modules.map(\.exports)))
         diagnostics += compiler.diagnostics
         for w in compiler.warnings { Log.warning("core", "\(w.location): \(w.message)") }
         if config.routes.first(where: { $0.kind == .request }) == nil, diagnostics.isEmpty {
@@ -224,8 +256,9 @@ public enum ConfigurationLoader {
             }
             throw ConfigLoadError(error: ConfigError(sorted), sources: sources)
         }
-        Core.installRoutes(script)
-        return LoadedConfiguration(core: core, modules: modules, script: script, warnings: warnings + compiler.warnings)
+        context.install(routes: script)
+        return LoadedConfiguration(
+            core: core, modules: modules, script: script, context: context, warnings: warnings + compiler.warnings)
     }
 
     /// The log line format: `--log-engine` on the command line, else `log_engine_type`

@@ -99,7 +99,7 @@ extension ScriptCompiler {
                 let proto = spec.proto ?? .udp
                 let port = spec.port ?? 5060
                 guard
-                    let socket = Core.transport?.sockets.first(where: {
+                    let socket = ctx.core.transport?.sockets.first(where: {
                         $0.proto == proto && $0.listen.port == port
                             && IPAddressText.sameAddress(host: spec.host, ip: $0.address.ipString)
                     })
@@ -131,9 +131,9 @@ extension ScriptCompiler {
                 guard ctx.receive.proto == .tcp || ctx.receive.proto == .tls, let id = ctx.receive.connectionID else {
                     return 1
                 }
-                let aliasPort = port ?? (try? ctx.message.topVia())?.port ?? 5060
+                let aliasPort = port ?? ctx.via1?.port ?? 5060
                 guard let address = SocketAddress(numericHost: ctx.receive.sourceIP, port: aliasPort),
-                    let streams = (Core.transport as? SocketTable)?.streams,
+                    let streams = (ctx.core.transport as? SocketTable)?.streams,
                     streams.addAlias(connectionID: id, address: address)
                 else {
                     Log.error("core", "receive_msg: tcp alias failed")

@@ -89,7 +89,7 @@ extension CorePseudoVariables {
                 return false
             }
             let proto = spec.proto ?? .udp
-            if let socket = Core.transport?.sockets.first(where: {
+            if let socket = ctx.core.transport?.sockets.first(where: {
                 $0.proto == proto && (spec.port == nil || $0.listen.port == spec.port)
                     && IPAddressText.sameAddress(host: spec.host, ip: $0.address.ipString)
             }) {

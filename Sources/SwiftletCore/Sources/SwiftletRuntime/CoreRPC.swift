@@ -22,12 +22,12 @@ enum CoreRPC {
     static func register(in registry: RPCRegistry, modules: @escaping @Sendable () -> [String]) throws(FixupError) {
         let commands: [RPCCommand] = [
             RPCCommand("system.listMethods", "Lists the RPC methods.") { _ in
-                .array(RPCRegistry.shared.methodNames.map(RPCValue.string))
+                .array(registry.methodNames.map(RPCValue.string))
             },
             RPCCommand("system.methodHelp", "Prints the help of a method.") {
                 (r: RPCRequest) throws(RPCError) -> RPCValue in
                 let name = try r.string(0)
-                guard let c = RPCRegistry.shared.command(name) else { throw RPCError(400, "command not found") }
+                guard let c = registry.command(name) else { throw RPCError(400, "command not found") }
                 return .string(c.documentation)
             },
             RPCCommand("core.version", "Returns the version string of the server.") { _ in .string(Core.fullVersion) },

@@ -1,38 +1,47 @@
 import SwiftletSDK
 
-/// Turns received bytes into a message and runs the script on it. Shared by all workers;
-/// holds only immutable state after start-up.
+/// Turns received bytes into a message and runs the script on it (Kamailio's
+/// `receive_msg`). Shared by all workers; holds only immutable state after start-up.
 final class MessageDispatcher: @unchecked Sendable {
     let script: CompiledScript
-    /// The global `force_rport`.
-    let forceRport: Bool
+    let core: CoreContext
 
-    init(script: CompiledScript, forceRport: Bool = false) {
+    init(script: CompiledScript, core: CoreContext) {
         self.script = script
-        self.forceRport = forceRport
+        self.core = core
     }
 
-    /// Handles one received message (a datagram, or one framed stream message).
-    func handle(_ bytes: [UInt8], receive: ReceiveInfo, sender: ReplySender?) {
+    /// Handles one received message (a datagram, or one framed stream message): the
+    /// modules' in-hooks on the raw bytes, parsing and Kamailio's checks, then for a request
+    /// the request-in hooks and `request_route`, for a reply the core `reply_route`, the
+    /// modules' reply handlers and stateless forwarding.
+    func handle(_ received: [UInt8], receive: ReceiveInfo) {
+        var bytes = received
+        let hooks = core.hooks
+        if !hooks.netDataIn.isEmpty {
+            var data = NetData(
+                bytes: bytes, proto: receive.proto, peer: receive.source, socket: receive.socket, isReply: nil)
+            guard hooks.runIn(&data) else { return }
+            bytes = data.bytes
+        }
         let message: SIPMessage
         do {
             message = try SIPMessage(parsing: bytes)
         } catch {
             if error.reason != .empty {
-                Log.warning(
-                    "core", "dropping a malformed message from \(receive.sourceIP):\(receive.sourcePort): \(error)")
+                Log.warning("core", "dropping a malformed message from \(receive.source): \(error)")
             }
             return
         }
         // Kamailio's receive_msg sanity checks: without a parsable top Via there is nowhere to
         // send a reply, and Call-ID, CSeq, From and To must be there; else the message is dropped.
+        // The top Via is parsed once here and kept (Kamailio's msg->via1).
+        let via1: ViaHeader
         do {
-            _ = try message.topVia()
+            via1 = try message.topVia()
         } catch {
             countBad(message)
-            Log.warning(
-                "core",
-                "dropping a message without a valid Via from \(receive.sourceIP):\(receive.sourcePort): \(error)")
+            Log.warning("core", "dropping a message without a valid Via from \(receive.source): \(error)")
             return
         }
         guard message.firstHeader(.callID) != nil, message.firstHeader(.cseq) != nil,
@@ -41,20 +50,22 @@ final class MessageDispatcher: @unchecked Sendable {
             countBad(message)
             Log.warning(
                 "core",
-                "required headers not found in \(message.isRequest ? "request" : "reply") from \(receive.sourceIP):\(receive.sourcePort)"
-            )
+                "required headers not found in \(message.isRequest ? "request" : "reply") from \(receive.source)")
             return
         }
-        let ctx = MessageContext(message: message, receive: receive, replySender: sender)
-        ctx.forceRport = forceRport
+        let ctx = MessageContext(message: message, receive: receive, core: core, via1: via1)
+        ctx.forceRport = core.settings.forceRport
         CoreCounters.received(message)
         Log.beginMessage(ctx)
         defer { Log.endMessage() }
         if message.isRequest {
             script.runRequestRoute(ctx)
         } else {
-            // The core reply route, then the reply goes on statelessly (Kamailio's receive_msg).
-            if script.runReplyRoute(ctx) { _ = StatelessForwarding.forwardReply(ctx) }
+            // The core reply route, then the modules' reply handlers (tm), then the reply goes
+            // on statelessly (Kamailio's receive_msg and forward_reply).
+            guard script.runReplyRoute(ctx) else { return }
+            for handler in hooks.replyHandlers where handler(ctx) == .consumed { return }
+            _ = StatelessForwarding.forwardReply(ctx)
         }
     }
 

@@ -53,8 +53,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
                 switch frame {
                 case .message(let bytes):
                     let receive = ReceiveInfo(
-                        proto: socket.proto, sourceIP: connection.remote.ipString, sourcePort: connection.remote.port,
-                        localIP: socket.address.ipString, localPort: socket.listen.port, socket: socket,
+                        proto: socket.proto, source: connection.remote, local: socket.address, socket: socket,
                         connectionID: connection.id)
                     transport.workers.submit(StreamJob(bytes: bytes, receive: receive, connection: connection))
                 case .ping:

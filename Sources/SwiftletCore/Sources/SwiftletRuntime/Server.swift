@@ -74,7 +74,8 @@ public enum Server {
         }
         defer { if let pidFile = options.pidFile { unlink(pidFile) } }
         // Modules initialise in load order, before any thread exists.
-        let initContext = ModuleInitContext(listeners: config.listen)
+        let core = loaded.context
+        let initContext = ModuleInitContext(listeners: config.listen, core: core)
         for m in loaded.modules {
             do {
                 try m.exports.initialize(initContext)
@@ -109,16 +110,7 @@ public enum Server {
             sockets: sockets, local: LocalAddresses(listeners: config.listen, aliases: config.aliases),
             mhomed: config.network.mhomed)
         table.streams = tcp
-        Core.installTransport(table)
-        StatelessForwarding.checkVia = config.checkVia
-        StatelessForwarding.udpMTU = config.udpMTU
-        StatelessForwarding.udpMTUFallback = config.udpMTUFallback
-        if loaded.script.hasOnSendRoute {
-            let script = loaded.script
-            StatelessForwarding.onSend = { ctx, destination, bytes in
-                script.runOnSendRoute(ctx, destination: destination, bytes: bytes)
-            }
-        }
+        loaded.install(transport: table)
 
         // Sockets are bound: give up root before any worker runs (Kamailio's do_suid).
         try process.dropPrivileges()
@@ -135,7 +127,7 @@ public enum Server {
         for m in loaded.modules { try childInit(m, rank: ProcessRank.initial) }
 
         let stop = StopFlag()
-        let dispatcher = MessageDispatcher(script: loaded.script, forceRport: config.forceRport)
+        let dispatcher = MessageDispatcher(script: loaded.script, core: core)
         var threads: [pthread_t] = []
         var rank = ProcessRank.firstWorker
         let failed = StopFlag()

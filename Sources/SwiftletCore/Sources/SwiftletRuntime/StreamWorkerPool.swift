@@ -78,7 +78,7 @@ final class StreamWorkerPool: @unchecked Sendable {
     func run(_ index: Int, dispatcher: MessageDispatcher) {
         let queue = queues[index]
         while let job = queue.pop() {
-            dispatcher.handle(job.bytes, receive: job.receive, sender: job.connection)
+            dispatcher.handle(job.bytes, receive: job.receive)
         }
     }
 

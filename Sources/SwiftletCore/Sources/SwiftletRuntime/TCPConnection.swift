@@ -3,8 +3,8 @@ import SwiftletSDK
 import Synchronization
 
 /// One TCP connection, accepted or opened (Kamailio's `tcp_connection`). Replies to a
-/// message received on it go back on it (it is the message's `ReplySender`).
-final class TCPConnection: ReplySender, @unchecked Sendable {
+/// message received on it go back on it (the send path finds it by id).
+final class TCPConnection: @unchecked Sendable {
     let id: Int
     let channel: Channel
     /// The peer's address.
@@ -26,12 +26,6 @@ final class TCPConnection: ReplySender, @unchecked Sendable {
         guard channel.isActive else { return false }
         channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
         return true
-    }
-
-    func sendToSource(_ bytes: [UInt8], port: Int) -> Bool {
-        if write(bytes) { return true }
-        Log.error("core", "cannot send a reply to \(remote): connection \(id) is closed")
-        return false
     }
 }
 

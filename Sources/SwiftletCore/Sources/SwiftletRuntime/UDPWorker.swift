@@ -5,14 +5,13 @@ import Synchronization
     import Glibc
 #endif
 
-/// One UDP worker thread: receives a datagram, runs the script on it, repeats. Replies
-/// generated while the script runs go out on the same socket (it is the `ReplySender`).
-final class UDPWorker: ReplySender {
+/// One UDP worker thread: receives a datagram, runs the script on it, repeats. Everything
+/// it sends goes through the core's send path.
+final class UDPWorker {
     let listener: UDPListener
     let rank: Int
     let dispatcher: MessageDispatcher
     private let stop: StopFlag
-    private var source = SocketAddress()
 
     init(listener: UDPListener, rank: Int, dispatcher: MessageDispatcher, stop: StopFlag) {
         self.listener = listener
@@ -26,8 +25,7 @@ final class UDPWorker: ReplySender {
         var buffer = [UInt8](repeating: 0, count: 65536)
         let fd = listener.fd
         let receive = ReceiveInfo(
-            proto: .udp, sourceIP: "", sourcePort: 0, localIP: listener.localIP, localPort: listener.localPort,
-            socket: listener.socket)
+            proto: .udp, source: SocketAddress(), local: listener.socket.address, socket: listener.socket)
         var drainDeadline: timespec? = nil
         while true {
             // After the stop request the socket is drained without blocking: datagrams that
@@ -52,11 +50,9 @@ final class UDPWorker: ReplySender {
                 }
                 continue
             }
-            source = addr
             var info = receive
-            info.sourceIP = addr.ipString
-            info.sourcePort = addr.port
-            dispatcher.handle(Array(buffer[0..<n]), receive: info, sender: self)
+            info.source = addr
+            dispatcher.handle(Array(buffer[0..<n]), receive: info)
         }
     }
 
@@ -68,19 +64,6 @@ final class UDPWorker: ReplySender {
         clock_gettime(CLOCK_MONOTONIC, &t)
         t.tv_sec += seconds
         return t
-    }
-
-    func sendToSource(_ bytes: [UInt8], port: Int) -> Bool {
-        var destination = source
-        destination.port = port
-        let sent = bytes.withUnsafeBytes { buf in
-            destination.withSockaddr { sendto(listener.fd, buf.baseAddress, buf.count, 0, $0, $1) }
-        }
-        if sent < 0 {
-            Log.error("core", "sendto \(destination.ipString):\(port) failed: \(RuntimeError.errnoText())")
-            return false
-        }
-        return true
     }
 }
 

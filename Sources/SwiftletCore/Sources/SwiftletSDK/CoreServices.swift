@@ -5,10 +5,8 @@
 /// Services of the core that modules reach through the SDK (set by the core when a
 /// configuration is loaded, read-only afterwards).
 public enum CoreServices {
-    /// Kamailio's `check_self`: true when `host` (an IP address, `[IPv6]` or a name) with
-    /// `port` (nil: any port) is one of the listen addresses, their advertised addresses or
-    /// an `alias=`. What `uri == myself` and kex's `is_myself()` use.
-    nonisolated(unsafe) public static var isMyself: (_ host: String, _ port: Int?) -> Bool = { _, _ in false }
+    /// Kamailio's `check_self` of the current configuration (`CoreContext.isMyself`).
+    public static func isMyself(_ host: String, _ port: Int?) -> Bool { CoreContext.current.isMyself(host, port) }
 }
 
 /// Kamailio's script flags (`setsflag`/`resetsflag`/`issflagset`, `$sf`): 32 flags that

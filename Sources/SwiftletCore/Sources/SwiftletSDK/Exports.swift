@@ -18,11 +18,19 @@ public final class ModuleExports {
     public var pseudoVariables: [PseudoVariableClass] = []
     /// RPC commands (Kamailio's `rpc_export_t`), e.g. `sl.stats`.
     public var rpcs: [RPCCommand] = []
-    /// Interfaces offered to other modules, by name (see `ModuleAPIRegistry`).
-    public var apis: [String: AnyObject] = [:]
-    /// Called for every received request before the request route runs; returning false
-    /// drops the request (Kamailio's PRE_SCRIPT_CB, e.g. sl's filter of ACKs to its replies).
+    /// Interfaces offered to other modules, by protocol type (`provide(_:as:)`).
+    public var apis: [ProvidedAPI] = []
+    /// The request-in hook: called for every received request before the request route
+    /// runs, in load order; returning false drops the request (Kamailio's PRE_SCRIPT_CB,
+    /// e.g. sl's filter of ACKs to its replies).
     public var requestFilters: [(MessageContext) -> Bool] = []
+    /// The reply handler (Kamailio's `response_f`): sees every received reply after the core
+    /// `reply_route` and before stateless forwarding; `.consumed` ends its processing.
+    public var replyHandler: ((MessageContext) -> ReplyDisposition)?
+    /// Raw-bytes hook on every received message before it is parsed (`SREV_NET_DATA_IN`).
+    public var netDataIn: NetDataHook?
+    /// Raw-bytes hook on every message about to be written (`SREV_NET_DATA_OUT`).
+    public var netDataOut: NetDataHook?
     /// `mod_init`: after the whole configuration was read, before workers start.
     public var initialize: (ModuleInitContext) throws -> Void = { _ in }
     /// `child_init(rank)`: once in each worker, on that worker's thread, with Kamailio's rank.
@@ -37,7 +45,13 @@ public final class ModuleExports {
 public struct ModuleInitContext {
     /// The listening sockets in configuration order (the first is Kamailio's "first socket").
     public let listeners: [ListenAddress]
-    public init(listeners: [ListenAddress]) { self.listeners = listeners }
+    /// The core: APIs of other modules, RPCs, timers, the send path, the routes. A module
+    /// keeps it for use at run time.
+    public let core: CoreContext
+    public init(listeners: [ListenAddress], core: CoreContext) {
+        self.listeners = listeners
+        self.core = core
+    }
 }
 
 /// A socket the server listens on.

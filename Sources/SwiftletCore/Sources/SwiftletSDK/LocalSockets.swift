@@ -85,7 +85,7 @@ public enum LocalSockets {
     /// The sockets in Kamailio's order: by protocol (UDP, TCP, TLS, SCTP), each in
     /// configuration order. Empty before start-up.
     public static var ordered: [ListeningSocket] {
-        let all = Core.transport?.sockets ?? []
+        let all = CoreContext.current.transport?.sockets ?? []
         return all.enumerated().sorted { ($0.element.protocolRank, $0.offset) < ($1.element.protocolRank, $1.offset) }
             .map(\.element)
     }

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -71,12 +73,15 @@ public enum Log {
     }
 
     /// The highest level any thread prints: the configured level, raised while some worker
-    /// has a higher local level (`setdebug`). `enabled` compares with this first.
-    nonisolated(unsafe) public private(set) static var level: LogLevel = .warning
-    /// The `debug=` level (what `resetdebug()` goes back to).
+    /// has a higher local level (`setdebug`). `enabled` compares with this first. Atomic:
+    /// kex's `setdebug` raises it from a worker while others read it.
+    public static var level: LogLevel { LogLevel(rawValue: levelValue.load(ordering: .relaxed)) ?? .warning }
+    private static let levelValue = Atomic<Int>(LogLevel.warning.rawValue)
+    /// The `debug=` level (what `resetdebug()` goes back to). Written before workers start.
     nonisolated(unsafe) public private(set) static var configuredLevel: LogLevel = .warning
     /// Set once a thread used `setdebug`: printed lines then check the thread's own level.
-    nonisolated(unsafe) static var localLevelsUsed = false
+    static var localLevelsUsed: Bool { localLevels.load(ordering: .relaxed) }
+    private static let localLevels = Atomic<Bool>(false)
     nonisolated(unsafe) private static var destination: Destination = .stderr
     nonisolated(unsafe) private static var pid: Int32 = getpid()
     /// The JSON line format (`--log-engine=json[:flags]`), nil for Kamailio's plain lines.
@@ -89,7 +94,7 @@ public enum Log {
 
     /// Sets the level and destination. Call before any worker thread starts.
     public static func configure(level: LogLevel, destination: Destination, name: String = "swiftlet") {
-        self.level = level
+        levelValue.store(level.rawValue, ordering: .relaxed)
         self.configuredLevel = level
         self.destination = destination
         self.pid = getpid()
@@ -131,8 +136,15 @@ public enum Log {
     public static func setLocalLevel(_ local: LogLevel?) {
         LogThreadState.current.localLevel = local
         guard let local else { return }
-        localLevelsUsed = true
-        if local > level { level = local }
+        localLevels.store(true, ordering: .relaxed)
+        // Raise the process level to the highest local level (never lower it here).
+        var current = levelValue.load(ordering: .relaxed)
+        while local.rawValue > current {
+            let (exchanged, original) = levelValue.compareExchange(
+                expected: current, desired: local.rawValue, ordering: .relaxed)
+            if exchanged { break }
+            current = original
+        }
     }
 
     /// Logs `message` from `origin` (a module name, `core` or `script`) at `level`.

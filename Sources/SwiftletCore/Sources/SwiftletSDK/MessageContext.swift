@@ -1,27 +1,48 @@
-/// Where and how a message was received.
+/// Where and how a message was received (Kamailio's `receive_info`): the peer and local
+/// addresses as socket addresses, so that a reply can be sent later from any thread (a
+/// transaction timer), not only from the worker that received the request.
 public struct ReceiveInfo: Sendable {
     public var proto: TransportProtocol
-    public var sourceIP: String
-    public var sourcePort: Int
-    public var localIP: String
-    public var localPort: Int
+    /// The peer's address and port.
+    public var source: SocketAddress
+    /// The local address and port the message arrived at.
+    public var local: SocketAddress
     /// The socket it arrived on (nil for faked messages and unit tests).
     public var socket: ListeningSocket?
     /// The connection it arrived on (TCP, TLS, WS), else nil.
     public var connectionID: Int?
 
     public init(
-        proto: TransportProtocol, sourceIP: String, sourcePort: Int, localIP: String, localPort: Int,
-        socket: ListeningSocket? = nil, connectionID: Int? = nil
+        proto: TransportProtocol, source: SocketAddress, local: SocketAddress, socket: ListeningSocket? = nil,
+        connectionID: Int? = nil
     ) {
         self.proto = proto
-        self.sourceIP = sourceIP
-        self.sourcePort = sourcePort
-        self.localIP = localIP
-        self.localPort = localPort
+        self.source = source
+        self.local = local
         self.socket = socket
         self.connectionID = connectionID
     }
+
+    /// From address texts (tests, faked messages); an address that is not an IP literal
+    /// becomes the unspecified address.
+    public init(
+        proto: TransportProtocol, sourceIP: String, sourcePort: Int, localIP: String, localPort: Int,
+        socket: ListeningSocket? = nil, connectionID: Int? = nil
+    ) {
+        self.init(
+            proto: proto, source: SocketAddress(numericHost: sourceIP, port: sourcePort) ?? SocketAddress(),
+            local: SocketAddress(numericHost: localIP, port: localPort) ?? SocketAddress(), socket: socket,
+            connectionID: connectionID)
+    }
+
+    /// The peer's IP address as text (`$si`), formatted on demand.
+    public var sourceIP: String { source.ipString }
+    /// The peer's port (`$sp`).
+    public var sourcePort: Int { source.port }
+    /// The local IP address as text (`$Ri`).
+    public var localIP: String { local.ipString }
+    /// The local port (`$Rp`).
+    public var localPort: Int { local.port }
 }
 
 /// An additional branch of a request (Kamailio's `append_branch`).
@@ -54,12 +75,6 @@ public struct SendInfo: Sendable {
         self.destination = destination
         self.bytes = bytes
     }
-}
-
-/// Sends bytes back to the peer a message came from, on the socket it came in on.
-public protocol ReplySender: AnyObject {
-    /// Sends `bytes` to the message's source address, at `port`. Returns false on failure.
-    func sendToSource(_ bytes: [UInt8], port: Int) -> Bool
 }
 
 /// The state of one message while the script runs on it (Kamailio's `sip_msg_t` plus the
@@ -129,22 +144,40 @@ public final class MessageContext {
     public var routeDepth = 0
     /// The core's last internal errors (Kamailio's `ser_error`/`prev_ser_error`).
     public var coreError = CoreErrorState()
-    private let replySender: ReplySender?
+    /// The core this message runs in: registries, the send path, hooks, timers.
+    public let core: CoreContext
+    /// The top Via, parsed once when the message was received (Kamailio's `msg->via1`);
+    /// nil when it does not parse (the core drops such messages before the script).
+    public var via1: ViaHeader?
 
-    public init(message: SIPMessage, receive: ReceiveInfo, routeType: RouteTypes = .request, replySender: ReplySender?)
-    {
+    /// A context for `message`. `via1` is the parsed top Via when the caller has it already;
+    /// otherwise it is parsed here.
+    public init(
+        message: SIPMessage, receive: ReceiveInfo, routeType: RouteTypes = .request, core: CoreContext = .current,
+        via1: ViaHeader? = nil
+    ) {
         self.message = message
         self.receive = receive
         self.routeType = routeType
-        self.replySender = replySender
+        self.core = core
+        self.via1 = via1 ?? (try? message.topVia())
     }
 
-    /// Sends a reply to this request where RFC 3261 section 18.2.2 and RFC 3581 say: to the
-    /// source address, at the source port when the top Via has `rport` (or `force_rport()`
-    /// was called), else at the Via's sent-by port.
+    /// Where a reply to this request goes (RFC 3261 section 18.2.2, RFC 3581): the source
+    /// address, at the source port when the top Via has `rport` (or `force_rport()` was
+    /// called), else at the Via's sent-by port; on the connection it came in on, if any.
+    public var replyDestination: Destination {
+        var address = receive.source
+        if let via = via1, !forceRport, via.rport == nil { address.port = via.port ?? 5060 }
+        return Destination(
+            proto: receive.proto, address: address, socket: receive.socket, connectionID: receive.connectionID,
+            flags: sendFlags)
+    }
+
+    /// Sends a locally generated reply to this request through the core's send path
+    /// (`onsend_route` is not run for replies, as in Kamailio; the out-hooks are). False when
+    /// it could not be sent.
     public func sendReply(_ bytes: [UInt8]) -> Bool {
-        guard let replySender else { return false }
-        let port = StatelessReply.destinationPort(for: message, sourcePort: receive.sourcePort, forceRport: forceRport)
-        return replySender.sendToSource(bytes, port: port)
+        core.send(OutboundMessage(bytes: bytes, destination: replyDestination, kind: .reply), context: self) == .sent
     }
 }

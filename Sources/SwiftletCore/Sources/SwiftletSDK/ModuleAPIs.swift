@@ -1,25 +1,44 @@
-/// Named interfaces that modules offer each other (Kamailio's "bind" pattern: `load_tm`,
-/// `bind_sl`, ...). A module lists its APIs in `ModuleExports.apis`; the core registers
-/// them when the module is loaded, so any module can look them up in its `mod_init`,
-/// whatever the load order. Modules never link each other's shared objects.
-public final class ModuleAPIRegistry: @unchecked Sendable {
-    /// The process-wide registry. Written while modules load, read-only afterwards.
-    public static let shared = ModuleAPIRegistry()
-    private var apis: [String: (module: String, api: AnyObject)] = [:]
+/// An interface a module offers others, under the protocol type it conforms to.
+public struct ProvidedAPI {
+    /// The protocol's identity.
+    public let key: ObjectIdentifier
+    /// The protocol's name, for messages (`StatelessReplyAPI`).
+    public let typeName: String
+    public let object: AnyObject
 
-    /// Registers `api` under `name` for `module`; a second registration of a name is refused.
-    public func register(_ name: String, _ api: AnyObject, module: String) throws(FixupError) {
-        if let existing = apis[name] {
-            throw FixupError("API '\(name)' is already provided by module '\(existing.module)'")
+    /// `object` offered as `type` (a protocol it conforms to).
+    public init<API>(_ object: AnyObject, as type: API.Type) {
+        precondition(object is API, "\(Swift.type(of: object)) does not conform to \(API.self)")
+        key = ObjectIdentifier(type)
+        typeName = String(describing: type)
+        self.object = object
+    }
+}
+
+/// Interfaces that modules offer each other (Kamailio's "bind" pattern: `load_tm`,
+/// `bind_sl`, ...), by type: a module publishes an object under a protocol
+/// (`exports.provide(self, as: StatelessReplyAPI.self)`), others look it up with that
+/// protocol (`core.apis.lookup(StatelessReplyAPI.self)`) in their `mod_init`, whatever the
+/// load order. Modules never link each other's shared objects. One registry per
+/// `CoreContext`; written while modules load, read-only afterwards.
+public final class ModuleAPIRegistry: @unchecked Sendable {
+    private var apis: [ObjectIdentifier: (module: String, api: ProvidedAPI)] = [:]
+
+    public init() {}
+
+    /// Registers `api` for `module`; a second provider of the same protocol is refused.
+    public func register(_ api: ProvidedAPI, module: String) throws(FixupError) {
+        if let existing = apis[api.key] {
+            throw FixupError("API \(api.typeName) is already provided by module '\(existing.module)'")
         }
-        apis[name] = (module, api)
+        apis[api.key] = (module, api)
     }
 
-    /// The API registered under `name`, if it has the expected type.
-    public func lookup<API>(_ name: String, as type: API.Type) -> API? { apis[name]?.api as? API }
+    /// The object offered as `type`, if a loaded module offers one.
+    public func lookup<API>(_ type: API.Type) -> API? { apis[ObjectIdentifier(type)]?.api.object as? API }
 
-    /// Forgets every API (tests that load configurations repeatedly in one process).
-    public func removeAll() { apis.removeAll() }
+    /// The module offering `type`, if any.
+    public func provider<API>(of type: API.Type) -> String? { apis[ObjectIdentifier(type)]?.module }
 }
 
 /// The sl module's API (`bind_sl` in Kamailio): stateless replies for other modules.
@@ -28,16 +47,22 @@ public protocol StatelessReplyAPI: AnyObject {
     func sendReply(_ context: MessageContext, code: Int, reason: String) -> Int
 }
 
+extension ModuleExports {
+    /// Offers `object` to other modules as `type` (a protocol it conforms to).
+    public func provide<API>(_ object: AnyObject, as type: API.Type) {
+        apis.append(ProvidedAPI(object, as: type))
+    }
+}
+
 extension ModuleInitContext {
-    /// The API `name` another module provides, or an error naming both modules and the
-    /// `loadmodule` line that is missing.
-    public func requireAPI<API>(_ name: String, as type: API.Type, by module: String, from provider: String)
-        throws(FixupError)
+    /// The API of type `type` that module `provider` offers, or an error naming both modules
+    /// and the `loadmodule` line that is missing.
+    public func requireAPI<API>(_ type: API.Type, by module: String, from provider: String) throws(FixupError)
         -> API
     {
-        guard let api = ModuleAPIRegistry.shared.lookup(name, as: type) else {
+        guard let api = core.apis.lookup(type) else {
             throw FixupError(
-                "module '\(module)' needs the '\(name)' API of module '\(provider)': add loadmodule \"\(provider).so\"")
+                "module '\(module)' needs the \(type) API of module '\(provider)': add loadmodule \"\(provider).so\"")
         }
         return api
     }

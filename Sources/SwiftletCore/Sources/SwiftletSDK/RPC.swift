@@ -89,13 +89,14 @@ public struct RPCCommand: Sendable {
     }
 }
 
-/// Every RPC command of the process: the core's and the modules'. Written while modules
-/// load (a duplicate name is a start-up error, as in Kamailio), read-only afterwards, so
-/// transports may call it from any thread.
+/// Every RPC command of a configuration: the core's and the modules' (one per
+/// `CoreContext`, `core.rpcs`). Written while modules load (a duplicate name is a start-up
+/// error, as in Kamailio), read-only afterwards, so transports may call it from any thread.
 public final class RPCRegistry: @unchecked Sendable {
-    public static let shared = RPCRegistry()
     private var commands: [String: RPCCommand] = [:]
     private var order: [String] = []
+
+    public init() {}
 
     public func register(_ command: RPCCommand) throws(FixupError) {
         guard commands[command.name] == nil else {
@@ -103,12 +104,6 @@ public final class RPCRegistry: @unchecked Sendable {
         }
         commands[command.name] = command
         order.append(command.name)
-    }
-
-    /// Forgets every command (a new configuration load in the same process, in tests).
-    public func removeAll() {
-        commands.removeAll()
-        order.removeAll()
     }
 
     /// The names in registration order.

@@ -11,15 +11,12 @@ public protocol ScriptRoutes: AnyObject {
     func runBranchRoute(_ name: String, _ ctx: MessageContext) -> Bool
     /// Runs tm's `onreply_route[name]`; false when it is not defined or the reply was dropped.
     func runOnReplyRoute(_ name: String, _ ctx: MessageContext) -> Bool
+    /// The `event_route[NAME]` blocks defined (`group:event` names).
+    var eventRouteNames: Set<String> { get }
+    /// Runs `event_route[name]` as a route of type `routeType`: nil when the script does not
+    /// define it, false when it ran `drop` (a module's event route may use `drop` to veto,
+    /// as in Kamailio), true otherwise.
+    func runEventRoute(_ name: String, _ ctx: MessageContext, as routeType: RouteTypes) -> Bool?
     /// Runs `onsend_route` (if any) before `bytes` go to `destination`; false cancels the send.
     func runOnSendRoute(_ ctx: MessageContext, destination: Destination, bytes: [UInt8]) -> Bool
-}
-
-extension Core {
-    /// The compiled script of the running configuration, set by the runtime once the script
-    /// is compiled (before `mod_init`); nil in unit tests that compile no configuration.
-    nonisolated(unsafe) public private(set) static var routes: (any ScriptRoutes)?
-
-    /// Installs the compiled script (the runtime calls this).
-    public static func installRoutes(_ r: (any ScriptRoutes)?) { routes = r }
 }

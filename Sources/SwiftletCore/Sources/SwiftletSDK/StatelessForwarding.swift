@@ -2,18 +2,6 @@
 /// `build_req_buf_from_sip_req`, `do_forward_reply`), used by the core's `forward()`/`send()`
 /// actions and by modules (corex, tm) that send a request on.
 public enum StatelessForwarding {
-    /// Global settings read at start-up (`check_via`).
-    nonisolated(unsafe) public static var checkVia = false
-    /// `udp_mtu` (0: off) and `udp_mtu_try_proto`: a request to be sent over UDP that is
-    /// larger than the MTU goes over the fallback protocol instead, when a socket exists.
-    nonisolated(unsafe) public static var udpMTU = 0
-    nonisolated(unsafe) public static var udpMTUFallback: TransportProtocol?
-
-    /// Called with the context, the destination and the bytes before a request is sent;
-    /// returning false cancels the send. The runtime installs it when the configuration has
-    /// an `onsend_route`.
-    nonisolated(unsafe) public static var onSend: ((MessageContext, Destination, [UInt8]) -> Bool)?
-
     /// The Via transport token of a protocol.
     static func viaTransport(_ p: TransportProtocol) -> String {
         switch p {
@@ -35,7 +23,7 @@ public enum StatelessForwarding {
         let msg = ctx.message
         var editor = ctx.edits
         if let ru = ctx.newRequestURI { editor.setRequestURI(ru) }
-        if let via = try? msg.topVia() { addReceivedAndRport(&editor, via, ctx) }
+        if let via = ctx.via1 { addReceivedAndRport(&editor, via, ctx) }
         let host = ctx.advertisedAddress ?? socket.advertisedHost
         // Kamailio leaves out the port when it is 5060 and not an advertised one.
         let port =
@@ -98,10 +86,11 @@ public enum StatelessForwarding {
         }
     }
 
-    /// Sends the request statelessly to `destination`. Returns false (with a log line) when
-    /// no socket fits, building fails, `onsend_route` dropped it or sending failed.
+    /// Sends the request statelessly to `destination` through the core's send path. Returns
+    /// false (with a log line) when no socket fits, building fails, `onsend_route` or an
+    /// out-hook dropped it or sending failed.
     public static func forwardRequest(_ ctx: MessageContext, to destination: Destination) -> Bool {
-        guard let transport = Core.transport else {
+        guard let transport = ctx.core.transport else {
             Log.error("core", "cannot forward: no transport layer (not running)")
             return false
         }
@@ -134,7 +123,9 @@ public enum StatelessForwarding {
         do {
             bytes = try buildRequest(ctx, socket: socket, proto: dst.proto)
             // Kamailio's udp_mtu fallback (build_req_buf_from_sip_req): too large for UDP.
-            if dst.proto == .udp, udpMTU > 0, bytes.count > udpMTU, let fallback = ctx.mtuFallback ?? udpMTUFallback,
+            let settings = ctx.core.settings
+            if dst.proto == .udp, settings.udpMTU > 0, bytes.count > settings.udpMTU,
+                let fallback = ctx.mtuFallback ?? settings.udpMTUFallback,
                 let other = transport.sendSocket(for: fallback, to: dst.address, received: nil)
             {
                 dst.proto = fallback
@@ -146,27 +137,28 @@ public enum StatelessForwarding {
             CoreCounters.droppedRequest()
             return false
         }
-        if let onSend, !onSend(ctx, dst, bytes) {
-            Log.info("core", "request to \(dst) dropped (onsend_route)")
+        switch ctx.core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: ctx) {
+        case .sent:
+            ctx.coreError.current = .ok
+            CoreCounters.forwardedRequest()
+            return true
+        case .droppedByScript, .droppedByHook:
+            Log.info("core", "request to \(dst) dropped (onsend_route or a module)")
             ctx.coreError.current = .ok
             CoreCounters.droppedRequest()
             return false
-        }
-        guard transport.send(bytes, to: dst, from: dst.socket ?? socket) else {
+        case .noSocket, .failed:
             ctx.coreError.current = .send
             CoreCounters.droppedRequest()
             return false
         }
-        ctx.coreError.current = .ok
-        CoreCounters.forwardedRequest()
-        return true
     }
 
     /// Forwards a received reply statelessly (Kamailio's `forward_reply`): removes the top Via
     /// (which must be this server's when `check_via` is on) and sends the reply to the next
     /// Via's address. Returns false, with a log line, when it cannot.
     public static func forwardReply(_ ctx: MessageContext) -> Bool {
-        guard let transport = Core.transport else { return false }
+        guard let transport = ctx.core.transport else { return false }
         let msg = ctx.message
         let b = msg.buffer
         guard let vias = try? msg.vias(), vias.count >= 2 else {
@@ -174,7 +166,7 @@ public enum StatelessForwarding {
             return false
         }
         let top = vias[0]
-        if checkVia {
+        if ctx.core.settings.checkVia {
             let proto = NextHop.transport(named: b.text(top.transport))
             guard transport.isMyself(host: b.text(top.host), port: top.port ?? 5060, proto: proto) else {
                 Log.error("core", "host in first via!=me : \(b.text(top.host)):\(top.port ?? 0)")
@@ -209,7 +201,8 @@ public enum StatelessForwarding {
             Log.error("core", "cannot forward reply: no listening socket for \(dst)")
             return false
         }
-        guard transport.send(bytes, to: dst, from: socket) else {
+        dst.socket = socket
+        guard ctx.core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .reply), context: ctx) == .sent else {
             CoreCounters.droppedReply()
             return false
         }

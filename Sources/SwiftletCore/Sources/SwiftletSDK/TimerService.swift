@@ -6,7 +6,7 @@
 /// monotonic clock and runs the callbacks of expired timers one after the other, outside
 /// the lock, so a callback may add or cancel timers. Timers added before `start` count from
 /// the start. `Timers` is the interface modules use; tests create their own service.
-final class TimerService: @unchecked Sendable {
+final class TimerService: TimerScheduling, @unchecked Sendable {
     static let shared = TimerService()
     static let ticksPerSecond: UInt64 = 16
     static let nanosecondsPerTick: UInt64 = 1_000_000_000 / ticksPerSecond
@@ -89,6 +89,29 @@ final class TimerService: @unchecked Sendable {
                 return false
             }
         }
+    }
+
+    var ticks: UInt64 { currentTick }
+
+    func schedule(afterMilliseconds milliseconds: Int, name: String, _ handler: @escaping () -> TimerNext)
+        -> TimerHandle
+    {
+        let ticks = Self.ticks(milliseconds: milliseconds)
+        return add(name: name, delay: ticks, interval: ticks, handler: handler)
+    }
+
+    /// Processes `count` ticks at once on the calling thread, running every timer that
+    /// falls due in order (a `VirtualClock`; the service must not have a thread).
+    func advanceManually(ticks count: UInt64) {
+        pthread_mutex_lock(mutex)
+        precondition(thread == nil, "a virtual clock has no timer thread")
+        runner = pthread_self()
+        let target = wheel.tick + count
+        while wheel.tick < target {
+            for timer in wheel.advance() { fire(timer, now: wheel.tick) }
+        }
+        runner = nil
+        pthread_mutex_unlock(mutex)
     }
 
     /// Starts the timer thread. `prepare` runs first on that thread (module `child_init`);

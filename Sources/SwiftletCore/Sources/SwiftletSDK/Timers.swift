@@ -17,6 +17,9 @@
 ///
 /// Callbacks should not block for long: the other timers wait for them.
 public enum Timers {
+    /// The process timer thread's scheduler (what `CoreContext.timers` is in a server).
+    public static var service: any TimerScheduling { TimerService.shared }
+
     /// Kamailio's `TIMER_TICKS_HZ`.
     public static let ticksPerSecond = 16
 
@@ -76,4 +79,75 @@ public enum Timers {
 
     /// Stops the timer thread (waits for a running callback). For the runtime.
     public static func stop() { TimerService.shared.stop() }
+}
+
+/// Something timers run on: the timer thread (`Timers.service`) or a `VirtualClock`.
+/// Modules schedule through `CoreContext.timers`, so their timer-driven behaviour
+/// (retransmissions, timeouts) can be tested on a virtual clock.
+public protocol TimerScheduling: AnyObject, Sendable {
+    /// Ticks (1/16 s) since the clock started.
+    var ticks: UInt64 { get }
+    /// Calls `handler` `milliseconds` ms from now (rounded up to ticks, at least one), then
+    /// as it answers: `.stop`, `.again` or `.after(milliseconds:)`.
+    @discardableResult
+    func schedule(afterMilliseconds milliseconds: Int, name: String, _ handler: @escaping () -> TimerNext)
+        -> TimerHandle
+}
+
+extension TimerScheduling {
+    /// Calls `body` once, `milliseconds` ms from now.
+    @discardableResult
+    public func after(milliseconds: Int, name: String = "timer", _ body: @escaping () -> Void) -> TimerHandle {
+        schedule(afterMilliseconds: milliseconds, name: name) {
+            body()
+            return .stop
+        }
+    }
+
+    /// Calls `body` every `milliseconds` ms.
+    @discardableResult
+    public func every(milliseconds: Int, name: String = "timer", _ body: @escaping () -> Void) -> TimerHandle {
+        schedule(afterMilliseconds: milliseconds, name: name) {
+            body()
+            return .again
+        }
+    }
+}
+
+/// A clock that moves only when told: timers scheduled on it run, in order and on the
+/// calling thread, inside `advance(milliseconds:)`. For tests of timer-driven behaviour
+/// without sleeps (SwiftNIO's `EmbeddedEventLoop` idea).
+///
+/// ```swift
+/// let clock = VirtualClock()
+/// clock.after(milliseconds: 500) { retransmit() }
+/// clock.advance(milliseconds: 499)   // nothing yet (ticks are 1/16 s: 500 ms is 8 ticks)
+/// clock.advance(milliseconds: 1)     // retransmit() ran
+/// ```
+public final class VirtualClock: TimerScheduling, @unchecked Sendable {
+    private let service = TimerService()
+    /// Milliseconds advanced so far, kept exactly (ticks are rounded).
+    public private(set) var elapsedMilliseconds = 0
+
+    public init() {}
+
+    public var ticks: UInt64 { service.currentTick }
+
+    /// Number of timers waiting.
+    public var pendingCount: Int { service.pendingCount }
+
+    @discardableResult
+    public func schedule(afterMilliseconds milliseconds: Int, name: String, _ handler: @escaping () -> TimerNext)
+        -> TimerHandle
+    {
+        service.schedule(afterMilliseconds: milliseconds, name: name, handler)
+    }
+
+    /// Moves the clock forward, running every timer that falls due meanwhile, in order.
+    public func advance(milliseconds: Int) {
+        let before = UInt64(elapsedMilliseconds) * UInt64(Timers.ticksPerSecond) / 1000
+        elapsedMilliseconds += max(0, milliseconds)
+        let after = UInt64(elapsedMilliseconds) * UInt64(Timers.ticksPerSecond) / 1000
+        if after > before { service.advanceManually(ticks: after - before) }
+    }
 }

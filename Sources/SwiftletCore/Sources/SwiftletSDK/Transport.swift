@@ -54,7 +54,7 @@ public struct Destination: Sendable, CustomStringConvertible {
 }
 
 /// The core's transports, as modules and the forwarding code use them. The runtime installs
-/// one at start-up (`Core.installTransport`); without it (a config check, a unit test) nothing
+/// one at start-up (`CoreContext.install(transport:outbound:)`); without it (a config check, a unit test) nothing
 /// can be sent.
 public protocol TransportLayer: AnyObject, Sendable {
     /// The listening sockets in configuration order.
@@ -69,13 +69,4 @@ public protocol TransportLayer: AnyObject, Sendable {
     /// True when `host:port` over `proto` is this server (Kamailio's `check_self`); `port`
     /// nil matches any port, `proto` nil any protocol.
     func isMyself(host: String, port: Int?, proto: TransportProtocol?) -> Bool
-}
-
-extension Core {
-    /// The running server's transports, or nil before start-up and in `-c` checks. Written
-    /// once by the runtime before any worker thread starts, read-only afterwards.
-    nonisolated(unsafe) public private(set) static var transport: (any TransportLayer)?
-
-    /// Installs the transport layer; called by the runtime before workers start (and by tests).
-    public static func installTransport(_ t: (any TransportLayer)?) { transport = t }
 }

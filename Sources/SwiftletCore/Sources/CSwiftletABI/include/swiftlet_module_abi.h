@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /** Bumped on every incompatible change of the module interface. */
-#define SWIFTLET_MODULE_ABI_VERSION 1
+#define SWIFTLET_MODULE_ABI_VERSION 2
 
 /** The core release a module is built against; must match the loading core exactly. */
 #define SWIFTLET_CORE_VERSION "0.1.0"
@@ -31,7 +31,7 @@
  * it; a test fails when it is stale). Swift classes shared with modules have no stable
  * layout, so a module built against other sources is refused, not run.
  */
-#define SWIFTLET_SDK_SIGNATURE "a6588ac7597341b0"
+#define SWIFTLET_SDK_SIGNATURE "77ba152c619885c8"
 
 /** The symbol every module exports. */
 #define SWIFTLET_MODULE_REGISTER_SYMBOL "swiftlet_module_register"

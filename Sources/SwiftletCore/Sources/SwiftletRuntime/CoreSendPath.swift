@@ -1,0 +1,49 @@
+import SwiftletSDK
+
+/// The core's one send path (`OutboundPath`): socket choice, `onsend_route`, the modules'
+/// out-hooks and the write, in Kamailio's order (`forward_request` → `msg_send_buffer`).
+/// Immutable after start-up; any thread may send.
+final class CoreSendPath: OutboundPath, @unchecked Sendable {
+    let transport: any TransportLayer
+    let hooks: MessageHooks
+    /// The compiled `onsend_route`, or nil when the configuration has none.
+    let onSend: ((MessageContext, Destination, [UInt8]) -> Bool)?
+
+    init(
+        transport: any TransportLayer, hooks: MessageHooks,
+        onSend: ((MessageContext, Destination, [UInt8]) -> Bool)?
+    ) {
+        self.transport = transport
+        self.hooks = hooks
+        self.onSend = onSend
+    }
+
+    func send(_ message: OutboundMessage, context: MessageContext?) -> SendOutcome {
+        var dst = message.destination
+        if dst.socket == nil {
+            dst.socket =
+                context?.forcedSendSocket
+                ?? transport.sendSocket(for: dst.proto, to: dst.address, received: context?.receive.socket)
+        }
+        guard let socket = dst.socket else {
+            Log.error(
+                "core",
+                "cannot send to af \(dst.address.isIPv6 ? 10 : 2), proto \(dst.proto.name): no corresponding listening socket"
+            )
+            return .noSocket
+        }
+        // onsend_route sees requests only, before any module rewrote the bytes (topoh encodes
+        // after it), as in Kamailio.
+        if message.kind == .request, let context, let onSend, !onSend(context, dst, message.bytes) {
+            return .droppedByScript
+        }
+        var bytes = message.bytes
+        if !hooks.netDataOut.isEmpty {
+            var data = NetData(
+                bytes: bytes, proto: dst.proto, peer: dst.address, socket: socket, isReply: message.kind == .reply)
+            guard hooks.runOut(&data) else { return .droppedByHook }
+            bytes = data.bytes
+        }
+        return transport.send(bytes, to: dst, from: socket) ? .sent : .failed
+    }
+}
