@@ -5,7 +5,8 @@ import SwiftletSDK
 /// test hands in (`receive`), everything sent lands in a `MemoryTransport`, and timers run
 /// on a `VirtualClock` that moves only in `advance(milliseconds:)`. Every message takes the
 /// server's path: in-hooks, parsing and Kamailio's checks, request-in hooks, the script,
-/// reply handlers, the send path with `onsend_route` and out-hooks.
+/// reply handlers, the send path with `onsend_route` and out-hooks. Calls must not overlap
+/// (one test drives it), but they may come from different threads.
 ///
 /// ```swift
 /// let core = try EmbeddedCore(config: cfg, modulePath: dir)
@@ -13,7 +14,7 @@ import SwiftletSDK
 /// #expect(core.takeSent().map(\.firstLine) == ["SIP/2.0 200 OK"])
 /// core.advance(milliseconds: 500)   // timers due by then run now
 /// ```
-public final class EmbeddedCore {
+public final class EmbeddedCore: @unchecked Sendable {
     public let loaded: LoadedConfiguration
     public let transport: MemoryTransport
     public let clock: VirtualClock
