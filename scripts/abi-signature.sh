@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The module ABI signature: a hash of every source file whose types modules compile against
+# (the API; implementation targets such as SwiftletAllocator and the runtime are left out)
 # (SwiftletSDK, SwiftletSIP, SwiftletConfig and the C ABI header, minus the signature line).
 # Modules record it at build time; the core refuses a module built against other sources,
 # instead of crashing on a changed class layout (Swift gives no layout stability here).

@@ -13,7 +13,7 @@ let package = Package(
         .library(
             name: "SwiftletCore",
             type: .dynamic,
-            targets: ["CSwiftletABI", "CResolv", "SwiftletSIP", "SwiftletConfig", "SwiftletSDK", "SwiftletRuntime"]
+            targets: ["CSwiftletABI", "CResolv", "SwiftletAllocator", "SwiftletSIP", "SwiftletConfig", "SwiftletSDK", "SwiftletRuntime"]
         )
     ],
     dependencies: [
@@ -25,17 +25,21 @@ let package = Package(
         .target(name: "CSwiftletABI"),
         // DNS queries (NAPTR, SRV, A, AAAA) through the system resolver library (glibc's libresolv).
         .target(name: "CResolv", linkerSettings: [.linkedLibrary("resolv")]),
+        // The shared-memory allocator's heap (TLSF): implementation only, outside the ABI signature.
+        .target(name: "SwiftletAllocator"),
         // SIP message layer: parser, message model, reply writer. No I/O.
         .target(name: "SwiftletSIP"),
         // The Kamailio configuration language: lexer, parser, AST, diagnostics. No I/O but files.
         .target(name: "SwiftletConfig"),
         // What modules import: module exports, script functions, pseudo-variables, logging.
-        .target(name: "SwiftletSDK", dependencies: ["CSwiftletABI", "CResolv", "SwiftletSIP", "SwiftletConfig"]),
+        .target(
+            name: "SwiftletSDK",
+            dependencies: ["CSwiftletABI", "SwiftletAllocator", "SwiftletSIP", "SwiftletConfig"]),
         // Assembly of a running server: module loader, script compiler, transports, workers.
         .target(
             name: "SwiftletRuntime",
             dependencies: [
-                "SwiftletSDK", .product(name: "NIOCore", package: "swift-nio"),
+                "SwiftletSDK", "CResolv", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
     ]

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import SwiftletRuntime
 @testable import SwiftletSDK
 
 /// RFC 3263 resolution (NAPTR, SRV, A/AAAA) through libresolv against a fake DNS server

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import SwiftletAllocator
 @testable import SwiftletSDK
 
 #if canImport(Glibc)

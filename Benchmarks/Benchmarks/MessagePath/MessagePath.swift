@@ -7,7 +7,7 @@ import SwiftletSDK
 /// INVITE, run the `stateless` scenario's script (`$du = ...; forward();`), build the
 /// forwarded request; then parse the 180 coming back and build the forwarded reply. The
 /// transport is a stand-in that keeps the bytes, so the figures are user-space work only
-/// (the syscall floor is measured in ../shared/reference/udp-floor.md).
+/// (the recvfrom/sendto syscall floor is about 10-13 µs per request on the 2-core VM).
 final class DiscardingTransport: TransportLayer, @unchecked Sendable {
     let sockets: [ListeningSocket]
     var sent = 0

@@ -119,6 +119,7 @@ public enum ConfigurationLoader {
         }
         ListenParser.expandProtocols(&core)
         DNSResolver.settings = core.network.effectiveDNS(listeners: core.listen)
+        context.install(resolver: SystemSIPResolver())
         if core.network.autoAliases {
             core.aliases += AutoAliases.forListeners(core.listen, existing: core.aliases)
         }

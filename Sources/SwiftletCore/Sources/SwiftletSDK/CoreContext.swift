@@ -40,6 +40,9 @@ public final class CoreContext: @unchecked Sendable {
     public private(set) var transport: (any TransportLayer)?
     /// The one send path (see `OutboundPath`); nil in a configuration check.
     public private(set) var outbound: (any OutboundPath)?
+    /// Name resolution for next hops (RFC 3263 in a server; IP literals only until the
+    /// runtime installs it).
+    public private(set) var resolver: any SIPNameResolver = LiteralResolver()
     /// Global forwarding parameters.
     public var settings = ForwardingSettings()
     /// The configured listen addresses in configuration order.
@@ -63,6 +66,9 @@ public final class CoreContext: @unchecked Sendable {
 
     /// Installs the modules' hooks (the loader, after every module is loaded).
     public func install(hooks: MessageHooks) { self.hooks = hooks }
+
+    /// Installs the resolver (the loader).
+    public func install(resolver: any SIPNameResolver) { self.resolver = resolver }
 
     /// Installs the compiled script (the loader).
     public func install(routes: any ScriptRoutes) { self.routes = routes }

@@ -1,6 +1,6 @@
 /// Resolution of a SIP URI or a Via to the address a message is sent to (Kamailio's
 /// `sip_hostport2su` and `update_sock_struct_from_via`): an IP literal is used as it is, a
-/// name goes through RFC 3263 (NAPTR, SRV, A/AAAA; see `SIPResolver`).
+/// name goes through RFC 3263 (NAPTR, SRV, A/AAAA; see `SIPNameResolver`).
 public enum NextHop {
     /// Why a next hop could not be resolved.
     public struct Failure: Error, CustomStringConvertible {
@@ -63,7 +63,7 @@ public enum NextHop {
         }
         if let overrideProto { proto = overrideProto }
         let host = bytes.text(c.host)
-        guard let target = SIPResolver.resolve(host: host, port: overridePort ?? c.port, proto: proto) else {
+        guard let target = CoreContext.current.resolver.resolve(host: host, port: overridePort ?? c.port, proto: proto) else {
             throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress)
         }
         return Destination(proto: target.proto, address: target.address)
@@ -87,7 +87,7 @@ public enum NextHop {
         if port == 0, via.received != nil { port = via.port ?? 5060 }
         if port == 0, let p = via.port { port = p }
         // No port: SRV for the Via's protocol (RFC 3263 section 5), as Kamailio does.
-        guard let target = SIPResolver.resolve(host: host, port: port == 0 ? nil : port, proto: proto) else {
+        guard let target = CoreContext.current.resolver.resolve(host: host, port: port == 0 ? nil : port, proto: proto) else {
             throw Failure("resolve_host(\(host)) failure", error: .badAddress)
         }
         return Destination(proto: proto, address: target.address)
@@ -95,7 +95,7 @@ public enum NextHop {
 
     /// An IP literal as it is, a name through A/AAAA lookups (no SRV: the port is given).
     public static func resolve(_ host: String, port: Int) throws(Failure) -> SocketAddress {
-        guard let t = SIPResolver.resolve(host: host, port: port, proto: nil) else {
+        guard let t = CoreContext.current.resolver.resolve(host: host, port: port, proto: nil) else {
             throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress)
         }
         return t.address
@@ -105,9 +105,9 @@ public enum NextHop {
     /// `forward(host)` or `send(host)` target); the protocol is the one SRV/NAPTR chose when
     /// `proto` is nil.
     public static func resolve(_ host: String, port: Int?, proto: TransportProtocol?) throws(Failure)
-        -> SIPResolver.Target
+        -> ResolvedTarget
     {
-        guard let t = SIPResolver.resolve(host: host, port: port, proto: proto) else {
+        guard let t = CoreContext.current.resolver.resolve(host: host, port: port, proto: proto) else {
             throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress)
         }
         return t

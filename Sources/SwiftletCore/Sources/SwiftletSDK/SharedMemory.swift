@@ -1,3 +1,4 @@
+import SwiftletAllocator
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,3 +1,5 @@
+import SwiftletSDK
+
 /// RFC 3263 resolution of a SIP host as Kamailio 5.6 does it (`sip_hostport2su`,
 /// `dns_sip_resolvehost`, `dns_srv_get_he`, `dns_naptr_sip_resolvehost`):
 ///
@@ -12,11 +14,7 @@
 /// choice with `dns_srv_lb`); the first target with an address wins, with the SRV's port.
 public enum SIPResolver {
     /// Where a host resolved to and over which protocol.
-    public struct Target: Sendable, Equatable, CustomStringConvertible {
-        public var address: SocketAddress
-        public var proto: TransportProtocol
-        public var description: String { "\(proto.name):\(address)" }
-    }
+    public typealias Target = ResolvedTarget
 
     /// Resolves `host` with an optional `port` and protocol. The protocol of the result is
     /// `proto` when given, else the one NAPTR/SRV chose, else UDP.
@@ -202,5 +200,13 @@ extension SocketAddress {
                 .joined(separator: ":")
         }
         self.init(numericHost: text, port: port)
+    }
+}
+
+/// The core's resolver (`CoreContext.resolver`): RFC 3263 through the system's resolver
+/// library with the TTL cache of `DNSResolver.shared`, with the configuration's DNS settings.
+final class SystemSIPResolver: SIPNameResolver {
+    func resolve(host: String, port: Int?, proto: TransportProtocol?) -> ResolvedTarget? {
+        SIPResolver.resolve(host: host, port: port, proto: proto)
     }
 }

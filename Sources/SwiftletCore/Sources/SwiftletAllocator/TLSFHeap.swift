@@ -2,6 +2,11 @@
 /// release, immediate coalescing of neighbouring free blocks. Not thread-safe: `SharedMemory`
 /// wraps it with a lock.
 ///
+/// It is its own target, below the SDK, so that the module ABI signature (computed over the
+/// SDK, SIP and config sources that modules compile against) does not change when the
+/// allocator does: `SharedMemory` keeps it in a private stored property of a final class,
+/// so no module depends on its layout.
+///
 /// Layout: the region is a sequence of blocks, each starting with a 16-byte header (the offset
 /// of the physically previous block, then the block size with bit 0 set when the block is
 /// free), followed by the payload. A free block keeps the offsets of its free-list neighbours
@@ -9,36 +14,36 @@
 /// coalescing. Free blocks sit in 64 × 32 lists: the first level is the power of two of the
 /// size, the second splits that range in 32; two bitmaps find a non-empty list with two
 /// find-first-set operations.
-struct TLSFHeap {
-    static let alignment = 16
-    static let headerSize = 16
+package struct TLSFHeap {
+    package static let alignment = 16
+    package static let headerSize = 16
     /// Header plus room for the two free-list links.
-    static let minimumBlockSize = 32
-    static let secondLevelLog2 = 5
-    static let secondLevelCount = 1 << secondLevelLog2
+    package static let minimumBlockSize = 32
+    package static let secondLevelLog2 = 5
+    package static let secondLevelCount = 1 << secondLevelLog2
     /// Sizes below `1 << firstLevelShift` (512) share first level 0, in steps of 16 bytes.
-    static let firstLevelShift = secondLevelLog2 + 4
-    static let firstLevelCount = 64
-    static let none = -1
+    package static let firstLevelShift = secondLevelLog2 + 4
+    package static let firstLevelCount = 64
+    package static let none = -1
 
-    let base: UnsafeMutableRawPointer
+    package let base: UnsafeMutableRawPointer
     /// Bytes managed (the region size rounded down to the alignment).
-    let total: Int
+    package let total: Int
     private var firstLevelBitmap: UInt64 = 0
     private let secondLevelBitmaps: UnsafeMutablePointer<UInt32>
     private let heads: UnsafeMutablePointer<Int>
 
     /// Sum of the payload sizes of the blocks in use (Kamailio's `used`).
-    private(set) var used = 0
+    package private(set) var used = 0
     /// Bytes in use with their headers, plus the end marker (Kamailio's `real_used`).
-    private(set) var realUsed = 0
-    private(set) var maxUsed = 0
+    package private(set) var realUsed = 0
+    package private(set) var maxUsed = 0
     /// Number of free blocks.
-    private(set) var fragments = 0
+    package private(set) var fragments = 0
 
     /// Sets up the heap over `size` bytes at `base` (the caller owns the memory and must keep
     /// it mapped while the heap is used). `size` must hold at least one minimum block.
-    init(base: UnsafeMutableRawPointer, size: Int) {
+    package init(base: UnsafeMutableRawPointer, size: Int) {
         precondition(size >= Self.minimumBlockSize + Self.headerSize, "shared memory region too small")
         self.base = base
         total = size & ~(Self.alignment - 1)
@@ -57,7 +62,7 @@ struct TLSFHeap {
     }
 
     /// Frees the control structures (not the region).
-    func deallocate() {
+    package func deallocate() {
         secondLevelBitmaps.deallocate()
         heads.deallocate()
     }
@@ -158,7 +163,7 @@ struct TLSFHeap {
 
     /// Allocates `count` bytes (16-byte aligned); returns the payload offset or nil when no
     /// free block is large enough.
-    mutating func allocate(_ count: Int) -> Int? {
+    package mutating func allocate(_ count: Int) -> Int? {
         guard count >= 0, count <= total else { return nil }
         let size = Self.blockSize(for: count)
         guard let b = findFree(size) else { return nil }
@@ -180,7 +185,7 @@ struct TLSFHeap {
     }
 
     /// True when `offset` can be the payload of a block in use (cheap checks only).
-    func isAllocated(_ offset: Int) -> Bool {
+    package func isAllocated(_ offset: Int) -> Bool {
         let b = offset - Self.headerSize
         guard b >= 0, b <= total - Self.headerSize - Self.minimumBlockSize, b & (Self.alignment - 1) == 0,
             !isFree(b)
@@ -191,7 +196,7 @@ struct TLSFHeap {
 
     /// Releases the block whose payload is at `offset`, merging it with free neighbours.
     /// Returns false (and changes nothing) for an offset that is not an allocated block.
-    mutating func free(_ offset: Int) -> Bool {
+    package mutating func free(_ offset: Int) -> Bool {
         guard isAllocated(offset) else { return false }
         var b = offset - Self.headerSize
         var bs = blockSize(b)
@@ -215,10 +220,10 @@ struct TLSFHeap {
     }
 
     /// The payload size of the allocated block at `offset` (at least the size asked for).
-    func usableSize(_ offset: Int) -> Int { blockSize(offset - Self.headerSize) - Self.headerSize }
+    package func usableSize(_ offset: Int) -> Int { blockSize(offset - Self.headerSize) - Self.headerSize }
 
     /// The size of the largest free block's payload (walks one list; for error messages).
-    var largestFree: Int {
+    package var largestFree: Int {
         guard firstLevelBitmap != 0 else { return 0 }
         let fl = Self.highestBit(Int(firstLevelBitmap))
         let sl = 31 - secondLevelBitmaps[fl].leadingZeroBitCount
@@ -233,7 +238,7 @@ struct TLSFHeap {
 
     /// Walks every block and every list and checks the invariants; returns the first
     /// inconsistency found, or nil. For tests.
-    func verify() -> String? {
+    package func verify() -> String? {
         var b = 0
         var previous = Self.none
         var previousWasFree = false

@@ -1,3 +1,4 @@
+import SwiftletSDK
 internal import CResolv
 import Synchronization
 
