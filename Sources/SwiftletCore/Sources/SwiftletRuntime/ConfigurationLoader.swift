@@ -117,7 +117,7 @@ public enum ConfigurationLoader {
         Counters.shared.removeAll()
         let localAddresses = LocalAddresses(listeners: core.listen, aliases: core.aliases)
         CoreServices.isMyself = localAddresses.isMyself
-        CoreServices.aliases = core.aliases.reversed().map { LocalAlias(host: $0.host, port: $0.port, proto: $0.proto) }
+        CoreServices.aliases = core.aliases.reversed()
         MyselfCallbacks.removeAll()
         let moduleNames = ModuleNameList()
         do throws(FixupError) { try CoreRPC.register(in: RPCRegistry.shared, modules: { moduleNames.names }) } catch {

@@ -4,20 +4,11 @@ import SwiftletSDK
     import Glibc
 #endif
 
-/// An `alias=` host name: requests for it are for this server (`myself`).
-public struct HostAlias: Sendable, Equatable {
-    public var host: String
-    /// nil: any port.
-    public var port: Int?
-    /// nil: any protocol.
-    public var proto: TransportProtocol?
-}
-
 /// The addresses that count as "myself" (Kamailio's `check_self`): the listen addresses
 /// (and their advertised addresses) and the `alias=` names.
 struct LocalAddresses {
     var listeners: [ListenAddress] = []
-    var aliases: [HostAlias] = []
+    var aliases: [LocalAlias] = []
 
     /// True when `host` (IPv6 with or without brackets) and `port` (nil: any) is one of ours.
     func isMyself(host: String, port: Int?) -> Bool {
