@@ -160,11 +160,11 @@ public enum ConfigurationLoader {
 
         // modparam: the module name is an anchored, case-insensitive regular expression.
         for setting in config.moduleParameters {
-            let re = CompiledRegex("^(\(setting.module))$")
-            let matching = modules.filter { re.matches($0.name) }
+            let re = POSIXRegex.script("^(\(setting.module))$")
+            let matching = modules.filter { re?.matches($0.name) == true }
             guard !matching.isEmpty else {
                 // A modparam of a module whose loadmodule failed adds nothing to that error.
-                if failed.contains(where: { re.matches($0) }) { continue }
+                if failed.contains(where: { re?.matches($0) == true }) { continue }
                 diagnostics.append(
                     ConfigDiagnostic("modparam: no loaded module matches '\(setting.module)'", at: setting.location))
                 continue

@@ -267,7 +267,7 @@ extension ScriptCompiler {
                 let v = value(ctx)
                 if v == .null { return .int(negate ? 1 : 0) }
                 if let net = IPNetwork(v.stringValue) { return result(net.contains(ip(ctx))) }
-                if isMatch { return .int(CompiledRegex(v.stringValue).matches(ip(ctx)) ? 1 : 0) }
+                if isMatch { return .int(POSIXRegex.script(v.stringValue)?.matches(ip(ctx)) == true ? 1 : 0) }
                 return result(false)
             }
         }
@@ -294,11 +294,11 @@ extension ScriptCompiler {
         -> (MessageContext, String) -> Bool
     {
         if case .string(let p, let l) = pattern {
-            let re = CompiledRegex(p)
-            if !re.ok { error("invalid regular expression \"\(p)\"", l) }
-            return { _, s in re.matches(s) }
+            let re = POSIXRegex.script(p)
+            if re == nil { error("invalid regular expression \"\(p)\"", l) }
+            return { _, s in re?.matches(s) == true }
         }
-        return { ctx, s in CompiledRegex(value(ctx).stringValue).matches(s) }
+        return { ctx, s in POSIXRegex.script(value(ctx).stringValue)?.matches(s) == true }
     }
 }
 
