@@ -29,7 +29,7 @@ enum CorexRPC {
     /// (0 for any).
     @Sendable static func listAliases() -> RPCValue {
         .array(
-            CoreServices.aliases.map { a in
+            CoreContext.current.aliases.map { a in
                 .object([
                     ("PROTO", .string(a.proto?.rawValue ?? "*")), ("ADDR", .string(a.host)),
                     ("PORT", .int(a.port ?? 0)),

@@ -29,7 +29,7 @@ final class PVModule {
             [shared.pseudoVariableClass(), StatVariable.pseudoVariableClass]
         e.functions = [
             ScriptFunction("pv_isset", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
-                let pv = try Self.variable(args[0])
+                let pv = try args[0].pseudoVariable()
                 return { ctx in
                     guard let v = pv.value(ctx), v != .null else { return -1 }
                     return 1
@@ -39,14 +39,14 @@ final class PVModule {
                 try self.fixupUnset(args[0])
             },
             ScriptFunction("is_int", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
-                let pv = try Self.variable(args[0])
+                let pv = try args[0].pseudoVariable()
                 return { ctx in
                     if case .int? = pv.value(ctx) { return 1 }
                     return -1
                 }
             },
             ScriptFunction("typeof", parameters: 2, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
-                let pv = try Self.variable(args[0])
+                let pv = try args[0].pseudoVariable()
                 let type = try args[1].constantString().lowercased().first
                 return { ctx in
                     guard let v = pv.value(ctx) else { return -1 }
@@ -57,7 +57,7 @@ final class PVModule {
                 }
             },
             ScriptFunction("not_empty", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
-                let pv = try Self.variable(args[0])
+                let pv = try args[0].pseudoVariable()
                 return { ctx in
                     if case .string(let s)? = pv.value(ctx), !s.isEmpty { return 1 }
                     return -1
@@ -74,27 +74,10 @@ final class PVModule {
         }
     }
 
-    /// The argument as a pseudo-variable (`$var(x)` or `"$var(x)"`; Kamailio's `fixup_pvar`).
-    static func variable(_ arg: ScriptArgument) throws(FixupError) -> PseudoVariable {
-        let text: String
-        switch arg.value {
-        case .pseudoVariable(let p), .string(let p): text = p.trimmingCharacters()
-        case .int(let i): throw FixupError("a pseudo-variable is required here, not \(i)", at: arg.location)
-        }
-        guard text.hasPrefix("$") else {
-            throw FixupError("a pseudo-variable is required here, not \"\(text)\"", at: arg.location)
-        }
-        do {
-            return try PseudoVariableRegistry.shared.compile(text)
-        } catch {
-            throw FixupError(error.message, at: arg.location)
-        }
-    }
-
     /// `pv_unset(pv)`: assigns null (`$var` becomes 0, `$avp` loses its newest value, `$du`
     /// is reset); `$shv` becomes 0.
     func fixupUnset(_ arg: ScriptArgument) throws(FixupError) -> ScriptAction {
-        let pv = try Self.variable(arg)
+        let pv = try arg.pseudoVariable()
         guard let set = pv.set else {
             throw FixupError("pseudo-variable \(pv.text) is read-only", at: arg.location)
         }

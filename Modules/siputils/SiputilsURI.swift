@@ -119,7 +119,7 @@ extension SiputilsModule {
 
     /// `is_e164(pv)`: 1 when the value is `+` and 2 to 15 digits.
     func fixupIsE164(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
-        let pv = try Self.variable(args[0])
+        let pv = try args[0].pseudoVariable()
         return { ctx in
             guard case .string(let s)? = pv.value(ctx), !s.isEmpty else { return -1 }
             return Self.isE164(Array(s.utf8)[...]) ? 1 : -1
@@ -128,7 +128,7 @@ extension SiputilsModule {
 
     /// `is_uri_user_e164(pv)`: 1 when the user part of the URI in the value is E.164.
     func fixupIsURIUserE164(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
-        let pv = try Self.variable(args[0])
+        let pv = try args[0].pseudoVariable()
         return { ctx in
             guard case .string(let s)? = pv.value(ctx), !s.isEmpty else { return -1 }
             let b = Array(s.utf8)
@@ -142,22 +142,5 @@ extension SiputilsModule {
     static func isE164(_ s: ArraySlice<UInt8>) -> Bool {
         guard s.count > 2, s.count < 17, s.first == UInt8(ascii: "+") else { return false }
         return s.dropFirst().allSatisfy { $0 >= 48 && $0 <= 57 }
-    }
-
-    /// A pseudo-variable argument (Kamailio's `fixup_pvar`).
-    static func variable(_ arg: ScriptArgument) throws(FixupError) -> PseudoVariable {
-        let text: String
-        switch arg.value {
-        case .pseudoVariable(let p), .string(let p): text = p.trimmingCharacters()
-        case .int(let i): throw FixupError("a pseudo-variable is required here, not \(i)", at: arg.location)
-        }
-        guard text.hasPrefix("$") else {
-            throw FixupError("a pseudo-variable is required here, not \"\(text)\"", at: arg.location)
-        }
-        do {
-            return try PseudoVariableRegistry.shared.compile(text)
-        } catch {
-            throw FixupError(error.message, at: arg.location)
-        }
     }
 }

@@ -87,7 +87,8 @@ enum SIPFuzzer {
 
     /// Prints the input (and a derived message, if any) escaped, then traps.
     static func violated(_ what: String, derived: [UInt8]? = nil) -> Never {
-        var report = "\n==SIPFUZZ== invariant violated: \(what)\n==SIPFUZZ== input (\(current.count) bytes): \(escape(current))\n"
+        var report =
+            "\n==SIPFUZZ== invariant violated: \(what)\n==SIPFUZZ== input (\(current.count) bytes): \(escape(current))\n"
         if let derived { report += "==SIPFUZZ== derived message (\(derived.count) bytes): \(escape(derived))\n" }
         fputs(report, stderr)
         fatalError("SIPFUZZ: " + what)
@@ -130,7 +131,9 @@ enum SIPFuzzer {
                 var rounds = 0
                 while true {
                     rounds += 1
-                    if rounds > bytes.count + 2 { violated("StreamFramer.next() returns frames without consuming bytes") }
+                    if rounds > bytes.count + 2 {
+                        violated("StreamFramer.next() returns frames without consuming bytes")
+                    }
                     let frame: StreamFramer.Frame?
                     do { frame = try f.next() } catch {
                         closed = true  // the connection would be closed
@@ -148,7 +151,9 @@ enum SIPFuzzer {
                     }
                 }
                 if !closed, consumed + f.pendingByteCount != appended {
-                    violated("StreamFramer lost bytes: appended \(appended), framed \(consumed), pending \(f.pendingByteCount)")
+                    violated(
+                        "StreamFramer lost bytes: appended \(appended), framed \(consumed), pending \(f.pendingByteCount)"
+                    )
                 }
             }
         }
@@ -293,8 +298,12 @@ enum SIPFuzzer {
         let out: [UInt8]
         do { out = try builder.build(for: m, code: 200, reason: "OK", toTag: "t") } catch { return }
         let r: SIPMessage
-        do { r = try SIPMessage(parsing: out) } catch { violated("stateless reply does not parse: \(error)", derived: out) }
-        if r.statusCode != 200 { violated("stateless reply has status \(String(describing: r.statusCode))", derived: out) }
+        do { r = try SIPMessage(parsing: out) } catch {
+            violated("stateless reply does not parse: \(error)", derived: out)
+        }
+        if r.statusCode != 200 {
+            violated("stateless reply has status \(String(describing: r.statusCode))", derived: out)
+        }
         if r.callID != m.callID { violated("stateless reply changed the Call-ID", derived: out) }
         if (try? r.contentLength()) != 0 { violated("stateless reply has no Content-Length: 0", derived: out) }
         if !r.bodyRange.isEmpty { violated("stateless reply has a body", derived: out) }
@@ -304,7 +313,9 @@ enum SIPFuzzer {
         }
         if let vias = try? m.vias() {
             guard let rv = try? r.vias() else { violated("stateless reply Vias do not parse", derived: out) }
-            if rv.count != vias.count { violated("stateless reply has \(rv.count) Vias, the request \(vias.count)", derived: out) }
+            if rv.count != vias.count {
+                violated("stateless reply has \(rv.count) Vias, the request \(vias.count)", derived: out)
+            }
             if let top = vias.first, let rtop = rv.first, r.buffer.string(rtop.host) != m.buffer.string(top.host) {
                 violated("stateless reply changed the top Via host", derived: out)
             }
@@ -314,7 +325,9 @@ enum SIPFuzzer {
         {
             keep(r.toTag)
         } else if let to = try? m.to(), to.tag(m.buffer) == nil {
-            if r.toTag != "t" { violated("stateless reply did not get the To-tag (got \(r.toTag ?? "none"))", derived: out) }
+            if r.toTag != "t" {
+                violated("stateless reply did not get the To-tag (got \(r.toTag ?? "none"))", derived: out)
+            }
         } else if let tag = m.toTag, r.toTag != tag {
             violated("stateless reply changed the To-tag", derived: out)
         }
@@ -339,10 +352,16 @@ enum SIPFuzzer {
             return
         }
         let r: SIPMessage
-        do { r = try SIPMessage(parsing: out) } catch { violated("edited message does not parse: \(error)", derived: out) }
+        do { r = try SIPMessage(parsing: out) } catch {
+            violated("edited message does not parse: \(error)", derived: out)
+        }
         if Array(r.buffer[r.bodyRange]) != newBody { violated("edited message lost its new body", derived: out) }
-        if (try? r.contentLength()) != newBody.count { violated("edited message has a wrong Content-Length", derived: out) }
-        guard let xa = r.firstHeader(named: "X-A") else { violated("edited message lost the appended header", derived: out) }
+        if (try? r.contentLength()) != newBody.count {
+            violated("edited message has a wrong Content-Length", derived: out)
+        }
+        guard let xa = r.firstHeader(named: "X-A") else {
+            violated("edited message lost the appended header", derived: out)
+        }
         if r.value(of: xa) != "1" { violated("appended header has value \(r.value(of: xa))", derived: out) }
         if !r.headers(.route).isEmpty { violated("edited message still has a Route header", derived: out) }
         guard let top = try? r.topVia() else { violated("edited message: the added Via does not parse", derived: out) }
@@ -351,7 +370,9 @@ enum SIPFuzzer {
         }
         if let vias = try? m.vias() {
             guard let rv = try? r.vias() else { violated("edited message: Vias no longer parse", derived: out) }
-            if rv.count != vias.count + 1 { violated("edited message has \(rv.count) Vias, expected \(vias.count + 1)", derived: out) }
+            if rv.count != vias.count + 1 {
+                violated("edited message has \(rv.count) Vias, expected \(vias.count + 1)", derived: out)
+            }
         }
         if m.isRequest != r.isRequest || m.statusCode != r.statusCode || m.methodText != r.methodText {
             violated("edited message changed its first line", derived: out)
@@ -385,15 +406,23 @@ enum SIPFuzzer {
             return
         }
         let r: SIPMessage
-        do { r = try SIPMessage(parsing: out) } catch { violated("edited message does not parse: \(error)", derived: out) }
+        do { r = try SIPMessage(parsing: out) } catch {
+            violated("edited message does not parse: \(error)", derived: out)
+        }
         if m.isRequest, r.requestURI != "sip:new@[2001:db8::2]:5070;transport=tcp" {
             violated("edited message lost its new Request-URI", derived: out)
         }
-        if r.firstHeader(named: "X-B").map(r.value(of:)) != "2" { violated("edited message lost the prepended header", derived: out) }
-        if Array(r.buffer[r.bodyRange]) != Array(m.buffer[m.bodyRange]) { violated("edited message changed its body", derived: out) }
+        if r.firstHeader(named: "X-B").map(r.value(of:)) != "2" {
+            violated("edited message lost the prepended header", derived: out)
+        }
+        if Array(r.buffer[r.bodyRange]) != Array(m.buffer[m.bodyRange]) {
+            violated("edited message changed its body", derived: out)
+        }
         if hadVia, let vias = try? m.vias() {
             let rv = (try? r.vias()) ?? []
-            if rv.count != vias.count - 1 { violated("after removeTopVia: \(rv.count) Vias, expected \(vias.count - 1)", derived: out) }
+            if rv.count != vias.count - 1 {
+                violated("after removeTopVia: \(rv.count) Vias, expected \(vias.count - 1)", derived: out)
+            }
         }
     }
 }

@@ -12,10 +12,7 @@ final class SubstRule {
         let message: String
     }
 
-    enum Part {
-        case text([UInt8])
-        case group(Int)
-    }
+    typealias Part = SubstSyntax<Never>.Part
 
     private var regex = regex_t()
     private let parts: [Part]
@@ -23,61 +20,24 @@ final class SubstRule {
     private let groups: Int
 
     init(_ expression: String) throws(ParseError) {
-        let b = Array(expression.utf8)
-        guard b.count >= 3 else { throw ParseError(message: "too short") }
-        let separator = b[0]
-        guard separator != UInt8(ascii: "\\") else { throw ParseError(message: "'\\' cannot be the separator") }
-        guard let reEnd = SubstRule.unescapedSeparator(b, from: 1) else {
-            throw ParseError(message: "no separator after the regular expression")
-        }
-        var parts: [Part] = []
-        var literal: [UInt8] = []
-        var i = reEnd + 1
-        var replEnd: Int? = nil
-        while i < b.count {
-            let c = b[i]
-            if c == separator {
-                replEnd = i
-                break
-            }
-            if c == UInt8(ascii: "\\"), i + 1 < b.count {
-                i += 1
-                switch b[i] {
-                case UInt8(ascii: "n"): literal.append(10)
-                case UInt8(ascii: "r"): literal.append(13)
-                case UInt8(ascii: "t"): literal.append(9)
-                case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    if !literal.isEmpty { parts.append(.text(literal)) }
-                    literal = []
-                    parts.append(.group(Int(b[i] - 48)))
-                default: literal.append(b[i])  // \\ \/ \$ and unknown escapes keep the character
-                }
-            } else {
-                literal.append(c)
-            }
-            i += 1
-        }
-        guard let replEnd else { throw ParseError(message: "no separator after the replacement") }
-        if !literal.isEmpty { parts.append(.text(literal)) }
-        var flags = REG_EXTENDED | REG_NEWLINE
-        var global = false
-        for f in b[(replEnd + 1)...] {
-            switch f {
-            case UInt8(ascii: "i"): flags |= REG_ICASE
-            case UInt8(ascii: "s"): flags &= ~REG_NEWLINE
-            case UInt8(ascii: "g"): global = true
-            default: throw ParseError(message: "unknown flag '\(String(decoding: [f], as: UTF8.self))'")
+        let syntax = try SubstSyntax<Never>(parsing: expression) { failure in
+            switch failure {
+            case .tooShort: ParseError(message: "too short")
+            case .backslashSeparator: ParseError(message: "'\\' cannot be the separator")
+            case .noSeparatorAfterRegex: ParseError(message: "no separator after the regular expression")
+            case .endsAfterRegex, .noSeparatorAfterReplacement:
+                ParseError(message: "no separator after the replacement")
+            case .unknownFlag(let f): ParseError(message: "unknown flag '\(String(decoding: [f], as: UTF8.self))'")
             }
         }
-        let pattern = String(decoding: b[1..<reEnd], as: UTF8.self)
-        guard regcomp(&regex, pattern, flags) == 0 else {
+        let pattern = syntax.pattern
+        guard regcomp(&regex, pattern, syntax.compileFlags) == 0 else {
             throw ParseError(message: "bad regular expression '\(pattern)'")
         }
         // A reference to a group the expression does not have is replaced by nothing.
-        let highest = parts.reduce(0) { if case .group(let g) = $1 { max($0, g) } else { $0 } }
-        groups = max(Int(regex.re_nsub), highest)
-        self.parts = parts
-        self.global = global
+        groups = max(Int(regex.re_nsub), syntax.highestGroup)
+        self.parts = syntax.parts
+        self.global = syntax.global
     }
 
     deinit { regfree(&regex) }
@@ -106,7 +66,7 @@ final class SubstRule {
                 case .text(let t): out += t
                 case .group(let g) where matches[g].rm_so >= 0:
                     out += input[(offset + Int(matches[g].rm_so))..<(offset + Int(matches[g].rm_eo))]
-                case .group: break
+                case .group, .requestURI, .variable: break
                 }
             }
             offset = end
@@ -121,23 +81,13 @@ final class SubstRule {
     /// The name and value of a `#!substdef "/NAME/value/"` (Kamailio's `pp_substdef_add`).
     static func splitDefinition(_ expression: String) -> (name: String, value: String) {
         let b = Array(expression.utf8)
-        guard let nameEnd = unescapedSeparator(b, from: 1),
-            let valueEnd = unescapedSeparator(b, from: nameEnd + 1)
+        guard let nameEnd = SubstSyntax<Never>.unescapedSeparator(b, from: 1),
+            let valueEnd = SubstSyntax<Never>.unescapedSeparator(b, from: nameEnd + 1)
         else { return ("", "") }
         return (
             String(decoding: b[1..<nameEnd], as: UTF8.self),
             String(decoding: b[(nameEnd + 1)..<valueEnd], as: UTF8.self)
         )
-    }
-
-    /// The index of the next `b[0]` not preceded by a backslash, from `start`.
-    private static func unescapedSeparator(_ b: [UInt8], from start: Int) -> Int? {
-        var i = start
-        while i < b.count {
-            if b[i] == b[0], b[i - 1] != UInt8(ascii: "\\") { return i }
-            i += 1
-        }
-        return nil
     }
 }
 

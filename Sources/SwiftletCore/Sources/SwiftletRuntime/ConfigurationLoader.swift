@@ -146,11 +146,11 @@ public enum ConfigurationLoader {
         let localAddresses = LocalAddresses(listeners: core.listen, aliases: core.aliases)
         context.isMyself = { localAddresses.isMyself(host: $0, port: $1) }
         context.listeners = core.listen
+        context.aliases = core.aliases.reversed()
         context.settings.checkVia = core.checkVia
         context.settings.udpMTU = core.udpMTU
         context.settings.udpMTUFallback = core.udpMTUFallback
         context.settings.forceRport = core.forceRport
-        CoreServices.aliases = core.aliases.reversed().map { LocalAlias(host: $0.host, port: $0.port, proto: $0.proto) }
         MyselfCallbacks.removeAll()
         let moduleNames = ModuleNameList()
         do throws(FixupError) { try CoreRPC.register(in: context.rpcs, modules: { moduleNames.names }) } catch {
@@ -193,11 +193,11 @@ public enum ConfigurationLoader {
 
         // modparam: the module name is an anchored, case-insensitive regular expression.
         for setting in config.moduleParameters {
-            let re = CompiledRegex("^(\(setting.module))$")
-            let matching = modules.filter { re.matches($0.name) }
+            let re = POSIXRegex.script("^(\(setting.module))$")
+            let matching = modules.filter { re?.matches($0.name) == true }
             guard !matching.isEmpty else {
                 // A modparam of a module whose loadmodule failed adds nothing to that error.
-                if failed.contains(where: { re.matches($0) }) { continue }
+                if failed.contains(where: { re?.matches($0) == true }) { continue }
                 diagnostics.append(
                     ConfigDiagnostic("modparam: no loaded module matches '\(setting.module)'", at: setting.location))
                 continue

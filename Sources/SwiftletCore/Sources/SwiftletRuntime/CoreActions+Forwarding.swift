@@ -21,31 +21,11 @@ enum ForwardingActions {
         var port: Int?
 
         init?(_ text: String) {
-            var rest = Substring(text)
-            if let colon = rest.firstIndex(of: ":"), let p = NextHop.transport(named: String(rest[..<colon])) {
-                proto = p
-                rest = rest[rest.index(after: colon)...]
-            }
-            if rest.hasPrefix("[") {
-                guard let close = rest.firstIndex(of: "]") else { return nil }
-                host = String(rest[rest.index(after: rest.startIndex)..<close])
-                rest = rest[rest.index(after: close)...]
-                if rest.hasPrefix(":") {
-                    guard let p = Int(rest.dropFirst()), (1...65535).contains(p) else { return nil }
-                    port = p
-                } else if !rest.isEmpty {
-                    return nil
-                }
-            } else if rest.filter({ $0 == ":" }).count > 1 {
-                host = String(rest)  // an IPv6 address without brackets and without a port
-            } else if let colon = rest.firstIndex(of: ":") {
-                host = String(rest[..<colon])
-                guard let p = Int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else { return nil }
-                port = p
-            } else {
-                host = String(rest)
-            }
-            if host.isEmpty { return nil }
+            guard let (proto, host, port) = ProtoHostPort.split(Substring(text)) else { return nil }
+            self.proto = proto
+            self.host = String(host.hasPrefix("[") ? host.dropFirst().dropLast() : host)
+            self.port = port
+            if self.host.isEmpty { return nil }  // "[]"
         }
     }
 }

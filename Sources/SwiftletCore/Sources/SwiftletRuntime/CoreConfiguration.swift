@@ -34,7 +34,7 @@ public struct CoreConfiguration {
     /// Iterations of one `while` loop before it is stopped (`max_while_loops`; 0: no limit).
     public var maxWhileLoops = 100
     /// `alias=` names: requests for them are for this server (`myself`).
-    public var aliases: [HostAlias] = []
+    public var aliases: [LocalAlias] = []
     /// `check_via`: a reply is forwarded only when its top Via is this server.
     public var checkVia = false
     /// `force_rport`: every request is treated as if its Via had `rport`.
@@ -304,7 +304,7 @@ public enum ListenParser {
     }
 
     /// From the tokens after `alias=`: `[proto:]host[:port]` (no port: any port).
-    static func parseAlias(_ tokens: [Token], at location: SourceLocation) throws(ConfigDiagnostic) -> HostAlias {
+    static func parseAlias(_ tokens: [Token], at location: SourceLocation) throws(ConfigDiagnostic) -> LocalAlias {
         var t = tokens[...]
         var proto: TransportProtocol? = nil
         if t.count >= 3, t[t.startIndex].kind == .identifier,
@@ -333,7 +333,7 @@ public enum ListenParser {
             }
         }
         guard !host.isEmpty else { throw ConfigDiagnostic("missing host name in alias", at: location) }
-        return HostAlias(host: host, port: port, proto: proto)
+        return LocalAlias(host: host, port: port, proto: proto)
     }
 
     /// From `-l` text such as `udp:127.0.0.1:5060` or `[::1]:5070`.

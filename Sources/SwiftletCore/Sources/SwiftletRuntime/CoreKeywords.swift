@@ -4,20 +4,11 @@ import SwiftletSDK
     import Glibc
 #endif
 
-/// An `alias=` host name: requests for it are for this server (`myself`).
-public struct HostAlias: Sendable, Equatable {
-    public var host: String
-    /// nil: any port.
-    public var port: Int?
-    /// nil: any protocol.
-    public var proto: TransportProtocol?
-}
-
 /// The addresses that count as "myself" (Kamailio's `check_self`): the listen addresses
 /// (and their advertised addresses) and the `alias=` names.
 struct LocalAddresses {
     var listeners: [ListenAddress] = []
-    var aliases: [HostAlias] = []
+    var aliases: [LocalAlias] = []
 
     /// True when `host` (IPv6 with or without brackets) and `port` (nil: any) is one of ours.
     func isMyself(host: String, port: Int?) -> Bool {
@@ -276,7 +267,7 @@ extension ScriptCompiler {
                 let v = value(ctx)
                 if v == .null { return .int(negate ? 1 : 0) }
                 if let net = IPNetwork(v.stringValue) { return result(net.contains(ip(ctx))) }
-                if isMatch { return .int(CompiledRegex(v.stringValue).matches(ip(ctx)) ? 1 : 0) }
+                if isMatch { return .int(POSIXRegex.script(v.stringValue)?.matches(ip(ctx)) == true ? 1 : 0) }
                 return result(false)
             }
         }
@@ -303,11 +294,11 @@ extension ScriptCompiler {
         -> (MessageContext, String) -> Bool
     {
         if case .string(let p, let l) = pattern {
-            let re = CompiledRegex(p)
-            if !re.ok { error("invalid regular expression \"\(p)\"", l) }
-            return { _, s in re.matches(s) }
+            let re = POSIXRegex.script(p)
+            if re == nil { error("invalid regular expression \"\(p)\"", l) }
+            return { _, s in re?.matches(s) == true }
         }
-        return { ctx, s in CompiledRegex(value(ctx).stringValue).matches(s) }
+        return { ctx, s in POSIXRegex.script(value(ctx).stringValue)?.matches(s) == true }
     }
 }
 

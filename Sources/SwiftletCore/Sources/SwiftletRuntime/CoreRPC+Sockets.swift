@@ -32,7 +32,7 @@ extension CoreRPC {
     /// `{"myself_callbacks": "yes"|"no", "aliases": [{"alias": {"proto", "address", "port"}}]}`,
     /// the newest alias first; `proto` and `port` are `*` when any.
     @Sendable static func aliasesList() -> RPCValue {
-        let aliases: [RPCValue] = CoreServices.aliases.map { a in
+        let aliases: [RPCValue] = CoreContext.current.aliases.map { a in
             .object([
                 (
                     "alias",

@@ -22,7 +22,7 @@ public final class MemoryTransport: TransportLayer, @unchecked Sendable {
     private let local: LocalAddresses
 
     /// Sockets for `listen` (configuration order); `aliases` count as this server too.
-    public init(listen: [ListenAddress], aliases: [HostAlias] = []) {
+    public init(listen: [ListenAddress], aliases: [LocalAlias] = []) {
         sockets = listen.enumerated().map { i, l in
             ListeningSocket(
                 index: i, listen: l, address: SocketAddress(numericHost: l.address, port: l.port) ?? SocketAddress(),

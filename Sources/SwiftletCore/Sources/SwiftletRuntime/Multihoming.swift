@@ -10,8 +10,8 @@ import Synchronization
 /// Kamailio's `fix_hostname` does for a listener given as an IP address.
 enum AutoAliases {
     /// The aliases for `listeners` that are IP literals; names already known are left out.
-    static func forListeners(_ listeners: [ListenAddress], existing: [HostAlias]) -> [HostAlias] {
-        var out: [HostAlias] = []
+    static func forListeners(_ listeners: [ListenAddress], existing: [LocalAlias]) -> [LocalAlias] {
+        var out: [LocalAlias] = []
         var cache: [String: String?] = [:]
         for l in listeners {
             guard IPAddressText.bytes(l.address) != nil else { continue }
@@ -23,7 +23,7 @@ enum AutoAliases {
                 cache[l.address] = name
             }
             guard let name, IPAddressText.bytes(name) == nil else { continue }
-            let alias = HostAlias(host: name, port: l.port, proto: l.proto)
+            let alias = LocalAlias(host: name, port: l.port, proto: l.proto)
             if !existing.contains(alias), !out.contains(alias) { out.append(alias) }
         }
         return out

@@ -30,20 +30,12 @@ extension PVValue {
     }
 }
 
-/// A POSIX extended regular expression, compiled once (case-insensitive by default, as
-/// Kamailio's `=~`; `switch` regex labels are case-sensitive).
-final class CompiledRegex {
-    private var regex = regex_t()
-    let ok: Bool
-
-    init(_ pattern: String, caseInsensitive: Bool = true) {
-        ok = regcomp(&regex, pattern, REG_EXTENDED | REG_NOSUB | (caseInsensitive ? REG_ICASE : 0)) == 0
-    }
-
-    deinit { if ok { regfree(&regex) } }
-
-    func matches(_ s: String) -> Bool {
-        ok && regexec(&regex, s, 0, nil, 0) == 0
+extension POSIXRegex {
+    /// A regular expression of the script (Kamailio's `=~`, `switch` regex labels, `modparam`
+    /// module names): POSIX extended, without `REG_NEWLINE`, case-insensitive unless
+    /// `caseInsensitive` is false (`switch` labels); nil when the pattern does not compile.
+    static func script(_ pattern: String, caseInsensitive: Bool = true) -> POSIXRegex? {
+        try? POSIXRegex(pattern, flags: REG_EXTENDED | (caseInsensitive ? REG_ICASE : 0))
     }
 }
 
@@ -109,12 +101,12 @@ extension ScriptCompiler {
         let l = compileExpression(lhs)
         if op == "=~" {
             if case .string(let pattern, let ploc) = rhs {
-                let re = CompiledRegex(pattern)
-                if !re.ok { error("invalid regular expression \"\(pattern)\"", ploc) }
-                return { ctx in .int(re.matches(l(ctx).stringValue) ? 1 : 0) }
+                let re = POSIXRegex.script(pattern)
+                if re == nil { error("invalid regular expression \"\(pattern)\"", ploc) }
+                return { ctx in .int(re?.matches(l(ctx).stringValue) == true ? 1 : 0) }
             }
             let r = compileExpression(rhs)
-            return { ctx in .int(CompiledRegex(r(ctx).stringValue).matches(l(ctx).stringValue) ? 1 : 0) }
+            return { ctx in .int(POSIXRegex.script(r(ctx).stringValue)?.matches(l(ctx).stringValue) == true ? 1 : 0) }
         }
         let r = compileExpression(rhs)
         func bool(_ b: Bool) -> PVValue { .int(b ? 1 : 0) }

@@ -13,7 +13,7 @@ extension ScriptCompiler {
         var defaultLocation: SourceLocation? = nil
         var intLabels: [Int: Int] = [:]  // value -> case index
         var stringLabels: [(value: String, index: Int)] = []
-        var regexLabels: [(regex: CompiledRegex, index: Int)] = []
+        var regexLabels: [(regex: POSIXRegex, index: Int)] = []
         var matchers: [(index: Int, isRegex: Bool)] = []  // string/regex labels in source order
         var seenInts: [Int: SourceLocation] = [:]
         var seenStrings: [String: SourceLocation] = [:]
@@ -54,8 +54,7 @@ extension ScriptCompiler {
                     seenInts[n] = e.location
                     intLabels[n] = i
                 case (_, true):
-                    let re = CompiledRegex(value.stringValue, caseInsensitive: false)
-                    guard re.ok else {
+                    guard let re = POSIXRegex.script(value.stringValue, caseInsensitive: false) else {
                         error("bad regular expression \"\(value.stringValue)\" in case label", e.location)
                         continue
                     }

@@ -47,6 +47,9 @@ public final class CoreContext: @unchecked Sendable {
     public var settings = ForwardingSettings()
     /// The configured listen addresses in configuration order.
     public var listeners: [ListenAddress] = []
+    /// The `alias=` names, newest first (Kamailio keeps them in a list with the last added
+    /// at its head).
+    public var aliases: [LocalAlias] = []
     /// Kamailio's `check_self` over the listen addresses, advertised addresses and `alias=`:
     /// host (IP, `[IPv6]` or name) and port (nil: any).
     public var isMyself: @Sendable (_ host: String, _ port: Int?) -> Bool = { _, _ in false }

@@ -42,12 +42,6 @@ public enum MyselfCallbacks {
     }
 }
 
-extension CoreServices {
-    /// The `alias=` names of the configuration, newest first (Kamailio keeps them in a list
-    /// with the last added at its head). Set by the core when a configuration is loaded.
-    nonisolated(unsafe) public static var aliases: [LocalAlias] = []
-}
-
 extension ListeningSocket: Equatable {
     /// Sockets are the same object (Kamailio compares `socket_info` pointers).
     public static func == (a: ListeningSocket, b: ListeningSocket) -> Bool { a === b }
@@ -151,30 +145,45 @@ public struct ProtoHostPort: Equatable, Sendable {
     public var port: Int
 
     public init?(_ text: String) {
-        var rest = Substring(text.trimmingCharacters())
-        proto = nil
+        guard let (proto, host, port) = Self.split(Substring(text.trimmingCharacters())) else { return nil }
+        self.proto = proto
+        self.host = String(host)
+        self.port = port ?? 0
+    }
+
+    /// `[proto:]host[:port]` taken apart as written, without trimming (the parser of
+    /// `ProtoHostPort` and of the core's `force_send_socket()`, `forward(host)` and `$fs`): the
+    /// protocol when the text starts with a known one and a colon; the host, an IPv6 reference
+    /// with its brackets (an IPv6 address without brackets is all host: there is no port); the
+    /// port (1-65535) when one is given. Nil when the port is not a number in range, something
+    /// other than `:port` follows the `]`, or the host is empty.
+    public static func split(_ text: Substring) -> (proto: TransportProtocol?, host: Substring, port: Int?)? {
+        var rest = text
+        var proto: TransportProtocol? = nil
         if let colon = rest.firstIndex(of: ":"), let p = NextHop.transport(named: String(rest[..<colon])) {
             proto = p
             rest = rest[rest.index(after: colon)...]
         }
-        port = 0
+        let host: Substring
+        var port: Int? = nil
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else { return nil }
-            host = String(rest[...close])
+            host = rest[...close]
             rest = rest[rest.index(after: close)...]
             if !rest.isEmpty {
                 guard rest.hasPrefix(":"), let p = Int(rest.dropFirst()), (1...65535).contains(p) else { return nil }
                 port = p
             }
         } else if rest.filter({ $0 == ":" }).count > 1 {
-            host = String(rest)
+            host = rest
         } else if let colon = rest.firstIndex(of: ":") {
-            host = String(rest[..<colon])
+            host = rest[..<colon]
             guard let p = Int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else { return nil }
             port = p
         } else {
-            host = String(rest)
+            host = rest
         }
         if host.isEmpty { return nil }
+        return (proto, host, port)
     }
 }

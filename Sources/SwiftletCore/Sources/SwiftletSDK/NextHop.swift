@@ -58,7 +58,9 @@ public enum NextHop {
             proto = p
         }
         if c.scheme == .sips {
-            if proto == .udp { throw Failure("secure uri incompatible with transport udp <\(uri)>", error: .badProtocol) }
+            if proto == .udp {
+                throw Failure("secure uri incompatible with transport udp <\(uri)>", error: .badProtocol)
+            }
             proto = proto == .wss ? .wss : .tls
         }
         if let overrideProto { proto = overrideProto }

@@ -5,7 +5,8 @@
 /// A POSIX extended regular expression compiled once at start-up (Kamailio's
 /// `fixup_regexp_null`: `REG_EXTENDED|REG_ICASE|REG_NEWLINE`), matched against bytes with
 /// C string semantics (matching stops at a NUL byte). Thread-safe to match. Shared by the
-/// modules that take regular expressions (textops, textopsx).
+/// modules that take regular expressions (textops, textopsx) and the core (`=~`, `switch`
+/// regex labels, `modparam` module names).
 public final class POSIXRegex: @unchecked Sendable {
     private var regex = regex_t()
     public let pattern: String
@@ -48,6 +49,11 @@ public final class POSIXRegex: @unchecked Sendable {
 
     /// True when the regex matches somewhere in `bytes`.
     public func matches(_ bytes: ArraySlice<UInt8>) -> Bool { firstMatch(in: Array(bytes)) != nil }
+
+    /// True when the regex matches somewhere in `string` (up to a NUL character, as in C).
+    public func matches(_ string: String) -> Bool {
+        string.withCString { regexec(&regex, $0, 0, nil, 0) == 0 }
+    }
 
     private static func match(_ re: inout regex_t, _ c: [CChar], _ from: Int, _ notBOL: Bool) -> Range<Int>? {
         var m = regmatch_t()

@@ -8,12 +8,7 @@
 /// request URI in effect and `$...` pseudo-variables; flags `i` (ignore case), `g` (every
 /// match), `s` (`.` matches newlines too). Compiled once; thread-safe to apply.
 public final class SubstExpression: @unchecked Sendable {
-    enum Part {
-        case text([UInt8])
-        case group(Int)
-        case requestURI
-        case variable(PseudoVariable)
-    }
+    typealias Part = SubstSyntax<PseudoVariable>.Part
 
     private var regex = regex_t()
     private let parts: [Part]
@@ -22,72 +17,30 @@ public final class SubstExpression: @unchecked Sendable {
 
     /// Parses `expression`; PVs in the replacement are resolved through `registry`.
     public init(_ expression: String, registry: PseudoVariableRegistry = .shared) throws(FixupError) {
-        let b = Array(expression.utf8)
-        guard b.count >= 3 else { throw FixupError("substitution '\(expression)' is too short") }
-        let sep = b[0]
-        guard sep != 92 else { throw FixupError("invalid separator '\\' in '\(expression)'") }
-        var reEnd = 1
-        while reEnd < b.count, !(b[reEnd] == sep && b[reEnd - 1] != 92) { reEnd += 1 }
-        guard reEnd < b.count, reEnd + 1 < b.count else {
-            throw FixupError("no separator after the regular expression in '\(expression)'")
-        }
-        var parts: [Part] = []
-        var literal: [UInt8] = []
-        func flush() {
-            if !literal.isEmpty { parts.append(.text(literal)) }
-            literal = []
-        }
-        var i = reEnd + 1
-        var replEnd: Int? = nil
-        while i < b.count {
-            let c = b[i]
-            if c == 92, i + 1 < b.count {
-                i += 1
-                switch b[i] {
-                case UInt8(ascii: "n"): literal.append(10)
-                case UInt8(ascii: "r"): literal.append(13)
-                case UInt8(ascii: "t"): literal.append(9)
-                case UInt8(ascii: "u"):
-                    flush()
-                    parts.append(.requestURI)
-                case 48...57:
-                    flush()
-                    parts.append(.group(Int(b[i] - 48)))
-                default: literal.append(b[i])
+        let syntax = try SubstSyntax<PseudoVariable>(
+            parsing: expression, requestURI: true,
+            variable: { b, start throws(FixupError) in
+                guard let end = PseudoVariableName.end(in: b, from: start) else { return nil }
+                return (try registry.compile(String(decoding: b[start..<end], as: UTF8.self)), end)
+            },
+            failure: { failure in
+                switch failure {
+                case .tooShort: FixupError("substitution '\(expression)' is too short")
+                case .backslashSeparator: FixupError("invalid separator '\\' in '\(expression)'")
+                case .noSeparatorAfterRegex, .endsAfterRegex:
+                    FixupError("no separator after the regular expression in '\(expression)'")
+                case .noSeparatorAfterReplacement: FixupError("no separator after the replacement in '\(expression)'")
+                case .unknownFlag(let f):
+                    FixupError("unknown flag '\(String(decoding: [f], as: UTF8.self))' in '\(expression)'")
                 }
-                i += 1
-            } else if c == sep {
-                replEnd = i
-                break
-            } else if c == UInt8(ascii: "$"), let end = PseudoVariableName.end(in: b, from: i) {
-                flush()
-                parts.append(.variable(try registry.compile(String(decoding: b[i..<end], as: UTF8.self))))
-                i = end
-            } else {
-                literal.append(c)
-                i += 1
-            }
-        }
-        guard let replEnd else { throw FixupError("no separator after the replacement in '\(expression)'") }
-        flush()
-        var flags = REG_EXTENDED | REG_NEWLINE
-        var global = false
-        for f in b[(replEnd + 1)...] {
-            switch f {
-            case UInt8(ascii: "i"): flags |= REG_ICASE
-            case UInt8(ascii: "s"): flags &= ~REG_NEWLINE
-            case UInt8(ascii: "g"): global = true
-            default:
-                throw FixupError("unknown flag '\(String(decoding: [f], as: UTF8.self))' in '\(expression)'")
-            }
-        }
-        let pattern = String(decoding: b[1..<reEnd], as: UTF8.self)
-        guard regcomp(&regex, pattern, flags) == 0 else {
+            })
+        let pattern = syntax.pattern
+        guard regcomp(&regex, pattern, syntax.compileFlags) == 0 else {
             throw FixupError("bad regular expression '\(pattern)' in '\(expression)'")
         }
-        groups = parts.reduce(0) { if case .group(let g) = $1 { max($0, g) } else { $0 } }
-        self.parts = parts
-        self.global = global
+        groups = syntax.highestGroup
+        self.parts = syntax.parts
+        self.global = syntax.global
     }
 
     deinit { regfree(&regex) }

@@ -2,13 +2,6 @@
     import Glibc
 #endif
 
-/// Services of the core that modules reach through the SDK (set by the core when a
-/// configuration is loaded, read-only afterwards).
-public enum CoreServices {
-    /// Kamailio's `check_self` of the current configuration (`CoreContext.isMyself`).
-    public static func isMyself(_ host: String, _ port: Int?) -> Bool { CoreContext.current.isMyself(host, port) }
-}
-
 /// Kamailio's script flags (`setsflag`/`resetsflag`/`issflagset`, `$sf`): 32 flags that
 /// belong to the worker, not to a message, so they keep their values from one message to
 /// the next in the same worker (Kamailio keeps them in a per-process static variable).
