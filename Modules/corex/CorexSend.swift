@@ -81,7 +81,9 @@ enum CorexSend {
         let uri = try args[0].stringFormat()
         let socket = try args[1].stringFormat()
         let data = try args[2].stringFormat()
-        return { ctx in sendData(uri: uri.render(ctx), socket: socket.render(ctx), data: data.render(ctx), core: ctx.core) }
+        return { ctx in
+            sendData(uri: uri.render(ctx), socket: socket.render(ctx), data: data.render(ctx), core: ctx.core)
+        }
     }
 
     static func sendData(uri: String, socket socketText: String?, data: String, core: CoreContext) -> Int {

@@ -13,7 +13,10 @@ let package = Package(
         .library(
             name: "SwiftletCore",
             type: .dynamic,
-            targets: ["CSwiftletABI", "CResolv", "SwiftletAllocator", "SwiftletSIP", "SwiftletConfig", "SwiftletSDK", "SwiftletRuntime"]
+            targets: [
+                "CSwiftletABI", "CResolv", "SwiftletAllocator", "SwiftletSIP", "SwiftletConfig", "SwiftletSDK",
+                "SwiftletRuntime",
+            ]
         )
     ],
     dependencies: [

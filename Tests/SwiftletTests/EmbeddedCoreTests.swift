@@ -65,7 +65,8 @@ private let prelude = """
         // The callee's 180 comes back with both Vias and goes on to the caller's.
         let branch = vias[0].dropFirst("Via: ".count)
         core.receive(
-            sip("SIP/2.0 180 Ringing", via: [String(branch), "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-e1;rport=5070"]),
+            sip(
+                "SIP/2.0 180 Ringing", via: [String(branch), "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-e1;rport=5070"]),
             from: "127.0.0.2:5080")
         let reply = try #require(core.takeSent().first)
         #expect(reply.firstLine == "SIP/2.0 180 Ringing")

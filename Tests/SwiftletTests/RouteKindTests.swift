@@ -27,7 +27,9 @@ import Testing
         #expect(script.eventRouteNames == ["core:worker-one-init", "tm:local-request"])
         #expect(script.hasOnSendRoute)
 
-        func context() throws -> MessageContext { try ScriptHarness.context(ScriptHarness.request(), core: loaded.context) }
+        func context() throws -> MessageContext {
+            try ScriptHarness.context(ScriptHarness.request(), core: loaded.context)
+        }
         var ctx = try context()
         #expect(script.runFailureRoute("F", ctx))
         #expect(ScriptHarness.flags(ctx) == [1, 10])

@@ -45,8 +45,9 @@ enum ScriptHarness {
 
     /// Loads configuration text and installs an in-memory transport into its context; what
     /// the core sends is recorded there.
-    static func loadRecording(_ text: String, file: String = "golden.cfg") throws -> (LoadedConfiguration, RecordingSender)
-    {
+    static func loadRecording(_ text: String, file: String = "golden.cfg") throws -> (
+        LoadedConfiguration, RecordingSender
+    ) {
         let loaded = try load(text, file: file)
         let transport = MemoryTransport(listen: loaded.core.listen, aliases: loaded.core.aliases)
         loaded.install(transport: transport)

@@ -1,5 +1,5 @@
-import SwiftletSDK
 internal import CResolv
+import SwiftletSDK
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import SwiftletSDK
+
 /// The resolver's global parameters (Kamailio's `dns_*` core settings), written once by the
 /// runtime at start-up before any worker runs, read-only afterwards.
 public struct DNSSettings: Sendable {

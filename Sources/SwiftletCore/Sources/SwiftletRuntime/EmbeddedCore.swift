@@ -52,8 +52,9 @@ public final class EmbeddedCore: @unchecked Sendable {
 
     /// Hands `bytes` to the core as received from `source` (`ip:port`, IPv6 in brackets)
     /// over `proto` at the first listening socket of that protocol.
-    public func receive(_ bytes: [UInt8], from source: String, proto: TransportProtocol = .udp, connectionID: Int? = nil)
-    {
+    public func receive(
+        _ bytes: [UInt8], from source: String, proto: TransportProtocol = .udp, connectionID: Int? = nil
+    ) {
         guard let peer = Self.address(source) else { preconditionFailure("not an ip:port: \(source)") }
         let socket = transport.sockets.first { $0.proto == proto && $0.isIPv6 == peer.isIPv6 }
         let info = ReceiveInfo(
@@ -63,7 +64,8 @@ public final class EmbeddedCore: @unchecked Sendable {
     }
 
     /// Hands SIP text to the core (line ends as written).
-    public func receive(_ text: String, from source: String, proto: TransportProtocol = .udp, connectionID: Int? = nil) {
+    public func receive(_ text: String, from source: String, proto: TransportProtocol = .udp, connectionID: Int? = nil)
+    {
         receive(Array(text.utf8), from: source, proto: proto, connectionID: connectionID)
     }
 

@@ -65,7 +65,8 @@ public enum NextHop {
         }
         if let overrideProto { proto = overrideProto }
         let host = bytes.text(c.host)
-        guard let target = CoreContext.current.resolver.resolve(host: host, port: overridePort ?? c.port, proto: proto) else {
+        guard let target = CoreContext.current.resolver.resolve(host: host, port: overridePort ?? c.port, proto: proto)
+        else {
             throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress)
         }
         return Destination(proto: target.proto, address: target.address)
@@ -89,7 +90,8 @@ public enum NextHop {
         if port == 0, via.received != nil { port = via.port ?? 5060 }
         if port == 0, let p = via.port { port = p }
         // No port: SRV for the Via's protocol (RFC 3263 section 5), as Kamailio does.
-        guard let target = CoreContext.current.resolver.resolve(host: host, port: port == 0 ? nil : port, proto: proto) else {
+        guard let target = CoreContext.current.resolver.resolve(host: host, port: port == 0 ? nil : port, proto: proto)
+        else {
             throw Failure("resolve_host(\(host)) failure", error: .badAddress)
         }
         return Destination(proto: proto, address: target.address)
