@@ -45,6 +45,26 @@ public struct ReceiveInfo: Sendable {
     public var localPort: Int { local.port }
 }
 
+/// An insertion into a request whose bytes are known only when the sending socket is
+/// (Kamailio's `SUBST_SND_*` lumps, as rr's `record_route()` uses them): `build` runs when
+/// the request is built for a socket, once per branch, and its bytes go in at `offset` (an
+/// offset of the received message).
+public struct SendSocketLump {
+    /// Where and how the request leaves.
+    public struct Target {
+        public let socket: ListeningSocket
+        public let proto: TransportProtocol
+    }
+
+    public let offset: Int
+    public let build: (Target, MessageContext) -> [UInt8]
+
+    public init(offset: Int, build: @escaping (Target, MessageContext) -> [UInt8]) {
+        self.offset = offset
+        self.build = build
+    }
+}
+
 /// An additional branch of a request (Kamailio's `append_branch`).
 public struct Branch: Sendable, Equatable {
     public var uri: String
@@ -131,6 +151,9 @@ public final class MessageContext {
     /// Edits to the message recorded by the script (`append_hf`, `remove_hf`, ...), applied
     /// when the message is sent on. Created on first use.
     public lazy var edits = MessageEditor(message)
+    /// Insertions whose bytes depend on the socket the request leaves from (rr's
+    /// Record-Route), resolved each time the request is built for sending.
+    public var sendSocketLumps: [SendSocketLump] = []
     /// Header lines and body to add to replies built for this request (Kamailio's reply lumps).
     public var replyLumps = ReplyLumps()
 

@@ -17,12 +17,19 @@ public enum StatelessForwarding {
     /// The request as it leaves: the script's edits applied, the new Request-URI, `received`
     /// and `rport` on the received top Via (RFC 3261 18.2.1, RFC 3581), and a new top Via for
     /// `socket` with a branch derived from the transaction (the same for a retransmission).
-    public static func buildRequest(_ ctx: MessageContext, socket: ListeningSocket, proto: TransportProtocol) throws
-        -> [UInt8]
-    {
+    ///
+    /// `branch` is the new Via's branch (tm passes the transaction's); nil derives the
+    /// stateless one. Insertions that depend on the sending socket (`sendSocketLumps`, e.g.
+    /// rr's Record-Route) are resolved here, for `socket` and `proto`.
+    public static func buildRequest(
+        _ ctx: MessageContext, socket: ListeningSocket, proto: TransportProtocol, branch: String? = nil
+    ) throws -> [UInt8] {
         let msg = ctx.message
         var editor = ctx.edits
         if let ru = ctx.newRequestURI { editor.setRequestURI(ru) }
+        for lump in ctx.sendSocketLumps {
+            editor.insert(lump.build(SendSocketLump.Target(socket: socket, proto: proto), ctx), at: lump.offset)
+        }
         if let via = ctx.via1 { addReceivedAndRport(&editor, via, ctx) }
         let host = ctx.advertisedAddress ?? socket.advertisedHost
         // Kamailio leaves out the port when it is 5060 and not an advertised one.
@@ -36,7 +43,7 @@ public enum StatelessForwarding {
             extra = ";i=" + reversedHex(id)
         }
         editor.addVia(
-            transport: viaTransport(proto), host: host, port: port, branch: BranchGenerator.stateless(for: msg),
+            transport: viaTransport(proto), host: host, port: port, branch: branch ?? BranchGenerator.stateless(for: msg),
             extraParameters: extra, rport: ctx.addLocalRport)
         return try editor.build()
     }
