@@ -43,7 +43,8 @@ public enum StatelessForwarding {
             extra = ";i=" + reversedHex(id)
         }
         editor.addVia(
-            transport: viaTransport(proto), host: host, port: port, branch: branch ?? BranchGenerator.stateless(for: msg),
+            transport: viaTransport(proto), host: host, port: port,
+            branch: branch ?? BranchGenerator.stateless(for: msg),
             extraParameters: extra, rport: ctx.addLocalRport)
         return try editor.build()
     }

@@ -1,0 +1,178 @@
+import SwiftletSDK
+
+extension TMModule {
+    /// The script functions (each works as in Kamailio 5.6; see README.md for the ones not
+    /// exported yet).
+    var functions: [ScriptFunction] {
+        let m = manager
+        let requestAndFailure: RouteTypes = [.request, .failure]
+        return [
+            ScriptFunction("t_relay", parameters: 0, routes: requestAndFailure) { _ in { ctx in m.relay(ctx) } },
+            ScriptFunction("t_relay", parameters: 2, routes: requestAndFailure) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                let host = try args[0].stringFormat()
+                let port = try args[1].intParameter()
+                return { ctx in
+                    let h = host.render(ctx)
+                    let p = port.value(ctx) ?? 5060
+                    let proto = ctx.nextHopURI.flatMap { try? NextHop.destination(forURI: $0).proto } ?? .udp
+                    do throws(NextHop.Failure) {
+                        let target = try NextHop.resolve(h, port: p, proto: proto)
+                        return m.relay(ctx, forced: Destination(proto: target.proto, address: target.address))
+                    } catch {
+                        Log.error("tm", "t_relay: cannot resolve \(h): \(error)")
+                        return -1
+                    }
+                }
+            },
+            ScriptFunction("t_newtran", parameters: 0, routes: .request) { _ in
+                { ctx in
+                    switch m.transaction(for: ctx) {
+                    case .created: return 1
+                    case .existing(let tx):
+                        m.absorbRetransmission(tx)
+                        return 0
+                    case .refused: return -1
+                    }
+                }
+            },
+            ScriptFunction("t_reply", parameters: 2, routes: requestAndFailure) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                let code = try args[0].intParameter()
+                if case .constant(let c) = code, !(100...699).contains(c) {
+                    throw FixupError("invalid reply code \(c) (must be 100-699)", at: args[0].location)
+                }
+                let reason = try args[1].stringFormat()
+                return { ctx in m.reply(ctx, code: code.value(ctx), reason: reason.render(ctx)) }
+            },
+            ScriptFunction("t_check_trans", parameters: 0, routes: [.request, .failure, .branch, .onReply]) { _ in
+                { ctx in m.checkTransaction(ctx) }
+            },
+            Self.routeSetter("t_on_failure", kind: "failure", routes: [.request, .failure, .branch, .tmOnReply]) {
+                s, tx, name in
+                if let tx { tx.onFailure = name } else { s.onFailure = name }
+            },
+            Self.routeSetter("t_on_reply", kind: "onreply", routes: [.request, .failure, .branch, .tmOnReply]) {
+                s, tx, name in
+                if let tx { tx.onReply = name } else { s.onReply = name }
+            },
+            Self.routeSetter("t_on_branch", kind: "branch", routes: [.request, .failure]) { s, tx, name in
+                if let tx { tx.onBranch = name } else { s.onBranch = name }
+            },
+            ScriptFunction("t_is_canceled", parameters: 0, routes: [.request, .failure, .tmOnReply, .branch]) { _ in
+                { ctx in
+                    guard let tx = TMThreadState.thread.current ?? m.lookup(ctx) else { return -1 }
+                    return tx.locked { tx.canceled } ? 1 : -1
+                }
+            },
+            ScriptFunction("t_set_fr", parameters: 1...2, routes: [.request, .failure, .branch]) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                let inv = try args[0].intParameter()
+                let nonInv = try args.count > 1 ? args[1].intParameter() : nil
+                return { ctx in
+                    let s = TMThreadState.thread
+                    let i = inv.value(ctx).flatMap { $0 > 0 ? $0 : nil }
+                    let n = nonInv?.value(ctx).flatMap { $0 > 0 ? $0 : nil }
+                    if let tx = s.current {
+                        tx.locked {
+                            if let i { tx.frInvTimeout = i }
+                            if let n { tx.frTimeout = n }
+                        }
+                    } else {
+                        if let i { s.frInvTimeout = i }
+                        if let n { s.frTimeout = n }
+                    }
+                    return 1
+                }
+            },
+            ScriptFunction("t_check_status", parameters: 1, routes: [.request, .failure, .tmOnReply, .branch]) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                let pattern = try args[0].constantString()
+                let re = try POSIXRegex(pattern)
+                return { ctx in
+                    let code = TMThreadState.thread.replyCode ?? ctx.message.statusCode
+                    guard let code else { return -1 }
+                    return re.matches(String(code)) ? 1 : -1
+                }
+            },
+        ]
+    }
+
+    /// `t_on_failure("NAME")` and its kin: a constant route name, checked when the
+    /// configuration's routes are known.
+    static func routeSetter(
+        _ name: String, kind: String, routes: RouteTypes,
+        _ set: @escaping (TMThreadState, Transaction?, String) -> Void
+    ) -> ScriptFunction {
+        ScriptFunction(name, parameters: 1, routes: routes) {
+            (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+            let route = try args[0].constantString()
+            return { _ in
+                let s = TMThreadState.thread
+                if let tx = s.current { tx.locked { set(s, tx, route) } } else { set(s, nil, route) }
+                return 1
+            }
+        }
+    }
+}
+
+extension TransactionManager {
+    /// `t_reply(code, reason)`: a stateful reply (the transaction is created when needed).
+    func reply(_ ctx: MessageContext, code: Int?, reason: String) -> Int {
+        let c = code.flatMap { (100...699).contains($0) ? $0 : nil } ?? settings.defaultCode
+        let r = code == nil ? settings.defaultReason : reason
+        let tx: Transaction
+        if let current = TMThreadState.thread.current, current.ctx === ctx {
+            tx = current
+        } else {
+            switch transaction(for: ctx) {
+            case .created(let t): tx = t
+            case .existing(let t):
+                absorbRetransmission(t)
+                return 0
+            case .refused: return -1
+            }
+        }
+        return tx.locked {
+            guard tx.lastReplyCode < 200, let bytes = LocalMessages.reply(tx, code: c, reason: r) else { return -1 }
+            stats.add(.local)
+            sendUpstream(tx, bytes, code: c)
+            return 1
+        }
+    }
+
+    /// `t_check_trans()` as Kamailio 5.6: a CANCEL is true when its INVITE's transaction
+    /// exists; an ACK to a negative reply ends here (0), an ACK to a 2xx is true when the
+    /// transaction is still there; another request's retransmission gets the last reply
+    /// again and ends the script (0); a new request is false.
+    func checkTransaction(_ ctx: MessageContext) -> Int {
+        if TMThreadState.thread.current != nil, ctx.routeType != .request { return 1 }
+        switch ctx.message.method {
+        case .cancel:
+            return lookup(ctx, methodClass: "INVITE") != nil ? 1 : -1
+        case .ack:
+            guard let tx = lookup(ctx, methodClass: "INVITE") else { return -1 }
+            if tx.locked({ tx.lastReplyCode >= 300 }) {
+                absorbAck(tx)
+                return 0
+            }
+            return 1
+        default:
+            guard let tx = lookup(ctx) else { return -1 }
+            absorbRetransmission(tx)
+            return 0
+        }
+    }
+
+    /// `tm.stats`.
+    var statsValue: RPCValue {
+        let v = stats.value
+        return .object([
+            ("current", .int(table.count)), ("created", .int(v(.created))), ("total_local", .int(v(.local))),
+            ("relayed_total", .int(v(.relayed))), ("rpl_generated", .int(v(.local))),
+            ("retransmissions", .int(v(.retransmissions))), ("timeouts", .int(v(.timeouts))),
+            ("refused", .int(v(.refused))), ("2xx", .int(v(.final2xx))), ("3xx", .int(v(.final3xx))),
+            ("4xx", .int(v(.final4xx))), ("5xx", .int(v(.final5xx))), ("6xx", .int(v(.final6xx))),
+        ])
+    }
+}

@@ -1,0 +1,83 @@
+import SwiftletSDK
+
+/// The `tm` module: transaction-stateful processing (Kamailio's `modules/tm`). See README.md
+/// for what is there and what is not yet.
+final class TMModule {
+    let manager = TransactionManager()
+
+    var exports: ModuleExports {
+        let e = ModuleExports(name: "tm")
+        let m = manager
+        e.parameters = Self.parameters(m)
+        e.functions = functions
+        e.pseudoVariables = [
+            .readOnly("T_reply_code") { _ in TMThreadState.thread.replyCode.map(PVValue.int) ?? .null }
+        ]
+        e.rpcs = [RPCCommand("tm.stats", "Prints the transaction statistics.") { _ in m.statsValue }]
+        // A new request starts with nothing armed (Kamailio resets T and the route marks).
+        e.requestFilters = [
+            { _ in
+                TMThreadState.thread.reset()
+                return true
+            }
+        ]
+        e.replyHandler = { ctx in m.handleReply(ctx) }
+        e.initialize = { context in m.start(core: context.core) }
+        return e
+    }
+
+    static func parameters(_ m: TransactionManager) -> [ModuleParameter] {
+        func ms(_ name: String, _ set: @escaping (Int) -> Void) -> ModuleParameter {
+            ModuleParameter(
+                name,
+                .int { (v: Int) throws(FixupError) in
+                    guard v > 0 else { throw FixupError("\(name) must be a positive number of milliseconds, got \(v)") }
+                    set(v)
+                })
+        }
+        func flag(_ name: String, _ set: @escaping (Bool) -> Void) -> ModuleParameter {
+            ModuleParameter(name, .int { (v: Int) throws(FixupError) in set(v != 0) })
+        }
+        return [
+            ms("fr_timer") { m.settings.frTimer = $0 },
+            ms("fr_inv_timer") { m.settings.frInvTimer = $0 },
+            ms("wt_timer") { m.settings.wtTimer = $0 },
+            ms("retr_timer1") { m.settings.retrTimer1 = $0 },
+            ms("retr_timer2") { m.settings.retrTimer2 = $0 },
+            flag("restart_fr_on_each_reply") { m.settings.restartFrOnEachReply = $0 },
+            flag("auto_inv_100") { m.settings.autoInv100 = $0 },
+            ModuleParameter(
+                "auto_inv_100_reason", .string { (v: String) throws(FixupError) in m.settings.autoInv100Reason = v }),
+            ModuleParameter(
+                "default_code",
+                .int { (v: Int) throws(FixupError) in
+                    guard (400...699).contains(v) else { throw FixupError("default_code must be 400-699, got \(v)") }
+                    m.settings.defaultCode = v
+                }),
+            ModuleParameter(
+                "default_reason", .string { (v: String) throws(FixupError) in m.settings.defaultReason = v }),
+            flag("disable_6xx_block") { m.settings.disable6xxBlock = $0 },
+            flag("remap_503_500") { m.settings.remap503to500 = $0 },
+            ModuleParameter(
+                "failure_reply_mode",
+                .int { (v: Int) throws(FixupError) in
+                    guard v == 3 else {
+                        throw FixupError("failure_reply_mode \(v) is not supported yet (only 3, the default)")
+                    }
+                    m.settings.failureReplyMode = v
+                }),
+            flag("e2e_cancel_reason") { m.settings.e2eCancelReason = $0 },
+            ModuleParameter(
+                "max_transactions",
+                .int { (v: Int) throws(FixupError) in
+                    guard v >= 0 else { throw FixupError("max_transactions must be >= 0") }
+                    m.settings.maxTransactions = v
+                }),
+        ]
+    }
+}
+
+@_cdecl("swiftlet_module_register")
+public func swiftletModuleRegister(_ core: UnsafePointer<swiftlet_core_info_t>?) -> UnsafeRawPointer? {
+    registerSwiftletModule(core: core, name: "tm") { TMModule().exports }
+}

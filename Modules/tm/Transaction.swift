@@ -1,0 +1,131 @@
+import SwiftletSDK
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One outgoing branch of a transaction (Kamailio's `struct ua_client`): where it went,
+/// the bytes sent (kept in shared memory for retransmissions), and what came back.
+final class ClientBranch {
+    let index: Int
+    /// The Request-URI the branch was sent with.
+    let uri: String
+    let destination: Destination
+    /// The request as sent (retransmissions, and the source of its CANCEL and ACK).
+    let request: SharedBytes
+    /// The highest status code received, 0 before any reply; a local timeout sets 408.
+    var lastCode = 0
+    /// The final reply received (the context it was processed in), nil for a timeout.
+    var finalReply: MessageContext?
+    var retransmission: TimerHandle?
+    var finalResponseTimer: TimerHandle?
+    /// A CANCEL was sent on this branch.
+    var cancelSent = false
+    /// The branch must be cancelled as soon as it answers (CANCEL arrived before any reply).
+    var cancelPending = false
+
+    init(index: Int, uri: String, destination: Destination, request: SharedBytes) {
+        self.index = index
+        self.uri = uri
+        self.destination = destination
+        self.request = request
+    }
+
+    var isFinal: Bool { lastCode >= 200 }
+    var isReliable: Bool { destination.proto != .udp }
+}
+
+/// A transaction: the server transaction of a received request and its client branches
+/// (Kamailio's `struct cell`). Every field is guarded by `lock` (recursive: a failure route
+/// run under it may call `t_relay()` again).
+final class Transaction {
+    /// The request's key in the table (RFC 3261 branch, sent-by and method class, or the
+    /// RFC 2543 fields).
+    let key: String
+    /// The id in the branches of our requests: `z9hG4bK<label>.<id>.<branch>`.
+    let id: String
+    let label: String
+    let isInvite: Bool
+    /// The request as received, with the script's state (flags, AVPs, edits): what failure,
+    /// branch and reply routes run on.
+    let ctx: MessageContext
+    /// The received request's bytes in shared memory (bounds tm's memory by `-m`).
+    let clone: SharedBytes
+    var branches: [ClientBranch] = []
+    /// The last reply sent upstream (re-sent when the request is retransmitted).
+    var lastReply: [UInt8]?
+    var lastReplyCode = 0
+    /// The To-tag of replies tm generates for this request.
+    var localTag: String?
+    var onFailure: String?
+    var onReply: String?
+    var onBranch: String?
+    var onBranchFailure: String?
+    /// `t_set_fr()` values for this transaction, in ms (nil: the module's).
+    var frTimeout: Int?
+    var frInvTimeout: Int?
+    /// CANCEL received for it (`t_is_canceled()`).
+    var canceled = false
+    /// An ACK for its negative final reply arrived.
+    var acked = false
+    var finished = false
+    /// Set while the failure route runs (a `t_relay()` there forks serially).
+    var inFailureRoute = false
+    /// The first branch whose reply counts for the final reply (`failure_reply_mode` 3:
+    /// the branches of the last failure route).
+    var failureBranchStart = 0
+    /// Retransmission of a negative final reply until the ACK (UDP, RFC 3261 Timer G/H).
+    var replyRetransmission: TimerHandle?
+    var waitTimer: TimerHandle?
+    /// The reason of the last CANCEL (`Reason:` header to copy into the CANCELs we send).
+    var cancelReason: String?
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var depth = 0
+    private var timersToCancel: [TimerHandle] = []
+
+    init(key: String, id: String, label: String, isInvite: Bool, ctx: MessageContext, clone: SharedBytes) {
+        self.key = key
+        self.id = id
+        self.label = label
+        self.isInvite = isInvite
+        self.ctx = ctx
+        self.clone = clone
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_RECURSIVE))
+        pthread_mutex_init(mutex, &attributes)
+        pthread_mutexattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` under the transaction's lock. Timers stopped meanwhile (`stop(_:)`) are
+    /// cancelled after the outermost unlock: a timer callback waiting for this lock must not
+    /// be waited for while holding it.
+    func locked<R>(_ body: () -> R) -> R {
+        pthread_mutex_lock(mutex)
+        depth += 1
+        let result = body()
+        depth -= 1
+        var cancels: [TimerHandle] = []
+        if depth == 0 {
+            cancels = timersToCancel
+            timersToCancel = []
+        }
+        pthread_mutex_unlock(mutex)
+        for t in cancels { t.cancel() }
+        return result
+    }
+
+    /// Stops a timer (at the end of the current locked section).
+    func stop(_ timer: TimerHandle?) {
+        if let timer { timersToCancel.append(timer) }
+    }
+
+    /// The branches still waiting for a final reply.
+    var pendingBranches: [ClientBranch] { branches.filter { !$0.isFinal } }
+}

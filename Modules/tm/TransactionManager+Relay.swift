@@ -1,0 +1,229 @@
+import SwiftletSDK
+
+extension TransactionManager {
+    /// `t_relay()`: the request goes on statefully to the Request-URI / `$du` and every
+    /// appended branch (or to `forced`); 100 Trying answers a new INVITE first. In a failure
+    /// route it adds branches to the transaction (serial forking). Returns 1 when at least
+    /// one branch was sent, -1 when none could be, 0 when the request was a retransmission
+    /// (answered again) or an ACK that ends here.
+    func relay(_ ctx: MessageContext, forced: Destination? = nil) -> Int {
+        switch ctx.message.method {
+        case .ack:
+            if let tx = lookup(ctx, methodClass: "INVITE"), tx.locked({ tx.lastReplyCode >= 300 }) {
+                absorbAck(tx)
+                return 0
+            }
+            // An end-to-end ACK (for a 2xx) goes on statelessly, as in Kamailio.
+            return forwardStatelessly(ctx, forced)
+        case .cancel:
+            if let invite = lookup(ctx, methodClass: "INVITE") { return cancelInvite(ctx, invite) }
+        default:
+            break
+        }
+        let state = TMThreadState.thread
+        if let tx = state.current, tx.ctx === ctx {
+            return tx.locked { startBranches(tx, forced: forced) > 0 ? 1 : -1 }
+        }
+        switch transaction(for: ctx) {
+        case .refused:
+            return 0
+        case .existing(let tx):
+            absorbRetransmission(tx)
+            return 0
+        case .created(let tx):
+            return tx.locked {
+                if tx.isInvite, settings.autoInv100,
+                    let trying = LocalMessages.reply(tx, code: 100, reason: settings.autoInv100Reason)
+                {
+                    sendUpstream(tx, trying, code: 100)
+                }
+                if startBranches(tx, forced: forced) > 0 { return 1 }
+                // Nothing could be sent: the transaction ends, the script decides the reply
+                // (sl_reply_error()), as Kamailio's t_relay returning an error.
+                finish(tx)
+                return -1
+            }
+        }
+    }
+
+    /// An ACK or a request relayed without a transaction.
+    private func forwardStatelessly(_ ctx: MessageContext, _ forced: Destination?) -> Int {
+        let dst: Destination
+        if let forced {
+            dst = forced
+        } else {
+            guard let uri = ctx.nextHopURI else { return -1 }
+            do throws(NextHop.Failure) {
+                dst = try NextHop.destination(forURI: uri)
+            } catch {
+                Log.error("tm", "cannot relay \(ctx.message.methodText): \(error)")
+                return -1
+            }
+        }
+        return StatelessForwarding.forwardRequest(ctx, to: dst) ? 1 : -1
+    }
+
+    /// Sends the request on a branch for each target: the Request-URI (with `$du`) and the
+    /// appended branches, which are consumed. Returns how many were sent. Lock held.
+    func startBranches(_ tx: Transaction, forced: Destination?) -> Int {
+        let ctx = tx.ctx
+        guard let transport = core.transport else {
+            Log.error("tm", "cannot relay: no transport")
+            return 0
+        }
+        let firstURI = ctx.requestURI ?? ""
+        let firstDU = ctx.destinationURI
+        var targets: [(uri: String, du: String?, socket: ListeningSocket?)] = [
+            (firstURI, firstDU, ctx.forcedSendSocket)
+        ]
+        for b in ctx.branches { targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket)) }
+        ctx.branches.removeAll()
+        let savedURI = ctx.newRequestURI
+        let savedEdits = ctx.edits
+        let savedRouteType = ctx.routeType
+        defer {
+            ctx.newRequestURI = savedURI
+            ctx.destinationURI = firstDU
+            ctx.edits = savedEdits
+            ctx.routeType = savedRouteType
+        }
+        var sent = 0
+        for target in targets {
+            ctx.edits = savedEdits
+            if target.uri != ctx.message.requestURI {
+                ctx.newRequestURI = target.uri
+            } else {
+                ctx.newRequestURI = savedURI
+            }
+            ctx.destinationURI = target.du
+            if let name = tx.onBranch, let routes = core.routes, routes.branchRouteNames.contains(name) {
+                if !routes.runBranchRoute(name, ctx) { continue }
+            }
+            var dst: Destination
+            if let forced {
+                dst = forced
+            } else {
+                do throws(NextHop.Failure) {
+                    dst = try NextHop.destination(forURI: ctx.destinationURI ?? ctx.requestURI ?? target.uri)
+                } catch {
+                    Log.error("tm", "cannot relay to <\(ctx.destinationURI ?? target.uri)>: \(error)")
+                    continue
+                }
+            }
+            guard
+                let socket = dst.socket ?? target.socket
+                    ?? transport.sendSocket(for: dst.proto, to: dst.address, received: ctx.receive.socket)
+            else {
+                Log.error("tm", "no socket to relay to \(dst)")
+                continue
+            }
+            dst.socket = socket
+            dst.flags = ctx.sendFlags
+            let index = tx.branches.count
+            let branchID = TransactionKey.branch(label: tx.label, id: tx.id, index: index)
+            let bytes: [UInt8]
+            do {
+                bytes = try StatelessForwarding.buildRequest(ctx, socket: socket, proto: dst.proto, branch: branchID)
+            } catch {
+                Log.error("tm", "cannot build the request for branch \(index): \(error)")
+                continue
+            }
+            guard let copy = SharedBytes(bytes) else {
+                Log.error("tm", "no more shared memory for branch \(index) of \(ctx.message.callID ?? "")")
+                continue
+            }
+            let outcome = core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: ctx)
+            guard outcome == .sent else { continue }
+            let branch = ClientBranch(index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
+            tx.branches.append(branch)
+            startTimers(tx, branch)
+            sent += 1
+        }
+        return sent
+    }
+
+    /// Retransmissions over UDP (T1, doubling up to T2) and the final-response timer.
+    private func startTimers(_ tx: Transaction, _ b: ClientBranch) {
+        if !b.isReliable {
+            var interval = settings.retrTimer1
+            b.retransmission = timers.schedule(afterMilliseconds: interval, name: "tm-retr") { [self] in
+                tx.locked {
+                    // INVITE: until any reply; others: until the final one (at T2 once provisional).
+                    guard !b.isFinal, !tx.finished, !b.cancelPending, !(tx.isInvite && b.lastCode >= 100) else {
+                        return .stop
+                    }
+                    stats.add(.retransmissions)
+                    _ = core.send(
+                        OutboundMessage(bytes: b.request.bytes, destination: b.destination, kind: .request),
+                        context: nil)
+                    interval = b.lastCode >= 100 ? settings.retrTimer2 : min(interval * 2, settings.retrTimer2)
+                    return .after(milliseconds: interval)
+                }
+            }
+        }
+        armFinalResponseTimer(tx, b, milliseconds: tx.frTimeout ?? settings.frTimer)
+    }
+
+    /// (Re)starts the branch's final-response timer.
+    func armFinalResponseTimer(_ tx: Transaction, _ b: ClientBranch, milliseconds: Int) {
+        tx.stop(b.finalResponseTimer)
+        b.finalResponseTimer = timers.after(milliseconds: milliseconds, name: "tm-fr") { [self] in
+            tx.locked { branchTimedOut(tx, b) }
+        }
+    }
+
+    /// No final reply in time: a CANCEL when the branch rang, then the branch counts as a
+    /// 408 (487 when the transaction was cancelled). Lock held.
+    private func branchTimedOut(_ tx: Transaction, _ b: ClientBranch) {
+        guard !b.isFinal, !tx.finished || tx.lastReplyCode < 200 else { return }
+        if tx.isInvite, b.lastCode >= 100 { cancel(tx, b) }
+        stats.add(.timeouts)
+        b.lastCode = tx.canceled ? 487 : 408
+        b.finalReply = nil
+        tx.stop(b.retransmission)
+        branchFinished(tx, b)
+    }
+
+    /// Sends a CANCEL on a branch that had a provisional reply; one that had none is
+    /// cancelled when it answers (RFC 3261 section 9.1). Lock held.
+    func cancel(_ tx: Transaction, _ b: ClientBranch) {
+        guard tx.isInvite, !b.isFinal, !b.cancelSent else { return }
+        guard b.lastCode >= 100 else {
+            b.cancelPending = true
+            tx.stop(b.retransmission)
+            return
+        }
+        b.cancelSent = true
+        guard let bytes = LocalMessages.cancel(for: b, reason: tx.cancelReason) else { return }
+        _ = core.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
+    }
+
+    /// `t_relay()` of a CANCEL whose INVITE transaction exists: 200 to the CANCEL, CANCEL on
+    /// every pending branch; the INVITE ends with the branches' 487 (Kamailio's `e2e_cancel`).
+    private func cancelInvite(_ ctx: MessageContext, _ invite: Transaction) -> Int {
+        switch transaction(for: ctx) {
+        case .refused:
+            return 0
+        case .existing(let tx):
+            absorbRetransmission(tx)
+            return 0
+        case .created(let tx):
+            tx.locked {
+                if let ok = LocalMessages.reply(tx, code: 200, reason: "canceling") {
+                    stats.add(.local)
+                    sendUpstream(tx, ok, code: 200)
+                }
+            }
+        }
+        TMThreadState.thread.current = nil
+        invite.locked {
+            guard invite.lastReplyCode < 200 else { return }
+            invite.canceled = true
+            if settings.e2eCancelReason, let r = ctx.message.firstHeader(named: "Reason") {
+                invite.cancelReason = ctx.message.buffer.tmText(r.valueRange)
+            }
+            for b in invite.pendingBranches { cancel(invite, b) }
+        }
+        return 1
+    }
+}

@@ -1,0 +1,224 @@
+import SwiftletSDK
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What the script armed for the transaction the current request will create
+/// (`t_on_failure()` before `t_relay()`), and the transaction a route runs for. Per worker
+/// thread, as Kamailio keeps them per process (`T`, `goto_on_failure`, ...); reset for every
+/// request by tm's request-in hook.
+final class TMThreadState {
+    var current: Transaction?
+    var onFailure: String?
+    var onReply: String?
+    var onBranch: String?
+    var frTimeout: Int?
+    var frInvTimeout: Int?
+    /// The reply code a failure or reply route runs for (`$T_reply_code`).
+    var replyCode: Int?
+
+    func reset() {
+        current = nil
+        onFailure = nil
+        onReply = nil
+        onBranch = nil
+        frTimeout = nil
+        frInvTimeout = nil
+        replyCode = nil
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { if let p = $0 { Unmanaged<TMThreadState>.fromOpaque(p).release() } }
+        return key
+    }()
+
+    /// The calling thread's state.
+    static var thread: TMThreadState {
+        if let p = pthread_getspecific(key) { return Unmanaged<TMThreadState>.fromOpaque(p).takeUnretainedValue() }
+        let s = TMThreadState()
+        pthread_setspecific(key, Unmanaged.passRetained(s).toOpaque())
+        return s
+    }
+}
+
+/// tm's counters (`tm.stats`).
+final class TMStats: Sendable {
+    enum Counter: Int, CaseIterable {
+        case created, local, relayed, retransmissions, timeouts, refused
+        case final1xx, final2xx, final3xx, final4xx, final5xx, final6xx
+    }
+    private let values = Mutex([Int](repeating: 0, count: Counter.allCases.count))
+
+    func add(_ c: Counter) { values.withLock { $0[c.rawValue] += 1 } }
+
+    /// Counts a final reply sent upstream by its class.
+    func addFinal(_ code: Int) { add(Counter(rawValue: Counter.final1xx.rawValue + min(max(code / 100, 1), 6) - 1)!) }
+
+    func value(_ c: Counter) -> Int { values.withLock { $0[c.rawValue] } }
+}
+
+/// The transaction engine: creation and matching, sending on branches, replies and timers
+/// (Kamailio's `t_funcs.c`, `t_fwd.c`, `t_reply.c`, `t_lookup.c`, `timer.c`).
+final class TransactionManager: @unchecked Sendable {
+    var settings = TMSettings()
+    private(set) var table = TransactionTable(maxTransactions: 0)
+    /// The core, set in `mod_init`.
+    var core: CoreContext = .current
+    let stats = TMStats()
+    private let labels = Atomic<UInt64>(1)
+
+    /// Applies `max_transactions` once parameters are set (mod_init).
+    func start(core: CoreContext) {
+        self.core = core
+        table = TransactionTable(maxTransactions: settings.maxTransactions)
+    }
+
+    var timers: any TimerScheduling { core.timers }
+
+    // MARK: creating and finding transactions
+
+    enum Creation {
+        case created(Transaction)
+        /// A retransmission of a request whose transaction exists.
+        case existing(Transaction)
+        /// Could not be created; the request was answered (500/503) and the cause logged.
+        case refused
+    }
+
+    /// The transaction of the request in `ctx` for method class `cls`, if any.
+    func lookup(_ ctx: MessageContext, methodClass cls: String? = nil) -> Transaction? {
+        let m = ctx.message
+        let c = cls ?? TransactionKey.methodClass(m.method, text: m.methodText)
+        return TransactionKey.key(ctx, methodClass: c).flatMap { table.transaction(key: $0) }
+    }
+
+    /// Finds or creates the transaction of the request in `ctx` (Kamailio's `t_newtran`).
+    func transaction(for ctx: MessageContext) -> Creation {
+        let m = ctx.message
+        let cls = TransactionKey.methodClass(m.method, text: m.methodText)
+        guard let key = TransactionKey.key(ctx, methodClass: cls) else {
+            Log.error("tm", "cannot match the request: no parsable top Via")
+            return .refused
+        }
+        if let tx = table.transaction(key: key) { return .existing(tx) }
+        guard let clone = SharedBytes(m.buffer) else {
+            stats.add(.refused)
+            Log.error(
+                "tm", "no more shared memory for a new transaction (\(m.methodText) \(m.callID ?? "")): replying 500")
+            replyStatelessly(ctx, 500, "Server Internal Error - No Shared Memory")
+            return .refused
+        }
+        let n = labels.add(1, ordering: .relaxed).newValue
+        let label = String(n, radix: 16)
+        let tx = Transaction(
+            key: key, id: TagHash.hex128([key, label]), label: label, isInvite: m.method == .invite, ctx: ctx,
+            clone: clone)
+        let state = TMThreadState.thread
+        tx.onFailure = state.onFailure
+        tx.onReply = state.onReply
+        tx.onBranch = state.onBranch
+        tx.frTimeout = state.frTimeout
+        tx.frInvTimeout = state.frInvTimeout
+        if case .failure(let e) = table.insert(tx) {
+            stats.add(.refused)
+            Log.error("tm", "cannot create a transaction for \(m.methodText) \(m.callID ?? ""): \(e): replying 503")
+            replyStatelessly(ctx, 503, "Service Unavailable")
+            return .refused
+        }
+        stats.add(.created)
+        state.current = tx
+        return .created(tx)
+    }
+
+    /// A reply without a transaction (when none could be created).
+    func replyStatelessly(_ ctx: MessageContext, _ code: Int, _ reason: String) {
+        var builder = StatelessReply(
+            sourceIP: ctx.receive.sourceIP, sourcePort: ctx.receive.sourcePort, serverHeader: Core.serverHeader)
+        builder.forceRport = ctx.forceRport
+        let tag = TagHash.hex128(["SWIFTLET-TM/refused", ctx.message.callID ?? ""])
+        if let bytes = try? builder.build(for: ctx.message, code: code, reason: reason, toTag: tag) {
+            _ = ctx.sendReply(bytes)
+        }
+    }
+
+    /// A retransmitted request: the last reply goes out again (Kamailio's `t_retransmit_reply`).
+    func absorbRetransmission(_ tx: Transaction) {
+        tx.locked {
+            guard let last = tx.lastReply else { return }
+            stats.add(.retransmissions)
+            _ = core.send(
+                OutboundMessage(bytes: last, destination: tx.ctx.replyDestination, kind: .reply), context: nil)
+        }
+    }
+
+    // MARK: replies upstream
+
+    /// Sends `bytes` (a reply with status `code`) to the request's sender and remembers it;
+    /// a final reply finishes the transaction (after the ACK of a negative INVITE reply over
+    /// UDP, which is retransmitted until then). Call with the lock held.
+    func sendUpstream(_ tx: Transaction, _ bytes: [UInt8], code: Int) {
+        guard tx.lastReplyCode < 200 else { return }  // a final reply went already
+        if code >= 200 { stats.addFinal(code) }
+        tx.lastReply = bytes
+        tx.lastReplyCode = code
+        _ = core.send(
+            OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
+        guard code >= 200 else { return }
+        for b in tx.pendingBranches { cancel(tx, b) }
+        if tx.isInvite, code >= 300, tx.ctx.receive.proto == .udp {
+            retransmitFinalReply(tx)
+        } else {
+            finish(tx)
+        }
+    }
+
+    /// RFC 3261 Timer G/H: the negative final reply to an INVITE goes out again at T1,
+    /// 2·T1, ... (capped at T2) until the ACK comes or 64·T1 passed.
+    private func retransmitFinalReply(_ tx: Transaction) {
+        var interval = settings.retrTimer1
+        var elapsed = 0
+        let limit = 64 * settings.retrTimer1
+        tx.replyRetransmission = timers.schedule(afterMilliseconds: interval, name: "tm-reply-retr") {
+            [self] in
+            tx.locked {
+                elapsed += interval
+                guard !tx.acked, !tx.finished else { return .stop }
+                guard elapsed < limit, let last = tx.lastReply else {
+                    finish(tx)
+                    return .stop
+                }
+                stats.add(.retransmissions)
+                _ = core.send(
+                    OutboundMessage(bytes: last, destination: tx.ctx.replyDestination, kind: .reply), context: nil)
+                interval = min(interval * 2, settings.retrTimer2)
+                return .after(milliseconds: interval)
+            }
+        }
+    }
+
+    /// The ACK of a negative final reply arrived: it ends the transaction here.
+    func absorbAck(_ tx: Transaction) {
+        tx.locked {
+            tx.acked = true
+            tx.stop(tx.replyRetransmission)
+            finish(tx)
+        }
+    }
+
+    /// The transaction is done: its timers stop and it stays `wt_timer` ms to absorb
+    /// retransmissions, then leaves the table. Call with the lock held.
+    func finish(_ tx: Transaction) {
+        guard !tx.finished else { return }
+        tx.finished = true
+        for b in tx.branches {
+            tx.stop(b.retransmission)
+            tx.stop(b.finalResponseTimer)
+        }
+        tx.waitTimer = timers.after(milliseconds: settings.wtTimer, name: "tm-wait") { [self] in
+            table.remove(tx)
+        }
+    }
+}

@@ -1,0 +1,265 @@
+import Foundation
+import Testing
+
+@testable import SwiftletRuntime
+@testable import SwiftletSDK
+
+/// tm on the embedded core: transactions with no sockets and a virtual clock, so that
+/// retransmissions and timeouts are checked at their exact times.
+@Suite struct TMModuleTests {
+    static let caller = "127.0.0.1:5070"
+    static let callee = "127.0.0.2:5080"
+
+    static func config(_ extra: String = "", failure: String = "") -> String {
+        """
+        log_stderror=yes
+        debug=-1
+        listen=udp:127.0.0.1:5060
+        loadmodule "tm.so"
+        loadmodule "sl.so"
+        loadmodule "textops.so"
+        loadmodule "corex.so"
+        \(extra)
+        request_route {
+            if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }
+            if (is_method("ACK")) {
+                if (t_check_trans()) { t_relay(); exit; }
+                $du = "sip:127.0.0.2:5080"; t_relay(); exit;  # an ACK for a 2xx: stateless
+            }
+            t_check_trans();
+            if ($rU == "fork") { append_branch("sip:fork@127.0.0.3:5080"); }
+            $du = "sip:127.0.0.2:5080";
+            t_on_failure("MISSED");
+            if (!t_relay()) { sl_reply_error(); }
+        }
+        failure_route[MISSED] {
+        \(failure)
+        }
+
+        """
+    }
+
+    func core(_ extra: String = "", failure: String = "") throws -> EmbeddedCore {
+        try EmbeddedCore(config: Self.config(extra, failure: failure), modulePath: productsDirectory)
+    }
+
+    static func invite(_ user: String = "bob", callID: String = "tm-1", branch: String = "z9hG4bK-c1") -> String {
+        [
+            "INVITE sip:\(user)@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=\(branch);rport",
+            "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:\(user)@127.0.0.1>", "Call-ID: \(callID)",
+            "CSeq: 1 INVITE", "Max-Forwards: 70", "Contact: <sip:alice@127.0.0.1:5070>", "Content-Length: 0",
+        ].joined(separator: "\r\n") + "\r\n\r\n"
+    }
+
+    /// A reply to a request as the core sent it: its Vias, From, To (tagged), Call-ID, CSeq.
+    static func reply(to request: MemoryTransport.Sent, _ code: Int, _ reason: String, toTag: String? = "b1") -> String
+    {
+        var lines = ["SIP/2.0 \(code) \(reason)"]
+        for line in request.text.components(separatedBy: "\r\n") {
+            let name = line.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+            switch name {
+            case "Via", "From", "Call-ID", "CSeq": lines.append(line)
+            case "To": lines.append(toTag.map { line + ";tag=\($0)" } ?? line)
+            default: break
+            }
+        }
+        lines.append("Content-Length: 0")
+        return lines.joined(separator: "\r\n") + "\r\n\r\n"
+    }
+
+    func lines(_ sent: [MemoryTransport.Sent]) -> [String] {
+        sent.map { "\($0.firstLine) -> \($0.destination.address)" }
+    }
+
+    @Test func anInviteGets100AndGoesOnWithATransactionBranch() throws {
+        let core = try core()
+        core.receive(Self.invite(), from: Self.caller)
+        let sent = core.takeSent()
+        #expect(
+            lines(sent) == [
+                "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
+                "INVITE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080",
+            ])
+        let via = sent[1].text.components(separatedBy: "\r\n").first { $0.hasPrefix("Via: ") } ?? ""
+        // z9hG4bK<label>.<32 hex id>.<branch index>
+        #expect(
+            via.range(
+                of: #"^Via: SIP/2\.0/UDP 127\.0\.0\.1;branch=z9hG4bK[0-9a-f]+\.[0-9a-f]{32}\.0$"#,
+                options: .regularExpression) != nil)
+    }
+
+    @Test func udpRetransmissionsRunAtT1And2T1UntilAProvisionalArrives() throws {
+        let core = try core()
+        core.receive(Self.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.advance(milliseconds: 499)
+        #expect(core.takeSent().isEmpty)
+        core.advance(milliseconds: 1)
+        #expect(lines(core.takeSent()) == ["INVITE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
+        core.advance(milliseconds: 999)
+        #expect(core.takeSent().isEmpty)
+        core.advance(milliseconds: 1)  // 1500 ms: the second retransmission (2·T1 later)
+        let again = core.takeSent()
+        #expect(again.map(\.text) == [invite.text])  // the same bytes, the same branch
+        core.receive(Self.reply(to: invite, 180, "Ringing"), from: Self.callee)
+        let ringing = core.takeSent()
+        #expect(lines(ringing) == ["SIP/2.0 180 Ringing -> 127.0.0.1:5070"])
+        #expect(ringing.first?.text.components(separatedBy: "\r\n").filter { $0.hasPrefix("Via:") }.count == 1)
+        core.advance(milliseconds: 20_000)
+        #expect(core.takeSent().isEmpty)  // no more retransmissions after the 180
+    }
+
+    @Test func aRetransmittedInviteIsAbsorbedAndTheLastReplySentAgain() throws {
+        let core = try core()
+        core.receive(Self.invite(), from: Self.caller)
+        _ = core.takeSent()
+        core.receive(Self.invite(), from: Self.caller)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070"])
+    }
+
+    @Test func aCallWith200AckAndByePassesTheProxy() throws {
+        let core = try core()
+        core.receive(Self.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.receive(Self.reply(to: invite, 200, "OK"), from: Self.callee)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 200 OK -> 127.0.0.1:5070"])
+        // The ACK for the 2xx has a new branch: it goes on statelessly.
+        let ack = Self.invite().replacingOccurrences(of: "INVITE sip:", with: "ACK sip:")
+            .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 ACK")
+            .replacingOccurrences(of: "z9hG4bK-c1", with: "z9hG4bK-c2")
+            .replacingOccurrences(of: "To: <sip:bob@127.0.0.1>", with: "To: <sip:bob@127.0.0.1>;tag=b1")
+        core.receive(ack, from: Self.caller)
+        #expect(lines(core.takeSent()) == ["ACK sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
+        let bye = ack.replacingOccurrences(of: "ACK sip:", with: "BYE sip:")
+            .replacingOccurrences(of: "CSeq: 1 ACK", with: "CSeq: 2 BYE")
+            .replacingOccurrences(of: "z9hG4bK-c2", with: "z9hG4bK-c3")
+        core.receive(bye, from: Self.caller)
+        let sentBye = core.takeSent()
+        #expect(lines(sentBye) == ["BYE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
+        core.receive(Self.reply(to: sentBye[0], 200, "OK", toTag: nil), from: Self.callee)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 200 OK -> 127.0.0.1:5070"])
+    }
+
+    @Test func noAnswerEndsWith408AfterFrTimer() throws {
+        let core = try core("modparam(\"tm\", \"fr_timer\", 2000)")
+        core.receive(Self.invite(), from: Self.caller)
+        _ = core.takeSent()
+        core.advance(milliseconds: 1_999)
+        #expect(!core.takeSent().contains { $0.firstLine.hasPrefix("SIP/2.0 408") })
+        core.advance(milliseconds: 1)
+        let sent = core.takeSent()
+        #expect(lines(sent).last == "SIP/2.0 408 Request Timeout -> 127.0.0.1:5070")
+        // The 408 carries tm's To-tag.
+        #expect(sent.last?.text.contains("To: <sip:bob@127.0.0.1>;tag=") == true)
+    }
+
+    @Test func aNegativeReplyIsAckedAndRelayedAndRetransmittedUntilTheAck() throws {
+        let core = try core()
+        core.receive(Self.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.receive(Self.reply(to: invite, 486, "Busy Here"), from: Self.callee)
+        let sent = core.takeSent()
+        #expect(
+            lines(sent) == [
+                "ACK sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080", "SIP/2.0 486 Busy Here -> 127.0.0.1:5070",
+            ])
+        let ack = sent[0].text
+        #expect(ack.contains("CSeq: 1 ACK\r\n"))
+        #expect(ack.contains("To: <sip:bob@127.0.0.1>;tag=b1\r\n"))
+        // The hop-by-hop ACK has the INVITE branch's Via.
+        let inviteVia = invite.text.components(separatedBy: "\r\n").first { $0.hasPrefix("Via: ") }!
+        #expect(ack.contains(inviteVia + "\r\n"))
+        // The 486 goes up again at T1 until the caller's ACK.
+        core.advance(milliseconds: 500)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 486 Busy Here -> 127.0.0.1:5070"])
+        let callerAck = Self.invite().replacingOccurrences(of: "INVITE sip:", with: "ACK sip:")
+            .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 ACK")
+            .replacingOccurrences(of: "To: <sip:bob@127.0.0.1>", with: "To: <sip:bob@127.0.0.1>;tag=b1")
+        core.receive(callerAck, from: Self.caller)
+        core.advance(milliseconds: 10_000)
+        #expect(core.takeSent().isEmpty)  // absorbed; no more retransmissions
+    }
+
+    @Test func serialForkingInFailureRouteAfter503AndAfterATimeout() throws {
+        let core = try core(
+            "modparam(\"tm\", \"fr_timer\", 1000)",
+            failure: """
+                if (t_check_status("503|408")) { $du = "sip:127.0.0.3:5080"; t_relay(); }
+                """)
+        core.receive(Self.invite(), from: Self.caller)
+        let first = core.takeSent()[1]
+        core.receive(Self.reply(to: first, 503, "Service Unavailable"), from: Self.callee)
+        let sent = core.takeSent()
+        #expect(
+            lines(sent) == [
+                "ACK sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080", "INVITE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.3:5080",
+            ])
+        #expect(sent[1].text.contains(".1\r\n"))  // branch index 1
+        core.receive(Self.reply(to: sent[1], 200, "OK"), from: "127.0.0.3:5080")
+        #expect(lines(core.takeSent()) == ["SIP/2.0 200 OK -> 127.0.0.1:5070"])
+
+        // A timeout on the first leg forks the same way.
+        core.receive(Self.invite(callID: "tm-2", branch: "z9hG4bK-t2"), from: Self.caller)
+        _ = core.takeSent()
+        core.advance(milliseconds: 1_000)
+        let afterTimeout = core.takeSent().filter { $0.destination.address.description == "127.0.0.3:5080" }
+        #expect(afterTimeout.map(\.firstLine) == ["INVITE sip:bob@127.0.0.1 SIP/2.0"])
+    }
+
+    @Test func cancelOfARingingCallGives487AndACancelToTheCallee() throws {
+        let core = try core()
+        core.receive(Self.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.receive(Self.reply(to: invite, 180, "Ringing"), from: Self.callee)
+        _ = core.takeSent()
+        let cancel = Self.invite().replacingOccurrences(of: "INVITE sip:", with: "CANCEL sip:")
+            .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 CANCEL")
+        core.receive(cancel, from: Self.caller)
+        let sent = core.takeSent()
+        #expect(
+            lines(sent) == [
+                "SIP/2.0 200 canceling -> 127.0.0.1:5070", "CANCEL sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080",
+            ])
+        let inviteVia = invite.text.components(separatedBy: "\r\n").first { $0.hasPrefix("Via: ") }!
+        #expect(sent[1].text.contains(inviteVia + "\r\n"))
+        #expect(sent[1].text.contains("CSeq: 1 CANCEL\r\n"))
+        core.receive(Self.reply(to: sent[1], 200, "OK", toTag: nil), from: Self.callee)  // absorbed
+        core.receive(Self.reply(to: invite, 487, "Request Terminated"), from: Self.callee)
+        #expect(
+            lines(core.takeSent()) == [
+                "ACK sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080", "SIP/2.0 487 Request Terminated -> 127.0.0.1:5070",
+            ])
+    }
+
+    @Test func parallelForkingFirst200WinsTheOtherBranchIsCancelled() throws {
+        let core = try core()
+        core.receive(Self.invite("fork"), from: Self.caller)
+        let sent = core.takeSent()
+        #expect(
+            lines(sent) == [
+                "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
+                "INVITE sip:fork@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080",
+                "INVITE sip:fork@127.0.0.3:5080 SIP/2.0 -> 127.0.0.3:5080",
+            ])
+        core.receive(Self.reply(to: sent[2], 180, "Ringing", toTag: "c1"), from: "127.0.0.3:5080")
+        core.receive(Self.reply(to: sent[1], 200, "OK"), from: Self.callee)
+        #expect(
+            lines(core.takeSent()) == [
+                "SIP/2.0 180 Ringing -> 127.0.0.1:5070", "SIP/2.0 200 OK -> 127.0.0.1:5070",
+                "CANCEL sip:fork@127.0.0.3:5080 SIP/2.0 -> 127.0.0.3:5080",
+            ])
+    }
+
+    @Test func aFullTransactionTableAnswers503AndLogsTheCause() throws {
+        let core = try core("modparam(\"tm\", \"max_transactions\", 1)")
+        core.receive(Self.invite(), from: Self.caller)
+        _ = core.takeSent()
+        core.receive(Self.invite(callID: "tm-3", branch: "z9hG4bK-c9"), from: Self.caller)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 503 Service Unavailable -> 127.0.0.1:5070"])
+        // Once the first transaction is gone (wt_timer after its final reply), there is room.
+        core.advance(milliseconds: 200_000)
+        _ = core.takeSent()
+        core.receive(Self.invite(callID: "tm-4", branch: "z9hG4bK-c10"), from: Self.caller)
+        #expect(lines(core.takeSent()).first == "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070")
+    }
+}
