@@ -39,6 +39,11 @@ let package = Package(
         + modules.map { .target(name: $0, dependencies: [core], path: "Modules/\($0)", exclude: ["README.md"]) }
         + testModules.map { .target(name: $0.name, dependencies: [core], path: $0.path) }
         + [
-            .testTarget(name: "SwiftletTests", dependencies: [core], path: "Tests/SwiftletTests")
+            // Tests mirror the core's targets; module tests run through the runtime, so they
+            // live with its tests (Tests/SwiftletRuntimeTests/Modules).
+            .testTarget(name: "SwiftletSIPTests", dependencies: [core], path: "Tests/SwiftletSIPTests"),
+            .testTarget(name: "SwiftletConfigTests", dependencies: [core], path: "Tests/SwiftletConfigTests"),
+            .testTarget(name: "SwiftletSDKTests", dependencies: [core], path: "Tests/SwiftletSDKTests"),
+            .testTarget(name: "SwiftletRuntimeTests", dependencies: [core], path: "Tests/SwiftletRuntimeTests"),
         ]
 )

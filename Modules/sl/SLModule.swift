@@ -8,6 +8,8 @@ final class SLModule: StatelessReplyAPI {
     var defaultReason = "Internal Server Error"
     /// Replies sent, by class (`sl.stats`).
     let stats = SLStats()
+    /// tm's API when tm is loaded (sl's `bind_tm`).
+    var tm: TransactionAPI?
     /// The To-tag generator, ready after `mod_init`.
     var tags = StatelessTag(firstListener: nil)
 
@@ -26,8 +28,19 @@ final class SLModule: StatelessReplyAPI {
         e.functions = [
             ScriptFunction("sl_send_reply", parameters: 2, routes: .request, fixup: reply),
             ScriptFunction("sl_reply", parameters: 2, routes: .request, fixup: reply),
-            // Without tm (not available yet) send_reply is a stateless reply, as in Kamailio.
-            ScriptFunction("send_reply", parameters: 2, routes: [.request, .onReply, .failure], fixup: reply),
+            // send_reply: through tm when the request has a transaction, else stateless.
+            ScriptFunction("send_reply", parameters: 2, routes: [.request, .onReply, .failure]) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                let stateless = try reply(args)
+                let code = try args[0].intParameter()
+                let reason = try args[1].stringFormat()
+                return { ctx in
+                    if let tm = self.tm, tm.hasTransaction(ctx) {
+                        return tm.reply(ctx, code: code.value(ctx) ?? self.defaultCode, reason: reason.render(ctx))
+                    }
+                    return stateless(ctx)
+                }
+            },
             ScriptFunction("sl_reply_error", parameters: 0, routes: .request) { _ in self.replyError },
             ScriptFunction("sl_forward_reply", parameters: 0...2, routes: .onReply) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in try self.fixupForwardReply(args)
@@ -41,6 +54,8 @@ final class SLModule: StatelessReplyAPI {
         e.requestFilters = [{ ctx in !self.isAckToLocalReply(ctx) }]
         e.initialize = { (context: ModuleInitContext) in
             self.tags = StatelessTag(firstListener: context.listeners.first)
+            // bind_tm: tm is optional; send_reply() uses it when it is loaded.
+            self.tm = context.core.apis.lookup(TransactionAPI.self)
         }
         stats.register(in: Counters.shared)
         return e

@@ -59,6 +59,27 @@ extension TMModule {
             Self.routeSetter("t_on_branch", kind: "branch", routes: [.request, .failure]) { s, tx, name in
                 if let tx { tx.onBranch = name } else { s.onBranch = name }
             },
+            ScriptFunction("t_is_set", parameters: 1, routes: [.request, .failure, .branch, .tmOnReply]) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                let target = try args[0].constantString()
+                guard ["failure_route", "branch_route", "onreply_route"].contains(target) else {
+                    throw FixupError(
+                        "t_is_set: unknown target '\(target)' (failure_route, branch_route or onreply_route)",
+                        at: args[0].location)
+                }
+                return { _ in
+                    let s = TMThreadState.thread
+                    let name: String? =
+                        if let tx = s.current {
+                            tx.locked {
+                                target == "failure_route" ? tx.onFailure : target == "branch_route" ? tx.onBranch : tx.onReply
+                            }
+                        } else {
+                            target == "failure_route" ? s.onFailure : target == "branch_route" ? s.onBranch : s.onReply
+                        }
+                    return name == nil ? -1 : 1
+                }
+            },
             ScriptFunction("t_is_canceled", parameters: 0, routes: [.request, .failure, .tmOnReply, .branch]) { _ in
                 { ctx in
                     guard let tx = TMThreadState.thread.current ?? m.lookup(ctx) else { return -1 }

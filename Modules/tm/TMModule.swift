@@ -2,7 +2,7 @@ import SwiftletSDK
 
 /// The `tm` module: transaction-stateful processing (Kamailio's `modules/tm`). See README.md
 /// for what is there and what is not yet.
-final class TMModule {
+final class TMModule: TransactionAPI {
     let manager = TransactionManager()
 
     var exports: ModuleExports {
@@ -23,8 +23,20 @@ final class TMModule {
         ]
         e.replyHandler = { ctx in m.handleReply(ctx) }
         e.initialize = { context in m.start(core: context.core) }
+        e.provide(self, as: TransactionAPI.self)
         return e
     }
+
+    func hasTransaction(_ context: MessageContext) -> Bool {
+        guard let tx = TMThreadState.thread.current else { return false }
+        return tx.ctx === context
+    }
+
+    func reply(_ context: MessageContext, code: Int, reason: String) -> Int {
+        manager.reply(context, code: code, reason: reason)
+    }
+
+    func relay(_ context: MessageContext) -> Int { manager.relay(context) }
 
     static func parameters(_ m: TransactionManager) -> [ModuleParameter] {
         func ms(_ name: String, _ set: @escaping (Int) -> Void) -> ModuleParameter {

@@ -64,6 +64,8 @@ final class Transaction {
     /// `t_set_fr()` values for this transaction, in ms (nil: the module's).
     var frTimeout: Int?
     var frInvTimeout: Int?
+    /// A target of `t_relay()` was this server itself.
+    var loopDetected = false
     /// CANCEL received for it (`t_is_canceled()`).
     var canceled = false
     /// An ACK for its negative final reply arrived.

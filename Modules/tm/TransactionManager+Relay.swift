@@ -38,6 +38,12 @@ extension TransactionManager {
                     sendUpstream(tx, trying, code: 100)
                 }
                 if startBranches(tx, forced: forced) > 0 { return 1 }
+                if tx.loopDetected, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
+                    // Every target was this server: the caller gets 482 and the script stops.
+                    stats.add(.local)
+                    sendUpstream(tx, loop, code: 482)
+                    return 0
+                }
                 // Nothing could be sent: the transaction ends, the script decides the reply
                 // (sl_reply_error()), as Kamailio's t_relay returning an error.
                 finish(tx)
@@ -115,6 +121,11 @@ extension TransactionManager {
                     ?? transport.sendSocket(for: dst.proto, to: dst.address, received: ctx.receive.socket)
             else {
                 Log.error("tm", "no socket to relay to \(dst)")
+                continue
+            }
+            if dst.proto == socket.proto, transport.sockets.contains(where: { $0.proto == dst.proto && $0.address == dst.address }) {
+                Log.error("tm", "not relaying \(ctx.message.methodText) to \(dst): that is this server (a loop)")
+                tx.loopDetected = true
                 continue
             }
             dst.socket = socket

@@ -67,3 +67,15 @@ extension ModuleInitContext {
         return api
     }
 }
+
+/// The tm module's API for other modules (`load_tm_api` in Kamailio), looked up with
+/// `core.apis.lookup(TransactionAPI.self)`. Grows as tm does.
+public protocol TransactionAPI: AnyObject {
+    /// True when the request in `context` has a transaction (created by `t_relay()`,
+    /// `t_newtran()` or `t_reply()` for this message, or the one a failure route runs for).
+    func hasTransaction(_ context: MessageContext) -> Bool
+    /// Replies statefully (`t_reply`); returns 1, -1, or 0 for a retransmission.
+    func reply(_ context: MessageContext, code: Int, reason: String) -> Int
+    /// Relays statefully (`t_relay()`); returns as `t_relay()`.
+    func relay(_ context: MessageContext) -> Int
+}

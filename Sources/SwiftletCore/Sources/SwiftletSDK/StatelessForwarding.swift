@@ -119,10 +119,12 @@ public enum StatelessForwarding {
         if dst.proto == socket.proto,
             transport.sockets.contains(where: { $0.proto == dst.proto && $0.address == dst.address })
         {
-            // Kamailio would send the request to itself and loop until Max-Forwards runs out.
-            Log.error("core", "not forwarding \(msgName(ctx)) to \(dst): that is this server (a loop)")
+            // Kamailio would send the request to itself and loop until Max-Forwards runs out;
+            // the caller gets 482 at once instead.
+            Log.error("core", "not forwarding \(msgName(ctx)) to \(dst): that is this server (a loop): replying 482")
             CoreCounters.droppedRequest()
             ctx.coreError.current = .send
+            replyLoopDetected(ctx)
             return false
         }
         dst.flags = ctx.sendFlags
@@ -216,6 +218,21 @@ public enum StatelessForwarding {
         }
         CoreCounters.forwardedReply()
         return true
+    }
+
+    /// Answers a request that would be sent to this server itself `482 Loop Detected`
+    /// (stateless; not for ACK). Returns false when nothing was sent.
+    @discardableResult
+    public static func replyLoopDetected(_ ctx: MessageContext) -> Bool {
+        guard ctx.message.isRequest, ctx.message.method != .ack else { return false }
+        var builder = StatelessReply(
+            sourceIP: ctx.receive.sourceIP, sourcePort: ctx.receive.sourcePort, serverHeader: Core.serverHeader)
+        builder.forceRport = ctx.forceRport
+        let tag = TagHash.hex128(["SWIFTLET-loop", ctx.message.callID ?? "", ctx.message.fromTag ?? ""])
+        guard let bytes = try? builder.build(for: ctx.message, code: 482, reason: "Loop Detected", toTag: tag) else {
+            return false
+        }
+        return ctx.sendReply(bytes)
     }
 
     private static func msgName(_ ctx: MessageContext) -> String {

@@ -287,35 +287,35 @@ import Testing
     @Test func unknownFunctionsNameTheirModule() {
         let errors = ScriptHarness.errors(
             ScriptHarness.prelude + """
-                loadmodule "tm.so"
-                modparam("tm", "fr_timer", 30000)
+                loadmodule "dialog.so"
+                modparam("dialog", "dlg_flag", 4)
                 modparam("nosuchmod", "x", 1)
                 request_route {
-                    t_relay();
-                    if (!t_relay()) exit;
+                    dlg_manage();
+                    if (!dlg_manage()) exit;
                     record_route();
                     cfg_reset("nosuchgroup");
                     foo_bar();
                     send_reply_mode("0", "200", "OK");
                     xlog("$T_branch_idx\\n");
                     $sht(t=>k) = 1;
-                    t_on_failure("F");
+                    is_known_dlg();
                 }
                 """, file: "uf.cfg")
         #expect(errors.count == 10)
-        #expect(errors[0].hasPrefix("uf.cfg:6:1: error: module 'tm.so' not found (mpath "))
+        #expect(errors[0].hasPrefix("uf.cfg:6:1: error: module 'dialog.so' not found (mpath "))
         #expect(
             Array(errors.dropFirst())
                 == [
                     "uf.cfg:8:1: error: modparam: no loaded module matches 'nosuchmod'",
-                    "uf.cfg:10:5: error: function 't_relay' belongs to module 'tm', which failed to load (first of 2 uses)",
+                    "uf.cfg:10:5: error: function 'dlg_manage' belongs to module 'dialog', which failed to load (first of 2 uses)",
                     "uf.cfg:12:5: error: unknown function 'record_route': it belongs to module 'rr', which is not loaded",
                     "uf.cfg:13:15: error: configuration group 'nosuchgroup' not found",
                     "uf.cfg:14:5: error: unknown function 'foo_bar': no loaded module exports it",
                     "uf.cfg:15:5: error: unknown function 'send_reply_mode': module 'sl' of Swiftlet does not implement it yet",
                     "uf.cfg:16:10: error: unknown pseudo-variable '$T_branch_idx': it belongs to module 'tmx', which is not loaded",
                     "uf.cfg:17:5: error: unknown pseudo-variable '$sht(t=>k)': it belongs to module 'htable', which is not loaded",
-                    "uf.cfg:18:5: error: function 't_on_failure' belongs to module 'tm', which failed to load",
+                    "uf.cfg:18:5: error: function 'is_known_dlg' belongs to module 'dialog', which failed to load",
                 ])
     }
 }

@@ -4,7 +4,7 @@ import Testing
 /// examples/hello-module, built on its own (scripts/test.sh builds it before the tests).
 let exampleModulePath: String = {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
     return root.appendingPathComponent("examples/hello-module/.build/debug/libhello.so").path
 }()
 

@@ -29,6 +29,7 @@ import Testing
             t_check_trans();
             if ($rU == "fork") { append_branch("sip:fork@127.0.0.3:5080"); }
             $du = "sip:127.0.0.2:5080";
+            if ($rU == "loop") { $du = "sip:127.0.0.1:5060"; }
             t_on_failure("MISSED");
             if (!t_relay()) { sl_reply_error(); }
         }
@@ -261,5 +262,31 @@ import Testing
         _ = core.takeSent()
         core.receive(Self.invite(callID: "tm-4", branch: "z9hG4bK-c10"), from: Self.caller)
         #expect(lines(core.takeSent()).first == "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070")
+    }
+
+    @Test func aRequestRoutedBackToThisServerGets482() throws {
+        let core = try core()
+        core.receive(Self.invite("loop"), from: Self.caller)
+        #expect(
+            lines(core.takeSent()) == [
+                "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
+                "SIP/2.0 482 Loop Detected -> 127.0.0.1:5070",
+            ])
+    }
+
+    @Test func sendReplyUsesTheTransactionInAFailureRoute() throws {
+        let core = try core(failure: "send_reply(\"404\", \"Not Here\");")
+        core.receive(Self.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.receive(Self.reply(to: invite, 480, "Temporarily Unavailable"), from: Self.callee)
+        let sent = core.takeSent()
+        #expect(
+            lines(sent) == [
+                "ACK sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080", "SIP/2.0 404 Not Here -> 127.0.0.1:5070",
+            ])
+        // A stateful reply: tm's To-tag, and it is retransmitted until the ACK.
+        #expect(sent[1].text.contains("To: <sip:bob@127.0.0.1>;tag="))
+        core.advance(milliseconds: 500)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 404 Not Here -> 127.0.0.1:5070"])
     }
 }
