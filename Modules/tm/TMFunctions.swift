@@ -72,12 +72,29 @@ extension TMModule {
                     let name: String? =
                         if let tx = s.current {
                             tx.locked {
-                                target == "failure_route" ? tx.onFailure : target == "branch_route" ? tx.onBranch : tx.onReply
+                                target == "failure_route"
+                                    ? tx.onFailure : target == "branch_route" ? tx.onBranch : tx.onReply
                             }
                         } else {
                             target == "failure_route" ? s.onFailure : target == "branch_route" ? s.onBranch : s.onReply
                         }
                     return name == nil ? -1 : 1
+                }
+            },
+            ScriptFunction("t_branch_timeout", parameters: 0, routes: .failure) { _ in
+                { _ in
+                    guard let b = TMThreadState.thread.failedBranch, let tx = TMThreadState.thread.current else {
+                        return -1
+                    }
+                    return tx.locked { b.finalReply == nil } ? 1 : -1
+                }
+            },
+            ScriptFunction("t_branch_replied", parameters: 0, routes: .failure) { _ in
+                { _ in
+                    guard let b = TMThreadState.thread.failedBranch, let tx = TMThreadState.thread.current else {
+                        return -1
+                    }
+                    return tx.locked { b.replied } ? 1 : -1
                 }
             },
             ScriptFunction("t_is_canceled", parameters: 0, routes: [.request, .failure, .tmOnReply, .branch]) { _ in

@@ -15,6 +15,8 @@ final class ClientBranch {
     let request: SharedBytes
     /// The highest status code received, 0 before any reply; a local timeout sets 408.
     var lastCode = 0
+    /// Some reply came back on this branch (`t_branch_replied()`).
+    var replied = false
     /// The final reply received (the context it was processed in), nil for a timeout.
     var finalReply: MessageContext?
     var retransmission: TimerHandle?

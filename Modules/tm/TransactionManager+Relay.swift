@@ -123,7 +123,9 @@ extension TransactionManager {
                 Log.error("tm", "no socket to relay to \(dst)")
                 continue
             }
-            if dst.proto == socket.proto, transport.sockets.contains(where: { $0.proto == dst.proto && $0.address == dst.address }) {
+            if dst.proto == socket.proto,
+                transport.sockets.contains(where: { $0.proto == dst.proto && $0.address == dst.address })
+            {
                 Log.error("tm", "not relaying \(ctx.message.methodText) to \(dst): that is this server (a loop)")
                 tx.loopDetected = true
                 continue

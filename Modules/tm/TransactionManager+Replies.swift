@@ -40,6 +40,7 @@ extension TransactionManager {
         if let name = tx.onReply, let routes = core.routes, routes.onReplyRouteNames.contains(name) {
             relay = routes.runOnReplyRoute(name, rctx) || code >= 200
         }
+        b.replied = true
         if code < 200 {
             b.lastCode = max(b.lastCode, code)
             if b.cancelPending {
@@ -87,14 +88,15 @@ extension TransactionManager {
             tx.inFailureRoute = true
             let before = tx.branches.count
             let state = TMThreadState.thread
-            let saved = (state.current, state.replyCode, state.onFailure)
+            let saved = (state.current, state.replyCode, state.onFailure, state.failedBranch)
             state.current = tx
             state.replyCode = best.lastCode
             state.onFailure = nil
+            state.failedBranch = best
             _ = routes.runFailureRoute(name, tx.ctx)
             // t_on_failure() in the failure route arms it again for the next leg.
             if let again = state.onFailure { tx.onFailure = again }
-            (state.current, state.replyCode, state.onFailure) = saved
+            (state.current, state.replyCode, state.onFailure, state.failedBranch) = saved
             tx.inFailureRoute = false
             if tx.lastReplyCode >= 200 { return }  // t_reply() there
             if tx.branches.count > before, !tx.pendingBranches.isEmpty {

@@ -18,6 +18,8 @@ final class TMThreadState {
     var frInvTimeout: Int?
     /// The reply code a failure or reply route runs for (`$T_reply_code`).
     var replyCode: Int?
+    /// The branch a failure route runs for (`t_branch_timeout()`, `t_branch_replied()`).
+    var failedBranch: ClientBranch?
 
     func reset() {
         current = nil
@@ -27,6 +29,7 @@ final class TMThreadState {
         frTimeout = nil
         frInvTimeout = nil
         replyCode = nil
+        failedBranch = nil
     }
 
     private static let key: pthread_key_t = {

@@ -185,6 +185,8 @@ import Testing
         let core = try core(
             "modparam(\"tm\", \"fr_timer\", 1000)",
             failure: """
+                if (t_branch_timeout()) { append_hf("X-Leg: timeout\r\n"); }
+                if (t_branch_replied()) { append_hf("X-Leg: replied\r\n"); }
                 if (t_check_status("503|408")) { $du = "sip:127.0.0.3:5080"; t_relay(); }
                 """)
         core.receive(Self.invite(), from: Self.caller)
@@ -196,6 +198,7 @@ import Testing
                 "ACK sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080", "INVITE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.3:5080",
             ])
         #expect(sent[1].text.contains(".1\r\n"))  // branch index 1
+        #expect(sent[1].text.contains("X-Leg: replied\r\n") && !sent[1].text.contains("X-Leg: timeout"))
         core.receive(Self.reply(to: sent[1], 200, "OK"), from: "127.0.0.3:5080")
         #expect(lines(core.takeSent()) == ["SIP/2.0 200 OK -> 127.0.0.1:5070"])
 
@@ -205,6 +208,8 @@ import Testing
         core.advance(milliseconds: 1_000)
         let afterTimeout = core.takeSent().filter { $0.destination.address.description == "127.0.0.3:5080" }
         #expect(afterTimeout.map(\.firstLine) == ["INVITE sip:bob@127.0.0.1 SIP/2.0"])
+        #expect(afterTimeout.first?.text.contains("X-Leg: timeout\r\n") == true)
+        #expect(afterTimeout.first?.text.contains("X-Leg: replied") == false)
     }
 
     @Test func cancelOfARingingCallGives487AndACancelToTheCallee() throws {
