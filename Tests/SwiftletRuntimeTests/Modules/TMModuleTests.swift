@@ -185,8 +185,8 @@ import Testing
         let core = try core(
             "modparam(\"tm\", \"fr_timer\", 1000)",
             failure: """
-                if (t_branch_timeout()) { append_hf("X-Leg: timeout\r\n"); }
-                if (t_branch_replied()) { append_hf("X-Leg: replied\r\n"); }
+                if (t_branch_timeout()) { append_hf("X-Leg: timeout\\r\\n"); }
+                if (t_branch_replied()) { append_hf("X-Leg: replied\\r\\n"); }
                 if (t_check_status("503|408")) { $du = "sip:127.0.0.3:5080"; t_relay(); }
                 """)
         core.receive(Self.invite(), from: Self.caller)
