@@ -10,9 +10,6 @@ final class TMModule: TransactionAPI {
         let m = manager
         e.parameters = Self.parameters(m)
         e.functions = functions
-        e.pseudoVariables = [
-            .readOnly("T_reply_code") { _ in TMThreadState.thread.replyCode.map(PVValue.int) ?? .null }
-        ]
         e.rpcs = [RPCCommand("tm.stats", "Prints the transaction statistics.") { _ in m.statsValue }]
         // A new request starts with nothing armed (Kamailio resets T and the route marks).
         e.requestFilters = [
@@ -37,6 +34,10 @@ final class TMModule: TransactionAPI {
     }
 
     func relay(_ context: MessageContext) -> Int { manager.relay(context) }
+
+    func replyCode(_ context: MessageContext) -> Int? { TMThreadState.thread.replyCode }
+
+    func branchIndex(_ context: MessageContext) -> Int? { TMThreadState.thread.branchIndex }
 
     static func parameters(_ m: TransactionManager) -> [ModuleParameter] {
         func ms(_ name: String, _ set: @escaping (Int) -> Void) -> ModuleParameter {

@@ -103,7 +103,12 @@ extension TransactionManager {
             }
             ctx.destinationURI = target.du
             if let name = tx.onBranch, let routes = core.routes, routes.branchRouteNames.contains(name) {
-                if !routes.runBranchRoute(name, ctx) { continue }
+                let state = TMThreadState.thread
+                let saved = (state.current, state.branchIndex)
+                (state.current, state.branchIndex) = (tx, tx.branches.count)
+                let kept = routes.runBranchRoute(name, ctx)
+                (state.current, state.branchIndex) = saved
+                if !kept { continue }
             }
             var dst: Destination
             if let forced {

@@ -32,10 +32,11 @@ extension TransactionManager {
             return
         }
         let state = TMThreadState.thread
-        let saved = (state.current, state.replyCode)
+        let saved = (state.current, state.replyCode, state.branchIndex)
         state.current = tx
         state.replyCode = code
-        defer { (state.current, state.replyCode) = saved }
+        state.branchIndex = b.index
+        defer { (state.current, state.replyCode, state.branchIndex) = saved }
         var relay = true
         if let name = tx.onReply, let routes = core.routes, routes.onReplyRouteNames.contains(name) {
             relay = routes.runOnReplyRoute(name, rctx) || code >= 200
@@ -88,15 +89,16 @@ extension TransactionManager {
             tx.inFailureRoute = true
             let before = tx.branches.count
             let state = TMThreadState.thread
-            let saved = (state.current, state.replyCode, state.onFailure, state.failedBranch)
+            let saved = (state.current, state.replyCode, state.onFailure, state.failedBranch, state.branchIndex)
             state.current = tx
             state.replyCode = best.lastCode
             state.onFailure = nil
             state.failedBranch = best
+            state.branchIndex = best.index
             _ = routes.runFailureRoute(name, tx.ctx)
             // t_on_failure() in the failure route arms it again for the next leg.
             if let again = state.onFailure { tx.onFailure = again }
-            (state.current, state.replyCode, state.onFailure, state.failedBranch) = saved
+            (state.current, state.replyCode, state.onFailure, state.failedBranch, state.branchIndex) = saved
             tx.inFailureRoute = false
             if tx.lastReplyCode >= 200 { return }  // t_reply() there
             if tx.branches.count > before, !tx.pendingBranches.isEmpty {

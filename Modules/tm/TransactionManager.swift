@@ -20,6 +20,8 @@ final class TMThreadState {
     var replyCode: Int?
     /// The branch a failure route runs for (`t_branch_timeout()`, `t_branch_replied()`).
     var failedBranch: ClientBranch?
+    /// The branch a branch, onreply or failure route runs for (`$T_branch_idx`).
+    var branchIndex: Int?
 
     func reset() {
         current = nil
@@ -30,6 +32,7 @@ final class TMThreadState {
         frInvTimeout = nil
         replyCode = nil
         failedBranch = nil
+        branchIndex = nil
     }
 
     private static let key: pthread_key_t = {

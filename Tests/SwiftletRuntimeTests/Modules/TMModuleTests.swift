@@ -294,4 +294,55 @@ import Testing
         core.advance(milliseconds: 500)
         #expect(lines(core.takeSent()) == ["SIP/2.0 404 Not Here -> 127.0.0.1:5070"])
     }
+
+    @Test func tmxPseudoVariablesAndRouteChecks() throws {
+        let core = try EmbeddedCore(
+            config: """
+                log_stderror=yes
+                debug=-1
+                listen=udp:127.0.0.1:5060
+                loadmodule "tm.so"
+                loadmodule "tmx.so"
+                loadmodule "sl.so"
+                loadmodule "textops.so"
+                request_route {
+                    if (t_precheck_trans()) { t_check_trans(); exit; }
+                    t_check_trans();
+                    if (t_is_request_route()) { append_hf("X-Route: request\\r\\n"); }
+                    $du = "sip:127.0.0.2:5080";
+                    t_on_branch("B");
+                    t_on_failure("F");
+                    t_relay();
+                }
+                branch_route[B] { append_hf("X-Branch: $T_branch_idx\\r\\n"); }
+                failure_route[F] {
+                    if (t_is_failure_route()) { t_reply("599", "code $T_reply_code on branch $T_branch_idx"); }
+                }
+
+                """, modulePath: productsDirectory)
+        core.receive(Self.invite(), from: Self.caller)
+        let sent = core.takeSent()
+        #expect(sent.count == 2)
+        #expect(sent[1].text.contains("X-Route: request\r\n"))
+        #expect(sent[1].text.contains("X-Branch: 0\r\n"))
+        core.receive(Self.reply(to: sent[1], 486, "Busy Here"), from: Self.callee)
+        #expect(lines(core.takeSent()).last == "SIP/2.0 599 code 486 on branch 0 -> 127.0.0.1:5070")
+        // A second copy of the same request within 2 s counts as in progress: t_check_trans()
+        // answers it (the transaction's last reply), and the script ends.
+        core.receive(Self.invite(), from: Self.caller)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 599 code 486 on branch 0 -> 127.0.0.1:5070"])
+    }
+
+    @Test func tmxWithoutTmIsRefusedNamingBothModules() {
+        do {
+            _ = try EmbeddedCore(
+                config: "listen=udp:127.0.0.1:5060\nloadmodule \"tmx.so\"\nrequest_route { exit; }\n",
+                modulePath: productsDirectory)
+            Issue.record("tmx loaded without tm")
+        } catch {
+            #expect(
+                "\(error)".contains(
+                    "module 'tmx' needs the TransactionAPI API of module 'tm': add loadmodule \"tm.so\""))
+        }
+    }
 }

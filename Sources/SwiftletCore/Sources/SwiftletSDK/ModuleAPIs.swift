@@ -78,4 +78,9 @@ public protocol TransactionAPI: AnyObject {
     func reply(_ context: MessageContext, code: Int, reason: String) -> Int
     /// Relays statefully (`t_relay()`); returns as `t_relay()`.
     func relay(_ context: MessageContext) -> Int
+    /// The reply code the current onreply or failure route runs for (`$T_reply_code`).
+    func replyCode(_ context: MessageContext) -> Int?
+    /// The branch the current route runs for: the branch being created in a branch route,
+    /// the reply's in an onreply route, the failed one in a failure route (`$T_branch_idx`).
+    func branchIndex(_ context: MessageContext) -> Int?
 }
