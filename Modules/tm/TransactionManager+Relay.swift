@@ -146,7 +146,7 @@ extension TransactionManager {
                 Log.error("tm", "cannot build the request for branch \(index): \(error)")
                 continue
             }
-            guard let copy = SharedBytes(bytes) else {
+            guard let copy = SharedBytes(bytes, in: core.memory) else {
                 Log.error("tm", "no more shared memory for branch \(index) of \(ctx.message.callID ?? "")")
                 continue
             }

@@ -10,7 +10,8 @@ import Synchronization
 /// thread, as Kamailio keeps them per process (`T`, `goto_on_failure`, ...); reset for every
 /// request by tm's request-in hook.
 final class TMThreadState {
-    var current: Transaction?
+    /// Weak: the table owns transactions; a finished one must not live on in a worker.
+    weak var current: Transaction?
     var onFailure: String?
     var onReply: String?
     var onBranch: String?
@@ -110,7 +111,7 @@ final class TransactionManager: @unchecked Sendable {
             return .refused
         }
         if let tx = table.transaction(key: key) { return .existing(tx) }
-        guard let clone = SharedBytes(m.buffer) else {
+        guard let clone = SharedBytes(m.buffer, in: core.memory) else {
             stats.add(.refused)
             Log.error(
                 "tm", "no more shared memory for a new transaction (\(m.methodText) \(m.callID ?? "")): replying 500")
@@ -225,6 +226,19 @@ final class TransactionManager: @unchecked Sendable {
         }
         tx.waitTimer = timers.after(milliseconds: settings.wtTimer, name: "tm-wait") { [self] in
             table.remove(tx)
+            // Timer closures hold the transaction: drop them so that it (and its shared
+            // memory) is freed.
+            tx.locked {
+                for b in tx.branches {
+                    tx.stop(b.retransmission)
+                    tx.stop(b.finalResponseTimer)
+                    b.retransmission = nil
+                    b.finalResponseTimer = nil
+                }
+                tx.stop(tx.replyRetransmission)
+                tx.replyRetransmission = nil
+                tx.waitTimer = nil
+            }
         }
     }
 }

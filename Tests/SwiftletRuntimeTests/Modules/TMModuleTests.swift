@@ -345,4 +345,25 @@ import Testing
                     "module 'tmx' needs the TransactionAPI API of module 'tm': add loadmodule \"tm.so\""))
         }
     }
+
+    /// The shared memory pool fills on purpose: new requests get 500 and a log line names
+    /// the cause; the server keeps serving, and once transactions end there is room again.
+    @Test func aFullSharedMemoryPoolAnswers500AndTheCoreKeepsServing() throws {
+        let pool = try #require(SharedMemory(size: 8 * 1024, logsFailures: false))
+        let core = try EmbeddedCore(config: Self.config(), modulePath: productsDirectory, memory: pool)
+        var refused = 0
+        for i in 0..<40 {
+            core.receive(Self.invite(callID: "shm-\(i)", branch: "z9hG4bK-shm\(i)"), from: Self.caller)
+            let sent = lines(core.takeSent())
+            if sent == ["SIP/2.0 500 Server Internal Error - No Shared Memory -> 127.0.0.1:5070"] { refused += 1 }
+        }
+        #expect(refused > 0)
+        #expect(refused < 40)
+        // The transactions end (fr_timer, the 408's retransmissions, wt_timer) and free the pool.
+        core.advance(milliseconds: 200_000)
+        _ = core.takeSent()
+        #expect(pool.statistics.used == 0)
+        core.receive(Self.invite(callID: "shm-after", branch: "z9hG4bK-shm-after"), from: Self.caller)
+        #expect(lines(core.takeSent()).first == "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070")
+    }
 }

@@ -23,13 +23,18 @@ public final class EmbeddedCore: @unchecked Sendable {
     /// Loads `config` (as if read from `file`) with modules from `modulePath`, runs every
     /// module's `mod_init` and `child_init(1)`; throws the configuration's errors or a
     /// module's initialisation error.
-    public init(config: String, file: String = "embedded.cfg", modulePath: String) throws {
+    ///
+    /// `memory` replaces the process's shared memory pool for this core (a small pool lets a
+    /// test fill it on purpose).
+    public init(
+        config: String, file: String = "embedded.cfg", modulePath: String, memory: SharedMemory = .shared
+    ) throws {
         var options = CommandLineOptions()
         options.modulePath = modulePath
         let clock = VirtualClock()
         let loaded = try ConfigurationLoader.load(
             preprocessed: ConfigurationLoader.preprocess(text: config, file: file, options: options), options: options,
-            context: CoreContext(timers: clock))
+            context: CoreContext(timers: clock, memory: memory))
         let transport = MemoryTransport(listen: loaded.core.listen, aliases: loaded.core.aliases)
         loaded.install(transport: transport)
         let initContext = ModuleInitContext(listeners: loaded.core.listen, core: loaded.context)
