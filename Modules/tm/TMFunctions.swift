@@ -97,6 +97,8 @@ extension TMModule {
                     return tx.locked { b.replied } ? 1 : -1
                 }
             },
+            Self.transactionFlag("t_set_disable_6xx") { tx, on in tx.disable6xxBlock = on },
+            Self.transactionFlag("t_set_no_e2e_cancel_reason") { tx, on in tx.noE2ECancelReason = on },
             ScriptFunction("t_is_canceled", parameters: 0, routes: [.request, .failure, .tmOnReply, .branch]) { _ in
                 { ctx in
                     guard let tx = TMThreadState.thread.current ?? m.lookup(ctx) else { return -1 }
@@ -134,6 +136,20 @@ extension TMModule {
                 }
             },
         ]
+    }
+
+    /// `t_set_disable_6xx(0|1)` and its kin: a per-transaction switch; -1 without a
+    /// transaction (call it after `t_newtran()`/`t_relay()`, or in a failure route).
+    static func transactionFlag(_ name: String, _ set: @escaping (Transaction, Bool) -> Void) -> ScriptFunction {
+        ScriptFunction(name, parameters: 1, routes: [.request, .failure, .branch, .tmOnReply]) {
+            (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+            let value = try args[0].intParameter()
+            return { ctx in
+                guard let tx = TMThreadState.thread.current, let v = value.value(ctx) else { return -1 }
+                tx.locked { set(tx, v != 0) }
+                return 1
+            }
+        }
     }
 
     /// `t_on_failure("NAME")` and its kin: a constant route name, checked when the

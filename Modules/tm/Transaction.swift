@@ -66,6 +66,10 @@ final class Transaction {
     /// `t_set_fr()` values for this transaction, in ms (nil: the module's).
     var frTimeout: Int?
     var frInvTimeout: Int?
+    /// `t_set_disable_6xx()` and `t_set_no_e2e_cancel_reason()` for this transaction (nil:
+    /// the module parameter).
+    var disable6xxBlock: Bool?
+    var noE2ECancelReason: Bool?
     /// A target of `t_relay()` was this server itself.
     var loopDetected = false
     /// CANCEL received for it (`t_is_canceled()`).

@@ -237,7 +237,9 @@ extension TransactionManager {
         invite.locked {
             guard invite.lastReplyCode < 200 else { return }
             invite.canceled = true
-            if settings.e2eCancelReason, let r = ctx.message.firstHeader(named: "Reason") {
+            if settings.e2eCancelReason, invite.noE2ECancelReason != true,
+                let r = ctx.message.firstHeader(named: "Reason")
+            {
                 invite.cancelReason = ctx.message.buffer.tmText(r.valueRange)
             }
             for b in invite.pendingBranches { cancel(invite, b) }

@@ -70,7 +70,7 @@ extension TransactionManager {
             }
             return
         }
-        if code >= 600, !settings.disable6xxBlock {
+        if code >= 600, !(tx.disable6xxBlock ?? settings.disable6xxBlock) {
             for other in tx.pendingBranches { cancel(tx, other) }
         }
         branchFinished(tx, b)

@@ -32,6 +32,7 @@ import Testing
             if ($rU == "loop") { $du = "sip:127.0.0.1:5060"; }
             t_on_failure("MISSED");
             if (!t_relay()) { sl_reply_error(); }
+            if ($rU == "noreason") { t_set_no_e2e_cancel_reason(1); }
         }
         failure_route[MISSED] {
         \(failure)
@@ -365,5 +366,38 @@ import Testing
         #expect(pool.statistics.used == 0)
         core.receive(Self.invite(callID: "shm-after", branch: "z9hG4bK-shm-after"), from: Self.caller)
         #expect(lines(core.takeSent()).first == "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070")
+    }
+
+    @Test func a6xxCancelsTheOtherBranchesUnlessDisabled() throws {
+        for disabled in [false, true] {
+            let core = try core(disabled ? "modparam(\"tm\", \"disable_6xx_block\", 1)" : "")
+            core.receive(Self.invite("fork"), from: Self.caller)
+            let sent = core.takeSent()
+            core.receive(Self.reply(to: sent[2], 180, "Ringing", toTag: "c1"), from: "127.0.0.3:5080")
+            _ = core.takeSent()
+            core.receive(Self.reply(to: sent[1], 603, "Decline"), from: Self.callee)
+            let cancels = core.takeSent().filter { $0.firstLine.hasPrefix("CANCEL") }
+            #expect(cancels.count == (disabled ? 0 : 1), "disable_6xx_block \(disabled)")
+        }
+    }
+
+    @Test func theCancelsReasonIsCopiedUnlessSwitchedOff() throws {
+        for user in ["bob", "noreason"] {
+            let core = try core()
+            let invite = Self.invite(user)
+            core.receive(invite, from: Self.caller)
+            let sentInvite = core.takeSent()[1]
+            core.receive(Self.reply(to: sentInvite, 180, "Ringing"), from: Self.callee)
+            _ = core.takeSent()
+            let cancel = invite.replacingOccurrences(of: "INVITE sip:", with: "CANCEL sip:")
+                .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 CANCEL")
+                .replacingOccurrences(
+                    of: "Content-Length",
+                    with: "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\nContent-Length")
+            core.receive(cancel, from: Self.caller)
+            let sentCancel = try #require(core.takeSent().first { $0.firstLine.hasPrefix("CANCEL") })
+            let copied = sentCancel.text.contains("Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n")
+            #expect(copied == (user == "bob"), "\(user)")
+        }
     }
 }
