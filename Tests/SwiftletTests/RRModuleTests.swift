@@ -4,13 +4,15 @@ import Testing
 @testable import SwiftletRuntime
 @testable import SwiftletSDK
 
-/// The rr module against Kamailio 5.6.3 (Debian 12's `kamailio`): every expected message,
-/// header and value below was captured from Kamailio run on loopback
-/// (`kamailio -f x.cfg -DD -E -n 1`, `listen=udp:127.0.0.1:35090`, `listen=tcp:127.0.0.1:35090`)
-/// with the same configuration text and the same requests sent from 127.0.0.1:35070, what it
-/// forwarded read on 127.0.0.1:35080 (UDP) and 127.0.0.1:35081 (TCP). The only byte that may
-/// differ is the branch of the Via the proxy adds (Kamailio's stateless branch is
-/// `z9hG4bK<hash>.<md5>.0`), written `z9hG4bK*` here.
+/// The rr module against Kamailio 5.6.3 (Debian 12's `kamailio`). The expected messages,
+/// headers and values (the capture tables, and the tests whose comment says so) were captured
+/// from Kamailio run on loopback (`kamailio -f x.cfg -DD -E -n 1`, `listen=udp:127.0.0.1:35090`,
+/// `listen=tcp:127.0.0.1:35090`, sl, textops, pv, xlog, kex, rr) with the same route blocks
+/// and the same requests sent from 127.0.0.1:35070; what it forwarded was read on
+/// 127.0.0.1:35080 (UDP) and 127.0.0.1:35081 (TCP), its replies on 127.0.0.1:35070. The only
+/// bytes that differ are the branch of the Via the proxy adds (Kamailio's stateless branch is
+/// `z9hG4bK<hash>.<md5>.0`), written `z9hG4bK*` here. The tests under "Swiftlet's own
+/// behaviour" say where they depart from Kamailio.
 @Suite struct RRModuleTests {
     static let globals = """
         log_stderror=yes
@@ -747,7 +749,7 @@ import Testing
         try checkLooseRoute(c, forceSendSocket: true)
     }
 
-    /// The in-dialog BYE whose top Route is ours: Kamailio's whole forwarded message.
+    /// The in-dialog BYE whose top Route is ours: Kamailio's whole forwarded message (captured).
     @Test func anInDialogRequestLosesOurRouteAndGoesToTheNext() throws {
         let c = try #require(Self.looseRouteCases.first { $0.name == "lr-single" })
         let core = try core("request_route { if (loose_route()) { forward(); } }\n")
@@ -771,7 +773,7 @@ import Testing
     }
 
     /// The next hop is a strict router: it becomes the Request-URI, the old Request-URI the
-    /// last Route (Kamailio's whole forwarded message).
+    /// last Route (Kamailio's whole forwarded message, captured).
     @Test func aStrictNextHopBecomesTheRequestURI() throws {
         let c = try #require(Self.looseRouteCases.first { $0.name == "strict-next2" })
         let core = try core("request_route { if (loose_route()) { forward(); } }\n")
@@ -795,7 +797,7 @@ import Testing
     }
 
     /// A double Record-Route made for a UDP→TCP call comes back as two Routes: both go, and
-    /// the second (ours on the TCP side) becomes the send socket.
+    /// the second (ours on the UDP side) becomes the send socket (a Swiftlet round trip).
     @Test func theDoubleRouteOfARecordRoutedCallIsRemovedWhole() throws {
         let core = try core(Self.recordRouteScript)
         core.receive(Self.invite("double"), from: "127.0.0.1:35070")
@@ -816,7 +818,7 @@ import Testing
         #expect(sent.socket.description == "udp:127.0.0.1:35090")
     }
 
-    // MARK: more captures and Swiftlet's own behaviour
+    // MARK: Swiftlet's own behaviour, and two more captures
 
     /// `remove_record_route()` takes the headers out completely. Kamailio 5.6.3 leaves the
     /// second half of each (`;lr;ftag=abc123>` on a line of its own, captured; fixed upstream
