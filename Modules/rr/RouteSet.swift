@@ -1,0 +1,168 @@
+import SwiftletSDK
+
+/// The Route header fields of a request, each parsed when first needed (Kamailio's
+/// `parse_rr` on `msg->route` and the Route headers after it).
+struct RouteSet {
+    /// A position in the route set: the field and the value inside it.
+    struct Position: Equatable {
+        var field: Int
+        var value: Int
+    }
+
+    let message: SIPMessage
+    let fields: [HeaderField]
+    private var parsed: [Int: [NameAddr]] = [:]
+
+    init(_ message: SIPMessage) {
+        self.message = message
+        self.fields = message.headers(.route)
+    }
+
+    var isEmpty: Bool { fields.isEmpty }
+
+    /// The values of field `i` (an empty or malformed field is an error, as in Kamailio).
+    mutating func values(_ i: Int) throws(SIPParseError) -> [NameAddr] {
+        if let v = parsed[i] { return v }
+        let b = message.buffer
+        let parts = HeaderScanner.splitValues(b, fields[i].valueRange)
+        guard !parts.isEmpty else { throw SIPParseError(.badNameAddr, at: fields[i].valueRange.lowerBound) }
+        var values: [NameAddr] = []
+        for p in parts { values.append(try NameAddr.parse(b, p)) }
+        parsed[i] = values
+        return values
+    }
+
+    mutating func entry(_ p: Position) throws(SIPParseError) -> NameAddr { try values(p.field)[p.value] }
+
+    /// True when `p` is the last value of its field (Kamailio's `!rt->next`).
+    mutating func isLastInField(_ p: Position) throws(SIPParseError) -> Bool {
+        try p.value == values(p.field).count - 1
+    }
+
+    /// The first value of the next Route field after `p`'s, or nil (`find_next_route`).
+    mutating func nextField(after p: Position) throws(SIPParseError) -> Position? {
+        guard p.field + 1 < fields.count else { return nil }
+        _ = try values(p.field + 1)
+        return Position(field: p.field + 1, value: 0)
+    }
+
+    /// The whole line of field `i` (name to line break): what Kamailio deletes with
+    /// `hdr->name.s`, `hdr->len`.
+    func line(_ i: Int) -> Range<Int> { fields[i].lineRange }
+
+    /// Where the value of field `i` starts (Kamailio's `hdr->body.s`).
+    func bodyStart(_ i: Int) -> Int { fields[i].valueRange.lowerBound }
+}
+
+/// A Route or Request-URI URI taken apart, with what rr asks of it.
+struct RouteURI {
+    let buffer: [UInt8]
+    let parts: URIComponents
+
+    init(_ buffer: [UInt8], _ range: Range<Int>) throws(SIPParseError) {
+        self.buffer = buffer
+        self.parts = try URIComponents.parse(buffer, range)
+    }
+
+    init(text: String) throws(SIPParseError) {
+        let b = Array(text.utf8)
+        try self.init(b, 0..<b.count)
+    }
+
+    var text: String { string(parts.range) }
+    var host: String { string(parts.host) }
+    /// The port as written, 0 when none (Kamailio's `port_no`).
+    var port: Int { parts.port ?? 0 }
+    var user: String { parts.user.map(string) ?? "" }
+    var isSIPS: Bool { parts.scheme == .sips }
+    /// The parameters without the leading `;` (Kamailio's `puri.params`).
+    var parameters: ArraySlice<UInt8> { buffer[parts.parametersRange] }
+    var parametersRange: Range<Int> { parts.parametersRange }
+
+    /// The `transport=` protocol (Kamailio's `puri.proto`), nil when none or unknown.
+    var proto: TransportProtocol? {
+        guard let v = parameter("transport") else { return nil }
+        switch v.lowercased() {
+        case "udp": return .udp
+        case "tcp": return .tcp
+        case "tls": return .tls
+        case "sctp": return .sctp
+        case "ws": return .ws
+        default: return nil
+        }
+    }
+
+    /// The value of parameter `name` (any case); "" for a flag; nil when absent.
+    func parameter(_ name: String) -> String? {
+        for p in parts.parameters(buffer) where string(p.name).lowercased() == name {
+            return p.value.map(string) ?? ""
+        }
+        return nil
+    }
+
+    func hasParameter(_ name: String) -> Bool { parameter(name) != nil }
+
+    func string(_ r: Range<Int>) -> String { String(decoding: buffer[r], as: UTF8.self) }
+
+    /// Kamailio's `get_maddr_uri`: with a `maddr` parameter, `sip:<maddr>[:<port>]`; else the
+    /// URI itself. Nil when the maddr value is too long (over 117 characters).
+    var maddrTarget: String? {
+        guard let maddr = parameter("maddr"), !maddr.isEmpty else { return text }
+        guard maddr.utf8.count <= 127 - 10 else {
+            Log.error("rr", "Too long maddr parameter")
+            return nil
+        }
+        return "sip:" + maddr + (parts.portRange.map { ":" + string($0) } ?? "")
+    }
+}
+
+/// Kamailio's URI parameter tests of `is_strict()` and `is_2rr()`: whether the parameters
+/// contain `lr` (resp. `r2`), with or without a value, at any position.
+enum ParameterScan {
+    static func contains(_ params: ArraySlice<UInt8>, first: UInt8, second: UInt8) -> Bool {
+        var state = 0
+        for c in params {
+            switch state {
+            case 0:
+                switch c {
+                case 32, 13, 10, 9: break
+                case first, first - 32: state = 1
+                default: state = 4
+                }
+            case 1:
+                state = (c == second || (second >= 97 && c == second - 32)) ? 2 : 4
+            case 2, 3:
+                switch c {
+                case UInt8(ascii: ";"), UInt8(ascii: "="): return true
+                case 32, 13, 10, 9: state = 3
+                default: state = 4
+                }
+            case 4:
+                if c == UInt8(ascii: "\"") {
+                    state = 5
+                } else if c == UInt8(ascii: ";") {
+                    state = 0
+                }
+            case 5:
+                if c == UInt8(ascii: "\\") {
+                    state = 6
+                } else if c == UInt8(ascii: "\"") {
+                    state = 4
+                }
+            default:
+                state = 5
+            }
+        }
+        return state == 2 || state == 3
+    }
+
+    /// No `lr` parameter: the next hop is a strict router (`is_strict`).
+    static func isStrict(_ params: ArraySlice<UInt8>) -> Bool {
+        !contains(params, first: UInt8(ascii: "l"), second: UInt8(ascii: "r"))
+    }
+
+    /// An `r2` parameter: one of a double Record-Route (`is_2rr`).
+    static func isDoubleRoute(_ params: ArraySlice<UInt8>) -> Bool {
+        contains(params, first: UInt8(ascii: "r"), second: UInt8(ascii: "2"))
+    }
+}
