@@ -122,8 +122,9 @@ extension TransactionManager {
                 }
             }
             guard
-                let socket = dst.socket ?? target.socket
-                    ?? transport.sendSocket(for: dst.proto, to: dst.address, received: ctx.receive.socket)
+                let socket = dst.socket
+                    ?? transport.sendSocket(
+                        for: dst.proto, to: dst.address, received: ctx.receive.socket, forced: target.socket)
             else {
                 Log.error("tm", "no socket to relay to \(dst)")
                 continue

@@ -182,4 +182,22 @@ private let prelude = """
         core.receive(sip("MESSAGE sip:ok@127.0.0.1 SIP/2.0", callID: "embedded-3"), from: "127.0.0.1:5070")
         #expect(core.takeSent().map(\.firstLine) == ["SIP/2.0 403 Vetoed", "SIP/2.0 200 Allowed"])
     }
+
+    /// A forced socket of another protocol than the destination's: the socket of the same
+    /// address for the destination's protocol is used (Kamailio's get_send_socket2).
+    @Test func aForcedSocketOfAnotherProtocolGivesWayToTheSameAddress() throws {
+        let core = try EmbeddedCore(
+            config: """
+                log_stderror=yes
+                debug=-1
+                listen=udp:127.0.0.1:5060
+                listen=tcp:127.0.0.1:5060
+                request_route { force_send_socket(tcp:127.0.0.1:5060); $du = "sip:127.0.0.2:5080"; forward(); }
+
+                """, modulePath: productsDirectory)
+        core.receive(sip("MESSAGE sip:x@127.0.0.1 SIP/2.0"), from: "127.0.0.1:5070")
+        let sent = core.takeSent()
+        #expect(sent.map(\.socket.description) == ["udp:127.0.0.1:5060"])
+        #expect(sent.map(\.destination.description) == ["udp:127.0.0.2:5080"])
+    }
 }

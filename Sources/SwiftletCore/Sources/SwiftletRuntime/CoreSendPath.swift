@@ -21,9 +21,8 @@ final class CoreSendPath: OutboundPath, @unchecked Sendable {
     func send(_ message: OutboundMessage, context: MessageContext?) -> SendOutcome {
         var dst = message.destination
         if dst.socket == nil {
-            dst.socket =
-                context?.forcedSendSocket
-                ?? transport.sendSocket(for: dst.proto, to: dst.address, received: context?.receive.socket)
+            dst.socket = transport.sendSocket(
+                for: dst.proto, to: dst.address, received: context?.receive.socket, forced: context?.forcedSendSocket)
         }
         guard let socket = dst.socket else {
             Log.error(

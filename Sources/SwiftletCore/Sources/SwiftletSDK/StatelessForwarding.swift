@@ -103,10 +103,10 @@ public enum StatelessForwarding {
             return false
         }
         var dst = destination
-        if dst.socket == nil { dst.socket = ctx.forcedSendSocket }
         guard
             let socket = dst.socket
-                ?? transport.sendSocket(for: dst.proto, to: dst.address, received: ctx.receive.socket)
+                ?? transport.sendSocket(
+                    for: dst.proto, to: dst.address, received: ctx.receive.socket, forced: ctx.forcedSendSocket)
         else {
             Log.error(
                 "core",
@@ -199,14 +199,13 @@ public enum StatelessForwarding {
             Log.error("core", "cannot build the forwarded reply: \(error)")
             return false
         }
-        dst.socket = ctx.forcedSendSocket
         dst.flags = ctx.sendFlags
         if dst.proto == .tcp || dst.proto == .tls, let i = top.i?.value {
             dst.connectionID = connectionID(fromReversedHex: b.text(i))
         }
         guard
-            let socket = dst.socket
-                ?? transport.sendSocket(for: dst.proto, to: dst.address, received: ctx.receive.socket)
+            let socket = transport.sendSocket(
+                for: dst.proto, to: dst.address, received: ctx.receive.socket, forced: ctx.forcedSendSocket)
         else {
             Log.error("core", "cannot forward reply: no listening socket for \(dst)")
             return false

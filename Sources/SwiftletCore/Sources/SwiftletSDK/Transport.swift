@@ -70,3 +70,25 @@ public protocol TransportLayer: AnyObject, Sendable {
     /// nil matches any port, `proto` nil any protocol.
     func isMyself(host: String, port: Int?, proto: TransportProtocol?) -> Bool
 }
+
+extension TransportLayer {
+    /// The socket a message to `address` over `proto` leaves from when the script forced
+    /// `forced` (Kamailio's `get_send_socket2`): `forced` itself when its protocol fits, else
+    /// a socket on the same address for `proto` (any port), else the usual choice (with a
+    /// warning, as Kamailio's "protocol/port mismatch").
+    public func sendSocket(
+        for proto: TransportProtocol, to address: SocketAddress, received: ListeningSocket?,
+        forced: ListeningSocket?
+    ) -> ListeningSocket? {
+        if let forced {
+            if forced.proto == proto { return forced }
+            if let same = sockets.first(where: {
+                $0.proto == proto && $0.address.addressBytes == forced.address.addressBytes
+            }) {
+                return same
+            }
+            Log.warning("core", "protocol/port mismatch (forced \(forced), to \(proto.name):\(address))")
+        }
+        return sendSocket(for: proto, to: address, received: received)
+    }
+}

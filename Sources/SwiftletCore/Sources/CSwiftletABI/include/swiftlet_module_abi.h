@@ -31,7 +31,7 @@
  * it; a test fails when it is stale). Swift classes shared with modules have no stable
  * layout, so a module built against other sources is refused, not run.
  */
-#define SWIFTLET_SDK_SIGNATURE "c18c6984787ecd8d"
+#define SWIFTLET_SDK_SIGNATURE "a83da17cf4b25d16"
 
 /** The symbol every module exports. */
 #define SWIFTLET_MODULE_REGISTER_SYMBOL "swiftlet_module_register"
