@@ -1,38 +1,81 @@
 import SwiftletSDK
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The transactions, found by the received request's key and by the id our branches carry
-/// (Kamailio's `tm` hash table). Sharded with a lock per shard; bounded by
+/// (Kamailio's `tm` hash table): 256 shards, each a dictionary behind its own lock, with
+/// concrete types so that the hot path is specialised in this module. Bounded by
 /// `max_transactions` (0: no limit beyond shared memory).
 final class TransactionTable: @unchecked Sendable {
-    private let byKey: ShardedTable<String, Transaction>
-    private let byID = ShardedTable<String, Transaction>(shards: 256)
-
-    init(maxTransactions: Int) {
-        byKey = ShardedTable(shards: 256, maxEntries: maxTransactions > 0 ? maxTransactions : nil)
+    /// One shard: two dictionaries behind one pthread mutex (Transaction is not Sendable,
+    /// so Synchronization.Mutex's `sending` rules do not fit).
+    private final class Shard: @unchecked Sendable {
+        var byKey: [String: Transaction] = [:]
+        var byID: [String: Transaction] = [:]
+        private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        init() { pthread_mutex_init(mutex, nil) }
+        deinit {
+            pthread_mutex_destroy(mutex)
+            mutex.deallocate()
+        }
+        @inline(__always) func locked<R>(_ body: (Shard) -> R) -> R {
+            pthread_mutex_lock(mutex)
+            defer { pthread_mutex_unlock(mutex) }
+            return body(self)
+        }
     }
+    private static let shardCount = 256
+    private let shards = (0..<TransactionTable.shardCount).map { _ in Shard() }
+    private let live = Atomic<Int>(0)
+    private let limit: Int
 
-    var count: Int { byKey.count }
+    init(maxTransactions: Int) { limit = maxTransactions }
+
+    var count: Int { live.load(ordering: .relaxed) }
+
+    @inline(__always) private func shard(_ key: String) -> Shard {
+        shards[key.hashValue & (Self.shardCount - 1)]
+    }
 
     /// Adds `tx`; a full table is returned as the error.
     func insert(_ tx: Transaction) -> Result<Void, SharedStateError> {
-        switch byKey.insert(tx, for: tx.key) {
-        case .failure(let e): return .failure(e)
-        case .success:
-            byID.insert(tx, for: tx.id)
-            return .success(())
+        if limit > 0 {
+            var current = live.load(ordering: .relaxed)
+            repeat {
+                guard current < limit else { return .failure(.tableFull(limit: limit)) }
+                let (done, original) = live.compareExchange(
+                    expected: current, desired: current + 1, ordering: .relaxed)
+                if done { break }
+                current = original
+            } while true
+        } else {
+            live.add(1, ordering: .relaxed)
+        }
+        shard(tx.key).locked { $0.byKey[tx.key] = tx }
+        shard(tx.id).locked { $0.byID[tx.id] = tx }
+        return .success(())
+    }
+
+    func transaction(key: String) -> Transaction? { shard(key).locked { $0.byKey[key] } }
+    func transaction(id: String) -> Transaction? { shard(id).locked { $0.byID[id] } }
+
+    func remove(_ tx: Transaction) {
+        let removed: Bool = shard(tx.key).locked { s in
+            guard s.byKey[tx.key] === tx else { return false }
+            s.byKey.removeValue(forKey: tx.key)
+            return true
+        }
+        if removed { live.subtract(1, ordering: .relaxed) }
+        shard(tx.id).locked { s in
+            if s.byID[tx.id] === tx { s.byID.removeValue(forKey: tx.id) }
         }
     }
 
-    func transaction(key: String) -> Transaction? { byKey.value(for: key) }
-    func transaction(id: String) -> Transaction? { byID.value(for: id) }
-
-    func remove(_ tx: Transaction) {
-        byKey.removeValue(for: tx.key) { $0 === tx }
-        byID.removeValue(for: tx.id) { $0 === tx }
-    }
-
     /// Every transaction (for `tm.list`).
-    var all: [Transaction] { byKey.snapshot().map(\.value) }
+    var all: [Transaction] { shards.flatMap { $0.locked { Array($0.byKey.values) } } }
 }
 
 /// How transactions are matched (Kamailio's `t_lookup.c`).
