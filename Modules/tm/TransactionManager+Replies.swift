@@ -39,7 +39,18 @@ extension TransactionManager {
         defer { (state.current, state.replyCode, state.branchIndex) = saved }
         var relay = true
         if let name = tx.onReply, let routes = core.routes, routes.onReplyRouteNames.contains(name) {
+            // The transaction's AVPs, XAVPs and flags are the route's (Kamailio sets the AVP
+            // lists to the transaction's and copies the request's flags), and what the route
+            // changes stays with the transaction.
+            rctx.avps = tx.ctx.avps
+            rctx.avpFlags = tx.ctx.avpFlags
+            rctx.xavps = tx.ctx.xavps
+            rctx.flags = tx.ctx.flags
             relay = routes.runOnReplyRoute(name, rctx) || code >= 200
+            tx.ctx.avps = rctx.avps
+            tx.ctx.avpFlags = rctx.avpFlags
+            tx.ctx.xavps = rctx.xavps
+            tx.ctx.flags = rctx.flags
         }
         b.replied = true
         if code < 200 {

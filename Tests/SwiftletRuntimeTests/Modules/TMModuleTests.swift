@@ -400,4 +400,39 @@ import Testing
             #expect(copied == (user == "bob"), "\(user)")
         }
     }
+
+    /// AVPs and flags set in the request route are there in tm's onreply route and in the
+    /// failure route, and what the onreply route sets reaches the failure route.
+    @Test func avpsAndFlagsTravelWithTheTransaction() throws {
+        let core = try EmbeddedCore(
+            config: """
+                log_stderror=yes
+                debug=-1
+                listen=udp:127.0.0.1:5060
+                loadmodule "tm.so"
+                loadmodule "sl.so"
+                loadmodule "textops.so"
+                request_route {
+                    $avp(caller) = "alice";
+                    setflag(5);
+                    $du = "sip:127.0.0.2:5080";
+                    t_on_reply("R");
+                    t_on_failure("F");
+                    t_relay();
+                }
+                onreply_route[R] {
+                    if ($avp(caller) == "alice" && isflagset(5)) { $avp(seen) = $rs; }
+                }
+                failure_route[F] {
+                    t_reply("480", "seen $avp(seen) by $avp(caller)");
+                }
+
+                """, modulePath: productsDirectory)
+        core.receive(Self.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.receive(Self.reply(to: invite, 183, "Session Progress"), from: Self.callee)
+        _ = core.takeSent()
+        core.receive(Self.reply(to: invite, 486, "Busy Here"), from: Self.callee)
+        #expect(lines(core.takeSent()).last == "SIP/2.0 480 seen 486 by alice -> 127.0.0.1:5070")
+    }
 }
