@@ -10,7 +10,14 @@ final class TMModule: TransactionAPI {
         let m = manager
         e.parameters = Self.parameters(m)
         e.functions = functions
-        e.rpcs = [RPCCommand("tm.stats", "Prints the transaction statistics.") { _ in m.statsValue }]
+        e.rpcs = [
+            RPCCommand("tm.stats", "Prints the transaction statistics.") { _ in m.statsValue },
+            RPCCommand("tm.list", "Lists the transactions.") { _ in m.listValue },
+            RPCCommand("tm.cancel", "Cancels an INVITE transaction: tm.cancel callid cseq.") {
+                (r: RPCRequest) throws(RPCError) -> RPCValue in
+                try m.cancel(callID: try r.string(0), cseq: try r.string(1))
+            },
+        ]
         // A new request starts with nothing armed (Kamailio resets T and the route marks).
         e.requestFilters = [
             { _ in

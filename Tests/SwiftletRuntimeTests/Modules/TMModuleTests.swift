@@ -435,4 +435,25 @@ import Testing
         core.receive(Self.reply(to: invite, 486, "Busy Here"), from: Self.callee)
         #expect(lines(core.takeSent()).last == "SIP/2.0 480 seen 486 by alice -> 127.0.0.1:5070")
     }
+
+    @Test func rpcListsAndCancelsTransactions() throws {
+        let core = try core()
+        core.receive(Self.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.receive(Self.reply(to: invite, 180, "Ringing"), from: Self.callee)
+        _ = core.takeSent()
+        let rpcs = core.context.rpcs
+        guard case .success(.array(let list)) = rpcs.call(RPCRequest(method: "tm.list", params: [])) else {
+            Issue.record("tm.list failed")
+            return
+        }
+        #expect(list.count == 1)
+        #expect("\(list)".contains("tm-1") && "\(list)".contains("INVITE"))
+        let missing = rpcs.call(RPCRequest(method: "tm.cancel", params: [.string("nope"), .string("1")]))
+        #expect("\(missing)".contains("Transaction not found"))
+        #expect(
+            "\(rpcs.call(RPCRequest(method: "tm.cancel", params: [.string("tm-1"), .string("1 INVITE")])))".contains(
+                "200 ok"))
+        #expect(lines(core.takeSent()) == ["CANCEL sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
+    }
 }
