@@ -99,6 +99,16 @@ extension TMModule {
             },
             Self.transactionFlag("t_set_disable_6xx") { tx, on in tx.disable6xxBlock = on },
             Self.transactionFlag("t_set_no_e2e_cancel_reason") { tx, on in tx.noE2ECancelReason = on },
+            ScriptFunction("t_load_contacts", parameters: 0...1, routes: [.request, .failure]) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                if let a = args.first, case .constant(let mode) = try a.intParameter(), mode != 0 {
+                    throw FixupError("t_load_contacts: only mode 0 (standard) is supported yet", at: a.location)
+                }
+                return { ctx in ContactLoading.load(ctx, avp: m.settings.contactsAVP) }
+            },
+            ScriptFunction("t_next_contacts", parameters: 0, routes: [.request, .failure]) { _ in
+                { ctx in ContactLoading.next(ctx, avp: m.settings.contactsAVP) }
+            },
             ScriptFunction("t_is_canceled", parameters: 0, routes: [.request, .failure, .tmOnReply, .branch]) { _ in
                 { ctx in
                     guard let tx = TMThreadState.thread.current ?? m.lookup(ctx) else { return -1 }

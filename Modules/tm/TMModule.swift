@@ -88,6 +88,12 @@ final class TMModule: TransactionAPI {
                 }),
             flag("e2e_cancel_reason") { m.settings.e2eCancelReason = $0 },
             ModuleParameter(
+                "contacts_avp",
+                .string { (v: String) throws(FixupError) in m.settings.contactsAVP = v.isEmpty ? nil : v }),
+            ModuleParameter(
+                "contact_flows_avp",
+                .string { (v: String) throws(FixupError) in m.settings.contactFlowsAVP = v.isEmpty ? nil : v }),
+            ModuleParameter(
                 "max_transactions",
                 .int { (v: Int) throws(FixupError) in
                     guard v >= 0 else { throw FixupError("max_transactions must be >= 0") }

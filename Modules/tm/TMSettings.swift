@@ -29,6 +29,11 @@ struct TMSettings {
     var failureReplyMode = 3
     /// `e2e_cancel_reason`: copy the CANCEL's Reason header to the CANCELs sent on.
     var e2eCancelReason = true
+    /// `contacts_avp`: the XAVP `t_load_contacts()`/`t_next_contacts()` use (nil: off).
+    var contactsAVP: String?
+    /// `contact_flows_avp` (used with `+sip.instance` contacts, which Swiftlet's branches do
+    /// not carry yet).
+    var contactFlowsAVP: String?
     /// `max_transactions`: 0 for no limit beyond shared memory (Swiftlet's addition).
     var maxTransactions = 0
 }

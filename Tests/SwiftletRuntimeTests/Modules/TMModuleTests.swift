@@ -456,4 +456,51 @@ import Testing
                 "200 ok"))
         #expect(lines(core.takeSent()) == ["CANCEL sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
     }
+
+    /// Serial forking by q: the highest q class first, the next one in the failure route.
+    @Test func contactsAreTriedByQValue() throws {
+        let core = try EmbeddedCore(
+            config: """
+                log_stderror=yes
+                debug=-1
+                listen=udp:127.0.0.1:5060
+                loadmodule "tm.so"
+                loadmodule "sl.so"
+                loadmodule "corex.so"
+                modparam("tm", "contacts_avp", "tm_contacts")
+                request_route {
+                    $ru = "sip:bob@127.0.0.2:5080";
+                    append_branch("sip:b@127.0.0.3:5080", "1.0");
+                    append_branch("sip:c@127.0.0.4:5080", "0.5");
+                    append_branch("sip:d@127.0.0.5:5080", "0.5");
+                    t_load_contacts();
+                    t_next_contacts();
+                    t_on_failure("NEXT");
+                    t_relay();
+                }
+                failure_route[NEXT] {
+                    if (t_next_contacts() == 1) { t_on_failure("NEXT"); t_relay(); }
+                }
+
+                """, modulePath: productsDirectory)
+        core.receive(Self.invite(), from: Self.caller)
+        var sent = core.takeSent()
+        #expect(lines(sent).dropFirst() == ["INVITE sip:b@127.0.0.3:5080 SIP/2.0 -> 127.0.0.3:5080"])
+        core.receive(Self.reply(to: sent[1], 486, "Busy Here"), from: "127.0.0.3:5080")
+        sent = core.takeSent().filter { $0.firstLine.hasPrefix("INVITE") }
+        // The q=0.5 class in parallel, the one appended last first (as Kamailio orders them).
+        #expect(
+            lines(sent) == [
+                "INVITE sip:d@127.0.0.5:5080 SIP/2.0 -> 127.0.0.5:5080",
+                "INVITE sip:c@127.0.0.4:5080 SIP/2.0 -> 127.0.0.4:5080",
+            ])
+        core.receive(Self.reply(to: sent[0], 480, "Temporarily Unavailable"), from: "127.0.0.5:5080")
+        core.receive(Self.reply(to: sent[1], 480, "Temporarily Unavailable"), from: "127.0.0.4:5080")
+        sent = core.takeSent().filter { $0.firstLine.hasPrefix("INVITE") }
+        // Then the Request-URI (no q: the lowest).
+        #expect(lines(sent) == ["INVITE sip:bob@127.0.0.2:5080 SIP/2.0 -> 127.0.0.2:5080"])
+        core.receive(Self.reply(to: sent[0], 404, "Not Found"), from: Self.callee)
+        // Nothing left: the best reply of the last leg goes upstream.
+        #expect(lines(core.takeSent()).last == "SIP/2.0 404 Not Found -> 127.0.0.1:5070")
+    }
 }

@@ -1,0 +1,99 @@
+import SwiftletSDK
+
+/// Serial forking by q value (Kamailio's `t_serial.c`): `t_load_contacts()` moves the
+/// Request-URI and the branches into the `contacts_avp` XAVP, highest q first, and
+/// `t_next_contacts()` takes the next q class out of it as the Request-URI and branches.
+enum ContactLoading {
+    /// `Q_UNSPECIFIED`: a Request-URI or branch without a q value.
+    static let unspecified = -1
+
+    struct Contact {
+        var uri: String
+        var destinationURI: String?
+        var socket: ListeningSocket?
+        var flags: UInt64
+        var q: Int
+        /// Set on the last contact (in the XAVP's order) of a q class.
+        var lastOfClass = false
+    }
+
+    /// `t_load_contacts()`: 1 when loaded or when there is nothing to do (no branches),
+    /// -1 when the feature is off (`contacts_avp` not set).
+    static func load(_ ctx: MessageContext, avp: String?) -> Int {
+        guard let avp else {
+            Log.error("tm", "feature has been disabled - to enable define contacts_avp module parameter")
+            return -1
+        }
+        guard !ctx.branches.isEmpty else { return 1 }
+        // The Request-URI first, then the branches in increasing q order (equal q: in order).
+        var list = [
+            Contact(
+                uri: ctx.requestURI ?? "", destinationURI: ctx.destinationURI, socket: ctx.forcedSendSocket,
+                flags: ctx.branchFlags, q: unspecified)
+        ]
+        for b in ctx.branches {
+            let c = Contact(
+                uri: b.uri, destinationURI: b.destinationURI, socket: b.sendSocket, flags: b.flags,
+                q: b.q ?? unspecified)
+            let at = list.firstIndex { $0.q > c.q } ?? list.count
+            list.insert(c, at: at)
+        }
+        // A contact that starts a higher class (in increasing order) is the last of its class
+        // in the XAVP, which lists the highest q first.
+        for i in list.indices.dropFirst() where list[i - 1].q < list[i].q { list[i].lastOfClass = true }
+        for c in list { ctx.xavps.insert(item(c, avp), at: 0) }
+        ctx.branches.removeAll()
+        return 1
+    }
+
+    /// `t_next_contacts()`: 1 when the next class was loaded, -2 when the XAVP is empty, -1
+    /// when the feature is off.
+    static func next(_ ctx: MessageContext, avp: String?) -> Int {
+        guard let avp else {
+            Log.error("tm", "feature has been disabled - to enable define contacts_avp module parameter")
+            return -1
+        }
+        guard let first = take(ctx, avp) else { return -2 }
+        ctx.newRequestURI = first.uri
+        ctx.destinationURI = first.destinationURI
+        ctx.forcedSendSocket = first.socket
+        ctx.branchFlags = first.flags
+        if first.lastOfClass { return 1 }
+        while let c = take(ctx, avp) {
+            ctx.branches.append(
+                Branch(uri: c.uri, destinationURI: c.destinationURI, q: nil, flags: c.flags, sendSocket: c.socket))
+            if c.lastOfClass { break }
+        }
+        return 1
+    }
+
+    private static func item(_ c: Contact, _ avp: String) -> XAVP {
+        var fields: [XAVP] = [XAVP(name: "uri", value: .string(c.uri))]
+        if let du = c.destinationURI { fields.insert(XAVP(name: "dst_uri", value: .string(du)), at: 0) }
+        if let s = c.socket { fields.insert(XAVP(name: "sock", value: .string(s.socketString)), at: 0) }
+        fields.insert(XAVP(name: "flags", value: .int(Int(truncatingIfNeeded: c.flags))), at: 0)
+        fields.insert(XAVP(name: "q_flag", value: .int(c.lastOfClass ? 1 : 0)), at: 0)
+        return XAVP(name: avp, value: .list(fields))
+    }
+
+    /// Removes and returns the first contact of the XAVP.
+    private static func take(_ ctx: MessageContext, _ avp: String) -> Contact? {
+        guard let i = ctx.xavps.firstIndex(where: { $0.name == avp }) else { return nil }
+        let x = ctx.xavps.remove(at: i)
+        guard case .list(let fields) = x.value else { return nil }
+        func string(_ n: String) -> String? {
+            for f in fields where f.name == n { if case .string(let s) = f.value { return s } }
+            return nil
+        }
+        func int(_ n: String) -> Int {
+            for f in fields where f.name == n { if case .int(let v) = f.value { return v } }
+            return 0
+        }
+        let socket = string("sock").flatMap { text in
+            ctx.core.transport?.sockets.first { $0.socketString == text }
+        }
+        return Contact(
+            uri: string("uri") ?? "", destinationURI: string("dst_uri"), socket: socket,
+            flags: UInt64(truncatingIfNeeded: int("flags")), q: 0, lastOfClass: int("q_flag") != 0)
+    }
+}
