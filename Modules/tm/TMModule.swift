@@ -46,6 +46,46 @@ final class TMModule: TransactionAPI {
 
     func branchIndex(_ context: MessageContext) -> Int? { TMThreadState.thread.branchIndex }
 
+    func suspend(_ context: MessageContext) -> Bool {
+        let tx: Transaction
+        if let current = TMThreadState.thread.current, current.ctx === context {
+            tx = current
+        } else {
+            switch manager.transaction(for: context) {
+            case .created(let t): tx = t
+            case .existing(let t):
+                manager.absorbRetransmission(t)
+                return false
+            case .refused: return false
+            }
+        }
+        // As Kamailio's t_suspend: an INVITE is answered 100 Trying while it waits.
+        tx.locked {
+            if tx.isInvite, manager.settings.autoInv100, tx.lastReplyCode < 100,
+                let trying = LocalMessages.reply(tx, code: 100, reason: manager.settings.autoInv100Reason)
+            {
+                manager.sendUpstream(tx, trying, code: 100)
+            }
+        }
+        return true
+    }
+
+    func resume(_ context: MessageContext, route: String) -> Bool {
+        guard let tx = manager.lookup(context), tx.ctx === context, let routes = manager.core.routes,
+            routes.routeNames.contains(route)
+        else { return false }
+        return tx.locked {
+            guard tx.lastReplyCode < 200, !tx.finished else { return false }
+            let state = TMThreadState.thread
+            let saved = state.current
+            state.current = tx
+            defer { state.current = saved }
+            // Kamailio continues with the request's route type and a fresh run of the script.
+            context.exitRequested = false
+            return routes.runRoute(route, context, as: .request) != nil
+        }
+    }
+
     static func parameters(_ m: TransactionManager) -> [ModuleParameter] {
         func ms(_ name: String, _ set: @escaping (Int) -> Void) -> ModuleParameter {
             ModuleParameter(

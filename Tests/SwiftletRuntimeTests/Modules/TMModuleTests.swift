@@ -503,4 +503,42 @@ import Testing
         // Nothing left: the best reply of the last leg goes upstream.
         #expect(lines(core.takeSent()).last == "SIP/2.0 404 Not Found -> 127.0.0.1:5070")
     }
+
+    /// async_route: the request waits in its transaction (retransmissions answered) and goes
+    /// on in the named route after the delay, on the virtual clock.
+    @Test func asyncRouteContinuesTheRequestLater() throws {
+        let core = try EmbeddedCore(
+            config: """
+                log_stderror=yes
+                debug=-1
+                listen=udp:127.0.0.1:5060
+                loadmodule "tm.so"
+                loadmodule "async.so"
+                loadmodule "sl.so"
+                loadmodule "textops.so"
+                request_route {
+                    if (t_check_trans()) { exit; }
+                    $avp(started) = "yes";
+                    async_ms_route("RESUME", 2000);
+                    sl_send_reply("500", "not reached");
+                }
+                route[RESUME] {
+                    append_hf("X-Resumed: $avp(started)\\r\\n");
+                    $du = "sip:127.0.0.2:5080";
+                    t_relay();
+                }
+
+                """, modulePath: productsDirectory)
+        let trying = "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070"
+        core.receive(Self.invite(), from: Self.caller)
+        #expect(lines(core.takeSent()) == [trying])  // as Kamailio's t_suspend
+        core.receive(Self.invite(), from: Self.caller)  // a retransmission while suspended
+        #expect(lines(core.takeSent()) == [trying])
+        core.advance(milliseconds: 1_999)
+        #expect(core.takeSent().isEmpty)
+        core.advance(milliseconds: 1)
+        let sent = core.takeSent()
+        #expect(lines(sent) == ["INVITE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
+        #expect(sent.first?.text.contains("X-Resumed: yes\r\n") == true)
+    }
 }

@@ -37,6 +37,7 @@ public final class CompiledScript: ScriptRoutes {
     public var branchRouteNames: Set<String> { Set(branchRoutes.keys) }
     public var onReplyRouteNames: Set<String> { Set(onReplyRoutes.keys) }
     public var eventRouteNames: Set<String> { Set(eventRoutes.keys) }
+    public var routeNames: Set<String> { Set(namedRoutes.keys) }
     public var hasOnSendRoute: Bool { onSendRoute != nil }
 
     /// Runs the request route on a request. Returns the final flow (`.drop` when dropped).
@@ -99,6 +100,14 @@ public final class CompiledScript: ScriptRoutes {
     @discardableResult
     public func runEventRoute(_ name: String, _ ctx: MessageContext, as routeType: RouteTypes) -> Bool? {
         guard let route = eventRoutes[name] else { return nil }
+        return run(route, routeType, ctx)
+    }
+
+    /// Runs `route[name]` as a top route of type `routeType`; nil when it is not defined,
+    /// false when it dropped.
+    @discardableResult
+    public func runRoute(_ name: String, _ ctx: MessageContext, as routeType: RouteTypes) -> Bool? {
+        guard let route = namedRoutes[name] else { return nil }
         return run(route, routeType, ctx)
     }
 

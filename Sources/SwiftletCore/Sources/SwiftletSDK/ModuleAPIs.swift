@@ -83,4 +83,11 @@ public protocol TransactionAPI: AnyObject {
     /// The branch the current route runs for: the branch being created in a branch route,
     /// the reply's in an onreply route, the failed one in a failure route (`$T_branch_idx`).
     func branchIndex(_ context: MessageContext) -> Int?
+    /// Suspends the request (`t_suspend`): its transaction is created if needed, so that
+    /// retransmissions are absorbed while it waits. False when it cannot be.
+    func suspend(_ context: MessageContext) -> Bool
+    /// Continues a suspended request (`t_continue`) by running `route[route]` on it as a
+    /// request route, from any thread; false when the transaction is gone or already
+    /// answered, or the route is not defined.
+    func resume(_ context: MessageContext, route: String) -> Bool
 }

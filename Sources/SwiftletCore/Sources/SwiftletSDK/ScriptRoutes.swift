@@ -11,6 +11,11 @@ public protocol ScriptRoutes: AnyObject {
     func runBranchRoute(_ name: String, _ ctx: MessageContext) -> Bool
     /// Runs tm's `onreply_route[name]`; false when it is not defined or the reply was dropped.
     func runOnReplyRoute(_ name: String, _ ctx: MessageContext) -> Bool
+    /// The `route[NAME]` blocks defined.
+    var routeNames: Set<String> { get }
+    /// Runs `route[name]` as a top route of type `routeType` (async and tm's suspend/continue
+    /// resume a request in one); nil when it is not defined, false when it ran `drop`.
+    func runRoute(_ name: String, _ ctx: MessageContext, as routeType: RouteTypes) -> Bool?
     /// The `event_route[NAME]` blocks defined (`group:event` names).
     var eventRouteNames: Set<String> { get }
     /// Runs `event_route[name]` as a route of type `routeType`: nil when the script does not
