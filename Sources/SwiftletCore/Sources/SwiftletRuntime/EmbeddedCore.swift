@@ -27,7 +27,7 @@ public final class EmbeddedCore: @unchecked Sendable {
     /// `memory` replaces the process's shared memory pool for this core (a small pool lets a
     /// test fill it on purpose).
     public init(
-        config: String, file: String = "embedded.cfg", modulePath: String, memory: SharedMemory = .shared
+        config: String, file: String = "embedded.cfg", modulePath: String, memory: SharedMemory? = nil
     ) throws {
         var options = CommandLineOptions()
         options.modulePath = modulePath

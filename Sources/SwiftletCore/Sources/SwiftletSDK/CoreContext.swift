@@ -32,8 +32,10 @@ public final class CoreContext: @unchecked Sendable {
     /// The timers modules schedule on: the timer thread in a server, a `VirtualClock` in tests.
     public let timers: any TimerScheduling
     /// The bounded pool that shared state's bulk bytes come from (`-m`): the process pool in
-    /// a server, a small one in tests that fill it on purpose.
-    public let memory: SharedMemory
+    /// a server, a small one in tests that fill it on purpose. Resolved on first use, so that
+    /// the process pool is created only after the configuration sized it.
+    public var memory: SharedMemory { ownMemory ?? .shared }
+    private let ownMemory: SharedMemory?
     /// The modules' message-path hooks, in Kamailio's order (see `MessageHooks`).
     public private(set) var hooks = MessageHooks()
     /// The compiled script's routing blocks (tm runs failure/branch/onreply routes, modules
@@ -58,10 +60,10 @@ public final class CoreContext: @unchecked Sendable {
     public var isMyself: @Sendable (_ host: String, _ port: Int?) -> Bool = { _, _ in false }
 
     /// A context whose timers run on `timers` (the process timer thread by default) and
-    /// whose shared state lives in `memory` (the process pool by default).
-    public init(timers: any TimerScheduling = Timers.service, memory: SharedMemory = .shared) {
+    /// whose shared state lives in `memory` (nil: the process pool, `SharedMemory.shared`).
+    public init(timers: any TimerScheduling = Timers.service, memory: SharedMemory? = nil) {
         self.timers = timers
-        self.memory = memory
+        self.ownMemory = memory
     }
 
     /// The context of the configuration loaded last: what code without a message or an init
