@@ -331,11 +331,14 @@ SIPP_EXIT = {0: "all calls successful", 1: "some calls failed",
              255: "fatal error", 254: "could not bind its socket"}
 
 
-def sipp_common(workdir):
+def sipp_common(workdir, trace=False):
     # every socket of sipp on loopback: SIP (-i with -bind_local), media (-mi), control (-ci)
-    return ["-i", LOOPBACK, "-bind_local", "-mi", LOOPBACK, "-ci", LOOPBACK,
+    args = ["-i", LOOPBACK, "-bind_local", "-mi", LOOPBACK, "-ci", LOOPBACK,
             "-nostdin", "-buff_size", "4194304",
             "-trace_err", "-error_file", os.path.join(workdir, "errors.log")]
+    if trace:
+        args += ["-trace_msg", "-message_file", os.path.join(workdir, "messages.log")]
+    return args
 
 
 def stats_row(path):
@@ -420,23 +423,29 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         err_path = os.path.join(rundir, "server.stderr")
         err = open(err_path, "w")
         files += [out, err]
-        server_log = lambda: tail(err_path) or tail(os.path.join(rundir, "server.stdout"))
+
+        def server_log():
+            return (tail(err_path) or tail(os.path.join(rundir, "server.stdout"))
+                    or "(no output)")
+
+        def start_failed(why):
+            rec["error"] = "server failed to start: " + server_log()
+            rec["server_start"] = why
+            return rec
         if not opt.dry_run:
             try:
                 server = start(cmd, rundir, out, err)
             except OSError as e:
                 rec["error"] = f"server failed to start: {e}"
+                rec["server_start"] = "could not be executed"
                 return rec
             deadline = time.monotonic() + START_TIMEOUT
             while not udp_port_bound(SERVER_PORT):
                 if server.poll() is not None:
-                    rec["error"] = (f"server failed to start: exit status {server.returncode}: "
-                                    + server_log())
-                    return rec
+                    return start_failed(f"exited with status {server.returncode}")
                 if time.monotonic() > deadline:
-                    rec["error"] = (f"server failed to start: udp:{LOOPBACK}:{SERVER_PORT} not bound "
-                                    f"after {START_TIMEOUT:g} s: " + server_log())
-                    return rec
+                    return start_failed(f"udp:{LOOPBACK}:{SERVER_PORT} not bound after "
+                                        f"{START_TIMEOUT:g} s")
                 time.sleep(0.05)
             # let it finish starting (Kamailio forks its workers after binding)
             last, stable, deadline = None, 0, time.monotonic() + 10
@@ -446,16 +455,14 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
                 last = tree
                 time.sleep(0.125)
             if server.poll() is not None:
-                rec["error"] = (f"server failed to start: exit status {server.returncode}: "
-                                + server_log())
-                return rec
+                return start_failed(f"exited with status {server.returncode} after binding")
             server_pids = process_tree(server.pid)
 
         # ---------------- UAS
         uas_cmd = None
         if uas_xml:
             uas_cmd = (["sipp", "-sf", os.path.join(HERE, "scenarios", uas_xml),
-                        "-p", str(UAS_PORT)] + sipp_common(uas_dir)
+                        "-p", str(UAS_PORT)] + sipp_common(uas_dir, opt.trace)
                        + ["-timeout", f"{int(duration + settle + 90)}s"])
             rec["uas_cmd"] = shlex.join(uas_cmd)
             if opt.dry_run:
@@ -476,7 +483,7 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         limit = max(50, 3 * rate)
         uac_cmd = (["sipp", f"{LOOPBACK}:{SERVER_PORT}",
                     "-sf", os.path.join(HERE, "scenarios", uac_xml),
-                    "-p", str(UAC_PORT)] + sipp_common(uac_dir)
+                    "-p", str(UAC_PORT)] + sipp_common(uac_dir, opt.trace)
                    + ["-r", str(rate), "-rp", "1000", "-m", str(planned), "-l", str(limit),
                       "-recv_timeout", "5000", "-timeout", f"{int(duration + 30)}s", "-timeout_error",
                       "-trace_stat", "-stf", os.path.join(uac_dir, "stats.csv"), "-fd", "1"])
@@ -753,18 +760,22 @@ def cmd_compare(opt):
     out = opt.out or f"compare-{datetime.datetime.now():%Y-%m-%d-%H%M}.jsonl"
     opt.out = out
     note(f"results: {out}")
-    for scenario in opt.scenarios:
-        for i in range(opt.repeat):
-            for template, label in ((opt.a, la), (opt.b, lb)):
-                rec = one_run(opt, template, label, scenario, opt.rate, opt.duration)
-                rec["repeat_index"] = i
-                note(summary(rec))
-                emit(rec, out, to_stdout=False)
-    if opt.maxrate:
+    try:
         for scenario in opt.scenarios:
-            for template, label in ((opt.a, la), (opt.b, lb)):
-                maxrate(opt, template, label, scenario, to_stdout=False)
-    print(table(read_records(out), la, lb))
+            for i in range(opt.repeat):
+                for template, label in ((opt.a, la), (opt.b, lb)):
+                    rec = one_run(opt, template, label, scenario, opt.rate, opt.duration)
+                    rec["repeat_index"] = i
+                    note(summary(rec))
+                    emit(rec, out, to_stdout=False)
+        if opt.maxrate:
+            for scenario in opt.scenarios:
+                for template, label in ((opt.a, la), (opt.b, lb)):
+                    maxrate(opt, template, label, scenario, to_stdout=False)
+    finally:
+        # also after a refusal or Ctrl-C: the table of what was measured
+        if os.path.exists(out):
+            print(table(read_records(out), la, lb), flush=True)
     return 0
 
 
@@ -890,6 +901,9 @@ def main(argv=None):
                         help="pass: achieved rate at least this %% of the target (default 95)")
         sp.add_argument("--keep", action="store_true",
                         help="keep each run's directory (server log, sipp statistics and errors)")
+        sp.add_argument("--trace", action="store_true",
+                        help="sipp -trace_msg into the run directory (checking flows; "
+                             "slows sipp, not for figures; implies --keep)")
 
     def maxrate_opts(sp):
         sp.add_argument("--steps", default="500,1000,2000,4000,8000,16000,32000,64000",
@@ -938,6 +952,8 @@ def main(argv=None):
     sp.set_defaults(func=cmd_table)
 
     opt = p.parse_args(argv)
+    if getattr(opt, "trace", False):
+        opt.keep = True
     for name in ("rate",):
         v = getattr(opt, name, None)
         if v is not None and not 1 <= v <= MAX_RATE:
