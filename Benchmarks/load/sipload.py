@@ -63,6 +63,7 @@ MAX_RATE = 200000      # calls per second
 START_TIMEOUT = 20.0   # seconds for the server (and the UAS) to bind their port
 STOP_GRACE = 5.0       # seconds between SIGTERM and SIGKILL
 SAMPLE_EVERY = 0.25    # seconds between memory samples
+DISTURBED_PCT = 5.0    # machine.others_pct above this: something else ran during the load
 
 
 class Refused(Exception):
@@ -112,7 +113,7 @@ def wait_until_quiet(max_busy, timeout):
     """Sample 1 s at a time until the machine is below max_busy % busy.
     Returns (busy %, seconds waited); raises Refused after timeout seconds."""
     started = time.monotonic()
-    said = 0.0
+    said = None
     while True:
         busy = machine_busy(1.0)
         waited = time.monotonic() - started
@@ -121,9 +122,9 @@ def wait_until_quiet(max_busy, timeout):
         if waited >= timeout:
             raise Refused(f"machine not quiet: {busy:.0f}% busy after waiting {waited:.0f} s "
                           f"(needs < {max_busy:g}%)")
-        if waited - said >= 10 or said == 0:
+        if said is None or waited - said >= 30:
             note(f"machine {busy:.0f}% busy (needs < {max_busy:g}%), waiting")
-            said = waited or 0.001
+            said = waited
         time.sleep(1.0)
 
 
@@ -361,6 +362,14 @@ def count(row, key):
         return None
 
 
+def epoch(text):
+    """SIPp time stamps: "date<TAB>time<TAB>seconds.micro since the epoch"."""
+    try:
+        return float(text.split("\t")[-1])
+    except (AttributeError, ValueError):
+        return None
+
+
 def seconds(text):
     """SIPp durations: HH:MM:SS, HH:MM:SS:micro or HH:MM:SS.frac."""
     try:
@@ -417,6 +426,7 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
     server = uas = uac = None
     server_pids = []
     files = []
+    keep = [None]   # None: keep the run directory after an error
     try:
         # ---------------- server
         out = open(os.path.join(rundir, "server.stdout"), "w")
@@ -431,6 +441,8 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         def start_failed(why):
             rec["error"] = "server failed to start: " + server_log()
             rec["server_start"] = why
+            # the record holds what there is to see, unless the output was cut
+            keep[0] = rec["error"].startswith("server failed to start: ...")
             return rec
         if not opt.dry_run:
             try:
@@ -555,10 +567,12 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         created = count(row, "TotalCallCreated")
         ok_calls = count(row, "SuccessfulCall(C)")
         failed = count(row, "FailedCall(C)")
-        elapsed = seconds(row.get("ElapsedTime(C)"))
+        # from the UAC's start to its last statistics (ElapsedTime(C) has whole seconds only)
+        t_start, t_last = epoch(row.get("StartTime")), epoch(row.get("CurrentTime"))
+        elapsed = (t_last - t_start) if t_start and t_last and t_last > t_start else None
         wall = t1 - t0
         if not elapsed:
-            elapsed = wall
+            elapsed = seconds(row.get("ElapsedTime(C)")) or wall
         user, system = cpu_used(srv0, srv1)
         cpu = user + system
         cpu_load = sum(cpu_used(srv0, srv_load))
@@ -599,6 +613,7 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         }
         rec["machine"]["busy_during_pct"] = r1(busy_during)
         rec["machine"]["others_pct"] = r1(busy_during - ours)
+        rec["machine"]["disturbed"] = busy_during - ours > DISTURBED_PCT
 
         if not server_alive:
             rec["error"] = f"server exited during the run (status {server.returncode}): " + server_log()
@@ -633,7 +648,7 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
                 rec["server"]["exit_status"] = status
         for f in files:
             f.close()
-        if (opt.keep or not rec["ok"]) and not opt.dry_run:
+        if (opt.keep or (not rec["ok"] and keep[0] is not False)) and not opt.dry_run:
             rec["rundir"] = rundir
         else:
             shutil.rmtree(rundir, ignore_errors=True)
@@ -658,7 +673,8 @@ def summary(rec):
     c, s = rec["calls"], rec["server"]
     return (f"{rec['label']} {rec['scenario']} @{rec['rate']}/s: {c['successful']} ok, {c['failed']} failed, "
             f"{rec['achieved_rate']}/s, {s['cpu_us_per_call']} us/call (sched {s['cpu_us_per_call_sched']}), "
-            f"peak RSS {s['peak_rss_mb']} MB, machine {rec['machine']['busy_during_pct']}% busy, "
+            f"peak RSS {s['peak_rss_mb']} MB, machine {rec['machine']['busy_during_pct']}% busy"
+            f"{' (DISTURBED: ' + str(rec['machine']['others_pct']) + '% by others)' if rec['machine']['disturbed'] else ''}, "
             f"{'pass' if rec['pass'] else 'FAIL: ' + rec.get('fail_reason', '')}")
 
 
@@ -850,6 +866,10 @@ def table(recs, la, lb):
                 "rss": median_only([r["server"]["peak_rss_mb"] for r in good], 1),
                 "failed": str(sum(r["calls"]["failed"] or 0 for r in good)) if good else "-",
             })
+            disturbed = sum(1 for r in good if r["machine"].get("disturbed"))
+            if disturbed:
+                notes.append(f"* {label} {scenario} @{rate}: {disturbed} of {len(good)} runs disturbed "
+                             f"(machine.others_pct > {DISTURBED_PCT:g}): rerun for figures")
         ratio = (f"{meds[lb] / meds[la]:.2f}" if meds[la] and meds[lb] is not None else "-")
         lines.append(f"| {scenario} | {rate} | {cols[0]['cpu']} | {cols[1]['cpu']} | {ratio} | "
                      f"{cols[0]['rate']} | {cols[1]['rate']} | {cols[0]['rss']} | {cols[1]['rss']} | "
