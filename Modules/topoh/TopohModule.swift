@@ -1,0 +1,62 @@
+import SwiftletSDK
+
+/// The `topoh` module (Kamailio's `modules/topoh`): topology hiding by reversible masking.
+/// Received messages are unmasked before they are parsed (`SREV_NET_DATA_IN`), messages
+/// about to be written are masked (`SREV_NET_DATA_OUT`); nothing is stored.
+final class TopohModule {
+    var maskKey = "aL9.n8~Hm]Z"
+    var maskIP = "127.0.0.8"
+    var maskCallID = 0
+    var uparamName = "line"
+    var uparamPrefix = "sr-"
+    var vparamName = "branch"
+    var vparamPrefix = "z9hG4bKsr-"
+    var callIDPrefix = "!!:"
+    var uriPrefixChecks = 0
+
+    var exports: ModuleExports {
+        let e = ModuleExports(name: "topoh")
+        e.parameters = [
+            ModuleParameter("mask_key", .string { (v: String) throws(FixupError) in self.maskKey = v }),
+            ModuleParameter("mask_ip", .string { (v: String) throws(FixupError) in self.maskIP = v }),
+            ModuleParameter("mask_callid", .int { (v: Int) throws(FixupError) in self.maskCallID = v }),
+            ModuleParameter("uparam_name", .string { (v: String) throws(FixupError) in self.uparamName = v }),
+            ModuleParameter("uparam_prefix", .string { (v: String) throws(FixupError) in self.uparamPrefix = v }),
+            ModuleParameter("vparam_name", .string { (v: String) throws(FixupError) in self.vparamName = v }),
+            ModuleParameter("vparam_prefix", .string { (v: String) throws(FixupError) in self.vparamPrefix = v }),
+            ModuleParameter("callid_prefix", .string { (v: String) throws(FixupError) in self.callIDPrefix = v }),
+            ModuleParameter("uri_prefix_checks", .int { (v: Int) throws(FixupError) in self.uriPrefixChecks = v }),
+        ]
+        e.initialize = { context in
+            guard !self.maskIP.isEmpty else {
+                throw FixupError("topoh: mask_ip must be set (per-socket addresses are not supported yet)")
+            }
+            let isMyself = context.core.isMyself
+            let engine = TopohEngine(
+                settings: TopohSettings(
+                    mask: TopohMask(key: Array(self.maskKey.utf8)), ip: self.maskIP, maskCallID: self.maskCallID != 0,
+                    uparamName: self.uparamName, uparamPrefix: self.uparamPrefix, vparamName: self.vparamName,
+                    vparamPrefix: self.vparamPrefix, callIDPrefix: self.callIDPrefix,
+                    uriPrefixChecks: self.uriPrefixChecks != 0),
+                isMyself: isMyself)
+            self.engine = engine
+        }
+        e.netDataIn = { data in
+            if let engine = self.engine, let out = engine.received(data.bytes) { data.bytes = out }
+            return .continue
+        }
+        e.netDataOut = { data in
+            if let engine = self.engine, let out = engine.sending(data.bytes) { data.bytes = out }
+            return .continue
+        }
+        return e
+    }
+
+    /// Set once in `mod_init`, read-only afterwards.
+    nonisolated(unsafe) var engine: TopohEngine?
+}
+
+@_cdecl("swiftlet_module_register")
+public func swiftletModuleRegister(_ core: UnsafePointer<swiftlet_core_info_t>?) -> UnsafeRawPointer? {
+    registerSwiftletModule(core: core, name: "topoh") { TopohModule().exports }
+}
