@@ -205,4 +205,84 @@ import Testing
             Self.unmasked(Self.headers(up[0].text, "Via")[1], after: "SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-")
                 == "SIP/2.0/UDP 127.0.0.1:35080;TH=ucv;branch=z9hG4bK-b2")
     }
+
+    @Test func aDownstreamByeALocalReplyAndARegisterAsKamailio() throws {
+        let core = try EmbeddedCore(config: Self.config, modulePath: productsDirectory)
+        // The caller's BYE through the upstream proxy, to the callee's masked Contact: the
+        // Request-URI is unmasked, the Call-ID masked on the way downstream.
+        core.receive(
+            Self.message([
+                "BYE sip:127.0.0.8;line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy* SIP/2.0",
+                "Via: SIP/2.0/UDP 127.0.0.3:35090;branch=z9hG4bK-p3",
+                "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-a3;rport",
+                "Route: <sip:127.0.0.1:35060;lr;ftag=a1>", "From: <sip:alice@127.0.0.1>;tag=a1",
+                "To: <sip:bob@127.0.0.1>;tag=b1", "Call-ID: topoh-1@127.0.0.1", "CSeq: 3 BYE", "Max-Forwards: 69",
+                "Content-Length: 0",
+            ]), from: "127.0.0.3:35090")
+        let down = core.takeSent()
+        try #require(down.count == 1)
+        #expect(down[0].destination.address.description == Self.callee)
+        #expect(
+            Self.withoutOwnBranch(down[0].text)
+                == Self.message([
+                    "BYE sip:bob@127.0.0.1:35080 SIP/2.0",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
+                    "Via: SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZlzBMuMxqAzuaVHRaBpB1JNEt736cQkBIvalaJmLuAMA**",
+                    "Via: SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZfzBMuMxNAz6eL3RsBCxu-zRrUWSeOORFlzweAowe4",
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>;tag=b1",
+                    "Call-ID: !!:pSQAo6c1MjyfMBN7MGZAOBF*",
+                    "CSeq: 3 BYE",
+                    "Max-Forwards: 69",
+                    "Content-Length: 0",
+                ]))
+
+        // An in-dialog request from the callee that this proxy answers itself: the Call-ID
+        // was unmasked on the way in and is masked again in the reply; the Via cookie goes.
+        core.receive(
+            Self.message([
+                "OPTIONS sip:127.0.0.8;line=sr-N6IAzEtdCRWIPxFLWLZAOBy7M.vlW.ywMy** SIP/2.0",
+                "Via: SIP/2.0/UDP 127.0.0.1:35080;branch=z9hG4bK-o4", "From: <sip:bob@127.0.0.1>;tag=b1",
+                "To: <sip:alice@127.0.0.1>;tag=a1", "Call-ID: !!:pSQAo6c1MjyfMBN7MGZAOBF*", "CSeq: 4 OPTIONS",
+                "Max-Forwards: 70", "Content-Length: 0",
+            ]), from: Self.callee)
+        let local = core.takeSent()
+        try #require(local.count == 1)
+        #expect(
+            local[0].text.components(separatedBy: "\r\n").filter { !$0.hasPrefix("Server: ") }
+                == [
+                    "SIP/2.0 404 Not here",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35080;branch=z9hG4bK-o4",
+                    "From: <sip:bob@127.0.0.1>;tag=b1",
+                    "To: <sip:alice@127.0.0.1>;tag=a1",
+                    "Call-ID: !!:pSQAo6c1MjyfMBN7MGZAOBF*",
+                    "CSeq: 4 OPTIONS",
+                    "Content-Length: 0", "", "",
+                ])
+
+        // REGISTER is never touched.
+        core.receive(
+            Self.message([
+                "REGISTER sip:127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-r5",
+                "From: <sip:alice@127.0.0.1>;tag=r5", "To: <sip:alice@127.0.0.1>", "Call-ID: reg-1@127.0.0.1",
+                "CSeq: 1 REGISTER", "Max-Forwards: 70", "Contact: <sip:alice@127.0.0.1:35070>", "Content-Length: 0",
+            ]), from: Self.caller)
+        let register = core.takeSent()
+        try #require(register.count == 1)
+        #expect(
+            Self.withoutOwnBranch(register[0].text)
+                == Self.message([
+                    "REGISTER sip:127.0.0.1 SIP/2.0",
+                    "Record-Route: <sip:127.0.0.1:35060;lr;ftag=r5>",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-r5",
+                    "From: <sip:alice@127.0.0.1>;tag=r5",
+                    "To: <sip:alice@127.0.0.1>",
+                    "Call-ID: reg-1@127.0.0.1",
+                    "CSeq: 1 REGISTER",
+                    "Max-Forwards: 70",
+                    "Contact: <sip:alice@127.0.0.1:35070>",
+                    "Content-Length: 0",
+                ]))
+    }
 }
