@@ -285,4 +285,99 @@ import Testing
                     "Content-Length: 0",
                 ]))
     }
+
+    @Test func aCallThroughTmAsKamailio() throws {
+        let config = Self.config.replacingOccurrences(of: "forward();", with: "t_relay();")
+            .replacingOccurrences(of: "loadmodule \"sl.so\"", with: "loadmodule \"sl.so\"\nloadmodule \"tm.so\"")
+        let core = try EmbeddedCore(config: config, modulePath: productsDirectory)
+        core.receive(
+            Self.message([
+                "INVITE sip:bob@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c1;rport",
+                "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:bob@127.0.0.1>", "Call-ID: topoh-2@127.0.0.1",
+                "CSeq: 1 INVITE", "Max-Forwards: 70", "Contact: <sip:alice@127.0.0.1:35070>", "Content-Length: 0",
+            ]), from: Self.caller)
+        let sent = core.takeSent()
+        try #require(sent.count == 2)
+        // tm's 100 is generated here from the request: the Via cookie is removed, the
+        // Call-ID (upstream) is not masked.
+        #expect(
+            sent[0].text.components(separatedBy: "\r\n").filter { !$0.hasPrefix("Server: ") }
+                == [
+                    "SIP/2.0 100 trying -- your call is important to us",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c1;rport=35070;received=127.0.0.1",
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>",
+                    "Call-ID: topoh-2@127.0.0.1",
+                    "CSeq: 1 INVITE",
+                    "Content-Length: 0", "", "",
+                ])
+        let invite = sent[1].text
+        #expect(
+            Self.withoutOwnBranch(invite)
+                == Self.message([
+                    "INVITE sip:bob@127.0.0.1 SIP/2.0",
+                    "Record-Route: <sip:127.0.0.1:35060;lr;ftag=a1>",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
+                    "Via: SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZfzBMuMxNAzweI36KYpEKqH.FLWLZAOBy7M.1jmxuqC93X3heroEWvH9vsCFN43qd13lFXNh05NhPQMljAWly*",
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>",
+                    "Call-ID: !!:pSQAo6c1MqyfMBN7MGZAOBF*",
+                    "CSeq: 1 INVITE",
+                    "Max-Forwards: 70",
+                    "Contact: <sip:127.0.0.8;line=sr-N6IAzEtdCRWIPxFLWLZAOBy7M.vlW.ywMy**>",
+                    "Content-Length: 0",
+                ]))
+        func reply(_ status: String) -> String {
+            var r = ["SIP/2.0 " + status]
+            for line in invite.components(separatedBy: "\r\n") {
+                for name in ["Via", "Record-Route", "From", "Call-ID", "CSeq"] where line.hasPrefix(name + ": ") {
+                    r.append(line)
+                }
+                if line.hasPrefix("To: ") { r.append(line + ";tag=b1") }
+            }
+            return Self.message(r + ["Contact: <sip:bob@127.0.0.1:35080>", "Content-Length: 0"])
+        }
+        for status in ["180 Ringing", "200 OK"] {
+            core.receive(reply(status), from: Self.callee)
+            let relayed = core.takeSent()
+            try #require(relayed.count == 1)
+            #expect(
+                relayed[0].text
+                    == Self.message([
+                        "SIP/2.0 " + status,
+                        "Record-Route: <sip:127.0.0.1:35060;lr;ftag=a1>",
+                        "Via: SIP/2.0/UDP 127.0.0.1:35070;received=127.0.0.1;branch=z9hG4bK-c1;rport=35070",
+                        "From: <sip:alice@127.0.0.1>;tag=a1",
+                        "To: <sip:bob@127.0.0.1>;tag=b1",
+                        "Call-ID: topoh-2@127.0.0.1",
+                        "CSeq: 1 INVITE",
+                        "Contact: <sip:127.0.0.8;line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy*>",
+                        "Content-Length: 0",
+                    ]))
+        }
+        // The ACK for the 2xx goes downstream, to the callee's masked Contact.
+        core.receive(
+            Self.message([
+                "ACK sip:127.0.0.8;line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy* SIP/2.0",
+                "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c2;rport", "Route: <sip:127.0.0.1:35060;lr;ftag=a1>",
+                "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:bob@127.0.0.1>;tag=b1", "Call-ID: topoh-2@127.0.0.1",
+                "CSeq: 1 ACK", "Max-Forwards: 70", "Content-Length: 0",
+            ]), from: Self.caller)
+        let ack = core.takeSent()
+        try #require(ack.count == 1)
+        #expect(ack[0].destination.address.description == Self.callee)
+        #expect(
+            Self.withoutOwnBranch(ack[0].text)
+                == Self.message([
+                    "ACK sip:bob@127.0.0.1:35080 SIP/2.0",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
+                    "Via: SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZfzBMuMxNAzweI36KYpEKqH.FLWLZAOBy7M.1jmxuq3w3X3heroEWvH9vsCFN43qd13lVXNh05NhPQMljAWly*",
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>;tag=b1",
+                    "Call-ID: !!:pSQAo6c1MqyfMBN7MGZAOBF*",
+                    "CSeq: 1 ACK",
+                    "Max-Forwards: 70",
+                    "Content-Length: 0",
+                ]))
+    }
 }
