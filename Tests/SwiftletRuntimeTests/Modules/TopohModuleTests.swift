@@ -380,4 +380,119 @@ import Testing
                     "Content-Length: 0",
                 ]))
     }
+
+    @Test func aCancelledCallThroughTmAsKamailio() throws {
+        let config = Self.config.replacingOccurrences(of: "forward();", with: "t_relay();")
+            .replacingOccurrences(of: "loadmodule \"sl.so\"", with: "loadmodule \"sl.so\"\nloadmodule \"tm.so\"")
+        let core = try EmbeddedCore(config: config, modulePath: productsDirectory)
+        core.receive(
+            Self.message([
+                "INVITE sip:bob@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c1;rport",
+                "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:bob@127.0.0.1>", "Call-ID: topoh-3@127.0.0.1",
+                "CSeq: 1 INVITE", "Max-Forwards: 70", "Contact: <sip:alice@127.0.0.1:35070>", "Content-Length: 0",
+            ]), from: Self.caller)
+        let sent = core.takeSent()
+        try #require(sent.count == 2)
+        let invite = sent[1].text
+        #expect(Self.headers(invite, "Call-ID") == ["!!:pSQAo6c1M4yfMBN7MGZAOBF*"])
+        /// A reply of the callee, with the Record-Route of a proxy on its side first.
+        func reply(_ status: String, to request: String, downstreamProxy: Bool) -> String {
+            var r = ["SIP/2.0 " + status]
+            if downstreamProxy { r.append("Record-Route: <sip:127.0.0.4:35095;lr>") }
+            for line in request.components(separatedBy: "\r\n") {
+                for name in ["Via", "Record-Route", "From", "Call-ID", "CSeq"]
+                where line.hasPrefix(name + ": ") && (downstreamProxy || name != "Record-Route") {
+                    r.append(line)
+                }
+                if line.hasPrefix("To: ") { r.append(line + ";tag=b1") }
+            }
+            if downstreamProxy { r.append("Contact: <sip:bob@127.0.0.1:35080>") }
+            return Self.message(r + ["Content-Length: 0"])
+        }
+        // The downstream proxy's Record-Route is masked on the way upstream; ours is not.
+        core.receive(reply("180 Ringing", to: invite, downstreamProxy: true), from: Self.callee)
+        let ringing = core.takeSent()
+        try #require(ringing.count == 1)
+        #expect(
+            ringing[0].text
+                == Self.message([
+                    "SIP/2.0 180 Ringing",
+                    "Record-Route: <sip:127.0.0.8;line=sr-N6IAzBFLWLZAOBy7WxvlW.ysW.1dNc**>",
+                    "Record-Route: <sip:127.0.0.1:35060;lr;ftag=a1>",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35070;received=127.0.0.1;branch=z9hG4bK-c1;rport=35070",
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>;tag=b1",
+                    "Call-ID: topoh-3@127.0.0.1",
+                    "CSeq: 1 INVITE",
+                    "Contact: <sip:127.0.0.8;line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy*>",
+                    "Content-Length: 0",
+                ]))
+        // The caller cancels: tm answers it here (in clear) and sends its own CANCEL, a
+        // request generated here with one Via, whose Call-ID is masked.
+        core.receive(
+            Self.message([
+                "CANCEL sip:bob@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c1;rport",
+                "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:bob@127.0.0.1>", "Call-ID: topoh-3@127.0.0.1",
+                "CSeq: 1 CANCEL", "Max-Forwards: 70", "Content-Length: 0",
+            ]), from: Self.caller)
+        let cancelled = core.takeSent()
+        try #require(cancelled.count == 2)
+        #expect(
+            cancelled[0].text.components(separatedBy: "\r\n").filter { !$0.hasPrefix("Server: ") }
+                .map { $0.hasPrefix("To: ") ? String($0.prefix { $0 != ";" }) : $0 }
+                == [
+                    "SIP/2.0 200 canceling",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c1;rport=35070;received=127.0.0.1",
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>",
+                    "Call-ID: topoh-3@127.0.0.1",
+                    "CSeq: 1 CANCEL",
+                    "Content-Length: 0", "", "",
+                ])
+        let cancel = cancelled[1].text
+        let inviteBranchVia = Self.headers(invite, "Via")[0]
+        #expect(
+            cancel
+                == Self.message([
+                    "CANCEL sip:bob@127.0.0.1 SIP/2.0",
+                    "Via: " + inviteBranchVia,
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>",
+                    "Call-ID: !!:pSQAo6c1M4yfMBN7MGZAOBF*",
+                    "CSeq: 1 CANCEL",
+                    "Max-Forwards: 70",
+                    "Content-Length: 0",
+                ]))
+        // The callee's 200 for the CANCEL (one Via) ends at tm; its 487 goes upstream in
+        // clear, and tm's ACK for it (generated here) has the Call-ID masked.
+        core.receive(reply("200 OK", to: cancel, downstreamProxy: false), from: Self.callee)
+        #expect(core.takeSent().isEmpty)
+        core.receive(reply("487 Request Terminated", to: invite, downstreamProxy: false), from: Self.callee)
+        let final = core.takeSent()
+        try #require(final.count == 2)
+        let (terminated, ack) = final[0].firstLine.hasPrefix("SIP/") ? (final[0], final[1]) : (final[1], final[0])
+        #expect(
+            terminated.text
+                == Self.message([
+                    "SIP/2.0 487 Request Terminated",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35070;received=127.0.0.1;branch=z9hG4bK-c1;rport=35070",
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>;tag=b1",
+                    "Call-ID: topoh-3@127.0.0.1",
+                    "CSeq: 1 INVITE",
+                    "Content-Length: 0",
+                ]))
+        #expect(
+            ack.text
+                == Self.message([
+                    "ACK sip:bob@127.0.0.1 SIP/2.0",
+                    "Via: " + inviteBranchVia,
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>;tag=b1",
+                    "Call-ID: !!:pSQAo6c1M4yfMBN7MGZAOBF*",
+                    "CSeq: 1 ACK",
+                    "Max-Forwards: 70",
+                    "Content-Length: 0",
+                ]))
+    }
 }
