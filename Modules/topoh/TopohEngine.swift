@@ -26,9 +26,18 @@ final class TopohEngine: Sendable {
     let ip: [UInt8]
     static let cookieName = Array("TH".utf8)
 
-    init(settings: TopohSettings, isMyself: @escaping @Sendable (String, Int?) -> Bool) {
+    /// For the event routes; nil in unit tests.
+    nonisolated(unsafe) let core: CoreContext?
+    let eventMode: Int
+
+    init(
+        settings: TopohSettings, isMyself: @escaping @Sendable (String, Int?) -> Bool, core: CoreContext? = nil,
+        eventMode: Int = 0
+    ) {
         s = settings
         self.isMyself = isMyself
+        self.core = core
+        self.eventMode = eventMode
         viaPrefix = Array("SIP/2.0/UDP \(settings.ip);\(settings.vparamName)=\(settings.vparamPrefix)".utf8)
         uriPrefix = Array("sip:\(settings.ip);\(settings.uparamName)=\(settings.uparamPrefix)".utf8)
         callIDPrefix = Array(settings.callIDPrefix.utf8)
@@ -72,8 +81,11 @@ final class TopohEngine: Sendable {
 
     // MARK: sending
 
-    func sending(_ bytes: [UInt8]) -> [UInt8]? {
-        guard let msg = prepared(bytes), let cseq = try? msg.cseq(), !skipped(cseq) else { return nil }
+    func sending(_ data: NetData) -> [UInt8]? {
+        // event_route[topoh:msg-outgoing]: on the faked message, before anything; `drop`
+        // sends the message as it is.
+        if eventMode & 1 != 0, runEventRoute("topoh:msg-outgoing", data, message: nil) == false { return nil }
+        guard let msg = prepared(data.bytes), let cseq = try? msg.cseq(), !skipped(cseq) else { return nil }
         var ed = MessageEditor(msg)
         let b = msg.buffer
         let via1 = try? msg.topVia()
@@ -89,6 +101,8 @@ final class TopohEngine: Sendable {
             if let h = cookieHeader { ed.delete(h.lineRange) }
             if !msg.isRequest, let p = viaCookie { ed.delete(p.range) }
         }
+        // event_route[topoh:msg-sending]: on the message; `drop` sends it as it is.
+        if eventMode & 2 != 0, runEventRoute("topoh:msg-sending", data, message: msg) == false { return nil }
         if msg.isRequest {
             let upstream = cookie[0] == UInt8(ascii: "u")
             let dialog = !(msg.toTag ?? "").isEmpty
@@ -129,6 +143,32 @@ final class TopohEngine: Sendable {
             }
         }
         return try? ed.build()
+    }
+
+    // MARK: event routes
+
+    /// Kamailio's faked message (`fmsg.c`).
+    static let fakedMessage = try? SIPMessage(
+        parsing: Array(
+            ("OPTIONS sip:you@kamailio.org SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1\r\n"
+                + "From: <sip:you@kamailio.org>;tag=123\r\nTo: <sip:you@kamailio.org>\r\nCall-ID: 123\r\n"
+                + "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").utf8))
+
+    /// Runs `event_route[name]` as a request route, `$snd(...)` naming where the message
+    /// goes (its bytes: those of `message`, else the faked message's). nil when the route is
+    /// not defined, false when it dropped.
+    func runEventRoute(_ name: String, _ data: NetData, message: SIPMessage?) -> Bool? {
+        guard let core, let routes = core.routes, routes.eventRouteNames.contains(name),
+            let msg = message ?? Self.fakedMessage
+        else { return nil }
+        let receive =
+            message == nil
+            ? ReceiveInfo(proto: .udp, sourceIP: "127.0.0.1", sourcePort: 5060, localIP: "127.0.0.1", localPort: 5060)
+            : ReceiveInfo(proto: data.proto, source: SocketAddress(), local: SocketAddress())
+        let ctx = MessageContext(message: msg, receive: receive, routeType: .request, core: core)
+        ctx.sendInfo = SendInfo(
+            destination: Destination(proto: data.proto, address: data.peer, socket: data.socket), bytes: msg.buffer)
+        return routes.runEventRoute(name, ctx, as: .request)
     }
 
     // MARK: message checks

@@ -13,6 +13,8 @@ final class TopohModule {
     var vparamPrefix = "z9hG4bKsr-"
     var callIDPrefix = "!!:"
     var uriPrefixChecks = 0
+    /// `event_mode`: 1 runs `event_route[topoh:msg-outgoing]`, 2 `event_route[topoh:msg-sending]`.
+    var eventMode = 3
 
     var exports: ModuleExports {
         let e = ModuleExports(name: "topoh")
@@ -26,6 +28,7 @@ final class TopohModule {
             ModuleParameter("vparam_prefix", .string { (v: String) throws(FixupError) in self.vparamPrefix = v }),
             ModuleParameter("callid_prefix", .string { (v: String) throws(FixupError) in self.callIDPrefix = v }),
             ModuleParameter("uri_prefix_checks", .int { (v: Int) throws(FixupError) in self.uriPrefixChecks = v }),
+            ModuleParameter("event_mode", .int { (v: Int) throws(FixupError) in self.eventMode = v }),
         ]
         e.initialize = { context in
             guard !self.maskIP.isEmpty else {
@@ -38,7 +41,7 @@ final class TopohModule {
                     uparamName: self.uparamName, uparamPrefix: self.uparamPrefix, vparamName: self.vparamName,
                     vparamPrefix: self.vparamPrefix, callIDPrefix: self.callIDPrefix,
                     uriPrefixChecks: self.uriPrefixChecks != 0),
-                isMyself: isMyself)
+                isMyself: isMyself, core: context.core, eventMode: self.eventMode)
             self.engine = engine
         }
         e.netDataIn = { data in
@@ -46,7 +49,7 @@ final class TopohModule {
             return .continue
         }
         e.netDataOut = { data in
-            if let engine = self.engine, let out = engine.sending(data.bytes) { data.bytes = out }
+            if let engine = self.engine, let out = engine.sending(data) { data.bytes = out }
             return .continue
         }
         return e

@@ -495,4 +495,74 @@ import Testing
                     "Content-Length: 0",
                 ]))
     }
+
+    @Test func eventRoutesCanKeepAMessageInClearAsKamailio() throws {
+        let config =
+            Self.config
+            .replacingOccurrences(of: "loadmodule \"sl.so\"", with: "loadmodule \"sl.so\"\nloadmodule \"textops.so\"")
+            .replacingOccurrences(
+                of: "    forward();\n}",
+                with: "    if ($rU == \"up\") { $du = \"sip:127.0.0.3:35090\"; }\n    forward();\n}")
+                + """
+                event_route[topoh:msg-outgoing] {
+                    if ($sndto(ip) == "127.0.0.3") { drop; }
+                }
+                event_route[topoh:msg-sending] {
+                    if (is_present_hf("X-Clear")) { drop; }
+                }
+
+                """
+        let core = try EmbeddedCore(config: config, modulePath: productsDirectory)
+        func options(_ user: String, _ id: String, _ extra: [String] = []) -> String {
+            Self.message(
+                [
+                    "OPTIONS sip:\(user)@127.0.0.1 SIP/2.0",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-\(id);rport",
+                    "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:\(user)@127.0.0.1>", "Call-ID: \(id)@127.0.0.1",
+                    "CSeq: 1 OPTIONS", "Max-Forwards: 70", "Contact: <sip:alice@127.0.0.1:35070>",
+                ] + extra + ["Content-Length: 0"])
+        }
+        core.receive(options("bob", "e1"), from: Self.caller)
+        let masked = core.takeSent()
+        try #require(masked.count == 1)
+        #expect(
+            Self.withoutOwnBranch(masked[0].text)
+                == Self.message([
+                    "OPTIONS sip:bob@127.0.0.1 SIP/2.0",
+                    "Record-Route: <sip:127.0.0.1:35060;lr;ftag=a1>",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
+                    "Via: SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZfzBMuMxNAzweI36KYpEKqH.FLWLZAOBy7M.1jmxuqC93X3heroEWvH9vsCFN43qd1g.FXNh05NhPQMljAWly*",
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>",
+                    "Call-ID: !!:g.tyM.VwOBy7MGZf",
+                    "CSeq: 1 OPTIONS",
+                    "Max-Forwards: 70",
+                    "Contact: <sip:127.0.0.8;line=sr-N6IAzEtdCRWIPxFLWLZAOBy7M.vlW.ywMy**>",
+                    "Content-Length: 0",
+                ]))
+        // `drop` in either event route: the message goes as it is, cookie included.
+        for (user, id, extra, to) in [
+            ("bob", "e2", ["X-Clear: 1"], Self.callee), ("up", "e3", [], "127.0.0.3:35090"),
+        ] {
+            core.receive(options(user, id, extra), from: Self.caller)
+            let clear = core.takeSent()
+            try #require(clear.count == 1)
+            #expect(clear[0].destination.address.description == to)
+            #expect(
+                Self.withoutOwnBranch(clear[0].text)
+                    == Self.message(
+                        [
+                            "OPTIONS sip:\(user)@127.0.0.1 SIP/2.0",
+                            "Record-Route: <sip:127.0.0.1:35060;lr;ftag=a1>",
+                            "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
+                            "Via: SIP/2.0/UDP 127.0.0.1:35070;received=127.0.0.1;TH=div;branch=z9hG4bK-\(id);rport=35070",
+                            "From: <sip:alice@127.0.0.1>;tag=a1",
+                            "To: <sip:\(user)@127.0.0.1>",
+                            "Call-ID: \(id)@127.0.0.1",
+                            "CSeq: 1 OPTIONS",
+                            "Max-Forwards: 70",
+                            "Contact: <sip:alice@127.0.0.1:35070>",
+                        ] + extra + ["Content-Length: 0", "TH: dih"]))
+        }
+    }
 }
