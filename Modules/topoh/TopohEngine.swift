@@ -11,6 +11,8 @@ struct TopohSettings: Sendable {
     var vparamPrefix: String
     var callIDPrefix: String
     var uriPrefixChecks: Bool
+    /// `mask_ip` is an address of this proxy (Kamailio's `th_mask_addr_myself`).
+    var maskAddressIsMyself = false
 }
 
 /// What topoh does to the raw bytes of a received or sent message (Kamailio's
@@ -265,7 +267,7 @@ final class TopohEngine: Sendable {
         let params = uri.parameters(b)
         if eqi(b[uri.host], ip) {
             if let v = param(b, params, s.uparamName) { return (2, false, v) }
-            return (0, false, nil)
+            if !s.maskAddressIsMyself { return (0, false, nil) }
         }
         let host = String(decoding: b[uri.host], as: UTF8.self)
         if isMyself(host, uri.port) {

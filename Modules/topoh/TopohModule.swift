@@ -31,16 +31,23 @@ final class TopohModule {
             ModuleParameter("event_mode", .int { (v: Int) throws(FixupError) in self.eventMode = v }),
         ]
         e.initialize = { context in
-            guard !self.maskIP.isEmpty else {
-                throw FixupError("topoh: mask_ip must be set (per-socket addresses are not supported yet)")
+            // As Kamailio 5.6's mod_init: an empty or unparseable mask address stops start-up.
+            guard !self.maskIP.isEmpty else { throw FixupError("mask IP parameter is invalid") }
+            let uri = Array("sip:\(self.maskIP)".utf8)
+            guard let parsed = try? URIComponents.parse(uri, 0..<uri.count) else {
+                throw FixupError("mask uri is invalid")
             }
             let isMyself = context.core.isMyself
+            // A mask address of this proxy: URIs with it but without the param are then
+            // checked as this proxy's own (th_mask_addr_myself).
+            let maskIsMyself = isMyself(String(decoding: uri[parsed.host], as: UTF8.self), parsed.port)
+            if maskIsMyself { Log.info("topoh", "mask address matches myself [\(self.maskIP)]") }
             let engine = TopohEngine(
                 settings: TopohSettings(
                     mask: TopohMask(key: Array(self.maskKey.utf8)), ip: self.maskIP, maskCallID: self.maskCallID != 0,
                     uparamName: self.uparamName, uparamPrefix: self.uparamPrefix, vparamName: self.vparamName,
                     vparamPrefix: self.vparamPrefix, callIDPrefix: self.callIDPrefix,
-                    uriPrefixChecks: self.uriPrefixChecks != 0),
+                    uriPrefixChecks: self.uriPrefixChecks != 0, maskAddressIsMyself: maskIsMyself),
                 isMyself: isMyself, core: context.core, eventMode: self.eventMode)
             self.engine = engine
         }

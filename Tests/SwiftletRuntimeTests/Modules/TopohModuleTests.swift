@@ -565,4 +565,15 @@ import Testing
                         ] + extra + ["Content-Length: 0", "TH: dih"]))
         }
     }
+
+    @Test func anEmptyMaskAddressStopsStartUpAsKamailio() {
+        let config = Self.config.replacingOccurrences(
+            of: "modparam(\"topoh\", \"mask_callid\", 1)", with: "modparam(\"topoh\", \"mask_ip\", \"\")")
+        do {
+            _ = try EmbeddedCore(config: config, modulePath: productsDirectory)
+            Issue.record("started with an empty mask_ip")
+        } catch {
+            #expect("\(error)".contains("mask IP parameter is invalid"))
+        }
+    }
 }
