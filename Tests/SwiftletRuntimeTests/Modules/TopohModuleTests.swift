@@ -576,4 +576,54 @@ import Testing
             #expect("\(error)".contains("mask IP parameter is invalid"))
         }
     }
+
+    @Test func replacesAndReferToAsKamailio() throws {
+        let core = try EmbeddedCore(config: Self.config, modulePath: productsDirectory)
+        // Replaces in an initial INVITE: a clear call-id is masked, a masked one unmasked.
+        for (id, replaces, sentReplaces, callID) in [
+            (
+                "topoh-4", "other-call@127.0.0.1", "!!:owavg9V136tdoFyfMBN7MGZAOBF*", "!!:pSQAo6c1WFyfMBN7MGZAOBF*"
+            ),
+            ("topoh-5", "!!:pSQAo6c1M4yfMBN7MGZAOBF*", "topoh-3@127.0.0.1", "!!:pSQAo6c1WjyfMBN7MGZAOBF*"),
+        ] {
+            core.receive(
+                Self.message([
+                    "INVITE sip:bob@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-r1;rport",
+                    "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:bob@127.0.0.1>", "Call-ID: \(id)@127.0.0.1",
+                    "CSeq: 1 INVITE", "Replaces: \(replaces);to-tag=x1;from-tag=y1", "Max-Forwards: 70",
+                    "Contact: <sip:alice@127.0.0.1:35070>", "Content-Length: 0",
+                ]), from: Self.caller)
+            let sent = core.takeSent()
+            try #require(sent.count == 1)
+            #expect(Self.headers(sent[0].text, "Replaces") == ["\(sentReplaces);to-tag=x1;from-tag=y1"])
+            #expect(Self.headers(sent[0].text, "Call-ID") == [callID])
+        }
+        // Refer-To in an in-dialog REFER: unmasked up to its headers.
+        core.receive(
+            Self.message([
+                "REFER sip:127.0.0.8;line=sr-N6IAzEtdCRWIPxFLWLZAOBy7M.vlW.ywMy** SIP/2.0",
+                "Via: SIP/2.0/UDP 127.0.0.1:35080;branch=z9hG4bK-f1", "Route: <sip:127.0.0.1:35060;lr;ftag=a1>",
+                "From: <sip:bob@127.0.0.1>;tag=b1", "To: <sip:alice@127.0.0.1>;tag=a1",
+                "Call-ID: !!:pSQAo6c1MjyfMBN7MGZAOBF*", "CSeq: 5 REFER",
+                "Refer-To: <sip:127.0.0.8;line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy*?Replaces=abc>", "Max-Forwards: 70",
+                "Contact: <sip:bob@127.0.0.1:35080>", "Content-Length: 0",
+            ]), from: Self.callee)
+        let refer = core.takeSent()
+        try #require(refer.count == 1)
+        #expect(
+            Self.withoutOwnBranch(refer[0].text)
+                == Self.message([
+                    "REFER sip:alice@127.0.0.1:35070 SIP/2.0",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
+                    "Via: SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZfzBMuMxcAzuaVH9KBpB1JNEt736cQkBIvalaJmLuEMP**",
+                    "From: <sip:bob@127.0.0.1>;tag=b1",
+                    "To: <sip:alice@127.0.0.1>;tag=a1",
+                    "Call-ID: topoh-1@127.0.0.1",
+                    "CSeq: 5 REFER",
+                    "Refer-To: <sip:bob@127.0.0.1:35080?Replaces=abc>",
+                    "Max-Forwards: 70",
+                    "Contact: <sip:127.0.0.8;line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy*>",
+                    "Content-Length: 0",
+                ]))
+    }
 }
