@@ -113,8 +113,14 @@ import Testing
         }
     }
 
-    @Test func aCallThroughAStatelessProxyIsMaskedDownstreamAndUnmaskedUpstream() throws {
-        let core = try EmbeddedCore(config: Self.config, modulePath: productsDirectory)
+    /// With the default mask address, and with one of this proxy (Kamailio's
+    /// `th_mask_addr_myself`; the same output but for the address).
+    @Test(arguments: ["127.0.0.8", "127.0.0.1"])
+    func aCallThroughAStatelessProxyIsMaskedDownstreamAndUnmaskedUpstream(maskIP: String) throws {
+        let config = Self.config.replacingOccurrences(
+            of: "modparam(\"topoh\", \"mask_callid\", 1)",
+            with: "modparam(\"topoh\", \"mask_callid\", 1)\nmodparam(\"topoh\", \"mask_ip\", \"\(maskIP)\")")
+        let core = try EmbeddedCore(config: config, modulePath: productsDirectory)
         core.receive(Self.invite, from: Self.caller)
         let sent = core.takeSent()
         try #require(sent.count == 1)
@@ -125,20 +131,20 @@ import Testing
             "INVITE sip:bob@127.0.0.1 SIP/2.0",
             "Record-Route: <sip:127.0.0.1:35060;lr;ftag=a1>",
             "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
-            "Via: SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZfzBMuMxNAzweI36KYpEKqH.FLWLZAOBy7M.1jmxuqC93X3heroEWvH9vsCFN43qd13lFXNh05NhPQMljAWly*",
-            "Record-Route: <sip:127.0.0.8;line=sr-N6IAzBFLWLZAOBy7MlvlW.ysMx1dNc**>",
+            "Via: SIP/2.0/UDP \(maskIP);branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZfzBMuMxNAzweI36KYpEKqH.FLWLZAOBy7M.1jmxuqC93X3heroEWvH9vsCFN43qd13lFXNh05NhPQMljAWly*",
+            "Record-Route: <sip:\(maskIP);line=sr-N6IAzBFLWLZAOBy7MlvlW.ysMx1dNc**>",
             "From: <sip:alice@127.0.0.1>;tag=a1",
             "To: <sip:bob@127.0.0.1>",
             "Call-ID: !!:pSQAo6c1MjyfMBN7MGZAOBF*",
             "CSeq: 1 INVITE",
             "Max-Forwards: 70",
-            "Contact: <sip:127.0.0.8;line=sr-N6IAzEtdCRWIPxFLWLZAOBy7M.vlW.ywMy**>",
+            "Contact: <sip:\(maskIP);line=sr-N6IAzEtdCRWIPxFLWLZAOBy7M.vlW.ywMy**>",
             "Content-Length: 0",
         ]
         #expect(Self.withoutOwnBranch(sent[0].text) == Self.message(masked))
         let invite = sent[0].text
         #expect(
-            Self.unmasked(Self.headers(invite, "Via")[1], after: "SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-")
+            Self.unmasked(Self.headers(invite, "Via")[1], after: "SIP/2.0/UDP \(maskIP);branch=z9hG4bKsr-")
                 == "SIP/2.0/UDP 127.0.0.1:35070;received=127.0.0.1;TH=div;branch=z9hG4bK-c1;rport=35070")
         #expect(Self.unmasked(String(Self.headers(invite, "Call-ID")[0]), after: "!!:") == "topoh-1@127.0.0.1")
 
@@ -167,7 +173,7 @@ import Testing
                     "To: <sip:bob@127.0.0.1>;tag=b1",
                     "Call-ID: topoh-1@127.0.0.1",
                     "CSeq: 1 INVITE",
-                    "Contact: <sip:127.0.0.8;line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy*>",
+                    "Contact: <sip:\(maskIP);line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy*>",
                     "Content-Length: 0",
                 ]))
 
@@ -191,18 +197,18 @@ import Testing
                 == Self.message([
                     "BYE sip:alice@127.0.0.1:35070 SIP/2.0",
                     "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
-                    "Via: SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZfzBMuMxcAzuaVH9KBpB1JNEt736cQkBIvalaJmLuJMc**",
+                    "Via: SIP/2.0/UDP \(maskIP);branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZfzBMuMxcAzuaVH9KBpB1JNEt736cQkBIvalaJmLuJMc**",
                     "Route: <sip:127.0.0.3:35090;lr>",
                     "From: <sip:bob@127.0.0.1>;tag=b1",
                     "To: <sip:alice@127.0.0.1>;tag=a1",
                     "Call-ID: topoh-1@127.0.0.1",
                     "CSeq: 2 BYE",
                     "Max-Forwards: 70",
-                    "Contact: <sip:127.0.0.8;line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy*>",
+                    "Contact: <sip:\(maskIP);line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy*>",
                     "Content-Length: 0",
                 ]))
         #expect(
-            Self.unmasked(Self.headers(up[0].text, "Via")[1], after: "SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-")
+            Self.unmasked(Self.headers(up[0].text, "Via")[1], after: "SIP/2.0/UDP \(maskIP);branch=z9hG4bKsr-")
                 == "SIP/2.0/UDP 127.0.0.1:35080;TH=ucv;branch=z9hG4bK-b2")
     }
 
