@@ -15,6 +15,8 @@ final class TopohModule {
     var uriPrefixChecks = 0
     /// `event_mode`: 1 runs `event_route[topoh:msg-outgoing]`, 2 `event_route[topoh:msg-sending]`.
     var eventMode = 3
+    /// `sanity_checks`: only 0 (the default) is supported yet.
+    var sanityChecks = 0
 
     var exports: ModuleExports {
         let e = ModuleExports(name: "topoh")
@@ -29,8 +31,14 @@ final class TopohModule {
             ModuleParameter("callid_prefix", .string { (v: String) throws(FixupError) in self.callIDPrefix = v }),
             ModuleParameter("uri_prefix_checks", .int { (v: Int) throws(FixupError) in self.uriPrefixChecks = v }),
             ModuleParameter("event_mode", .int { (v: Int) throws(FixupError) in self.eventMode = v }),
+            // A KEMI function name: without a KEMI engine Kamailio ignores it too.
+            ModuleParameter("event_callback", .string { (_: String) throws(FixupError) in }),
+            ModuleParameter("sanity_checks", .int { (v: Int) throws(FixupError) in self.sanityChecks = v }),
         ]
         e.initialize = { context in
+            guard self.sanityChecks == 0 else {
+                throw FixupError("sanity_checks is not supported yet (needs the sanity module's API)")
+            }
             // As Kamailio 5.6's mod_init: an empty or unparseable mask address stops start-up.
             guard !self.maskIP.isEmpty else { throw FixupError("mask IP parameter is invalid") }
             let uri = Array("sip:\(self.maskIP)".utf8)

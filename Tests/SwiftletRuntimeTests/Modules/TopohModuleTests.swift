@@ -572,6 +572,17 @@ import Testing
         }
     }
 
+    @Test func sanityChecksAreRefusedUntilSupported() {
+        let config = Self.config.replacingOccurrences(
+            of: "modparam(\"topoh\", \"mask_callid\", 1)", with: "modparam(\"topoh\", \"sanity_checks\", 1)")
+        do {
+            _ = try EmbeddedCore(config: config, modulePath: productsDirectory)
+            Issue.record("started with sanity_checks=1")
+        } catch {
+            #expect("\(error)".contains("sanity_checks is not supported yet"))
+        }
+    }
+
     @Test func anEmptyMaskAddressStopsStartUpAsKamailio() {
         let config = Self.config.replacingOccurrences(
             of: "modparam(\"topoh\", \"mask_callid\", 1)", with: "modparam(\"topoh\", \"mask_ip\", \"\")")
