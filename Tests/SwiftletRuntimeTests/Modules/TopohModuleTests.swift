@@ -643,4 +643,63 @@ import Testing
                     "Content-Length: 0",
                 ]))
     }
+
+    @Test func doubleRecordRouteAsKamailio() throws {
+        let config = Self.config.replacingOccurrences(
+            of: "listen=udp:127.0.0.1:35060", with: "listen=udp:127.0.0.1:35060\nlisten=udp:127.0.0.2:35061"
+        )
+        .replacingOccurrences(
+            of: "    record_route();", with: "    force_send_socket(udp:127.0.0.2:35061);\n    record_route();")
+        let core = try EmbeddedCore(config: config, modulePath: productsDirectory)
+        core.receive(Self.invite, from: Self.caller)
+        let sent = core.takeSent()
+        try #require(sent.count == 1)
+        // Our second entry (r2=on, towards the caller) is masked as any but the first.
+        #expect(
+            Self.withoutOwnBranch(sent[0].text)
+                == Self.message([
+                    "INVITE sip:bob@127.0.0.1 SIP/2.0",
+                    "Record-Route: <sip:127.0.0.2:35061;r2=on;lr;ftag=a1>",
+                    "Record-Route: <sip:127.0.0.8;line=sr-N6IAzBFLWLZAOBy7M.vlW.y6Mx1LMBu5oB1dNB1EpSthHRFf>",
+                    "Via: SIP/2.0/UDP 127.0.0.2:35061;branch=*",
+                    "Via: SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKsr-j4IPOlV7MGQKatycM.VwOBy7MGZfzBMuMxNAzweI36KYpEKqH.FLWLZAOBy7M.1jmxuqC93X3heroEWvH9vsCFN43qd13lFXNh05NhPQMljAWly*",
+                    "Record-Route: <sip:127.0.0.8;line=sr-N6IAzBFLWLZAOBy7MlvlW.ysMx1dNc**>",
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>",
+                    "Call-ID: !!:pSQAo6c1MjyfMBN7MGZAOBF*",
+                    "CSeq: 1 INVITE",
+                    "Max-Forwards: 70",
+                    "Contact: <sip:127.0.0.8;line=sr-N6IAzEtdCRWIPxFLWLZAOBy7M.vlW.ywMy**>",
+                    "Content-Length: 0",
+                ]))
+        // In the reply upstream: the downstream proxy's entry and our first one (towards
+        // the callee) are masked, up to our second r2=on entry.
+        var reply = ["SIP/2.0 200 OK", "Record-Route: <sip:127.0.0.4:35095;lr>"]
+        for line in sent[0].text.components(separatedBy: "\r\n") {
+            for name in ["Via", "Record-Route", "From", "Call-ID", "CSeq"] where line.hasPrefix(name + ": ") {
+                reply.append(line)
+            }
+            if line.hasPrefix("To: ") { reply.append(line + ";tag=b1") }
+        }
+        reply += ["Contact: <sip:bob@127.0.0.1:35080>", "Content-Length: 0"]
+        core.receive(Self.message(reply), from: Self.callee)
+        let relayed = core.takeSent()
+        try #require(relayed.count == 1)
+        #expect(
+            relayed[0].text
+                == Self.message([
+                    "SIP/2.0 200 OK",
+                    "Record-Route: <sip:127.0.0.8;line=sr-N6IAzBFLWLZAOBy7WxvlW.ysW.1dNc**>",
+                    "Record-Route: <sip:127.0.0.8;line=sr-N6IAzBFLWLZAOBy7MBvlW.y6M.1LMBu5oB1dNB1EpSthHRFf>",
+                    "Record-Route: <sip:127.0.0.1:35060;r2=on;lr;ftag=a1>",
+                    "Via: SIP/2.0/UDP 127.0.0.1:35070;received=127.0.0.1;branch=z9hG4bK-c1;rport=35070",
+                    "Record-Route: <sip:127.0.0.3:35090;lr>",
+                    "From: <sip:alice@127.0.0.1>;tag=a1",
+                    "To: <sip:bob@127.0.0.1>;tag=b1",
+                    "Call-ID: topoh-1@127.0.0.1",
+                    "CSeq: 1 INVITE",
+                    "Contact: <sip:127.0.0.8;line=sr-N6IAzEe53qyfMBN7MGZAOBF-MljAzxy*>",
+                    "Content-Length: 0",
+                ]))
+    }
 }
