@@ -1,0 +1,1 @@
+../../../Modules/topoh/TopohMask.swift
