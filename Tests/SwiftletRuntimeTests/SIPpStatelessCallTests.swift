@@ -28,6 +28,27 @@ import Testing
         return (p, out)
     }
 
+    /// A SIPp run's exit status and output.
+    struct Run {
+        let status: Int32
+        let text: String
+    }
+
+    /// Starts the UAS, then runs the UAC to its end, then waits (at most 10 s) for the UAS.
+    static func call(uas uasArguments: [String], uac uacArguments: [String]) throws -> (uac: Run, uas: Run) {
+        let (uas, uasOut) = try sipp(uasArguments)
+        usleep(300_000)
+        let (uac, uacOut) = try sipp(uacArguments)
+        let uacText = String(decoding: uacOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        uac.waitUntilExit()
+        let deadline = Date().addingTimeInterval(10)
+        while uas.isRunning, Date() < deadline { usleep(50_000) }
+        if uas.isRunning { uas.terminate() }
+        let uasText = String(decoding: uasOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        uas.waitUntilExit()
+        return (Run(status: uac.terminationStatus, text: uacText), Run(status: uas.terminationStatus, text: uasText))
+    }
+
     @Test(.enabled(if: sippPath != nil, "sipp is not installed (apt-get install sip-tester)"), arguments: cases)
     func statelessCallsGoThrough(_ c: Case) throws {
         let calls = 30
@@ -46,25 +67,16 @@ import Testing
                     exit;
                 }
                 """)
-        let (uas, uasOut) = try Self.sipp(
-            ["-sn", "uas", "-i", c.ip, "-p", String(uasPort), "-m", String(calls)] + c.sippTransport)
-        usleep(300_000)
-        let (uac, uacOut) = try Self.sipp(
-            [
+        let (uac, uas) = try Self.call(
+            uas: ["-sn", "uas", "-i", c.ip, "-p", String(uasPort), "-m", String(calls)] + c.sippTransport,
+            uac: [
                 "-sf", scenariosDirectory + "/stateless/uac.xml", "-i", c.ip, "-p", String(freeUDPPort()),
                 "-m", String(calls), "-r", "20", "\(c.hostPort):\(server.port)",
             ] + c.sippTransport)
-        let uacText = String(decoding: uacOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        uac.waitUntilExit()
-        let deadline = Date().addingTimeInterval(10)
-        while uas.isRunning, Date() < deadline { usleep(50_000) }
-        if uas.isRunning { uas.terminate() }
-        let uasText = String(decoding: uasOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        uas.waitUntilExit()
-        #expect(uac.terminationStatus == 0, "UAC: \(uacText.suffix(1200)) server: \(server.log.suffix(1500))")
+        #expect(uac.status == 0, "UAC: \(uac.text.suffix(1200)) server: \(server.log.suffix(1500))")
         #expect(
-            uacText.range(of: #"Successful call\s+\|\s+\d+\s+\|\s+\#(calls)"#, options: .regularExpression) != nil)
-        #expect(uas.terminationStatus == 0, "UAS: \(uasText.suffix(1200))")
+            uac.text.range(of: #"Successful call\s+\|\s+\d+\s+\|\s+\#(calls)"#, options: .regularExpression) != nil)
+        #expect(uas.status == 0, "UAS: \(uas.text.suffix(1200))")
         #expect(server.stop() == 0)
     }
 }

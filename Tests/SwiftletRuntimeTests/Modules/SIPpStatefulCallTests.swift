@@ -56,28 +56,19 @@ import Testing
         let calls = 200
         let uasPort = freeUDPPort()
         let server = try TestServer(config: Self.config(uasPort: uasPort, transport: calleeTransport))
-        let (uas, uasOut) = try SIPpStatelessCallTests.sipp(
-            [
+        let (uac, uas) = try SIPpStatelessCallTests.call(
+            uas: [
                 "-sf", scenariosDirectory + "/stateful/uas.xml", "-i", "127.0.0.1", "-p", String(uasPort), "-m",
                 String(calls),
-            ]
-                + (calleeTransport == "tcp" ? ["-t", "t1"] : []))
-        usleep(300_000)
-        let (uac, uacOut) = try SIPpStatelessCallTests.sipp([
-            "-sf", scenariosDirectory + "/stateful/uac.xml", "-i", "127.0.0.1", "-p", String(freeUDPPort()),
-            "-m", String(calls), "-r", "50", "127.0.0.1:\(server.port)",
-        ])
-        let uacText = String(decoding: uacOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        uac.waitUntilExit()
-        let deadline = Date().addingTimeInterval(10)
-        while uas.isRunning, Date() < deadline { usleep(50_000) }
-        if uas.isRunning { uas.terminate() }
-        let uasText = String(decoding: uasOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        uas.waitUntilExit()
-        #expect(uac.terminationStatus == 0, "UAC: \(uacText.suffix(1200)) server: \(server.log.suffix(1500))")
+            ] + (calleeTransport == "tcp" ? ["-t", "t1"] : []),
+            uac: [
+                "-sf", scenariosDirectory + "/stateful/uac.xml", "-i", "127.0.0.1", "-p", String(freeUDPPort()),
+                "-m", String(calls), "-r", "50", "127.0.0.1:\(server.port)",
+            ])
+        #expect(uac.status == 0, "UAC: \(uac.text.suffix(1200)) server: \(server.log.suffix(1500))")
         #expect(
-            uacText.range(of: #"Successful call\s+\|\s+\d+\s+\|\s+\#(calls)"#, options: .regularExpression) != nil)
-        #expect(uas.terminationStatus == 0, "UAS: \(uasText.suffix(1200))")
+            uac.text.range(of: #"Successful call\s+\|\s+\d+\s+\|\s+\#(calls)"#, options: .regularExpression) != nil)
+        #expect(uas.status == 0, "UAS: \(uas.text.suffix(1200))")
         // The ACKs and BYEs were routed by loose_route() (the UAC sent them to the callee's
         // Contact through the proxy's Record-Route).
         let log = server.log
