@@ -25,6 +25,7 @@ extension TMModule {
                     }
                 }
             },
+            Self.relayTo("t_relay_to_udp", .udp, m), Self.relayTo("t_relay_to_tcp", .tcp, m),
             ScriptFunction("t_newtran", parameters: 0, routes: .request) { _ in
                 { ctx in
                     switch m.transaction(for: ctx) {
@@ -146,6 +147,33 @@ extension TMModule {
                 }
             },
         ]
+    }
+
+    /// `t_relay_to_udp([host, port])`, `t_relay_to_tcp([host, port])`: `t_relay()` over that
+    /// protocol, to the next hop (`$du`, else the Request-URI) or to `host:port`.
+    static func relayTo(_ name: String, _ proto: TransportProtocol, _ m: TransactionManager) -> ScriptFunction {
+        ScriptFunction(name, parameters: 0...2, routes: [.request, .failure]) {
+            (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+            guard args.count != 1 else { throw FixupError("\(name) takes no parameter or host and port") }
+            let host = try args.first?.stringFormat()
+            let port = try args.count > 1 ? args[1].intParameter() : nil
+            return { ctx in
+                do throws(NextHop.Failure) {
+                    let dst: Destination
+                    if let host {
+                        let target = try NextHop.resolve(host.render(ctx), port: port?.value(ctx) ?? 5060, proto: proto)
+                        dst = Destination(proto: proto, address: target.address)
+                    } else {
+                        guard let uri = ctx.nextHopURI else { return -1 }
+                        dst = try NextHop.destination(forURI: uri, proto: proto)
+                    }
+                    return m.relay(ctx, forced: dst)
+                } catch {
+                    Log.error("tm", "\(name): \(error)")
+                    return -1
+                }
+            }
+        }
     }
 
     /// `t_set_disable_6xx(0|1)` and its kin: a per-transaction switch; -1 without a

@@ -541,4 +541,29 @@ import Testing
         #expect(lines(sent) == ["INVITE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
         #expect(sent.first?.text.contains("X-Resumed: yes\r\n") == true)
     }
+
+    @Test func relayToTcpAndUdpForceTheProtocol() throws {
+        let core = try EmbeddedCore(
+            config: """
+                log_stderror=yes
+                debug=-1
+                listen=udp:127.0.0.1:5060
+                listen=tcp:127.0.0.1:5060
+                loadmodule "tm.so"
+                loadmodule "sl.so"
+                request_route {
+                    if ($rU == "tcp") { $du = "sip:127.0.0.2:5080"; t_relay_to_tcp(); exit; }
+                    t_relay_to_udp("127.0.0.3", "5090");
+                }
+
+                """, modulePath: productsDirectory)
+        core.receive(Self.invite("tcp"), from: Self.caller)
+        #expect(
+            core.takeSent().last.map { "\($0.destination) from \($0.socket)" }
+                == "tcp:127.0.0.2:5080 from tcp:127.0.0.1:5060")
+        core.receive(Self.invite("udp", callID: "tm-udp", branch: "z9hG4bK-u1"), from: Self.caller)
+        #expect(
+            core.takeSent().last.map { "\($0.destination) from \($0.socket)" }
+                == "udp:127.0.0.3:5090 from udp:127.0.0.1:5060")
+    }
 }
