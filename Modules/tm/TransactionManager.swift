@@ -56,6 +56,9 @@ final class TMStats: Sendable {
     enum Counter: Int, CaseIterable {
         case created, local, relayed, retransmissions, timeouts, refused
         case final1xx, final2xx, final3xx, final4xx, final5xx, final6xx
+        /// Replies sent upstream (relayed or local) and replies received for a transaction
+        /// (tmx's `rpl_sent`, `rpl_received`).
+        case sent, received
     }
     private let values = Mutex([Int](repeating: 0, count: Counter.allCases.count))
 
@@ -169,6 +172,7 @@ final class TransactionManager: @unchecked Sendable {
     func sendUpstream(_ tx: Transaction, _ bytes: [UInt8], code: Int) {
         guard tx.lastReplyCode < 200 else { return }  // a final reply went already
         if code >= 200 { stats.addFinal(code) }
+        stats.add(.sent)
         tx.lastReply = bytes
         tx.lastReplyCode = code
         _ = core.send(
