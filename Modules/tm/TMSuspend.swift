@@ -53,6 +53,11 @@ extension TMInspection {
             return -1
         }
         return tx.locked {
+            // A finished transaction (waiting to leave the table) is not active any more.
+            if tx.finished {
+                Log.warning("tm", "t_continue: active transaction [\(id.index):\(id.label)] not found")
+                return -1
+            }
             // `cancelSent` marks a placeholder that was continued already.
             guard let blind = blindBranch(tx), !blind.cancelSent else {
                 Log.warning("tm", "t_continue: transaction [\(id.index):\(id.label)] is not suspended")
@@ -60,7 +65,7 @@ extension TMInspection {
             }
             blind.cancelSent = true
             // Cancelled or timed out meanwhile: nothing to continue (Kamailio returns 1).
-            if tx.canceled || blind.lastCode != 0 || tx.finished { return 1 }
+            if tx.canceled || blind.lastCode != 0 { return 1 }
             // The placeholder ends; it never counts as a reply (only later branches do).
             blind.lastCode = 500
             tx.stop(blind.finalResponseTimer)

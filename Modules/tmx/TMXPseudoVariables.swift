@@ -11,7 +11,8 @@ extension TMXModule {
             .readOnly("T_reply_ruid") { ctx in self.replyRUID(ctx) },
             .readOnly("T_reply_last") { ctx in
                 guard ctx.routeType == .tmOnReply, let b = self.inspect?.replyBranch(ctx) else { return .null }
-                return .int(b.lastReceived)
+                // As Kamailio, the route sees the branch's code raised to this reply's.
+                return .int(max(b.lastReceived, ctx.message.statusCode ?? 0))
             },
             inner("T_req") { ctx in
                 RouteTypes.onReply.contains(ctx.routeType) ? self.inspect?.request(ctx) : nil
