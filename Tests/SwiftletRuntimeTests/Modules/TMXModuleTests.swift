@@ -337,6 +337,41 @@ import Testing
         #expect(lines(core.takeSent()) == ["SIP/2.0 404 not suspended -> 127.0.0.1:5070"])
     }
 
+    @Test func aFailureRouteSuspendsAndTheContinuationAnswers() throws {
+        let core = try Self.core(
+            """
+            request_route {
+                if (is_method("ACK")) { t_relay(); exit; }
+                t_check_trans();
+                if ($rU == "go") {
+                    if (t_continue("$shv(tmx_f_idx)", "$shv(tmx_f_lbl)", "LATER")) { sl_send_reply("200", "continued"); }
+                    exit;
+                }
+                $du = "sip:127.0.0.2:5080";
+                t_on_failure("F");
+                t_relay();
+            }
+            failure_route[F] {
+                if (!t_suspend()) { t_reply("500", "not suspended"); exit; }
+                $shv(tmx_f_idx) = $T(id_index);
+                $shv(tmx_f_lbl) = $T(id_label);
+            }
+            route[LATER] {
+                t_reply("480", "later, $T_branch_idx branches");
+            }
+            """)
+        core.receive(Self.request(callID: "f-1"), from: Self.caller)
+        let invite = try #require(core.takeSent().last)
+        core.receive(Self.reply(to: invite, 486, "Busy Here"), from: Self.callee)
+        // Only the ACK of the 486: the transaction waits.
+        #expect(lines(core.takeSent()) == ["ACK sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
+        go(core, "LATER", 1)
+        #expect(
+            lines(core.takeSent()) == [
+                "SIP/2.0 480 later, 2 branches -> 127.0.0.1:5070", "SIP/2.0 200 continued -> 127.0.0.1:5070",
+            ])
+    }
+
     @Test func tDropEndsTheTransactionWithoutAReplyAndTFlushFlagsNeedsOne() throws {
         let core = try Self.core(
             """
