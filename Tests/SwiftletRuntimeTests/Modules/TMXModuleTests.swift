@@ -372,6 +372,38 @@ import Testing
             ])
     }
 
+    @Test func eachBranchKeepsItsOwnBranchFlags() throws {
+        let core = try Self.core(
+            """
+            request_route {
+                setbflag(3);
+                append_branch("sip:fork@127.0.0.3:5080");
+                resetbflag(3);
+                setbflag(1);
+                $du = "sip:127.0.0.2:5080";
+                t_on_branch("B");
+                t_on_reply("R");
+                t_relay();
+            }
+            branch_route[B] {
+                if (isbflagset(3)) { append_hf("X-B: 3 $T_branch_idx\\r\\n"); } else { append_hf("X-B: not 3 $T_branch_idx\\r\\n"); }
+            }
+            onreply_route[R] {
+                append_hf("X-F: $T_branch(flags) $T_branch_idx\\r\\n");
+            }
+            """)
+        core.receive(Self.request(), from: Self.caller)
+        let sent = core.takeSent()
+        let first = try #require(sent.first { "\($0.destination.address)" == Self.callee })
+        let second = try #require(sent.first { "\($0.destination.address)" == "127.0.0.3:5080" })
+        #expect(header("X-B", in: first) == "not 3 0")
+        #expect(header("X-B", in: second) == "3 1")
+        core.receive(Self.reply(to: first, 180, "Ringing"), from: Self.callee)
+        #expect(header("X-F", in: core.takeSent().first) == "2 0")
+        core.receive(Self.reply(to: second, 180, "Ringing"), from: "127.0.0.3:5080")
+        #expect(header("X-F", in: core.takeSent().first) == "8 1")
+    }
+
     @Test func tDropEndsTheTransactionWithoutAReplyAndTFlushFlagsNeedsOne() throws {
         let core = try Self.core(
             """
