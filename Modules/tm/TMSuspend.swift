@@ -94,3 +94,25 @@ extension TMInspection {
         }
     }
 }
+
+extension TransactionManager {
+    /// A CANCEL for an INVITE with no branch on the wire (none yet, or only `t_suspend()`'s
+    /// placeholder): the INVITE is answered `487 Request canceled` at once and its placeholder
+    /// ends (Kamailio's `e2e_cancel` with nothing to cancel). False when there are branches to
+    /// cancel or a final reply went already. Lock held.
+    func terminateUnforwarded(_ invite: Transaction) -> Bool {
+        guard invite.lastReplyCode < 200, !invite.finished,
+            invite.pendingBranches.allSatisfy({ $0.request === invite.clone })
+        else { return false }
+        invite.canceled = true
+        for b in invite.pendingBranches {
+            b.lastCode = 487
+            invite.stop(b.finalResponseTimer)
+        }
+        if let bytes = LocalMessages.reply(invite, code: 487, reason: "Request canceled") {
+            stats.add(.local)
+            sendUpstream(invite, bytes, code: 487)
+        }
+        return true
+    }
+}

@@ -235,11 +235,18 @@ extension TransactionManager {
             absorbRetransmission(tx)
             return 0
         case .created(let tx):
+            // Nothing went out to cancel (no branch, or only t_suspend's placeholder): 487 now.
+            let terminated = invite.locked { terminateUnforwarded(invite) }
             tx.locked {
-                if let ok = LocalMessages.reply(tx, code: 200, reason: "canceling") {
+                let reason = terminated ? "ok -- no more pending branches" : "canceling"
+                if let ok = LocalMessages.reply(tx, code: 200, reason: reason) {
                     stats.add(.local)
                     sendUpstream(tx, ok, code: 200)
                 }
+            }
+            if terminated {
+                TMThreadState.thread.current = nil
+                return 1
             }
         }
         TMThreadState.thread.current = nil

@@ -337,6 +337,26 @@ import Testing
         #expect(lines(core.takeSent()) == ["SIP/2.0 404 not suspended -> 127.0.0.1:5070"])
     }
 
+    @Test func aCancelledSuspendedInviteGets487AtOnce() throws {
+        let core = try Self.core(
+            """
+            request_route {
+                if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }
+            \(Self.suspendRoutes.components(separatedBy: "\n").dropFirst().joined(separator: "\n"))
+            """)
+        core.receive(Self.request(callID: "s-4", branch: "z9hG4bK-s4"), from: Self.caller)
+        _ = core.takeSent()
+        core.receive(Self.request("CANCEL", callID: "s-4", branch: "z9hG4bK-s4"), from: Self.caller)
+        #expect(
+            lines(core.takeSent()) == [
+                "SIP/2.0 487 Request canceled -> 127.0.0.1:5070",
+                "SIP/2.0 200 ok -- no more pending branches -> 127.0.0.1:5070",
+            ])
+        // Cancelled meanwhile: t_continue() is true and nothing runs.
+        go(core, "RESUME", 1)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 200 continued -> 127.0.0.1:5070"])
+    }
+
     @Test func aFailureRouteSuspendsAndTheContinuationAnswers() throws {
         let core = try Self.core(
             """
