@@ -63,8 +63,10 @@ final class TMInspection: TransactionInspectionAPI {
     func find(callID: String, cseq: String) -> TransactionIdentity? {
         let number = cseq.split(separator: " ").first.map(String.init) ?? cseq
         let matches = manager.table.all.filter { tx in
-            let m = tx.ctx.message
-            return m.callID == callID && (try? m.cseq()).map { String($0.number) } == number
+            tx.locked {
+                let m = tx.ctx.message
+                return m.callID == callID && (try? m.cseq()).map { String($0.number) } == number
+            }
         }
         // The oldest first, as Kamailio's bucket list (an INVITE before its CANCEL).
         return matches.map(Self.identity).min { $0.label < $1.label }

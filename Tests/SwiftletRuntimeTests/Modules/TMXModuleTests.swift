@@ -206,11 +206,14 @@ import Testing
         core.receive(
             Self.request("MESSAGE", user: "answer", callID: "m-3", branch: "z9hG4bK-m3", extra: ["X-CID: r-1"]),
             from: Self.caller)
+        // The 486 goes up and the ringing branch is cancelled (in either order: Kamailio sends
+        // the CANCEL first, tm's t_reply() the reply first), before the MESSAGE's 200.
+        let sent = lines(core.takeSent())
         #expect(
-            lines(core.takeSent()) == [
+            Set(sent.prefix(2)) == [
                 "SIP/2.0 486 Busy Now -> 127.0.0.1:5070", "CANCEL sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080",
-                "SIP/2.0 200 replied -> 127.0.0.1:5070",
             ])
+        #expect(sent.dropFirst(2) == ["SIP/2.0 200 replied -> 127.0.0.1:5070"])
         core.receive(
             Self.request("MESSAGE", user: "answer", callID: "m-4", branch: "z9hG4bK-m4", extra: ["X-CID: r-1"]),
             from: Self.caller)
