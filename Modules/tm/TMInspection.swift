@@ -62,11 +62,11 @@ final class TMInspection: TransactionInspectionAPI {
 
     func find(callID: String, cseq: String) -> TransactionIdentity? {
         let number = cseq.split(separator: " ").first.map(String.init) ?? cseq
+        // From the request's immutable copy: no transaction lock is taken (the caller may hold
+        // another transaction's).
         let matches = manager.table.all.filter { tx in
-            tx.locked {
-                let m = tx.ctx.message
-                return m.callID == callID && (try? m.cseq()).map { String($0.number) } == number
-            }
+            guard let m = try? SIPMessage(parsing: tx.clone.bytes) else { return false }
+            return m.callID == callID && (try? m.cseq()).map { String($0.number) } == number
         }
         // The oldest first, as Kamailio's bucket list (an INVITE before its CANCEL).
         return matches.map(Self.identity).min { $0.label < $1.label }
@@ -229,10 +229,10 @@ final class TMInspection: TransactionInspectionAPI {
     var statistics: TransactionStatistics {
         let v = manager.stats.value
         var s = TransactionStatistics()
-        let all = manager.table.all
         s.serverTransactions = v(.created)
-        s.inUse = all.count
-        s.active = all.reduce(0) { n, tx in n + (tx.locked { tx.finished } ? 0 : 1) }
+        s.inUse = manager.table.count
+        // As Kamailio: created minus those put on wait (no transaction lock is taken).
+        s.active = max(0, v(.created) - v(.waiting))
         s.completed = [v(.final2xx), v(.final3xx), v(.final4xx), v(.final5xx), v(.final6xx)]
         s.repliesReceived = v(.received)
         s.repliesGenerated = v(.local)
