@@ -7,10 +7,11 @@ extension TMXModule {
         [
             .readOnly("T_reply_code") { ctx in self.replyCode(ctx) },
             .readOnly("T_branch_idx") { ctx in self.branchIndex(ctx) },
-            .readOnly("T_reply_reason") { ctx in self.replyReason(ctx) },
+            failing("T_reply_reason") { ctx in self.replyReason(ctx) },
             .readOnly("T_reply_ruid") { ctx in self.replyRUID(ctx) },
-            .readOnly("T_reply_last") { ctx in
-                guard ctx.routeType == .tmOnReply, let b = self.inspect?.replyBranch(ctx) else { return .null }
+            failing("T_reply_last") { ctx in
+                // Only in tm's onreply route (elsewhere Kamailio fails: nothing is printed).
+                guard ctx.routeType == .tmOnReply, let b = self.inspect?.replyBranch(ctx) else { return nil }
                 // As Kamailio, the route sees the branch's code raised to this reply's.
                 return .int(max(b.lastReceived, ctx.message.statusCode ?? 0))
             },
@@ -21,13 +22,22 @@ extension TMXModule {
             inner("T_inv") { ctx in ctx.routeType == .request ? self.inspect?.cancelledInvite(ctx) : nil },
             PseudoVariableClass("T") { (pv: PseudoVariableName) throws(FixupError) -> PseudoVariable in
                 let get = try self.transactionField(pv)
-                return PseudoVariable(text: pv.text, get: get)
+                return PseudoVariable(text: pv.text, evaluate: get)
             },
             PseudoVariableClass("T_branch") { (pv: PseudoVariableName) throws(FixupError) -> PseudoVariable in
                 let get = try self.branchField(pv)
                 return PseudoVariable(text: pv.text, get: get)
             },
         ]
+    }
+
+    /// A read-only PV whose getter may fail (nil: Kamailio's getter returning -1, which a
+    /// format prints as nothing).
+    func failing(_ name: String, _ get: @escaping (MessageContext) -> PVValue?) -> PseudoVariableClass {
+        PseudoVariableClass(name) { (pv: PseudoVariableName) throws(FixupError) -> PseudoVariable in
+            guard pv.inner == nil, pv.index == nil else { throw FixupError("$\(name) takes no name or index") }
+            return PseudoVariable(text: pv.text, evaluate: get)
+        }
     }
 
     /// `$T_req(pv)` and its kin: `pv` (any pseudo-variable, compiled at start-up) evaluated on
@@ -75,13 +85,12 @@ extension TMXModule {
 
     /// `$T_reply_reason`: the reply's reason phrase (a reply route), the chosen reply's (a
     /// failure route; for a timeout the standard phrase); empty without a transaction.
-    func replyReason(_ ctx: MessageContext) -> PVValue {
-        guard let api = inspect else { return .null }
-        if RouteTypes.onReply.contains(ctx.routeType) || ctx.routeType == .failure {
-            if api.lastSentCode(ctx) == nil { return .string("") }
-            return api.replyReason(ctx).map(PVValue.string) ?? .null
-        }
-        return api.lastSentCode(ctx) == nil ? .string("") : .null
+    /// In other routes with a transaction, it fails (nil) as Kamailio's.
+    func replyReason(_ ctx: MessageContext) -> PVValue? {
+        guard let api = inspect else { return nil }
+        if api.lastSentCode(ctx) == nil { return .string("") }
+        guard RouteTypes.onReply.contains(ctx.routeType) || ctx.routeType == .failure else { return nil }
+        return api.replyReason(ctx).map(PVValue.string)
     }
 
     /// `$T_reply_ruid`: the ruid of the reply's branch (empty when there is none).
@@ -91,7 +100,7 @@ extension TMXModule {
     }
 
     /// `$T(name)`.
-    func transactionField(_ pv: PseudoVariableName) throws(FixupError) -> (MessageContext) -> PVValue {
+    func transactionField(_ pv: PseudoVariableName) throws(FixupError) -> (MessageContext) -> PVValue? {
         switch pv.inner ?? "" {
         case "reply_code": return { ctx in self.replyCode(ctx) }
         case "branch_index": return { ctx in self.branchIndex(ctx) }

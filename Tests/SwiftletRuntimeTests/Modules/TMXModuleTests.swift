@@ -77,7 +77,8 @@ import Testing
             append_hf("X-T: req=$T_req($hdr(X-Orig)) ruri=$T_req($ru) reason=$T_reply_reason last=$T_reply_last uri=$T_branch(uri) flags=$T_branch(flags) code=$T(reply_code) idx=$T_branch_idx ruid=[$T_reply_ruid] rpl=$T_rpl($rs)\\r\\n");
         }
         failure_route[F] {
-            t_reply("599", "rpl=$T_rpl($rs) www=$T_rpl($hdr(WWW-Authenticate)) reason=$T_reply_reason type=$T(reply_type) code=$T_reply_code flags=$T_branch(flags) idx=$T_branch_idx req=$T_req($hdr(X-Orig))");
+            pv_printf("$var(r)", "rpl=$T_rpl($rs) www=$T_rpl($hdr(WWW-Authenticate)) reason=$T_reply_reason type=$T(reply_type) code=$T_reply_code flags=$T_branch(flags) idx=$T_branch_idx req=$T_req($hdr(X-Orig))");
+            t_reply("599", "$var(r)");
         }
         """
 
@@ -122,16 +123,21 @@ import Testing
             """
             request_route {
                 if (is_method("CANCEL")) { sl_send_reply("200", "inv=$T_inv($hdr(X-Orig)) m=$T_inv($rm)"); exit; }
-                if ($rU == "plain") { sl_send_reply("200", "label=$T(id_label) idx=$T_branch_idx inv=$T_inv($rm)"); exit; }
+                if ($rU == "plain") { sl_send_reply("200", "label=$T(id_label) idx=$T_branch_idx inv=$T_inv($rm) rl=$T_reply_last tb=$T_branch(uri) r=$T_req($rm)"); exit; }
                 append_branch("sip:x@127.0.0.3");
                 append_branch("sip:y@127.0.0.3");
                 $var(label) = $T(id_label_n);
                 $var(index) = $T(id_index_n);
-                t_reply("404", "label=$var(label) same=$T(id_label) index=$var(index) same=$T(id_index) code=$T(reply_code) idx=$T_branch_idx");
+                pv_printf("$var(r)", "label=$var(label) same=$T(id_label) index=$var(index) same=$T(id_index) code=$T(reply_code) idx=$T_branch_idx");
+                t_reply("404", "$var(r)");
             }
             """)
         core.receive(Self.request("OPTIONS", user: "plain"), from: Self.caller)
-        #expect(lines(core.takeSent()) == ["SIP/2.0 200 label=<null> idx=0 inv=<null> -> 127.0.0.1:5070"])
+        // As Kamailio 5.6.3 answers: $T_reply_last fails outside an onreply route (nothing printed).
+        #expect(
+            lines(core.takeSent()) == [
+                "SIP/2.0 200 label=<null> idx=0 inv=<null> rl= tb=<null> r=<null> -> 127.0.0.1:5070"
+            ])
 
         core.receive(Self.request(extra: ["X-Orig: first"]), from: Self.caller)
         let reason = try #require(core.takeSent().first?.firstLine)
@@ -167,7 +173,7 @@ import Testing
             t_relay();
         }
         failure_route[F] {
-            if (isflagset(5)) { t_reply("599", "flag 5 set, $T_reply_code"); }
+            if (isflagset(5)) { pv_printf("$var(r)", "flag 5 set, $T_reply_code"); t_reply("599", "$var(r)"); }
         }
         """
 
@@ -380,7 +386,8 @@ import Testing
                 $shv(tmx_f_lbl) = $T(id_label);
             }
             route[LATER] {
-                t_reply("480", "later, $T_branch_idx branches");
+                pv_printf("$var(r)", "later, $T_branch_idx branches");
+                t_reply("480", "$var(r)");
             }
             """)
         core.receive(Self.request(callID: "f-1"), from: Self.caller)
