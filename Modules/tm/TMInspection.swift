@@ -61,7 +61,8 @@ final class TMInspection: TransactionInspectionAPI {
     }
 
     func find(callID: String, cseq: String) -> TransactionIdentity? {
-        let number = cseq.split(separator: " ").first.map(String.init) ?? cseq
+        // The CSeq number only: Kamailio hashes the text given, so "1 INVITE" finds nothing.
+        let number = cseq
         // From the request's immutable copy: no transaction lock is taken (the caller may hold
         // another transaction's).
         let matches = manager.table.all.filter { tx in
@@ -185,7 +186,10 @@ final class TMInspection: TransactionInspectionAPI {
     func cancel(_ id: TransactionIdentity, reasonCode: Int?) -> Bool {
         guard let tx = transaction(id) else { return false }
         tx.locked {
-            if let code = reasonCode, (100...699).contains(code) { tx.cancelReason = "SIP;cause=\(code)" }
+            if let code = reasonCode, (100...699).contains(code) {
+                // Kamailio's cancel_reason_text(): 200 has a text.
+                tx.cancelReason = "SIP;cause=\(code)" + (code == 200 ? ";text=\"Call completed elsewhere\"" : "")
+            }
             for b in tx.pendingBranches where !b.cancelSent && !b.cancelPending { manager.cancel(tx, b) }
         }
         return true

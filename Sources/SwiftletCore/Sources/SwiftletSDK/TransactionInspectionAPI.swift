@@ -86,8 +86,8 @@ public protocol TransactionInspectionAPI: AnyObject {
     /// `create`, a request without one gets it first (`$T(id_label_n)`, as `t_newtran()`).
     func identity(_ context: MessageContext, create: Bool) -> TransactionIdentity?
 
-    /// The transaction with this Call-ID and CSeq number (Kamailio's `t_lookup_callid`; the
-    /// oldest one when an INVITE and its CANCEL both match).
+    /// The transaction with this Call-ID and CSeq number, the number alone (Kamailio's
+    /// `t_lookup_callid`; the oldest one when an INVITE and its CANCEL both match).
     func find(callID: String, cseq: String) -> TransactionIdentity?
 
     /// True while the transaction with this identity is in the table.
@@ -127,7 +127,8 @@ public protocol TransactionInspectionAPI: AnyObject {
     func cancelBranches(_ context: MessageContext, _ which: BranchCancelSelection) -> Bool
 
     /// CANCELs every pending branch of the transaction (`t_cancel_callid`); `reasonCode`
-    /// (100-699) adds `Reason: SIP;cause=<code>` to the CANCELs. False when it is gone.
+    /// (100-699) adds `Reason: SIP;cause=<code>` to the CANCELs (with Kamailio's text for
+    /// 200, `;text="Call completed elsewhere"`). False when it is gone.
     func cancel(_ id: TransactionIdentity, reasonCode: Int?) -> Bool
 
     /// Sends a stateful reply to the transaction's request (`t_reply_callid`); false when it
