@@ -235,11 +235,11 @@ import Testing
         #expect(lines(core.takeSent()) == ["SIP/2.0 404 not replied -> 127.0.0.1:5070"])
     }
 
-    @Test func tCancelBranchesOthersThisAndNothingLeft() throws {
+    @Test func tCancelBranchesOthersThisAndNothingToCancel() throws {
         let core = try Self.core(
             """
             request_route {
-                append_branch("sip:fork@127.0.0.3:5080");
+                if ($rU == "bob") { append_branch("sip:fork@127.0.0.3:5080"); }
                 $du = "sip:127.0.0.2:5080";
                 t_on_reply("R");
                 t_relay();
@@ -267,11 +267,13 @@ import Testing
             lines(core.takeSent()) == [
                 "CANCEL sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080", "SIP/2.0 182 Queued -> 127.0.0.1:5070",
             ])
-        // Both branches have their CANCEL: nothing is left to cancel.
-        core.receive(Self.reply(to: first, 183, "Progress"), from: Self.callee)
+        // One branch only: "others" has nothing to cancel (-1), the reply goes on.
+        core.receive(Self.request(user: "carol", callID: "tmx-b2", branch: "z9hG4bK-b2"), from: Self.caller)
+        let only = try #require(core.takeSent().last)
+        core.receive(Self.reply(to: only, 181, "Forwarded"), from: Self.callee)
         let last = core.takeSent()
-        #expect(lines(last) == ["SIP/2.0 183 Progress -> 127.0.0.1:5070"])
-        #expect(header("X-Nothing", in: last.first) == "all")
+        #expect(lines(last) == ["SIP/2.0 181 Forwarded -> 127.0.0.1:5070"])
+        #expect(header("X-Nothing", in: last.first) == "others")
     }
 
     static let suspendRoutes = """
