@@ -28,6 +28,7 @@ final class TMModule: TransactionAPI {
         e.replyHandler = { ctx in m.handleReply(ctx) }
         e.initialize = { context in m.start(core: context.core) }
         e.provide(self, as: TransactionAPI.self)
+        e.provide(TMInspection(manager), as: TransactionInspectionAPI.self)
         return e
     }
 
@@ -64,6 +65,7 @@ final class TMModule: TransactionAPI {
             if tx.isInvite, manager.settings.autoInv100, tx.lastReplyCode < 100,
                 let trying = LocalMessages.reply(tx, code: 100, reason: manager.settings.autoInv100Reason)
             {
+                manager.stats.add(.local)
                 manager.sendUpstream(tx, trying, code: 100)
             }
         }

@@ -25,6 +25,8 @@ final class ClientBranch {
     var cancelSent = false
     /// The branch must be cancelled as soon as it answers (CANCEL arrived before any reply).
     var cancelPending = false
+    /// The branch flags it was sent with (`$T_branch(flags)`).
+    var flags: UInt64 = 0
 
     init(index: Int, uri: String, destination: Destination, request: SharedBytes) {
         self.index = index

@@ -35,6 +35,7 @@ extension TransactionManager {
                 if tx.isInvite, settings.autoInv100,
                     let trying = LocalMessages.reply(tx, code: 100, reason: settings.autoInv100Reason)
                 {
+                    stats.add(.local)
                     sendUpstream(tx, trying, code: 100)
                 }
                 if startBranches(tx, forced: forced) > 0 { return 1 }
@@ -79,10 +80,13 @@ extension TransactionManager {
         }
         let firstURI = ctx.requestURI ?? ""
         let firstDU = ctx.destinationURI
-        var targets: [(uri: String, du: String?, socket: ListeningSocket?)] = [
-            (firstURI, firstDU, ctx.forcedSendSocket)
+        let firstFlags = ctx.branchFlags
+        var targets: [(uri: String, du: String?, socket: ListeningSocket?, flags: UInt64)] = [
+            (firstURI, firstDU, ctx.forcedSendSocket, firstFlags)
         ]
-        for b in ctx.branches { targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket)) }
+        for b in ctx.branches {
+            targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags))
+        }
         ctx.branches.removeAll()
         let savedURI = ctx.newRequestURI
         let savedEdits = ctx.edits
@@ -92,6 +96,7 @@ extension TransactionManager {
             ctx.destinationURI = firstDU
             ctx.edits = savedEdits
             ctx.routeType = savedRouteType
+            ctx.branchFlags = firstFlags
         }
         var sent = 0
         for target in targets {
@@ -102,6 +107,8 @@ extension TransactionManager {
                 ctx.newRequestURI = savedURI
             }
             ctx.destinationURI = target.du
+            // The branch's own flags while its branch route runs (Kamailio sets bflags per branch).
+            ctx.branchFlags = target.flags
             if let name = tx.onBranch, let routes = core.routes, routes.branchRouteNames.contains(name) {
                 let state = TMThreadState.thread
                 let saved = (state.current, state.branchIndex)
@@ -154,6 +161,7 @@ extension TransactionManager {
             let outcome = core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: ctx)
             guard outcome == .sent else { continue }
             let branch = ClientBranch(index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
+            branch.flags = ctx.branchFlags
             tx.branches.append(branch)
             startTimers(tx, branch)
             sent += 1
@@ -227,11 +235,18 @@ extension TransactionManager {
             absorbRetransmission(tx)
             return 0
         case .created(let tx):
+            // Nothing went out to cancel (no branch, or only t_suspend's placeholder): 487 now.
+            let terminated = invite.locked { terminateUnforwarded(invite) }
             tx.locked {
-                if let ok = LocalMessages.reply(tx, code: 200, reason: "canceling") {
+                let reason = terminated ? "ok -- no more pending branches" : "canceling"
+                if let ok = LocalMessages.reply(tx, code: 200, reason: reason) {
                     stats.add(.local)
                     sendUpstream(tx, ok, code: 200)
                 }
+            }
+            if terminated {
+                TMThreadState.thread.current = nil
+                return 1
             }
         }
         TMThreadState.thread.current = nil

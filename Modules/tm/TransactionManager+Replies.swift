@@ -10,6 +10,7 @@ extension TransactionManager {
             let (id, index) = TransactionKey.parse(branch: msg.buffer.tmText(branchValue)),
             let tx = table.transaction(id: id)
         else { return .notMine }
+        stats.add(.received)
         // The reply to a CANCEL we sent carries the INVITE branch's id: it ends here.
         if let cseq = try? msg.cseq(), msg.buffer.tmText(cseq.methodRange) == "CANCEL" { return .consumed }
         tx.locked {

@@ -56,6 +56,9 @@ final class TMStats: Sendable {
     enum Counter: Int, CaseIterable {
         case created, local, relayed, retransmissions, timeouts, refused
         case final1xx, final2xx, final3xx, final4xx, final5xx, final6xx
+        /// Replies sent upstream (relayed or local), replies received for a transaction and
+        /// transactions finished (tmx's `rpl_sent`, `rpl_received`, `active_transactions`).
+        case sent, received, waiting
     }
     private let values = Mutex([Int](repeating: 0, count: Counter.allCases.count))
 
@@ -169,6 +172,7 @@ final class TransactionManager: @unchecked Sendable {
     func sendUpstream(_ tx: Transaction, _ bytes: [UInt8], code: Int) {
         guard tx.lastReplyCode < 200 else { return }  // a final reply went already
         if code >= 200 { stats.addFinal(code) }
+        stats.add(.sent)
         tx.lastReply = bytes
         tx.lastReplyCode = code
         _ = core.send(
@@ -220,6 +224,7 @@ final class TransactionManager: @unchecked Sendable {
     func finish(_ tx: Transaction) {
         guard !tx.finished else { return }
         tx.finished = true
+        stats.add(.waiting)
         for b in tx.branches {
             tx.stop(b.retransmission)
             tx.stop(b.finalResponseTimer)
