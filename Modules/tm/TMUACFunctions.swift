@@ -1,4 +1,9 @@
 import SwiftletSDK
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `t_uac_send()`, the `tm.t_uac_start` and `tm.reply` RPCs (Kamailio's `rpc_uac.c` and
 /// `rpc_reply` in `t_reply.c`).
@@ -46,6 +51,31 @@ extension TMModule {
                     throw RPCError(500, "RPC/UAC error: \(e)")
                 }
                 return .null
+            },
+            RPCCommand(
+                "tm.t_uac_wait_block",
+                "starts a tm uac and waits for the final reply (method, ruri, dst_uri, send_sock, headers, body)"
+            ) { (r: RPCRequest) throws(RPCError) -> RPCValue in
+                guard r.params.count >= 5 else { throw RPCError(400, "too few parameters (\(r.params.count)/5)") }
+                let body = r.params.count > 5 ? try r.string(5) : ""
+                let request = try UACSendRequest.parse(
+                    method: try r.string(0), ruri: try r.string(1), nexthop: try r.string(2), socket: try r.string(3),
+                    headers: try r.string(4), body: body
+                ).get()
+                let result = Mutex<(code: Int, text: String)?>(nil)
+                if case .failure(let e) = m.sendLocal(
+                    request, completion: { reply in result.withLock { $0 = (reply.code, reply.reason) } })
+                {
+                    throw RPCError(500, "RPC/UAC error: \(e)")
+                }
+                // As Kamailio: look every 100 ms, at most 800 times.
+                for _ in 0..<800 {
+                    if let final = result.withLock({ $0 }) {
+                        return .object([("code", .int(final.code)), ("text", .string(final.text))])
+                    }
+                    usleep(100_000)
+                }
+                throw RPCError(500, "No response")
             },
             RPCCommand(
                 "tm.reply",

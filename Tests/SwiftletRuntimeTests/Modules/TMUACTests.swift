@@ -202,3 +202,31 @@ import Testing
         #expect(again == .failure(RPCError(500, "Reply failed")))
     }
 }
+
+/// `tm.t_uac_wait_block`: the RPC returns when the final reply came (here from another
+/// thread, as the RPC socket's thread waits).
+@Suite struct TMUACWaitTests {
+    @Test func tUACWaitBlockReturnsTheFinalReply() async throws {
+        let core = try EmbeddedCore(config: TMUACTests.config(), modulePath: productsDirectory)
+        let rpcs = core.context.rpcs
+        let call = Task.detached {
+            rpcs.call(
+                RPCRequest(
+                    method: "tm.t_uac_wait_block",
+                    params: [
+                        .string("OPTIONS"), .string("sip:bob@127.0.0.2:5080"), .string(""), .string(""),
+                        .string("From: <sip:rpc@example.com>\r\nTo: <sip:bob@example.com>\r\n"),
+                    ]))
+        }
+        var sent: [MemoryTransport.Sent] = []
+        for _ in 0..<200 where sent.isEmpty {
+            try await Task.sleep(nanoseconds: 10_000_000)
+            sent = core.takeSent()
+        }
+        let options = try #require(sent.first)
+        #expect(options.firstLine == "OPTIONS sip:bob@127.0.0.2:5080 SIP/2.0")
+        core.receive(TMModuleTests.reply(to: options, 486, "Busy Here"), from: TMUACTests.callee)
+        let result = await call.value
+        #expect(result == .success(.object([("code", .int(486)), ("text", .string("Busy Here"))])))
+    }
+}

@@ -72,7 +72,8 @@ import Testing
         uac.send(Self.invite("bob", uac, server.port), to: server.port)
         let fwd = try #require(next(uas, "INVITE"), "\(server.log)")
         let rr = try #require(UACModuleTests.headers(fwd, "Record-Route").first)
-        #expect(rr == "Record-Route: <sip:127.0.0.1:\(server.port);lr;ftag=a1;vsf=czNjcjx9bTNnXjppYB52Zjc3YDBrXF0RBw-->")
+        #expect(
+            rr == "Record-Route: <sip:127.0.0.1:\(server.port);lr;ftag=a1;vsf=czNjcjx9bTNnXjppYB52Zjc3YDBrXF0RBw-->")
         #expect(UACModuleTests.headers(fwd, "From") == ["From: \"Alice\" <sip:newcaller@example.net>;tag=a1"])
         uas.send(UACModuleTests.reply(fwd, 200, "OK"), to: server.port)
         let ok = try #require(next(uac, "SIP/2.0 200"))
