@@ -186,14 +186,13 @@ enum UACSendRequest {
             guard parts.count > 1, parts[1] == method else { return .failure(RPCError(400, "CSeq method mismatch")) }
             cseq = n
         }
+        // Route lines stay where they are (the route set; the first loose router is the
+        // next hop), as Kamailio 5.6.3 sends them.
         var extra = ""
-        var routes = ""
         for h in faked.headers {
-            let line = b.tmText(h.lineRange.lowerBound..<h.valueRange.upperBound) + "\r\n"
             switch h.name {
             case .from, .to, .callID, .cseq: continue
-            case .route: routes += line
-            default: extra += line
+            default: extra += b.tmText(h.lineRange.lowerBound..<h.valueRange.upperBound) + "\r\n"
             }
         }
         let toTag = toNA.tag(b).map { b.tmText($0) }
@@ -202,6 +201,6 @@ enum UACSendRequest {
             LocalRequest(
                 method: method, requestURI: ruri, nextHop: hop, sendSocket: sendSocket, from: b.tmText(fromNA.uri),
                 fromTag: fromTag, to: b.tmText(toNA.uri), toTag: toTag, callID: faked.callID, cseq: cseq,
-                headers: routes + extra, body: Array(body.utf8)))
+                headers: extra, body: Array(body.utf8)))
     }
 }

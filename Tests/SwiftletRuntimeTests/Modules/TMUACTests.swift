@@ -138,6 +138,35 @@ import Testing
         #expect(h.filter { $0.hasPrefix("From:") || $0.hasPrefix("To:") || $0.hasPrefix("Call-ID:") }.count == 3)
     }
 
+    /// Kamailio 5.6.3 sent, for the same `t_uac_send()` (Call-ID, branch and User-Agent
+    /// aside, which are its own):
+    /// `OPTIONS sip:bob@127.0.0.1:36280`, Via, `To: <sip:bob@example.com>`,
+    /// `From: <sip:alice@example.com>;tag=f1`, `CSeq: 10 OPTIONS`, Call-ID,
+    /// `Max-Forwards: 70`, `Content-Length: 2`, User-Agent, `Route: <sip:127.0.0.1:36280;lr>`,
+    /// `X-Extra: yes`, `Content-Type: text/plain`, body `hi`.
+    @Test func tUACSendLaysTheRequestOutAsKamailio() throws {
+        let core = try core(
+            """
+            t_uac_send("OPTIONS", "sip:bob@127.0.0.1:36280", "", "", "From: <sip:alice@example.com>;tag=f1\\r\\nTo: <sip:bob@example.com>\\r\\nRoute: <sip:127.0.0.3:36280;lr>\\r\\nX-Extra: yes\\r\\nContent-Type: text/plain\\r\\n", "hi");
+            sl_send_reply("200", "sent");
+            """)
+        core.receive(TMModuleTests.invite("go", callID: "trigger"), from: "127.0.0.1:5070")
+        let sent = core.takeSent()
+        #expect(sent.map(\.firstLine) == ["OPTIONS sip:bob@127.0.0.1:36280 SIP/2.0", "SIP/2.0 200 sent"])
+        // The first Route is a loose router: the request goes there.
+        #expect(sent.first?.destination.address.description == "127.0.0.3:36280")
+        let h = Self.headers(sent[0].text).filter {
+            !$0.hasPrefix("Via:") && !$0.hasPrefix("Call-ID:") && !$0.hasPrefix("User-Agent:")
+        }
+        #expect(
+            h == [
+                "To: <sip:bob@example.com>", "From: <sip:alice@example.com>;tag=f1", "CSeq: 10 OPTIONS",
+                "Max-Forwards: 70", "Content-Length: 2", "Route: <sip:127.0.0.3:36280;lr>", "X-Extra: yes",
+                "Content-Type: text/plain",
+            ])
+        #expect(sent.first?.text.hasSuffix("\r\n\r\nhi") == true)
+    }
+
     @Test func tmTUACStartSendsAndChecksItsParameters() throws {
         let core = try core()
         let rpcs = core.context.rpcs

@@ -193,6 +193,83 @@ import Testing
         #expect(Self.headers(okb2, "From", "To") == c.okUpstream)
     }
 
+    /// Kamailio 5.6.3 with `uac_replace_to("sip:newcallee@example.net")` (To `"Bob"
+    /// <sip:bob@example.org>`): the headers below were captured the same way.
+    @Test func replaceToIsRestoredInRepliesAndInDialogRequests() throws {
+        let core = try core(
+            route: """
+                if (has_totag()) {
+                    if (loose_route()) { t_relay(); exit; }
+                    sl_send_reply("404", "no"); exit;
+                }
+                uac_replace_to("sip:newcallee@example.net");
+                record_route();
+                $du = "sip:127.0.0.1:36180";
+                t_relay();
+                """)
+        let invite = Self.invite("bob").replacingOccurrences(
+            of: "To: <sip:bob@example.org>", with: "To: \"Bob\" <sip:bob@example.org>")
+        core.receive(invite, from: Self.caller)
+        let fwd = try #require(core.takeSent().first { $0.firstLine.hasPrefix("INVITE") }).text
+        #expect(
+            Self.headers(fwd, "To", "Record-Route") == [
+                "To: \"Bob\" <sip:newcallee@example.net>",
+                "Record-Route: <sip:127.0.0.1:36190;lr;ftag=a1;vst=czNjcj9+ZhBnZj58Zh9jJD1rZF8GXF0RBw-->",
+            ])
+        core.receive(Self.reply(fwd, 200, "OK"), from: Self.callee)
+        let ok = try #require(core.takeSent().first { $0.firstLine.hasPrefix("SIP/2.0 200") }).text
+        #expect(Self.headers(ok, "To") == ["To: \"Bob\" <sip:bob@example.org>;tag=b1"])
+        let rr = try #require(Self.headers(fwd, "Record-Route").first).dropFirst("Record-Route: ".count)
+        let bye = """
+            BYE sip:bob@127.0.0.1:36180 SIP/2.0\r
+            Via: SIP/2.0/UDP 127.0.0.1:36170;branch=z9hG4bK-b1;rport\r
+            Route: \(rr)\r
+            From: "Alice" <sip:alice@example.com>;tag=a1\r
+            To: "Bob" <sip:bob@example.org>;tag=b1\r
+            Call-ID: c-bob\r
+            CSeq: 2 BYE\r
+            Content-Length: 0\r
+            \r
+
+            """
+        core.receive(bye, from: Self.caller)
+        let fb = try #require(core.takeSent().first { $0.firstLine.hasPrefix("BYE") }).text
+        #expect(
+            Self.headers(fb, "From", "To") == [
+                "From: \"Alice\" <sip:alice@example.com>;tag=a1", "To: \"Bob\" <sip:newcallee@example.net>;tag=b1",
+            ])
+        core.receive(Self.reply(fb, 200, "OK", toTag: nil), from: Self.callee)
+        let okb = try #require(core.takeSent().first { $0.firstLine.hasPrefix("SIP/2.0 200") }).text
+        #expect(
+            Self.headers(okb, "From", "To") == [
+                "From: \"Alice\" <sip:alice@example.com>;tag=a1", "To: \"Bob\" <sip:bob@example.org>;tag=b1",
+            ])
+        let bye2 = """
+            BYE sip:alice@127.0.0.1:36170 SIP/2.0\r
+            Via: SIP/2.0/UDP 127.0.0.1:36180;branch=z9hG4bK-b2;rport\r
+            Route: \(rr)\r
+            From: "Bob" <sip:newcallee@example.net>;tag=b1\r
+            To: "Alice" <sip:alice@example.com>;tag=a1\r
+            Call-ID: c-bob\r
+            CSeq: 1 BYE\r
+            Content-Length: 0\r
+            \r
+
+            """
+        core.receive(bye2, from: Self.callee)
+        let fb2 = try #require(core.takeSent().first { $0.firstLine.hasPrefix("BYE") }).text
+        #expect(
+            Self.headers(fb2, "From", "To") == [
+                "From: \"Bob\" <sip:bob@example.org>;tag=b1", "To: \"Alice\" <sip:alice@example.com>;tag=a1",
+            ])
+        core.receive(Self.reply(fb2, 200, "OK", toTag: nil), from: Self.caller)
+        let okb2 = try #require(core.takeSent().first { $0.firstLine.hasPrefix("SIP/2.0 200") }).text
+        #expect(
+            Self.headers(okb2, "From", "To") == [
+                "From: \"Bob\" <sip:newcallee@example.net>;tag=b1", "To: \"Alice\" <sip:alice@example.com>;tag=a1",
+            ])
+    }
+
     @Test func uacAuthAnswersAChallengeAsKamailioDoes() throws {
         let core = try core()
         core.receive(Self.invite("auth").replacingOccurrences(of: "36170", with: "36171"), from: "127.0.0.1:36171")
