@@ -6,9 +6,11 @@ import Synchronization
 final class LocalUAC {
     let completion: (LocalReply) -> Void
     let wantsProvisionals: Bool
-    init(completion: @escaping (LocalReply) -> Void, wantsProvisionals: Bool) {
+    let noAutoAck: Bool
+    init(completion: @escaping (LocalReply) -> Void, wantsProvisionals: Bool, noAutoAck: Bool) {
         self.completion = completion
         self.wantsProvisionals = wantsProvisionals
+        self.noAutoAck = noAutoAck
     }
 }
 
@@ -74,7 +76,8 @@ extension TransactionManager {
         let tx = Transaction(
             key: key, id: TagHash.hex128([key, label]), label: label, isInvite: r.method == "INVITE", ctx: ctx,
             clone: clone)
-        tx.localUAC = LocalUAC(completion: completion, wantsProvisionals: r.wantsProvisionals)
+        tx.localUAC = LocalUAC(
+            completion: completion, wantsProvisionals: r.wantsProvisionals, noAutoAck: r.noAutoAck)
         if case .failure(let e) = table.insert(tx) {
             stats.add(.refused)
             return .failure(.noResources("cannot create a transaction for a local \(r.method): \(e)"))
@@ -117,7 +120,9 @@ extension TransactionManager {
             tx.lastReplyCode = code
             stats.addFinal(code)
             for b in tx.pendingBranches { cancel(tx, b) }
-            if tx.isInvite, code < 300, let m = message, let b = tx.branches.first { sendLocalAck(tx, b, m) }
+            if tx.isInvite, code < 300, !uac.noAutoAck, let m = message, let b = tx.branches.first {
+                sendLocalAck(tx, b, m)
+            }
             deliver(uac, tx, code: code, message: message)
             finish(tx)
         } else if uac.wantsProvisionals {

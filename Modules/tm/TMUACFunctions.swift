@@ -144,7 +144,8 @@ enum UACSendRequest {
     {
         var method = method
         guard !method.isEmpty else { return .failure(RPCError(400, "Empty method")) }
-        if method.hasSuffix(".") { method.removeLast() }
+        let noAutoAck = method.hasSuffix(".")
+        if noAutoAck { method.removeLast() }
         guard URIComponents.isValid(ruri) else {
             return .failure(RPCError(400, "Invalid request uri \"\(ruri)\""))
         }
@@ -201,6 +202,6 @@ enum UACSendRequest {
             LocalRequest(
                 method: method, requestURI: ruri, nextHop: hop, sendSocket: sendSocket, from: b.tmText(fromNA.uri),
                 fromTag: fromTag, to: b.tmText(toNA.uri), toTag: toTag, callID: faked.callID, cseq: cseq,
-                headers: extra, body: Array(body.utf8)))
+                headers: extra, body: Array(body.utf8), noAutoAck: noAutoAck))
     }
 }

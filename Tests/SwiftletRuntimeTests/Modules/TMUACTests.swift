@@ -115,6 +115,19 @@ import Testing
         #expect(ack.first?.text.contains(";tag=b1") == true)
     }
 
+    @Test func localRequestsRunNoOnsendRouteAndADottedInviteGetsNoAck() throws {
+        let core = try core(
+            """
+            t_uac_send("INVITE.", "sip:bob@127.0.0.2:5080", "", "", "From: <sip:a@example.com>\\r\\nTo: <sip:bob@example.com>\\r\\n", "");
+            exit;
+            """, extra: "onsend_route { drop; }")
+        core.receive(TMModuleTests.invite("go", callID: "trigger"), from: "127.0.0.1:5070")
+        let sent = core.takeSent()
+        #expect(sent.map(\.firstLine) == ["INVITE sip:bob@127.0.0.2:5080 SIP/2.0"])  // not dropped
+        core.receive(TMModuleTests.reply(to: sent[0], 200, "OK"), from: Self.callee)
+        #expect(core.takeSent().isEmpty)  // no ACK: the method ended in '.'
+    }
+
     @Test func tUACSendBuildsTheRequestFromItsHeaders() throws {
         let core = try core(
             """

@@ -30,11 +30,15 @@ public struct LocalRequest: Sendable {
     /// Deliver provisional replies to the completion too (Kamailio's `TMCB_RESPONSE_IN`
     /// with `TMCB_LOCAL_COMPLETED`); otherwise only the final one.
     public var wantsProvisionals: Bool
+    /// tm does not ACK a 2xx to this INVITE (Kamailio's `TMCB_DONT_ACK`): the requester
+    /// does.
+    public var noAutoAck: Bool
 
     public init(
         method: String, requestURI: String, nextHop: String? = nil, sendSocket: ListeningSocket? = nil,
         from: String? = nil, fromTag: String? = nil, to: String? = nil, toTag: String? = nil, callID: String? = nil,
-        cseq: Int? = nil, headers: String = "", body: [UInt8] = [], wantsProvisionals: Bool = false
+        cseq: Int? = nil, headers: String = "", body: [UInt8] = [], wantsProvisionals: Bool = false,
+        noAutoAck: Bool = false
     ) {
         self.method = method
         self.requestURI = requestURI
@@ -49,6 +53,7 @@ public struct LocalRequest: Sendable {
         self.headers = headers
         self.body = body
         self.wantsProvisionals = wantsProvisionals
+        self.noAutoAck = noAutoAck
     }
 }
 
