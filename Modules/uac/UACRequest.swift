@@ -17,6 +17,8 @@ struct UACRequestInfo {
     var body = ""
     var ouri = ""
     var sock = ""
+    var auser = ""
+    var apasswd = ""
     var evroute = 0
     var evcode = 0
     var evtype = 0
@@ -44,7 +46,7 @@ struct UACRequestInfo {
 
     nonisolated(unsafe) static let stringKeys: [String: WritableKeyPath<UACRequestInfo, String>] = [
         "method": \.method, "ruri": \.ruri, "turi": \.turi, "furi": \.furi, "callid": \.callid, "hdrs": \.hdrs,
-        "body": \.body, "ouri": \.ouri, "sock": \.sock,
+        "body": \.body, "ouri": \.ouri, "sock": \.sock, "auser": \.auser, "apasswd": \.apasswd,
     ]
     nonisolated(unsafe) static let intKeys: [String: WritableKeyPath<UACRequestInfo, Int>] = [
         "flags": \.flags, "evroute": \.evroute, "evcode": \.evcode, "evtype": \.evtype,
@@ -130,14 +132,51 @@ extension UACModule {
             callID: info.callid.isEmpty ? nil : info.callid, headers: info.hdrs, body: Array(info.body.utf8))
         let evroute = info.evroute != 0
         let result = tmUAC.sendRequest(request) { reply in
-            guard evroute, reply.isFinal else { return }
-            self.runReplyRoute(info, reply)
+            guard reply.isFinal else { return }
+            if evroute { self.runReplyRoute(info, reply) }
+            if reply.code == 401 || reply.code == 407, !info.apasswd.isEmpty {
+                self.resendWithCredentials(info, reply)
+            }
         }
         if case .failure(let e) = result {
             Log.error("uac", "uac_req_send: \(e)")
             return -1
         }
         return 1
+    }
+
+    /// Kamailio's `uac_send_tm_callback` for a 401/407 when `auser`/`apasswd` are set: the
+    /// request again, in the same Call-ID with the From tag, CSeq + 1 and the
+    /// Authorization header (`flags` bit 1: `apasswd` is the HA1); its final reply runs the
+    /// event route too.
+    private func resendWithCredentials(_ info: UACRequestInfo, _ reply: LocalReply) {
+        guard let tmUAC, let m = reply.message, let cseq = try? m.cseq(), let callID = m.callID,
+            let fromField = m.firstHeader(.from), let toField = m.firstHeader(.to),
+            let from = try? NameAddr.parse(m.buffer, fromField.valueRange),
+            let to = try? NameAddr.parse(m.buffer, toField.valueRange),
+            let field = m.headers.first(where: {
+                $0.name == (reply.code == 401 ? .wwwAuthenticate : .proxyAuthenticate)
+            }),
+            let challenge = DigestChallenge(m.value(of: field))
+        else {
+            Log.error("uac", "failed to extract authenticate hdr")
+            return
+        }
+        let header = UACDigest.header(
+            code: reply.code, method: info.method, uri: info.ruri,
+            credential: Credential(user: info.auser, realm: challenge.realm, password: info.apasswd),
+            ha1Given: info.flags & 1 != 0, challenge: challenge)
+        let request = LocalRequest(
+            method: info.method, requestURI: info.ruri, nextHop: info.ouri.isEmpty ? nil : info.ouri,
+            sendSocket: info.sock.isEmpty ? nil : LocalSockets.find(listen: info.sock),
+            from: String(decoding: m.buffer[from.uri], as: UTF8.self), fromTag: m.fromTag,
+            to: String(decoding: m.buffer[to.uri], as: UTF8.self), callID: callID, cseq: Int(cseq.number) + 1,
+            headers: info.hdrs + header + "\r\n", body: Array(info.body.utf8))
+        let evroute = info.evroute != 0
+        let result = tmUAC.sendRequest(request) { again in
+            if evroute, again.isFinal { self.runReplyRoute(info, again) }
+        }
+        if case .failure(let e) = result { Log.error("uac", "failed to send request with authentication: \(e)") }
     }
 
     /// `event_route[uac:reply]` with `$uac_req` as it was sent plus `evcode` and `evtype`

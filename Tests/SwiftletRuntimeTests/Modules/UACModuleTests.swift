@@ -418,6 +418,20 @@ import Testing
                 else { sl_send_reply("500", "not sent"); }
                 exit;
             }
+            if ($rU == "auth") {
+                $uac_req(all) = $null;
+                $uac_req(method) = "MESSAGE";
+                $uac_req(ruri) = "sip:bob@127.0.0.1:36180";
+                $uac_req(furi) = "sip:me@example.com";
+                $uac_req(hdrs) = "Content-Type: text/plain\\r\\n";
+                $uac_req(body) = "hi";
+                $uac_req(auser) = "me";
+                $uac_req(apasswd) = "pw";
+                $uac_req(evroute) = 1;
+                uac_req_send();
+                sl_send_reply("200", "sent");
+                exit;
+            }
             if ($rU == "bad") {
                 $uac_req(all) = $null;
                 $uac_req(method) = "OPTIONS";
@@ -464,6 +478,33 @@ import Testing
         _ = core.takeSent()
         // $rs of the faked request is null.
         #expect(seen(core) == "SIP/2.0 200 code=408 type=2 OPTIONS sip:bob@127.0.0.1:36180 ")
+    }
+
+    @Test func aChallengeIsAnsweredWithAuserAndApasswd() throws {
+        let core = try EmbeddedCore(config: Self.config, modulePath: productsDirectory)
+        core.receive(Self.request("auth"), from: UACModuleTests.caller)
+        let first = try #require(core.takeSent().first { $0.firstLine.hasPrefix("MESSAGE") }).text
+        core.receive(
+            UACModuleTests.reply(
+                first, 401, "Unauthorized", extra: "WWW-Authenticate: Digest realm=\"r.org\", nonce=\"n9\""),
+            from: UACModuleTests.callee)
+        let again = try #require(core.takeSent().first { $0.firstLine.hasPrefix("MESSAGE") }).text
+        #expect(seen(core) == "SIP/2.0 200 code=401 type=1 MESSAGE sip:bob@127.0.0.1:36180 401")
+        let ha1 = MD5.hex(Array("me:r.org:pw".utf8))
+        let ha2 = MD5.hex(Array("MESSAGE:sip:bob@127.0.0.1:36180".utf8))
+        let response = MD5.hex(Array("\(ha1):n9:\(ha2)".utf8))
+        #expect(
+            UACModuleTests.headers(again, "Authorization") == [
+                "Authorization: Digest username=\"me\", realm=\"r.org\", nonce=\"n9\", uri=\"sip:bob@127.0.0.1:36180\", response=\"\(response)\", algorithm=MD5"
+            ])
+        // Same Call-ID and From tag, CSeq + 1, no To tag (Kamailio's uac_send_tmdlg).
+        #expect(
+            UACModuleTests.headers(again, "Call-ID", "CSeq", "To")
+                == UACModuleTests.headers(first, "Call-ID") + ["CSeq: 11 MESSAGE", "To: <sip:bob@127.0.0.1:36180>"])
+        #expect(UACModuleTests.headers(again, "From") == UACModuleTests.headers(first, "From"))
+        #expect(again.hasSuffix("\r\n\r\nhi"))
+        core.receive(UACModuleTests.reply(again, 202, "Accepted"), from: UACModuleTests.callee)
+        #expect(seen(core) == "SIP/2.0 200 code=202 type=1 MESSAGE sip:bob@127.0.0.1:36180 202")
     }
 
     @Test func withoutARequestURINothingIsSent() throws {
