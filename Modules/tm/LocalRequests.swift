@@ -130,6 +130,16 @@ extension TransactionManager {
         }
     }
 
+    /// The final negative outcome of a local transaction: the branch's reply as received
+    /// (no `remap_503_500`: nothing is relayed), or a 408 when none came.
+    func localFinal(_ tx: Transaction, _ b: ClientBranch) {
+        if let reply = b.finalReply, let bytes = upstreamBytes(reply) {
+            localReply(tx, bytes, code: b.lastCode)
+        } else {
+            localTimeout(tx, b)
+        }
+    }
+
     /// No final reply came on a local transaction's branch: a 408 (487 when cancelled).
     func localTimeout(_ tx: Transaction, _ b: ClientBranch) {
         guard let uac = tx.localUAC, tx.lastReplyCode < 200 else { return }

@@ -127,7 +127,7 @@ extension TransactionManager {
     /// Sends the chosen final reply upstream: the branch's reply, or a local one for a
     /// timeout; `remap_503_500` turns a 503 into 500.
     private func relayFinal(_ tx: Transaction, _ b: ClientBranch) {
-        if tx.localUAC != nil, b.finalReply == nil { return localTimeout(tx, b) }
+        if tx.localUAC != nil { return localFinal(tx, b) }
         if let reply = b.finalReply, var bytes = upstreamBytes(reply) {
             var code = b.lastCode
             if code == 503, settings.remap503to500 {

@@ -130,10 +130,16 @@ extension UACModule {
             sendSocket: socket,
             from: info.furi.isEmpty ? info.ruri : info.furi, to: info.turi.isEmpty ? info.ruri : info.turi,
             callID: info.callid.isEmpty ? nil : info.callid, headers: info.hdrs, body: Array(info.body.utf8))
-        let evroute = info.evroute != 0
+        let evroute = info.evroute
         let result = tmUAC.sendRequest(request) { reply in
             guard reply.isFinal else { return }
-            if evroute { self.runReplyRoute(info, reply) }
+            // evroute 2: Kamailio's TMCB_ON_FAILURE callback, for negative replies only and
+            // without authentication.
+            if evroute == 2 {
+                if reply.code >= 300 { self.runReplyRoute(info, reply) }
+                return
+            }
+            if evroute != 0 { self.runReplyRoute(info, reply) }
             if reply.code == 401 || reply.code == 407, !info.apasswd.isEmpty {
                 self.resendWithCredentials(info, reply)
             }

@@ -507,6 +507,22 @@ import Testing
         #expect(seen(core) == "SIP/2.0 200 code=202 type=1 MESSAGE sip:bob@127.0.0.1:36180 202")
     }
 
+    @Test func evrouteTwoRunsTheEventRouteOnlyForANegativeReply() throws {
+        let core = try EmbeddedCore(
+            config: Self.config.replacingOccurrences(of: "$uac_req(evroute) = 1;", with: "$uac_req(evroute) = 2;"),
+            modulePath: productsDirectory)
+        core.receive(Self.request("send"), from: UACModuleTests.caller)
+        let first = try #require(core.takeSent().first { $0.firstLine.hasPrefix("OPTIONS") }).text
+        core.receive(UACModuleTests.reply(first, 200, "OK"), from: UACModuleTests.callee)
+        #expect(seen(core) == "SIP/2.0 200 0")  // $shv(seen) never set
+        core.receive(
+            Self.request("send").replacingOccurrences(of: "z9hG4bK-c-send", with: "z9hG4bK-c-send2"),
+            from: UACModuleTests.caller)
+        let second = try #require(core.takeSent().first { $0.firstLine.hasPrefix("OPTIONS") }).text
+        core.receive(UACModuleTests.reply(second, 503, "Unavailable"), from: UACModuleTests.callee)
+        #expect(seen(core) == "SIP/2.0 200 code=503 type=1 OPTIONS sip:bob@127.0.0.1:36180 503")
+    }
+
     @Test func withoutARequestURINothingIsSent() throws {
         let core = try EmbeddedCore(config: Self.config, modulePath: productsDirectory)
         core.receive(Self.request("bad"), from: UACModuleTests.caller)
