@@ -11,7 +11,7 @@ let core: Target.Dependency = .product(name: "SwiftletCore", package: "SwiftletC
 /// In-tree modules: name -> extra dependencies. Adding a module is one line plus its folder.
 let modules: [String] = [
     "sl", "xlog", "pv", "jsonrpcs", "maxfwd", "textops", "siputils", "sanity", "counters", "kex", "corex",
-    "textopsx", "tm", "tmx", "rr", "async", "topoh",
+    "textopsx", "tm", "tmx", "rr", "async", "topoh", "uac",
 ]
 
 /// Modules built only for the test suite (never installed).

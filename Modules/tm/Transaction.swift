@@ -89,6 +89,10 @@ final class Transaction {
     var waitTimer: TimerHandle?
     /// The reason of the last CANCEL (`Reason:` header to copy into the CANCELs we send).
     var cancelReason: String?
+    /// Other modules' callbacks (TMCallbacks.swift).
+    var callbacks: [TMCallbackEntry] = []
+    /// Set for a request tm sent itself (LocalRequests.swift).
+    var localUAC: LocalUAC?
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var depth = 0

@@ -158,7 +158,10 @@ extension TransactionManager {
                 Log.error("tm", "no more shared memory for branch \(index) of \(ctx.message.callID ?? "")")
                 continue
             }
-            let outcome = core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: ctx)
+            // A request tm originates runs no onsend_route (Kamailio has no message for it).
+            let outcome = core.send(
+                OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: tx.localUAC == nil ? ctx : nil
+            )
             guard outcome == .sent else { continue }
             let branch = ClientBranch(index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
             branch.flags = ctx.branchFlags

@@ -15,6 +15,7 @@ extension TransactionManager {
         if let cseq = try? msg.cseq(), msg.buffer.tmText(cseq.methodRange) == "CANCEL" { return .consumed }
         tx.locked {
             guard index < tx.branches.count else { return }
+            runCallbacks(.responseIn, tx, reply: msg, replyContext: rctx, code: code, branch: index)
             process(tx, tx.branches[index], rctx, code: code)
         }
         return .consumed
@@ -26,7 +27,7 @@ extension TransactionManager {
             // Retransmitted finals: the ACK again for a negative one, a 2xx goes up again
             // (the caller's ACK was lost), as Kamailio relays 2xx retransmissions.
             if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
-            if tx.isInvite, code < 300, code >= 200, let bytes = upstreamBytes(rctx) {
+            if tx.isInvite, code < 300, code >= 200, tx.localUAC == nil, let bytes = upstreamBytes(rctx) {
                 _ = core.send(
                     OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
@@ -94,6 +95,9 @@ extension TransactionManager {
         guard tx.pendingBranches.isEmpty, tx.lastReplyCode < 200 else { return }
         let firstBranch = tx.failureBranchStart
         guard let best = bestBranch(tx, from: firstBranch) else { return }
+        if !tx.inFailureRoute {
+            runCallbacks(.onFailure, tx, reply: best.finalReply?.message, code: best.lastCode, branch: best.index)
+        }
         if let name = tx.onFailure, let routes = core.routes, routes.failureRouteNames.contains(name),
             !tx.inFailureRoute
         {
@@ -124,6 +128,7 @@ extension TransactionManager {
     /// Sends the chosen final reply upstream: the branch's reply, or a local one for a
     /// timeout; `remap_503_500` turns a 503 into 500.
     private func relayFinal(_ tx: Transaction, _ b: ClientBranch) {
+        if tx.localUAC != nil { return localFinal(tx, b) }
         if let reply = b.finalReply, var bytes = upstreamBytes(reply) {
             var code = b.lastCode
             if code == 503, settings.remap503to500 {

@@ -78,6 +78,7 @@ final class TransactionManager: @unchecked Sendable {
     /// The core, set in `mod_init`.
     var core: CoreContext = .current
     let stats = TMStats()
+    let callbacks = TMCallbacks()
     private let labels = Atomic<UInt64>(1)
 
     /// Applies `max_transactions` once parameters are set (mod_init).
@@ -140,6 +141,7 @@ final class TransactionManager: @unchecked Sendable {
         }
         stats.add(.created)
         state.current = tx
+        transactionCreated(tx)
         return .created(tx)
     }
 
@@ -171,12 +173,14 @@ final class TransactionManager: @unchecked Sendable {
     /// UDP, which is retransmitted until then). Call with the lock held.
     func sendUpstream(_ tx: Transaction, _ bytes: [UInt8], code: Int) {
         guard tx.lastReplyCode < 200 else { return }  // a final reply went already
+        if tx.localUAC != nil { return localReply(tx, bytes, code: code) }
         if code >= 200 { stats.addFinal(code) }
         stats.add(.sent)
         tx.lastReply = bytes
         tx.lastReplyCode = code
         _ = core.send(
             OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
+        replySentUpstream(tx, bytes, code: code)
         guard code >= 200 else { return }
         for b in tx.pendingBranches { cancel(tx, b) }
         if tx.isInvite, code >= 300, tx.ctx.receive.proto == .udp {
@@ -231,6 +235,7 @@ final class TransactionManager: @unchecked Sendable {
         }
         tx.waitTimer = timers.after(milliseconds: settings.wtTimer, name: "tm-wait") { [self] in
             table.remove(tx)
+            transactionDestroyed(tx)
             // Timer closures hold the transaction: drop them so that it (and its shared
             // memory) is freed.
             tx.locked {

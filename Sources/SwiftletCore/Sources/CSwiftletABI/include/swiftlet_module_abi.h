@@ -31,7 +31,11 @@
  * it; a test fails when it is stale). Swift classes shared with modules have no stable
  * layout, so a module built against other sources is refused, not run.
  */
-#define SWIFTLET_SDK_SIGNATURE "ec921ff32bb232a6"
+<<<<<<< HEAD
+#define SWIFTLET_SDK_SIGNATURE "db65db16d2aeda7f"
+=======
+#define SWIFTLET_SDK_SIGNATURE "db65db16d2aeda7f"
+>>>>>>> tm-uac
 
 /** The symbol every module exports. */
 #define SWIFTLET_MODULE_REGISTER_SYMBOL "swiftlet_module_register"
