@@ -31,11 +31,7 @@
  * it; a test fails when it is stale). Swift classes shared with modules have no stable
  * layout, so a module built against other sources is refused, not run.
  */
-<<<<<<< HEAD
-#define SWIFTLET_SDK_SIGNATURE "db65db16d2aeda7f"
-=======
-#define SWIFTLET_SDK_SIGNATURE "db65db16d2aeda7f"
->>>>>>> tm-uac
+#define SWIFTLET_SDK_SIGNATURE "a2875a05ba6e66da"
 
 /** The symbol every module exports. */
 #define SWIFTLET_MODULE_REGISTER_SYMBOL "swiftlet_module_register"
