@@ -82,7 +82,7 @@ extension TransactionManager {
             return
         }
         if code >= 600, !(tx.disable6xxBlock ?? settings.disable6xxBlock) {
-            for other in tx.pendingBranches { cancel(tx, other) }
+            for other in tx.pendingBranches { cancel(tx, other, cause: code) }
         }
         branchFinished(tx, b)
     }
