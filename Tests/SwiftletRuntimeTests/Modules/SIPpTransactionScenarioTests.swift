@@ -191,9 +191,9 @@ struct SIPpTransactionScenarioTests {
         #expect(server.stop() == 0)
     }
 
-    /// The caller sends its INVITE again after the proxy's 100: the proxy answers the copy
-    /// with its last reply (the 100) and the callee, which answers after 300 ms, sees one
-    /// INVITE.
+    /// The caller sends its INVITE again 50 ms after the proxy's 100: the proxy answers the
+    /// copy with its last reply (the 100) and the callee, which answers 100 at once and 180
+    /// after 300 ms, sees one INVITE.
     @Test func inviteRetransmissionIsAbsorbed() throws {
         let uasPort = freeUDPPort()
         let server = try TestServer(config: Self.config(target: #"$du = "sip:127.0.0.1:\#(uasPort)";"#))
@@ -204,7 +204,11 @@ struct SIPpTransactionScenarioTests {
         #expect(callees[0].status == 0, "UAS: \(callees[0].summary)")
         #expect(caller.sent.filter { $0.hasPrefix("INVITE ") }.count == 2)
         #expect(Self.inviteReplies(caller, 100) == 2, "\(caller.received)")
-        #expect(callees[0].received.filter { $0.hasPrefix("INVITE ") }.count == 1, "\(callees[0].received)")
+        // The caller's copy came 50 ms after the first; a copy the proxy itself retransmits
+        // (T1, 500 ms, only if the callee's 100 came late on a loaded machine) is no fault.
+        let invites = callees[0].timedReceived.filter { $0.text.hasPrefix("INVITE ") }
+        let early = invites.filter { $0.time - (invites.first?.time ?? 0) < 0.4 }
+        #expect(early.count == 1, "\(callees[0].received)")
         #expect(server.stop() == 0)
     }
 
@@ -233,9 +237,10 @@ struct SIPpTransactionScenarioTests {
     /// either side (the scenarios of SIPpStatefulCallTests). Over UDP the BYE, sent right
     /// after the ACK, may overtake it in the proxy's other worker (Kamailio's too, whose UDP
     /// workers also share the socket): the callee then gets the ACK after the BYE, which the
-    /// stock SIPp UAS counts as a failed call. The UAS is told to go on
-    /// (`-default_behaviors all,-abortunexp`) and the test checks that every unexpected
-    /// message it logged was such an ACK.
+    /// stock SIPp UAS counts as a failed call; likewise a retransmission of the INVITE that
+    /// the proxy sent before a late 180 reached it (on a loaded machine) can come after the
+    /// callee moved on. The UAS is told to go on (`-default_behaviors all,-abortunexp`) and
+    /// the test checks that every unexpected message it logged was such an ACK or INVITE.
     @Test func tenThousandCallsWithoutAFailure() throws {
         let calls = 10_000
         let uasPort = freeUDPPort()
@@ -265,7 +270,8 @@ struct SIPpTransactionScenarioTests {
         #expect(callees[0].status == 0, "UAS: \(callees[0].text.suffix(2500))")
         let unexpected = ((try? String(contentsOfFile: uasErrors, encoding: .utf8)) ?? "")
             .components(separatedBy: "Continuing call on unexpected message").dropFirst()
-        #expect(unexpected.allSatisfy { $0.contains("received 'ACK sip:") }, "\(unexpected.prefix(3))")
+        let others = unexpected.filter { !$0.contains("received 'ACK sip:") && !$0.contains("received 'INVITE sip:") }
+        #expect(others.isEmpty, "\(others.prefix(3))")
         #expect(server.stop() == 0)
     }
 

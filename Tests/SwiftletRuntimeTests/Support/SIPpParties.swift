@@ -20,6 +20,11 @@ enum SIPpParties {
         /// SIPp's second copy of an unexpected message is left out).
         var received: [String] { SIPpParties.firstLines(of: messages, direction: "received") }
 
+        /// The received messages with the time each came (seconds of the day).
+        var timedReceived: [(time: Double, text: String)] {
+            SIPpParties.timedMessages(of: messages, direction: "received")
+        }
+
         /// The first lines of the messages it sent, in order.
         var sent: [String] { SIPpParties.firstLines(of: messages, direction: "sent") }
 
@@ -39,27 +44,30 @@ enum SIPpParties {
         uases: [[String]], uac: [String], timeout: Int = 20, uasGrace: TimeInterval = 10, trace: Bool = true
     ) throws -> (uac: Run, uases: [Run]) {
         let directory = TemporaryDirectory()
-        func start(_ arguments: [String], _ name: String) throws -> (Process, Pipe, String) {
+        // Output goes to files: a pipe nobody reads while the UAC runs could fill up and
+        // stall a UAS.
+        func start(_ arguments: [String], _ name: String) throws -> (Process, String, String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: sippPath!)
             p.currentDirectoryURL = URL(fileURLWithPath: directory.path)
             let tracePath = directory.path + "/\(name).msg"
+            let outputPath = directory.write("\(name).out", "")
             p.arguments =
                 arguments + ["-nostdin", "-timeout", "\(timeout)s"]
                 + (trace ? ["-trace_msg", "-message_file", tracePath] : [])
-            let out = Pipe()
+            let out = FileHandle(forWritingAtPath: outputPath)
             p.standardOutput = out
             p.standardError = out
             try p.run()
-            return (p, out, tracePath)
+            return (p, outputPath, tracePath)
         }
-        func finish(_ p: Process, _ out: Pipe, _ trace: String) -> Run {
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        func finish(_ p: Process, _ output: String, _ trace: String) -> Run {
             p.waitUntilExit()
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             let messages = (try? String(contentsOfFile: trace, encoding: .utf8)) ?? ""
             return Run(status: p.terminationStatus, text: text, messages: messages)
         }
-        var started: [(Process, Pipe, String)] = []
+        var started: [(Process, String, String)] = []
         for (i, arguments) in uases.enumerated() { started.append(try start(arguments, "uas\(i + 1)")) }
         usleep(300_000)
         let (uacProcess, uacOut, uacTrace) = try start(uac, "uac")
@@ -77,7 +85,12 @@ enum SIPpParties {
     /// The messages of a SIPp message trace that went in `direction` ("sent" or "received"),
     /// each its text up to the empty line.
     static func messages(of trace: String, direction: String) -> [String] {
-        // Blocks: "----... <time>\nUDP message received [n] bytes :\n\n<message>".
+        timedMessages(of: trace, direction: direction).map(\.text)
+    }
+
+    /// The same with the time of each (seconds of the day, as SIPp logged it).
+    static func timedMessages(of trace: String, direction: String) -> [(time: Double, text: String)] {
+        // Blocks: "----... <date> <time>\nUDP message received [n] bytes :\n\n<message>".
         // SIP's CRLF is one Character in Swift: make the lines LF-only first.
         trace.replacingOccurrences(of: "\r\n", with: "\n").components(
             separatedBy: "\n-----------------------------------------------"
@@ -86,8 +99,12 @@ enum SIPpParties {
             guard lines.count > 3, lines[1].hasSuffix("bytes :") || lines[1].hasSuffix("bytes):"),
                 lines[1].contains("message \(direction)")
             else { return nil }
+            let clock = (lines[0].split { $0 == " " || $0 == "\t" }.last ?? "").split(separator: ":").compactMap {
+                Double($0)
+            }
+            let time = clock.count == 3 ? clock[0] * 3600 + clock[1] * 60 + clock[2] : 0
             let message = lines.dropFirst(3).prefix { !$0.isEmpty }
-            return message.joined(separator: "\n")
+            return (time, message.joined(separator: "\n"))
         }
     }
 
