@@ -31,6 +31,16 @@ extension TransactionManager {
             }
             return
         }
+        if code < 200, b.cancelPending || b.cancelSent {
+            // A provisional reply on a cancelled branch: the CANCEL goes now (or again), and
+            // the reply ends here, with no onreply route and not relayed (Kamailio's
+            // reply_received for a branch marked F_RB_CANCELED).
+            b.lastCode = max(b.lastCode, code)
+            b.cancelPending = false
+            b.cancelSent = false
+            cancel(tx, b)
+            return
+        }
         let state = TMThreadState.thread
         let saved = (state.current, state.replyCode, state.branchIndex)
         state.current = tx
@@ -55,10 +65,6 @@ extension TransactionManager {
         b.replied = true
         if code < 200 {
             b.lastCode = max(b.lastCode, code)
-            if b.cancelPending {
-                b.cancelPending = false
-                cancel(tx, b)
-            }
             if tx.isInvite, settings.restartFrOnEachReply || b.finalResponseTimer == nil || code == b.lastCode {
                 armFinalResponseTimer(tx, b, milliseconds: tx.frInvTimeout ?? settings.frInvTimer)
             }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// tm and rr through the running binary, with SIPp callers and callees on loopback and the
-/// scenarios of `Tests/Scenarios/transactions`: a cancelled call, no answer (408), serial
+/// scenarios of `Tests/Scenarios/transactions`: cancelled calls, no answer (408), serial
 /// forking after a 503 and after a timeout, parallel forking, an absorbed INVITE
 /// retransmission, UDP to TCP with a double Record-Route, 10,000 calls, and loops. Each
 /// SIPp exits 0 only when its scenario completed with its checks (`<ereg check_it>`,
@@ -106,6 +106,24 @@ struct SIPpTransactionScenarioTests {
         #expect(mf == "Max-Forwards: 69")
         #expect(Self.header("Max-Forwards", in: callee.receivedMessages(startingWith: "CANCEL ").first) == mf)
         #expect(Self.header("Max-Forwards", in: callee.receivedMessages(startingWith: "ACK ").first) == mf)
+        #expect(server.stop() == 0)
+    }
+
+    /// The caller cancels before the callee rings: the proxy has no branch to cancel yet;
+    /// the callee's late 180 brings the CANCEL and is not relayed (Kamailio's neither), the
+    /// callee's 487 reaches the caller.
+    @Test func cancelBeforeTheCalleeRings() throws {
+        let uasPort = freeUDPPort()
+        let server = try TestServer(config: Self.config(target: #"$du = "sip:127.0.0.1:\#(uasPort)";"#))
+        let (caller, callees) = try SIPpParties.run(
+            uases: [Self.uas("uas-ring-late-cancelled.xml", port: uasPort)],
+            uac: Self.uac("uac-cancel-early.xml", server))
+        let callee = callees[0]
+        #expect(caller.status == 0, "UAC: \(caller.summary)\nserver: \(server.log.suffix(1500))")
+        #expect(callee.status == 0, "UAS: \(callee.summary)")
+        #expect(Self.inviteReplies(caller, 180) == 0, "\(caller.received)")
+        #expect(Self.inviteReplies(caller, 487) >= 1, "\(caller.received)")
+        #expect(callee.received.filter { $0.hasPrefix("CANCEL ") }.count == 1, "\(callee.received)")
         #expect(server.stop() == 0)
     }
 
