@@ -25,6 +25,9 @@ final class ClientBranch {
     var cancelSent = false
     /// The branch must be cancelled as soon as it answers (CANCEL arrived before any reply).
     var cancelPending = false
+    /// Retransmissions of the CANCEL over UDP, until it is answered (`cancelAnswered`).
+    var cancelRetransmission: TimerHandle?
+    var cancelAnswered = false
 
     init(index: Int, uri: String, destination: Destination, request: SharedBytes) {
         self.index = index

@@ -219,6 +219,7 @@ extension TransactionManager {
         let reason = tx.cancelReason ?? localCause.map { LocalMessages.localCancelReason(cause: $0) }
         guard let bytes = LocalMessages.cancel(for: b, reason: reason) else { return }
         _ = core.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
+        retransmitCancel(tx, b, bytes)
     }
 
     /// `t_relay()` of a CANCEL whose INVITE transaction exists: 200 to the CANCEL, CANCEL on

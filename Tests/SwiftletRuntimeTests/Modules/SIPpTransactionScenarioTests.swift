@@ -127,6 +127,23 @@ struct SIPpTransactionScenarioTests {
         #expect(server.stop() == 0)
     }
 
+    /// The callee answers the CANCEL only after 1.3 s: the proxy retransmits its CANCEL over
+    /// UDP meanwhile (T1), as Kamailio's does, and the call ends as before.
+    @Test func theCancelIsRetransmittedUntilAnswered() throws {
+        let uasPort = freeUDPPort()
+        let server = try TestServer(config: Self.config(target: #"$du = "sip:127.0.0.1:\#(uasPort)";"#))
+        let (caller, callees) = try SIPpParties.run(
+            uases: [Self.uas("uas-ring-cancelled-slowly.xml", port: uasPort)], uac: Self.uac("uac-cancel.xml", server))
+        let callee = callees[0]
+        #expect(caller.status == 0, "UAC: \(caller.summary)\nserver: \(server.log.suffix(1500))")
+        #expect(callee.status == 0, "UAS: \(callee.summary)")
+        let cancels = callee.timedReceived.filter { $0.text.hasPrefix("CANCEL ") }
+        #expect(cancels.count >= 2, "\(callee.received)")
+        if cancels.count >= 2 { #expect(cancels[1].time - cancels[0].time >= 0.45) }
+        #expect(Set(cancels.map(\.text)).count == 1)  // the same CANCEL again
+        #expect(server.stop() == 0)
+    }
+
     /// Nobody answers: the caller gets 408 when the proxy's timer runs out. A callee that
     /// rang (fr_inv_timer set with `t_set_fr`) is cancelled; one that never answered
     /// (fr_timer as a modparam) is just given up.

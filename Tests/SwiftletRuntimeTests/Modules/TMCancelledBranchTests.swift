@@ -4,9 +4,10 @@ import Testing
 @testable import SwiftletRuntime
 @testable import SwiftletSDK
 
-/// Provisional replies on a branch tm has cancelled, on the embedded core (configuration and
-/// helpers of TMModuleTests): as in Kamailio 5.6 (seen with SIPp on loopback), they are not
-/// relayed to the caller; the CANCEL goes on the branch then (or again).
+/// Branches tm has cancelled, on the embedded core (configuration and helpers of
+/// TMModuleTests), as Kamailio 5.6 handles them (seen with SIPp on loopback): their
+/// provisional replies are not relayed to the caller, the CANCEL goes on the branch then
+/// (or again), and over UDP the CANCEL is retransmitted until it is answered.
 @Suite struct TMCancelledBranchTests {
     typealias T = TMModuleTests
 
@@ -44,5 +45,28 @@ import Testing
         _ = core.takeSent()
         core.receive(T.reply(to: sent[2], 183, "Session Progress", toTag: "c1"), from: "127.0.0.3:5080")
         #expect(lines(core.takeSent()) == ["CANCEL sip:fork@127.0.0.3:5080 SIP/2.0 -> 127.0.0.3:5080"])
+    }
+
+    /// The CANCEL goes again at T1, 2·T1, ... until the callee answers it.
+    @Test func theCancelIsRetransmittedUntilAnswered() throws {
+        let core = try EmbeddedCore(config: T.config(), modulePath: productsDirectory)
+        core.receive(T.invite(), from: T.caller)
+        let invite = core.takeSent()[1]
+        core.receive(T.reply(to: invite, 180, "Ringing"), from: T.callee)
+        _ = core.takeSent()
+        let cancel = T.invite().replacingOccurrences(of: "INVITE sip:", with: "CANCEL sip:")
+            .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 CANCEL")
+        core.receive(cancel, from: T.caller)
+        let sentCancel = try #require(core.takeSent().first { $0.firstLine.hasPrefix("CANCEL") })
+        let toCallee = ["CANCEL sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"]
+        core.advance(milliseconds: 499)
+        #expect(core.takeSent().isEmpty)
+        core.advance(milliseconds: 1)
+        #expect(lines(core.takeSent()) == toCallee)
+        core.advance(milliseconds: 1_000)
+        #expect(lines(core.takeSent()) == toCallee)
+        core.receive(T.reply(to: sentCancel, 200, "OK"), from: T.callee)
+        core.advance(milliseconds: 10_000)
+        #expect(core.takeSent().isEmpty)
     }
 }
