@@ -85,10 +85,17 @@ extension TransactionManager {
         tx.stop(b.finalResponseTimer)
         if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
         if code < 300 {
-            // A 2xx goes up at once; the other branches are cancelled.
-            if let bytes = upstreamBytes(rctx) {
+            // A 2xx goes up at once; the other branches are cancelled. One that comes after
+            // the final reply (another fork answered too) goes up as well for an INVITE
+            // (RFC 3261 16.7 step 5; Kamailio's RPS_PUSHED_AFTER_COMPLETION).
+            guard let bytes = upstreamBytes(rctx) else { return }
+            if tx.lastReplyCode < 200 {
                 stats.add(.relayed)
                 sendUpstream(tx, bytes, code: code)
+            } else if tx.isInvite {
+                stats.add(.relayed)
+                _ = core.send(
+                    OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
             return
         }

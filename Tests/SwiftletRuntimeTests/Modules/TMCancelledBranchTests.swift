@@ -69,4 +69,18 @@ import Testing
         core.advance(milliseconds: 10_000)
         #expect(core.takeSent().isEmpty)
     }
+
+    /// Both forks answer 200: the second 200 goes up too (the caller ACKs and ends each
+    /// dialog; RFC 3261 16.7), as Kamailio relays every 2xx of an INVITE.
+    @Test func aSecond200OfAnotherForkIsRelayedToo() throws {
+        let core = try EmbeddedCore(config: T.config(), modulePath: productsDirectory)
+        core.receive(T.invite("fork"), from: T.caller)
+        let sent = core.takeSent()
+        core.receive(T.reply(to: sent[1], 200, "OK"), from: T.callee)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 200 OK -> 127.0.0.1:5070"])
+        core.receive(T.reply(to: sent[2], 200, "OK", toTag: "c2"), from: "127.0.0.3:5080")
+        let second = core.takeSent()
+        #expect(lines(second) == ["SIP/2.0 200 OK -> 127.0.0.1:5070"])
+        #expect(second.first?.text.contains(";tag=c2") == true)
+    }
 }
