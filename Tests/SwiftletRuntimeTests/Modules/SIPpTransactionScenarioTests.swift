@@ -268,6 +268,24 @@ struct SIPpTransactionScenarioTests {
         #expect(server.stop() == 0)
     }
 
+    /// The same call ended by the TCP callee: its BYE goes through its route set (the two
+    /// Record-Route entries) to the proxy, which takes both off and sends it to the caller
+    /// over UDP (as Kamailio does, byte for byte but for tags and branches).
+    @Test func udpToTCPCalleeHangsUp() throws {
+        let uasPort = freeUDPPort()
+        let server = try TestServer(
+            config: Self.config(target: #"$du = "sip:127.0.0.1:\#(uasPort);transport=tcp";"#))
+        let (caller, callees) = try SIPpParties.run(
+            uases: [Self.uas("uas-rr2-hangs-up.xml", port: uasPort, tcp: true)],
+            uac: Self.uac("uac-call-callee-hangs-up.xml", server))
+        #expect(caller.status == 0, "UAC: \(caller.summary)\nserver: \(server.log.suffix(1500))")
+        #expect(callees[0].status == 0, "UAS: \(callees[0].summary)")
+        let bye = caller.receivedMessages(startingWith: "BYE ").first
+        #expect(Self.header("Via", in: bye)?.hasPrefix("Via: SIP/2.0/UDP 127.0.0.1:\(server.port);") == true)
+        #expect(server.log.contains("in-dialog BYE via loose_route"))
+        #expect(server.stop() == 0)
+    }
+
     /// 10,000 record-routed calls (INVITE … BYE) at 500 calls/s with no failed call on
     /// either side (the scenarios of SIPpStatefulCallTests). Over UDP the BYE, sent right
     /// after the ACK, may overtake it in the proxy's other worker (Kamailio's too, whose UDP
