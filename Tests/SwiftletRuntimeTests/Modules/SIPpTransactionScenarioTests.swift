@@ -4,11 +4,12 @@ import Testing
 /// tm and rr through the running binary, with SIPp callers and callees on loopback and the
 /// scenarios of `Tests/Scenarios/transactions`: cancelled calls, no answer (408), serial
 /// forking after a 503 and after a timeout, parallel forking, an absorbed INVITE
-/// retransmission, UDP to TCP with a double Record-Route, 10,000 calls, and loops. Each
-/// SIPp exits 0 only when its scenario completed with its checks (`<ereg check_it>`,
-/// `<strcmp check_it>`); the tests also read the message traces of both sides. The
-/// outcomes are those of Kamailio 5.6.3 with the same configuration, except for the loop
-/// (482 at once; Kamailio loops until Max-Forwards runs out and answers 483).
+/// retransmission, UDP to TCP with a double Record-Route, and loops (the runs of many calls
+/// are in SIPpLoadScenarioTests). Each SIPp exits 0 only when its scenario completed with
+/// its checks (`<ereg check_it>`, `<strcmp check_it>`); the tests also read the message
+/// traces of both sides. The outcomes are those of Kamailio 5.6.3 with the same
+/// configuration, except for the loop (482 at once; Kamailio loops until Max-Forwards runs
+/// out and answers 483).
 @Suite(.serialized, .enabled(if: sippPath != nil, "sipp is not installed (apt-get install sip-tester)"))
 struct SIPpTransactionScenarioTests {
     static let scenarios = scenariosDirectory + "/transactions/"
@@ -139,7 +140,8 @@ struct SIPpTransactionScenarioTests {
         #expect(callee.status == 0, "UAS: \(callee.summary)")
         let cancels = callee.timedReceived.filter { $0.text.hasPrefix("CANCEL ") }
         #expect(cancels.count >= 2, "\(callee.received)")
-        if cancels.count >= 2 { #expect(cancels[1].time - cancels[0].time >= 0.45) }
+        // At T1 (500 ms; the clocks of the timers and of SIPp give some slack), not at once.
+        if cancels.count >= 2 { #expect(cancels[1].time - cancels[0].time >= 0.3) }
         #expect(Set(cancels.map(\.text)).count == 1)  // the same CANCEL again
         #expect(server.stop() == 0)
     }
@@ -283,48 +285,6 @@ struct SIPpTransactionScenarioTests {
         let bye = caller.receivedMessages(startingWith: "BYE ").first
         #expect(Self.header("Via", in: bye)?.hasPrefix("Via: SIP/2.0/UDP 127.0.0.1:\(server.port);") == true)
         #expect(server.log.contains("in-dialog BYE via loose_route"))
-        #expect(server.stop() == 0)
-    }
-
-    /// 10,000 record-routed calls (INVITE … BYE) at 500 calls/s with no failed call on
-    /// either side (the scenarios of SIPpStatefulCallTests). Over UDP the BYE, sent right
-    /// after the ACK, may overtake it in the proxy's other worker (Kamailio's too, whose UDP
-    /// workers also share the socket): the callee then gets the ACK after the BYE, which the
-    /// stock SIPp UAS counts as a failed call; likewise a retransmission of the INVITE that
-    /// the proxy sent before a late 180 reached it (on a loaded machine) can come after the
-    /// callee moved on. The UAS is told to go on (`-default_behaviors all,-abortunexp`) and
-    /// the test checks that every unexpected message it logged was such an ACK or INVITE.
-    @Test func tenThousandCallsWithoutAFailure() throws {
-        let calls = 10_000
-        let uasPort = freeUDPPort()
-        let directory = TemporaryDirectory()
-        let uasErrors = directory.path + "/uas-errors.log"
-        let server = try TestServer(
-            config: Self.config(target: #"$du = "sip:127.0.0.1:\#(uasPort)";"#).replacingOccurrences(
-                of: "debug=2", with: "debug=1"))
-        let (caller, callees) = try SIPpParties.run(
-            uases: [
-                [
-                    "-sf", scenariosDirectory + "/stateful/uas.xml", "-i", "127.0.0.1", "-p", String(uasPort), "-m",
-                    String(calls), "-default_behaviors", "all,-abortunexp", "-trace_err", "-error_file", uasErrors,
-                ]
-            ],
-            uac: [
-                "-sf", scenariosDirectory + "/stateful/uac.xml", "-i", "127.0.0.1", "-p", String(freeUDPPort()),
-                "-m", String(calls), "-r", "500", "127.0.0.1:\(server.port)",
-            ], timeout: 60, uasGrace: 15, trace: false)
-        #expect(caller.status == 0, "UAC: \(caller.text.suffix(2500))\nserver: \(server.log.suffix(1500))")
-        for run in [caller, callees[0]] {
-            #expect(
-                run.text.range(of: #"Successful call\s+\|\s+\d+\s+\|\s+\#(calls)\s"#, options: .regularExpression)
-                    != nil, "\(run.text.suffix(2500))")
-            #expect(run.text.range(of: #"Failed call\s+\|\s+\d+\s+\|\s+0\s"#, options: .regularExpression) != nil)
-        }
-        #expect(callees[0].status == 0, "UAS: \(callees[0].text.suffix(2500))")
-        let unexpected = ((try? String(contentsOfFile: uasErrors, encoding: .utf8)) ?? "")
-            .components(separatedBy: "Continuing call on unexpected message").dropFirst()
-        let others = unexpected.filter { !$0.contains("received 'ACK sip:") && !$0.contains("received 'INVITE sip:") }
-        #expect(others.isEmpty, "\(others.prefix(3))")
         #expect(server.stop() == 0)
     }
 
