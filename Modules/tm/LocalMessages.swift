@@ -43,6 +43,13 @@ enum LocalMessages {
         return hopByHop("CANCEL", invite: invite, toLine: invite.buffer.tmText(to.lineRange), reason: reason)
     }
 
+    /// The `Reason` of a CANCEL that tm sends because of a final reply with status `cause`
+    /// (Kamailio's `local_cancel_reason`, on by default): `SIP;cause=200;text="Call completed
+    /// elsewhere"` after a 2xx, `SIP;cause=<code>` otherwise.
+    static func localCancelReason(cause: Int) -> String {
+        cause == 200 ? #"SIP;cause=200;text="Call completed elsewhere""# : "SIP;cause=\(cause)"
+    }
+
     private static func hopByHop(_ method: String, invite: SIPMessage, toLine: String, reason: String?) -> [UInt8]? {
         let b = invite.buffer
         guard let uri = invite.requestURI, let via = invite.firstHeader(.via), let from = invite.firstHeader(.from),
@@ -57,7 +64,10 @@ enum LocalMessages {
         text += b.tmText(callID.lineRange)
         text += "CSeq: \(cseq.number) \(method)\r\n"
         if let reason { text += "Reason: \(reason)\r\n" }
-        text += "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        // The Max-Forwards of the INVITE as it went out, as Kamailio's default
+        // (`reparse_invite`) builds them from that INVITE.
+        text += invite.firstHeader(.maxForwards).map { b.tmText($0.lineRange) } ?? "Max-Forwards: 70\r\n"
+        text += "Content-Length: 0\r\n\r\n"
         return Array(text.utf8)
     }
 }

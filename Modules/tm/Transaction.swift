@@ -27,6 +27,9 @@ final class ClientBranch {
     var cancelPending = false
     /// The branch flags it was sent with (`$T_branch(flags)`).
     var flags: UInt64 = 0
+    /// Retransmissions of the CANCEL over UDP, until it is answered (`cancelAnswered`).
+    var cancelRetransmission: TimerHandle?
+    var cancelAnswered = false
 
     init(index: Int, uri: String, destination: Destination, request: SharedBytes) {
         self.index = index

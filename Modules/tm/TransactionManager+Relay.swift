@@ -215,8 +215,10 @@ extension TransactionManager {
     }
 
     /// Sends a CANCEL on a branch that had a provisional reply; one that had none is
-    /// cancelled when it answers (RFC 3261 section 9.1). Lock held.
-    func cancel(_ tx: Transaction, _ b: ClientBranch) {
+    /// cancelled when it answers (RFC 3261 section 9.1). Its `Reason` is the received
+    /// CANCEL's, else that of the final reply that ends the transaction (`cause`, or the one
+    /// sent upstream), as Kamailio's. Lock held.
+    func cancel(_ tx: Transaction, _ b: ClientBranch, cause: Int? = nil) {
         guard tx.isInvite, !b.isFinal, !b.cancelSent else { return }
         guard b.lastCode >= 100 else {
             b.cancelPending = true
@@ -224,8 +226,11 @@ extension TransactionManager {
             return
         }
         b.cancelSent = true
-        guard let bytes = LocalMessages.cancel(for: b, reason: tx.cancelReason) else { return }
+        let localCause = cause ?? (tx.lastReplyCode >= 200 ? tx.lastReplyCode : nil)
+        let reason = tx.cancelReason ?? localCause.map { LocalMessages.localCancelReason(cause: $0) }
+        guard let bytes = LocalMessages.cancel(for: b, reason: reason) else { return }
         _ = core.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
+        retransmitCancel(tx, b, bytes)
     }
 
     /// `t_relay()` of a CANCEL whose INVITE transaction exists: 200 to the CANCEL, CANCEL on

@@ -12,7 +12,12 @@ extension TransactionManager {
         else { return .notMine }
         stats.add(.received)
         // The reply to a CANCEL we sent carries the INVITE branch's id: it ends here.
-        if let cseq = try? msg.cseq(), msg.buffer.tmText(cseq.methodRange) == "CANCEL" { return .consumed }
+        if let cseq = try? msg.cseq(), msg.buffer.tmText(cseq.methodRange) == "CANCEL" {
+            tx.locked {
+                if index < tx.branches.count { cancelAnswered(tx, tx.branches[index]) }
+            }
+            return .consumed
+        }
         tx.locked {
             guard index < tx.branches.count else { return }
             runCallbacks(.responseIn, tx, reply: msg, replyContext: rctx, code: code, branch: index)
@@ -31,6 +36,16 @@ extension TransactionManager {
                 _ = core.send(
                     OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
+            return
+        }
+        if code < 200, b.cancelPending || b.cancelSent {
+            // A provisional reply on a cancelled branch: the CANCEL goes now (or again), and
+            // the reply ends here, with no onreply route and not relayed (Kamailio's
+            // reply_received for a branch marked F_RB_CANCELED).
+            b.lastCode = max(b.lastCode, code)
+            b.cancelPending = false
+            b.cancelSent = false
+            cancel(tx, b)
             return
         }
         let state = TMThreadState.thread
@@ -57,10 +72,6 @@ extension TransactionManager {
         b.replied = true
         if code < 200 {
             b.lastCode = max(b.lastCode, code)
-            if b.cancelPending {
-                b.cancelPending = false
-                cancel(tx, b)
-            }
             if tx.isInvite, settings.restartFrOnEachReply || b.finalResponseTimer == nil || code == b.lastCode {
                 armFinalResponseTimer(tx, b, milliseconds: tx.frInvTimeout ?? settings.frInvTimer)
             }
@@ -76,15 +87,22 @@ extension TransactionManager {
         tx.stop(b.finalResponseTimer)
         if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
         if code < 300 {
-            // A 2xx goes up at once; the other branches are cancelled.
-            if let bytes = upstreamBytes(rctx) {
+            // A 2xx goes up at once; the other branches are cancelled. One that comes after
+            // the final reply (another fork answered too) goes up as well for an INVITE
+            // (RFC 3261 16.7 step 5; Kamailio's RPS_PUSHED_AFTER_COMPLETION).
+            guard let bytes = upstreamBytes(rctx) else { return }
+            if tx.lastReplyCode < 200 {
                 stats.add(.relayed)
                 sendUpstream(tx, bytes, code: code)
+            } else if tx.isInvite {
+                stats.add(.relayed)
+                _ = core.send(
+                    OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
             return
         }
         if code >= 600, !(tx.disable6xxBlock ?? settings.disable6xxBlock) {
-            for other in tx.pendingBranches { cancel(tx, other) }
+            for other in tx.pendingBranches { cancel(tx, other, cause: code) }
         }
         branchFinished(tx, b)
     }
