@@ -28,6 +28,7 @@ final class TMModule: TransactionAPI {
         e.replyHandler = { ctx in m.handleReply(ctx) }
         e.initialize = { context in m.start(core: context.core) }
         e.provide(self, as: TransactionAPI.self)
+        e.provide(self, as: TransactionContinuationAPI.self)
         return e
     }
 
