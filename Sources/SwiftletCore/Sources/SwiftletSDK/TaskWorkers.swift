@@ -46,7 +46,8 @@ public final class TaskWorkers: @unchecked Sendable {
     /// `child_init`), and stops at once when it returns false; then it runs tasks, sleeping
     /// `pauseMicroseconds` before taking each one (Kamailio's `async_usleep`).
     public func start(threads count: Int, pauseMicroseconds: Int = 0, prepare: @escaping (Int) -> Bool) {
-        for index in 1...max(1, count) {
+        guard count > 0 else { return }
+        for index in 1...count {
             let box = Unmanaged.passRetained(
                 ThreadStart { [self] in
                     guard prepare(index) else { return }
