@@ -304,6 +304,20 @@ import Testing
         }
     }
 
+    @Test func withoutTheModuleItsFunctionsAndVariableAreNamed() throws {
+        #expect {
+            _ = try EmbeddedCore(
+                config: """
+                    listen=udp:127.0.0.1:5060
+                    request_route { async_sleep("1"); $avp(x) = $async(data); }
+                    """, modulePath: productsDirectory)
+        } throws: { error in
+            let text = (error as? ConfigLoadError)?.rendered ?? "\(error)"
+            return text.contains("unknown function 'async_sleep': it belongs to module 'async', which is not loaded")
+                && text.contains("unknown pseudo-variable '$async(data)': it belongs to module 'async'")
+        }
+    }
+
     @Test func asyncWorkerGroupsAreParsedAsKamailio() throws {
         var settings = AsyncWorkerSettings()
         let file = "t.cfg"
