@@ -34,6 +34,7 @@ final class TMModule: TransactionAPI {
         e.provide(self, as: TransactionUACAPI.self)
         e.provide(self, as: TransactionCallbacksAPI.self)
         e.provide(self, as: TransactionFailureAPI.self)
+        e.provide(self, as: TransactionContinuationAPI.self)
         return e
     }
 
