@@ -13,6 +13,7 @@ let modules: [String] = [
     "sl", "xlog", "pv", "jsonrpcs", "maxfwd", "textops", "siputils", "sanity", "counters", "kex", "corex",
     "textopsx", "tm", "tmx", "rr", "async", "topoh",
     "ndb_redis",
+    "topos",
 ]
 
 /// C libraries (Debian `-dev` packages) and the modules that link them: only those modules
