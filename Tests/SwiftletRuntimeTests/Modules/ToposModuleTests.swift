@@ -193,4 +193,139 @@ import Testing
         #expect(Self.headers(okText, "Record-Route").isEmpty)
         #expect(!okText.contains("35070") && !okText.contains("127.0.0.3") && !okText.contains("P-SR-"))
     }
+
+    /// A re-INVITE from the callee (new Contact) goes upstream stripped; the caller's 200
+    /// comes back stripped; the caller's BYE then reaches the callee's new Contact.
+    @Test func aReInviteFromTheCalleeAndAByeFromTheCaller() throws {
+        let (core, _, uid) = try establish()
+        core.receive(
+            Self.message([
+                "INVITE sip:b\(uid)@127.0.0.1:35060 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.4:35095;branch=z9hG4bK-q2",
+                "Via: SIP/2.0/UDP 127.0.0.1:35080;branch=z9hG4bK-b2;rport", "From: <sip:bob@example.com>;tag=b1",
+                "To: <sip:alice@example.com>;tag=a1", "Call-ID: topos-1@127.0.0.1", "CSeq: 2 INVITE",
+                "Max-Forwards: 70", "Contact: <sip:bob@127.0.0.1:35081>", "Content-Length: 0",
+            ]), from: Self.downstreamProxy)
+        let sent = core.takeSent()
+        try #require(sent.count == 2)  // tm's 100, the re-INVITE
+        let reinvite = sent[1].text
+        #expect(sent[1].destination.address.description == Self.upstreamProxy)
+        #expect(Self.firstLine(reinvite) == "INVITE sip:alice@127.0.0.1:35070 SIP/2.0")
+        #expect(Self.headers(reinvite, "Via").count == 1)
+        #expect(Self.headers(reinvite, "Route") == ["<sip:127.0.0.3:35090;lr>"])
+        #expect(Self.headers(reinvite, "Record-Route").isEmpty)
+        #expect(Self.headers(reinvite, "Contact") == ["<sip:a\(uid)@127.0.0.1:35060>"])
+        #expect(!reinvite.contains("3508") && !reinvite.contains("127.0.0.4") && !reinvite.contains("P-SR-"))
+
+        core.receive(
+            Self.message(
+                ["SIP/2.0 200 OK"] + Self.headers(reinvite, "Via").map { "Via: " + $0 } + [
+                    "From: <sip:bob@example.com>;tag=b1", "To: <sip:alice@example.com>;tag=a1",
+                    "Call-ID: topos-1@127.0.0.1", "CSeq: 2 INVITE", "Contact: <sip:alice@127.0.0.1:35071>",
+                    "Content-Length: 0",
+                ]), from: Self.upstreamProxy)
+        let ok = core.takeSent()
+        try #require(ok.count == 1)
+        #expect(ok[0].destination.address.description == Self.downstreamProxy)
+        #expect(
+            Self.headers(ok[0].text, "Via") == [
+                "SIP/2.0/UDP 127.0.0.4:35095;branch=z9hG4bK-q2,SIP/2.0/UDP 127.0.0.1:35080;branch=z9hG4bK-b2;rport"
+            ])
+        #expect(Self.headers(ok[0].text, "Contact") == ["<sip:b\(uid)@127.0.0.1:35060>"])
+        #expect(!ok[0].text.contains("3507") && !ok[0].text.contains("127.0.0.3") && !ok[0].text.contains("P-SR-"))
+
+        // The caller's BYE goes to the callee's new Contact through its proxy, without a
+        // Contact.
+        core.receive(
+            Self.message([
+                "BYE sip:a\(uid)@127.0.0.1:35060 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.3:35090;branch=z9hG4bK-p3",
+                "Via: SIP/2.0/UDP 127.0.0.1:35071;branch=z9hG4bK-c3;rport", "From: <sip:alice@example.com>;tag=a1",
+                "To: <sip:bob@example.com>;tag=b1", "Call-ID: topos-1@127.0.0.1", "CSeq: 2 BYE", "Max-Forwards: 70",
+                "Content-Length: 0",
+            ]), from: Self.upstreamProxy)
+        let bye = core.takeSent()
+        try #require(bye.count == 1)
+        #expect(bye[0].destination.address.description == Self.downstreamProxy)
+        #expect(Self.firstLine(bye[0].text) == "BYE sip:bob@127.0.0.1:35081 SIP/2.0")
+        #expect(Self.headers(bye[0].text, "Route") == ["<sip:127.0.0.4:35095;lr>"])
+        #expect(Self.headers(bye[0].text, "Via").count == 1)
+        #expect(Self.headers(bye[0].text, "Contact").isEmpty)
+        #expect(!bye[0].text.contains("3507") && !bye[0].text.contains("127.0.0.3") && !bye[0].text.contains("P-SR-"))
+    }
+
+    /// A cancelled call: tm's CANCEL and the 487 relayed upstream carry nothing of the
+    /// other side.
+    @Test func aCancelledCall() throws {
+        let core = try EmbeddedCore(config: Self.config, modulePath: productsDirectory)
+        core.receive(Self.invite, from: Self.upstreamProxy)
+        let sent = core.takeSent()
+        try #require(sent.count == 2)
+        let invite = sent[1].text
+        core.receive(Self.calleeReply("180 Ringing", to: invite), from: Self.downstreamProxy)
+        #expect(core.takeSent().count == 1)
+        core.receive(
+            Self.message([
+                "CANCEL sip:bob@example.com SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.3:35090;branch=z9hG4bK-p1",
+                "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c1;rport", "From: <sip:alice@example.com>;tag=a1",
+                "To: <sip:bob@example.com>", "Call-ID: topos-1@127.0.0.1", "CSeq: 1 CANCEL", "Max-Forwards: 70",
+                "Content-Length: 0",
+            ]), from: Self.upstreamProxy)
+        let cancel = core.takeSent()
+        let toCallee = try #require(cancel.first { Self.firstLine($0.text).hasPrefix("CANCEL ") })
+        #expect(toCallee.destination.address.description == Self.downstreamProxy)
+        #expect(Self.headers(toCallee.text, "Via") == Self.headers(invite, "Via"))
+        #expect(!toCallee.text.contains("3507") && !toCallee.text.contains("127.0.0.3"))
+        let cancelOK = try #require(cancel.first { Self.firstLine($0.text).hasPrefix("SIP/2.0 200") })
+        #expect(cancelOK.destination.address.description == Self.upstreamProxy)
+
+        var terminated = Self.calleeReply("487 Request Terminated", to: invite)
+        terminated = terminated.replacingOccurrences(of: "Contact: <sip:bob@127.0.0.1:35080>\r\n", with: "")
+        core.receive(terminated, from: Self.downstreamProxy)
+        let out = core.takeSent()
+        let upstream = try #require(out.first { Self.firstLine($0.text) == "SIP/2.0 487 Request Terminated" })
+        #expect(upstream.destination.address.description == Self.upstreamProxy)
+        #expect(
+            Self.headers(upstream.text, "Via") == [
+                "SIP/2.0/UDP 127.0.0.3:35090;branch=z9hG4bK-p1,SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c1;rport"
+            ])
+        #expect(Self.headers(upstream.text, "Record-Route") == ["<sip:127.0.0.3:35090;lr>"])
+        #expect(Self.headers(upstream.text, "Contact").isEmpty)
+        #expect(!upstream.text.contains("127.0.0.4") && !upstream.text.contains("P-SR-"))
+        let ack = try #require(out.first { Self.firstLine($0.text).hasPrefix("ACK ") })
+        #expect(ack.destination.address.description == Self.downstreamProxy)
+        #expect(!ack.text.contains("3507") && !ack.text.contains("127.0.0.3"))
+    }
+
+    /// `header_mode` 1 puts each restored Via in its own header; `drop` in
+    /// `event_route[topos:msg-sending]` sends a message unstripped.
+    @Test func headerModeAndTheSendingEventRoute() throws {
+        let config =
+            Self.config.replacingOccurrences(
+                of: "loadmodule \"topos.so\"", with: "loadmodule \"topos.so\"\nmodparam(\"topos\", \"header_mode\", 1)")
+                + """
+                event_route[topos:msg-sending] {
+                    if ($sndto(port) == 35096) { drop; }
+                }
+
+                """
+        let core = try EmbeddedCore(config: config, modulePath: productsDirectory)
+        core.receive(Self.invite, from: Self.upstreamProxy)
+        let sent = core.takeSent()
+        try #require(sent.count == 2)
+        core.receive(Self.calleeReply("180 Ringing", to: sent[1].text), from: Self.downstreamProxy)
+        let reply = try #require(core.takeSent().first)
+        #expect(
+            Self.headers(reply.text, "Via") == [
+                "SIP/2.0/UDP 127.0.0.3:35090;branch=z9hG4bK-p1", "SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c1;rport",
+            ])
+
+        let clear = try EmbeddedCore(
+            config: config.replacingOccurrences(of: "127.0.0.4:35095", with: "127.0.0.4:35096"),
+            modulePath: productsDirectory)
+        clear.receive(Self.invite, from: Self.upstreamProxy)
+        let unstripped = clear.takeSent()
+        try #require(unstripped.count == 2)
+        #expect(Self.headers(unstripped[1].text, "Via").count == 3)
+        #expect(Self.headers(unstripped[1].text, "Contact") == ["<sip:alice@127.0.0.1:35070>"])
+        #expect(Self.headers(unstripped[1].text, "Record-Route").count == 2)
+    }
 }
