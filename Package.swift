@@ -14,6 +14,7 @@ let modules: [String] = [
     "textopsx", "tm", "tmx", "rr", "async", "topoh",
     "ndb_redis",
     "topos",
+    "topos_redis",
 ]
 
 /// C libraries (Debian `-dev` packages) and the modules that link them: only those modules

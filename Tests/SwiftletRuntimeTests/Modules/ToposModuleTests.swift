@@ -81,8 +81,8 @@ import Testing
 
     /// INVITE, 180, 200 through the proxy; returns the core, the INVITE the callee side got
     /// and the uid of the dialog.
-    func establish() throws -> (EmbeddedCore, String, String) {
-        let core = try EmbeddedCore(config: Self.config, modulePath: productsDirectory)
+    func establish(config: String = Self.config) throws -> (EmbeddedCore, String, String) {
+        let core = try EmbeddedCore(config: config, modulePath: productsDirectory)
         core.receive(Self.invite, from: Self.upstreamProxy)
         let sent = core.takeSent()
         try #require(sent.count == 2)  // tm's 100, the INVITE
@@ -131,6 +131,11 @@ import Testing
 
     @Test func aCallIsStrippedOnBothSidesAndRoutedBothWays() throws {
         let (core, _, uid) = try establish()
+        try ackAndCalleeBye(core, uid)
+    }
+
+    /// The caller's ACK and the callee's BYE with its 200, after `establish`.
+    func ackAndCalleeBye(_ core: EmbeddedCore, _ uid: String) throws {
         // The caller's ACK (its upstream proxy removed its own Route) goes to the callee's
         // Contact through the downstream proxy.
         core.receive(
