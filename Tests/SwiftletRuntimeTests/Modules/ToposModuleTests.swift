@@ -333,4 +333,35 @@ import Testing
         #expect(Self.headers(unstripped[1].text, "Contact") == ["<sip:alice@127.0.0.1:35070>"])
         #expect(Self.headers(unstripped[1].text, "Record-Route").count == 2)
     }
+
+    /// An UPDATE from the caller after the 180, before the 200: the dialog has no callee
+    /// Contact yet, so the INVITE's branch record (updated by the 180) routes it.
+    @Test func anUpdateInTheEarlyDialogUsesTheInviteBranch() throws {
+        try earlyUpdate(config: Self.config)
+    }
+
+    func earlyUpdate(config: String) throws {
+        let core = try EmbeddedCore(config: config, modulePath: productsDirectory)
+        core.receive(Self.invite, from: Self.upstreamProxy)
+        let sent = core.takeSent()
+        try #require(sent.count == 2)
+        core.receive(Self.calleeReply("180 Ringing", to: sent[1].text), from: Self.downstreamProxy)
+        let ringing = try #require(core.takeSent().first)
+        let contact = try #require(Self.headers(ringing.text, "Contact").first)
+        let uid = try #require(Self.uid(contact, side: "a"))
+        core.receive(
+            Self.message([
+                "UPDATE sip:a\(uid)@127.0.0.1:35060 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.3:35090;branch=z9hG4bK-p4",
+                "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c4;rport", "From: <sip:alice@example.com>;tag=a1",
+                "To: <sip:bob@example.com>;tag=b1", "Call-ID: topos-1@127.0.0.1", "CSeq: 2 UPDATE", "Max-Forwards: 70",
+                "Contact: <sip:alice@127.0.0.1:35070>", "Content-Length: 0",
+            ]), from: Self.upstreamProxy)
+        let update = try #require(core.takeSent().first { Self.firstLine($0.text).hasPrefix("UPDATE ") })
+        #expect(update.destination.address.description == Self.downstreamProxy)
+        #expect(Self.firstLine(update.text) == "UPDATE sip:bob@127.0.0.1:35080 SIP/2.0")
+        #expect(Self.headers(update.text, "Route") == ["<sip:127.0.0.4:35095;lr>"])
+        #expect(Self.headers(update.text, "Via").count == 1)
+        #expect(Self.headers(update.text, "Contact") == ["<sip:b\(uid)@127.0.0.1:35060>"])
+        #expect(!update.text.contains("3507") && !update.text.contains("127.0.0.3") && !update.text.contains("P-SR-"))
+    }
 }

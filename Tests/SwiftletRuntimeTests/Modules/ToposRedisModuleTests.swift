@@ -102,6 +102,12 @@ struct ToposRedisModuleTests {
         #expect(endedTTL > 100 && endedTTL <= 180)
     }
 
+    /// The early-dialog UPDATE finds the INVITE's branch through the initial-method key.
+    @Test func anUpdateInTheEarlyDialogUsesTheInviteBranch() throws {
+        let redis = try RedisTestServer()
+        try ToposModuleTests().earlyUpdate(config: Self.config(port: redis.port))
+    }
+
     @Test func redisStorageWithoutTheModuleStopsStartUp() {
         let config = ToposModuleTests.config.replacingOccurrences(
             of: "loadmodule \"topos.so\"", with: "loadmodule \"topos.so\"\nmodparam(\"topos\", \"storage\", \"redis\")")
