@@ -364,4 +364,32 @@ import Testing
         #expect(Self.headers(update.text, "Contact") == ["<sip:b\(uid)@127.0.0.1:35060>"])
         #expect(!update.text.contains("3507") && !update.text.contains("127.0.0.3") && !update.text.contains("P-SR-"))
     }
+
+    /// The `clean_interval` timer removes records older than `dialog_expire` and
+    /// `branch_expire`: with both 0 the dialog is gone at the next run and the callee's BYE
+    /// to the `btpsh-` Contact is no longer routed; with the defaults it still is.
+    @Test(arguments: [true, false])
+    func theCleanTimerRemovesExpiredRecords(expired: Bool) throws {
+        let params =
+            expired
+            ? "modparam(\"topos\", \"dialog_expire\", 0)\nmodparam(\"topos\", \"branch_expire\", 0)\n" : ""
+        let config = Self.config.replacingOccurrences(
+            of: "loadmodule \"topos.so\"",
+            with: "loadmodule \"topos.so\"\n\(params)modparam(\"topos\", \"clean_interval\", 5)")
+        let (core, _, uid) = try establish(config: config)
+        core.advance(milliseconds: 6000)
+        core.receive(
+            Self.message([
+                "BYE sip:b\(uid)@127.0.0.1:35060 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.4:35095;branch=z9hG4bK-q1",
+                "From: <sip:bob@example.com>;tag=b1", "To: <sip:alice@example.com>;tag=a1",
+                "Call-ID: topos-1@127.0.0.1", "CSeq: 1 BYE", "Max-Forwards: 70", "Content-Length: 0",
+            ]), from: Self.downstreamProxy)
+        let out = core.takeSent()
+        try #require(out.count == 1)
+        if expired {
+            #expect(Self.firstLine(out[0].text) == "SIP/2.0 404 Not here")
+        } else {
+            #expect(Self.firstLine(out[0].text) == "BYE sip:alice@127.0.0.1:35070 SIP/2.0")
+        }
+    }
 }
