@@ -54,7 +54,8 @@ final class ToposMemoryStorage: TopologyStorage, @unchecked Sendable {
     func insertDialog(_ td: TopologyRecord) -> Int {
         var r = td.dialogRecord
         r.rectime = now()
-        let key = Self.dialogKey(r.aUUID.isEmpty ? r.bUUID : r.aUUID) ?? ""
+        // Without a uuid (no Record-Route) nothing could find it again.
+        guard let key = Self.dialogKey(r.aUUID.isEmpty ? r.bUUID : r.aUUID) else { return 0 }
         mutex.with { dialogs[key] = r }
         return 0
     }
