@@ -200,7 +200,8 @@ import Testing
     }
 
     /// A re-INVITE from the callee (new Contact) goes upstream stripped; the caller's 200
-    /// comes back stripped; the caller's BYE then reaches the callee's new Contact.
+    /// comes back stripped; the caller's BYE then reaches the callee's new Contact (the same
+    /// fields as Kamailio 5.6.3 sent for these messages).
     @Test func aReInviteFromTheCalleeAndAByeFromTheCaller() throws {
         let (core, _, uid) = try establish()
         core.receive(
@@ -258,7 +259,7 @@ import Testing
     }
 
     /// A cancelled call: tm's CANCEL and the 487 relayed upstream carry nothing of the
-    /// other side.
+    /// other side (the same fields as Kamailio 5.6.3 sent for these messages).
     @Test func aCancelledCall() throws {
         let core = try EmbeddedCore(config: Self.config, modulePath: productsDirectory)
         core.receive(Self.invite, from: Self.upstreamProxy)
@@ -391,5 +392,92 @@ import Testing
         } else {
             #expect(Self.firstLine(out[0].text) == "BYE sip:alice@127.0.0.1:35070 SIP/2.0")
         }
+    }
+
+    // MARK: compared with Kamailio 5.6.3
+
+    /// The text with this proxy's own Via branch replaced by `*` and the dialog's uid by `UID`.
+    static func normalized(_ text: String, uid: String) -> String {
+        var lines = text.replacingOccurrences(of: uid, with: "UID").components(separatedBy: "\r\n")
+        if let i = lines.firstIndex(where: { $0.hasPrefix("Via: SIP/2.0/UDP 127.0.0.1:35060;branch=") }) {
+            lines[i] = "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*"
+        }
+        return lines.joined(separator: "\r\n")
+    }
+
+    /// The same call on Kamailio 5.6.3 (topos with db_text, the same script and messages over
+    /// UDP, other ports): every message sent compared byte for byte, but for the branch of
+    /// the proxy's own Via and the uid (`tpsh-<time>-<pid>-1` on both).
+    @Test func aCallAsKamailio() throws {
+        let (core, invite, uid) = try establish()
+        #expect(
+            Self.normalized(invite, uid: uid)
+                == Self.message([
+                    "INVITE sip:bob@example.com SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
+                    "From: <sip:alice@example.com>;tag=a1", "To: <sip:bob@example.com>", "Call-ID: topos-1@127.0.0.1",
+                    "CSeq: 1 INVITE", "Max-Forwards: 70", "Content-Length: 0", "Contact: <sip:bUID@127.0.0.1:35060>",
+                ]))
+        // The 180 and 200 as the caller side gets them (`establish` checked them field by
+        // field; here byte for byte, on a second call).
+        let core2 = try EmbeddedCore(config: Self.config, modulePath: productsDirectory)
+        core2.receive(Self.invite, from: Self.upstreamProxy)
+        let invite2 = core2.takeSent()[1].text
+        let uid2 = try #require(Self.uid(Self.headers(invite2, "Contact")[0], side: "b"))
+        for status in ["180 Ringing", "200 OK"] {
+            core2.receive(Self.calleeReply(status, to: invite2), from: Self.downstreamProxy)
+            #expect(
+                Self.normalized(core2.takeSent()[0].text, uid: uid2)
+                    == Self.message([
+                        "SIP/2.0 " + status, "From: <sip:alice@example.com>;tag=a1", "Call-ID: topos-1@127.0.0.1",
+                        "CSeq: 1 INVITE", "To: <sip:bob@example.com>;tag=b1", "Content-Length: 0",
+                        "Via: SIP/2.0/UDP 127.0.0.3:35090;branch=z9hG4bK-p1,SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c1;rport",
+                        "Contact: <sip:aUID@127.0.0.1:35060>", "Record-Route: <sip:127.0.0.3:35090;lr>",
+                    ]))
+        }
+        core.receive(
+            Self.message([
+                "ACK sip:a\(uid)@127.0.0.1:35060 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.3:35090;branch=z9hG4bK-p2",
+                "Via: SIP/2.0/UDP 127.0.0.1:35070;branch=z9hG4bK-c2;rport", "From: <sip:alice@example.com>;tag=a1",
+                "To: <sip:bob@example.com>;tag=b1", "Call-ID: topos-1@127.0.0.1", "CSeq: 1 ACK", "Max-Forwards: 70",
+                "Content-Length: 0",
+            ]), from: Self.upstreamProxy)
+        #expect(
+            Self.normalized(core.takeSent()[0].text, uid: uid)
+                == Self.message([
+                    "ACK sip:bob@127.0.0.1:35080 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
+                    "From: <sip:alice@example.com>;tag=a1", "To: <sip:bob@example.com>;tag=b1",
+                    "Call-ID: topos-1@127.0.0.1", "CSeq: 1 ACK", "Max-Forwards: 70", "Content-Length: 0",
+                    "Route: <sip:127.0.0.4:35095;lr>", "Contact: <sip:bUID@127.0.0.1:35060>",
+                ]))
+        core.receive(
+            Self.message([
+                "BYE sip:b\(uid)@127.0.0.1:35060 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.4:35095;branch=z9hG4bK-q1",
+                "Via: SIP/2.0/UDP 127.0.0.1:35080;branch=z9hG4bK-b1;rport", "From: <sip:bob@example.com>;tag=b1",
+                "To: <sip:alice@example.com>;tag=a1", "Call-ID: topos-1@127.0.0.1", "CSeq: 1 BYE", "Max-Forwards: 70",
+                "Content-Length: 0",
+            ]), from: Self.downstreamProxy)
+        let bye = core.takeSent()[0].text
+        #expect(
+            Self.normalized(bye, uid: uid)
+                == Self.message([
+                    "BYE sip:alice@127.0.0.1:35070 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:35060;branch=*",
+                    "From: <sip:bob@example.com>;tag=b1", "To: <sip:alice@example.com>;tag=a1",
+                    "Call-ID: topos-1@127.0.0.1", "CSeq: 1 BYE", "Max-Forwards: 70", "Content-Length: 0",
+                    "Route: <sip:127.0.0.3:35090;lr>",
+                ]))
+        core.receive(
+            Self.message(
+                ["SIP/2.0 200 OK"] + Self.headers(bye, "Via").map { "Via: " + $0 } + [
+                    "From: <sip:bob@example.com>;tag=b1", "To: <sip:alice@example.com>;tag=a1",
+                    "Call-ID: topos-1@127.0.0.1", "CSeq: 1 BYE", "Contact: <sip:alice@127.0.0.1:35070>",
+                    "Content-Length: 0",
+                ]), from: Self.upstreamProxy)
+        #expect(
+            core.takeSent()[0].text
+                == Self.message([
+                    "SIP/2.0 200 OK", "From: <sip:bob@example.com>;tag=b1", "To: <sip:alice@example.com>;tag=a1",
+                    "Call-ID: topos-1@127.0.0.1", "CSeq: 1 BYE", "Content-Length: 0",
+                    "Via: SIP/2.0/UDP 127.0.0.4:35095;branch=z9hG4bK-q1,SIP/2.0/UDP 127.0.0.1:35080;branch=z9hG4bK-b1;rport",
+                ]))
     }
 }
