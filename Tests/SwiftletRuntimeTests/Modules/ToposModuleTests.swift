@@ -517,4 +517,28 @@ import Testing
         #expect(Self.firstLine(bye.text) == "BYE sip:alice@127.0.0.1:35070 SIP/2.0")
         #expect(Self.headers(bye.text, "Route") == ["<sip:127.0.0.3:35090;lr>"])
     }
+
+    /// `drop` in `event_route[topos:msg-receiving]` leaves a received message as it came:
+    /// the callee's BYE to the `btpsh-` Contact then gets no Request-URI or Route back and
+    /// is answered 404 by the script.
+    @Test(arguments: [true, false])
+    func theReceivingEventRouteCanSkipAMessage(dropping: Bool) throws {
+        let config =
+            Self.config + """
+                event_route[topos:msg-receiving] {
+                    if (\(dropping ? "is_method(\"BYE\")" : "false")) { drop; }
+                }
+
+                """
+        let (core, _, uid) = try establish(config: config)
+        core.receive(
+            Self.message([
+                "BYE sip:b\(uid)@127.0.0.1:35060 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.4:35095;branch=z9hG4bK-q1",
+                "From: <sip:bob@example.com>;tag=b1", "To: <sip:alice@example.com>;tag=a1",
+                "Call-ID: topos-1@127.0.0.1", "CSeq: 1 BYE", "Max-Forwards: 70", "Content-Length: 0",
+            ]), from: Self.downstreamProxy)
+        let out = try #require(core.takeSent().first)
+        #expect(
+            Self.firstLine(out.text) == (dropping ? "SIP/2.0 404 Not here" : "BYE sip:alice@127.0.0.1:35070 SIP/2.0"))
+    }
 }
