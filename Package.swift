@@ -27,6 +27,8 @@ let modules: [String] = [
     "tm",
     "tmx",
     "topoh",
+    "topos",
+    "topos_redis",
     "uac",
     "xlog",
 ]
