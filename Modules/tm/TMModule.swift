@@ -104,6 +104,8 @@ final class TMModule: TransactionAPI {
             ms("wt_timer") { m.settings.wtTimer = $0 },
             ms("retr_timer1") { m.settings.retrTimer1 = $0 },
             ms("retr_timer2") { m.settings.retrTimer2 = $0 },
+            ms("max_inv_lifetime") { m.settings.maxInvLifetime = $0 },
+            ms("max_noninv_lifetime") { m.settings.maxNonInvLifetime = $0 },
             flag("restart_fr_on_each_reply") { m.settings.restartFrOnEachReply = $0 },
             flag("auto_inv_100") { m.settings.autoInv100 = $0 },
             ModuleParameter(
@@ -121,9 +123,7 @@ final class TMModule: TransactionAPI {
             ModuleParameter(
                 "failure_reply_mode",
                 .int { (v: Int) throws(FixupError) in
-                    guard v == 3 else {
-                        throw FixupError("failure_reply_mode \(v) is not supported yet (only 3, the default)")
-                    }
+                    guard (0...3).contains(v) else { throw FixupError("failure_reply_mode must be 0-3, got \(v)") }
                     m.settings.failureReplyMode = v
                 }),
             flag("e2e_cancel_reason") { m.settings.e2eCancelReason = $0 },

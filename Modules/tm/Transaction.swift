@@ -25,6 +25,11 @@ final class ClientBranch {
     var cancelSent = false
     /// The branch must be cancelled as soon as it answers (CANCEL arrived before any reply).
     var cancelPending = false
+    /// `event_route[tm:branch-failure:NAME]` armed for this branch when it was created.
+    var onBranchFailure: String?
+    /// Its reply no longer counts for the final reply (`t_drop_replies()`,
+    /// `failure_reply_mode`).
+    var dropped = false
 
     init(index: Int, uri: String, destination: Destination, request: SharedBytes) {
         self.index = index
@@ -80,13 +85,29 @@ final class Transaction {
     /// Set while the failure route runs (a `t_relay()` there forks serially).
     var inFailureRoute = false
     /// The first branch whose reply counts for the final reply (`failure_reply_mode` 3:
-    /// the branches of the last failure route).
+    /// The first branch of the last set of branches (those of the request route, then those
+    /// of the last failure route): `t_drop_replies("l")` drops the replies from there.
     var failureBranchStart = 0
     /// Retransmission of a negative final reply until the ACK (UDP, RFC 3261 Timer G/H).
     var replyRetransmission: TimerHandle?
     var waitTimer: TimerHandle?
     /// The reason of the last CANCEL (`Reason:` header to copy into the CANCELs we send).
     var cancelReason: String?
+    /// The script's switches for this transaction (`t_relay_to()` flags, lifetimes, ...).
+    var options = TransactionOptions()
+    /// Ends the pending branches at `max_inv_lifetime`/`max_noninv_lifetime`.
+    var lifetimeTimer: TimerHandle?
+    /// The maximum lifetime passed: a new branch times out at once.
+    var expired = false
+    /// `t_relay()` failed with `t_relay_to()` flag 0x02: the script may still reply; at the
+    /// end of its lifetime the transaction is released silently.
+    var releaseWhenExpired = false
+    /// `t_drop_replies()` mode of the failure route running (0 none, 1 all, 2 the last set;
+    /// nil: `failure_reply_mode`).
+    var dropReplies: Int?
+    /// The request's changes as the failure route's branches start from (`t_save_lumps()`,
+    /// or the first `t_relay()`).
+    var savedEdits: MessageEditor?
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var depth = 0

@@ -22,7 +22,15 @@ extension TransactionManager {
         }
         let state = TMThreadState.thread
         if let tx = state.current, tx.ctx === ctx {
-            return tx.locked { startBranches(tx, forced: forced) > 0 ? 1 : -1 }
+            return tx.locked {
+                // After t_newtran(), t_relay() answers the INVITE 100 as Kamailio's t_relay_to.
+                if ctx.routeType == .request {
+                    sendTrying(tx)
+                    if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
+                }
+                if startBranches(tx, forced: forced) > 0 { return 1 }
+                return ctx.routeType == .request && tx.options.disableInternalReply == true ? -4 : -1
+            }
         }
         switch transaction(for: ctx) {
         case .refused:
@@ -32,11 +40,8 @@ extension TransactionManager {
             return 0
         case .created(let tx):
             return tx.locked {
-                if tx.isInvite, settings.autoInv100,
-                    let trying = LocalMessages.reply(tx, code: 100, reason: settings.autoInv100Reason)
-                {
-                    sendUpstream(tx, trying, code: 100)
-                }
+                sendTrying(tx)
+                if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
                 if startBranches(tx, forced: forced) > 0 { return 1 }
                 if tx.loopDetected, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
                     // Every target was this server: the caller gets 482 and the script stops.
@@ -44,12 +49,27 @@ extension TransactionManager {
                     sendUpstream(tx, loop, code: 482)
                     return 0
                 }
+                if tx.options.disableInternalReply == true {
+                    // t_relay_to() flag 0x02: -4, the transaction stays for the script's
+                    // t_reply() (released silently at the end of its lifetime).
+                    tx.releaseWhenExpired = true
+                    return -4
+                }
                 // Nothing could be sent: the transaction ends, the script decides the reply
                 // (sl_reply_error()), as Kamailio's t_relay returning an error.
                 finish(tx)
                 return -1
             }
         }
+    }
+
+    /// 100 Trying for a new INVITE (`auto_inv_100`, `t_set_auto_inv_100()`, `t_relay_to()`
+    /// flag 0x01), once. Lock held.
+    func sendTrying(_ tx: Transaction) {
+        guard tx.isInvite, tx.options.autoInv100 ?? settings.autoInv100, tx.lastReplyCode < 100,
+            let trying = LocalMessages.reply(tx, code: 100, reason: settings.autoInv100Reason)
+        else { return }
+        sendUpstream(tx, trying, code: 100)
     }
 
     /// An ACK or a request relayed without a transaction.
@@ -154,6 +174,7 @@ extension TransactionManager {
             let outcome = core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: ctx)
             guard outcome == .sent else { continue }
             let branch = ClientBranch(index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
+            branch.onBranchFailure = tx.onBranchFailure
             tx.branches.append(branch)
             startTimers(tx, branch)
             sent += 1
@@ -180,7 +201,8 @@ extension TransactionManager {
                 }
             }
         }
-        armFinalResponseTimer(tx, b, milliseconds: tx.frTimeout ?? settings.frTimer)
+        // After the transaction's maximum lifetime a new branch times out at once.
+        armFinalResponseTimer(tx, b, milliseconds: tx.expired ? 1 : tx.frTimeout ?? settings.frTimer)
     }
 
     /// (Re)starts the branch's final-response timer.
@@ -193,13 +215,14 @@ extension TransactionManager {
 
     /// No final reply in time: a CANCEL when the branch rang, then the branch counts as a
     /// 408 (487 when the transaction was cancelled). Lock held.
-    private func branchTimedOut(_ tx: Transaction, _ b: ClientBranch) {
+    func branchTimedOut(_ tx: Transaction, _ b: ClientBranch) {
         guard !b.isFinal, !tx.finished || tx.lastReplyCode < 200 else { return }
         if tx.isInvite, b.lastCode >= 100 { cancel(tx, b) }
         stats.add(.timeouts)
         b.lastCode = tx.canceled ? 487 : 408
         b.finalReply = nil
         tx.stop(b.retransmission)
+        runBranchFailure(tx, b)
         branchFinished(tx, b)
     }
 

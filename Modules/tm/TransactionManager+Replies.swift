@@ -81,6 +81,7 @@ extension TransactionManager {
             }
             return
         }
+        runBranchFailure(tx, b)
         if code >= 600, !(tx.disable6xxBlock ?? settings.disable6xxBlock) {
             for other in tx.pendingBranches { cancel(tx, other) }
         }
@@ -91,13 +92,13 @@ extension TransactionManager {
     /// failure route runs or the best reply goes upstream. Lock held.
     func branchFinished(_ tx: Transaction, _ b: ClientBranch) {
         guard tx.pendingBranches.isEmpty, tx.lastReplyCode < 200 else { return }
-        let firstBranch = tx.failureBranchStart
-        guard let best = bestBranch(tx, from: firstBranch) else { return }
+        guard let best = bestBranch(tx) else { return }
         if let name = tx.onFailure, let routes = core.routes, routes.failureRouteNames.contains(name),
             !tx.inFailureRoute
         {
             tx.onFailure = nil
             tx.inFailureRoute = true
+            tx.dropReplies = nil
             let before = tx.branches.count
             let state = TMThreadState.thread
             let saved = (state.current, state.replyCode, state.onFailure, state.failedBranch, state.branchIndex)
@@ -106,18 +107,43 @@ extension TransactionManager {
             state.onFailure = nil
             state.failedBranch = best
             state.branchIndex = best.index
+            // The failure route starts from the request as t_relay() (or t_save_lumps()) saved it.
+            if let edits = tx.savedEdits { tx.ctx.edits = edits }
             _ = routes.runFailureRoute(name, tx.ctx)
             // t_on_failure() in the failure route arms it again for the next leg.
             if let again = state.onFailure { tx.onFailure = again }
             (state.current, state.replyCode, state.onFailure, state.failedBranch, state.branchIndex) = saved
             tx.inFailureRoute = false
+            let added = tx.branches.count > before
+            let dropped = dropReplies(tx, before: before, added: added)
             if tx.lastReplyCode >= 200 { return }  // t_reply() there
-            if tx.branches.count > before, !tx.pendingBranches.isEmpty {
+            if added {
                 tx.failureBranchStart = before
-                return  // serial forking: new branches run
+                if !tx.pendingBranches.isEmpty { return }  // serial forking: new branches run
+            } else if dropped {
+                // t_drop_replies() and no new branch: an error reply (Kamailio's branches_failed).
+                if let bytes = LocalMessages.reply(
+                    tx, code: 500, reason: "I'm terribly sorry, server error occurred (1/TM)")
+                {
+                    stats.add(.local)
+                    sendUpstream(tx, bytes, code: 500)
+                }
+                return
             }
         }
-        relayFinal(tx, best)
+        guard let chosen = bestBranch(tx) else { return }
+        relayFinal(tx, chosen)
+    }
+
+    /// After a failure route: the replies that no longer count, by `t_drop_replies()` or
+    /// `failure_reply_mode` (3: all of them when the route added branches; 1: all; 2: those of
+    /// the last set of branches; 0: none). True when some were dropped. Lock held.
+    private func dropReplies(_ tx: Transaction, before: Int, added: Bool) -> Bool {
+        let mode = tx.dropReplies ?? settings.failureReplyMode
+        guard (mode == 3 && added) || (mode != 0 && mode != 3) else { return false }
+        let start = mode == 2 ? min(tx.failureBranchStart, before) : 0
+        for b in tx.branches[start..<before] { b.dropped = true }
+        return true
     }
 
     /// Sends the chosen final reply upstream: the branch's reply, or a local one for a
@@ -142,8 +168,8 @@ extension TransactionManager {
 
     /// RFC 3261 16.7.6 as Kamailio's `t_pick_branch`: a 6xx wins, then the lowest class
     /// (3xx before 4xx before 5xx); the first of a class.
-    func bestBranch(_ tx: Transaction, from start: Int) -> ClientBranch? {
-        let candidates = tx.branches.dropFirst(start).filter { $0.isFinal }
+    func bestBranch(_ tx: Transaction) -> ClientBranch? {
+        let candidates = tx.branches.filter { $0.isFinal && !$0.dropped }
         if let six = candidates.first(where: { $0.lastCode >= 600 }) { return six }
         return candidates.min { ($0.lastCode / 100, $0.index) < ($1.lastCode / 100, $1.index) }
     }

@@ -23,8 +23,12 @@ final class TMThreadState {
     var failedBranch: ClientBranch?
     /// The branch a branch, onreply or failure route runs for (`$T_branch_idx`).
     var branchIndex: Int?
+    /// The per-transaction switches set before the transaction exists (`t_set_auto_inv_100()`,
+    /// `t_relay_to()` flags, `t_set_max_lifetime()`, `t_on_branch_failure()`).
+    var options = TransactionOptions()
 
     func reset() {
+        options = TransactionOptions()
         current = nil
         onFailure = nil
         onReply = nil
@@ -129,6 +133,8 @@ final class TransactionManager: @unchecked Sendable {
         tx.onBranch = state.onBranch
         tx.frTimeout = state.frTimeout
         tx.frInvTimeout = state.frInvTimeout
+        tx.options = state.options
+        tx.onBranchFailure = state.options.onBranchFailure
         if case .failure(let e) = table.insert(tx) {
             stats.add(.refused)
             Log.error("tm", "cannot create a transaction for \(m.methodText) \(m.callID ?? ""): \(e): replying 503")
@@ -137,6 +143,7 @@ final class TransactionManager: @unchecked Sendable {
         }
         stats.add(.created)
         state.current = tx
+        startLifetime(tx)
         return .created(tx)
     }
 
@@ -220,6 +227,7 @@ final class TransactionManager: @unchecked Sendable {
     func finish(_ tx: Transaction) {
         guard !tx.finished else { return }
         tx.finished = true
+        tx.stop(tx.lifetimeTimer)
         for b in tx.branches {
             tx.stop(b.retransmission)
             tx.stop(b.finalResponseTimer)
@@ -237,6 +245,8 @@ final class TransactionManager: @unchecked Sendable {
                 }
                 tx.stop(tx.replyRetransmission)
                 tx.replyRetransmission = nil
+                tx.stop(tx.lifetimeTimer)
+                tx.lifetimeTimer = nil
                 tx.waitTimer = nil
             }
         }

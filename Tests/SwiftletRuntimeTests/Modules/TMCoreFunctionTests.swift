@@ -1,0 +1,362 @@
+import Foundation
+import Testing
+
+@testable import SwiftletRuntime
+@testable import SwiftletSDK
+
+/// tm's `t_relay_to()` forms and flags, transaction lifetimes, branch-failure event routes,
+/// `t_drop_replies()`, `t_save_lumps()` and `t_lookup_request()` on the embedded core
+/// (virtual clock). Messages and replies come from `TMModuleTests`.
+@Suite struct TMCoreFunctionTests {
+    typealias T = TMModuleTests
+    static let caller = T.caller
+    static let callee = T.callee
+
+    /// A configuration with tm, sl, textops and pv, and the given routes.
+    func core(_ routes: String, params: String = "") throws -> EmbeddedCore {
+        try EmbeddedCore(
+            config: """
+                log_stderror=yes
+                debug=-1
+                listen=udp:127.0.0.1:5060
+                loadmodule "tm.so"
+                loadmodule "sl.so"
+                loadmodule "textops.so"
+                loadmodule "pv.so"
+                loadmodule "corex.so"
+                \(params)
+                \(routes)
+
+                """, modulePath: productsDirectory)
+    }
+
+    func lines(_ sent: [MemoryTransport.Sent]) -> [String] {
+        sent.map { "\($0.firstLine) -> \($0.destination.address)" }
+    }
+
+    static func register(callID: String = "r-1", branch: String = "z9hG4bK-r1") -> String {
+        T.invite(callID: callID, branch: branch).replacingOccurrences(of: "INVITE sip:", with: "MESSAGE sip:")
+            .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 MESSAGE")
+    }
+
+    // MARK: t_relay_to
+
+    @Test func tRelayToFlag1SendsNoTryingAndAProxyFormGoesThere() throws {
+        let core = try core(
+            """
+            request_route {
+                if ($rU == "flags") { $du = "sip:127.0.0.2:5080"; t_relay_to("0x01"); exit; }
+                if ($rU == "proxy") { t_relay_to("udp:127.0.0.3:5090"); exit; }
+                if ($rU == "both") { t_relay_to("127.0.0.4:5070", "1"); exit; }
+                $du = "sip:127.0.0.2:5080";
+                t_relay_to();
+            }
+            """)
+        core.receive(T.invite("flags"), from: Self.caller)
+        #expect(lines(core.takeSent()) == ["INVITE sip:flags@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
+        core.receive(T.invite("proxy", callID: "p", branch: "z9hG4bK-p"), from: Self.caller)
+        #expect(
+            lines(core.takeSent()) == [
+                "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
+                "INVITE sip:proxy@127.0.0.1 SIP/2.0 -> 127.0.0.3:5090",
+            ])
+        core.receive(T.invite("both", callID: "b", branch: "z9hG4bK-b"), from: Self.caller)
+        #expect(lines(core.takeSent()) == ["INVITE sip:both@127.0.0.1 SIP/2.0 -> 127.0.0.4:5070"])
+        core.receive(T.invite("plain", callID: "n", branch: "z9hG4bK-n"), from: Self.caller)
+        #expect(
+            lines(core.takeSent()) == [
+                "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
+                "INVITE sip:plain@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080",
+            ])
+    }
+
+    @Test func tRelayToFlag2Returns4AndLeavesTheReplyToTheScript() throws {
+        let core = try core(
+            """
+            request_route {
+                if ($rU == "flag2") {
+                    if (!t_relay_to("tcp:127.0.0.1:1", "0x03")) { t_reply("503", "rc $rc"); }
+                    exit;
+                }
+                $du = "sip:127.0.0.1:1;transport=tcp";
+                if (!t_relay()) { sl_send_reply("500", "rc $rc"); }
+            }
+            """)
+        core.receive(T.invite("flag2"), from: Self.caller)
+        let sent = core.takeSent()
+        #expect(lines(sent) == ["SIP/2.0 503 rc -4 -> 127.0.0.1:5070"])
+        // A stateful reply (tm's To-tag), retransmitted until the ACK.
+        #expect(sent.first?.text.contains("To: <sip:flag2@127.0.0.1>;tag=") == true)
+        core.advance(milliseconds: 500)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 503 rc -4 -> 127.0.0.1:5070"])
+        core.receive(T.invite("other", callID: "o", branch: "z9hG4bK-o"), from: Self.caller)
+        #expect(
+            lines(core.takeSent()) == [
+                "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
+                "SIP/2.0 500 rc -1 -> 127.0.0.1:5070",
+            ])
+    }
+
+    @Test func tRelayToRefusesBadFlagsAtStartUp() throws {
+        #expect(throws: (any Error).self) {
+            try core("request_route { t_relay_to(\"127.0.0.2:5080\", \"0xzz\"); }")
+        }
+    }
+
+    @Test func tSetAutoInv100BeforeTNewtranAndTRelayAfterTNewtranSendsTrying() throws {
+        let core = try core(
+            """
+            request_route {
+                if ($rU == "quiet") { t_set_auto_inv_100(0); }
+                t_newtran();
+                $du = "sip:127.0.0.2:5080";
+                t_relay();
+            }
+            """)
+        core.receive(T.invite("quiet"), from: Self.caller)
+        #expect(lines(core.takeSent()) == ["INVITE sip:quiet@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
+        core.receive(T.invite("loud", callID: "l", branch: "z9hG4bK-l"), from: Self.caller)
+        #expect(
+            lines(core.takeSent()) == [
+                "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
+                "INVITE sip:loud@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080",
+            ])
+    }
+
+    // MARK: lifetimes
+
+    @Test func maxInvLifetimeCancelsARingingBranchBeforeFrInvTimer() throws {
+        let core = try core(
+            """
+            request_route {
+                if (is_method("ACK")) { t_check_trans(); exit; }
+                $du = "sip:127.0.0.2:5080";
+                t_relay();
+            }
+            """, params: "modparam(\"tm\", \"max_inv_lifetime\", 5000)")
+        core.receive(T.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.advance(milliseconds: 1_000)
+        core.receive(T.reply(to: invite, 180, "Ringing"), from: Self.callee)
+        _ = core.takeSent()
+        core.advance(milliseconds: 3_900)
+        #expect(core.takeSent().isEmpty)
+        core.advance(milliseconds: 100)  // 5000 ms after the INVITE (fr_inv_timer is 120 s)
+        #expect(
+            lines(core.takeSent()) == [
+                "CANCEL sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080",
+                "SIP/2.0 408 Request Timeout -> 127.0.0.1:5070",
+            ])
+    }
+
+    @Test func maxNoninvLifetimeEndsANonInviteBranch() throws {
+        let core = try core(
+            """
+            request_route { $du = "sip:127.0.0.2:5080"; t_relay(); }
+            """, params: "modparam(\"tm\", \"max_noninv_lifetime\", 3000)")
+        core.receive(Self.register(), from: Self.caller)
+        _ = core.takeSent()
+        core.advance(milliseconds: 2_900)
+        #expect(!lines(core.takeSent()).contains { $0.hasPrefix("SIP/2.0 408") })
+        core.advance(milliseconds: 100)
+        #expect(lines(core.takeSent()).last == "SIP/2.0 408 Request Timeout -> 127.0.0.1:5070")
+    }
+
+    @Test func tSetMaxLifetimeBeforeAndAfterTheTransactionExists() throws {
+        // "before": 2 s for the next transaction; "after": 1 s from now on the transaction;
+        // "zero": 0 leaves the INVITE lifetime as it is (180 s), so fr_timer (30 s) ends it.
+        for (user, ends) in [("before", 2_000), ("after", 1_000), ("zero", 30_000)] {
+            let core = try core(
+                """
+                request_route {
+                    if (is_method("ACK")) { t_check_trans(); exit; }
+                    if ($rU == "before") { t_set_max_lifetime(2000, 0); }
+                    $du = "sip:127.0.0.2:5080";
+                    t_relay();
+                    if ($rU == "after") { t_set_max_lifetime(1000, 500); }
+                    if ($rU == "zero") { t_set_max_lifetime(0, 500); }
+                }
+                """)
+            core.receive(T.invite(user), from: Self.caller)
+            core.advance(milliseconds: ends - 100)
+            #expect(!lines(core.takeSent()).contains { $0.hasPrefix("SIP/2.0 408") }, "\(user)")
+            core.advance(milliseconds: 100)
+            #expect(lines(core.takeSent()).last == "SIP/2.0 408 Request Timeout -> 127.0.0.1:5070", "\(user)")
+        }
+    }
+
+    @Test func aBranchAddedAfterTheLifetimeTimesOutAtOnce() throws {
+        let core = try core(
+            """
+            request_route {
+                if (is_method("ACK")) { t_check_trans(); exit; }
+                $du = "sip:127.0.0.2:5080";
+                t_on_failure("NEXT");
+                t_relay();
+            }
+            failure_route[NEXT] { $du = "sip:127.0.0.3:5080"; t_relay(); }
+            """, params: "modparam(\"tm\", \"max_inv_lifetime\", 2000)")
+        core.receive(T.invite(), from: Self.caller)
+        _ = core.takeSent()
+        core.advance(milliseconds: 2_000)
+        #expect(lines(core.takeSent()).last == "INVITE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.3:5080")
+        core.advance(milliseconds: 100)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 408 Request Timeout -> 127.0.0.1:5070"])
+    }
+
+    // MARK: branch failure
+
+    static let branchFailureRoutes = """
+        request_route {
+            if (is_method("ACK")) { t_check_trans(); exit; }
+            if ($rU == "fork") { append_branch("sip:fork@127.0.0.3:5080"); }
+            $du = "sip:127.0.0.2:5080";
+            t_on_branch_failure("retry");
+            t_on_failure("F");
+            t_relay();
+        }
+        event_route[tm:branch-failure:retry] {
+            if (t_branch_timeout()) { $du = "sip:127.0.0.5:5080"; t_relay(); exit; }
+            if (t_check_status("486")) { $du = "sip:127.0.0.4:5080"; t_relay(); }
+        }
+        failure_route[F] { t_reply("599", "failure route $T_reply_code"); }
+        """
+
+    @Test func branchFailureRouteRunsOnEachNegativeReplyAndCanAddABranch() throws {
+        let core = try core(Self.branchFailureRoutes, params: "loadmodule \"tmx.so\"")
+        core.receive(T.invite("fork"), from: Self.caller)
+        let sent = core.takeSent()
+        #expect(sent.count == 3)
+        // Branch 0 is busy: the event route adds a branch while branch 1 still rings.
+        core.receive(T.reply(to: sent[1], 486, "Busy Here"), from: Self.callee)
+        let retry = core.takeSent()
+        #expect(
+            lines(retry) == [
+                "ACK sip:fork@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080",
+                "INVITE sip:fork@127.0.0.1 SIP/2.0 -> 127.0.0.4:5080",
+            ])
+        #expect(retry[1].text.contains(".2\r\n"))  // the third branch of the transaction
+        // The route was disarmed for the new branch: its 486 is not retried.
+        core.receive(T.reply(to: retry[1], 486, "Busy Here", toTag: "d1"), from: "127.0.0.4:5080")
+        #expect(lines(core.takeSent()) == ["ACK sip:fork@127.0.0.1 SIP/2.0 -> 127.0.0.4:5080"])
+        // Branch 1 (armed at its creation) gets its own run: 480 is not retried either; the
+        // failure route then runs for the first 4xx (branch 0's 486).
+        core.receive(T.reply(to: sent[2], 480, "Temporarily Unavailable", toTag: "c1"), from: "127.0.0.3:5080")
+        #expect(
+            lines(core.takeSent()) == [
+                "ACK sip:fork@127.0.0.3:5080 SIP/2.0 -> 127.0.0.3:5080",
+                "SIP/2.0 599 failure route 486 -> 127.0.0.1:5070",
+            ])
+    }
+
+    @Test func branchFailureRouteRunsOnATimeout() throws {
+        let core = try core(
+            Self.branchFailureRoutes, params: "loadmodule \"tmx.so\"\nmodparam(\"tm\", \"fr_timer\", 1000)")
+        core.receive(T.invite(), from: Self.caller)
+        core.advance(milliseconds: 999)
+        _ = core.takeSent()
+        core.advance(milliseconds: 1)
+        #expect(lines(core.takeSent()) == ["INVITE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.5:5080"])
+    }
+
+    // MARK: t_drop_replies, t_save_lumps, t_lookup_request
+
+    static func dropRoutes(_ failure: String) -> String {
+        """
+        request_route {
+            if (is_method("ACK")) { t_check_trans(); exit; }
+            $du = "sip:127.0.0.2:5080";
+            t_on_failure("F");
+            t_relay();
+        }
+        failure_route[F] { \(failure) }
+        """
+    }
+
+    @Test func tDropRepliesWithoutANewBranchAnswers500() throws {
+        let core = try core(Self.dropRoutes("t_drop_replies();"))
+        core.receive(T.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.receive(T.reply(to: invite, 404, "Not Found"), from: Self.callee)
+        #expect(
+            lines(core.takeSent()) == [
+                "ACK sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080",
+                "SIP/2.0 500 I'm terribly sorry, server error occurred (1/TM) -> 127.0.0.1:5070",
+            ])
+    }
+
+    @Test func tDropRepliesNoneKeepsTheEarlierReplyInTheChoice() throws {
+        let failure = """
+            if (t_check_status("404")) { if ($rU == "keep") { t_drop_replies("n"); } $du = "sip:127.0.0.3:5080"; t_relay(); }
+            """
+        let core = try core(Self.dropRoutes(failure))
+        for user in ["keep", "drop"] {
+            core.receive(T.invite(user, callID: user, branch: "z9hG4bK-" + user), from: Self.caller)
+            let invite = core.takeSent()[1]
+            core.receive(T.reply(to: invite, 404, "Not Found"), from: Self.callee)
+            let second = core.takeSent()[1]
+            core.receive(T.reply(to: second, 500, "Broken", toTag: "x"), from: "127.0.0.3:5080")
+            let final = lines(core.takeSent()).last
+            // "n": the 404 of the first leg is still there and wins (4xx before 5xx).
+            #expect(final == (user == "keep" ? "SIP/2.0 404 Not Found" : "SIP/2.0 500 Broken") + " -> 127.0.0.1:5070")
+        }
+    }
+
+    @Test func failureReplyMode0KeepsEveryReply() throws {
+        let failure = "if (t_check_status(\"404\")) { $du = \"sip:127.0.0.3:5080\"; t_relay(); }"
+        let core = try core(Self.dropRoutes(failure), params: "modparam(\"tm\", \"failure_reply_mode\", 0)")
+        core.receive(T.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.receive(T.reply(to: invite, 404, "Not Found"), from: Self.callee)
+        let second = core.takeSent()[1]
+        core.receive(T.reply(to: second, 500, "Broken", toTag: "x"), from: "127.0.0.3:5080")
+        #expect(lines(core.takeSent()).last == "SIP/2.0 404 Not Found -> 127.0.0.1:5070")
+    }
+
+    @Test func tSaveLumpsFixesWhatFailureRouteBranchesCarry() throws {
+        let core = try core(
+            """
+            request_route {
+                if (is_method("ACK")) { t_check_trans(); exit; }
+                t_newtran();
+                append_hf("X-One: 1\\r\\n");
+                if ($rU == "save") { t_save_lumps(); }
+                append_hf("X-Two: 2\\r\\n");
+                $du = "sip:127.0.0.2:5080";
+                t_on_failure("F");
+                t_relay();
+                append_hf("X-Late: 4\\r\\n");
+            }
+            failure_route[F] { append_hf("X-Three: 3\\r\\n"); $du = "sip:127.0.0.3:5080"; t_relay(); }
+            """)
+        for user in ["save", "nosave"] {
+            core.receive(T.invite(user, callID: user, branch: "z9hG4bK-" + user), from: Self.caller)
+            let first = core.takeSent()[1]
+            #expect(first.text.contains("X-One: 1\r\n") && first.text.contains("X-Two: 2\r\n"))
+            core.receive(T.reply(to: first, 486, "Busy Here"), from: Self.callee)
+            let second = core.takeSent().last!
+            #expect(second.firstLine == "INVITE sip:\(user)@127.0.0.1 SIP/2.0")
+            #expect(second.text.contains("X-One: 1\r\n") && second.text.contains("X-Three: 3\r\n"))
+            #expect(second.text.contains("X-Two: 2\r\n") == (user == "nosave"))
+            #expect(!second.text.contains("X-Late"))
+        }
+    }
+
+    @Test func tSaveLumpsWithoutATransactionFailsAndTLookupRequestFindsRetransmissions() throws {
+        let core = try core(
+            """
+            request_route {
+                if (t_lookup_request()) { sl_send_reply("299", "known"); exit; }
+                if (!t_save_lumps()) { append_hf("X-No-Transaction: 1\\r\\n"); }
+                $du = "sip:127.0.0.2:5080";
+                t_relay();
+            }
+            """)
+        core.receive(Self.register(), from: Self.caller)
+        let sent = core.takeSent()
+        #expect(lines(sent) == ["MESSAGE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
+        #expect(sent[0].text.contains("X-No-Transaction: 1\r\n"))
+        core.receive(Self.register(), from: Self.caller)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 299 known -> 127.0.0.1:5070"])
+    }
+}
