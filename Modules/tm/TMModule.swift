@@ -133,6 +133,10 @@ final class TMModule: TransactionAPI {
             ModuleParameter(
                 "contact_flows_avp",
                 .string { (v: String) throws(FixupError) in m.settings.contactFlowsAVP = v.isEmpty ? nil : v }),
+            flag("reparse_invite") { m.settings.hopByHop.reparseInvite = $0 },
+            ModuleParameter(
+                "ac_extra_hdrs", .string { (v: String) throws(FixupError) in m.settings.hopByHop.extraHeaderPrefix = v }
+            ),
             ModuleParameter(
                 "max_transactions",
                 .int { (v: Int) throws(FixupError) in

@@ -34,6 +34,8 @@ struct TMSettings {
     /// `contact_flows_avp` (used with `+sip.instance` contacts, which Swiftlet's branches do
     /// not carry yet).
     var contactFlowsAVP: String?
+    /// `reparse_invite`, `ac_extra_hdrs`.
+    var hopByHop = HopByHopSettings()
     /// `max_transactions`: 0 for no limit beyond shared memory (Swiftlet's addition).
     var maxTransactions = 0
 }

@@ -236,7 +236,7 @@ extension TransactionManager {
             return
         }
         b.cancelSent = true
-        guard let bytes = LocalMessages.cancel(for: b, reason: tx.cancelReason) else { return }
+        guard let bytes = LocalMessages.cancel(tx, for: b, reason: tx.cancelReason, settings.hopByHop) else { return }
         _ = core.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
     }
 

@@ -187,7 +187,7 @@ extension TransactionManager {
     }
 
     private func sendAck(_ tx: Transaction, _ b: ClientBranch, _ reply: SIPMessage) {
-        guard let ack = LocalMessages.ack(for: b, reply: reply) else { return }
+        guard let ack = LocalMessages.ack(tx, for: b, reply: reply, settings.hopByHop) else { return }
         _ = core.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
     }
 

@@ -359,4 +359,53 @@ import Testing
         core.receive(Self.register(), from: Self.caller)
         #expect(lines(core.takeSent()) == ["SIP/2.0 299 known -> 127.0.0.1:5070"])
     }
+
+    // MARK: reparse_invite
+
+    /// The CANCEL tm sends on a ringing branch, with `reparse_invite` 1 or 0 (the header sets
+    /// and orders Kamailio 5.6.3 sends for the same INVITE).
+    @Test func reparseInviteBuildsTheCancelFromTheSentOrTheReceivedInvite() throws {
+        for reparse in [1, 0] {
+            let core = try core(
+                """
+                request_route {
+                    if (is_method("CANCEL")) { t_relay(); exit; }
+                    $du = "sip:127.0.0.2:5080";
+                    t_relay();
+                }
+                """,
+                params:
+                    "modparam(\"tm\", \"ac_extra_hdrs\", \"x-extra\")\nmodparam(\"tm\", \"reparse_invite\", \(reparse))"
+            )
+            let invite =
+                [
+                    "INVITE sip:bob@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-x1",
+                    "Route: <sip:127.0.0.2:5080;lr>", "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:bob@127.0.0.1>",
+                    "Call-ID: rp1", "CSeq: 1 INVITE", "Max-Forwards: 70", "Require: 100rel", "X-Extra-1: a",
+                    "Subject: s", "Contact: <sip:alice@127.0.0.1>", "Content-Length: 0",
+                ].joined(separator: "\r\n") + "\r\n\r\n"
+            core.receive(invite, from: Self.caller)
+            let sent = core.takeSent()[1]
+            core.receive(T.reply(to: sent, 180, "Ringing"), from: Self.callee)
+            _ = core.takeSent()
+            let cancel = invite.replacingOccurrences(of: "INVITE sip:", with: "CANCEL sip:")
+                .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 CANCEL")
+            core.receive(cancel, from: Self.caller)
+            let out = try #require(core.takeSent().first { $0.firstLine.hasPrefix("CANCEL") })
+            let via = try #require(sent.text.components(separatedBy: "\r\n").first { $0.hasPrefix("Via: ") })
+            let expected =
+                reparse == 1
+                ? [
+                    "CANCEL sip:bob@127.0.0.1 SIP/2.0", via, "Route: <sip:127.0.0.2:5080;lr>",
+                    "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:bob@127.0.0.1>", "Call-ID: rp1", "CSeq: 1 CANCEL",
+                    "Max-Forwards: 70", "X-Extra-1: a", "Content-Length: 0",
+                ]
+                : [
+                    "CANCEL sip:bob@127.0.0.1 SIP/2.0", via, "From: <sip:alice@127.0.0.1>;tag=a1", "Call-ID: rp1",
+                    "To: <sip:bob@127.0.0.1>", "CSeq: 1 CANCEL", "Max-Forwards: 70", "Route: <sip:127.0.0.2:5080;lr>",
+                    "User-Agent: " + String(Core.serverHeader!.dropFirst(8)), "Content-Length: 0",
+                ]
+            #expect(out.text == expected.joined(separator: "\r\n") + "\r\n\r\n", "reparse_invite \(reparse)")
+        }
+    }
 }
