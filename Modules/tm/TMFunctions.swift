@@ -6,7 +6,7 @@ extension TMModule {
     var functions: [ScriptFunction] {
         let m = manager
         let requestAndFailure: RouteTypes = [.request, .failure]
-        return relayFunctions + lifetimeFunctions + failureFunctions + [
+        return relayFunctions + lifetimeFunctions + failureFunctions + replicateFunctions + [
             ScriptFunction("t_relay", parameters: 0, routes: requestAndFailure) { _ in { ctx in m.relay(ctx) } },
             ScriptFunction("t_relay", parameters: 2, routes: requestAndFailure) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in

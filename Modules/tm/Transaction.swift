@@ -102,6 +102,8 @@ final class Transaction {
     /// `t_relay()` failed with `t_relay_to()` flag 0x02: the script may still reply; at the
     /// end of its lifetime the transaction is released silently.
     var releaseWhenExpired = false
+    /// Created by `t_replicate()`: replies are not relayed upstream.
+    var replicated = false
     /// `t_drop_replies()` mode of the failure route running (0 none, 1 all, 2 the last set;
     /// nil: `failure_reply_mode`).
     var dropReplies: Int?

@@ -6,7 +6,10 @@ extension TransactionManager {
     /// route it adds branches to the transaction (serial forking). Returns 1 when at least
     /// one branch was sent, -1 when none could be, 0 when the request was a retransmission
     /// (answered again) or an ACK that ends here.
-    func relay(_ ctx: MessageContext, forced: Destination? = nil) -> Int {
+    ///
+    /// `replicate` (`t_replicate()`): the transaction's replies are not relayed upstream and a
+    /// failure is silent (Kamailio's `T_IS_LOCAL_FLAG`).
+    func relay(_ ctx: MessageContext, forced: Destination? = nil, replicate: Bool = false) -> Int {
         switch ctx.message.method {
         case .ack:
             if let tx = lookup(ctx, methodClass: "INVITE"), tx.locked({ tx.lastReplyCode >= 300 }) {
@@ -23,6 +26,7 @@ extension TransactionManager {
         let state = TMThreadState.thread
         if let tx = state.current, tx.ctx === ctx {
             return tx.locked {
+                if replicate { tx.replicated = true }
                 // After t_newtran(), t_relay() answers the INVITE 100 as Kamailio's t_relay_to.
                 if ctx.routeType == .request {
                     sendTrying(tx)
@@ -40,10 +44,11 @@ extension TransactionManager {
             return 0
         case .created(let tx):
             return tx.locked {
+                tx.replicated = replicate
                 sendTrying(tx)
                 if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
                 if startBranches(tx, forced: forced) > 0 { return 1 }
-                if tx.loopDetected, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
+                if tx.loopDetected, !replicate, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
                     // Every target was this server: the caller gets 482 and the script stops.
                     stats.add(.local)
                     sendUpstream(tx, loop, code: 482)

@@ -25,7 +25,7 @@ extension TransactionManager {
             // Retransmitted finals: the ACK again for a negative one, a 2xx goes up again
             // (the caller's ACK was lost), as Kamailio relays 2xx retransmissions.
             if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
-            if tx.isInvite, code < 300, code >= 200, let bytes = upstreamBytes(rctx) {
+            if tx.isInvite, code < 300, code >= 200, !tx.replicated, let bytes = upstreamBytes(rctx) {
                 _ = core.send(
                     OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
@@ -62,7 +62,7 @@ extension TransactionManager {
             if tx.isInvite, settings.restartFrOnEachReply || b.finalResponseTimer == nil || code == b.lastCode {
                 armFinalResponseTimer(tx, b, milliseconds: tx.frInvTimeout ?? settings.frInvTimer)
             }
-            if relay, code > 100, let bytes = upstreamBytes(rctx) {
+            if relay, code > 100, !tx.replicated, let bytes = upstreamBytes(rctx) {
                 stats.add(.relayed)
                 sendUpstream(tx, bytes, code: code)
             }
@@ -73,6 +73,12 @@ extension TransactionManager {
         tx.stop(b.retransmission)
         tx.stop(b.finalResponseTimer)
         if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
+        if code < 300, tx.replicated {
+            // A replicated request's reply stays here.
+            for other in tx.pendingBranches { cancel(tx, other) }
+            if tx.lastReplyCode < 200 { finish(tx) }
+            return
+        }
         if code < 300 {
             // A 2xx goes up at once; the other branches are cancelled.
             if let bytes = upstreamBytes(rctx) {
@@ -149,6 +155,11 @@ extension TransactionManager {
     /// Sends the chosen final reply upstream: the branch's reply, or a local one for a
     /// timeout; `remap_503_500` turns a 503 into 500.
     private func relayFinal(_ tx: Transaction, _ b: ClientBranch) {
+        if tx.replicated {
+            // A replicated request's replies stay here.
+            if tx.lastReplyCode < 200 { finish(tx) }
+            return
+        }
         if let reply = b.finalReply, var bytes = upstreamBytes(reply) {
             var code = b.lastCode
             if code == 503, settings.remap503to500 {

@@ -408,4 +408,49 @@ import Testing
             #expect(out.text == expected.joined(separator: "\r\n") + "\r\n\r\n", "reparse_invite \(reparse)")
         }
     }
+
+    // MARK: t_replicate
+
+    @Test func tReplicateSendsACopyWhoseRepliesStayHere() throws {
+        let core = try core(
+            """
+            request_route {
+                if (is_method("ACK")) { t_check_trans(); exit; }
+                if ($rU == "uri") { $var(p) = 5090; t_replicate("sip:127.0.0.3:$var(p)"); }
+                if ($rU == "hostport") { t_replicate("127.0.0.4", "5070"); }
+                if ($rU == "next") { $du = "sip:127.0.0.5:5080"; t_replicate(); }
+                if ($rU == "to") { t_replicate_to("udp", "127.0.0.6:5060"); }
+                if ($rU == "fail") { if (!t_replicate_tcp("127.0.0.1", "1")) { t_reply("500", "replication failed"); } exit; }
+                if (is_method("MESSAGE")) { t_reply("202", "Accepted here"); }
+            }
+            """, params: "")
+        core.receive(Self.register().replacingOccurrences(of: "sip:bob@", with: "sip:uri@"), from: Self.caller)
+        let sent = core.takeSent()
+        #expect(
+            lines(sent) == [
+                "MESSAGE sip:uri@127.0.0.1 SIP/2.0 -> 127.0.0.3:5090", "SIP/2.0 202 Accepted here -> 127.0.0.1:5070",
+            ])
+        core.receive(T.reply(to: sent[0], 200, "OK"), from: "127.0.0.3:5090")
+        #expect(core.takeSent().isEmpty)  // the copy's reply stays here
+
+        for (user, target) in [("hostport", "127.0.0.4:5070"), ("next", "127.0.0.5:5080"), ("to", "127.0.0.6:5060")] {
+            core.receive(T.invite(user, callID: user, branch: "z9hG4bK-" + user), from: Self.caller)
+            let out = core.takeSent()
+            #expect(
+                lines(out) == [
+                    "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
+                    "INVITE sip:\(user)@127.0.0.1 SIP/2.0 -> \(target)",
+                ])
+            core.receive(T.reply(to: out[1], 180, "Ringing"), from: target)
+            #expect(core.takeSent().isEmpty)
+            core.receive(T.reply(to: out[1], 486, "Busy Here"), from: target)
+            #expect(lines(core.takeSent()) == ["ACK sip:\(user)@127.0.0.1 SIP/2.0 -> \(target)"])
+        }
+        core.receive(T.invite("fail", callID: "f", branch: "z9hG4bK-f"), from: Self.caller)
+        #expect(
+            lines(core.takeSent()) == [
+                "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
+                "SIP/2.0 500 replication failed -> 127.0.0.1:5070",
+            ])
+    }
 }
