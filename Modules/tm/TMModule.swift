@@ -95,6 +95,14 @@ final class TMModule: TransactionAPI {
                     set(v)
                 })
         }
+        func seconds(_ name: String, _ set: @escaping (Int) -> Void) -> ModuleParameter {
+            ModuleParameter(
+                name,
+                .int { (v: Int) throws(FixupError) in
+                    guard v >= 0 else { throw FixupError("\(name) must be >= 0, got \(v)") }
+                    set(v)
+                })
+        }
         func flag(_ name: String, _ set: @escaping (Bool) -> Void) -> ModuleParameter {
             ModuleParameter(name, .int { (v: Int) throws(FixupError) in set(v != 0) })
         }
@@ -134,6 +142,19 @@ final class TMModule: TransactionAPI {
                 "contact_flows_avp",
                 .string { (v: String) throws(FixupError) in m.settings.contactFlowsAVP = v.isEmpty ? nil : v }),
             flag("reparse_invite") { m.settings.hopByHop.reparseInvite = $0 },
+            flag("blst_503") { m.settings.blocklist.add503 = $0 },
+            seconds("blst_503_def_timeout") { m.settings.blocklist.default503 = $0 },
+            seconds("blst_503_min_timeout") { m.settings.blocklist.min503 = $0 },
+            seconds("blst_503_max_timeout") { m.settings.blocklist.max503 = $0 },
+            seconds("blst_methods_add") { m.settings.blocklist.methodsAdd = $0 },
+            seconds("blst_methods_lookup") { m.settings.blocklist.methodsLookup = $0 },
+            ModuleParameter(
+                "reparse_on_dns_failover",
+                .int { (v: Int) throws(FixupError) in
+                    guard v != 0 else {
+                        throw FixupError("reparse_on_dns_failover 0 is not supported (1, the default, is)")
+                    }
+                }),
             ModuleParameter(
                 "ac_extra_hdrs", .string { (v: String) throws(FixupError) in m.settings.hopByHop.extraHeaderPrefix = v }
             ),

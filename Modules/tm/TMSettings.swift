@@ -36,6 +36,9 @@ struct TMSettings {
     var contactFlowsAVP: String?
     /// `reparse_invite`, `ac_extra_hdrs`.
     var hopByHop = HopByHopSettings()
+    /// `blst_503`, `blst_503_def_timeout`, `blst_503_min_timeout`, `blst_503_max_timeout`,
+    /// `blst_methods_add`, `blst_methods_lookup`.
+    var blocklist = BlocklistSettings()
     /// `max_transactions`: 0 for no limit beyond shared memory (Swiftlet's addition).
     var maxTransactions = 0
 }

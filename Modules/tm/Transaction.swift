@@ -27,6 +27,8 @@ final class ClientBranch {
     var cancelPending = false
     /// `event_route[tm:branch-failure:NAME]` armed for this branch when it was created.
     var onBranchFailure: String?
+    /// The next hop's addresses not tried yet (DNS failover).
+    var alternatives: [Destination] = []
     /// Its reply no longer counts for the final reply (`t_drop_replies()`,
     /// `failure_reply_mode`).
     var dropped = false

@@ -136,11 +136,15 @@ extension TransactionManager {
                 if !kept { continue }
             }
             var dst: Destination
+            var alternatives: [Destination] = []
             if let forced {
                 dst = forced
             } else {
                 do throws(NextHop.Failure) {
-                    dst = try NextHop.destination(forURI: ctx.destinationURI ?? ctx.requestURI ?? target.uri)
+                    guard
+                        let found = try branchDestinations(tx, uri: ctx.destinationURI ?? ctx.requestURI ?? target.uri)
+                    else { continue }
+                    (dst, alternatives) = found
                 } catch {
                     Log.error("tm", "cannot relay to <\(ctx.destinationURI ?? target.uri)>: \(error)")
                     continue
@@ -177,9 +181,15 @@ extension TransactionManager {
                 continue
             }
             let outcome = core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: ctx)
-            guard outcome == .sent else { continue }
             let branch = ClientBranch(index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
             branch.onBranchFailure = tx.onBranchFailure
+            branch.alternatives = alternatives
+            guard outcome == .sent else {
+                // A send error blocklists the destination; DNS failover tries the next address.
+                core.destinationPolicy?.blocklist?.add(dst.proto, dst.address)
+                if failover(tx, from: branch) { sent += 1 }
+                continue
+            }
             tx.branches.append(branch)
             startTimers(tx, branch)
             sent += 1
@@ -188,7 +198,7 @@ extension TransactionManager {
     }
 
     /// Retransmissions over UDP (T1, doubling up to T2) and the final-response timer.
-    private func startTimers(_ tx: Transaction, _ b: ClientBranch) {
+    func startTimers(_ tx: Transaction, _ b: ClientBranch) {
         if !b.isReliable {
             var interval = settings.retrTimer1
             b.retransmission = timers.schedule(afterMilliseconds: interval, name: "tm-retr") { [self] in
@@ -222,6 +232,7 @@ extension TransactionManager {
     /// 408 (487 when the transaction was cancelled). Lock held.
     func branchTimedOut(_ tx: Transaction, _ b: ClientBranch) {
         guard !b.isFinal, !tx.finished || tx.lastReplyCode < 200 else { return }
+        if !b.replied { branchTimedOutWithoutReply(tx, b) }
         if tx.isInvite, b.lastCode >= 100 { cancel(tx, b) }
         stats.add(.timeouts)
         b.lastCode = tx.canceled ? 487 : 408

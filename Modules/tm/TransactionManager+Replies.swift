@@ -73,6 +73,7 @@ extension TransactionManager {
         tx.stop(b.retransmission)
         tx.stop(b.finalResponseTimer)
         if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
+        if code == 503 { branchGot503(tx, b, rctx) }
         if code < 300, tx.replicated {
             // A replicated request's reply stays here.
             for other in tx.pendingBranches { cancel(tx, other) }
