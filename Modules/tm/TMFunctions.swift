@@ -103,10 +103,15 @@ extension TMModule {
             Self.transactionFlag("t_set_no_e2e_cancel_reason") { tx, on in tx.noE2ECancelReason = on },
             ScriptFunction("t_load_contacts", parameters: 0...1, routes: [.request, .failure]) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
-                if let a = args.first, case .constant(let mode) = try a.intParameter(), mode != 0 {
-                    throw FixupError("t_load_contacts: only mode 0 (standard) is supported yet", at: a.location)
+                let mode = try args.first?.intParameter()
+                if let a = args.first, case .constant(let v) = mode, v != 0, v != 1 {
+                    throw FixupError("t_load_contacts: mode must be 0 (standard) or 1 (proportional)", at: a.location)
                 }
-                return { ctx in ContactLoading.load(ctx, avp: m.settings.contactsAVP) }
+                return { ctx in
+                    let v = mode?.value(ctx) ?? 0
+                    guard v == 0 || v == 1 else { return -1 }
+                    return ContactLoading.load(ctx, avp: m.settings.contactsAVP, proportional: v == 1)
+                }
             },
             ScriptFunction("t_next_contacts", parameters: 0, routes: [.request, .failure]) { _ in
                 { ctx in ContactLoading.next(ctx, avp: m.settings.contactsAVP) }

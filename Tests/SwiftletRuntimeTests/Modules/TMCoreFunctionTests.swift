@@ -453,4 +453,48 @@ import Testing
                 "SIP/2.0 500 replication failed -> 127.0.0.1:5070",
             ])
     }
+
+    // MARK: t_load_contacts(1)
+
+    /// Proportional loading: each contact with q > 0 rings alone, drawn by q (0.9 before 0.1
+    /// nine times out of ten), then, in their order, the Request-URI (no q) and the q 0 one.
+    @Test func tLoadContactsProportionalRingsOneAtATimeDrawnByQ() throws {
+        let core = try core(
+            """
+            request_route {
+                if (is_method("ACK")) { t_check_trans(); exit; }
+                $ru = "sip:r@127.0.0.2:5080";
+                append_branch("sip:zero@127.0.0.5:5080", "0");
+                append_branch("sip:heavy@127.0.0.3:5080", "0.9");
+                append_branch("sip:light@127.0.0.4:5080", "0.1");
+                t_load_contacts("1");
+                t_next_contacts();
+                t_on_failure("NEXT");
+                t_relay();
+            }
+            failure_route[NEXT] { if (t_next_contacts()) { t_on_failure("NEXT"); t_relay(); } }
+            """, params: "modparam(\"tm\", \"contacts_avp\", \"tm_contacts\")")
+        var heavyFirst = 0
+        let runs = 100
+        for i in 0..<runs {
+            core.receive(T.invite("r", callID: "p\(i)", branch: "z9hG4bK-p\(i)"), from: Self.caller)
+            var order: [String] = []
+            var request = core.takeSent().last!
+            for _ in 0..<4 {
+                order.append(String(request.firstLine.split(separator: " ")[1]))
+                core.receive(
+                    T.reply(to: request, 486, "Busy Here", toTag: "t\(order.count)"),
+                    from: request.destination.address.description)
+                let next = core.takeSent().filter { $0.firstLine.hasPrefix("INVITE") }
+                guard let n = next.last else { break }
+                request = n
+            }
+            let drawn = Set(order.prefix(2))
+            #expect(drawn == ["sip:heavy@127.0.0.3:5080", "sip:light@127.0.0.4:5080"])
+            #expect(Array(order.dropFirst(2)) == ["sip:r@127.0.0.2:5080", "sip:zero@127.0.0.5:5080"])
+            if order.first == "sip:heavy@127.0.0.3:5080" { heavyFirst += 1 }
+        }
+        // Binomial(100, 0.9): below 70 has a probability under 1e-7.
+        #expect(heavyFirst >= 70 && heavyFirst < runs)
+    }
 }
