@@ -48,12 +48,12 @@ extension SIPMethod {
 extension TransactionManager {
     /// DNS failover is on for `tx` (`use_dns_failover`, not `t_set_disable_failover()`).
     func failoverEnabled(_ tx: Transaction) -> Bool {
-        core.destinationPolicy?.useDNSFailover == true && tx.options.disableFailover != true
+        destinationPolicy?.useDNSFailover == true && tx.options.disableFailover != true
     }
 
     /// The blocklist when `method` is looked up in it (`blst_methods_lookup`).
     private func lookupBlocklist(_ tx: Transaction) -> DestinationBlocklist? {
-        guard let list = core.destinationPolicy?.blocklist,
+        guard let list = destinationPolicy?.blocklist,
             settings.blocklist.methodsLookup & (tx.ctx.message.method?.kamailioBit ?? 0) != 0
         else { return nil }
         return list
@@ -62,6 +62,10 @@ extension TransactionManager {
     /// Where a branch for `uri` goes and, with DNS failover, the addresses left to try after
     /// it; blocklisted addresses are skipped. Nil (logged) when none is left.
     func branchDestinations(_ tx: Transaction, uri: String) throws(NextHop.Failure) -> (Destination, [Destination])? {
+        // The common case (no failover, no blocklist) allocates nothing more than t_relay did.
+        guard let policy = destinationPolicy, policy.useDNSFailover || policy.blocklist != nil else {
+            return (try NextHop.destination(forURI: uri), [])
+        }
         let all: [Destination]
         if failoverEnabled(tx) {
             all = try NextHop.destinations(forURI: uri, resolver: core.resolver)
@@ -80,7 +84,7 @@ extension TransactionManager {
     /// (`blst_methods_add`), and with DNS failover a new branch goes to its next address
     /// while the transaction is within its lifetime. Lock held.
     func branchTimedOutWithoutReply(_ tx: Transaction, _ b: ClientBranch) {
-        if let list = core.destinationPolicy?.blocklist,
+        if let list = destinationPolicy?.blocklist,
             settings.blocklist.methodsAdd & (tx.ctx.message.method?.kamailioBit ?? 0) != 0
         {
             list.add(b.destination.proto, b.destination.address)
@@ -94,7 +98,7 @@ extension TransactionManager {
     /// Lock held.
     func branchGot503(_ tx: Transaction, _ b: ClientBranch, _ rctx: MessageContext) {
         let s = settings.blocklist
-        if s.add503, let list = core.destinationPolicy?.blocklist {
+        if s.add503, let list = destinationPolicy?.blocklist {
             var seconds = s.default503
             if let h = rctx.message.firstHeader(.retryAfter),
                 let v = Int(rctx.message.buffer.tmText(h.valueRange).prefix { $0.isNumber })
@@ -133,7 +137,7 @@ extension TransactionManager {
             guard let copy = SharedBytes(bytes, in: core.memory) else { return false }
             let outcome = core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: nil)
             guard outcome == .sent else {
-                core.destinationPolicy?.blocklist?.add(dst.proto, dst.address)
+                destinationPolicy?.blocklist?.add(dst.proto, dst.address)
                 continue
             }
             Log.info("tm", "DNS failover: branch \(index) of \(tx.ctx.message.callID ?? "") to \(dst)")

@@ -186,7 +186,7 @@ extension TransactionManager {
             branch.alternatives = alternatives
             guard outcome == .sent else {
                 // A send error blocklists the destination; DNS failover tries the next address.
-                core.destinationPolicy?.blocklist?.add(dst.proto, dst.address)
+                destinationPolicy?.blocklist?.add(dst.proto, dst.address)
                 if failover(tx, from: branch) { sent += 1 }
                 continue
             }

@@ -79,11 +79,14 @@ final class TransactionManager: @unchecked Sendable {
     /// The core, set in `mod_init`.
     var core: CoreContext = .current
     let stats = TMStats()
+    /// The core's DNS failover switch and destination blocklist (read in mod_init).
+    var destinationPolicy: (any DestinationPolicy)?
     private let labels = Atomic<UInt64>(1)
 
     /// Applies `max_transactions` once parameters are set (mod_init).
     func start(core: CoreContext) {
         self.core = core
+        destinationPolicy = core.destinationPolicy
         table = TransactionTable(maxTransactions: settings.maxTransactions)
     }
 
