@@ -141,6 +141,8 @@ final class TMModule: TransactionAPI {
             ModuleParameter(
                 "contact_flows_avp",
                 .string { (v: String) throws(FixupError) in m.settings.contactFlowsAVP = v.isEmpty ? nil : v }),
+            ModuleParameter(
+                "faked_reply_prio", .int { (v: Int) throws(FixupError) in m.settings.fakedReplyPriority = v }),
             flag("reparse_invite") { m.settings.hopByHop.reparseInvite = $0 },
             flag("blst_503") { m.settings.blocklist.add503 = $0 },
             seconds("blst_503_def_timeout") { m.settings.blocklist.default503 = $0 },

@@ -178,12 +178,27 @@ extension TransactionManager {
         }
     }
 
-    /// RFC 3261 16.7.6 as Kamailio's `t_pick_branch`: a 6xx wins, then the lowest class
-    /// (3xx before 4xx before 5xx); the first of a class.
+    /// The final reply to relay, as Kamailio's `t_pick_branch` (RFC 3261 16.7.6): the lowest
+    /// `replyPriority` among the branches' final replies that count; the first branch on a tie.
     func bestBranch(_ tx: Transaction) -> ClientBranch? {
-        let candidates = tx.branches.filter { $0.isFinal && !$0.dropped }
-        if let six = candidates.first(where: { $0.lastCode >= 600 }) { return six }
-        return candidates.min { ($0.lastCode / 100, $0.index) < ($1.lastCode / 100, $1.index) }
+        var best: (branch: ClientBranch, priority: Int)?
+        for b in tx.branches where b.isFinal && !b.dropped {
+            // A timeout's local reply carries the faked_reply_prio penalty.
+            let p = Self.replyPriority(b.lastCode) + (b.finalReply == nil ? settings.fakedReplyPriority : 0)
+            if best == nil || p < best!.priority { best = (b, p) }
+        }
+        return best?.branch
+    }
+
+    /// Kamailio's `get_prio`: 2xx, then 6xx, 3xx, 4xx, 5xx, each lowest code first, with 401,
+    /// 407, 415, 420 and 484 before the other 4xx.
+    static func replyPriority(_ code: Int) -> Int {
+        let cls = code / 100
+        let xx = code % 100
+        guard (0..<7).contains(cls) else { return 10_000 + code }
+        let base = [32_000, 11_000, 0, 3_000, 4_000, 5_000, 1_000][cls]
+        if cls == 4 { return base + ([1, 7, 15, 20, 84].contains(xx) ? xx : 100 + xx) }
+        return base + xx
     }
 
     /// The reply as it goes upstream: our top Via removed, the reply route's edits applied.

@@ -240,12 +240,12 @@ import Testing
         core.receive(T.reply(to: retry[1], 486, "Busy Here", toTag: "d1"), from: "127.0.0.4:5080")
         #expect(lines(core.takeSent()) == ["ACK sip:fork@127.0.0.1 SIP/2.0 -> 127.0.0.4:5080"])
         // Branch 1 (armed at its creation) gets its own run: 480 is not retried either; the
-        // failure route then runs for the first 4xx (branch 0's 486).
+        // failure route then runs for the best reply (480 before 486, as Kamailio's get_prio).
         core.receive(T.reply(to: sent[2], 480, "Temporarily Unavailable", toTag: "c1"), from: "127.0.0.3:5080")
         #expect(
             lines(core.takeSent()) == [
                 "ACK sip:fork@127.0.0.3:5080 SIP/2.0 -> 127.0.0.3:5080",
-                "SIP/2.0 599 failure route 486 -> 127.0.0.1:5070",
+                "SIP/2.0 599 failure route 480 -> 127.0.0.1:5070",
             ])
     }
 
@@ -496,5 +496,41 @@ import Testing
         }
         // Binomial(100, 0.9): below 70 has a probability under 1e-7.
         #expect(heavyFirst >= 70 && heavyFirst < runs)
+    }
+
+    // MARK: choosing the final reply
+
+    /// Kamailio's `t_pick_branch`: within a class the lowest code wins, 401/407/415/420/484
+    /// before the other 4xx, 6xx before 3xx; `faked_reply_prio` moves a timeout's 408.
+    @Test func theFinalReplyIsChosenByKamailiosPriorities() throws {
+        let cases: [([Int], Int, String)] = [
+            ([486, 480], 480, ""), ([486, 407], 407, ""), ([503, 500], 500, ""), ([302, 603], 603, ""),
+            ([404, 301], 301, ""), ([0, 486], 408, ""), ([0, 486], 486, "modparam(\"tm\", \"faked_reply_prio\", 100)"),
+        ]
+        for (codes, expected, params) in cases {
+            let core = try core(
+                """
+                request_route {
+                    if (is_method("ACK")) { t_check_trans(); exit; }
+                    append_branch("sip:two@127.0.0.3:5080");
+                    $du = "sip:127.0.0.2:5080";
+                    t_relay();
+                }
+                """, params: "modparam(\"tm\", \"fr_timer\", 1000)\n" + params)
+            core.receive(T.invite(), from: Self.caller)
+            let sent = core.takeSent().filter { $0.firstLine.hasPrefix("INVITE") }
+            for (k, code) in codes.enumerated() where code > 0 {
+                core.receive(
+                    T.reply(to: sent[k], code, "Code \(code)", toTag: "t\(k)"),
+                    from: sent[k].destination.address.description)
+            }
+            core.advance(milliseconds: 1_000)
+            let final = core.takeSent().map(\.firstLine).first {
+                $0.hasPrefix("SIP/2.0 ") && !$0.hasPrefix("SIP/2.0 1")
+            }
+            #expect(
+                final?.hasPrefix("SIP/2.0 \(expected == 503 ? 500 : expected) ") == true,
+                "\(codes) \(params): \(final ?? "-")")
+        }
     }
 }
