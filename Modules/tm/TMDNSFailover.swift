@@ -64,13 +64,13 @@ extension TransactionManager {
     func branchDestinations(_ tx: Transaction, uri: String) throws(NextHop.Failure) -> (Destination, [Destination])? {
         // The common case (no failover, no blocklist) allocates nothing more than t_relay did.
         guard let policy = destinationPolicy, policy.useDNSFailover || policy.blocklist != nil else {
-            return (try NextHop.destination(forURI: uri), [])
+            return (try NextHop.destination(forURI: uri, resolver: core.resolver), [])
         }
         let all: [Destination]
         if failoverEnabled(tx) {
             all = try NextHop.destinations(forURI: uri, resolver: core.resolver)
         } else {
-            all = [try NextHop.destination(forURI: uri)]
+            all = [try NextHop.destination(forURI: uri, resolver: core.resolver)]
         }
         guard let list = lookupBlocklist(tx) else { return (all[0], Array(all.dropFirst())) }
         guard let i = all.firstIndex(where: { !list.contains($0.proto, $0.address) }) else {

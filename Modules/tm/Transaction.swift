@@ -23,6 +23,9 @@ final class ClientBranch {
     var finalResponseTimer: TimerHandle?
     /// A CANCEL was sent on this branch.
     var cancelSent = false
+    /// Retransmissions of that CANCEL (UDP), and whether a reply to it came.
+    var cancelRetransmission: TimerHandle?
+    var cancelAnswered = false
     /// The branch must be cancelled as soon as it answers (CANCEL arrived before any reply).
     var cancelPending = false
     /// `event_route[tm:branch-failure:NAME]` armed for this branch when it was created.

@@ -254,6 +254,7 @@ extension TransactionManager {
         b.cancelSent = true
         guard let bytes = LocalMessages.cancel(tx, for: b, reason: tx.cancelReason, settings.hopByHop) else { return }
         _ = core.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
+        retransmitCancel(tx, b, bytes)
     }
 
     /// `t_relay()` of a CANCEL whose INVITE transaction exists: 200 to the CANCEL, CANCEL on

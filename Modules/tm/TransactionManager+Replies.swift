@@ -11,7 +11,10 @@ extension TransactionManager {
             let tx = table.transaction(id: id)
         else { return .notMine }
         // The reply to a CANCEL we sent carries the INVITE branch's id: it ends here.
-        if let cseq = try? msg.cseq(), msg.buffer.tmText(cseq.methodRange) == "CANCEL" { return .consumed }
+        if let cseq = try? msg.cseq(), msg.buffer.tmText(cseq.methodRange) == "CANCEL" {
+            cancelAnswered(tx, branch: index)
+            return .consumed
+        }
         tx.locked {
             guard index < tx.branches.count else { return }
             process(tx, tx.branches[index], rctx, code: code)

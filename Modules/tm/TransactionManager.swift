@@ -234,6 +234,7 @@ final class TransactionManager: @unchecked Sendable {
         for b in tx.branches {
             tx.stop(b.retransmission)
             tx.stop(b.finalResponseTimer)
+            tx.stop(b.cancelRetransmission)
         }
         tx.waitTimer = timers.after(milliseconds: settings.wtTimer, name: "tm-wait") { [self] in
             table.remove(tx)
@@ -243,8 +244,10 @@ final class TransactionManager: @unchecked Sendable {
                 for b in tx.branches {
                     tx.stop(b.retransmission)
                     tx.stop(b.finalResponseTimer)
+                    tx.stop(b.cancelRetransmission)
                     b.retransmission = nil
                     b.finalResponseTimer = nil
+                    b.cancelRetransmission = nil
                 }
                 tx.stop(tx.replyRetransmission)
                 tx.replyRetransmission = nil

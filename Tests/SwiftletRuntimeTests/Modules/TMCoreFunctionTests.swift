@@ -533,4 +533,34 @@ import Testing
                 "\(codes) \(params): \(final ?? "-")")
         }
     }
+
+    // MARK: CANCEL retransmissions
+
+    /// The CANCEL tm sends over UDP goes again at T1, 2·T1, ... until a reply to it arrives.
+    @Test func aCancelIsRetransmittedUntilItsReply() throws {
+        let core = try core(
+            """
+            request_route {
+                if (is_method("CANCEL")) { t_relay(); exit; }
+                $du = "sip:127.0.0.2:5080";
+                t_relay();
+            }
+            """)
+        core.receive(T.invite(), from: Self.caller)
+        let invite = core.takeSent()[1]
+        core.receive(T.reply(to: invite, 180, "Ringing"), from: Self.callee)
+        _ = core.takeSent()
+        let cancel = T.invite().replacingOccurrences(of: "INVITE sip:", with: "CANCEL sip:")
+            .replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 CANCEL")
+        core.receive(cancel, from: Self.caller)
+        let sent = core.takeSent()
+        #expect(lines(sent).last == "CANCEL sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080")
+        core.advance(milliseconds: 500)
+        #expect(core.takeSent().map(\.text) == [sent.last!.text])
+        core.advance(milliseconds: 1_000)
+        #expect(core.takeSent().map(\.text) == [sent.last!.text])
+        core.receive(T.reply(to: sent.last!, 200, "OK", toTag: nil), from: Self.callee)
+        core.advance(milliseconds: 10_000)
+        #expect(core.takeSent().isEmpty)
+    }
 }

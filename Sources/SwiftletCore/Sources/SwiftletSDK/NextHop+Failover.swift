@@ -5,6 +5,33 @@ extension NextHop {
     public static func destinations(
         forURI uri: String, resolver: any SIPNameResolver, proto overrideProto: TransportProtocol? = nil
     ) throws(Failure) -> [Destination] {
+        let (host, port, proto) = try nextHop(ofURI: uri, proto: overrideProto)
+        let targets: [ResolvedTarget]
+        if let all = resolver as? any SIPNameListResolver {
+            targets = all.resolveAll(host: host, port: port, proto: proto)
+        } else {
+            targets = resolver.resolve(host: host, port: port, proto: proto).map { [$0] } ?? []
+        }
+        guard !targets.isEmpty else { throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress) }
+        return targets.map { Destination(proto: $0.proto, address: $0.address) }
+    }
+
+    /// Where a request for `uri` goes, resolved by `resolver` (a core's own, rather than the
+    /// current context's as `destination(forURI:proto:port:)`).
+    public static func destination(
+        forURI uri: String, resolver: any SIPNameResolver, proto overrideProto: TransportProtocol? = nil
+    ) throws(Failure) -> Destination {
+        let (host, port, proto) = try nextHop(ofURI: uri, proto: overrideProto)
+        guard let t = resolver.resolve(host: host, port: port, proto: proto) else {
+            throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress)
+        }
+        return Destination(proto: t.proto, address: t.address)
+    }
+
+    /// The host, port and protocol a SIP URI names (its `transport=`, TLS for `sips:`).
+    private static func nextHop(ofURI uri: String, proto overrideProto: TransportProtocol?) throws(Failure) -> (
+        String, Int?, TransportProtocol?
+    ) {
         let bytes = Array(uri.utf8)
         let c: URIComponents
         do {
@@ -30,14 +57,6 @@ extension NextHop {
             proto = proto == .wss ? .wss : .tls
         }
         if let overrideProto { proto = overrideProto }
-        let host = bytes.text(c.host)
-        let targets: [ResolvedTarget]
-        if let all = resolver as? any SIPNameListResolver {
-            targets = all.resolveAll(host: host, port: c.port, proto: proto)
-        } else {
-            targets = resolver.resolve(host: host, port: c.port, proto: proto).map { [$0] } ?? []
-        }
-        guard !targets.isEmpty else { throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress) }
-        return targets.map { Destination(proto: $0.proto, address: $0.address) }
+        return (bytes.text(c.host), c.port, proto)
     }
 }
