@@ -119,6 +119,9 @@ extension TransactionManager {
             ctx.routeType = savedRouteType
         }
         var sent = 0
+        // What went wrong last, for sl_reply_error() (Kamailio's ser_error).
+        var lastError = CoreError.unspecified
+        defer { if sent == 0 { ctx.coreError.current = lastError } }
         for target in targets {
             ctx.edits = savedEdits
             if target.uri != ctx.message.requestURI {
@@ -143,10 +146,14 @@ extension TransactionManager {
                 do throws(NextHop.Failure) {
                     guard
                         let found = try branchDestinations(tx, uri: ctx.destinationURI ?? ctx.requestURI ?? target.uri)
-                    else { continue }
+                    else {
+                        lastError = .blocklisted
+                        continue
+                    }
                     (dst, alternatives) = found
                 } catch {
                     Log.error("tm", "cannot relay to <\(ctx.destinationURI ?? target.uri)>: \(error)")
+                    lastError = error.error
                     continue
                 }
             }
@@ -156,6 +163,7 @@ extension TransactionManager {
                         for: dst.proto, to: dst.address, received: ctx.receive.socket, forced: target.socket)
             else {
                 Log.error("tm", "no socket to relay to \(dst)")
+                lastError = .noSocket
                 continue
             }
             if dst.proto == socket.proto,
@@ -174,10 +182,12 @@ extension TransactionManager {
                 bytes = try StatelessForwarding.buildRequest(ctx, socket: socket, proto: dst.proto, branch: branchID)
             } catch {
                 Log.error("tm", "cannot build the request for branch \(index): \(error)")
+                lastError = .unspecified
                 continue
             }
             guard let copy = SharedBytes(bytes, in: core.memory) else {
                 Log.error("tm", "no more shared memory for branch \(index) of \(ctx.message.callID ?? "")")
+                lastError = .outOfMemory
                 continue
             }
             let outcome = core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: ctx)
@@ -188,6 +198,7 @@ extension TransactionManager {
                 // A send error blocklists the destination; DNS failover tries the next address.
                 destinationPolicy?.blocklist?.add(dst.proto, dst.address)
                 if failover(tx, from: branch) { sent += 1 }
+                lastError = outcome == .noSocket ? .noSocket : .send
                 continue
             }
             tx.branches.append(branch)

@@ -563,4 +563,28 @@ import Testing
         core.advance(milliseconds: 10_000)
         #expect(core.takeSent().isEmpty)
     }
+
+    // MARK: errors for sl_reply_error()
+
+    /// A t_relay() that sends nothing leaves its error for sl_reply_error(), as Kamailio's
+    /// ser_error: no socket (7), an unresolvable name (478).
+    @Test func aFailedTRelayLeavesItsErrorForSlReplyError() throws {
+        let core = try core(
+            """
+            request_route {
+                if ($rU == "tcp") { $du = "sip:127.0.0.2:5080;transport=tcp"; }
+                if ($rU == "name") { $du = "sip:nowhere.test"; }
+                if (!t_relay()) { sl_reply_error(); }
+            }
+            """)
+        core.context.install(resolver: TableResolver([:]))
+        core.receive(Self.register().replacingOccurrences(of: "sip:bob@", with: "sip:tcp@"), from: Self.caller)
+        #expect(
+            lines(core.takeSent()) == ["SIP/2.0 500 I'm terribly sorry, server error occurred (7/SL) -> 127.0.0.1:5070"]
+        )
+        core.receive(
+            Self.register(callID: "n", branch: "z9hG4bK-n").replacingOccurrences(of: "sip:bob@", with: "sip:name@"),
+            from: Self.caller)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 478 Unresolvable destination (478/SL) -> 127.0.0.1:5070"])
+    }
 }
