@@ -2,7 +2,7 @@ import SwiftletSDK
 
 /// The `tm` module: transaction-stateful processing (Kamailio's `modules/tm`). See README.md
 /// for what is there and what is not yet.
-final class TMModule: TransactionAPI {
+final class TMModule: TransactionAPI, RequestRouteCompletion {
     let manager = TransactionManager()
 
     var exports: ModuleExports {
@@ -28,8 +28,12 @@ final class TMModule: TransactionAPI {
         e.replyHandler = { ctx in m.handleReply(ctx) }
         e.initialize = { context in m.start(core: context.core) }
         e.provide(self, as: TransactionAPI.self)
+        e.provide(self, as: RequestRouteCompletion.self)
         return e
     }
+
+    /// The end of a request route: the delayed error reply of a failed `t_relay()`.
+    func requestRouteFinished(_ context: MessageContext) { manager.sendDelayedError(context) }
 
     func hasTransaction(_ context: MessageContext) -> Bool {
         guard let tx = TMThreadState.thread.current else { return false }

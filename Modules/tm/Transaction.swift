@@ -107,6 +107,9 @@ final class Transaction {
     /// `t_relay()` failed with `t_relay_to()` flag 0x02: the script may still reply; at the
     /// end of its lifetime the transaction is released silently.
     var releaseWhenExpired = false
+    /// `t_relay()` failed in the request route: the error to reply with when the route ends
+    /// (Kamailio's `REQ_ERR_DELAYED`).
+    var delayedError: CoreError?
     /// Created by `t_replicate()`: replies are not relayed upstream.
     var replicated = false
     /// `t_drop_replies()` mode of the failure route running (0 none, 1 all, 2 the last set;

@@ -33,7 +33,8 @@ extension TransactionManager {
                     if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
                 }
                 if startBranches(tx, forced: forced) > 0 { return 1 }
-                return ctx.routeType == .request && tx.options.disableInternalReply == true ? -4 : -1
+                guard ctx.routeType == .request else { return -1 }
+                return relayFailed(tx, replicate: replicate)
             }
         }
         switch transaction(for: ctx) {
@@ -54,17 +55,45 @@ extension TransactionManager {
                     sendUpstream(tx, loop, code: 482)
                     return 0
                 }
-                if tx.options.disableInternalReply == true {
-                    // t_relay_to() flag 0x02: -4, the transaction stays for the script's
-                    // t_reply() (released silently at the end of its lifetime).
-                    tx.releaseWhenExpired = true
-                    return -4
-                }
-                // Nothing could be sent: the transaction ends, the script decides the reply
-                // (sl_reply_error()), as Kamailio's t_relay returning an error.
-                finish(tx)
-                return -1
+                return relayFailed(tx, replicate: replicate)
             }
+        }
+    }
+
+    /// `t_relay()` in a request route sent nothing (Kamailio's `t_relay_to` error path): a
+    /// replicated request's transaction ends silently; with `t_relay_to()` flag 0x02 it stays
+    /// for the script's `t_reply()` (-4); otherwise the error reply goes when the request route
+    /// ends unless the script replied or relayed statefully (`sendDelayedError`). Returns the
+    /// error: E_SEND's -1 when branches were made but not sent, else the code of the reason
+    /// (-7 no socket, -478 unresolvable, ...). Lock held.
+    private func relayFailed(_ tx: Transaction, replicate: Bool) -> Int {
+        let error = tx.ctx.coreError.current
+        let code = error == .send ? -1 : min(error.rawValue, -1)
+        if replicate {
+            finish(tx)
+            return code
+        }
+        // Released silently at the end of its lifetime when nothing answers it.
+        tx.releaseWhenExpired = true
+        if tx.options.disableInternalReply == true { return -4 }
+        tx.delayedError = error
+        return code
+    }
+
+    /// The end of the request route (Kamailio's `t_unref`): when `t_relay()` failed and the
+    /// script neither replied statefully nor relayed since, the error goes to the caller as
+    /// `err2reason_phrase` words it (`500 I'm terribly sorry, server error occurred (7/TM)`,
+    /// `478 Unresolvable destination (478/TM)`, ...).
+    func sendDelayedError(_ ctx: MessageContext) {
+        guard let tx = TMThreadState.thread.current, tx.ctx === ctx else { return }
+        tx.locked {
+            guard let error = tx.delayedError else { return }
+            tx.delayedError = nil
+            guard tx.lastReplyCode < 200, tx.branches.isEmpty, !tx.finished else { return }
+            let (code, reason) = error.reply(signature: "TM")
+            guard let bytes = LocalMessages.reply(tx, code: code, reason: reason) else { return }
+            stats.add(.local)
+            sendUpstream(tx, bytes, code: code)
         }
     }
 
@@ -75,6 +104,12 @@ extension TransactionManager {
             let trying = LocalMessages.reply(tx, code: 100, reason: settings.autoInv100Reason)
         else { return }
         sendUpstream(tx, trying, code: 100)
+    }
+
+    /// The lower (more negative, as Kamailio's `MIN_int(lowest_ret, ...)`) of two errors.
+    static func lowest(_ a: CoreError?, _ b: CoreError) -> CoreError {
+        guard let a else { return b }
+        return a.rawValue <= b.rawValue ? a : b
     }
 
     /// An ACK or a request relayed without a transaction.
@@ -119,9 +154,13 @@ extension TransactionManager {
             ctx.routeType = savedRouteType
         }
         var sent = 0
-        // What went wrong last, for sl_reply_error() (Kamailio's ser_error).
-        var lastError = CoreError.unspecified
-        defer { if sent == 0 { ctx.coreError.current = lastError } }
+        // What went wrong, for sl_reply_error() (Kamailio's ser_error): a branch that could
+        // not be made (the lowest error), or E_SEND once one was made but not sent.
+        var addError: CoreError?
+        var sendFailed = false
+        defer {
+            if sent == 0 { ctx.coreError.current = sendFailed ? .send : addError ?? .unspecified }
+        }
         for target in targets {
             ctx.edits = savedEdits
             if target.uri != ctx.message.requestURI {
@@ -147,13 +186,13 @@ extension TransactionManager {
                     guard
                         let found = try branchDestinations(tx, uri: ctx.destinationURI ?? ctx.requestURI ?? target.uri)
                     else {
-                        lastError = .blocklisted
+                        sendFailed = true  // Kamailio's t_send_branch refuses a blocklisted one
                         continue
                     }
                     (dst, alternatives) = found
                 } catch {
                     Log.error("tm", "cannot relay to <\(ctx.destinationURI ?? target.uri)>: \(error)")
-                    lastError = error.error
+                    addError = Self.lowest(addError, error.error)
                     continue
                 }
             }
@@ -163,7 +202,7 @@ extension TransactionManager {
                         for: dst.proto, to: dst.address, received: ctx.receive.socket, forced: target.socket)
             else {
                 Log.error("tm", "no socket to relay to \(dst)")
-                lastError = .noSocket
+                addError = Self.lowest(addError, .noSocket)
                 continue
             }
             if dst.proto == socket.proto,
@@ -182,12 +221,12 @@ extension TransactionManager {
                 bytes = try StatelessForwarding.buildRequest(ctx, socket: socket, proto: dst.proto, branch: branchID)
             } catch {
                 Log.error("tm", "cannot build the request for branch \(index): \(error)")
-                lastError = .unspecified
+                addError = Self.lowest(addError, .unspecified)
                 continue
             }
             guard let copy = SharedBytes(bytes, in: core.memory) else {
                 Log.error("tm", "no more shared memory for branch \(index) of \(ctx.message.callID ?? "")")
-                lastError = .outOfMemory
+                addError = Self.lowest(addError, .outOfMemory)
                 continue
             }
             let outcome = core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: ctx)
@@ -198,7 +237,7 @@ extension TransactionManager {
                 // A send error blocklists the destination; DNS failover tries the next address.
                 destinationPolicy?.blocklist?.add(dst.proto, dst.address)
                 if failover(tx, from: branch) { sent += 1 }
-                lastError = outcome == .noSocket ? .noSocket : .send
+                sendFailed = true
                 continue
             }
             tx.branches.append(branch)

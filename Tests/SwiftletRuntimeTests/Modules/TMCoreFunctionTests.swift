@@ -89,11 +89,14 @@ import Testing
         #expect(sent.first?.text.contains("To: <sip:flag2@127.0.0.1>;tag=") == true)
         core.advance(milliseconds: 500)
         #expect(lines(core.takeSent()) == ["SIP/2.0 503 rc -4 -> 127.0.0.1:5070"])
+        // Without the flag: the error code (E_NO_SOCKET), and tm's own error reply when the
+        // route ends (after the script's stateless one, as Kamailio).
         core.receive(T.invite("other", callID: "o", branch: "z9hG4bK-o"), from: Self.caller)
         #expect(
             lines(core.takeSent()) == [
                 "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
-                "SIP/2.0 500 rc -1 -> 127.0.0.1:5070",
+                "SIP/2.0 500 rc -7 -> 127.0.0.1:5070",
+                "SIP/2.0 500 I'm terribly sorry, server error occurred (7/TM) -> 127.0.0.1:5070",
             ])
     }
 
@@ -564,27 +567,45 @@ import Testing
         #expect(core.takeSent().isEmpty)
     }
 
-    // MARK: errors for sl_reply_error()
+    // MARK: errors of a failed t_relay()
 
     /// A t_relay() that sends nothing leaves its error for sl_reply_error(), as Kamailio's
-    /// ser_error: no socket (7), an unresolvable name (478).
-    @Test func aFailedTRelayLeavesItsErrorForSlReplyError() throws {
+    /// ser_error (no socket: 7, an unresolvable name: 478), and tm answers with it when the
+    /// request route ends unless the script replied statefully (Kamailio's delayed reply,
+    /// which follows sl_reply_error()'s stateless one).
+    @Test func aFailedTRelayIsAnsweredWithItsError() throws {
         let core = try core(
             """
             request_route {
                 if ($rU == "tcp") { $du = "sip:127.0.0.2:5080;transport=tcp"; }
-                if ($rU == "name") { $du = "sip:nowhere.test"; }
+                if ($rU == "name" || $rU == "quiet" || $rU == "mine") { $du = "sip:nowhere.test"; }
+                if ($rU == "quiet") { t_relay(); exit; }
+                if ($rU == "mine") { if (!t_relay()) { t_reply("404", "Not Here"); } exit; }
                 if (!t_relay()) { sl_reply_error(); }
             }
             """)
         core.context.install(resolver: TableResolver([:]))
-        core.receive(Self.register().replacingOccurrences(of: "sip:bob@", with: "sip:tcp@"), from: Self.caller)
-        #expect(
-            lines(core.takeSent()) == ["SIP/2.0 500 I'm terribly sorry, server error occurred (7/SL) -> 127.0.0.1:5070"]
-        )
-        core.receive(
-            Self.register(callID: "n", branch: "z9hG4bK-n").replacingOccurrences(of: "sip:bob@", with: "sip:name@"),
-            from: Self.caller)
-        #expect(lines(core.takeSent()) == ["SIP/2.0 478 Unresolvable destination (478/SL) -> 127.0.0.1:5070"])
+        let cases: [(String, [String])] = [
+            (
+                "tcp",
+                [
+                    "SIP/2.0 500 I'm terribly sorry, server error occurred (7/SL)",
+                    "SIP/2.0 500 I'm terribly sorry, server error occurred (7/TM)",
+                ]
+            ),
+            (
+                "name",
+                ["SIP/2.0 478 Unresolvable destination (478/SL)", "SIP/2.0 478 Unresolvable destination (478/TM)"]
+            ),
+            ("quiet", ["SIP/2.0 478 Unresolvable destination (478/TM)"]),
+            ("mine", ["SIP/2.0 404 Not Here"]),
+        ]
+        for (user, expected) in cases {
+            core.receive(
+                Self.register(callID: user, branch: "z9hG4bK-" + user).replacingOccurrences(
+                    of: "sip:bob@", with: "sip:\(user)@"),
+                from: Self.caller)
+            #expect(core.takeSent().map(\.firstLine) == expected, "\(user)")
+        }
     }
 }

@@ -141,11 +141,12 @@ final class TableResolver: SIPNameListResolver, @unchecked Sendable {
             .replacingOccurrences(of: "Content-Length: 0", with: "Retry-After: 60\r\nContent-Length: 0")
         core.receive(busy, from: "127.0.0.2:5080")
         _ = core.takeSent()
-        // Blocklisted (for 20 s, the maximum): without failover nothing can be sent.
+        // Blocklisted (for 20 s, the maximum): without failover nothing can be sent (E_SEND).
         core.receive(T.invite(callID: "r2", branch: "z9hG4bK-r2"), from: T.caller)
         #expect(
             lines(core.takeSent()) == [
-                "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070"
+                "SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070",
+                "SIP/2.0 477 Unfortunately error on sending to next hop occurred (477/TM) -> 127.0.0.1:5070",
             ])
         core.advance(milliseconds: 20_100)
         _ = core.takeSent()

@@ -263,6 +263,7 @@ public enum ConfigurationLoader {
             throw ConfigLoadError(error: ConfigError(sorted), sources: sources)
         }
         context.install(routes: script)
+        script.requestRouteCompletion = context.apis.lookup(RequestRouteCompletion.self)
         return LoadedConfiguration(
             core: core, modules: modules, script: script, context: context, warnings: warnings + compiler.warnings)
     }
