@@ -8,10 +8,33 @@ import PackageDescription
 
 let core: Target.Dependency = .product(name: "SwiftletCore", package: "SwiftletCore")
 
-/// In-tree modules: name -> extra dependencies. Adding a module is one line plus its folder.
+/// In-tree modules, one a line. Adding a module is one line plus its folder.
 let modules: [String] = [
-    "sl", "xlog", "pv", "jsonrpcs", "maxfwd", "textops", "siputils", "sanity", "counters", "kex", "corex",
-    "textopsx", "tm", "tmx", "rr", "async", "topoh",
+    "async",
+    "corex",
+    "counters",
+    "jsonrpcs",
+    "kex",
+    "maxfwd",
+    "ndb_redis",
+    "pv",
+    "rr",
+    "sanity",
+    "siputils",
+    "sl",
+    "textops",
+    "textopsx",
+    "tm",
+    "tmx",
+    "topoh",
+    "uac",
+    "xlog",
+]
+
+/// C libraries (Debian `-dev` packages) and the modules that link them: only those modules
+/// do, never the core (`ldd swiftlet` shows none of them).
+let moduleLibraries: [String: [Target.Dependency]] = [
+    "ndb_redis": ["CHiredis"]
 ]
 
 /// Modules built only for the test suite (never installed).
@@ -36,7 +59,15 @@ let package = Package(
         // The RPC client links nothing of the core: it only speaks JSON over a Unix socket.
         .executableTarget(name: "swiftletctl", path: "Sources/swiftletctl"),
     ]
-        + modules.map { .target(name: $0, dependencies: [core], path: "Modules/\($0)", exclude: ["README.md"]) }
+        + modules.map {
+            .target(
+                name: $0, dependencies: [core] + (moduleLibraries[$0] ?? []), path: "Modules/\($0)",
+                exclude: ["README.md"])
+        }
+        + [
+            .systemLibrary(
+                name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])])
+        ]
         + testModules.map { .target(name: $0.name, dependencies: [core], path: $0.path) }
         + [
             // Tests mirror the core's targets; module tests run through the runtime, so they

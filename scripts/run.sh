@@ -3,5 +3,6 @@
 # stderr. Extra arguments go to swiftlet (e.g. -l udp:127.0.0.1:5070, -n 2, -d).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/deps.sh build
 swift build -c release
 exec .build/release/swiftlet -f etc/swiftlet.cfg -DD -E "$@"

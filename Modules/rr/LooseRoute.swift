@@ -36,8 +36,8 @@ struct RouteDeletions {
 /// Route entries, sets `$du` from the next loose router, or handles strict routers (the
 /// Request-URI becomes the next Route and the old one the last Route).
 extension RRModule {
-    /// Kamailio's `loose_route_mode()`.
-    func looseRoute(_ ctx: MessageContext, mode: Int) -> Int {
+    /// Kamailio's `loose_route_mode()` without the callbacks (RRAPI.swift runs them).
+    func looseRouteSteps(_ ctx: MessageContext, mode: Int) -> Int {
         var routes = RouteSet(ctx.message)
         guard !routes.isEmpty else {
             Log.debug("rr", "There is no Route HF")

@@ -28,6 +28,8 @@ final class RRModule {
 
     /// What the module remembers about the message a worker thread is processing.
     let states = MessageStates()
+    /// `register_rrcb()` callbacks, lowest priority first (RRAPI.swift).
+    var looseRouteCallbacks: [(priority: Int, callback: (MessageContext, String) -> Void)] = []
 
     var exports: ModuleExports {
         let e = ModuleExports(name: "rr")
@@ -86,6 +88,7 @@ final class RRModule {
                 }
             }
         }
+        e.provide(self, as: RecordRouteAPI.self)
         return e
     }
 

@@ -23,4 +23,11 @@ enum LocalMessages {
         if tx.localTag == nil { tx.localTag = TagHash.hex128(["SWIFTLET-TM/tags", tx.id]) + "-" + tx.label }
         return try? builder.build(for: ctx.message, code: code, reason: reason, toTag: code >= 180 ? tx.localTag : nil)
     }
+
+    /// The `Reason` of a CANCEL that tm sends because of a final reply with status `cause`
+    /// (Kamailio's `local_cancel_reason`, on by default): `SIP;cause=200;text="Call completed
+    /// elsewhere"` after a 2xx, `SIP;cause=<code>` otherwise.
+    static func localCancelReason(cause: Int) -> String {
+        cause == 200 ? #"SIP;cause=200;text="Call completed elsewhere""# : "SIP;cause=\(cause)"
+    }
 }

@@ -9,25 +9,31 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
         let e = ModuleExports(name: "tm")
         let m = manager
         e.parameters = Self.parameters(m)
-        e.functions = functions
-        e.rpcs = [
-            RPCCommand("tm.stats", "Prints the transaction statistics.") { _ in m.statsValue },
-            RPCCommand("tm.list", "Lists the transactions.") { _ in m.listValue },
-            RPCCommand("tm.cancel", "Cancels an INVITE transaction: tm.cancel callid cseq.") {
-                (r: RPCRequest) throws(RPCError) -> RPCValue in
-                try m.cancel(callID: try r.string(0), cseq: try r.string(1))
-            },
-        ]
+        e.functions = functions + uacFunctions
+        e.rpcs =
+            [
+                RPCCommand("tm.stats", "Prints the transaction statistics.") { _ in m.statsValue },
+                RPCCommand("tm.list", "Lists the transactions.") { _ in m.listValue },
+                RPCCommand("tm.cancel", "Cancels an INVITE transaction: tm.cancel callid cseq.") {
+                    (r: RPCRequest) throws(RPCError) -> RPCValue in
+                    try m.cancel(callID: try r.string(0), cseq: try r.string(1))
+                },
+            ] + uacRPCs
         // A new request starts with nothing armed (Kamailio resets T and the route marks).
         e.requestFilters = [
             { _ in
                 TMThreadState.thread.reset()
                 return true
-            }
+            },
+            { ctx in m.e2eAckFilter(ctx) },
         ]
         e.replyHandler = { ctx in m.handleReply(ctx) }
         e.initialize = { context in m.start(core: context.core) }
         e.provide(self, as: TransactionAPI.self)
+        e.provide(TMInspection(manager), as: TransactionInspectionAPI.self)
+        e.provide(self, as: TransactionUACAPI.self)
+        e.provide(self, as: TransactionCallbacksAPI.self)
+        e.provide(self, as: TransactionFailureAPI.self)
         e.provide(self, as: RequestRouteCompletion.self)
         return e
     }
@@ -68,6 +74,7 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
             if tx.isInvite, manager.settings.autoInv100, tx.lastReplyCode < 100,
                 let trying = LocalMessages.reply(tx, code: 100, reason: manager.settings.autoInv100Reason)
             {
+                manager.stats.add(.local)
                 manager.sendUpstream(tx, trying, code: 100)
             }
         }

@@ -35,6 +35,8 @@ final class ClientBranch {
     /// Its reply no longer counts for the final reply (`t_drop_replies()`,
     /// `failure_reply_mode`).
     var dropped = false
+    /// The branch flags it was sent with (`$T_branch(flags)`).
+    var flags: UInt64 = 0
 
     init(index: Int, uri: String, destination: Destination, request: SharedBytes) {
         self.index = index
@@ -118,6 +120,10 @@ final class Transaction {
     /// The request's changes as the failure route's branches start from (`t_save_lumps()`,
     /// or the first `t_relay()`).
     var savedEdits: MessageEditor?
+    /// Other modules' callbacks (TMCallbacks.swift).
+    var callbacks: [TMCallbackEntry] = []
+    /// Set for a request tm sent itself (LocalRequests.swift).
+    var localUAC: LocalUAC?
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var depth = 0

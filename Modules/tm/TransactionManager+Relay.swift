@@ -103,6 +103,7 @@ extension TransactionManager {
         guard tx.isInvite, tx.options.autoInv100 ?? settings.autoInv100, tx.lastReplyCode < 100,
             let trying = LocalMessages.reply(tx, code: 100, reason: settings.autoInv100Reason)
         else { return }
+        stats.add(.local)
         sendUpstream(tx, trying, code: 100)
     }
 
@@ -139,10 +140,13 @@ extension TransactionManager {
         }
         let firstURI = ctx.requestURI ?? ""
         let firstDU = ctx.destinationURI
-        var targets: [(uri: String, du: String?, socket: ListeningSocket?)] = [
-            (firstURI, firstDU, ctx.forcedSendSocket)
+        let firstFlags = ctx.branchFlags
+        var targets: [(uri: String, du: String?, socket: ListeningSocket?, flags: UInt64)] = [
+            (firstURI, firstDU, ctx.forcedSendSocket, firstFlags)
         ]
-        for b in ctx.branches { targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket)) }
+        for b in ctx.branches {
+            targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags))
+        }
         ctx.branches.removeAll()
         let savedURI = ctx.newRequestURI
         let savedEdits = ctx.edits
@@ -152,6 +156,7 @@ extension TransactionManager {
             ctx.destinationURI = firstDU
             ctx.edits = savedEdits
             ctx.routeType = savedRouteType
+            ctx.branchFlags = firstFlags
         }
         var sent = 0
         // What went wrong, for sl_reply_error() (Kamailio's ser_error): a branch that could
@@ -169,6 +174,8 @@ extension TransactionManager {
                 ctx.newRequestURI = savedURI
             }
             ctx.destinationURI = target.du
+            // The branch's own flags while its branch route runs (Kamailio sets bflags per branch).
+            ctx.branchFlags = target.flags
             if let name = tx.onBranch, let routes = core.routes, routes.branchRouteNames.contains(name) {
                 let state = TMThreadState.thread
                 let saved = (state.current, state.branchIndex)
@@ -229,8 +236,12 @@ extension TransactionManager {
                 addError = Self.lowest(addError, .outOfMemory)
                 continue
             }
-            let outcome = core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: ctx)
+            // A request tm originates runs no onsend_route (Kamailio has no message for it).
+            let outcome = core.send(
+                OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: tx.localUAC == nil ? ctx : nil
+            )
             let branch = ClientBranch(index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
+            branch.flags = ctx.branchFlags
             branch.onBranchFailure = tx.onBranchFailure
             branch.alternatives = alternatives
             guard outcome == .sent else {
@@ -293,8 +304,10 @@ extension TransactionManager {
     }
 
     /// Sends a CANCEL on a branch that had a provisional reply; one that had none is
-    /// cancelled when it answers (RFC 3261 section 9.1). Lock held.
-    func cancel(_ tx: Transaction, _ b: ClientBranch) {
+    /// cancelled when it answers (RFC 3261 section 9.1). Its `Reason` is the received
+    /// CANCEL's, else that of the final reply that ends the transaction (`cause`, or the one
+    /// sent upstream), as Kamailio's. Lock held.
+    func cancel(_ tx: Transaction, _ b: ClientBranch, cause: Int? = nil) {
         guard tx.isInvite, !b.isFinal, !b.cancelSent else { return }
         guard b.lastCode >= 100 else {
             b.cancelPending = true
@@ -302,7 +315,9 @@ extension TransactionManager {
             return
         }
         b.cancelSent = true
-        guard let bytes = LocalMessages.cancel(tx, for: b, reason: tx.cancelReason, settings.hopByHop) else { return }
+        let localCause = cause ?? (tx.lastReplyCode >= 200 ? tx.lastReplyCode : nil)
+        let reason = tx.cancelReason ?? localCause.map { LocalMessages.localCancelReason(cause: $0) }
+        guard let bytes = LocalMessages.cancel(tx, for: b, reason: reason, settings.hopByHop) else { return }
         _ = core.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
         retransmitCancel(tx, b, bytes)
     }
@@ -317,11 +332,18 @@ extension TransactionManager {
             absorbRetransmission(tx)
             return 0
         case .created(let tx):
+            // Nothing went out to cancel (no branch, or only t_suspend's placeholder): 487 now.
+            let terminated = invite.locked { terminateUnforwarded(invite) }
             tx.locked {
-                if let ok = LocalMessages.reply(tx, code: 200, reason: "canceling") {
+                let reason = terminated ? "ok -- no more pending branches" : "canceling"
+                if let ok = LocalMessages.reply(tx, code: 200, reason: reason) {
                     stats.add(.local)
                     sendUpstream(tx, ok, code: 200)
                 }
+            }
+            if terminated {
+                TMThreadState.thread.current = nil
+                return 1
             }
         }
         TMThreadState.thread.current = nil

@@ -10,13 +10,17 @@ extension TransactionManager {
             let (id, index) = TransactionKey.parse(branch: msg.buffer.tmText(branchValue)),
             let tx = table.transaction(id: id)
         else { return .notMine }
+        stats.add(.received)
         // The reply to a CANCEL we sent carries the INVITE branch's id: it ends here.
         if let cseq = try? msg.cseq(), msg.buffer.tmText(cseq.methodRange) == "CANCEL" {
-            cancelAnswered(tx, branch: index)
+            tx.locked {
+                if index < tx.branches.count { cancelAnswered(tx, tx.branches[index]) }
+            }
             return .consumed
         }
         tx.locked {
             guard index < tx.branches.count else { return }
+            runCallbacks(.responseIn, tx, reply: msg, replyContext: rctx, code: code, branch: index)
             process(tx, tx.branches[index], rctx, code: code)
         }
         return .consumed
@@ -28,10 +32,21 @@ extension TransactionManager {
             // Retransmitted finals: the ACK again for a negative one, a 2xx goes up again
             // (the caller's ACK was lost), as Kamailio relays 2xx retransmissions.
             if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
-            if tx.isInvite, code < 300, code >= 200, !tx.replicated, let bytes = upstreamBytes(rctx) {
+            if tx.isInvite, code < 300, code >= 200, !tx.replicated, tx.localUAC == nil, let bytes = upstreamBytes(rctx)
+            {
                 _ = core.send(
                     OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
+            return
+        }
+        if code < 200, b.cancelPending || b.cancelSent {
+            // A provisional reply on a cancelled branch: the CANCEL goes now (or again), and
+            // the reply ends here, with no onreply route and not relayed (Kamailio's
+            // reply_received for a branch marked F_RB_CANCELED).
+            b.lastCode = max(b.lastCode, code)
+            b.cancelPending = false
+            b.cancelSent = false
+            cancel(tx, b)
             return
         }
         let state = TMThreadState.thread
@@ -58,10 +73,6 @@ extension TransactionManager {
         b.replied = true
         if code < 200 {
             b.lastCode = max(b.lastCode, code)
-            if b.cancelPending {
-                b.cancelPending = false
-                cancel(tx, b)
-            }
             if tx.isInvite, settings.restartFrOnEachReply || b.finalResponseTimer == nil || code == b.lastCode {
                 armFinalResponseTimer(tx, b, milliseconds: tx.frInvTimeout ?? settings.frInvTimer)
             }
@@ -84,16 +95,23 @@ extension TransactionManager {
             return
         }
         if code < 300 {
-            // A 2xx goes up at once; the other branches are cancelled.
-            if let bytes = upstreamBytes(rctx) {
+            // A 2xx goes up at once; the other branches are cancelled. One that comes after
+            // the final reply (another fork answered too) goes up as well for an INVITE
+            // (RFC 3261 16.7 step 5; Kamailio's RPS_PUSHED_AFTER_COMPLETION).
+            guard let bytes = upstreamBytes(rctx) else { return }
+            if tx.lastReplyCode < 200 {
                 stats.add(.relayed)
                 sendUpstream(tx, bytes, code: code)
+            } else if tx.isInvite {
+                stats.add(.relayed)
+                _ = core.send(
+                    OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
             return
         }
         runBranchFailure(tx, b)
         if code >= 600, !(tx.disable6xxBlock ?? settings.disable6xxBlock) {
-            for other in tx.pendingBranches { cancel(tx, other) }
+            for other in tx.pendingBranches { cancel(tx, other, cause: code) }
         }
         branchFinished(tx, b)
     }
@@ -103,6 +121,9 @@ extension TransactionManager {
     func branchFinished(_ tx: Transaction, _ b: ClientBranch) {
         guard tx.pendingBranches.isEmpty, tx.lastReplyCode < 200 else { return }
         guard let best = bestBranch(tx) else { return }
+        if !tx.inFailureRoute {
+            runCallbacks(.onFailure, tx, reply: best.finalReply?.message, code: best.lastCode, branch: best.index)
+        }
         if let name = tx.onFailure, let routes = core.routes, routes.failureRouteNames.contains(name),
             !tx.inFailureRoute
         {
@@ -159,6 +180,7 @@ extension TransactionManager {
     /// Sends the chosen final reply upstream: the branch's reply, or a local one for a
     /// timeout; `remap_503_500` turns a 503 into 500.
     private func relayFinal(_ tx: Transaction, _ b: ClientBranch) {
+        if tx.localUAC != nil { return localFinal(tx, b) }
         if tx.replicated {
             // A replicated request's replies stay here.
             if tx.lastReplyCode < 200 { finish(tx) }

@@ -60,6 +60,9 @@ final class TMStats: Sendable {
     enum Counter: Int, CaseIterable {
         case created, local, relayed, retransmissions, timeouts, refused
         case final1xx, final2xx, final3xx, final4xx, final5xx, final6xx
+        /// Replies sent upstream (relayed or local), replies received for a transaction and
+        /// transactions finished (tmx's `rpl_sent`, `rpl_received`, `active_transactions`).
+        case sent, received, waiting
     }
     private let values = Mutex([Int](repeating: 0, count: Counter.allCases.count))
 
@@ -81,6 +84,7 @@ final class TransactionManager: @unchecked Sendable {
     let stats = TMStats()
     /// The core's DNS failover switch and destination blocklist (read in mod_init).
     var destinationPolicy: (any DestinationPolicy)?
+    let callbacks = TMCallbacks()
     private let labels = Atomic<UInt64>(1)
 
     /// Applies `max_transactions` once parameters are set (mod_init).
@@ -147,6 +151,7 @@ final class TransactionManager: @unchecked Sendable {
         stats.add(.created)
         state.current = tx
         startLifetime(tx)
+        transactionCreated(tx)
         return .created(tx)
     }
 
@@ -178,11 +183,14 @@ final class TransactionManager: @unchecked Sendable {
     /// UDP, which is retransmitted until then). Call with the lock held.
     func sendUpstream(_ tx: Transaction, _ bytes: [UInt8], code: Int) {
         guard tx.lastReplyCode < 200 else { return }  // a final reply went already
+        if tx.localUAC != nil { return localReply(tx, bytes, code: code) }
         if code >= 200 { stats.addFinal(code) }
+        stats.add(.sent)
         tx.lastReply = bytes
         tx.lastReplyCode = code
         _ = core.send(
             OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
+        replySentUpstream(tx, bytes, code: code)
         guard code >= 200 else { return }
         for b in tx.pendingBranches { cancel(tx, b) }
         if tx.isInvite, code >= 300, tx.ctx.receive.proto == .udp {
@@ -231,13 +239,14 @@ final class TransactionManager: @unchecked Sendable {
         guard !tx.finished else { return }
         tx.finished = true
         tx.stop(tx.lifetimeTimer)
+        stats.add(.waiting)
         for b in tx.branches {
             tx.stop(b.retransmission)
             tx.stop(b.finalResponseTimer)
-            tx.stop(b.cancelRetransmission)
         }
         tx.waitTimer = timers.after(milliseconds: settings.wtTimer, name: "tm-wait") { [self] in
             table.remove(tx)
+            transactionDestroyed(tx)
             // Timer closures hold the transaction: drop them so that it (and its shared
             // memory) is freed.
             tx.locked {

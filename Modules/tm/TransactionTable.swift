@@ -15,6 +15,8 @@ final class TransactionTable: @unchecked Sendable {
     private final class Shard: @unchecked Sendable {
         var byKey: [String: Transaction] = [:]
         var byID: [String: Transaction] = [:]
+        /// By label (`t_continue(tindex, tlabel, ...)`, tmx).
+        var byLabel: [String: Transaction] = [:]
         private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         init() { pthread_mutex_init(mutex, nil) }
         deinit {
@@ -56,11 +58,13 @@ final class TransactionTable: @unchecked Sendable {
         }
         shard(tx.key).locked { $0.byKey[tx.key] = tx }
         shard(tx.id).locked { $0.byID[tx.id] = tx }
+        shard(tx.label).locked { $0.byLabel[tx.label] = tx }
         return .success(())
     }
 
     func transaction(key: String) -> Transaction? { shard(key).locked { $0.byKey[key] } }
     func transaction(id: String) -> Transaction? { shard(id).locked { $0.byID[id] } }
+    func transaction(label: String) -> Transaction? { shard(label).locked { $0.byLabel[label] } }
 
     func remove(_ tx: Transaction) {
         let removed: Bool = shard(tx.key).locked { s in
@@ -71,6 +75,9 @@ final class TransactionTable: @unchecked Sendable {
         if removed { live.subtract(1, ordering: .relaxed) }
         shard(tx.id).locked { s in
             if s.byID[tx.id] === tx { s.byID.removeValue(forKey: tx.id) }
+        }
+        shard(tx.label).locked { s in
+            if s.byLabel[tx.label] === tx { s.byLabel.removeValue(forKey: tx.label) }
         }
     }
 

@@ -7,6 +7,8 @@ import SwiftletSDK
 /// The `tmx` module: extensions of tm for the script (Kamailio's `modules/tmx`), on tm's API.
 final class TMXModule {
     var tm: TransactionAPI?
+    /// tm's transactions as tmx reads and acts on them.
+    var inspect: TransactionInspectionAPI?
     /// `precheck_trans`: `t_precheck_trans()` is active (1).
     var precheckEnabled = true
     let inProgress = ShardedTable<String, Bool>(shards: 64)
@@ -20,18 +22,20 @@ final class TMXModule {
         func routeCheck(_ name: String, _ kinds: RouteTypes) -> ScriptFunction {
             ScriptFunction(name, parameters: 0, routes: .any) { _ in { ctx in kinds.contains(ctx.routeType) ? 1 : -1 } }
         }
-        e.functions = [
-            routeCheck("t_is_failure_route", .failure), routeCheck("t_is_branch_route", .branch),
-            routeCheck("t_is_reply_route", .onReply), routeCheck("t_is_request_route", .request),
-            ScriptFunction("t_precheck_trans", parameters: 0, routes: .request) { _ in { ctx in self.precheck(ctx) } },
-        ]
-        e.pseudoVariables = [
-            .readOnly("T_reply_code") { ctx in self.tm?.replyCode(ctx).map(PVValue.int) ?? .null },
-            .readOnly("T_branch_idx") { ctx in .int(self.tm?.branchIndex(ctx) ?? 0) },
-        ]
+        e.functions =
+            [
+                routeCheck("t_is_failure_route", .failure), routeCheck("t_is_branch_route", .branch),
+                routeCheck("t_is_reply_route", .onReply), routeCheck("t_is_request_route", .request),
+                ScriptFunction("t_precheck_trans", parameters: 0, routes: .request) { _ in { ctx in self.precheck(ctx) }
+                },
+            ] + transactionFunctions
+        e.pseudoVariables = transactionPseudoVariables
         e.initialize = { context in
             self.core = context.core
             self.tm = try context.requireAPI(TransactionAPI.self, by: "tmx", from: "tm")
+            let inspect = try context.requireAPI(TransactionInspectionAPI.self, by: "tmx", from: "tm")
+            self.inspect = inspect
+            TMXStatistics(inspect).register(in: Counters.shared)
         }
         return e
     }

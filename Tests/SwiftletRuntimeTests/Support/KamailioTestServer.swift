@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Debian's Kamailio 5.6.3 (apt-get install kamailio), if installed.
+let kamailioPath: String? = ["/usr/sbin/kamailio"].first { FileManager.default.isExecutableFile(atPath: $0) }
+let kamailioModules = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+
+/// A Kamailio process running a configuration (`PORT` in it is replaced by a free UDP port);
+/// stopping it stops its children too.
+final class KamailioTestServer {
+    let directory = TemporaryDirectory()
+    let port: Int
+    let process = Process()
+    let logPath: String
+
+    init(config: String, port: Int = freeUDPPort()) throws {
+        self.port = port
+        let cfg = directory.write("kamailio.cfg", config.replacingOccurrences(of: "PORT", with: String(port)))
+        logPath = directory.path + "/kamailio.log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: kamailioPath ?? "/usr/sbin/kamailio")
+        process.arguments = ["-f", cfg, "-DD", "-E", "-Y", directory.path, "-w", directory.path]
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        // Ready when its UDP port is taken.
+        for _ in 0..<200 {
+            if !Self.canBind(port) { return }
+            if !process.isRunning { break }
+            usleep(25_000)
+        }
+        throw KamailioFailed(log: self.log)
+    }
+
+    struct KamailioFailed: Error, CustomStringConvertible {
+        let log: String
+        var description: String { "kamailio did not start: \(log.suffix(2000))" }
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Stops Kamailio's children, then Kamailio, with SIGKILL: the test process blocks SIGTERM
+    /// in the threads that start children, and they inherit that mask.
+    func stop() {
+        guard process.isRunning else { return }
+        let main = process.processIdentifier
+        for child in Self.children(of: main) { kill(child, SIGKILL) }
+        kill(main, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// The processes whose parent is `pid` (from /proc/<pid>/stat).
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { name -> Int32? in
+            guard let p = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid ? p : nil
+        }
+    }
+
+    deinit { stop() }
+
+    static func canBind(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}

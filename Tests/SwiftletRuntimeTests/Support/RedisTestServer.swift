@@ -1,0 +1,67 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where Debian's redis-server is (apt-get install redis-server), if installed.
+let redisServerPath: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+}
+
+/// A redis-server of the test's own on a free loopback port, without persistence; stopped
+/// (and restartable on the same port) by the test.
+final class RedisTestServer {
+    let port: Int
+    let password: String?
+    private var process: Process?
+
+    init(port: Int = freeUDPPort(), password: String? = nil) throws {
+        self.port = port
+        self.password = password
+        try start()
+    }
+
+    func start() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: redisServerPath ?? "/usr/bin/redis-server")
+        var args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        if let password { args += ["--requirepass", password] }
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+        // Ready when it accepts a TCP connection.
+        for _ in 0..<200 {
+            if Self.accepts(port) { return }
+            usleep(25_000)
+        }
+        throw CocoaError(.featureUnsupported)
+    }
+
+    func stop() {
+        guard let p = process else { return }
+        // SIGKILL: the test process blocks SIGTERM in the threads that start children, and
+        // redis-server inherits that mask (it would never see a SIGTERM).
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        process = nil
+    }
+
+    deinit { stop() }
+
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Swiftlet needs, when they are missing:
+#   scripts/deps.sh build   the C libraries some modules link (hiredis for ndb_redis)
+#   scripts/deps.sh test    those, plus what the tests run against: SIPp, Kamailio (its stock
+#                           configuration and the interop tests), redis-server
+# As root it runs apt-get itself; otherwise through sudo when there is one, or it prints
+# the command to run and fails.
+set -euo pipefail
+mode=${1:-build}
+need=()
+pkg-config --exists hiredis 2>/dev/null || need+=(libhiredis-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+if [ "$mode" = test ]; then
+    command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+    [ -f /etc/kamailio/kamailio.cfg ] || need+=(kamailio)
+    command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "installing: ${need[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+    apt=(apt-get)
+elif command -v sudo >/dev/null 2>&1; then
+    apt=(sudo apt-get)
+else
+    echo "missing Debian packages: ${need[*]} (run: apt-get install -y ${need[*]})" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${apt[@]}" update -qq
+"${apt[@]}" install -y -qq "${need[@]}" >/dev/null
