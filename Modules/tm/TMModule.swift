@@ -34,6 +34,7 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
         e.provide(self, as: TransactionUACAPI.self)
         e.provide(self, as: TransactionCallbacksAPI.self)
         e.provide(self, as: TransactionFailureAPI.self)
+        e.provide(self, as: TransactionContinuationAPI.self)
         e.provide(self, as: RequestRouteCompletion.self)
         return e
     }

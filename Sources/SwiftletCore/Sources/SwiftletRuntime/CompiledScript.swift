@@ -116,18 +116,9 @@ public final class CompiledScript: ScriptRoutes {
         return run(route, routeType, ctx)
     }
 
-    /// Kamailio's faked message (`fmsg.c`), given to routes that run without a received one.
-    static let fakedMessage =
-        "OPTIONS sip:you@kamailio.org SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1\r\n"
-        + "From: <sip:you@kamailio.org>;tag=123\r\nTo: <sip:you@kamailio.org>\r\nCall-ID: 123\r\n"
-        + "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-
-    /// A context on the faked message, received over UDP from 127.0.0.1:5060 at 127.0.0.1:5060.
+    /// A context on Kamailio's faked message (`MessageContext.faked`).
     public static func fakedMessageContext(core: CoreContext = .current) -> MessageContext {
-        let message = try! SIPMessage(parsing: Array(fakedMessage.utf8))
-        let receive = ReceiveInfo(
-            proto: .udp, sourceIP: "127.0.0.1", sourcePort: 5060, localIP: "127.0.0.1", localPort: 5060)
-        return MessageContext(message: message, receive: receive, routeType: .request, core: core)
+        MessageContext.faked(core: core)
     }
 
     /// Runs `event_route[core:worker-one-init]` (when defined) on the faked message, as
@@ -143,10 +134,14 @@ public final class CompiledScript: ScriptRoutes {
     }
 
     private func run(_ route: CompiledRoute, _ type: RouteTypes, _ ctx: MessageContext) -> Bool {
-        let saved = ctx.routeType
-        ctx.routeType = type
-        ctx.exitRequested = false
-        defer { ctx.routeType = saved }
-        return route.body(ctx) != .drop
+        // Work handed off by the script (a request continued on another thread) starts
+        // only when the script is done with the message.
+        ScriptHandOff.run {
+            let saved = ctx.routeType
+            ctx.routeType = type
+            ctx.exitRequested = false
+            defer { ctx.routeType = saved }
+            return route.body(ctx) != .drop
+        }
     }
 }

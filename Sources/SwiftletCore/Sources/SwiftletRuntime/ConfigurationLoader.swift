@@ -156,6 +156,7 @@ public enum ConfigurationLoader {
         context.settings.udpMTU = core.udpMTU
         context.settings.udpMTUFallback = core.udpMTUFallback
         context.settings.forceRport = core.forceRport
+        registerAsyncTaskWorkers(core.asyncWorkers, in: context, &diagnostics, file: file)
         MyselfCallbacks.removeAll()
         let moduleNames = ModuleNameList()
         do throws(FixupError) { try CoreRPC.register(in: context.rpcs, modules: { moduleNames.names }) } catch {

@@ -56,6 +56,8 @@ public struct CoreConfiguration {
     public var sharedMemoryMB: Int? = nil
     /// Resolver and multihoming globals (`dns_*`, `mhomed`, `auto_aliases`).
     var network = NetworkConfiguration()
+    /// The async task worker groups (`async_workers`, `async_workers_group`, ...).
+    public var asyncWorkers = AsyncWorkerSettings()
     /// `user`/`uid`, `group`/`gid`, `chroot`, `workdir`/`wdir`, `rundir`/`run_dir` (the
     /// command line's `-u`, `-g`, `-t`, `-w`, `-Y` win); see `ProcessControl`.
     public var user: String? = nil
@@ -79,7 +81,7 @@ public struct CoreConfiguration {
         "tcp_connect_timeout", "tcp_send_timeout",
         "tcp_async", "tcp_keepalive", "tcp_crlf_ping", "enable_tls", "tls_max_connections", "max_branches",
         "server_id", "user_agent_header", "sip_warning", "onsend_route_reply",
-        "sctp_children", "async_workers", "socket_workers", "pkg_mem_size", "latency_limit_action", "latency_limit_db",
+        "sctp_children", "socket_workers", "pkg_mem_size", "latency_limit_action", "latency_limit_db",
         "latency_log",
         "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size",
         "phone2tel", "reply_to_via",
@@ -205,7 +207,9 @@ public struct CoreConfiguration {
                     errors.append(error)
                 }
             default:
-                if let networkErrors = network.apply(g) {
+                if let asyncErrors = asyncWorkers.apply(g) {
+                    errors += asyncErrors
+                } else if let networkErrors = network.apply(g) {
                     errors += networkErrors
                 } else if g.name.contains(".") {
                     if let error = CustomParameters.shared.define(g) { errors.append(error) }

@@ -3,10 +3,11 @@ import SwiftletSDK
 /// A whole core with no sockets, no threads and no real time, for tests: a configuration is
 /// loaded and its modules initialised as in a server, but received messages are bytes a
 /// test hands in (`receive`), everything sent lands in a `MemoryTransport`, and timers run
-/// on a `VirtualClock` that moves only in `advance(milliseconds:)`. Every message takes the
-/// server's path: in-hooks, parsing and Kamailio's checks, request-in hooks, the script,
-/// reply handlers, the send path with `onsend_route` and out-hooks. Calls must not overlap
-/// (one test drives it), but they may come from different threads.
+/// on a `VirtualClock` that moves only in `advance(milliseconds:)`. Only the async task
+/// workers of `async_workers` are real threads (stopped by `shutdown()`). Every message
+/// takes the server's path: in-hooks, parsing and Kamailio's checks, request-in hooks, the
+/// script, reply handlers, the send path with `onsend_route` and out-hooks. Calls must not
+/// overlap (one test drives it), but they may come from different threads.
 ///
 /// ```swift
 /// let core = try EmbeddedCore(config: cfg, modulePath: dir)
@@ -50,6 +51,7 @@ public final class EmbeddedCore: @unchecked Sendable {
         self.transport = transport
         self.clock = clock
         dispatcher = MessageDispatcher(script: loaded.script, core: loaded.context)
+        startAsyncTaskWorkers()
     }
 
     /// The core context (APIs, hooks, routes, send path) of the loaded configuration.
@@ -82,6 +84,7 @@ public final class EmbeddedCore: @unchecked Sendable {
 
     /// Runs every module's `mod_destroy`, in reverse load order.
     public func shutdown() {
+        loaded.asyncTaskWorkers?.stop()
         for m in loaded.modules.reversed() { m.exports.destroy() }
     }
 

@@ -29,6 +29,11 @@ enum KamailioModuleCatalog {
         ("acc", "acc_log_request acc_db_request acc_request"),
         ("alias_db", "alias_db_lookup alias_db_find"),
         (
+            "async",
+            "async_route async_ms_route async_sleep async_ms_sleep async_task_route async_task_group_route "
+                + "async_task_data async_task_group_data"
+        ),
+        (
             "auth",
             "consume_credentials www_challenge proxy_challenge auth_challenge pv_www_authorize "
                 + "pv_www_authenticate pv_proxy_authorize pv_proxy_authenticate auth_get_www_authenticate "
@@ -207,6 +212,7 @@ enum KamailioModuleCatalog {
     ]
 
     private static let pseudoVariables: [(String, String)] = [
+        ("async", "async"),
         ("corex", "cfg lsock"),
         ("dialog", "DLG_count DLG_lifetime DLG_status dlg_ctx dlg dlg_var"),
         ("dispatcher", "dsv"),

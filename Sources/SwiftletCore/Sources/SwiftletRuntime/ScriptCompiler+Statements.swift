@@ -77,7 +77,7 @@ extension ScriptCompiler {
         var starts: [Int] = []
         for c in cases {
             starts.append(flat.count)
-            flat += c.body.map(compile)
+            flat += compileStatements(c.body)
         }
         let value = compileExpression(subject)
         let defaultStart = defaultIndex.map { starts[$0] }
@@ -123,7 +123,7 @@ extension ScriptCompiler {
     /// times (then logs an error and goes on after the loop, as Kamailio); `break` leaves it.
     func compileWhile(_ condition: Expression, _ body: [Statement], _ loc: SourceLocation) -> CompiledStatement {
         let cond = compileExpression(condition)
-        let block = sequence(body.map(compile))
+        let block = compileList(body)
         let max = environment.maxWhileLoops
         let position = condition.location
         // A function call as the condition counts as true when it returns > 0 (Kamailio's

@@ -49,6 +49,9 @@ final class ScriptCompiler {
     /// Uses of functions and pseudo-variables of modules that failed to load: reported once
     /// per name, at the first use (see `reportDeferred`).
     var deferred: [String: (message: String, location: SourceLocation, count: Int)] = [:]
+    /// Continuations taken by the fixups of calls in the statement being compiled, waiting
+    /// for its block to be complete (see `compileStatements`).
+    var pendingContinuations: [BlockContinuation] = []
 
     init(
         functions: FunctionTable, registry: PseudoVariableRegistry = .shared, environment: CompilerEnvironment = .init()
@@ -130,7 +133,7 @@ final class ScriptCompiler {
     private func compileBlock(_ block: RouteBlock, _ name: String, _ type: RouteTypes) -> CompiledRoute {
         currentRoute = type
         let r = CompiledRoute(name: name)
-        r.body = sequence(block.body.map(compile))
+        r.body = compileList(block.body)
         return r
     }
 
@@ -154,14 +157,14 @@ final class ScriptCompiler {
     func compile(_ statement: Statement) -> CompiledStatement {
         switch statement {
         case .block(let body):
-            return sequence(body.map(compile))
+            return compileList(body)
         case .expression(let e):
             var call: (String, [Expression], SourceLocation)? = nil
             if case .call(let name, let args, let loc) = e { call = (name, args, loc) }
             // `force_rport;`, `revert_uri;`: core actions written without parentheses.
             if case .name(let name, let loc) = e, CoreActions.table[name]?.bare == true { call = (name, [], loc) }
             if let (name, args, loc) = call {
-                let action = compileCall(name, args, loc)
+                let action = compileStatementCall(name, args, loc)
                 return { ctx in
                     ctx.coreError.beginAction()
                     let r = action(ctx)
@@ -176,8 +179,8 @@ final class ScriptCompiler {
             }
         case .ifElse(let condition, let then, let otherwise, _):
             let cond = compileCondition(condition)
-            let thenBlock = sequence(then.map(compile))
-            let elseBlock = otherwise.map { sequence($0.map(compile)) }
+            let thenBlock = compileList(then)
+            let elseBlock = otherwise.map { compileList($0) }
             return { ctx in
                 ctx.coreError.beginAction()
                 let c = cond(ctx)

@@ -159,6 +159,7 @@ public enum Server {
             }
         }
         for m in loaded.modules { try childInit(m, rank: ProcessRank.main) }
+        startAsyncTaskWorkers(loaded, firstLogRank: rank + 1, failed: failed)
         startTimers(loaded.modules, logRank: rank, failed: failed)
         print("Listening on")
         for s in sockets {
@@ -184,6 +185,7 @@ public enum Server {
         stop.set()
         tcp?.stopAccepting()
         for t in threads { pthread_join(t, nil) }
+        loaded.asyncTaskWorkers?.stop()
         tcp?.closeConnections()
         for m in loaded.modules.reversed() { m.exports.destroy() }
         if failed.isSet { throw RuntimeError("a worker failed to initialise") }
