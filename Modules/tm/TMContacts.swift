@@ -19,7 +19,11 @@ enum ContactLoading {
 
     /// `t_load_contacts()`: 1 when loaded or when there is nothing to do (no branches),
     /// -1 when the feature is off (`contacts_avp` not set).
-    static func load(_ ctx: MessageContext, avp: String?) -> Int {
+    ///
+    /// `proportional` (mode 1): every contact with q > 0 rings alone (its own class), in an
+    /// order drawn at random with chances proportional to q; those with q <= 0 (and the
+    /// Request-URI without a q) follow, in their order.
+    static func load(_ ctx: MessageContext, avp: String?, proportional: Bool = false) -> Int {
         guard let avp else {
             Log.error("tm", "feature has been disabled - to enable define contacts_avp module parameter")
             return -1
@@ -31,12 +35,25 @@ enum ContactLoading {
                 uri: ctx.requestURI ?? "", destinationURI: ctx.destinationURI, socket: ctx.forcedSendSocket,
                 flags: ctx.branchFlags, q: unspecified)
         ]
+        var inOrder = list
         for b in ctx.branches {
             let c = Contact(
                 uri: b.uri, destinationURI: b.destinationURI, socket: b.sendSocket, flags: b.flags,
                 q: b.q ?? unspecified)
+            inOrder.append(c)
             let at = list.firstIndex { $0.q > c.q } ?? list.count
             list.insert(c, at: at)
+        }
+        if proportional {
+            // Appended after each other at the XAVP's head, in the drawn order (Kamailio keeps
+            // the contacts in the order they were given, by their running q sum).
+            let drawn = proportionalOrder(inOrder)
+            for (k, var c) in drawn.enumerated() {
+                c.lastOfClass = true
+                ctx.xavps.insert(item(c, avp), at: k)
+            }
+            ctx.branches.removeAll()
+            return 1
         }
         // A contact that starts a higher class (in increasing order) is the last of its class
         // in the XAVP, which lists the highest q first.
@@ -65,6 +82,27 @@ enum ContactLoading {
             if c.lastOfClass { break }
         }
         return 1
+    }
+
+    /// Kamailio's `t_load_contacts_proportional`: draws the contacts with q > 0 one by one,
+    /// each with a chance proportional to its q among those left; then the others.
+    static func proportionalOrder(_ list: [Contact], random: (Int) -> Int = { Int.random(in: 0..<$0) }) -> [Contact] {
+        var weighted = list.filter { $0.q > 0 }
+        var out: [Contact] = []
+        while !weighted.isEmpty {
+            let total = weighted.reduce(0) { $0 + $1.q }
+            var n = random(total)
+            var pick = weighted.count - 1
+            for (k, c) in weighted.enumerated() {
+                if n < c.q {
+                    pick = k
+                    break
+                }
+                n -= c.q
+            }
+            out.append(weighted.remove(at: pick))
+        }
+        return out + list.filter { $0.q <= 0 }
     }
 
     private static func item(_ c: Contact, _ avp: String) -> XAVP {

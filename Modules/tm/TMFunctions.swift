@@ -6,7 +6,7 @@ extension TMModule {
     var functions: [ScriptFunction] {
         let m = manager
         let requestAndFailure: RouteTypes = [.request, .failure]
-        return [
+        return relayFunctions + lifetimeFunctions + failureFunctions + replicateFunctions + [
             ScriptFunction("t_relay", parameters: 0, routes: requestAndFailure) { _ in { ctx in m.relay(ctx) } },
             ScriptFunction("t_relay", parameters: 2, routes: requestAndFailure) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
@@ -15,7 +15,8 @@ extension TMModule {
                 return { ctx in
                     let h = host.render(ctx)
                     let p = port.value(ctx) ?? 5060
-                    let proto = ctx.nextHopURI.flatMap { try? NextHop.destination(forURI: $0).proto } ?? .udp
+                    // Kamailio's w_t_relay2: over the protocol the request came in on.
+                    let proto = ctx.receive.proto
                     do throws(NextHop.Failure) {
                         let target = try NextHop.resolve(h, port: p, proto: proto)
                         return m.relay(ctx, forced: Destination(proto: target.proto, address: target.address))
@@ -82,7 +83,7 @@ extension TMModule {
                     return name == nil ? -1 : 1
                 }
             },
-            ScriptFunction("t_branch_timeout", parameters: 0, routes: .failure) { _ in
+            ScriptFunction("t_branch_timeout", parameters: 0, routes: [.failure, .event]) { _ in
                 { _ in
                     guard let b = TMThreadState.thread.failedBranch, let tx = TMThreadState.thread.current else {
                         return -1
@@ -90,7 +91,7 @@ extension TMModule {
                     return tx.locked { b.finalReply == nil } ? 1 : -1
                 }
             },
-            ScriptFunction("t_branch_replied", parameters: 0, routes: .failure) { _ in
+            ScriptFunction("t_branch_replied", parameters: 0, routes: [.failure, .event]) { _ in
                 { _ in
                     guard let b = TMThreadState.thread.failedBranch, let tx = TMThreadState.thread.current else {
                         return -1
@@ -102,10 +103,15 @@ extension TMModule {
             Self.transactionFlag("t_set_no_e2e_cancel_reason") { tx, on in tx.noE2ECancelReason = on },
             ScriptFunction("t_load_contacts", parameters: 0...1, routes: [.request, .failure]) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
-                if let a = args.first, case .constant(let mode) = try a.intParameter(), mode != 0 {
-                    throw FixupError("t_load_contacts: only mode 0 (standard) is supported yet", at: a.location)
+                let mode = try args.first?.intParameter()
+                if let a = args.first, case .constant(let v) = mode, v != 0, v != 1 {
+                    throw FixupError("t_load_contacts: mode must be 0 (standard) or 1 (proportional)", at: a.location)
                 }
-                return { ctx in ContactLoading.load(ctx, avp: m.settings.contactsAVP) }
+                return { ctx in
+                    let v = mode?.value(ctx) ?? 0
+                    guard v == 0 || v == 1 else { return -1 }
+                    return ContactLoading.load(ctx, avp: m.settings.contactsAVP, proportional: v == 1)
+                }
             },
             ScriptFunction("t_next_contacts", parameters: 0, routes: [.request, .failure]) { _ in
                 { ctx in ContactLoading.next(ctx, avp: m.settings.contactsAVP) }

@@ -2,7 +2,7 @@ import SwiftletSDK
 
 /// The `tm` module: transaction-stateful processing (Kamailio's `modules/tm`). See README.md
 /// for what is there and what is not yet.
-final class TMModule: TransactionAPI {
+final class TMModule: TransactionAPI, RequestRouteCompletion {
     let manager = TransactionManager()
 
     var exports: ModuleExports {
@@ -35,8 +35,12 @@ final class TMModule: TransactionAPI {
         e.provide(self, as: TransactionCallbacksAPI.self)
         e.provide(self, as: TransactionFailureAPI.self)
         e.provide(self, as: TransactionContinuationAPI.self)
+        e.provide(self, as: RequestRouteCompletion.self)
         return e
     }
+
+    /// The end of a request route: the delayed error reply of a failed `t_relay()`.
+    func requestRouteFinished(_ context: MessageContext) { manager.sendDelayedError(context) }
 
     func hasTransaction(_ context: MessageContext) -> Bool {
         guard let tx = TMThreadState.thread.current else { return false }
@@ -103,6 +107,14 @@ final class TMModule: TransactionAPI {
                     set(v)
                 })
         }
+        func seconds(_ name: String, _ set: @escaping (Int) -> Void) -> ModuleParameter {
+            ModuleParameter(
+                name,
+                .int { (v: Int) throws(FixupError) in
+                    guard v >= 0 else { throw FixupError("\(name) must be >= 0, got \(v)") }
+                    set(v)
+                })
+        }
         func flag(_ name: String, _ set: @escaping (Bool) -> Void) -> ModuleParameter {
             ModuleParameter(name, .int { (v: Int) throws(FixupError) in set(v != 0) })
         }
@@ -112,6 +124,8 @@ final class TMModule: TransactionAPI {
             ms("wt_timer") { m.settings.wtTimer = $0 },
             ms("retr_timer1") { m.settings.retrTimer1 = $0 },
             ms("retr_timer2") { m.settings.retrTimer2 = $0 },
+            ms("max_inv_lifetime") { m.settings.maxInvLifetime = $0 },
+            ms("max_noninv_lifetime") { m.settings.maxNonInvLifetime = $0 },
             flag("restart_fr_on_each_reply") { m.settings.restartFrOnEachReply = $0 },
             flag("auto_inv_100") { m.settings.autoInv100 = $0 },
             ModuleParameter(
@@ -129,9 +143,7 @@ final class TMModule: TransactionAPI {
             ModuleParameter(
                 "failure_reply_mode",
                 .int { (v: Int) throws(FixupError) in
-                    guard v == 3 else {
-                        throw FixupError("failure_reply_mode \(v) is not supported yet (only 3, the default)")
-                    }
+                    guard (0...3).contains(v) else { throw FixupError("failure_reply_mode must be 0-3, got \(v)") }
                     m.settings.failureReplyMode = v
                 }),
             flag("e2e_cancel_reason") { m.settings.e2eCancelReason = $0 },
@@ -141,6 +153,25 @@ final class TMModule: TransactionAPI {
             ModuleParameter(
                 "contact_flows_avp",
                 .string { (v: String) throws(FixupError) in m.settings.contactFlowsAVP = v.isEmpty ? nil : v }),
+            ModuleParameter(
+                "faked_reply_prio", .int { (v: Int) throws(FixupError) in m.settings.fakedReplyPriority = v }),
+            flag("reparse_invite") { m.settings.hopByHop.reparseInvite = $0 },
+            flag("blst_503") { m.settings.blocklist.add503 = $0 },
+            seconds("blst_503_def_timeout") { m.settings.blocklist.default503 = $0 },
+            seconds("blst_503_min_timeout") { m.settings.blocklist.min503 = $0 },
+            seconds("blst_503_max_timeout") { m.settings.blocklist.max503 = $0 },
+            seconds("blst_methods_add") { m.settings.blocklist.methodsAdd = $0 },
+            seconds("blst_methods_lookup") { m.settings.blocklist.methodsLookup = $0 },
+            ModuleParameter(
+                "reparse_on_dns_failover",
+                .int { (v: Int) throws(FixupError) in
+                    guard v != 0 else {
+                        throw FixupError("reparse_on_dns_failover 0 is not supported (1, the default, is)")
+                    }
+                }),
+            ModuleParameter(
+                "ac_extra_hdrs", .string { (v: String) throws(FixupError) in m.settings.hopByHop.extraHeaderPrefix = v }
+            ),
             ModuleParameter(
                 "max_transactions",
                 .int { (v: Int) throws(FixupError) in

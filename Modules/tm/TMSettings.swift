@@ -34,6 +34,14 @@ struct TMSettings {
     /// `contact_flows_avp` (used with `+sip.instance` contacts, which Swiftlet's branches do
     /// not carry yet).
     var contactFlowsAVP: String?
+    /// `reparse_invite`, `ac_extra_hdrs`.
+    var hopByHop = HopByHopSettings()
+    /// `blst_503`, `blst_503_def_timeout`, `blst_503_min_timeout`, `blst_503_max_timeout`,
+    /// `blst_methods_add`, `blst_methods_lookup`.
+    var blocklist = BlocklistSettings()
+    /// `faked_reply_prio`: added to the priority of a timeout's local reply when the final
+    /// reply is chosen (negative: preferred).
+    var fakedReplyPriority = 0
     /// `max_transactions`: 0 for no limit beyond shared memory (Swiftlet's addition).
     var maxTransactions = 0
 }

@@ -69,6 +69,7 @@ extension TMInspection {
             // The placeholder ends; it never counts as a reply (only later branches do).
             blind.lastCode = 500
             tx.stop(blind.finalResponseTimer)
+            blind.dropped = true
             tx.failureBranchStart = tx.branches.count
             let state = TMThreadState.thread
             let saved = (state.current, state.replyCode, state.failedBranch, state.branchIndex)

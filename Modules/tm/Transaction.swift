@@ -23,13 +23,20 @@ final class ClientBranch {
     var finalResponseTimer: TimerHandle?
     /// A CANCEL was sent on this branch.
     var cancelSent = false
-    /// The branch must be cancelled as soon as it answers (CANCEL arrived before any reply).
-    var cancelPending = false
-    /// The branch flags it was sent with (`$T_branch(flags)`).
-    var flags: UInt64 = 0
-    /// Retransmissions of the CANCEL over UDP, until it is answered (`cancelAnswered`).
+    /// Retransmissions of that CANCEL (UDP), and whether a reply to it came.
     var cancelRetransmission: TimerHandle?
     var cancelAnswered = false
+    /// The branch must be cancelled as soon as it answers (CANCEL arrived before any reply).
+    var cancelPending = false
+    /// `event_route[tm:branch-failure:NAME]` armed for this branch when it was created.
+    var onBranchFailure: String?
+    /// The next hop's addresses not tried yet (DNS failover).
+    var alternatives: [Destination] = []
+    /// Its reply no longer counts for the final reply (`t_drop_replies()`,
+    /// `failure_reply_mode`).
+    var dropped = false
+    /// The branch flags it was sent with (`$T_branch(flags)`).
+    var flags: UInt64 = 0
 
     init(index: Int, uri: String, destination: Destination, request: SharedBytes) {
         self.index = index
@@ -85,13 +92,34 @@ final class Transaction {
     /// Set while the failure route runs (a `t_relay()` there forks serially).
     var inFailureRoute = false
     /// The first branch whose reply counts for the final reply (`failure_reply_mode` 3:
-    /// the branches of the last failure route).
+    /// The first branch of the last set of branches (those of the request route, then those
+    /// of the last failure route): `t_drop_replies("l")` drops the replies from there.
     var failureBranchStart = 0
     /// Retransmission of a negative final reply until the ACK (UDP, RFC 3261 Timer G/H).
     var replyRetransmission: TimerHandle?
     var waitTimer: TimerHandle?
     /// The reason of the last CANCEL (`Reason:` header to copy into the CANCELs we send).
     var cancelReason: String?
+    /// The script's switches for this transaction (`t_relay_to()` flags, lifetimes, ...).
+    var options = TransactionOptions()
+    /// Ends the pending branches at `max_inv_lifetime`/`max_noninv_lifetime`.
+    var lifetimeTimer: TimerHandle?
+    /// The maximum lifetime passed: a new branch times out at once.
+    var expired = false
+    /// `t_relay()` failed with `t_relay_to()` flag 0x02: the script may still reply; at the
+    /// end of its lifetime the transaction is released silently.
+    var releaseWhenExpired = false
+    /// `t_relay()` failed in the request route: the error to reply with when the route ends
+    /// (Kamailio's `REQ_ERR_DELAYED`).
+    var delayedError: CoreError?
+    /// Created by `t_replicate()`: replies are not relayed upstream.
+    var replicated = false
+    /// `t_drop_replies()` mode of the failure route running (0 none, 1 all, 2 the last set;
+    /// nil: `failure_reply_mode`).
+    var dropReplies: Int?
+    /// The request's changes as the failure route's branches start from (`t_save_lumps()`,
+    /// or the first `t_relay()`).
+    var savedEdits: MessageEditor?
     /// Other modules' callbacks (TMCallbacks.swift).
     var callbacks: [TMCallbackEntry] = []
     /// Set for a request tm sent itself (LocalRequests.swift).

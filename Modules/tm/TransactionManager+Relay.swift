@@ -6,7 +6,10 @@ extension TransactionManager {
     /// route it adds branches to the transaction (serial forking). Returns 1 when at least
     /// one branch was sent, -1 when none could be, 0 when the request was a retransmission
     /// (answered again) or an ACK that ends here.
-    func relay(_ ctx: MessageContext, forced: Destination? = nil) -> Int {
+    ///
+    /// `replicate` (`t_replicate()`): the transaction's replies are not relayed upstream and a
+    /// failure is silent (Kamailio's `T_IS_LOCAL_FLAG`).
+    func relay(_ ctx: MessageContext, forced: Destination? = nil, replicate: Bool = false) -> Int {
         switch ctx.message.method {
         case .ack:
             if let tx = lookup(ctx, methodClass: "INVITE"), tx.locked({ tx.lastReplyCode >= 300 }) {
@@ -22,7 +25,17 @@ extension TransactionManager {
         }
         let state = TMThreadState.thread
         if let tx = state.current, tx.ctx === ctx {
-            return tx.locked { startBranches(tx, forced: forced) > 0 ? 1 : -1 }
+            return tx.locked {
+                if replicate { tx.replicated = true }
+                // After t_newtran(), t_relay() answers the INVITE 100 as Kamailio's t_relay_to.
+                if ctx.routeType == .request {
+                    sendTrying(tx)
+                    if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
+                }
+                if startBranches(tx, forced: forced) > 0 { return 1 }
+                guard ctx.routeType == .request else { return -1 }
+                return relayFailed(tx, replicate: replicate)
+            }
         }
         switch transaction(for: ctx) {
         case .refused:
@@ -32,25 +45,72 @@ extension TransactionManager {
             return 0
         case .created(let tx):
             return tx.locked {
-                if tx.isInvite, settings.autoInv100,
-                    let trying = LocalMessages.reply(tx, code: 100, reason: settings.autoInv100Reason)
-                {
-                    stats.add(.local)
-                    sendUpstream(tx, trying, code: 100)
-                }
+                tx.replicated = replicate
+                sendTrying(tx)
+                if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
                 if startBranches(tx, forced: forced) > 0 { return 1 }
-                if tx.loopDetected, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
+                if tx.loopDetected, !replicate, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
                     // Every target was this server: the caller gets 482 and the script stops.
                     stats.add(.local)
                     sendUpstream(tx, loop, code: 482)
                     return 0
                 }
-                // Nothing could be sent: the transaction ends, the script decides the reply
-                // (sl_reply_error()), as Kamailio's t_relay returning an error.
-                finish(tx)
-                return -1
+                return relayFailed(tx, replicate: replicate)
             }
         }
+    }
+
+    /// `t_relay()` in a request route sent nothing (Kamailio's `t_relay_to` error path): a
+    /// replicated request's transaction ends silently; with `t_relay_to()` flag 0x02 it stays
+    /// for the script's `t_reply()` (-4); otherwise the error reply goes when the request route
+    /// ends unless the script replied or relayed statefully (`sendDelayedError`). Returns the
+    /// error: E_SEND's -1 when branches were made but not sent, else the code of the reason
+    /// (-7 no socket, -478 unresolvable, ...). Lock held.
+    private func relayFailed(_ tx: Transaction, replicate: Bool) -> Int {
+        let error = tx.ctx.coreError.current
+        let code = error == .send ? -1 : min(error.rawValue, -1)
+        if replicate {
+            finish(tx)
+            return code
+        }
+        // Released silently at the end of its lifetime when nothing answers it.
+        tx.releaseWhenExpired = true
+        if tx.options.disableInternalReply == true { return -4 }
+        tx.delayedError = error
+        return code
+    }
+
+    /// The end of the request route (Kamailio's `t_unref`): when `t_relay()` failed and the
+    /// script neither replied statefully nor relayed since, the error goes to the caller as
+    /// `err2reason_phrase` words it (`500 I'm terribly sorry, server error occurred (7/TM)`,
+    /// `478 Unresolvable destination (478/TM)`, ...).
+    func sendDelayedError(_ ctx: MessageContext) {
+        guard let tx = TMThreadState.thread.current, tx.ctx === ctx else { return }
+        tx.locked {
+            guard let error = tx.delayedError else { return }
+            tx.delayedError = nil
+            guard tx.lastReplyCode < 200, tx.branches.isEmpty, !tx.finished else { return }
+            let (code, reason) = error.reply(signature: "TM")
+            guard let bytes = LocalMessages.reply(tx, code: code, reason: reason) else { return }
+            stats.add(.local)
+            sendUpstream(tx, bytes, code: code)
+        }
+    }
+
+    /// 100 Trying for a new INVITE (`auto_inv_100`, `t_set_auto_inv_100()`, `t_relay_to()`
+    /// flag 0x01), once. Lock held.
+    func sendTrying(_ tx: Transaction) {
+        guard tx.isInvite, tx.options.autoInv100 ?? settings.autoInv100, tx.lastReplyCode < 100,
+            let trying = LocalMessages.reply(tx, code: 100, reason: settings.autoInv100Reason)
+        else { return }
+        stats.add(.local)
+        sendUpstream(tx, trying, code: 100)
+    }
+
+    /// The lower (more negative, as Kamailio's `MIN_int(lowest_ret, ...)`) of two errors.
+    static func lowest(_ a: CoreError?, _ b: CoreError) -> CoreError {
+        guard let a else { return b }
+        return a.rawValue <= b.rawValue ? a : b
     }
 
     /// An ACK or a request relayed without a transaction.
@@ -99,6 +159,13 @@ extension TransactionManager {
             ctx.branchFlags = firstFlags
         }
         var sent = 0
+        // What went wrong, for sl_reply_error() (Kamailio's ser_error): a branch that could
+        // not be made (the lowest error), or E_SEND once one was made but not sent.
+        var addError: CoreError?
+        var sendFailed = false
+        defer {
+            if sent == 0 { ctx.coreError.current = sendFailed ? .send : addError ?? .unspecified }
+        }
         for target in targets {
             ctx.edits = savedEdits
             if target.uri != ctx.message.requestURI {
@@ -118,13 +185,21 @@ extension TransactionManager {
                 if !kept { continue }
             }
             var dst: Destination
+            var alternatives: [Destination] = []
             if let forced {
                 dst = forced
             } else {
                 do throws(NextHop.Failure) {
-                    dst = try NextHop.destination(forURI: ctx.destinationURI ?? ctx.requestURI ?? target.uri)
+                    guard
+                        let found = try branchDestinations(tx, uri: ctx.destinationURI ?? ctx.requestURI ?? target.uri)
+                    else {
+                        sendFailed = true  // Kamailio's t_send_branch refuses a blocklisted one
+                        continue
+                    }
+                    (dst, alternatives) = found
                 } catch {
                     Log.error("tm", "cannot relay to <\(ctx.destinationURI ?? target.uri)>: \(error)")
+                    addError = Self.lowest(addError, error.error)
                     continue
                 }
             }
@@ -134,6 +209,7 @@ extension TransactionManager {
                         for: dst.proto, to: dst.address, received: ctx.receive.socket, forced: target.socket)
             else {
                 Log.error("tm", "no socket to relay to \(dst)")
+                addError = Self.lowest(addError, .noSocket)
                 continue
             }
             if dst.proto == socket.proto,
@@ -152,19 +228,29 @@ extension TransactionManager {
                 bytes = try StatelessForwarding.buildRequest(ctx, socket: socket, proto: dst.proto, branch: branchID)
             } catch {
                 Log.error("tm", "cannot build the request for branch \(index): \(error)")
+                addError = Self.lowest(addError, .unspecified)
                 continue
             }
             guard let copy = SharedBytes(bytes, in: core.memory) else {
                 Log.error("tm", "no more shared memory for branch \(index) of \(ctx.message.callID ?? "")")
+                addError = Self.lowest(addError, .outOfMemory)
                 continue
             }
             // A request tm originates runs no onsend_route (Kamailio has no message for it).
             let outcome = core.send(
                 OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: tx.localUAC == nil ? ctx : nil
             )
-            guard outcome == .sent else { continue }
             let branch = ClientBranch(index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
             branch.flags = ctx.branchFlags
+            branch.onBranchFailure = tx.onBranchFailure
+            branch.alternatives = alternatives
+            guard outcome == .sent else {
+                // A send error blocklists the destination; DNS failover tries the next address.
+                destinationPolicy?.blocklist?.add(dst.proto, dst.address)
+                if failover(tx, from: branch) { sent += 1 }
+                sendFailed = true
+                continue
+            }
             tx.branches.append(branch)
             startTimers(tx, branch)
             sent += 1
@@ -173,7 +259,7 @@ extension TransactionManager {
     }
 
     /// Retransmissions over UDP (T1, doubling up to T2) and the final-response timer.
-    private func startTimers(_ tx: Transaction, _ b: ClientBranch) {
+    func startTimers(_ tx: Transaction, _ b: ClientBranch) {
         if !b.isReliable {
             var interval = settings.retrTimer1
             b.retransmission = timers.schedule(afterMilliseconds: interval, name: "tm-retr") { [self] in
@@ -191,7 +277,8 @@ extension TransactionManager {
                 }
             }
         }
-        armFinalResponseTimer(tx, b, milliseconds: tx.frTimeout ?? settings.frTimer)
+        // After the transaction's maximum lifetime a new branch times out at once.
+        armFinalResponseTimer(tx, b, milliseconds: tx.expired ? 1 : tx.frTimeout ?? settings.frTimer)
     }
 
     /// (Re)starts the branch's final-response timer.
@@ -204,13 +291,15 @@ extension TransactionManager {
 
     /// No final reply in time: a CANCEL when the branch rang, then the branch counts as a
     /// 408 (487 when the transaction was cancelled). Lock held.
-    private func branchTimedOut(_ tx: Transaction, _ b: ClientBranch) {
+    func branchTimedOut(_ tx: Transaction, _ b: ClientBranch) {
         guard !b.isFinal, !tx.finished || tx.lastReplyCode < 200 else { return }
+        if !b.replied { branchTimedOutWithoutReply(tx, b) }
         if tx.isInvite, b.lastCode >= 100 { cancel(tx, b) }
         stats.add(.timeouts)
         b.lastCode = tx.canceled ? 487 : 408
         b.finalReply = nil
         tx.stop(b.retransmission)
+        runBranchFailure(tx, b)
         branchFinished(tx, b)
     }
 
@@ -228,7 +317,7 @@ extension TransactionManager {
         b.cancelSent = true
         let localCause = cause ?? (tx.lastReplyCode >= 200 ? tx.lastReplyCode : nil)
         let reason = tx.cancelReason ?? localCause.map { LocalMessages.localCancelReason(cause: $0) }
-        guard let bytes = LocalMessages.cancel(for: b, reason: reason) else { return }
+        guard let bytes = LocalMessages.cancel(tx, for: b, reason: reason, settings.hopByHop) else { return }
         _ = core.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
         retransmitCancel(tx, b, bytes)
     }

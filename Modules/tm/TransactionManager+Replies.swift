@@ -32,7 +32,8 @@ extension TransactionManager {
             // Retransmitted finals: the ACK again for a negative one, a 2xx goes up again
             // (the caller's ACK was lost), as Kamailio relays 2xx retransmissions.
             if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
-            if tx.isInvite, code < 300, code >= 200, tx.localUAC == nil, let bytes = upstreamBytes(rctx) {
+            if tx.isInvite, code < 300, code >= 200, !tx.replicated, tx.localUAC == nil, let bytes = upstreamBytes(rctx)
+            {
                 _ = core.send(
                     OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
@@ -75,7 +76,7 @@ extension TransactionManager {
             if tx.isInvite, settings.restartFrOnEachReply || b.finalResponseTimer == nil || code == b.lastCode {
                 armFinalResponseTimer(tx, b, milliseconds: tx.frInvTimeout ?? settings.frInvTimer)
             }
-            if relay, code > 100, let bytes = upstreamBytes(rctx) {
+            if relay, code > 100, !tx.replicated, let bytes = upstreamBytes(rctx) {
                 stats.add(.relayed)
                 sendUpstream(tx, bytes, code: code)
             }
@@ -86,6 +87,13 @@ extension TransactionManager {
         tx.stop(b.retransmission)
         tx.stop(b.finalResponseTimer)
         if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
+        if code == 503 { branchGot503(tx, b, rctx) }
+        if code < 300, tx.replicated {
+            // A replicated request's reply stays here.
+            for other in tx.pendingBranches { cancel(tx, other) }
+            if tx.lastReplyCode < 200 { finish(tx) }
+            return
+        }
         if code < 300 {
             // A 2xx goes up at once; the other branches are cancelled. One that comes after
             // the final reply (another fork answered too) goes up as well for an INVITE
@@ -101,6 +109,7 @@ extension TransactionManager {
             }
             return
         }
+        runBranchFailure(tx, b)
         if code >= 600, !(tx.disable6xxBlock ?? settings.disable6xxBlock) {
             for other in tx.pendingBranches { cancel(tx, other, cause: code) }
         }
@@ -111,8 +120,7 @@ extension TransactionManager {
     /// failure route runs or the best reply goes upstream. Lock held.
     func branchFinished(_ tx: Transaction, _ b: ClientBranch) {
         guard tx.pendingBranches.isEmpty, tx.lastReplyCode < 200 else { return }
-        let firstBranch = tx.failureBranchStart
-        guard let best = bestBranch(tx, from: firstBranch) else { return }
+        guard let best = bestBranch(tx) else { return }
         if !tx.inFailureRoute {
             runCallbacks(.onFailure, tx, reply: best.finalReply?.message, code: best.lastCode, branch: best.index)
         }
@@ -121,6 +129,7 @@ extension TransactionManager {
         {
             tx.onFailure = nil
             tx.inFailureRoute = true
+            tx.dropReplies = nil
             let before = tx.branches.count
             let state = TMThreadState.thread
             let saved = (state.current, state.replyCode, state.onFailure, state.failedBranch, state.branchIndex)
@@ -129,24 +138,54 @@ extension TransactionManager {
             state.onFailure = nil
             state.failedBranch = best
             state.branchIndex = best.index
+            // The failure route starts from the request as t_relay() (or t_save_lumps()) saved it.
+            if let edits = tx.savedEdits { tx.ctx.edits = edits }
             _ = routes.runFailureRoute(name, tx.ctx)
             // t_on_failure() in the failure route arms it again for the next leg.
             if let again = state.onFailure { tx.onFailure = again }
             (state.current, state.replyCode, state.onFailure, state.failedBranch, state.branchIndex) = saved
             tx.inFailureRoute = false
+            let added = tx.branches.count > before
+            let dropped = dropReplies(tx, before: before, added: added)
             if tx.lastReplyCode >= 200 { return }  // t_reply() there
-            if tx.branches.count > before, !tx.pendingBranches.isEmpty {
+            if added {
                 tx.failureBranchStart = before
-                return  // serial forking: new branches run
+                if !tx.pendingBranches.isEmpty { return }  // serial forking: new branches run
+            } else if dropped {
+                // t_drop_replies() and no new branch: an error reply (Kamailio's branches_failed).
+                if let bytes = LocalMessages.reply(
+                    tx, code: 500, reason: "I'm terribly sorry, server error occurred (1/TM)")
+                {
+                    stats.add(.local)
+                    sendUpstream(tx, bytes, code: 500)
+                }
+                return
             }
         }
-        relayFinal(tx, best)
+        guard let chosen = bestBranch(tx) else { return }
+        relayFinal(tx, chosen)
+    }
+
+    /// After a failure route: the replies that no longer count, by `t_drop_replies()` or
+    /// `failure_reply_mode` (3: all of them when the route added branches; 1: all; 2: those of
+    /// the last set of branches; 0: none). True when some were dropped. Lock held.
+    private func dropReplies(_ tx: Transaction, before: Int, added: Bool) -> Bool {
+        let mode = tx.dropReplies ?? settings.failureReplyMode
+        guard (mode == 3 && added) || (mode != 0 && mode != 3) else { return false }
+        let start = mode == 2 ? min(tx.failureBranchStart, before) : 0
+        for b in tx.branches[start..<before] { b.dropped = true }
+        return true
     }
 
     /// Sends the chosen final reply upstream: the branch's reply, or a local one for a
     /// timeout; `remap_503_500` turns a 503 into 500.
     private func relayFinal(_ tx: Transaction, _ b: ClientBranch) {
         if tx.localUAC != nil { return localFinal(tx, b) }
+        if tx.replicated {
+            // A replicated request's replies stay here.
+            if tx.lastReplyCode < 200 { finish(tx) }
+            return
+        }
         if let reply = b.finalReply, var bytes = upstreamBytes(reply) {
             var code = b.lastCode
             if code == 503, settings.remap503to500 {
@@ -164,12 +203,27 @@ extension TransactionManager {
         }
     }
 
-    /// RFC 3261 16.7.6 as Kamailio's `t_pick_branch`: a 6xx wins, then the lowest class
-    /// (3xx before 4xx before 5xx); the first of a class.
-    func bestBranch(_ tx: Transaction, from start: Int) -> ClientBranch? {
-        let candidates = tx.branches.dropFirst(start).filter { $0.isFinal }
-        if let six = candidates.first(where: { $0.lastCode >= 600 }) { return six }
-        return candidates.min { ($0.lastCode / 100, $0.index) < ($1.lastCode / 100, $1.index) }
+    /// The final reply to relay, as Kamailio's `t_pick_branch` (RFC 3261 16.7.6): the lowest
+    /// `replyPriority` among the branches' final replies that count; the first branch on a tie.
+    func bestBranch(_ tx: Transaction) -> ClientBranch? {
+        var best: (branch: ClientBranch, priority: Int)?
+        for b in tx.branches where b.isFinal && !b.dropped {
+            // A timeout's local reply carries the faked_reply_prio penalty.
+            let p = Self.replyPriority(b.lastCode) + (b.finalReply == nil ? settings.fakedReplyPriority : 0)
+            if best == nil || p < best!.priority { best = (b, p) }
+        }
+        return best?.branch
+    }
+
+    /// Kamailio's `get_prio`: 2xx, then 6xx, 3xx, 4xx, 5xx, each lowest code first, with 401,
+    /// 407, 415, 420 and 484 before the other 4xx.
+    static func replyPriority(_ code: Int) -> Int {
+        let cls = code / 100
+        let xx = code % 100
+        guard (0..<7).contains(cls) else { return 10_000 + code }
+        let base = [32_000, 11_000, 0, 3_000, 4_000, 5_000, 1_000][cls]
+        if cls == 4 { return base + ([1, 7, 15, 20, 84].contains(xx) ? xx : 100 + xx) }
+        return base + xx
     }
 
     /// The reply as it goes upstream: our top Via removed, the reply route's edits applied.
@@ -185,7 +239,7 @@ extension TransactionManager {
     }
 
     private func sendAck(_ tx: Transaction, _ b: ClientBranch, _ reply: SIPMessage) {
-        guard let ack = LocalMessages.ack(for: b, reply: reply) else { return }
+        guard let ack = LocalMessages.ack(tx, for: b, reply: reply, settings.hopByHop) else { return }
         _ = core.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
     }
 

@@ -23,8 +23,12 @@ final class TMThreadState {
     var failedBranch: ClientBranch?
     /// The branch a branch, onreply or failure route runs for (`$T_branch_idx`).
     var branchIndex: Int?
+    /// The per-transaction switches set before the transaction exists (`t_set_auto_inv_100()`,
+    /// `t_relay_to()` flags, `t_set_max_lifetime()`, `t_on_branch_failure()`).
+    var options = TransactionOptions()
 
     func reset() {
+        options = TransactionOptions()
         current = nil
         onFailure = nil
         onReply = nil
@@ -78,12 +82,15 @@ final class TransactionManager: @unchecked Sendable {
     /// The core, set in `mod_init`.
     var core: CoreContext = .current
     let stats = TMStats()
+    /// The core's DNS failover switch and destination blocklist (read in mod_init).
+    var destinationPolicy: (any DestinationPolicy)?
     let callbacks = TMCallbacks()
     private let labels = Atomic<UInt64>(1)
 
     /// Applies `max_transactions` once parameters are set (mod_init).
     func start(core: CoreContext) {
         self.core = core
+        destinationPolicy = core.destinationPolicy
         table = TransactionTable(maxTransactions: settings.maxTransactions)
     }
 
@@ -133,6 +140,8 @@ final class TransactionManager: @unchecked Sendable {
         tx.onBranch = state.onBranch
         tx.frTimeout = state.frTimeout
         tx.frInvTimeout = state.frInvTimeout
+        tx.options = state.options
+        tx.onBranchFailure = state.options.onBranchFailure
         if case .failure(let e) = table.insert(tx) {
             stats.add(.refused)
             Log.error("tm", "cannot create a transaction for \(m.methodText) \(m.callID ?? ""): \(e): replying 503")
@@ -141,6 +150,7 @@ final class TransactionManager: @unchecked Sendable {
         }
         stats.add(.created)
         state.current = tx
+        startLifetime(tx)
         transactionCreated(tx)
         return .created(tx)
     }
@@ -228,6 +238,7 @@ final class TransactionManager: @unchecked Sendable {
     func finish(_ tx: Transaction) {
         guard !tx.finished else { return }
         tx.finished = true
+        tx.stop(tx.lifetimeTimer)
         stats.add(.waiting)
         for b in tx.branches {
             tx.stop(b.retransmission)
@@ -242,11 +253,15 @@ final class TransactionManager: @unchecked Sendable {
                 for b in tx.branches {
                     tx.stop(b.retransmission)
                     tx.stop(b.finalResponseTimer)
+                    tx.stop(b.cancelRetransmission)
                     b.retransmission = nil
                     b.finalResponseTimer = nil
+                    b.cancelRetransmission = nil
                 }
                 tx.stop(tx.replyRetransmission)
                 tx.replyRetransmission = nil
+                tx.stop(tx.lifetimeTimer)
+                tx.lifetimeTimer = nil
                 tx.waitTimer = nil
             }
         }

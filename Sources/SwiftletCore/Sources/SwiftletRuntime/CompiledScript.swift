@@ -46,8 +46,13 @@ public final class CompiledScript: ScriptRoutes {
         // The modules' request-in hooks (pre-script callbacks), in load order.
         for filter in ctx.core.hooks.requestIn where !filter(ctx) { return false }
         guard let route = requestRoute else { return true }
-        return run(route, .request, ctx)
+        let kept = run(route, .request, ctx)
+        requestRouteCompletion?.requestRouteFinished(ctx)
+        return kept
     }
+
+    /// The module told when a request route ends (tm), set once modules are loaded.
+    var requestRouteCompletion: (any RequestRouteCompletion)?
 
     /// Runs the core reply route on a reply. Returns false when the script dropped it.
     @discardableResult

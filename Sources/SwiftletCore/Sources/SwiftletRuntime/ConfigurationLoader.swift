@@ -120,6 +120,11 @@ public enum ConfigurationLoader {
         ListenParser.expandProtocols(&core)
         DNSResolver.settings = core.network.effectiveDNS(listeners: core.listen)
         context.install(resolver: SystemSIPResolver())
+        // use_dns_failover and the destination blocklist, for modules (tm).
+        try? context.apis.register(
+            ProvidedAPI(
+                CoreDestinationPolicy(core.network.destinations, timers: context.timers), as: DestinationPolicy.self),
+            module: "core")
         if core.network.autoAliases {
             core.aliases += AutoAliases.forListeners(core.listen, existing: core.aliases)
         }
@@ -259,6 +264,7 @@ public enum ConfigurationLoader {
             throw ConfigLoadError(error: ConfigError(sorted), sources: sources)
         }
         context.install(routes: script)
+        script.requestRouteCompletion = context.apis.lookup(RequestRouteCompletion.self)
         return LoadedConfiguration(
             core: core, modules: modules, script: script, context: context, warnings: warnings + compiler.warnings)
     }

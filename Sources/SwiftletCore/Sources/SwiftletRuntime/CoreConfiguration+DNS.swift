@@ -8,6 +8,8 @@ struct NetworkConfiguration {
     var mhomed = false
     /// `auto_aliases`: add the reverse-DNS names of the listen addresses as aliases.
     var autoAliases = true
+    /// `use_dns_failover`, `use_dst_blocklist`, `dst_blocklist_expire`.
+    var destinations = DestinationPolicySettings()
 
     /// Sets the integer global `name`; false when it is not one of these.
     mutating func set(_ name: String, _ v: Int) -> Bool {
@@ -30,7 +32,7 @@ struct NetworkConfiguration {
         case "dns_cache_max_ttl": dns.maxTTL = max(0, v)
         case "mhomed": mhomed = v != 0
         case "auto_aliases": autoAliases = v != 0
-        default: return false
+        default: return destinations.set(name, v)
         }
         return true
     }
@@ -48,7 +50,11 @@ struct NetworkConfiguration {
         } else if var probe = Optional(self), probe.set(g.name, 0) {
             return [ConfigDiagnostic("'\(g.name)' takes an integer value", at: g.value.first?.location ?? g.location)]
         }
-        if NetworkConfiguration.acceptedWithoutEffect.contains(g.name) { return [] }
+        if NetworkConfiguration.acceptedWithoutEffect.contains(g.name)
+            || DestinationPolicySettings.acceptedWithoutEffect.contains(g.name)
+        {
+            return []
+        }
         return nil
     }
 

@@ -77,7 +77,7 @@ public struct CoreConfiguration {
     /// Kamailio global parameters that Swiftlet reads but does not act on yet. They are
     /// accepted with a warning naming the place, so that Kamailio configurations load.
     static let acceptedNotImplemented: Set<String> = [
-        "enable_sctp", "disable_sctp", "dns", "rev_dns", "use_dns_failover", "fork", "memdbg", "memlog",
+        "enable_sctp", "disable_sctp", "dns", "rev_dns", "fork", "memdbg", "memlog",
         "tcp_connect_timeout", "tcp_send_timeout",
         "tcp_async", "tcp_keepalive", "tcp_crlf_ping", "enable_tls", "tls_max_connections", "max_branches",
         "server_id", "user_agent_header", "sip_warning", "onsend_route_reply",
