@@ -20,6 +20,10 @@ let testModules: [(name: String, path: String)] = [
     ("swiftlet_test_stale_module", "Tests/Fixtures/stale_module"),
 ]
 
+/// Release builds leave out the run-time exclusivity checks (as the core's targets do, see
+/// Sources/SwiftletCore/Package.swift); debug builds keep them.
+let releaseSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "Swiftlet",
     products: [
@@ -32,11 +36,14 @@ let package = Package(
         .package(path: "Sources/SwiftletCore")
     ],
     targets: [
-        .executableTarget(name: "swiftlet", dependencies: [core], path: "Sources/swiftlet"),
+        .executableTarget(name: "swiftlet", dependencies: [core], path: "Sources/swiftlet", swiftSettings: releaseSettings),
         // The RPC client links nothing of the core: it only speaks JSON over a Unix socket.
         .executableTarget(name: "swiftletctl", path: "Sources/swiftletctl"),
     ]
-        + modules.map { .target(name: $0, dependencies: [core], path: "Modules/\($0)", exclude: ["README.md"]) }
+        + modules.map {
+            .target(
+                name: $0, dependencies: [core], path: "Modules/\($0)", exclude: ["README.md"], swiftSettings: releaseSettings)
+        }
         + testModules.map { .target(name: $0.name, dependencies: [core], path: $0.path) }
         + [
             // Tests mirror the core's targets; module tests run through the runtime, so they
