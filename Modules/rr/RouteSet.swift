@@ -94,10 +94,19 @@ struct RouteURI {
 
     /// The value of parameter `name` (any case); "" for a flag; nil when absent.
     func parameter(_ name: String) -> String? {
-        for p in parts.parameters(buffer) where string(p.name).lowercased() == name {
+        for p in parts.parameters(buffer) where nameMatches(p.name, name) {
             return p.value.map(string) ?? ""
         }
         return nil
+    }
+
+    /// True when the parameter name in `range`, lowercased, is `name`: ASCII names compared
+    /// byte by byte (no strings made), others through `lowercased()`.
+    private func nameMatches(_ range: Range<Int>, _ name: String) -> Bool {
+        let wanted = name.utf8
+        guard buffer[range].allSatisfy({ $0 < 0x80 }) else { return string(range).lowercased() == name }
+        guard range.count == wanted.count else { return false }
+        return zip(buffer[range], wanted).allSatisfy { c, w in (c >= 0x41 && c <= 0x5A ? c + 0x20 : c) == w }
     }
 
     func hasParameter(_ name: String) -> Bool { parameter(name) != nil }

@@ -7,7 +7,7 @@ extension TransactionManager {
     func handleReply(_ rctx: MessageContext) -> ReplyDisposition {
         let msg = rctx.message
         guard let code = msg.statusCode, let via = rctx.via1, let branchValue = via.branch?.value,
-            let (id, index) = TransactionKey.parse(branch: msg.buffer.tmText(branchValue)),
+            let (id, index) = TransactionKey.parse(msg.buffer, branchValue),
             let tx = table.transaction(id: id)
         else { return .notMine }
         stats.add(.received)

@@ -103,9 +103,8 @@ enum TransactionKey {
         let msg = ctx.message
         let b = msg.buffer
         guard let via = ctx.via1 else { return nil }
-        let sentBy = b.tmText(via.host) + ":" + String(via.port ?? 5060)
         if via.hasRFC3261Branch(b), let branch = via.branch?.value {
-            return "3261|" + b.tmText(branch) + "|" + sentBy + "|" + cls
+            return rfc3261Key(b, branch: branch, host: via.host, port: via.port ?? 5060, methodClass: cls)
         }
         let cseq = (try? msg.cseq()).map { String($0.number) } ?? ""
         return "2543|" + (msg.callID ?? "") + "|" + cseq + "|" + (msg.fromTag ?? "") + "|"
@@ -120,10 +119,7 @@ enum TransactionKey {
 
     /// The id and branch index in a branch we generated, or nil.
     static func parse(branch text: String) -> (id: String, index: Int)? {
-        guard text.hasPrefix(BranchGenerator.magicCookie) else { return nil }
-        let parts = text.dropFirst(BranchGenerator.magicCookie.count).split(
-            separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let n = Int(parts[2]), n >= 0 else { return nil }
-        return (String(parts[1]), n)
+        let b = Array(text.utf8)
+        return parse(b, 0..<b.count)
     }
 }

@@ -5,27 +5,59 @@ import SwiftletSDK
 #endif
 
 /// The addresses that count as "myself" (Kamailio's `check_self`): the listen addresses
-/// (and their advertised addresses) and the `alias=` names.
+/// (and their advertised addresses) and the `alias=` names. Their binary and lowercased
+/// forms are computed once, when set: `isMyself` runs for every Route and Via checked.
 struct LocalAddresses {
-    var listeners: [ListenAddress] = []
-    var aliases: [LocalAlias] = []
+    var listeners: [ListenAddress] { didSet { names = Names(listeners, aliases) } }
+    var aliases: [LocalAlias] { didSet { names = Names(listeners, aliases) } }
+    private var names: Names
+
+    init(listeners: [ListenAddress] = [], aliases: [LocalAlias] = []) {
+        self.listeners = listeners
+        self.aliases = aliases
+        names = Names(listeners, aliases)
+    }
+
+    /// A host as compared: its address bytes when it is an IP literal, and its lowercased text.
+    private struct Name {
+        let bytes: [UInt8]?
+        let lowered: String
+        init(_ text: String) {
+            bytes = IPAddressText.bytes(text)
+            lowered = text.lowercased()
+        }
+    }
+
+    /// The listeners' addresses and advertised addresses, the aliases' hosts.
+    private struct Names {
+        var listeners: [(address: Name, advertised: Name?)] = []
+        var aliases: [Name] = []
+        init(_ listeners: [ListenAddress], _ aliases: [LocalAlias]) {
+            self.listeners = listeners.map { (Name($0.address), $0.advertisedAddress.map(Name.init)) }
+            self.aliases = aliases.map { Name($0.host) }
+        }
+    }
 
     /// True when `host` (IPv6 with or without brackets) and `port` (nil: any) is one of ours.
     func isMyself(host: String, port: Int?) -> Bool {
         var h = Substring(host)
-        if h.hasPrefix("["), h.hasSuffix("]") { h = h.dropFirst().dropLast() }
+        if h.utf8.first == UInt8(ascii: "["), h.utf8.last == UInt8(ascii: "]") { h = h.dropFirst().dropLast() }
+        guard !h.isEmpty else { return false }
         let name = String(h)
-        guard !name.isEmpty else { return false }
         let bytes = IPAddressText.bytes(name)
-        func same(_ other: String) -> Bool {
-            if let bytes, let o = IPAddressText.bytes(other) { return bytes == o }
-            return other.lowercased() == name.lowercased()
+        var lowered: String? = nil
+        func same(_ other: Name) -> Bool {
+            if let bytes, let o = other.bytes { return bytes == o }
+            if lowered == nil { lowered = name.lowercased() }
+            return other.lowered == lowered
         }
-        for l in listeners {
-            if same(l.address), port == nil || port == l.port { return true }
-            if let a = l.advertisedAddress, same(a), port == nil || port == (l.advertisedPort ?? l.port) { return true }
+        for (l, n) in zip(listeners, names.listeners) {
+            if same(n.address), port == nil || port == l.port { return true }
+            if let a = n.advertised, same(a), port == nil || port == (l.advertisedPort ?? l.port) { return true }
         }
-        for a in aliases where a.host.lowercased() == name.lowercased() || same(a.host) {
+        for (a, n) in zip(aliases, names.aliases) {
+            if lowered == nil { lowered = name.lowercased() }
+            guard n.lowered == lowered || same(n) else { continue }
             if a.port == nil || port == nil || a.port == port { return true }
         }
         return MyselfCallbacks.run(host: host, port: port, proto: nil)

@@ -22,6 +22,7 @@ final class UDPWorker {
 
     /// The receive loop; returns when the server stops.
     func run() {
+        MallocArena.reserve(bytes: UDPWorker.arenaReserveBytes)
         var buffer = [UInt8](repeating: 0, count: 65536)
         let fd = listener.fd
         let receive = ReceiveInfo(
@@ -55,6 +56,9 @@ final class UDPWorker {
             dispatcher.handle(Array(buffer[0..<n]), receive: info)
         }
     }
+
+    /// The malloc arena grown for each worker before it receives (see `MallocArena`).
+    static let arenaReserveBytes = 32 * 1024 * 1024
 
     /// Longest time spent draining a socket after the stop request.
     static let drainSeconds = 2

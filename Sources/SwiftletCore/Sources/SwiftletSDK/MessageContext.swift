@@ -149,8 +149,22 @@ public final class MessageContext {
     /// Extended AVPs of this message (`$xavp(root=>field)`), the newest first.
     public var xavps: [XAVP] = []
     /// Edits to the message recorded by the script (`append_hf`, `remove_hf`, ...), applied
-    /// when the message is sent on. Created on first use.
-    public lazy var edits = MessageEditor(message)
+    /// when the message is sent on. Created on first use. Edits through it
+    /// (`ctx.edits.insert(...)`) change the stored editor in place, without a copy.
+    public var edits: MessageEditor {
+        get {
+            if let e = storedEdits { return e }
+            let e = MessageEditor(message)
+            storedEdits = e
+            return e
+        }
+        set { storedEdits = newValue }
+        _modify {
+            if storedEdits == nil { storedEdits = MessageEditor(message) }
+            yield &storedEdits!
+        }
+    }
+    private var storedEdits: MessageEditor?
     /// Insertions whose bytes depend on the socket the request leaves from (rr's
     /// Record-Route), resolved each time the request is built for sending.
     public var sendSocketLumps: [SendSocketLump] = []

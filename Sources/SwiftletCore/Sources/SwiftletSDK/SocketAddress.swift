@@ -36,6 +36,18 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     /// An IP literal (IPv6 with or without brackets) and a port, without any DNS; nil when
     /// `numericHost` is not an IP address.
     public init?(numericHost: String, port: Int) {
+        // Dotted-quad IPv4, the usual case, without inet_pton.
+        if let v4 = IPAddressText.ipv4(numericHost) {
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = UInt16(truncatingIfNeeded: port).bigEndian
+            sin.sin_addr.s_addr = v4.bigEndian
+            withUnsafeMutableBytes(of: &storage) { dst in
+                withUnsafeBytes(of: sin) { dst.copyMemory(from: $0) }
+            }
+            length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            return
+        }
         var h = Substring(numericHost)
         if h.hasPrefix("["), h.hasSuffix("]") { h = h.dropFirst().dropLast() }
         let text = String(h)
@@ -73,25 +85,47 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The address as text (IPv6 without brackets).
     public var ipString: String {
+        if family == AF_INET { return ipv4String }
         var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         var copy = storage
         withUnsafePointer(to: &copy) { p in
             p.withMemoryRebound(to: UInt8.self, capacity: MemoryLayout<sockaddr_storage>.size) { raw in
-                if family == AF_INET {
-                    raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
-                        var a = sin.pointee.sin_addr
-                        _ = inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count))
-                    }
-                } else {
-                    raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
-                        var a = sin6.pointee.sin6_addr
-                        _ = inet_ntop(AF_INET6, &a, &buf, socklen_t(buf.count))
-                    }
+                raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    var a = sin6.pointee.sin6_addr
+                    _ = inet_ntop(AF_INET6, &a, &buf, socklen_t(buf.count))
                 }
             }
         }
         let end = buf.firstIndex(of: 0) ?? buf.count
         return String(decoding: buf[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The IPv4 address as dotted decimal (as inet_ntop writes it), built without a
+    /// temporary buffer: at most 15 bytes, a small string.
+    private var ipv4String: String {
+        let a = withUnsafeBytes(of: storage) { $0.load(fromByteOffset: 4, as: UInt32.self) }
+        return String(unsafeUninitializedCapacity: 15) { out in
+            var n = 0
+            withUnsafeBytes(of: a) { octets in
+                for (i, o) in octets.enumerated() {
+                    if i > 0 {
+                        out[n] = UInt8(ascii: ".")
+                        n += 1
+                    }
+                    if o >= 100 {
+                        out[n] = UInt8(ascii: "0") + o / 100
+                        n += 1
+                    }
+                    if o >= 10 {
+                        out[n] = UInt8(ascii: "0") + (o / 10) % 10
+                        n += 1
+                    }
+                    out[n] = UInt8(ascii: "0") + o % 10
+                    n += 1
+                }
+            }
+            return n
+        }
     }
 
     /// The port.
@@ -120,14 +154,28 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static func == (a: SocketAddress, b: SocketAddress) -> Bool {
-        a.family == b.family && a.port == b.port && a.addressBytes == b.addressBytes
+        guard a.family == b.family, a.port == b.port else { return false }
+        let range = a.addressRange
+        return withUnsafeBytes(of: a.storage) { x in
+            withUnsafeBytes(of: b.storage) { y in
+                memcmp(x.baseAddress! + range.lowerBound, y.baseAddress! + range.lowerBound, range.count) == 0
+            }
+        }
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(family)
         hasher.combine(port)
-        hasher.combine(addressBytes)
+        // As the hash of `addressBytes` (an array hashes its count, then its elements).
+        let range = addressRange
+        hasher.combine(range.count)
+        withUnsafeBytes(of: storage) { raw in
+            for i in range { hasher.combine(raw[i]) }
+        }
     }
+
+    /// Where the address bytes are in `storage` (empty for an unknown family).
+    private var addressRange: Range<Int> { family == AF_INET ? 4..<8 : family == AF_INET6 ? 8..<24 : 0..<0 }
 }
 
 /// A start-up or I/O failure of the runtime, with a message for the operator.

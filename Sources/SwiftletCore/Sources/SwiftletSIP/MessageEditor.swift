@@ -98,17 +98,34 @@ public struct MessageEditor {
     public mutating func addVia(
         transport: String, host: String, port: Int?, branch: String, extraParameters: String = "", rport: Bool = false
     ) {
-        let sentBy = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
-        var line = "Via: SIP/2.0/\(transport.uppercased()) \(sentBy)"
-        if let port { line += ":\(port)" }
-        line += ";branch=\(branch)"
-        line += extraParameters
-        if rport { line += ";rport" }
-        if let first = message.firstHeader(.via) {
-            insertHeader(line, before: first)
+        // Written as bytes: this runs for every forwarded request.
+        var line: [UInt8] = []
+        line.reserveCapacity(
+            40 + transport.utf8.count + host.utf8.count + branch.utf8.count + extraParameters.utf8.count)
+        line += "Via: SIP/2.0/".utf8
+        if transport.utf8.allSatisfy({ $0 < 0x80 }) {
+            for c in transport.utf8 { line.append(c >= 0x61 && c <= 0x7A ? c - 0x20 : c) }
         } else {
-            prependHeader(line)
+            line += transport.uppercased().utf8
         }
+        line.append(UInt8(ascii: " "))
+        let bracket = host.utf8.contains(UInt8(ascii: ":")) && host.utf8.first != UInt8(ascii: "[")
+        if bracket { line.append(UInt8(ascii: "[")) }
+        line += host.utf8
+        if bracket { line.append(UInt8(ascii: "]")) }
+        if let port {
+            line.append(UInt8(ascii: ":"))
+            line += String(port).utf8
+        }
+        line += ";branch=".utf8
+        line += branch.utf8
+        line += extraParameters.utf8
+        if rport { line += ";rport".utf8 }
+        line += [ASCII.cr, ASCII.lf]
+        let at =
+            message.firstHeader(.via)?.lineRange.lowerBound ?? message.headers.first?.lineRange.lowerBound
+            ?? message.headersEnd
+        insert(line, at: at)
     }
 
     /// Removes the top Via value (a proxy forwarding a reply): the whole line when it holds

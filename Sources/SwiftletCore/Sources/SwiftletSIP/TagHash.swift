@@ -15,7 +15,19 @@ public enum TagHash {
             h1 = (h1 ^ 0xff) &* 0x0000_0100_0000_01b3
             h2 = (h2 ^ 0xa5) &* 0x0000_0100_0000_01b3
         }
-        return hexDigits(h1, count: 16) + hexDigits(h2, count: 16)
+        return String(unsafeUninitializedCapacity: 32) { out in
+            var x = h1
+            var y = h2
+            for i in stride(from: 15, through: 0, by: -1) {
+                let d = UInt8(truncatingIfNeeded: x & 0xf)
+                let e = UInt8(truncatingIfNeeded: y & 0xf)
+                out[i] = d < 10 ? 0x30 + d : 0x57 + d
+                out[16 + i] = e < 10 ? 0x30 + e : 0x57 + e
+                x >>= 4
+                y >>= 4
+            }
+            return 32
+        }
     }
 
     /// CRC-16/CCITT (reflected polynomial 0x8408, init 0xFFFF, final complement) over the
@@ -33,13 +45,14 @@ public enum TagHash {
     }
 
     private static func hexDigits(_ v: UInt64, count: Int) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8](repeating: 0, count: count)
-        var x = v
-        for i in stride(from: count - 1, through: 0, by: -1) {
-            out[i] = digits[Int(x & 0xf)]
-            x >>= 4
+        String(unsafeUninitializedCapacity: count) { out in
+            var x = v
+            for i in stride(from: count - 1, through: 0, by: -1) {
+                let d = UInt8(truncatingIfNeeded: x & 0xf)
+                out[i] = d < 10 ? 0x30 + d : 0x57 + d  // 0-9, a-f
+                x >>= 4
+            }
+            return count
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -1,0 +1,76 @@
+import SwiftletSDK
+
+extension TransactionKey {
+    /// `parse(branch:)` on the bytes of a received branch value: the id and branch index of
+    /// `z9hG4bK<label>.<id>.<n>`, or nil. No intermediate strings: this runs for every reply.
+    static func parse(_ b: [UInt8], _ range: Range<Int>) -> (id: String, index: Int)? {
+        let cookie: [UInt8] = [0x7A, 0x39, 0x68, 0x47, 0x34, 0x62, 0x4B]  // z9hG4bK
+        guard range.count >= cookie.count else { return nil }
+        for i in 0..<cookie.count where b[range.lowerBound + i] != cookie[i] { return nil }
+        let dot = UInt8(ascii: ".")
+        var firstDot = -1
+        var secondDot = -1
+        for i in (range.lowerBound + cookie.count)..<range.upperBound where b[i] == dot {
+            if firstDot < 0 {
+                firstDot = i
+            } else if secondDot < 0 {
+                secondDot = i
+            } else {
+                return nil  // more than three parts
+            }
+        }
+        guard secondDot >= 0, let n = decimal(b, (secondDot + 1)..<range.upperBound), n >= 0 else { return nil }
+        return (String(decoding: b[(firstDot + 1)..<secondDot], as: UTF8.self), n)
+    }
+
+    /// The number in `range` as `Int(_:)` reads it (an optional sign, then decimal digits), or nil.
+    private static func decimal(_ b: [UInt8], _ range: Range<Int>) -> Int? {
+        var i = range.lowerBound
+        var negative = false
+        if i < range.upperBound, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+            negative = b[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        guard i < range.upperBound else { return nil }
+        var value = 0
+        while i < range.upperBound {
+            let d = Int(b[i]) - 48
+            guard d >= 0, d <= 9 else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (s, o2) = negative ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
+            guard !o1, !o2 else { return nil }
+            value = s
+            i += 1
+        }
+        return value
+    }
+}
+
+extension TransactionKey {
+    /// The RFC 3261 key `3261|<branch>|<host>:<port>|<method class>`, written in one go.
+    static func rfc3261Key(_ b: [UInt8], branch: Range<Int>, host: Range<Int>, port: Int, methodClass cls: String)
+        -> String
+    {
+        var cls = cls
+        return cls.withUTF8 { method in
+            let portText = String(port)
+            let count = 5 + branch.count + 1 + host.count + 1 + portText.utf8.count + 1 + method.count
+            return String(unsafeUninitializedCapacity: count) { out in
+                var n = 0
+                func put(_ c: UInt8) {
+                    out[n] = c
+                    n += 1
+                }
+                for c in "3261|".utf8 { put(c) }
+                for i in branch { put(b[i]) }
+                put(UInt8(ascii: "|"))
+                for i in host { put(b[i]) }
+                put(UInt8(ascii: ":"))
+                for c in portText.utf8 { put(c) }
+                put(UInt8(ascii: "|"))
+                for c in method { put(c) }
+                return n
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Counts what Swiftlet spends per call, independent of how busy the machine is:
+#   instructions  user-space instructions per call (valgrind --tool=callgrind; this VM has no
+#                 hardware counters for `perf stat -e instructions`), with a profile to read
+#                 with callgrind_annotate
+#   syscalls      system calls and context switches per call (perf stat tracepoints)
+#
+#   scripts/bench-count.sh instructions [scenario [rate [duration]]]   (default: stateful 30 10)
+#   scripts/bench-count.sh syscalls     [scenario [rate [duration]]]   (default: stateful 300 20)
+#
+# Scenarios and configurations are those of Benchmarks/load (options, stateless, stateful), on
+# ports BASE (server), BASE+10 (SIPp UAS), BASE+20 (SIPp UAC); BASE=25060 unless set. Uses the
+# release build (BIN=<dir> for another one). Callgrind runs the server ~50x slower: keep the
+# rate low (30 calls/s is fine). Each run keeps its files in a temporary directory (printed).
+# Needs: sipp, valgrind (instructions), perf (syscalls).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+mode=${1:-instructions}
+scenario=${2:-stateful}
+case "$mode" in
+instructions) rate=${3:-30}; duration=${4:-10} ;;
+syscalls) rate=${3:-300}; duration=${4:-20} ;;
+*) echo "usage: $0 instructions|syscalls [scenario [rate [duration]]]" >&2; exit 2 ;;
+esac
+base=${BASE:-25060}
+sp=$base; up=$((base + 10)); cp=$((base + 20))
+load=$root/Benchmarks/load
+case "$scenario" in
+options) uac=(-sf "$load/scenarios/options-uac.xml"); uas=() ;;
+stateless | stateful) uac=(-sf "$load/scenarios/call-uac.xml"); uas=(-sf "$load/scenarios/call-uas.xml") ;;
+*) echo "unknown scenario $scenario (options, stateless, stateful)" >&2; exit 2 ;;
+esac
+bin=${BIN:-$(swift build -c release --show-bin-path)}
+dir=$(mktemp -d "/tmp/swiftlet-count-$scenario-XXXX")
+sed -e "s/5060/$sp/g" -e "s/5070/$up/g" "$load/cfg/$scenario.cfg" > "$dir/$scenario.cfg"
+if [ "$mode" = instructions ]; then
+    # valgrind 3.19 cannot read the DWARF 5 of a Swift build: use copies without debug info.
+    mkdir "$dir/bin"
+    cp "$bin/swiftlet" "$bin"/*.so "$dir/bin/"
+    strip --strip-debug "$dir/bin/"*
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$dir/callgrind.%p" \
+        "$dir/bin/swiftlet" -f "$dir/$scenario.cfg" -DD -E -L "$dir/bin" > "$dir/server.log" 2>&1 &
+else
+    "$bin/swiftlet" -f "$dir/$scenario.cfg" -DD -E -L "$bin" > "$dir/server.log" 2>&1 &
+fi
+server=$!
+uas_pid=""
+cleanup() {
+    kill "$server" 2>/dev/null || true
+    [ -n "$uas_pid" ] && kill "$uas_pid" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+for _ in $(seq 300); do ss -uln | grep -q "127.0.0.1:$sp " && break; sleep 0.2; done
+sleep 1
+if [ ${#uas[@]} -gt 0 ]; then
+    sipp -i 127.0.0.1 -nostdin -buff_size 4194304 -p "$up" "${uas[@]}" > /dev/null 2>&1 &
+    uas_pid=$!
+    sleep 0.5
+fi
+if [ "$mode" = instructions ]; then
+    callgrind_control -i on "$server" > /dev/null 2>&1
+else
+    events=raw_syscalls:sys_enter,context-switches,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto
+    events+=,syscalls:sys_enter_futex,syscalls:sys_enter_mprotect
+    perf stat -x, -e "$events" -p "$server" -o "$dir/perf.txt" &
+    perf_pid=$!
+    sleep 0.3
+fi
+calls=$((rate * duration))
+sipp "127.0.0.1:$sp" "${uac[@]}" -i 127.0.0.1 -nostdin -buff_size 4194304 -p "$cp" -r "$rate" -rp 1000 \
+    -m "$calls" -l $((3 * rate)) -recv_timeout 20000 -timeout $((duration * 3 + 60))s \
+    -trace_stat -stf "$dir/stat.csv" > /dev/null 2> "$dir/uac.err" || true
+sleep 6 # tm's wait timer (5 s) frees the last transactions
+column() { awk -F';' -v c="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} END{print $k}' "$dir/stat.csv"; }
+ok=$(column 'SuccessfulCall(C)')
+failed=$(column 'FailedCall(C)')
+echo "scenario=$scenario rate=$rate calls=$calls successful=$ok failed=$failed files=$dir"
+[ "${ok:-0}" -gt 0 ] || exit 1
+if [ "$mode" = instructions ]; then
+    callgrind_control -d "$server" > /dev/null 2>&1
+    sleep 1
+    total=$(grep -h "^totals:" "$dir"/callgrind.*.1 | awk '{s += $2} END {print s}')
+    echo "instructions (user space): $((total / ok)) per call"
+    echo "profile: callgrind_annotate --inclusive=yes $(ls "$dir"/callgrind.*.1)"
+else
+    kill -INT "$perf_pid"
+    wait "$perf_pid" 2>/dev/null || true
+    awk -F, -v n="$ok" '$3 != "" {printf "%-30s %8.2f per call\n", $3, $1 / n}' "$dir/perf.txt"
+fi
