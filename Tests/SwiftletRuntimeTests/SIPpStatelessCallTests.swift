@@ -40,13 +40,10 @@ import Testing
         usleep(300_000)
         let (uac, uacOut) = try sipp(uacArguments)
         let uacText = String(decoding: uacOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        uac.waitUntilExit()
-        let deadline = Date().addingTimeInterval(10)
-        while uas.isRunning, Date() < deadline { usleep(50_000) }
-        if uas.isRunning { uas.terminate() }
+        let uacStatus = uac.waitForExit(timeout: 60)
+        let uasStatus = uas.waitForExit(timeout: 10)
         let uasText = String(decoding: uasOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        uas.waitUntilExit()
-        return (Run(status: uac.terminationStatus, text: uacText), Run(status: uas.terminationStatus, text: uasText))
+        return (Run(status: uacStatus, text: uacText), Run(status: uasStatus, text: uasText))
     }
 
     @Test(.enabled(if: sippPath != nil, "sipp is not installed (apt-get install sip-tester)"), arguments: cases)

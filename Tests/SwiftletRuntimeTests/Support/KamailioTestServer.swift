@@ -48,9 +48,12 @@ final class KamailioTestServer {
     /// in the threads that start children, and they inherit that mask.
     func stop() {
         guard process.isRunning else { return }
+        // Main first: a Kamailio main process that sees a child die signals its whole
+        // process group (kill(0, SIGTERM)), which is the test runner's.
         let main = process.processIdentifier
-        for child in Self.children(of: main) { kill(child, SIGKILL) }
+        let children = Self.children(of: main)
         kill(main, SIGKILL)
+        for child in children { kill(child, SIGKILL) }
         process.waitUntilExit()
     }
 

@@ -61,23 +61,21 @@ enum SIPpParties {
             try p.run()
             return (p, outputPath, tracePath)
         }
-        func finish(_ p: Process, _ output: String, _ trace: String) -> Run {
-            p.waitUntilExit()
+        func finish(_ p: Process, _ output: String, _ trace: String, within seconds: TimeInterval) -> Run {
+            let status = p.waitForExit(timeout: seconds)
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             let messages = (try? String(contentsOfFile: trace, encoding: .utf8)) ?? ""
-            return Run(status: p.terminationStatus, text: text, messages: messages)
+            return Run(status: status, text: text, messages: messages)
         }
         var started: [(Process, String, String)] = []
         for (i, arguments) in uases.enumerated() { started.append(try start(arguments, "uas\(i + 1)")) }
         usleep(300_000)
         let (uacProcess, uacOut, uacTrace) = try start(uac, "uac")
-        let uacRun = finish(uacProcess, uacOut, uacTrace)
+        let uacRun = finish(uacProcess, uacOut, uacTrace, within: TimeInterval(timeout + 30))
         let deadline = Date().addingTimeInterval(uasGrace)
         var uasRuns: [Run] = []
         for (p, out, trace) in started {
-            while p.isRunning, Date() < deadline { usleep(20_000) }
-            if p.isRunning { p.terminate() }
-            uasRuns.append(finish(p, out, trace))
+            uasRuns.append(finish(p, out, trace, within: max(0, deadline.timeIntervalSinceNow)))
         }
         return (uacRun, uasRuns)
     }
