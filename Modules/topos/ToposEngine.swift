@@ -16,6 +16,10 @@ final class ToposEngine: @unchecked Sendable {
     /// 8 `topos:msg-receiving`.
     var eventMode = 15
 
+    /// What `received`/`sending` return for a message that must not go on: the storage
+    /// failed, and sending it would show the topology topos hides.
+    static let drop: [UInt8] = []
+
     init(settings: ToposSettings, storage: any TopologyStorage, now: Int) {
         self.settings = settings
         self.storage = storage
@@ -123,10 +127,13 @@ final class ToposEngine: @unchecked Sendable {
     /// `P-SR-XBranch` for the sending.
     func responseReceived(_ msg: SIPMessage) -> [UInt8]? {
         guard var mtsd = toposPack(msg, settings) else { return nil }
+        var storageFailed = false
         let branch: TopologyRecord? = withLock(msg) {
             let btsd: TopologyRecord
             switch storage.loadBranch(msg, mtsd, mode: 0) {
-            case .failure: return nil
+            case .failure:
+                storageFailed = !mtsd.xVBranch1.isEmpty
+                return nil
             case .notFound: btsd = TopologyRecord()
             case .found(let b): btsd = b
             }
@@ -142,7 +149,12 @@ final class ToposEngine: @unchecked Sendable {
             else { return nil }
             return btsd
         }
-        guard let btsd = branch else { return nil }
+        guard let btsd = branch else {
+            guard storageFailed else { return nil }
+            // Kamailio forwards it as it is, with the callee's Contact and Record-Routes.
+            Log.error("topos", "storage failure: dropping the \(msg.statusCode ?? 0) reply (the sender retransmits)")
+            return Self.drop
+        }
         var rw = ToposRewrite(msg, settings)
         rw.reappendVia(btsd.xVia)
         rw.reappendRR(btsd.sRR)
@@ -166,6 +178,7 @@ final class ToposEngine: @unchecked Sendable {
             rw.remove(named: ToposHeader.xuuid)
         }
         var direction = TopologyRecord.downstream
+        var storageFailed = false
         let result: (TopologyRecord, TopologyRecord)? = withLock(msg) {
             var ptsd: TopologyRecord?
             var stsd = TopologyRecord()
@@ -179,12 +192,22 @@ final class ToposEngine: @unchecked Sendable {
             }
             if case .found(let b) = storage.loadBranch(msg, mtsd, mode: 0) {
                 if ptsd == nil { ptsd = b }
-            } else if !record(msg, &mtsd, dialog: dialog, direction: direction) {
-                return nil
+            } else {
+                let recorded = record(msg, &mtsd, dialog: dialog, direction: direction)
+                guard recorded == .recorded else {
+                    storageFailed = recorded == .storageFailed
+                    return nil
+                }
             }
             return (ptsd ?? mtsd, stsd)
         }
-        guard let (ptsd, stsd) = result else { return rw.changed ? rw.build() : nil }
+        guard let (ptsd, stsd) = result else {
+            // A request generated here (one Via) shows nothing; any other would go out with
+            // every Via, Record-Route and Contact (Kamailio sends it so).
+            if local || !storageFailed { return rw.changed ? rw.build() : nil }
+            Log.error("topos", "storage failure: not sending the \(msg.methodText) (it would show the topology)")
+            return Self.drop
+        }
         if local { return rw.changed ? rw.build() : nil }
         rw.remove(.recordRoute)
         rw.remove(.contact)
@@ -214,20 +237,29 @@ final class ToposEngine: @unchecked Sendable {
             rw.remove(.contact)
             return rw.build()
         }
+        var storageFailed = false
         let loaded: (TopologyRecord, TopologyRecord)? = withLock(msg) {
             let btsd: TopologyRecord
             switch storage.loadBranch(msg, mtsd, mode: 0) {
-            case .failure: return nil
+            case .failure:
+                storageFailed = !mtsd.xVBranch1.isEmpty
+                return nil
             case .notFound: btsd = TopologyRecord()
             case .found(let b): btsd = b
             }
             switch storage.loadDialog(msg, btsd) {
-            case .failure: return nil
+            case .failure:
+                storageFailed = !btsd.aUUID.isEmpty || !btsd.bUUID.isEmpty
+                return nil
             case .notFound: return (btsd, TopologyRecord())
             case .found(let d): return (btsd, d)
             }
         }
-        guard let (btsd, stsd) = loaded else { return rw.build() }
+        guard let (btsd, stsd) = loaded else {
+            guard storageFailed else { return rw.build() }
+            Log.error("topos", "storage failure: dropping the \(msg.statusCode ?? 0) reply (the sender retransmits)")
+            return Self.drop
+        }
         let direction = toposDirection(msg, stsd)
         mtsd.direction = direction
         rw.remove(.recordRoute)

@@ -51,11 +51,15 @@ final class ToposModule: TopologyStrippingAPI, @unchecked Sendable {
         e.provide(self, as: TopologyStrippingAPI.self)
         e.initialize = { context in try self.start(context.core) }
         e.netDataIn = { data in
-            if let engine = self.engine, let out = engine.received(data) { data.bytes = out }
+            guard let engine = self.engine, let out = engine.received(data) else { return .continue }
+            if out.isEmpty { return .drop }
+            data.bytes = out
             return .continue
         }
         e.netDataOut = { data in
-            if let engine = self.engine, let out = engine.sending(data) { data.bytes = out }
+            guard let engine = self.engine, let out = engine.sending(data) else { return .continue }
+            if out.isEmpty { return .drop }
+            data.bytes = out
             return .continue
         }
         return e
