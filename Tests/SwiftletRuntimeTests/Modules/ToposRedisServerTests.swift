@@ -25,6 +25,7 @@ struct ToposRedisServerTests {
         loadmodule "rr.so"
         loadmodule "siputils.so"
         loadmodule "textops.so"
+        loadmodule "pv.so"
         loadmodule "ndb_redis.so"
         loadmodule "topos.so"
         loadmodule "topos_redis.so"
