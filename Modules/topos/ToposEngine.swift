@@ -10,6 +10,8 @@ final class ToposEngine: @unchecked Sendable {
     let uids: ToposUIDGenerator
     /// Kamailio's lock set over the Call-ID (`tps_storage_lock_get`).
     let locks: [ToposMutex]
+    /// This instance's slot of `ToposThreadContext` (`tps_set_context()`).
+    let contextSlot = ToposThreadContext.newSlot()
     /// For the event routes (set in `mod_init`, read-only afterwards); nil in unit tests.
     var core: CoreContext?
     /// `event_mode`: 1 `topos:msg-outgoing`, 2 `topos:msg-sending`, 4 `topos:msg-incoming`,
@@ -38,7 +40,7 @@ final class ToposEngine: @unchecked Sendable {
     /// An in-dialog request (Kamailio's `tps_request_received`): the Request-URI becomes the
     /// stored Contact of the other side, the stored Route set is put back.
     func requestReceived(_ msg: SIPMessage) -> [UInt8]? {
-        guard var mtsd = toposPack(msg, settings), dialogUUID(msg, &mtsd) else { return nil }
+        guard var mtsd = pack(msg), dialogUUID(msg, &mtsd) else { return nil }
         let method = (try? msg.cseq().method) ?? .ack
         var direction = TopologyRecord.downstream
         var useBranch = false
@@ -126,7 +128,7 @@ final class ToposEngine: @unchecked Sendable {
     /// Record-Route sets stored with the branch are put back, our branch noted in
     /// `P-SR-XBranch` for the sending.
     func responseReceived(_ msg: SIPMessage) -> [UInt8]? {
-        guard var mtsd = toposPack(msg, settings) else { return nil }
+        guard var mtsd = pack(msg) else { return nil }
         var storageFailed = false
         let branch: TopologyRecord? = withLock(msg) {
             let btsd: TopologyRecord
@@ -170,7 +172,7 @@ final class ToposEngine: @unchecked Sendable {
     /// the generated Contact of the side it goes to is put in. Requests generated here
     /// (`local`: one Via) are only recorded.
     func requestSent(_ msg: SIPMessage, dialog: Bool, local: Bool) -> [UInt8]? {
-        guard var mtsd = toposPack(msg, settings) else { return nil }
+        guard var mtsd = pack(msg) else { return nil }
         var rw = ToposRewrite(msg, settings)
         if dialog {
             guard let h = msg.header(named: ToposHeader.xuuid) else { return nil }
@@ -228,7 +230,7 @@ final class ToposEngine: @unchecked Sendable {
     /// whole set and the generated Contact replaces the Contact (kept for 3xx, and for
     /// 1xx/4xx without one).
     func responseSent(_ msg: SIPMessage) -> [UInt8]? {
-        guard let h = msg.header(named: ToposHeader.xbranch), var mtsd = toposPack(msg, settings) else { return nil }
+        guard let h = msg.header(named: ToposHeader.xbranch), var mtsd = pack(msg) else { return nil }
         mtsd.xVBranch1 = msg.text(h.valueRange)
         var rw = ToposRewrite(msg, settings)
         rw.remove(named: ToposHeader.xbranch)

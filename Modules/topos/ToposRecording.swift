@@ -113,7 +113,7 @@ extension ToposEngine {
     func record(_ msg: SIPMessage, _ td: inout TopologyRecord, dialog: Bool, direction: Int) -> ToposRecordResult {
         let uid: String
         if !dialog {
-            uid = uids.next(context: settings.context)
+            uid = uids.next(context: currentContext)
         } else if let u = [td.aUUID, td.bUUID].first(where: { !$0.isEmpty }) {
             uid = String(u.dropFirst())
         } else {
