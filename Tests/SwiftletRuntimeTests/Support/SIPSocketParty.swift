@@ -40,7 +40,8 @@ struct ReceivedSIP: CustomStringConvertible {
 
 /// A SIP user agent on a UDP socket of 127.0.0.1 for the tests that drive a dialog message by
 /// message (through one server or several): it sends requests and replies built from the
-/// requests it got, and waits for a message by its start line, skipping `100 Trying`.
+/// requests it got, and waits for a message by its start line, skipping `100 Trying` and
+/// retransmissions.
 final class SIPSocketParty {
     let fd: Int32
     let port: Int
@@ -83,7 +84,10 @@ final class SIPSocketParty {
         }
     }
 
-    /// The next message other than a 100, or nil after `timeout` seconds.
+    /// Start line, Vias and CSeq of each message received, to skip retransmissions.
+    private var seen: Set<String> = []
+
+    /// The next message other than a 100 or a retransmission, or nil after `timeout` seconds.
     func next(timeout: Double = 3) -> ReceivedSIP? {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
@@ -101,6 +105,10 @@ final class SIPSocketParty {
             let m = ReceivedSIP(
                 text: String(decoding: buf[0..<n], as: UTF8.self), sourcePort: Int(UInt16(bigEndian: from.sin_port)))
             if m.firstLine.hasPrefix("SIP/2.0 100 ") { continue }
+            // A retransmission (tm's INVITE before the 200 went through, a 2xx again).
+            let key = m.firstLine + "|" + m.headers("Via").joined(separator: ",") + "|" + m.headers("CSeq").joined()
+            if seen.contains(key) { continue }
+            seen.insert(key)
             return m
         }
     }
