@@ -152,4 +152,46 @@ struct ToposRedisServerTests {
         Self.checkArrived(try again.callerSends("ACK", through: server.port, cseq: 1), "ACK", at: again.callee)
         _ = try again.callerHangsUp(through: server.port, cseq: 2)
     }
+
+    /// Every hash of database 4.
+    static func hashes(_ port: Int) throws -> [String: [String: String]] {
+        var out: [String: [String: String]] = [:]
+        for key in try ToposRedisModuleTests.cli(port, ["-n", "4", "KEYS", "*"]) where !key.isEmpty {
+            let lines = try ToposRedisModuleTests.cli(port, ["-n", "4", "HGETALL", key])
+            out[key] = Dictionary(
+                stride(from: 0, to: lines.count - 1, by: 2).map { (lines[$0], lines[$0 + 1]) }, uniquingKeysWith: { $1 }
+            )
+        }
+        return out
+    }
+
+    @Test func aReplyThatCannotBeMatchedWhileRedisIsDownWaitsForItsRetransmission() throws {
+        let redis = try RedisTestServer()
+        let server = try TestServer(config: Self.config(redisPort: redis.port))
+        let call = ToposSocketCall(callID: "down-reply")
+        call.caller.request(
+            "INVITE", call.callee.contact, to: server.port, branch: "dr-inv", from: "<sip:alice@127.0.0.1>",
+            fromTag: "a1", toHeader: "<sip:bob@127.0.0.1>", callID: call.callID, cseq: 1)
+        let invite = try call.callee.expect("INVITE ")
+
+        // Redis goes down and comes back with its data (as with persistence).
+        let saved = try Self.hashes(redis.port)
+        #expect(saved.count == 2)  // the dialog and the INVITE's branch
+        redis.stop()
+        // Forwarded as it came, the 200 would show the callee's Contact: it is dropped.
+        call.callee.reply(invite, "200 OK", toTag: "b1")
+        #expect(call.caller.receivesNothing(timeout: 0.7) == nil)
+        #expect(server.waitForLog("storage failure: dropping the 200 reply"), "\(server.log.suffix(2000))")
+
+        try redis.start()
+        for (key, fields) in saved {
+            _ = try ToposRedisModuleTests.cli(
+                redis.port, ["-n", "4", "HSET", key] + fields.flatMap { [$0.key, $0.value] })
+        }
+        // The callee's retransmission goes through, stripped.
+        call.callee.reply(invite, "200 OK", toTag: "b1")
+        let ok = try call.caller.expect("SIP/2.0 200")
+        #expect(ok.contactURI?.hasPrefix("sip:atpsh-") == true, "\(ok)")
+        #expect(ok.headers("Via").count == 1, "\(ok)")
+    }
 }
