@@ -92,4 +92,33 @@ struct ToposRedisKamailioInteropTests {
             Issue.record("\(error)\n\(logs())")
         }
     }
+
+    /// What Kamailio does while Redis is down, which `ToposRedisServerTests` compares with:
+    /// the BYE stays as it came and gets the script's 404 (as Swiftlet's), a new INVITE goes
+    /// to the callee with the caller's Contact (Swiftlet does not send it).
+    @Test func whileRedisIsDownKamailioAnswersTheByeWith404AndLeaksANewInvite() throws {
+        let redis = try RedisTestServer()
+        let kamailio = try KamailioTestServer(
+            config: ToposRedisServerTests.config(redisPort: redis.port, mpath: kamailioModules))
+        defer { kamailio.stop() }
+        let call = ToposSocketCall(callID: "kam-down")
+        try call.establish(through: kamailio.port)
+        _ = try call.callerSends("ACK", through: kamailio.port, cseq: 1)
+
+        redis.stop()
+        call.caller.request(
+            "BYE", call.calleeTarget, to: kamailio.port, branch: "kd-bye", from: "<sip:alice@127.0.0.1>",
+            fromTag: "a1", toHeader: "<sip:bob@127.0.0.1>;tag=b1", callID: call.callID, cseq: 2)
+        #expect(try call.caller.expect("SIP/2.0 404").headers("CSeq") == ["2 BYE"], "\(kamailio.log.suffix(2000))")
+        #expect(call.callee.receivesNothing() == nil)
+
+        let caller = SIPSocketParty(user: "carol")
+        caller.request(
+            "INVITE", call.callee.contact, to: kamailio.port, branch: "kd-inv", from: "<sip:carol@127.0.0.1>",
+            fromTag: "c1", toHeader: "<sip:bob@127.0.0.1>", callID: "kam-down-2", cseq: 1)
+        let leaked = try call.callee.expect("INVITE ")
+        #expect(leaked.contactURI == caller.contact)
+        #expect(leaked.headers("Via").joined().contains("127.0.0.1:\(caller.port)"))
+        #expect(kamailio.log.contains("failed to execute redis command"))
+    }
 }
