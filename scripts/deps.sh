@@ -2,7 +2,8 @@
 # Installs the Debian packages Swiftlet needs, when they are missing:
 #   scripts/deps.sh build   the C libraries some modules link (hiredis for ndb_redis)
 #   scripts/deps.sh test    those, plus what the tests run against: SIPp, Kamailio (its stock
-#                           configuration and the interop tests), redis-server
+#                           configuration and the interop tests), its Redis modules,
+#                           redis-server
 # As root it runs apt-get itself; otherwise through sudo when there is one, or it prints
 # the command to run and fails.
 set -euo pipefail
@@ -14,6 +15,8 @@ if [ "$mode" = test ]; then
     command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
     [ -f /etc/kamailio/kamailio.cfg ] || need+=(kamailio)
     command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+    # Kamailio's ndb_redis and topos_redis (the topos_redis interop test).
+    compgen -G '/usr/lib/*/kamailio/modules/topos_redis.so' >/dev/null || need+=(kamailio-redis-modules)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}"

@@ -10,11 +10,17 @@ final class ToposEngine: @unchecked Sendable {
     let uids: ToposUIDGenerator
     /// Kamailio's lock set over the Call-ID (`tps_storage_lock_get`).
     let locks: [ToposMutex]
+    /// This instance's slot of `ToposThreadContext` (`tps_set_context()`).
+    let contextSlot = ToposThreadContext.newSlot()
     /// For the event routes (set in `mod_init`, read-only afterwards); nil in unit tests.
     var core: CoreContext?
     /// `event_mode`: 1 `topos:msg-outgoing`, 2 `topos:msg-sending`, 4 `topos:msg-incoming`,
     /// 8 `topos:msg-receiving`.
     var eventMode = 15
+
+    /// What `received`/`sending` return for a message that must not go on: the storage
+    /// failed, and sending it would show the topology topos hides.
+    static let drop: [UInt8] = []
 
     init(settings: ToposSettings, storage: any TopologyStorage, now: Int) {
         self.settings = settings
@@ -34,7 +40,7 @@ final class ToposEngine: @unchecked Sendable {
     /// An in-dialog request (Kamailio's `tps_request_received`): the Request-URI becomes the
     /// stored Contact of the other side, the stored Route set is put back.
     func requestReceived(_ msg: SIPMessage) -> [UInt8]? {
-        guard var mtsd = toposPack(msg, settings), dialogUUID(msg, &mtsd) else { return nil }
+        guard var mtsd = pack(msg), dialogUUID(msg, &mtsd) else { return nil }
         let method = (try? msg.cseq().method) ?? .ack
         var direction = TopologyRecord.downstream
         var useBranch = false
@@ -122,11 +128,14 @@ final class ToposEngine: @unchecked Sendable {
     /// Record-Route sets stored with the branch are put back, our branch noted in
     /// `P-SR-XBranch` for the sending.
     func responseReceived(_ msg: SIPMessage) -> [UInt8]? {
-        guard var mtsd = toposPack(msg, settings) else { return nil }
+        guard var mtsd = pack(msg) else { return nil }
+        var storageFailed = false
         let branch: TopologyRecord? = withLock(msg) {
             let btsd: TopologyRecord
             switch storage.loadBranch(msg, mtsd, mode: 0) {
-            case .failure: return nil
+            case .failure:
+                storageFailed = !mtsd.xVBranch1.isEmpty
+                return nil
             case .notFound: btsd = TopologyRecord()
             case .found(let b): btsd = b
             }
@@ -142,7 +151,12 @@ final class ToposEngine: @unchecked Sendable {
             else { return nil }
             return btsd
         }
-        guard let btsd = branch else { return nil }
+        guard let btsd = branch else {
+            guard storageFailed else { return nil }
+            // Kamailio forwards it as it is, with the callee's Contact and Record-Routes.
+            Log.error("topos", "storage failure: dropping the \(msg.statusCode ?? 0) reply (the sender retransmits)")
+            return Self.drop
+        }
         var rw = ToposRewrite(msg, settings)
         rw.reappendVia(btsd.xVia)
         rw.reappendRR(btsd.sRR)
@@ -158,7 +172,7 @@ final class ToposEngine: @unchecked Sendable {
     /// the generated Contact of the side it goes to is put in. Requests generated here
     /// (`local`: one Via) are only recorded.
     func requestSent(_ msg: SIPMessage, dialog: Bool, local: Bool) -> [UInt8]? {
-        guard var mtsd = toposPack(msg, settings) else { return nil }
+        guard var mtsd = pack(msg) else { return nil }
         var rw = ToposRewrite(msg, settings)
         if dialog {
             guard let h = msg.header(named: ToposHeader.xuuid) else { return nil }
@@ -166,6 +180,7 @@ final class ToposEngine: @unchecked Sendable {
             rw.remove(named: ToposHeader.xuuid)
         }
         var direction = TopologyRecord.downstream
+        var storageFailed = false
         let result: (TopologyRecord, TopologyRecord)? = withLock(msg) {
             var ptsd: TopologyRecord?
             var stsd = TopologyRecord()
@@ -179,12 +194,22 @@ final class ToposEngine: @unchecked Sendable {
             }
             if case .found(let b) = storage.loadBranch(msg, mtsd, mode: 0) {
                 if ptsd == nil { ptsd = b }
-            } else if !record(msg, &mtsd, dialog: dialog, direction: direction) {
-                return nil
+            } else {
+                let recorded = record(msg, &mtsd, dialog: dialog, direction: direction)
+                guard recorded == .recorded else {
+                    storageFailed = recorded == .storageFailed
+                    return nil
+                }
             }
             return (ptsd ?? mtsd, stsd)
         }
-        guard let (ptsd, stsd) = result else { return rw.changed ? rw.build() : nil }
+        guard let (ptsd, stsd) = result else {
+            // A request generated here (one Via) shows nothing; any other would go out with
+            // every Via, Record-Route and Contact (Kamailio sends it so).
+            if local || !storageFailed { return rw.changed ? rw.build() : nil }
+            Log.error("topos", "storage failure: not sending the \(msg.methodText) (it would show the topology)")
+            return Self.drop
+        }
         if local { return rw.changed ? rw.build() : nil }
         rw.remove(.recordRoute)
         rw.remove(.contact)
@@ -205,7 +230,7 @@ final class ToposEngine: @unchecked Sendable {
     /// whole set and the generated Contact replaces the Contact (kept for 3xx, and for
     /// 1xx/4xx without one).
     func responseSent(_ msg: SIPMessage) -> [UInt8]? {
-        guard let h = msg.header(named: ToposHeader.xbranch), var mtsd = toposPack(msg, settings) else { return nil }
+        guard let h = msg.header(named: ToposHeader.xbranch), var mtsd = pack(msg) else { return nil }
         mtsd.xVBranch1 = msg.text(h.valueRange)
         var rw = ToposRewrite(msg, settings)
         rw.remove(named: ToposHeader.xbranch)
@@ -214,20 +239,29 @@ final class ToposEngine: @unchecked Sendable {
             rw.remove(.contact)
             return rw.build()
         }
+        var storageFailed = false
         let loaded: (TopologyRecord, TopologyRecord)? = withLock(msg) {
             let btsd: TopologyRecord
             switch storage.loadBranch(msg, mtsd, mode: 0) {
-            case .failure: return nil
+            case .failure:
+                storageFailed = !mtsd.xVBranch1.isEmpty
+                return nil
             case .notFound: btsd = TopologyRecord()
             case .found(let b): btsd = b
             }
             switch storage.loadDialog(msg, btsd) {
-            case .failure: return nil
+            case .failure:
+                storageFailed = !btsd.aUUID.isEmpty || !btsd.bUUID.isEmpty
+                return nil
             case .notFound: return (btsd, TopologyRecord())
             case .found(let d): return (btsd, d)
             }
         }
-        guard let (btsd, stsd) = loaded else { return rw.build() }
+        guard let (btsd, stsd) = loaded else {
+            guard storageFailed else { return rw.build() }
+            Log.error("topos", "storage failure: dropping the \(msg.statusCode ?? 0) reply (the sender retransmits)")
+            return Self.drop
+        }
         let direction = toposDirection(msg, stsd)
         mtsd.direction = direction
         rw.remove(.recordRoute)

@@ -4,6 +4,7 @@ extension ToposEngine {
     /// `SREV_NET_DATA_IN` (Kamailio's `tps_msg_received`): in-dialog requests and replies
     /// get back what was stripped; initial requests are left alone.
     func received(_ data: NetData) -> [UInt8]? {
+        ToposThreadContext.set(contextSlot, "")
         if eventMode & 4 != 0, runEventRoute("topos:msg-incoming", data, message: nil) == false { return nil }
         guard let msg = prepared(data.bytes), let cseq = try? msg.cseq(), !skipped(cseq) else { return nil }
         if eventMode & 8 != 0, runEventRoute("topos:msg-receiving", data, message: msg) == false { return nil }

@@ -101,7 +101,10 @@ final class ToposMemoryStorage: TopologyStorage, @unchecked Sendable {
     func loadBranch(_ msg: SIPMessage, _ md: TopologyRecord, mode: Int) -> TopologyLoad {
         if mode == 0 {
             guard !md.xVBranch1.isEmpty else { return .failure }
-            return mutex.with { branches[md.xVBranch1].map { .found($0) } ?? .notFound }
+            return mutex.with {
+                guard let b = branches[md.xVBranch1], contextMatches(msg, md, b) else { return .notFound }
+                return .found(b)
+            }
         }
         // The INVITE (SUBSCRIBE for a SUBSCRIBE or an event NOTIFY) branch of the dialog.
         let method = (try? msg.cseq().method) ?? .invite
@@ -111,7 +114,9 @@ final class ToposMemoryStorage: TopologyStorage, @unchecked Sendable {
         let uuid = md.aUUID.isEmpty ? md.bUUID : md.aUUID
         return mutex.with {
             for key in (branchesByCallID[md.aCallID] ?? []).reversed() {
-                guard let b = branches[key], b.bTag == bTag, b.sMethod == sMethod else { continue }
+                guard let b = branches[key], b.bTag == bTag, b.sMethod == sMethod, contextMatches(msg, md, b) else {
+                    continue
+                }
                 if uuid.hasPrefix("a"), b.aUUID != uuid { continue }
                 if uuid.hasPrefix("b"), b.bUUID != uuid { continue }
                 return .found(b)
@@ -122,7 +127,16 @@ final class ToposMemoryStorage: TopologyStorage, @unchecked Sendable {
 
     func loadDialog(_ msg: SIPMessage, _ md: TopologyRecord) -> TopologyLoad {
         guard let key = Self.dialogKey(md.aUUID.isEmpty ? md.bUUID : md.aUUID) else { return .failure }
-        return mutex.with { dialogs[key].map { .found($0) } ?? .notFound }
+        return mutex.with {
+            guard let d = dialogs[key], md.xContext.isEmpty || d.xContext == md.xContext else { return .notFound }
+            return .found(d)
+        }
+    }
+
+    /// Kamailio's database storage matches a request's branch on its context too (when one
+    /// is set).
+    private func contextMatches(_ msg: SIPMessage, _ md: TopologyRecord, _ b: TopologyRecord) -> Bool {
+        !msg.isRequest || md.xContext.isEmpty || b.xContext == md.xContext
     }
 
     func updateBranch(_ msg: SIPMessage, _ md: TopologyRecord, _ sd: TopologyRecord, mode: TopologyUpdate) -> Int {

@@ -48,14 +48,29 @@ final class ToposModule: TopologyStrippingAPI, @unchecked Sendable {
             int("header_mode") { self.settings.headerMode = $0 },
             str("methods_nocontact") { self.methodsNoContact = $0 },
         ]
+        e.functions = [
+            // Kamailio's `tps_set_context(ctx)`: the context of what this thread records and
+            // sends until the next message is received; "" goes back to the parameter.
+            ScriptFunction("tps_set_context", parameters: 1, routes: .any) { args throws(FixupError) in
+                let value = try args[0].stringFormat()
+                return { ctx in
+                    if let engine = self.engine { ToposThreadContext.set(engine.contextSlot, value.render(ctx)) }
+                    return 1
+                }
+            }
+        ]
         e.provide(self, as: TopologyStrippingAPI.self)
         e.initialize = { context in try self.start(context.core) }
         e.netDataIn = { data in
-            if let engine = self.engine, let out = engine.received(data) { data.bytes = out }
+            guard let engine = self.engine, let out = engine.received(data) else { return .continue }
+            if out.isEmpty { return .drop }
+            data.bytes = out
             return .continue
         }
         e.netDataOut = { data in
-            if let engine = self.engine, let out = engine.sending(data) { data.bytes = out }
+            guard let engine = self.engine, let out = engine.sending(data) else { return .continue }
+            if out.isEmpty { return .drop }
+            data.bytes = out
             return .continue
         }
         return e

@@ -110,29 +110,33 @@ extension ToposEngine {
     /// Kamailio's `tps_storage_record`: new Contacts and uuids (a new uid for an initial
     /// request, the dialog's for an in-dialog one), then the branch record and, for an
     /// initial request, the dialog record.
-    func record(_ msg: SIPMessage, _ td: inout TopologyRecord, dialog: Bool, direction: Int) -> Bool {
+    func record(_ msg: SIPMessage, _ td: inout TopologyRecord, dialog: Bool, direction: Int) -> ToposRecordResult {
         let uid: String
         if !dialog {
-            uid = uids.next(context: settings.context)
+            uid = uids.next(context: currentContext)
         } else if let u = [td.aUUID, td.bUUID].first(where: { !$0.isEmpty }) {
             uid = String(u.dropFirst())
         } else {
-            return false
+            return .invalid
         }
         guard fillContact(msg, &td, uid: uid, direction: TopologyRecord.downstream),
             fillContact(msg, &td, uid: uid, direction: TopologyRecord.upstream),
-            linkMessage(msg, &td, direction: direction), storage.insertBranch(td) >= 0
+            linkMessage(msg, &td, direction: direction)
         else {
             Log.error("topos", "failed to store")
-            return false
+            return .invalid
+        }
+        guard storage.insertBranch(td) >= 0 else {
+            Log.error("topos", "failed to store")
+            return .storageFailed
         }
         if !dialog {
             if td.asContact.isEmpty && td.bsContact.isEmpty {
                 Log.warning("topos", "no local address - do record routing for all initial requests")
             }
-            guard storage.insertDialog(td) >= 0 else { return false }
+            guard storage.insertDialog(td) >= 0 else { return .storageFailed }
         }
-        return true
+        return .recorded
     }
 
     /// Kamailio's `tps_storage_update_branch`: only for INVITE and SUBSCRIBE, for replies
@@ -163,6 +167,12 @@ extension ToposEngine {
         guard method == .bye || (method == .subscribe && md.expires == 0) else { return }
         _ = storage.endDialog(msg, md, sd)
     }
+}
+
+/// How `record` ended: `invalid` when the message lacks what the records need (it goes out
+/// as it is, as in Kamailio), `storageFailed` when the storage refused the records.
+enum ToposRecordResult {
+    case recorded, invalid, storageFailed
 }
 
 /// ASCII case-insensitive equality.

@@ -94,4 +94,32 @@ extension ToposModuleTests {
         #expect(
             Self.firstLine(out.text) == (dropping ? "SIP/2.0 404 Not here" : "BYE sip:alice@127.0.0.1:35070 SIP/2.0"))
     }
+
+    /// `tps_set_context()` in the request route: the new uid ends with the context, which is
+    /// stored with the records. The value is emptied when a message comes; set again in
+    /// `event_route[topos:msg-receiving]`, the built-in (database) storage finds the dialog
+    /// of an in-dialog request only under the same context (none set: any).
+    @Test(arguments: ["blue", "red", ""])
+    func tpsSetContextNamesTheRecords(onReceipt: String) throws {
+        let config =
+            Self.config.replacingOccurrences(of: "record_route();", with: "tps_set_context(\"blue\"); record_route();")
+                + """
+                event_route[topos:msg-receiving] {
+                    if (is_method("BYE")) { tps_set_context("\(onReceipt)"); }
+                }
+
+                """
+        let (core, _, uid) = try establish(config: config)
+        #expect(uid.hasSuffix("-blue"))
+        core.receive(
+            Self.message([
+                "BYE sip:b\(uid)@127.0.0.1:35060 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.4:35095;branch=z9hG4bK-q1",
+                "From: <sip:bob@example.com>;tag=b1", "To: <sip:alice@example.com>;tag=a1",
+                "Call-ID: topos-1@127.0.0.1", "CSeq: 1 BYE", "Max-Forwards: 70", "Content-Length: 0",
+            ]), from: Self.downstreamProxy)
+        let out = try #require(core.takeSent().first)
+        #expect(
+            Self.firstLine(out.text)
+                == (onReceipt == "red" ? "SIP/2.0 404 Not here" : "BYE sip:alice@127.0.0.1:35070 SIP/2.0"))
+    }
 }

@@ -108,6 +108,19 @@ struct ToposRedisModuleTests {
         try ToposModuleTests().earlyUpdate(config: Self.config(port: redis.port))
     }
 
+    /// `tps_set_context()`'s value is written as `x_context` of both records.
+    @Test func theContextIsStoredWithTheRecords() throws {
+        let redis = try RedisTestServer()
+        let config = Self.config(port: redis.port).replacingOccurrences(
+            of: "record_route();", with: "tps_set_context(\"blue\"); record_route();")
+        let (_, invite, uid) = try ToposModuleTests().establish(config: config)
+        #expect(uid.hasSuffix("-blue"))
+        #expect(try Self.hash(redis.port, "d:z:a" + uid)["x_context"] == "blue")
+        let branch = try #require(
+            ToposModuleTests.headers(invite, "Via").first?.components(separatedBy: ";branch=").last)
+        #expect(try Self.hash(redis.port, "b:x:" + branch)["x_context"] == "blue")
+    }
+
     @Test func redisStorageWithoutTheModuleStopsStartUp() {
         let config = ToposModuleTests.config.replacingOccurrences(
             of: "loadmodule \"topos.so\"", with: "loadmodule \"topos.so\"\nmodparam(\"topos\", \"storage\", \"redis\")")

@@ -80,8 +80,13 @@ final class TestServer {
 
     /// Starts the server with `config`, where `PORT` is replaced by a free port; `environment`
     /// is added to the test's own.
-    init(config: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
-        port = freeUDPPort()
+    convenience init(config: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+        try self.init(config: config, port: freeUDPPort(), extraArguments: extraArguments, environment: environment)
+    }
+
+    /// The same on `port` (a restart on the port of a stopped server).
+    init(config: String, port: Int, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+        self.port = port
         let cfg = directory.write("swiftlet.cfg", config.replacingOccurrences(of: "PORT", with: String(port)))
         logPath = directory.path + "/server.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
