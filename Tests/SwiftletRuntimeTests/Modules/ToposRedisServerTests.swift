@@ -134,12 +134,13 @@ struct ToposRedisServerTests {
         #expect(server.waitForLog("failed to execute redis command"), "\(server.log.suffix(2000))")
 
         // A new INVITE cannot be recorded: it is not sent (it would show the caller's
-        // topology), so t_relay() fails and the script replies with sl_reply_error().
+        // topology), so t_relay() fails with a send error and the script's sl_reply_error()
+        // answers 477, as Kamailio answers a send error.
         let caller = SIPSocketParty(user: "carol")
         caller.request(
             "INVITE", call.callee.contact, to: server.port, branch: "down-inv", from: "<sip:carol@127.0.0.1>",
             fromTag: "c1", toHeader: "<sip:bob@127.0.0.1>", callID: "down-2", cseq: 1)
-        let error = try caller.expect("SIP/2.0 5")
+        let error = try caller.expect("SIP/2.0 477")
         #expect(error.headers("CSeq") == ["1 INVITE"])
         #expect(call.callee.receivesNothing() == nil)
         #expect(server.waitForLog("storage failure: not sending the INVITE"), "\(server.log.suffix(2000))")
