@@ -303,7 +303,7 @@ import Testing
                 }
                 """, file: "uf.cfg")
         #expect(errors.count == 10)
-        #expect(errors[0].hasPrefix("uf.cfg:6:1: error: module 'dialog.so' not found (mpath "))
+        #expect(errors[0].hasPrefix("uf.cfg:6:1: error: module 'dialog.so' not found in mpath "))
         #expect(
             Array(errors.dropFirst())
                 == [

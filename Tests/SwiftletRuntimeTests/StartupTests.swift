@@ -48,7 +48,7 @@ import Testing
             errors
                 == [
                     "\(cfg):3:1: error: unknown global parameter 'no_such_param'",
-                    "\(cfg):5:1: error: module 'nosuch.so' not found (mpath \"\(productsDirectory)\"; tried \(productsDirectory)/nosuch.so, \(productsDirectory)/libnosuch.so, \(productsDirectory)/nosuch/nosuch.so)",
+                    "\(cfg):5:1: error: module 'nosuch.so' not found in mpath \"\(productsDirectory)\" (-dd lists the files tried)",
                     "\(cfg):6:1: error: module 'sl' has no parameter 'no_param'",
                     "\(cfg):8:5: error: unknown function 'foo_bar': no loaded module exports it",
                     "\(cfg):9:5: error: function 'sl_send_reply' takes 2 parameter(s), 1 given",
@@ -61,6 +61,71 @@ import Testing
             r.stderr.contains(
                 "\n        sl_send_reply(\"999\", \"x\");\n" + String(repeating: " ", count: 4 + 18) + "^\n"))
         #expect(r.stderr.hasSuffix("ERROR: bad config file (8 errors)\n"))
+    }
+
+    /// Every global parameter of Kamailio 5.6 loads; one without effect is warned about once,
+    /// `fork=yes` (what Swiftlet does anyway) not at all.
+    @Test func kamailioGlobalsLoadWithOneWarningEach() throws {
+        let dir = TemporaryDirectory()
+        let cfg = dir.write(
+            "globals.cfg",
+            """
+            fork=yes
+            open_files_limit=4096
+            pv_buffer_size=8192
+            tcp_reuse_port=yes
+            mlock_pages=yes
+            shm_force_alloc=yes
+            maxbuffer=65536
+            rt_prio=0
+            maxbuffer=131072
+            loadmodule "sl.so"
+            request_route { exit; }
+            """)
+        let r = try runSwiftlet(["-c", "-E", "-f", cfg, "-L", productsDirectory])
+        #expect(r.status == 0, "\(r.stderr)")
+        let warned = r.stderr.split(separator: "\n").compactMap { line -> String? in
+            guard let at = line.range(of: "\(cfg):") else { return nil }
+            return String(line[at.lowerBound...])
+        }
+        let ignored = "has no effect in Swiftlet and is ignored"
+        #expect(
+            warned == [
+                "\(cfg):2:1: global parameter 'open_files_limit' \(ignored)",
+                "\(cfg):3:1: global parameter 'pv_buffer_size' \(ignored)",
+                "\(cfg):4:1: global parameter 'tcp_reuse_port' \(ignored)",
+                "\(cfg):5:1: global parameter 'mlock_pages' \(ignored)",
+                "\(cfg):6:1: global parameter 'shm_force_alloc' \(ignored)",
+                "\(cfg):7:1: global parameter 'maxbuffer' \(ignored)",
+                "\(cfg):8:1: global parameter 'rt_prio' \(ignored)",
+            ])
+    }
+
+    /// A missing module is one short line; `-dd` adds the files tried. A Kamailio C module
+    /// found on mpath is named as such instead of a bare `undefined symbol`.
+    @Test func missingAndKamailioModulesAreNamedPlainly() throws {
+        let dir = TemporaryDirectory()
+        let cfg = dir.write("missing.cfg", "loadmodule \"nosuch.so\"\nrequest_route { exit; }\n")
+        let plain = try runSwiftlet(["-c", "-f", cfg, "-L", productsDirectory])
+        #expect(plain.status == 1)
+        #expect(
+            plain.stderr.contains(
+                "\(cfg):1:1: error: module 'nosuch.so' not found in mpath \"\(productsDirectory)\" (-dd lists the files tried)\n"
+            ))
+        let verbose = try runSwiftlet(["-c", "-dd", "-f", cfg, "-L", productsDirectory])
+        #expect(
+            verbose.stderr.contains(
+                "\(cfg):1:1: error: module 'nosuch.so' not found (mpath \"\(productsDirectory)\"; tried \(productsDirectory)/nosuch.so, \(productsDirectory)/libnosuch.so, \(productsDirectory)/nosuch/nosuch.so)\n"
+            ))
+        let kamailioModules = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
+        guard FileManager.default.fileExists(atPath: "\(kamailioModules)/sl.so") else { return }
+        let kcfg = dir.write("kamailio-module.cfg", "loadmodule \"sl.so\"\nrequest_route { exit; }\n")
+        let k = try runSwiftlet(["-c", "-f", kcfg, "-L", kamailioModules])
+        #expect(k.status == 1)
+        #expect(
+            k.stderr.contains(
+                "\(kcfg):1:1: error: \(kamailioModules)/sl.so is a Kamailio module, not a Swiftlet one (it needs Kamailio's core symbol 'log_stderr'); Swiftlet loads only modules built with its SDK: check mpath\n"
+            ), "\(k.stderr)")
     }
 
     @Test func aSyntaxErrorStopsStartUp() throws {

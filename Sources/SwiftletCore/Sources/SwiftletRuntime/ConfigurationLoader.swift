@@ -162,7 +162,7 @@ public enum ConfigurationLoader {
         do throws(FixupError) { try CoreRPC.register(in: context.rpcs, modules: { moduleNames.names }) } catch {
             diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
         }
-        let loader = ModuleLoader(searchPath: core.mpath)
+        let loader = ModuleLoader(searchPath: core.mpath, listsTriedPaths: options.debugIncrements >= 2)
         var modules: [LoadedModule] = []
         var loadedAt: [String: ModuleLoad] = [:]
         var failed: Set<String> = []

@@ -74,23 +74,11 @@ public struct CoreConfiguration {
         return serverHeader ?? "Server: Swiftlet (\(Core.version) (\(Core.architecture)/linux))"
     }
 
-    /// Kamailio global parameters that Swiftlet reads but does not act on yet. They are
-    /// accepted with a warning naming the place, so that Kamailio configurations load.
-    static let acceptedNotImplemented: Set<String> = [
-        "enable_sctp", "disable_sctp", "dns", "rev_dns", "fork", "memdbg", "memlog",
-        "tcp_connect_timeout", "tcp_send_timeout",
-        "tcp_async", "tcp_keepalive", "tcp_crlf_ping", "enable_tls", "tls_max_connections", "max_branches",
-        "server_id", "user_agent_header", "sip_warning", "onsend_route_reply",
-        "sctp_children", "socket_workers", "pkg_mem_size", "latency_limit_action", "latency_limit_db",
-        "latency_log",
-        "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size",
-        "phone2tel", "reply_to_via",
-    ]
-
     /// Applies the global parameters of a parsed configuration. Unknown names and bad
     /// values are reported with their positions; warnings go to `warnings`.
     public mutating func apply(_ globals: [GlobalParameter], warnings: inout [ConfigDiagnostic]) -> [ConfigDiagnostic] {
         var errors: [ConfigDiagnostic] = []
+        var warnedNames: Set<String> = []
         for g in globals {
             func int() -> Int? {
                 guard let v = g.intValue else {
@@ -213,10 +201,13 @@ public struct CoreConfiguration {
                     errors += networkErrors
                 } else if g.name.contains(".") {
                     if let error = CustomParameters.shared.define(g) { errors.append(error) }
-                } else if CoreConfiguration.acceptedNotImplemented.contains(g.name) {
-                    warnings.append(
-                        ConfigDiagnostic(
-                            "global parameter '\(g.name)' is not supported yet and is ignored", at: g.location))
+                } else if KamailioGlobalParameters.names.contains(g.name) {
+                    if !KamailioGlobalParameters.isDefaultBehaviour(g), warnedNames.insert(g.name).inserted {
+                        warnings.append(
+                            ConfigDiagnostic(
+                                "global parameter '\(g.name)' has no effect in Swiftlet and is ignored", at: g.location)
+                        )
+                    }
                 } else {
                     errors.append(ConfigDiagnostic("unknown global parameter '\(g.name)'", at: g.location))
                 }

@@ -125,6 +125,9 @@ public enum Server {
         signal(SIGPIPE, SIG_IGN)
 
         for m in loaded.modules { try childInit(m, rank: ProcessRank.initial) }
+        ProcessTable.shared.reset()
+        ProcessTable.shared.registerCurrentThread(
+            rank: ProcessRank.main, description: "main process - attendant", threadName: "swiftlet-main")
 
         let stop = StopFlag()
         let dispatcher = MessageDispatcher(script: loaded.script, core: core)
@@ -133,11 +136,15 @@ public enum Server {
         let failed = StopFlag()
         let script = loaded.script
         for listener in listeners {
-            for _ in 0..<config.children {
+            for child in 0..<config.children {
                 let worker = UDPWorker(listener: listener, rank: rank, dispatcher: dispatcher, stop: stop)
                 let workerRank = rank
+                let sock = "\(listener.address.address):\(listener.address.port)"
                 threads.append(
-                    startWorker(rank: workerRank, modules: loaded.modules, failed: failed) {
+                    startWorker(
+                        rank: workerRank, modules: loaded.modules, failed: failed,
+                        description: "udp receiver child=\(child) sock=\(sock)", threadName: "udp-recv-\(child)"
+                    ) {
                         // event_route[core:worker-one-init] runs once, in the first worker.
                         if workerRank == ProcessRank.firstWorker, !script.runWorkerOneInit() {
                             failed.set()
@@ -150,9 +157,14 @@ public enum Server {
             }
         }
         if let tcp {
-            for w in 0..<tcp.workers.queues.count {
+            let readers = tcp.workers.queues.count
+            CoreRPC.tcpInfo = { (readers, tcp.settings.maxConnections, tcp.table.count) }
+            for w in 0..<readers {
                 threads.append(
-                    startWorker(rank: rank, modules: loaded.modules, failed: failed) {
+                    startWorker(
+                        rank: rank, modules: loaded.modules, failed: failed,
+                        description: "tcp receiver (generic) child=\(w)", threadName: "tcp-recv-\(w)"
+                    ) {
                         tcp.workers.run(w, dispatcher: dispatcher)
                     })
                 rank += 1
@@ -188,6 +200,7 @@ public enum Server {
         loaded.asyncTaskWorkers?.stop()
         tcp?.closeConnections()
         for m in loaded.modules.reversed() { m.exports.destroy() }
+        CoreRPC.tcpInfo = nil
         if failed.isSet { throw RuntimeError("a worker failed to initialise") }
     }
 
@@ -195,6 +208,8 @@ public enum Server {
     static func startTimers(_ modules: [LoadedModule], logRank: Int, failed: StopFlag) {
         Timers.start {
             Log.setRank(logRank)
+            ProcessTable.shared.registerCurrentThread(
+                rank: ProcessRank.timer, description: "timer", threadName: "timer")
             for m in modules {
                 do {
                     try childInit(m, rank: ProcessRank.timer)
@@ -211,11 +226,13 @@ public enum Server {
 
     /// Starts a worker thread: `child_init(rank)` of every module on it, then `body`. A failed
     /// `child_init` stops the server (SIGTERM to itself), as a failed Kamailio child does.
-    static func startWorker(rank: Int, modules: [LoadedModule], failed: StopFlag, body: @escaping () -> Void)
-        -> pthread_t
-    {
+    static func startWorker(
+        rank: Int, modules: [LoadedModule], failed: StopFlag, description: String, threadName: String,
+        body: @escaping () -> Void
+    ) -> pthread_t {
         startThread {
             Log.setRank(rank)
+            ProcessTable.shared.registerCurrentThread(rank: rank, description: description, threadName: threadName)
             for m in modules {
                 do {
                     try childInit(m, rank: rank)
