@@ -128,6 +128,40 @@ import Testing
             ), "\(k.stderr)")
     }
 
+    /// `-c` resolves the sockets and prints Kamailio's summary: an interface name (`lo`) stands
+    /// for its addresses, `-l` takes `/advertised:port`; an address of another host fails it.
+    @Test func checkModeResolvesAndListsTheSockets() throws {
+        let dir = TemporaryDirectory()
+        let cfg = dir.write(
+            "listen.cfg",
+            """
+            listen=udp:lo:5099
+            listen=tcp:127.0.0.1:5098
+            loadmodule "sl.so"
+            request_route { exit; }
+            """)
+        let r = try runSwiftlet(["-c", "-f", cfg, "-L", productsDirectory, "-l", "udp:127.0.0.1:5097/192.0.2.7:5000"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.hasSuffix("config file ok, exiting...\n"))
+        #expect(
+            r.stdout.hasPrefix(
+                """
+                Listening on 
+                             udp: 127.0.0.1:5099
+                             tcp: 127.0.0.1:5098
+                             udp: 127.0.0.1:5097 advertise 192.0.2.7:5000
+                Aliases: 
+
+                """), "\(r.stdout)")
+
+        let foreign = dir.write("foreign.cfg", "listen=udp:192.0.2.55:5060\nrequest_route { exit; }\n")
+        let bad = try runSwiftlet(["-c", "-f", foreign, "-L", productsDirectory])
+        #expect(bad.status == 1)
+        #expect(
+            bad.stderr.contains("swiftlet: cannot listen on udp:192.0.2.55:5060: Cannot assign requested address\n"))
+        #expect(!bad.stderr.contains("config file ok"))
+    }
+
     @Test func aSyntaxErrorStopsStartUp() throws {
         let dir = TemporaryDirectory()
         let cfg = dir.write(

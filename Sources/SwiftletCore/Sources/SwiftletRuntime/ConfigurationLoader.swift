@@ -114,9 +114,10 @@ public enum ConfigurationLoader {
             core.debug = LogLevel(debugValue: core.debug.rawValue + options.debugIncrements)
         }
         if core.listen.isEmpty {
-            core.listen = defaultListeners(port: core.port)
+            core.listen = defaultListeners(port: core.port, ipv6: core.autoBindIPv6)
             core.listenWithoutProtocol = Array(core.listen.indices)
         }
+        ListenParser.expandInterfaces(&core)
         ListenParser.expandProtocols(&core)
         DNSResolver.settings = core.network.effectiveDNS(listeners: core.listen)
         context.install(resolver: SystemSIPResolver())
@@ -317,32 +318,12 @@ public enum ConfigurationLoader {
         return [dir, "\(dir)/../lib/swiftlet/modules"]
     }
 
-    /// Without `listen=`, Kamailio listens on every local address: do the same (UDP).
-    static func defaultListeners(port: Int) -> [ListenAddress] {
-        var result: [ListenAddress] = []
-        var list: UnsafeMutablePointer<ifaddrs>? = nil
-        guard getifaddrs(&list) == 0 else { return [ListenAddress(proto: .udp, address: "0.0.0.0", port: port)] }
-        defer { freeifaddrs(list) }
-        var p = list
-        while let ifa = p {
-            defer { p = ifa.pointee.ifa_next }
-            guard let sa = ifa.pointee.ifa_addr else { continue }
-            let family = Int32(sa.pointee.sa_family)
-            guard family == AF_INET || family == AF_INET6 else { continue }
-            var addr = SocketAddress()
-            withUnsafeMutableBytes(of: &addr.storage) { dst in
-                dst.copyMemory(
-                    from: UnsafeRawBufferPointer(
-                        start: sa,
-                        count: family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size))
-            }
-            let ip = addr.ipString
-            if ip.hasPrefix("fe80") { continue }
-            if !result.contains(where: { $0.address == ip }) {
-                result.append(ListenAddress(proto: .udp, address: ip, port: port))
-            }
-        }
-        return result
+    /// Without `listen=`, Kamailio listens on every local IPv4 address, and IPv6 ones with
+    /// `auto_bind_ipv6` (UDP; TCP is added for them unless disabled).
+    static func defaultListeners(port: Int, ipv6: Bool) -> [ListenAddress] {
+        let ips = InterfaceAddresses.addresses(of: nil, ipv6: ipv6)
+        guard !ips.isEmpty else { return [ListenAddress(proto: .udp, address: "0.0.0.0", port: port)] }
+        return ips.map { ListenAddress(proto: .udp, address: $0, port: port) }
     }
 }
 

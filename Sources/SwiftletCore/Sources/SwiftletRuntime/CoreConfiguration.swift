@@ -41,6 +41,8 @@ public struct CoreConfiguration {
     public var forceRport = false
     /// `disable_tcp`
     public var disableTCP = false
+    /// `auto_bind_ipv6`: without `listen=` (or for an interface name), IPv6 addresses too.
+    public var autoBindIPv6 = false
     /// `tcp_children`: the workers that run the script for TCP messages (0: as `children`).
     public var tcpChildren = 0
     /// `tcp_connection_lifetime` in seconds (Kamailio's default 120).
@@ -170,6 +172,8 @@ public struct CoreConfiguration {
                 if let v = int() { forceRport = v != 0 }
             case "disable_tcp":
                 if let v = int() { disableTCP = v != 0 }
+            case "auto_bind_ipv6":
+                if let v = int() { autoBindIPv6 = v != 0 }
             case "tcp_children":
                 if let v = int() { tcpChildren = max(0, v) }
             case "tcp_connection_lifetime":
@@ -230,6 +234,38 @@ public enum ListenParser {
     static func namesProtocol(_ tokens: [Token]) -> Bool {
         tokens.count >= 2 && tokens[0].kind == .identifier
             && TransportProtocol(rawValue: tokens[0].text.lowercased()) != nil && tokens[1].isPunctuationColon
+    }
+
+    /// Replaces a listen address that names a network interface (`udp:lo:5060`, `eth0`) by
+    /// one per address of that interface (IPv4, and IPv6 with `auto_bind_ipv6`), as Kamailio's
+    /// `fix_socket_list()` does.
+    static func expandInterfaces(_ core: inout CoreConfiguration) {
+        guard
+            core.listen.contains(where: {
+                SocketAddress(numericHost: $0.address, port: 0) == nil && InterfaceAddresses.isInterface($0.address)
+            })
+        else { return }
+        var listen: [ListenAddress] = []
+        var withoutProtocol: [Int] = []
+        for (i, l) in core.listen.enumerated() {
+            var expanded = [l]
+            if SocketAddress(numericHost: l.address, port: 0) == nil, InterfaceAddresses.isInterface(l.address) {
+                let ips = InterfaceAddresses.addresses(of: l.address, ipv6: core.autoBindIPv6)
+                if !ips.isEmpty {
+                    expanded = ips.map { ip in
+                        var copy = l
+                        copy.address = ip
+                        return copy
+                    }
+                }
+            }
+            for e in expanded {
+                if core.listenWithoutProtocol.contains(i) { withoutProtocol.append(listen.count) }
+                listen.append(e)
+            }
+        }
+        core.listen = listen
+        core.listenWithoutProtocol = withoutProtocol
     }
 
     /// Adds a TCP socket for every address given without a protocol (after all others, so
@@ -331,8 +367,13 @@ public enum ListenParser {
         return LocalAlias(host: host, port: port, proto: proto)
     }
 
-    /// From `-l` text such as `udp:127.0.0.1:5060` or `[::1]:5070`.
+    /// From `-l` text such as `udp:127.0.0.1:5060`, `[::1]:5070`, `lo` or
+    /// `udp:10.0.0.1:5060/203.0.113.1:5060` (after `/`: the advertised address and port).
     public static func parse(commandLine text: String) throws(ConfigDiagnostic) -> ListenAddress {
+        var text = text
+        if let slash = text.firstIndex(of: "/") {
+            text = text[..<slash] + " advertise " + text[text.index(after: slash)...]
+        }
         var lexer = Lexer(text: text, file: "<command line>")
         var tokens = lexer.tokenize()
         tokens.removeLast()

@@ -47,7 +47,25 @@ public enum Server {
             return 1
         }
         if options.checkOnly {
+            // As Kamailio's -c, the sockets are resolved and listed; unlike it, an address this
+            // host cannot listen on fails the check instead of the start-up.
+            var problems: [String] = []
+            var resolved: [(proto: String, ip: String, listen: ListenAddress)] = []
+            for l in loaded.core.listen {
+                do {
+                    let ip = try SocketAddress(host: l.address, port: l.port).ipString
+                    if let problem = InterfaceAddresses.bindProblem(ip: ip) {
+                        problems.append("cannot listen on \(l): \(problem)")
+                    }
+                    resolved.append((l.proto.rawValue, ip, l))
+                } catch {
+                    problems.append("cannot listen on \(l): \(error)")
+                }
+            }
+            for p in problems { printError("swiftlet: \(p)") }
+            guard problems.isEmpty else { return 1 }
             printError("config file ok, exiting...")
+            printListening(resolved.map { ($0.proto, $0.ip, $0.listen) }, aliases: loaded.core.aliases)
             return 0
         }
         do {
@@ -173,16 +191,7 @@ public enum Server {
         for m in loaded.modules { try childInit(m, rank: ProcessRank.main) }
         startAsyncTaskWorkers(loaded, firstLogRank: rank + 1, failed: failed)
         startTimers(loaded.modules, logRank: rank, failed: failed)
-        print("Listening on")
-        for s in sockets {
-            print("             \(s.proto.rawValue): \(s.address.ipString):\(s.listen.port)")
-        }
-        // Kamailio's list, newest alias first (auto_aliases and alias=).
-        print("Aliases: ")
-        for a in config.aliases.reversed() {
-            print("             \(a.proto?.rawValue ?? "*"): \(a.host):\(a.port.map(String.init) ?? "*")")
-        }
-        fflush(nil)
+        printListening(sockets.map { ($0.proto.rawValue, $0.address.ipString, $0.listen) }, aliases: config.aliases)
         if let fd = startupReport { reportStarted(fd, keepStderr: config.logStderror) }
         Log.info("core", "\(Core.fullVersion) started with \(config.children) worker(s) per listener")
 
@@ -245,6 +254,25 @@ public enum Server {
             }
             body()
         }
+    }
+
+    /// Kamailio's start-up summary of the sockets (with their advertised address) and aliases
+    /// (newest first: auto_aliases and alias=).
+    static func printListening(_ sockets: [(proto: String, ip: String, listen: ListenAddress)], aliases: [LocalAlias]) {
+        print("Listening on ")
+        for s in sockets {
+            let host = s.ip.contains(":") ? "[\(s.ip)]" : s.ip
+            var line = "             \(s.proto): \(host):\(s.listen.port)"
+            if let a = s.listen.advertisedAddress {
+                line += " advertise \(a):\(s.listen.advertisedPort ?? s.listen.port)"
+            }
+            print(line)
+        }
+        print("Aliases: ")
+        for a in aliases.reversed() {
+            print("             \(a.proto?.rawValue ?? "*"): \(a.host):\(a.port.map(String.init) ?? "*")")
+        }
+        fflush(nil)
     }
 
     static func childInit(_ m: LoadedModule, rank: Int) throws(RuntimeError) {
