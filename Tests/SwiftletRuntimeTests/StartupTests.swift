@@ -162,6 +162,47 @@ import Testing
         #expect(!bad.stderr.contains("config file ok"))
     }
 
+    /// Kamailio's command-line options: `--loadmodule` (before the configuration's modules),
+    /// `--modparam` (after its modparams), `--subst`, `--alias`; the ones without effect here
+    /// are accepted and named once in the log; `-I` prints the build's flags.
+    @Test func kamailioCommandLineOptions() throws {
+        let server = try TestServer(
+            config: """
+                log_stderror=yes
+                debug=2
+                children=1
+                listen=udp:127.0.0.1:PORT
+                loadmodule "sl.so"
+                request_route {
+                    xlog("L_INFO", "GREETING from the command line ($ru)\\n");
+                    if (uri == myself) { sl_send_reply("200", "mine"); } else { sl_send_reply("404", "other"); }
+                }
+                """,
+            extraArguments: [
+                "--loadmodule=xlog.so", "--modparam=xlog:prefix:s:cli> ", "--subst=/GREETING/hello/",
+                "--alias=udp:example.net:5060", "-a", "no", "-K", "-b", "1000", "-r", "-W", "epoll_lt",
+                "--server-id=3", "--atexit=no",
+            ])
+        let client = UDPClient()
+        var request = optionsRequest()
+        request[0] = "OPTIONS sip:bob@example.net:5060 SIP/2.0"
+        client.send(sipRequest(request, clientPort: client.port), to: server.port)
+        let reply = try #require(client.receive(), "no reply; log: \(server.log)")
+        #expect(reply.hasPrefix("SIP/2.0 200 mine\r\n"), "--alias makes example.net:5060 myself")
+        #expect(server.waitForLog("cli> hello from the command line (sip:bob@example.net:5060)"))
+        #expect(
+            server.log.contains(
+                "command-line options without effect in Swiftlet: -b -r -W --server-id --atexit"))
+        #expect(server.stop() == 0)
+
+        let flags = try runSwiftlet(["-I"])
+        #expect(flags.status == 0)
+        #expect(flags.stdout.hasPrefix("version: swiftlet 0.1.0 (x86_64/linux)\nflags: USE_TCP"))
+        let badModparam = try runSwiftlet(["-c", "--modparam=xlog:buf_size:q:1", "-f", "/dev/null"])
+        #expect(badModparam.status == 1)
+        #expect(badModparam.stderr.contains("the type must be 's' (string) or 'i' (integer)"))
+    }
+
     @Test func aSyntaxErrorStopsStartUp() throws {
         let dir = TemporaryDirectory()
         let cfg = dir.write(

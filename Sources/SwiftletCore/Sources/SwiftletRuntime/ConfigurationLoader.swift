@@ -56,7 +56,8 @@ public enum ConfigurationLoader {
 
     /// Runs the preprocessor on configuration text with the `-A` defines.
     public static func preprocess(text: String, file: String, options: CommandLineOptions) -> PreprocessedConfig {
-        Preprocessor.preprocess(text: text, file: file, defines: options.defines)
+        Preprocessor.preprocess(
+            text: text, file: file, defines: options.defines, substitutions: options.substitutions)
     }
 
     /// Parses and loads preprocessed configuration.
@@ -86,14 +87,17 @@ public enum ConfigurationLoader {
         let file = preprocessed.tokens.last?.location.file ?? options.configFile
         var diagnostics: [ConfigDiagnostic] = preprocessed.diagnostics
         var warnings: [ConfigDiagnostic] = []
-        let (config, syntax) = Parser.parse(tokens: preprocessed.tokens)
-        diagnostics += syntax
+        let parsed = Parser.parse(tokens: preprocessed.tokens)
+        var config = parsed.0
+        diagnostics += parsed.1
+        diagnostics += applyCommandLineModules(options, to: &config)
 
         // Global parameters, then the command line on top (as Kamailio: -n, -l, -L, -E, -d win).
         var core = CoreConfiguration()
         CustomParameters.shared.reset()
         diagnostics += core.apply(config.globals, warnings: &warnings)
         if let n = options.children { core.children = n }
+        diagnostics += applyCommandLineGlobals(options, to: &core)
         for l in options.listen {
             do throws(ConfigDiagnostic) {
                 let named =

@@ -25,6 +25,13 @@ public enum Server {
             return 0
         }
 
+        if options.printFlags {
+            print("version: \(Core.fullVersion)")
+            print("flags: \(CoreRPC.buildFlags)")
+            print("compiler: \(CoreRPC.compiler)")
+            print("module ABI: \(SWIFTLET_MODULE_ABI_VERSION), SDK signature \(SWIFTLET_SDK_SIGNATURE)")
+            return 0
+        }
         if options.printConfig { return printConfig(options) }
 
         let loaded: LoadedConfiguration
@@ -86,9 +93,18 @@ public enum Server {
         // runs before init_modules()): a relative pid file lands in the working directory.
         let inherited = ProcessControl.openDescriptors()  // /proc may be missing after a chroot
         try process.enterDirectories()
-        let startupReport = options.foreground == 0 ? try daemonize(close: inherited) : nil
+        // -DDD daemonizes, as no -D (Kamailio's default).
+        let startupReport =
+            options.foreground == 0 || options.foreground >= 3 ? try daemonize(close: inherited) : nil
         if let pidFile = options.pidFile {
             try process.writePidFile(pidFile)
+        }
+        if let pgidFile = options.pgidFile {
+            try process.writePidFile(pgidFile, value: getpgrp())
+        }
+        if !options.ignored.isEmpty {
+            Log.info(
+                "core", "command-line options without effect in Swiftlet: \(options.ignored.joined(separator: " "))")
         }
         defer { if let pidFile = options.pidFile { unlink(pidFile) } }
         // Modules initialise in load order, before any thread exists.
