@@ -161,7 +161,10 @@ public struct Preprocessor {
         }
         diagnostics += lexer.diagnostics
         for c in conditionals {
-            diagnostics.append(ConfigDiagnostic("missing '#!endif' for this '#!\(c.directive)'", at: c.location))
+            diagnostics.append(
+                ConfigDiagnostic(
+                    "missing '#!endif' for this '#!\(c.directive)' (different number of preprocessor directives: "
+                        + "\(conditionals.count) more #!if[n]def as #!endif)", at: c.location))
         }
         return end
     }

@@ -213,7 +213,9 @@ public struct CoreConfiguration {
                         )
                     }
                 } else {
-                    errors.append(ConfigDiagnostic("unknown global parameter '\(g.name)'", at: g.location))
+                    errors.append(
+                        ConfigDiagnostic(
+                            "unknown global parameter '\(g.name)' (unknown config variable)", at: g.location))
                 }
             }
         }

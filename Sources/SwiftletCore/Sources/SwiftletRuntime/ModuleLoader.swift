@@ -39,11 +39,13 @@ public struct ModuleLoader {
     public func load(_ load: ModuleLoad) throws(ConfigDiagnostic) -> LoadedModule {
         let tried = candidates(for: load.path)
         guard let path = tried.first(where: { access($0, R_OK) == 0 }) else {
-            let where_ = "mpath \"\(searchPath.joined(separator: ":"))\""
+            // Kamailio's wording: could not find module <name> in <mpath>.
+            let base = load.path.hasSuffix(".so") ? String(load.path.dropLast(3)) : load.path
+            let head = "could not find module <\(base)> in <\(searchPath.joined(separator: ":"))>"
             throw ConfigDiagnostic(
                 listsTriedPaths
-                    ? "module '\(load.path)' not found (\(where_); tried \(tried.joined(separator: ", ")))"
-                    : "module '\(load.path)' not found in \(where_) (-dd lists the files tried)",
+                    ? "\(head) (failed to load module; tried \(tried.joined(separator: ", ")))"
+                    : "\(head) (failed to load module; -dd lists the files tried)",
                 at: load.location)
         }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {

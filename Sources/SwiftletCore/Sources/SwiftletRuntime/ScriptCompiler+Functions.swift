@@ -85,7 +85,7 @@ extension ScriptCompiler {
             return
         }
         guard let module = KamailioModuleCatalog.module(ofFunction: name) else {
-            error("unknown function '\(name)': no loaded module exports it", loc)
+            error("unknown function '\(name)': no loaded module exports it (unknown command, missing loadmodule?)", loc)
             return
         }
         if environment.failedModules.contains(module) {
