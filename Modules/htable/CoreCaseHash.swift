@@ -1,0 +1,31 @@
+/// Kamailio's `core_case_hash(s, 0, 0)` (`hashes.h`: `hash_update_case_str` +
+/// `hash_finish`), which htable uses for its cell ids and slots, so that items land in the
+/// same slots and are listed (`htable.dump`, iterators) in the same order as in Kamailio.
+/// Bytes are read as C `char` (signed), as Kamailio does on x86.
+enum CoreCaseHash {
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        @inline(__always) func c(_ i: Int) -> UInt32 { UInt32(bitPattern: Int32(Int8(bitPattern: bytes[i]))) }
+        var h: UInt32 = 0
+        var v: UInt32
+        var p = 0
+        let end = bytes.count
+        while p + 4 <= end {
+            v = ((c(p) << 24) &+ (c(p + 1) << 16) &+ (c(p + 2) << 8) &+ c(p + 3)) | 0x2020_2020
+            h = h &+ (v ^ (v >> 3))
+            p += 4
+        }
+        v = 0
+        while p < end {
+            v <<= 8
+            v = v &+ (c(p) | 0x20)
+            p += 1
+        }
+        h = h &+ (v ^ (v >> 3))
+        return (h &+ (h >> 11)) &+ ((h >> 13) &+ (h >> 23))
+    }
+
+    static func hash(_ text: String) -> UInt32 {
+        var s = text
+        return s.withUTF8 { hash(UnsafeRawBufferPointer($0)) }
+    }
+}
