@@ -74,7 +74,7 @@ final class PikeNode {
     }
 
     /// The node's address as printed in Kamailio's log lines (`%p`).
-    var address: String { "0x" + String(UInt(bitPattern: ObjectIdentifier(self).hashValue), radix: 16) }
+    var address: String { "0x" + String(UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()), radix: 16) }
 
     // MARK: Kamailio's is_hot_leaf, is_hot_non_leaf, is_warm_leaf
 
