@@ -60,6 +60,14 @@ import Testing
                 $var(i) = $shtinc(t=>n); $var(d) = $shtdec(t=>fresh); $var(s) = $shtinc(t=>a);
                 sl_send_reply("200", "i=$var(i) d=$var(d) s=$var(s)"); exit;
             }
+            if ($rU == "itex") {
+                sht_iterator_start("i4", "t");
+                sht_iterator_next("i4");
+                sht_iterator_setex("i4", 7);
+                $var(k) = $shtitkey(i4);
+                sht_iterator_end("i4");
+                sl_send_reply("200", "$shtex(t=>$var(k))"); exit;
+            }
             if ($rU == "del") { $sht(t=>a) = $null; sl_send_reply("200", "a=$sht(t=>a)"); exit; }
             if ($rU == "setx") {
                 sht_setxs("t", "short", "s", 3); sht_setxi("t", "long", 7, 100);
@@ -84,6 +92,7 @@ import Testing
         // $shtinc on an integer adds one; a missing item starts from initval; a string gives
         // $null (0 once assigned to $var).
         #expect(Self.ask(core, "inc") == "i=6 d=-1 s=0")
+        #expect(Self.ask(core, "itex") == "7")
         #expect(Self.ask(core, "del") == "a=0")
     }
 
@@ -160,6 +169,22 @@ import Testing
                 sl_send_reply("200", "$shtcn(c=>**)"); exit;
             }
             if ($rU == "rm2") { sht_rm_value("c", "re", "bet"); sht_rm("c", "k1"); sl_send_reply("200", "$shtcn(c=>**)"); exit; }
+            if ($rU == "itrm") {
+                $var(n) = 0;
+                sht_iterator_start("i3", "c");
+                if (sht_iterator_next("i3")) { while (sht_iterator_rm("i3")) { $var(n) = $var(n) + 1; } }
+                sht_iterator_end("i3");
+                sl_send_reply("200", "$var(n) $shtcn(c=>**)"); exit;
+            }
+            if ($rU == "many") {
+                $var(r) = "";
+                sht_iterator_start("a", "c"); sht_iterator_start("b", "c"); sht_iterator_start("c", "c");
+                sht_iterator_start("d", "c");
+                if (!sht_iterator_start("e", "c")) { $var(r) = "fifth refused"; }
+                sht_iterator_end("a"); sht_iterator_end("b"); sht_iterator_end("c"); sht_iterator_end("d");
+                if (!sht_iterator_next("a")) { $var(r) = $var(r) + ", ended"; }
+                sl_send_reply("200", "$var(r)"); exit;
+            }
             if ($rU == "reset") { sht_reset("c"); sl_send_reply("200", "$shtcn(c=>**)"); exit; }
         }
         """
@@ -200,6 +225,9 @@ import Testing
         }
         #expect(walked.map { String($0.split(separator: "=")[0]) } == dumped)
         #expect(Self.ask(core, "rewrite") == "changed 10")
+        #expect(Self.ask(core, "many") == "fifth refused, ended")
+        // sht_iterator_rm removes the item and stands on the next one: 1 while there is one.
+        #expect(Self.ask(core, "itrm") == "5 0")
         // The iterator released its slot: another worker thread writes there at once.
         let done = DispatchSemaphore(value: 0)
         Thread {
