@@ -152,6 +152,27 @@ import Testing
                 == .failure(RPCError(500, "Key name doesn't exist in htable.")))
     }
 
+    /// A full shared memory pool fails the one write (RPC fault, script assignment refused)
+    /// and the table goes on working.
+    @Test func aFullPoolFailsTheWriteOnly() throws {
+        let pool = try #require(SharedMemory(size: 64 * 1024, logsFailures: false))
+        let core = try EmbeddedCore(
+            config: HTableModuleTests.config("request_route { drop; }", tables: ["c=>size=2"]),
+            modulePath: productsDirectory, memory: pool)
+        let big = String(repeating: "x", count: 100 * 1024)
+        #expect(
+            Self.call(core, "htable.sets", .string("c"), .string("big"), .string(big))
+                == .failure(RPCError(500, "Failed to set the item")))
+        #expect(
+            Self.call(core, "htable.sets", .string("c"), .string("small"), .string("v"))
+                == .success(.string("Ok. Key set to new value.")))
+        #expect(
+            try Self.call(core, "htable.get", .string("c"), .string("small")).get()["item"]?["value"] == .string("v"))
+        #expect(
+            Self.call(core, "htable.get", .string("c"), .string("big"))
+                == .failure(RPCError(500, "Key name doesn't exist in htable.")))
+    }
+
     @Test func dropInModInitStopsTheStart() throws {
         #expect(throws: (any Error).self) {
             _ = try Self.core("event_route[htable:mod-init] { drop; }\nrequest_route { drop; }")
