@@ -71,17 +71,14 @@ final class PikeTree: @unchecked Sendable {
     /// counts it, its father when the node was just split off, and what happened. Called
     /// with the branch `ip[0]` locked.
     func mark(_ ip: [UInt8]) -> (node: PikeNode, father: PikeNode?, mark: PikeMark) {
-        var kid = roots[Int(ip[0])]
         var node: PikeNode? = nil
         var position = 0
-        var siblings: [PikeNode] = kid.map { [$0] } ?? []
-        // The longest prefix of the address in the tree.
-        while kid != nil, position < ip.count {
-            kid = siblings.first { $0.byte == ip[position] }
-            if let found = kid {
-                node = found
-                siblings = found.kids
-                kid = siblings.first
+        // The longest prefix of the address in the tree (a branch's root holds its first byte).
+        if let root = roots[Int(ip[0])] {
+            node = root
+            position = 1
+            while position < ip.count, let kid = node?.kids.first(where: { $0.byte == ip[position] }) {
+                node = kid
                 position += 1
             }
         }
