@@ -1,4 +1,5 @@
 import SwiftletSDK
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -25,15 +26,22 @@ final class HTableModule: @unchecked Sendable {
     var core: CoreContext?
     /// Seconds of the core's clock, from 1 (0 means "never" for an item's expiry).
     private(set) var clock: @Sendable () -> Int = { 1 }
+    /// `db_url` and the column names.
+    var db = HTableDatabaseSettings()
+    /// The database of `db_url`, bound in `mod_init`.
+    var database: Database?
+    /// Tables loaded from the database (written back at shutdown with `dbmode` 1).
+    let loadedTables = Mutex<Set<String>>([])
 
     var exports: ModuleExports {
         let e = ModuleExports(name: "htable")
         e.parameters = parameters
         e.functions = itemFunctions + matchFunctions + iteratorFunctions
         e.pseudoVariables = pseudoVariables
-        e.rpcs = rpcs
+        e.rpcs = rpcs + databaseRPCs
         e.initialize = { context in try self.start(context.core) }
         e.childInitialize = { rank in try self.childInit(rank) }
+        e.destroy = { self.syncDatabase() }
         return e
     }
 
@@ -49,7 +57,7 @@ final class HTableModule: @unchecked Sendable {
             ModuleParameter("timer_procs", .int { (v: Int) throws(FixupError) in self.timerProcesses = v }),
             ModuleParameter(
                 "event_callback_mode", .int { (v: Int) throws(FixupError) in self.eventCallbackMode = v }),
-        ]
+        ] + databaseParameters
     }
 
     /// Adds a table definition; a second table of the same name is refused.
@@ -78,6 +86,7 @@ final class HTableModule: @unchecked Sendable {
             tables[d.name] = t
             tableList.insert(t, at: 0)
         }
+        try openDatabase(core)
         if tableList.contains(where: { $0.autoexpire > 0 }) {
             let interval = timerInterval > 0 ? timerInterval : 20
             timers.every(milliseconds: interval * 1000, name: "htable-expire") { self.expireItems() }
