@@ -29,12 +29,16 @@ struct HashTableDefinition: Equatable {
         name = String(key)
         var body = after.trimmingSet(ws)
         if body.hasSuffix(";") { body = body.dropLast() }
-        for part in body.split(separator: ";", omittingEmptySubsequences: false) {
+        for part in body.splitOutsideQuotes(";") {
             let item = part.trimmingSet(ws)
             if item.isEmpty && body.isEmpty { continue }
             let pieces = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let pname = String(pieces[0].trimmingSet(ws))
-            let value = pieces.count > 1 ? String(pieces[1].trimmingSet(ws)) : ""
+            var value = pieces.count > 1 ? String(pieces[1].trimmingSet(ws)) : ""
+            // A quoted value (cols='a,b'), as a SIP parameter.
+            if value.count >= 2, let q = value.first, q == "'" || q == "\"", value.last == q {
+                value = String(value.dropFirst().dropLast())
+            }
             func unsigned() throws(FixupError) -> Int {
                 guard !value.isEmpty, value.allSatisfy({ (c: Character) in c.isASCIIDigit }), let v = Int(value) else {
                     throw bad
@@ -43,7 +47,12 @@ struct HashTableDefinition: Equatable {
             }
             switch pname {
             case "dbtable": dbTable = value
-            case "cols": columns = value
+            case "cols":
+                let names = value.split(separator: ",", omittingEmptySubsequences: false)
+                guard names.count >= 2, names.count <= 8 else {
+                    throw FixupError("htable [\(name)]: cols needs two to eight columns (prefix, value)")
+                }
+                columns = value
             case "autoexpire": autoexpire = try unsigned()
             case "size": size = try unsigned()
             case "dbmode": dbMode = try unsigned()
@@ -65,6 +74,28 @@ extension Character {
 }
 
 extension Substring {
+    /// Parts between `separator`s that are not inside single or double quotes.
+    func splitOutsideQuotes(_ separator: Character) -> [Substring] {
+        var parts: [Substring] = []
+        var start = startIndex
+        var quote: Character? = nil
+        var i = startIndex
+        while i < endIndex {
+            let c = self[i]
+            if let q = quote {
+                if c == q { quote = nil }
+            } else if c == "'" || c == "\"" {
+                quote = c
+            } else if c == separator {
+                parts.append(self[start..<i])
+                start = index(after: i)
+            }
+            i = index(after: i)
+        }
+        parts.append(self[start..<endIndex])
+        return parts
+    }
+
     /// The text before and after the first `=>`, nil when there is none.
     func splitAtArrow() -> (Substring, Substring)? {
         var i = startIndex

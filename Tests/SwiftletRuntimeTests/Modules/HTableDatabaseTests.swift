@@ -43,7 +43,11 @@ import Testing
                 request_route {
                     sl_send_reply("200", "$sht(t=>a) $sht(t=>n) $sht(t=>arr[0]) $sht(t=>arr[1]) $sht(t=>arr::size) $sht(t=>z) $sht(t=>old) $shtex(t=>soon)");
                 }
-                """, tables: ["t=>size=4;autoexpire=600;dbtable=\(table);dbmode=1"],
+                """,
+                tables: [
+                    "t=>size=4;autoexpire=600;dbtable=\(table);dbmode=1",
+                    "p=>size=2;dbtable=\(table);cols='key_name,key_value,key_type'",
+                ],
                 extra: """
                     loadmodule "\(engine.module).so"
                     modparam("htable", "db_url", "\(try engine.url())")
@@ -59,6 +63,8 @@ import Testing
         let rpc = { (method: String, params: [RPCValue]) in
             core.context.rpcs.call(RPCRequest(method: method, params: params))
         }
+        // cols: the columns after the name packed into a string.
+        #expect(try rpc("htable.get", [.string("p"), .string("a")]).get()["item"]?["value"] == .string("alpha,0"))
         // htable.store replaces the rows with the items (integers with value_type 1).
         #expect(
             rpc("htable.sets", [.string("t"), .string("b"), .string("beta")])

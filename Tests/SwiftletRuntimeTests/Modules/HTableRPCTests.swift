@@ -185,6 +185,8 @@ import Testing
                 ScriptHarness.prelude + "loadmodule \"htable.so\"\nmodparam(\"htable\", \"htable\", \"\(spec)\")\n")
         }
         #expect(errors("t=>size=4;autoexpire=10;initval=-3;updateexpire=0;dbtable=x;dbmode=1") == [])
+        #expect(errors("t=>size=4;dbtable=x;cols='k,v1,v2';") == [])
+        #expect(errors("t=>size=4;dbtable=x;cols='k'").joined().contains("cols needs two to eight columns"))
         #expect(errors("t=>size=4;colour=red").joined().contains("invalid htable parameter [t=>size=4;colour=red]"))
         #expect(errors("t=>size=four").joined().contains("invalid htable parameter"))
         #expect(errors("no arrow").joined().contains("invalid htable parameter"))
