@@ -22,6 +22,7 @@ import Testing
         arguments: [
             [],
             ["-A", "WITH_AUTH", "-A", "WITH_USRLOCDB", "-A", "WITH_MYSQL", "-A", "WITH_NAT", "-A", "WITH_ANTIFLOOD"],
+            ["-A", "WITH_ANTIFLOOD"],
         ]
     )
     func stockConfigReportsOnlyMissingModules(defines: [String]) throws {
@@ -40,5 +41,8 @@ import Testing
         // The modules Swiftlet has load, and the stock configuration's use of tm is understood.
         #expect(!errors.contains { $0.contains("'sl.so'") || $0.contains("'xlog.so'") || $0.contains("'tm.so'") })
         #expect(!errors.contains { $0.contains("module 'tm'") })
+        // WITH_ANTIFLOOD: htable and pike load and their functions, parameters and $sht are understood.
+        let antiflood = ["'htable.so'", "'pike.so'", "module 'htable'", "module 'pike'", "'$sht"]
+        #expect(!errors.contains { e in antiflood.contains { e.contains($0) } })
     }
 }
