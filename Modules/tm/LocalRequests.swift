@@ -84,6 +84,10 @@ extension TransactionManager {
         }
         stats.add(.created)
         stats.add(.local)
+        guard runLocalRequestRoute(tx) else {
+            tx.locked { finish(tx) }
+            return .failure(.dropped("dropped in event_route[tm:local-request]"))
+        }
         let sent = tx.locked {
             let n = startBranches(tx, forced: nil)
             if n == 0 { finish(tx) }

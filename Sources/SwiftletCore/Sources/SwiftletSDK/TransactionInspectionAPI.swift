@@ -38,14 +38,20 @@ public struct TransactionBranchInfo: Sendable, Equatable {
     /// The branch ended without a received final reply (a timeout, or a suspended request's
     /// placeholder branch): its reply is one tm made up (Kamailio's `FAKED_REPLY`).
     public let replyIsLocal: Bool
+    /// The registered contact the branch was built from (its `ruid` is `ruid` above).
+    public let binding: ContactBinding
 
-    public init(index: Int, uri: String, ruid: String, flags: UInt64, lastReceived: Int, replyIsLocal: Bool) {
+    public init(
+        index: Int, uri: String, ruid: String, flags: UInt64, lastReceived: Int, replyIsLocal: Bool,
+        binding: ContactBinding = ContactBinding()
+    ) {
         self.index = index
         self.uri = uri
         self.ruid = ruid
         self.flags = flags
         self.lastReceived = lastReceived
         self.replyIsLocal = replyIsLocal
+        self.binding = binding
     }
 }
 
