@@ -32,3 +32,37 @@ extension TransactionManager {
         return true
     }
 }
+
+extension TransactionManager {
+    /// The route for tm's ACK of a 2xx to its own INVITE (Kamailio runs it in
+    /// `local_ack_rb` too): on the ACK as built, `$du` its first Route when there is one,
+    /// else its Request-URI. Returns the ACK to send, with the route's changes, or nil when
+    /// the route dropped it.
+    func runLocalRequestRoute(ack bytes: [UInt8], _ tx: Transaction) -> [UInt8]? {
+        guard let routes = core.routes, routes.eventRouteNames.contains(Self.localRequestRoute),
+            let message = try? SIPMessage(parsing: bytes)
+        else { return bytes }
+        let ctx = MessageContext(message: message, receive: tx.ctx.receive, routeType: .local, core: core)
+        ctx.destinationURI = Self.firstRoute(message) ?? message.requestURI
+        let state = TMThreadState.thread
+        let saved = (state.current, state.branchIndex)
+        (state.current, state.branchIndex) = (tx, nil)
+        let kept = routes.runEventRoute(Self.localRequestRoute, ctx, as: .local)
+        (state.current, state.branchIndex) = saved
+        if kept == false {
+            Log.debug("tm", "tm:local-request dropped the ACK to \(message.requestURI ?? "")")
+            return nil
+        }
+        var edits = ctx.edits
+        if let uri = ctx.newRequestURI, uri != message.requestURI { edits.setRequestURI(uri) }
+        return (try? edits.build()) ?? bytes
+    }
+
+    /// The URI of a request's first Route.
+    static func firstRoute(_ m: SIPMessage) -> String? {
+        guard let route = m.firstHeader(.route), let na = try? NameAddr.parse(m.buffer, route.valueRange) else {
+            return nil
+        }
+        return m.buffer.tmText(na.uri)
+    }
+}

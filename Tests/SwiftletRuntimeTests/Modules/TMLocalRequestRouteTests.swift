@@ -45,6 +45,20 @@ import Testing
         #expect(rewritten.first?.destination.address.description == "127.0.0.2:5080")
     }
 
+    @Test func theRouteRunsForTheAckOfA2xxToALocalInvite() throws {
+        let core = try EmbeddedCore(
+            config: Self.config.replacingOccurrences(of: "t_uac_send(\"OPTIONS\"", with: "t_uac_send(\"INVITE\""),
+            modulePath: productsDirectory)
+        core.receive(TMModuleTests.invite("plain", callID: "lr-4"), from: TMModuleTests.caller)
+        let invite = try #require(core.takeSent().first)
+        #expect(invite.firstLine == "INVITE sip:alice@127.0.0.2:5080 SIP/2.0")
+        #expect(invite.text.contains("X-Local: INVITE sip:alice@127.0.0.2:5080"))
+        core.receive(TMModuleTests.reply(to: invite, 200, "OK", toTag: "a1"), from: "127.0.0.2:5080")
+        let ack = try #require(core.takeSent().first)
+        #expect(ack.firstLine == "ACK sip:alice@127.0.0.2:5080 SIP/2.0")
+        #expect(ack.text.contains("X-Local: ACK sip:alice@127.0.0.2:5080 sip:alice@127.0.0.2:5080 "))
+    }
+
     @Test func dropKeepsTheRequestFromBeingSent() throws {
         let core = try EmbeddedCore(config: Self.config, modulePath: productsDirectory)
         core.receive(TMModuleTests.invite("drop", callID: "lr-3"), from: TMModuleTests.caller)
