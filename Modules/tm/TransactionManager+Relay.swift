@@ -141,11 +141,16 @@ extension TransactionManager {
         let firstURI = ctx.requestURI ?? ""
         let firstDU = ctx.destinationURI
         let firstFlags = ctx.branchFlags
-        var targets: [(uri: String, du: String?, socket: ListeningSocket?, flags: UInt64)] = [
-            (firstURI, firstDU, ctx.forcedSendSocket, firstFlags)
-        ]
+        var targets: [(uri: String, du: String?, socket: ListeningSocket?, flags: UInt64, binding: ContactBinding)] = []
+        // In a failure route the Request-URI makes a branch only when it is new (changed
+        // there, or `$du` set), as Kamailio's `ruri_is_new`.
+        let failureRoute = ctx.routeType == .failure || ctx.routeType == .branchFailure
+        if ctx.requestURIIsNew || !failureRoute {
+            targets.append((firstURI, firstDU, ctx.forcedSendSocket, firstFlags, ctx.binding))
+        }
+        let firstBinding = ctx.binding
         for b in ctx.branches {
-            targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags))
+            targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags, b.binding))
         }
         ctx.branches.removeAll()
         let savedURI = ctx.newRequestURI
@@ -157,6 +162,8 @@ extension TransactionManager {
             ctx.edits = savedEdits
             ctx.routeType = savedRouteType
             ctx.branchFlags = firstFlags
+            ctx.binding = firstBinding
+            ctx.requestURIIsNew = false  // consumed (Kamailio's ruri_mark_consumed)
         }
         var sent = 0
         // What went wrong, for sl_reply_error() (Kamailio's ser_error): a branch that could
@@ -176,6 +183,7 @@ extension TransactionManager {
             ctx.destinationURI = target.du
             // The branch's own flags while its branch route runs (Kamailio sets bflags per branch).
             ctx.branchFlags = target.flags
+            ctx.binding = target.binding
             if let name = tx.onBranch, let routes = core.routes, routes.branchRouteNames.contains(name) {
                 let state = TMThreadState.thread
                 let saved = (state.current, state.branchIndex)
@@ -242,6 +250,7 @@ extension TransactionManager {
             )
             let branch = ClientBranch(index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
             branch.flags = ctx.branchFlags
+            branch.binding = ctx.binding
             branch.onBranchFailure = tx.onBranchFailure
             branch.alternatives = alternatives
             guard outcome == .sent else {
