@@ -24,6 +24,7 @@ let modules: [String] = [
     "sanity",
     "siputils",
     "sl",
+    "sqlops",
     "textops",
     "textopsx",
     "tm",
