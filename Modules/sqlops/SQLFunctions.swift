@@ -20,6 +20,7 @@ extension SQLOpsModule {
                 let xavp = try args[2].stringFormat()
                 return { ctx in self.xquery(con, query.render(ctx), xavp: xavp.render(ctx), ctx) }
             },
+            pvQueryFunction,
             ScriptFunction("sql_result_free", parameters: 1, routes: .any) { args throws(FixupError) in
                 let result = try args[0].constantString()
                 try self.declareResult(result)

@@ -73,6 +73,10 @@ extension DatabaseSuites {
                         append_to_reply("X-Error: $rc\\r\\n");
                         sql_xquery("ca", "select key_name, expires, NULL as n from htable order by id", "xr");
                         append_to_reply("X-XQuery: $rc $xavp(xr=>key_name) $xavp(xr=>expires) $xavp(xr[1]=>key_name) $xavp(xr[1]=>expires) $xavp(xr=>n)\\r\\n");
+                        sql_pvquery("ca", "select key_name, expires, NULL as n from htable order by id", "$var(pk),$avp(pe),$avp(pn)");
+                        append_to_reply("X-PVQuery: $rc $var(pk) $avp(pe) $(avp(pe)[1]) $avp(pn)\\r\\n");
+                        sql_pvquery("ca", "select key_name, expires from htable", "$var(only)");
+                        append_to_reply("X-PVShort: $rc\\r\\n");
                         sql_query("ca", "\(Self.typesQuery(engine))", "rd");
                         append_to_reply("X-Types: $dbr(rd=>[0,0]) $dbr(rd=>[0,1]) $dbr(rd=>[0,2]) $dbr(rd=>[0,3]) $dbr(rd=>[0,4])\\r\\n");
                         """),
@@ -83,7 +87,7 @@ extension DatabaseSuites {
                     "X-Delete: 2", "X-Insert: 2", "X-Select: 1",
                     "X-Res: rows=2 cols=4 [0,0]=k1 [0,2]=it's [i,1]=20 null=<null> out=<null> col=expires",
                     "X-Int: yes", "X-Freed: 0 <null>", "X-Empty: 2 0", "X-NoResult: 3", "X-Error: -1",
-                    "X-XQuery: 1 k1 10 k2 20 <null>",
+                    "X-XQuery: 1 k1 10 k2 20 <null>", "X-PVQuery: 1 k1 10 20 <null>", "X-PVShort: -1",
                     // As Kamailio 5.6 shows them (checked with its sqlops and db_postgres/db_mysql),
                     // except the double, which Kamailio gives as <null>.
                     "X-Types: 1.5 12345678901 \(DatabaseValue.parseDateTime("2020-01-02 03:04:05")!) ab \(engine == .postgres ? "t" : "1")",
