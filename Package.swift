@@ -14,6 +14,8 @@ let modules: [String] = [
     "auth",
     "corex",
     "counters",
+    "db_mysql",
+    "db_postgres",
     "jsonrpcs",
     "kex",
     "maxfwd",
@@ -23,6 +25,7 @@ let modules: [String] = [
     "sanity",
     "siputils",
     "sl",
+    "sqlops",
     "textops",
     "textopsx",
     "tm",
@@ -38,6 +41,8 @@ let modules: [String] = [
 /// packages — and those modules: never the core (`ldd swiftlet` shows none of them).
 let moduleLibraries: [String: [Target.Dependency]] = [
     "auth": [.product(name: "Crypto", package: "swift-crypto")],
+    "db_mysql": ["CMariaDB"],
+    "db_postgres": ["CLibPQ"],
     "ndb_redis": ["CHiredis"],
 ]
 
@@ -72,7 +77,10 @@ let package = Package(
         }
         + [
             .systemLibrary(
-                name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])])
+                name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+            .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+            .systemLibrary(
+                name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         ]
         + testModules.map { .target(name: $0.name, dependencies: [core], path: $0.path) }
         + [
