@@ -12,6 +12,7 @@ let core: Target.Dependency = .product(name: "SwiftletCore", package: "SwiftletC
 let modules: [String] = [
     "async",
     "auth",
+    "auth_db",
     "corex",
     "counters",
     "db_mysql",
