@@ -155,3 +155,75 @@ extension DatabaseSuites {
         }
     }
 }
+
+extension DatabaseSuites {
+    /// auth_db in Swiftlet and in Kamailio 5.6.3 on the same subscriber table and secret: the
+    /// same credentials get the same `$rc` from `auth_check()` in both.
+    @Suite struct AuthDBKamailioInteropTests {
+        static let engines = DatabaseKamailioInteropTests.engines
+
+        static let route = """
+            auth_check("$fd", "subscriber", "1");
+            append_to_reply("X-RC: $rc\\r\\n");
+            sl_send_reply("200", "Checked");
+            """
+
+        @Test(arguments: engines) func sameReturnCodesAsKamailio(_ engine: DatabaseEngine) throws {
+            try AuthDBModuleTests.subscribers(engine)
+            let url = try engine.url()
+            let kamailio = try KamailioTestServer(
+                config: """
+                    debug=2
+                    log_stderror=yes
+                    children=1
+                    listen=udp:127.0.0.1:PORT
+                    mpath="\(kamailioModules)"
+                    loadmodule "\(engine.module).so"
+                    loadmodule "sl.so"
+                    loadmodule "pv.so"
+                    loadmodule "textops.so"
+                    loadmodule "auth.so"
+                    loadmodule "auth_db.so"
+                    modparam("auth", "secret", "\(AuthHarness.secret)")
+                    modparam("auth_db", "db_url", "\(url)")
+                    request_route {
+                    \(Self.route)
+                    }
+                    """)
+            defer { kamailio.stop() }
+            let swiftlet = try AuthDBModuleTests.harness(
+                engine, params: "loadmodule \"textops.so\"\n", route: Self.route)
+            // A nonce with the shared secret, made after both started.
+            let now = Int(Date().timeIntervalSince1970)
+            let nonce = kamailioNonce(since: now, expires: now + 300, secret: AuthHarness.secret)
+            let party = SIPSocketParty(user: "alice")
+            // (username, password, From/To user): 1, -2, -3, -3, 1 (ha1b), 1, -3, -8.
+            let cases: [(String, String, String)] = [
+                ("alice", "secret", "alice"), ("alice", "guess", "alice"), ("mallory", "secret", "mallory"),
+                ("alice' OR '1'='1", "secret", "alice"), ("carol@example.com", "pw", "carol"),
+                ("dave", "secret", "dave"), ("bob", "secret", "alice"), ("alice", "secret", "bob"),
+            ]
+            var codes: [String] = []
+            for (user, password, from) in cases {
+                var client = swiftlet.client
+                client.username = user
+                client.password = password
+                let auth = client.header(method: "REGISTER", uri: "sip:example.com", nonce: nonce)
+                let ours = try swiftlet.run(AuthHarness.request(headers: [auth], from: from)).reply ?? ""
+                party.send(
+                    [
+                        "REGISTER sip:example.com SIP/2.0",
+                        "Via: SIP/2.0/UDP 127.0.0.1:\(party.port);branch=z9hG4bK-\(UUID().uuidString)",
+                        "From: <sip:\(from)@example.com>;tag=1", "To: <sip:\(from)@example.com>",
+                        "Call-ID: \(UUID().uuidString)", "CSeq: 1 REGISTER", "Max-Forwards: 70", auth,
+                        "Content-Length: 0",
+                    ], to: kamailio.port)
+                let theirs = try party.expect("SIP/2.0 200 Checked")
+                let ourRC = ours.components(separatedBy: "\r\n").first { $0.hasPrefix("X-RC:") }
+                codes.append(ourRC ?? "none")
+                #expect(ourRC == theirs.headerLines.first { $0.hasPrefix("X-RC:") }, "\(user)/\(password) from \(from)")
+            }
+            #expect(codes == ["1", "-2", "-3", "-3", "1", "1", "-3", "-8"].map { "X-RC: \($0)" })
+        }
+    }
+}
