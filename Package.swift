@@ -11,6 +11,8 @@ let core: Target.Dependency = .product(name: "SwiftletCore", package: "SwiftletC
 /// In-tree modules, one a line. Adding a module is one line plus its folder.
 let modules: [String] = [
     "async",
+    "auth",
+    "auth_db",
     "corex",
     "counters",
     "db_mysql",
@@ -26,6 +28,7 @@ let modules: [String] = [
     "sanity",
     "siputils",
     "sl",
+    "sqlops",
     "textops",
     "textopsx",
     "tm",
@@ -37,9 +40,10 @@ let modules: [String] = [
     "xlog",
 ]
 
-/// C libraries (Debian `-dev` packages) and the modules that link them: only those modules
-/// do, never the core (`ldd swiftlet` shows none of them).
+/// Libraries that only some modules link — C libraries (Debian `-dev` packages) and Swift
+/// packages — and those modules: never the core (`ldd swiftlet` shows none of them).
 let moduleLibraries: [String: [Target.Dependency]] = [
+    "auth": [.product(name: "Crypto", package: "swift-crypto")],
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
     "ndb_redis": ["CHiredis"],
@@ -60,7 +64,9 @@ let package = Package(
         + modules.map { .library(name: $0, type: .dynamic, targets: [$0]) }
         + testModules.map { .library(name: $0.name, type: .dynamic, targets: [$0.name]) },
     dependencies: [
-        .package(path: "Sources/SwiftletCore")
+        .package(path: "Sources/SwiftletCore"),
+        // MD5 and SHA-256 for digest authentication (auth).
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.9.0"..<"5.0.0"),
     ],
     targets: [
         .executableTarget(name: "swiftlet", dependencies: [core], path: "Sources/swiftlet"),

@@ -23,6 +23,9 @@ if [ "$mode" = test ]; then
     [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
     # Kamailio's ndb_redis and topos_redis (the topos_redis interop test).
     compgen -G '/usr/lib/*/kamailio/modules/topos_redis.so' >/dev/null || need+=(kamailio-redis-modules)
+    # Kamailio's db_postgres and db_mysql (the schema interop test runs Kamailio on our tables).
+    compgen -G '/usr/lib/*/kamailio/modules/db_postgres.so' >/dev/null || need+=(kamailio-postgres-modules)
+    compgen -G '/usr/lib/*/kamailio/modules/db_mysql.so' >/dev/null || need+=(kamailio-mysql-modules)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}"

@@ -65,8 +65,7 @@ final class PostgresConnection: DatabaseConnection {
     static func value(_ bytes: UnsafeRawBufferPointer, type oid: Oid) -> DatabaseValue {
         let text = String(decoding: bytes, as: UTF8.self)
         switch oid {
-        case 16: return .int(text == "t" ? 1 : 0)  // bool
-        case 21, 23, 26: return .int(Int(text) ?? 0)  // int2, int4, oid
+        case 21, 23: return .int(Int(text) ?? 0)  // int2, int4
         case 20: return .bigint(Int64(text) ?? 0)  // int8
         case 700, 701, 1700: return .double(Double(text) ?? 0)  // float4, float8, numeric
         case 1082, 1114, 1184:  // date, timestamp, timestamptz

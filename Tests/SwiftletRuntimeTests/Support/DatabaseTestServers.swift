@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 @testable import SwiftletRuntime
 @testable import SwiftletSDK
@@ -104,3 +105,7 @@ enum SharedDatabaseServers {
         }
     }
 }
+
+/// The suites that use the shared database servers, nested here so that they run one test at
+/// a time (one restarts the servers, each recreates tables).
+@Suite(.serialized) enum DatabaseSuites {}

@@ -99,6 +99,8 @@ final class PostgresTestServer {
     }
 
     private func configureAsServerUser(_ p: Process, _ args: [String]) {
+        // The server's user may not enter the test's working directory (/root in CI).
+        p.currentDirectoryURL = URL(fileURLWithPath: directory)
         if geteuid() == 0 {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             p.arguments = ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"] + args

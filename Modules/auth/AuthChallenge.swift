@@ -1,0 +1,98 @@
+import SwiftletSDK
+import SwiftletSIP
+
+/// Challenges (Kamailio's `challenge.c` and `auth_challenge_helper`): the
+/// `WWW-Authenticate`/`Proxy-Authenticate` header and the 401/407 reply carrying it.
+extension AuthModule {
+    /// `get_challenge_hf`: the header line with CRLF, e.g.
+    /// `WWW-Authenticate: Digest realm="example.com", nonce="...", qop="auth", stale=true`.
+    /// `ctx` nil builds a nonce without extra checks (`auth_get_www_authenticate`).
+    func challengeHeader(
+        _ ctx: MessageContext?, realm: String, qop: DigestQOP, stale: Bool, header: DigestCredentialsHeader
+    ) -> String {
+        let realm = stripRealm(realm)
+        let name = header == .proxyAuthorization ? proxyChallengeHeader : wwwChallengeHeader
+        let nonce = nonces.make(checks: checks(for: ctx), context: ctx, now: NonceCodec.now())
+        var h = "\(name): Digest realm=\"\(realm)\", nonce=\"\(nonce)\""
+        switch qop {
+        case .auth: h += ", qop=\"auth\""
+        case .authInt: h += ", qop=\"auth-int\""
+        default: break
+        }
+        if stale { h += ", stale=true" }
+        if !algorithmParameter.isEmpty { h += ", algorithm=\(algorithmParameter)" }
+        return h + "\r\n"
+    }
+
+    /// The qop of challenge flags: 2 auth-int, 1 auth.
+    static func challengeQOP(_ flags: Int) -> DigestQOP {
+        flags & 2 != 0 ? .authInt : (flags & 1 != 0 ? .auth : .unspecified)
+    }
+
+    /// `auth_challenge_helper`: sends 401 (`Authorization`) or 407 with the challenge.
+    /// 1, or -3 when the reply could not be sent.
+    func challenge(_ ctx: MessageContext, realm: String, flags: Int, header: DigestCredentialsHeader) -> Int {
+        let line = challengeHeader(
+            ctx, realm: realm, qop: Self.challengeQOP(flags), stale: flags & 16 != 0, header: header)
+        let sent =
+            header == .authorization
+            ? sendReply(ctx, code: 401, reason: "Unauthorized", header: line)
+            : sendReply(ctx, code: 407, reason: "Proxy Authentication Required", header: line)
+        return sent < 0 ? -3 : 1
+    }
+
+    /// The error path of the challenge functions: 500 unless flag 4, then -1 (-4 when
+    /// even the 500 could not be sent).
+    func challengeFailed(_ ctx: MessageContext, flags: Int) -> Int {
+        if flags & 4 == 0, sendReply(ctx, code: 500, reason: "Internal Server Error", header: nil) < 0 { return -4 }
+        return -1
+    }
+
+    /// `auth_send_reply`: adds the header to the reply lumps and replies through tm when the
+    /// request has a transaction (sl's `freply`), statelessly with `force_stateless_reply`.
+    func sendReply(_ ctx: MessageContext, code: Int, reason: String, header: String?) -> Int {
+        if let header { ctx.replyLumps.appendHeader(Array(header.utf8)) }
+        if forceStatelessReply == 0, let tm, tm.hasTransaction(ctx) {
+            return tm.reply(ctx, code: code, reason: reason)
+        }
+        return sl.sendReply(ctx, code: code, reason: reason)
+    }
+
+    /// Kamailio's `pv_authenticate`: checks the credentials against `password` (HA1 with
+    /// flag 1). With flags 2, 4 or 8 a failed check also stores a challenge in
+    /// `challenge_attr` (no qop, qop auth, qop auth-int), with `stale=true` for a stale
+    /// nonce.
+    func authenticate(
+        _ ctx: MessageContext, realm: String, password: String, flags: Int, header: DigestCredentialsHeader,
+        method: String, checked: inout DigestCredentials?
+    ) -> Int {
+        var result: Int
+        var stale = false
+        switch preAuthenticate(ctx, realm: realm, header: header) {
+        case .authenticated: return AuthResultCode.ok
+        case .nonceReused: result = AuthResultCode.nonceReused
+        case .staleNonce:
+            result = AuthResultCode.staleNonce
+            stale = true
+        case .noCredentials: result = AuthResultCode.noCredentials
+        case .error: result = AuthResultCode.error
+        case .authenticate(let c):
+            checked = c
+            let ha1 =
+                flags & 1 != 0
+                ? password : hash.ha1(username: c.username ?? "", realm: stripRealm(realm), password: password)
+            switch checkResponse(c, method: method, ha1: ha1, context: ctx) {
+            case .authenticated:
+                return postAuthenticate(ctx, credentials: c, ha1: ha1) ? AuthResultCode.ok : AuthResultCode.error
+            case .notAuthenticated: result = AuthResultCode.invalidPassword
+            case .badCredentials: result = AuthResultCode.error
+            }
+        }
+        if flags & 14 != 0 {
+            let qop: DigestQOP = flags & 8 != 0 ? .authInt : (flags & 4 != 0 ? .auth : .unspecified)
+            let line = challengeHeader(ctx, realm: realm, qop: qop, stale: stale, header: header)
+            ctx.avps[challengeAVP, default: []].insert(.string(line), at: 0)
+        }
+        return result
+    }
+}

@@ -1,0 +1,118 @@
+import SwiftletSDK
+import SwiftletSIP
+
+/// The checks of Kamailio's `api.c` (`pre_auth`, `auth_check_response`, `post_auth`), also
+/// offered to auth_db as `DigestAuthAPI`.
+extension AuthModule: DigestAuthAPI {
+    func preAuthenticate(_ ctx: MessageContext, realm: String, header: DigestCredentialsHeader)
+        -> DigestPreAuthentication
+    {
+        switch ctx.message.method {
+        case .ack, .cancel, .prack: return .authenticated
+        default: break
+        }
+        let realm = stripRealm(realm)
+        let found: DigestCredentials
+        switch DigestCredentialsParser.find(ctx.message, realm: realm, kind: header) {
+        case .failure:
+            Log.error("auth", "error while parsing credentials")
+            return .error
+        case .success(nil):
+            Log.debug("auth", "credentials with realm '\(realm)' not found")
+            return .noCredentials
+        case .success(let c?): found = c
+        }
+        AuthorizedCredentials.mark(ctx, found.field, header)
+        guard DigestCredentialsParser.hasRequiredFields(found) else {
+            Log.error("auth", "credentials are not filled properly")
+            return .error
+        }
+        switch nonces.check(
+            nonce: found.nonce ?? "", nc: found.nc, checks: checks(for: ctx), context: ctx, now: NonceCodec.now())
+        {
+        case .ok: return .authenticate(found)
+        case .stale, .extraChecksFailed: return .staleNonce
+        case .reused: return .nonceReused
+        case let other:
+            Log.debug("auth", "invalid nonce value received (\(other))")
+            return .error
+        }
+    }
+
+    func ha1(username: String, realm: String, password: String) -> String {
+        hash.ha1(username: username, realm: realm, password: password)
+    }
+
+    func checkResponse(_ c: DigestCredentials, method: String, ha1: String, context: MessageContext)
+        -> DigestResponseCheck
+    {
+        guard let response = c.response, response.utf8.count == hash.hexLength else { return .badCredentials }
+        let expected = computedResponse(c, method: method, ha1: ha1, body: context.message)
+        return expected == response ? .authenticated : .notAuthenticated
+    }
+
+    /// The response the credentials should carry. qop `auth-int` hashes the request body
+    /// (Kamailio 5.6 hashes an uninitialised buffer instead); `algorithm=MD5-sess` uses the
+    /// session key of RFC 2617 (Kamailio ignores the credentials' algorithm).
+    func computedResponse(_ c: DigestCredentials, method: String?, ha1: String, body message: SIPMessage?) -> String {
+        var key = ha1
+        if c.algorithmKind == .md5Session, hash == .md5 {
+            key = hash.sessionHA1(ha1, nonce: c.nonce ?? "", cnonce: c.cnonce ?? "")
+        }
+        var bodyHash: String?
+        if c.qopKind == .authInt {
+            bodyHash = hash.hex(message.map { Array($0.buffer[$0.bodyRange]) } ?? [])
+        }
+        return hash.response(
+            ha1: key, nonce: c.nonce ?? "", nc: c.nc ?? "", cnonce: c.cnonce ?? "", qop: c.qop ?? "",
+            bodyHash: bodyHash, method: method, uri: c.uri ?? "")
+    }
+
+    func postAuthenticate(_ ctx: MessageContext, credentials c: DigestCredentials, ha1: String) -> Bool {
+        guard addAuthInfo != 0 else { return true }
+        // rspauth: an empty method, and for auth-int the hash of an empty reply body.
+        let rspauth = computedResponse(c, method: nil, ha1: ha1, body: nil)
+        let next =
+            nonces.oneTime != nil
+            ? nonces.make(checks: checks(for: ctx), context: ctx, now: NonceCodec.now()) : (c.nonce ?? "")
+        let line =
+            "Authentication-Info: nextnonce=\"\(next)\", qop=\(c.qop ?? ""), rspauth=\"\(rspauth)\", cnonce=\"\(c.cnonce ?? "")\", nc=\(c.nc ?? "")\r\n"
+        ctx.replyLumps.appendHeader(Array(line.utf8))
+        return true
+    }
+
+    func checkIdentity(_ ctx: MessageContext, user: String, skipForwarding: Bool, useDomain: Bool) -> Int {
+        let m = ctx.message
+        guard let from = Self.uriParts(m, .from) else { return AuthResultCode.error }
+        let registerOrPublish = m.method == .register || m.method == .publish
+        var to: (user: String, host: String)?
+        if registerOrPublish {
+            guard let t = Self.uriParts(m, .to) else { return AuthResultCode.error }
+            to = t
+        }
+        let forwarded: Set<SIPMethod> = [.invite, .bye, .prack, .update, .message]
+        if !(skipForwarding && m.method.map(forwarded.contains) == true) {
+            guard user == (to ?? from).user else { return AuthResultCode.userMismatch }
+        }
+        guard let to else { return AuthResultCode.ok }
+        guard from.user == to.user, !useDomain || from.host == to.host else { return AuthResultCode.userMismatch }
+        if m.method == .publish {
+            let ruri = Array((ctx.requestURI ?? "").utf8)
+            guard let u = try? URIComponents.parse(ruri, 0..<ruri.count) else { return AuthResultCode.error }
+            let user = u.user.map { String(decoding: ruri[$0], as: UTF8.self) } ?? ""
+            guard from.user == user, !useDomain || from.host == String(decoding: ruri[u.host], as: UTF8.self) else {
+                return AuthResultCode.userMismatch
+            }
+        }
+        return AuthResultCode.ok
+    }
+
+    /// The user and host of the From or To URI.
+    static func uriParts(_ m: SIPMessage, _ which: HeaderName) -> (user: String, host: String)? {
+        guard let na = try? (which == .from ? m.from() : m.to()),
+            let u = try? URIComponents.parse(m.buffer, na.uri)
+        else { return nil }
+        let b = m.buffer
+        return (u.user.map { String(decoding: b[$0], as: UTF8.self) } ?? "", String(decoding: b[u.host], as: UTF8.self))
+    }
+}
