@@ -196,6 +196,33 @@ extension DatabaseSuites {
         }
 
         @Test(arguments: engines)
+        func transactionsCommitOrRollBack(engine: DatabaseEngine) throws {
+            try engine.createSchema(["version", "dispatcher"])
+            let (core, db) = try engine.open()
+            defer { core.shutdown() }
+            try db.startTransaction()
+            #expect(db.isInTransaction)
+            try db.insert("dispatcher", [("setid", .int(1)), ("destination", .string("sip:a@h"))])
+            try db.abortTransaction()
+            #expect(!db.isInTransaction)
+            #expect(try db.query("dispatcher").rows.isEmpty)
+            try db.startTransaction()
+            try db.insert("dispatcher", [("setid", .int(2)), ("destination", .string("sip:b@h"))])
+            // Another connection does not see it before the commit.
+            let (otherCore, other) = try engine.open()
+            defer { otherCore.shutdown() }
+            #expect(try other.query("dispatcher").rows.isEmpty)
+            try db.endTransaction()
+            #expect(try other.query("dispatcher", columns: ["setid"]).rows == [[.int(2)]])
+            // A connection lost inside a transaction is not silently replaced.
+            try db.startTransaction()
+            try engine.restart()
+            #expect(throws: DatabaseError.self) { try db.query("dispatcher") }
+            #expect(!db.isInTransaction)
+            #expect(try db.query("dispatcher").rows.count == 1)
+        }
+
+        @Test(arguments: engines)
         func eachThreadHasItsOwnConnection(engine: DatabaseEngine) throws {
             let (core, db) = try engine.open()
             defer { core.shutdown() }

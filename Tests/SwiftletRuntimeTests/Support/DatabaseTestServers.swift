@@ -4,6 +4,10 @@ import Testing
 @testable import SwiftletRuntime
 @testable import SwiftletSDK
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The database engines the tests run against, each with one private server for the
 /// whole test run (started on first use, stopped when the test process exits).
 enum DatabaseEngine: String, CaseIterable, CustomStringConvertible, Sendable {
@@ -109,3 +113,25 @@ enum SharedDatabaseServers {
 /// The suites that use the shared database servers, nested here so that they run one test at
 /// a time (one restarts the servers, each recreates tables).
 @Suite(.serialized) enum DatabaseSuites {}
+
+/// A TCP port of 127.0.0.1 for a database server that stays up for the whole test run,
+/// outside the ephemeral range that `freeUDPPort()` hands out (so that the other tests, which
+/// bind TCP on such ports, do not collide with it): a free one in 20000-29999.
+func freeDatabasePort() -> Int {
+    for _ in 0..<200 {
+        let port = Int.random(in: 20000..<30000)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        let bound = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        close(fd)
+        if bound { return port }
+    }
+    return freeUDPPort()
+}

@@ -28,7 +28,7 @@ final class MariaDBTestServer {
     /// The URL of the test database for `db_url`.
     var url: String { "mysql://kamailio:secret@127.0.0.1:\(port)/\(database)" }
 
-    init(port: Int = freeUDPPort()) throws {
+    init(port: Int = freeDatabasePort()) throws {
         guard let install = mariadbInstallPath, mariadbServerPath != nil, mariadbClientPath != nil else {
             throw TestServerError("mariadb-server is not installed")
         }

@@ -29,7 +29,7 @@ final class PostgresTestServer {
     /// The URL of the test database for `db_url`.
     var url: String { "postgres://kamailio:secret@127.0.0.1:\(port)/\(database)" }
 
-    init(port: Int = freeUDPPort()) throws {
+    init(port: Int = freeDatabasePort()) throws {
         guard let bin = postgresBinDirectory else { throw TestServerError("postgresql is not installed") }
         self.bin = bin
         self.port = port

@@ -78,9 +78,13 @@ public final class Database: @unchecked Sendable {
             do {
                 return try body(c)
             } catch .connectionLost(let message) {
+                // Inside a transaction a new connection would run the statement outside it.
+                let inTransaction = DatabaseThreadConnections.current.transactions.contains(slot)
                 disconnect()
                 attempt += 1
-                guard attempt <= max(driver.reconnectRetries, 0) else { throw .connectionLost(message) }
+                guard attempt <= max(driver.reconnectRetries, 0), !inTransaction else {
+                    throw .connectionLost(message)
+                }
                 Log.warning("db", "connection to \(url) lost (\(message)), reconnecting")
             } catch {
                 throw error
@@ -195,6 +199,32 @@ public final class Database: @unchecked Sendable {
         try connection().dialect.literal(value)
     }
 
+    // MARK: Transactions (srdb1's start_transaction / end_transaction / abort_transaction)
+
+    /// `BEGIN` on this thread's connection: the statements up to `endTransaction()` or
+    /// `abortTransaction()` apply together. A connection that breaks meanwhile is not opened
+    /// again within the statement (the transaction is gone): the statement throws
+    /// `.connectionLost`.
+    public func startTransaction() throws(DatabaseError) {
+        _ = try run { (c) throws(DatabaseError) in try c.execute("BEGIN") }
+        DatabaseThreadConnections.current.transactions.insert(slot)
+    }
+
+    /// `COMMIT`.
+    public func endTransaction() throws(DatabaseError) {
+        defer { DatabaseThreadConnections.current.transactions.remove(slot) }
+        _ = try connection().execute("COMMIT")
+    }
+
+    /// `ROLLBACK`.
+    public func abortTransaction() throws(DatabaseError) {
+        defer { DatabaseThreadConnections.current.transactions.remove(slot) }
+        _ = try connection().execute("ROLLBACK")
+    }
+
+    /// True between `startTransaction()` and its end on this thread.
+    public var isInTransaction: Bool { DatabaseThreadConnections.current.transactions.contains(slot) }
+
     // MARK: Table versions (srdb1's db_table_version / db_check_table_version)
 
     /// The `table_version` of `table` in the `version` table; 0 when it has no row
@@ -245,8 +275,13 @@ public final class Database: @unchecked Sendable {
 /// Each thread's open connections, by `Database` slot (closed when the thread ends).
 final class DatabaseThreadConnections {
     var connections: [Int: any DatabaseConnection] = [:]
+    /// Slots with a transaction open on this thread.
+    var transactions: Set<Int> = []
 
-    func remove(_ slot: Int) { connections[slot] = nil }
+    func remove(_ slot: Int) {
+        connections[slot] = nil
+        transactions.remove(slot)
+    }
 
     nonisolated(unsafe) private static var key: pthread_key_t = {
         var key = pthread_key_t()
