@@ -18,6 +18,7 @@ let modules: [String] = [
     "maxfwd",
     "ndb_redis",
     "pv",
+    "registrar",
     "rr",
     "sanity",
     "siputils",
@@ -30,6 +31,7 @@ let modules: [String] = [
     "topos",
     "topos_redis",
     "uac",
+    "usrloc",
     "xlog",
 ]
 
