@@ -23,9 +23,8 @@ struct RegisterRequest {
         guard (try? msg.to()) != nil else { throw RegistrarFailure(.toMissing) }
         guard msg.callIDRange != nil else { throw RegistrarFailure(.callIDMissing) }
         guard (try? msg.cseq()) != nil else { throw RegistrarFailure(.cseqMissing) }
-        if msg.firstHeader(.expires) != nil {
-            guard let e = try? msg.expires() else { throw RegistrarFailure(.expiresParse) }
-            expiresHeader = e
+        if let h = msg.firstHeader(.expires) {
+            expiresHeader = try Self.expiresValue(msg.value(of: h))
         }
         let b = msg.buffer
         let all: [NameAddr]
@@ -64,6 +63,25 @@ struct RegisterRequest {
             if c.uri.utf8.count > contactMaxSize { throw RegistrarFailure(.contactTooLong) }
             if let r = c.received, r.utf8.count > 255 { throw RegistrarFailure(.contactTooLong) }
         }
+    }
+
+    /// Kamailio's `parse_expires`: an empty value is an error; digits (up to a space) are the
+    /// value; anything else, or more than 10 characters, counts as no Expires header (RFC 2543
+    /// dates).
+    static func expiresValue(_ raw: String) throws(RegistrarFailure) -> Int? {
+        let text = Substring(raw).trimmingCharacters()
+        guard !text.isEmpty else { throw RegistrarFailure(.expiresParse) }
+        guard text.utf8.count <= 10 else { return nil }
+        var v = 0
+        for ch in text.utf8 {
+            switch ch {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v &* 10 &+ Int(ch - UInt8(ascii: "0"))
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+                return Int(Int32(truncatingIfNeeded: v))
+            default: return nil
+            }
+        }
+        return Int(Int32(truncatingIfNeeded: v))
     }
 
     static func unquoted(_ s: String) -> String {
