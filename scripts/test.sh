@@ -4,7 +4,8 @@
 # (skipped, with a note, when sipp is not installed: apt-get install sip-tester).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Debian packages: hiredis to build; SIPp, Kamailio and redis-server for the tests.
+# Debian packages: hiredis, libpq, libmariadb to build; SIPp, Kamailio, redis-server,
+# PostgreSQL and MariaDB for the tests.
 scripts/deps.sh test
 swift build --build-tests
 # The out-of-tree example module is its own package; OutOfTreeModuleTests loads it.
