@@ -26,7 +26,8 @@ final class LocationSlot: @unchecked Sendable {
 final class LocationTable: UsrlocDomain, @unchecked Sendable {
     let name: String
     let slots: [LocationSlot]
-    let storage: ContactStorage
+    /// Set once at start-up (`db_mode`), before workers run.
+    var storage: ContactStorage
 
     init(name: String, slotCount: Int, storage: ContactStorage) {
         self.name = name

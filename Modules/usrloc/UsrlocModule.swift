@@ -11,8 +11,10 @@ final class UsrlocModule: UsrlocAPI, @unchecked Sendable {
     var natBranchFlag = -1
     /// `timer_interval`: seconds between expiry runs.
     var timerInterval = 60
-    /// `db_mode`: only 0 (memory) until a database module is there.
+    /// `db_mode`: 0 memory only, 1 write-through, 2 write-back.
     var dbMode = 0
+    /// `db_url`.
+    var dbURL = ""
     /// `hash_size`: each table has 2^hash_size slots.
     var hashSize = 10
     /// `matching_mode`, `cseq_delay`.
@@ -56,11 +58,12 @@ final class UsrlocModule: UsrlocAPI, @unchecked Sendable {
             ModuleParameter(
                 "db_mode",
                 .int { (v: Int) throws(FixupError) in
-                    guard v == 0 else {
-                        throw FixupError("db_mode \(v) is not supported yet (only 0, memory only)")
+                    guard (0...2).contains(v) else {
+                        throw FixupError("db_mode \(v) is not supported yet (only 0, 1 and 2)")
                     }
                     self.dbMode = v
                 }),
+            ModuleParameter("db_url", .string { (v: String) throws(FixupError) in self.dbURL = v }),
             ModuleParameter(
                 "hash_size",
                 .int { (v: Int) throws(FixupError) in
@@ -81,13 +84,16 @@ final class UsrlocModule: UsrlocAPI, @unchecked Sendable {
         e.rpcs = UsrlocRPC(module: self).commands
         e.initialize = { (context: ModuleInitContext) in
             self.timers = context.core.timers
+            try self.openStorage(context.core)
             self.startTicks = context.core.timers.ticks
             self.startTime = Int(time(nil))
             for name in self.preload { _ = try self.registerDomain(name) }
             context.core.timers.every(milliseconds: self.timerInterval * 1000, name: "usrloc-timer") {
                 self.runExpiry()
+                self.flush()
             }
         }
+        e.destroy = { self.flush() }
         return e
     }
 
@@ -96,17 +102,48 @@ final class UsrlocModule: UsrlocAPI, @unchecked Sendable {
     func registerDomain(_ name: String) throws(FixupError) -> UsrlocDomain {
         if let t = tables[name] { return t }
         let t = LocationTable(name: name, slotCount: 1 << hashSize, storage: storage)
-        do {
-            t.load(try storage.load(domain: name))
-        } catch {
-            throw FixupError("usrloc: cannot load table \(name): \(error)")
-        }
+        if storageReady { try load(t) }
         tables[name] = t
         tableOrder.append(name)
         return t
     }
 
     func domain(named name: String) -> UsrlocDomain? { tables[name] }
+
+    private var storageReady = false
+
+    /// `db_mode` 1 and 2: binds `db_url` and loads the tables registered so far (Kamailio
+    /// loads them at start-up in these modes).
+    func openStorage(_ core: CoreContext) throws(FixupError) {
+        defer { storageReady = true }
+        guard dbMode != 0 else { return }
+        guard !dbURL.isEmpty else { throw FixupError("usrloc: db_mode \(dbMode) needs db_url") }
+        do {
+            let db = try Database(url: dbURL, core: core)
+            storage = DatabaseContactStorage(db: db, writeBack: dbMode == 2, useDomain: useDomain)
+        } catch {
+            throw FixupError("usrloc: cannot use db_url \(dbURL): \(error)")
+        }
+        for t in allTables {
+            t.storage = storage
+            try load(t)
+        }
+    }
+
+    func load(_ t: LocationTable) throws(FixupError) {
+        do {
+            t.load(try storage.load(domain: t.name))
+        } catch {
+            throw FixupError("usrloc: cannot load table \(t.name): \(error)")
+        }
+    }
+
+    /// Writes pending changes (`db_mode` 2); false when a write failed.
+    @discardableResult
+    func flush() -> Bool {
+        guard let db = storage as? DatabaseContactStorage, db.writeBack else { return true }
+        return db.flush() == nil
+    }
 
     /// The tables in registration order (RPC dumps).
     var allTables: [LocationTable] { tableOrder.compactMap { tables[$0] } }

@@ -26,7 +26,8 @@ struct UsrlocRPC {
                 (r: RPCRequest) throws(RPCError) in try Self.removeContact(m, r)
             },
             RPCCommand("ul.flush", "Flush the usrloc memory cache to DB") { (_: RPCRequest) throws(RPCError) in
-                .null
+                guard m.flush() else { throw RPCError(500, "Operation failed") }
+                return .null
             },
             RPCCommand("ul.add", "Add a new contact for an address of record") {
                 (r: RPCRequest) throws(RPCError) in try Self.add(m, r)
