@@ -84,6 +84,7 @@ extension RegistrarModule {
             let c = contacts[index]
             ctx.newRequestURI = c.address
             ctx.destinationURI = nil
+            RegistrarThreadState.current.ruriQ = c.q
             if let rcd = settings.xavpRcd { addRecordXAVP(ctx, rcd, c, now: now) }
             if let next = nextHop(ctx, c) { ctx.destinationURI = next }
             ctx.branchFlags |= UInt64(c.cflags)
@@ -145,8 +146,10 @@ extension RegistrarModule {
             ret = lookup(ctx, d, uri: nil, rewrite: true)
             if ret > 0 {
                 found = true
+                let q = RegistrarThreadState.current.ruriQ
                 ctx.branches[i] = Branch(
-                    uri: ctx.newRequestURI ?? b.uri, destinationURI: ctx.destinationURI, q: b.q,
+                    uri: ctx.newRequestURI ?? b.uri, destinationURI: ctx.destinationURI,
+                    q: q == UsrlocContact.qUnspecified ? nil : q,
                     flags: ctx.branchFlags, sendSocket: ctx.forcedSendSocket)
             }
         }

@@ -12,6 +12,8 @@ final class RegistrarThreadState {
     /// The Path vector of the last save, for the reply's `Path:` header.
     var path = ""
     var profiles: [String: FetchedContacts] = [:]
+    /// The q of the contact the last `lookup()` put in the R-URI (the core has no R-URI q).
+    var ruriQ = UsrlocContact.qUnspecified
 
     private static let key: pthread_key_t = {
         var k = pthread_key_t()

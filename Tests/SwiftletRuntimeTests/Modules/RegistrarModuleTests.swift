@@ -18,6 +18,7 @@ import Testing
         loadmodule "sl.so"
         loadmodule "pv.so"
         loadmodule "textops.so"
+        loadmodule "corex.so"
         loadmodule "usrloc.so"
         loadmodule "registrar.so"
         modparam("usrloc", "timer_interval", 10)
@@ -25,6 +26,13 @@ import Testing
         request_route {
             if (is_method("REGISTER")) {
                 \(register);
+                exit;
+            }
+            if ($rU == "forked") {
+                append_branch("sip:bob@127.0.0.1");
+                $ru = "sip:alice@127.0.0.1";
+                if (lookup_branches("location")) { sl_send_reply("200", "ru=$ru br=$bR"); }
+                else { sl_send_reply("404", "rc=$rc"); }
                 exit;
             }
             if ($rU == "fetch") {
@@ -354,5 +362,32 @@ import Testing
         #expect(exchange(c2, Self.request("OPTIONS", user: "isreg")).firstLine == "SIP/2.0 200 yes")
         #expect(exchange(c2, Self.request("OPTIONS", user: "unreg")).firstLine == "SIP/2.0 200 rc=1")
         #expect(exchange(c2, Self.request("OPTIONS", user: "isreg", callID: "x2")).firstLine == "SIP/2.0 404 no")
+    }
+
+    @Test func flagsReplaceAndDeferTheReply() throws {
+        let replace = try core(register: "save(\"location\", \"0x04\")")
+        _ = exchange(replace, Self.register(contacts: ["<sip:alice@10.0.0.1>", "<sip:alice@10.0.0.2>"]))
+        let one = exchange(replace, Self.register(contacts: ["<sip:alice@10.0.0.3>"], cseq: 2))
+        #expect(one.headers("Contact") == ["<sip:alice@10.0.0.3>;expires=600"])
+        let deferred = try core(
+            register: "save(\"location\", \"0x12\"); append_to_reply(\"X-After: 1\\r\\n\"); reg_send_reply()")
+        let reply = exchange(deferred, Self.register(contacts: ["<sip:alice@10.0.0.1>"]))
+        #expect(reply.firstLine == "SIP/2.0 200 OK")
+        #expect(
+            reply.headerLines.filter { $0.hasPrefix("Contact") || $0.hasPrefix("X-") } == [
+                "Contact: <sip:alice@10.0.0.1>;expires=600", "X-After: 1",
+            ])
+    }
+
+    @Test func lookupBranchesLooksUpEveryCleanBranch() throws {
+        let core = try core()
+        _ = exchange(core, Self.register(contacts: ["<sip:alice@10.0.0.1>"]))
+        _ = exchange(
+            core,
+            Self.register(
+                user: "bob", contacts: ["<sip:bob@10.0.0.2>;q=0.9", "<sip:bob@10.0.0.3>;q=0.1"], callID: "reg-b"))
+        #expect(
+            exchange(core, Self.request("OPTIONS", user: "forked")).firstLine
+                == "SIP/2.0 200 ru=sip:alice@10.0.0.1 br=<sip:bob@10.0.0.2>;q=0.9, <sip:bob@10.0.0.3>;q=0.1")
     }
 }
