@@ -24,6 +24,7 @@ let modules: [String] = [
     "ndb_redis",
     "pike",
     "pv",
+    "registrar",
     "rr",
     "sanity",
     "siputils",
@@ -37,6 +38,7 @@ let modules: [String] = [
     "topos",
     "topos_redis",
     "uac",
+    "usrloc",
     "xlog",
 ]
 

@@ -36,8 +36,9 @@ import Testing
             let text = e.replacing(position, with: "")
             #expect(kinds.contains { text.firstMatch(of: $0) != nil }, "not a missing-module error: \(e)")
         }
-        #expect(errors.contains { $0.contains("error: could not find module <registrar> in <") })
-        #expect(errors.contains { $0.contains("function 'save' belongs to module 'registrar', which failed to load") })
+        // registrar and usrloc load, and the stock routing's save() and lookup() are understood.
+        #expect(!errors.contains { $0.contains("'registrar") || $0.contains("'usrloc") }, "\(errors)")
+        #expect(errors.contains { $0.contains("error: could not find module <acc> in <") })
         // The modules Swiftlet has load, and the stock configuration's use of tm is understood.
         #expect(!errors.contains { $0.contains("'sl.so'") || $0.contains("'xlog.so'") || $0.contains("'tm.so'") })
         #expect(!errors.contains { $0.contains("module 'tm'") })

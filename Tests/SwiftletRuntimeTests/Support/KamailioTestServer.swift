@@ -54,7 +54,7 @@ final class KamailioTestServer {
         let children = Self.children(of: main)
         kill(main, SIGKILL)
         for child in children { kill(child, SIGKILL) }
-        process.waitUntilExit()
+        _ = process.waitForExit(timeout: 10)
     }
 
     /// The processes whose parent is `pid` (from /proc/<pid>/stat).

@@ -65,10 +65,10 @@ func runSwiftlet(_ args: [String], timeout: TimeInterval = 20) throws -> (status
     let deadline = Date().addingTimeInterval(timeout)
     while p.isRunning, Date() < deadline { usleep(20_000) }
     if p.isRunning { p.terminate() }
-    p.waitUntilExit()
+    let status = p.waitForExit(timeout: 10)
     let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    return (p.terminationStatus, o, e)
+    return (status, o, e)
 }
 
 /// A swiftlet server process running a configuration, in the foreground, logging to a file.
@@ -130,10 +130,12 @@ final class TestServer {
             kill(process.processIdentifier, SIGTERM)
             let deadline = Date().addingTimeInterval(10)
             while process.isRunning, Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if process.isRunning && !Process.isZombie(process.processIdentifier) {
+                kill(process.processIdentifier, SIGKILL)
+            }
         }
-        process.waitUntilExit()
-        return process.terminationStatus
+        // Not waitUntilExit(): it hangs on a child the runner did not reap (heavy load).
+        return process.waitForExit(timeout: 10)
     }
 
     deinit { stop() }

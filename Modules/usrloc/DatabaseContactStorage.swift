@@ -1,0 +1,146 @@
+import Glibc
+import SwiftletSDK
+
+/// usrloc's `db_mode` 1 (write-through) and 2 (write-back) storage: the table named like the
+/// location table (`location`), with Kamailio's columns (schema version 9).
+final class DatabaseContactStorage: ContactStorage, @unchecked Sendable {
+    let db: Database
+    let writeBack: Bool
+    let useDomain: Bool
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// Write-back: per table and AoR, the contacts as last written and as they are now.
+    private var dirty: [String: (domain: String, aor: String, written: [UsrlocContact], now: [UsrlocContact])] = [:]
+
+    static let tableVersion = 9
+
+    init(db: Database, writeBack: Bool, useDomain: Bool) {
+        self.db = db
+        self.writeBack = writeBack
+        self.useDomain = useDomain
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func apply(domain: String, aor: String, old: [UsrlocContact], new: [UsrlocContact]) -> UsrlocError? {
+        if writeBack {
+            let key = domain + "\u{0}" + aor
+            pthread_mutex_lock(mutex)
+            if let d = dirty[key] {
+                dirty[key] = (domain, aor, d.written, new)
+            } else {
+                dirty[key] = (domain, aor, old, new)
+            }
+            pthread_mutex_unlock(mutex)
+            return nil
+        }
+        return write(domain: domain, aor: aor, ContactChanges(old: old, new: new))
+    }
+
+    /// Writes what changed since the last flush (write-back; `ul.flush`, the timer).
+    @discardableResult
+    func flush() -> UsrlocError? {
+        pthread_mutex_lock(mutex)
+        let pending = dirty
+        dirty.removeAll()
+        pthread_mutex_unlock(mutex)
+        var firstError: UsrlocError?
+        for (_, d) in pending {
+            if let e = write(domain: d.domain, aor: d.aor, ContactChanges(old: d.written, new: d.now)) {
+                firstError = firstError ?? e
+            }
+        }
+        return firstError
+    }
+
+    func write(domain: String, aor: String, _ changes: ContactChanges) -> UsrlocError? {
+        do {
+            for c in changes.deleted where c.flags & UsrlocContact.memoryOnlyFlag == 0 {
+                try db.delete(domain, where: [DatabaseCondition("ruid", .equal, .string(c.ruid))])
+            }
+            for c in changes.updated where c.flags & UsrlocContact.memoryOnlyFlag == 0 {
+                let n = try db.update(
+                    domain, set: Array(row(aor, c).dropFirst(3)),
+                    where: [DatabaseCondition("ruid", .equal, .string(c.ruid))])
+                if n == 0 { try db.insert(domain, row(aor, c)) }
+            }
+            for c in changes.inserted where c.flags & UsrlocContact.memoryOnlyFlag == 0 {
+                try db.insert(domain, row(aor, c))
+            }
+            return nil
+        } catch {
+            Log.error("usrloc", "failed to write contacts of \(aor) to table \(domain): \(error)")
+            return UsrlocError("\(error)")
+        }
+    }
+
+    /// A contact as a row: ruid, username, domain first, then the other columns.
+    func row(_ aor: String, _ c: UsrlocContact) -> [(String, DatabaseValue)] {
+        var user = aor
+        var dom: DatabaseValue = .null
+        if useDomain, let at = aor.firstIndex(of: "@") {
+            user = String(aor[..<at])
+            dom = .string(String(aor[aor.index(after: at)...]))
+        }
+        func optional(_ s: String) -> DatabaseValue { s.isEmpty ? .null : .string(s) }
+        return [
+            ("ruid", .string(c.ruid)), ("username", .string(user)), ("domain", dom), ("contact", .string(c.address)),
+            ("received", optional(c.received)), ("path", optional(c.path)), ("expires", .datetime(c.expires)),
+            ("q", .double(Double(c.q) / 1000)), ("callid", .string(c.callID)), ("cseq", .int(c.cseq)),
+            ("last_modified", .datetime(c.lastModified)), ("flags", .int(Int(c.flags))),
+            ("cflags", .int(Int(Int32(bitPattern: c.cflags)))), ("user_agent", .string(c.userAgent)),
+            ("socket", optional(c.socket)), ("methods", .int(Int(Int32(bitPattern: c.methods)))),
+            ("instance", optional(c.instance)), ("reg_id", .int(c.regID)), ("server_id", .int(c.serverID)),
+            ("connection_id", .int(c.connectionID)), ("keepalive", .int(c.keepalive)),
+        ]
+    }
+
+    static let columns = [
+        "ruid", "username", "domain", "contact", "received", "path", "expires", "q", "callid", "cseq",
+        "last_modified", "flags", "cflags", "user_agent", "socket", "methods", "instance", "reg_id", "server_id",
+        "connection_id", "keepalive",
+    ]
+
+    func load(domain: String) throws(UsrlocError) -> [UsrlocRecord] {
+        let result: DatabaseResult
+        do {
+            try db.checkTableVersion(domain, version: Self.tableVersion)
+            result = try db.query(domain, columns: Self.columns)
+        } catch {
+            throw UsrlocError("\(error)")
+        }
+        var byAoR: [String: [UsrlocContact]] = [:]
+        var order: [String] = []
+        for r in result.rows {
+            func text(_ i: Int) -> String { r[i].textValue ?? "" }
+            func int(_ i: Int) -> Int { r[i].intValue ?? 0 }
+            var aor = text(1)
+            if useDomain, !text(2).isEmpty { aor += "@" + text(2) }
+            let q = r[7].textValue.flatMap(Double.init) ?? -0.001
+            var c = UsrlocContact(address: text(3), ruid: text(0))
+            c.received = text(4)
+            c.path = text(5)
+            c.expires = int(6)
+            c.q = q < 0 ? UsrlocContact.qUnspecified : Int((q * 1000).rounded())
+            c.callID = text(8)
+            c.cseq = int(9)
+            c.lastModified = int(10)
+            c.flags = UInt32(truncatingIfNeeded: int(11))
+            c.cflags = UInt32(truncatingIfNeeded: int(12))
+            c.userAgent = text(13)
+            c.socket = text(14)
+            c.methods = r[15].isNull ? UsrlocContact.allMethods : UInt32(truncatingIfNeeded: int(15))
+            c.instance = text(16)
+            c.regID = int(17)
+            c.serverID = int(18)
+            c.connectionID = int(19)
+            c.keepalive = int(20)
+            if byAoR[aor] == nil { order.append(aor) }
+            byAoR[aor, default: []].append(c)
+        }
+        return order.map { UsrlocRecord(aor: $0, aorHash: CoreHash.hash($0), contacts: byAoR[$0]!) }
+    }
+}
