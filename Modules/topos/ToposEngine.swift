@@ -7,6 +7,8 @@ import SwiftletSDK
 final class ToposEngine: @unchecked Sendable {
     let settings: ToposSettings
     let storage: any TopologyStorage
+    /// The storage's batching, when it has one (topos_redis).
+    let batching: (any TopologyStorageBatching)?
     let uids: ToposUIDGenerator
     /// Kamailio's lock set over the Call-ID (`tps_storage_lock_get`).
     let locks: [ToposMutex]
@@ -25,14 +27,25 @@ final class ToposEngine: @unchecked Sendable {
     init(settings: ToposSettings, storage: any TopologyStorage, now: Int) {
         self.settings = settings
         self.storage = storage
+        batching = storage as? any TopologyStorageBatching
         uids = ToposUIDGenerator(now: now)
         locks = (0..<64).map { _ in ToposMutex() }
     }
 
+    /// Runs `body` under the lock of the message's Call-ID; the storage's queued writes are
+    /// committed before the lock is released.
     func withLock<T>(_ msg: SIPMessage, _ body: () -> T) -> T {
+        withCommittedLock(msg, body).0
+    }
+
+    /// `withLock`, with whether the queued writes could be committed.
+    func withCommittedLock<T>(_ msg: SIPMessage, _ body: () -> T) -> (T, Bool) {
         var h: UInt32 = 0
         if let r = msg.callIDRange { for c in msg.buffer[r] { h = h &* 31 &+ UInt32(c) } }
-        return locks[Int(h % UInt32(locks.count))].with(body)
+        return locks[Int(h % UInt32(locks.count))].with {
+            let result = body()
+            return (result, (batching?.commit() ?? 0) >= 0)
+        }
     }
 
     // MARK: received
@@ -89,10 +102,14 @@ final class ToposEngine: @unchecked Sendable {
         }
         rw.add(ToposHeader.xuuid, stsd.aUUID)
         if settings.rrUpdate {
-            guard withLock(msg, { updateDialog(msg, &mtsd, stsd, [.replyAttributes, .bRR]) }) else { return nil }
+            let (updated, committed) = withCommittedLock(msg) {
+                updateDialog(msg, &mtsd, stsd, [.replyAttributes, .bRR])
+            }
+            guard updated, committed else { return nil }
         }
         if method == .subscribe {
-            guard withLock(msg, { updateDialog(msg, &mtsd, stsd, [.contact, .time]) }) else { return nil }
+            let (updated, committed) = withCommittedLock(msg) { updateDialog(msg, &mtsd, stsd, [.contact, .time]) }
+            guard updated, committed else { return nil }
         }
         return rw.changed ? rw.build() : nil
     }
@@ -130,7 +147,7 @@ final class ToposEngine: @unchecked Sendable {
     func responseReceived(_ msg: SIPMessage) -> [UInt8]? {
         guard var mtsd = pack(msg) else { return nil }
         var storageFailed = false
-        let branch: TopologyRecord? = withLock(msg) {
+        let (loaded, committed) = withCommittedLock(msg) { () -> TopologyRecord? in
             let btsd: TopologyRecord
             switch storage.loadBranch(msg, mtsd, mode: 0) {
             case .failure:
@@ -151,7 +168,9 @@ final class ToposEngine: @unchecked Sendable {
             else { return nil }
             return btsd
         }
-        guard let btsd = branch else {
+        // Its writes did not reach the storage: as if it had failed.
+        if !committed { storageFailed = true }
+        guard let btsd = loaded, committed else {
             guard storageFailed else { return nil }
             // Kamailio forwards it as it is, with the callee's Contact and Record-Routes.
             Log.error("topos", "storage failure: dropping the \(msg.statusCode ?? 0) reply (the sender retransmits)")
@@ -181,7 +200,7 @@ final class ToposEngine: @unchecked Sendable {
         }
         var direction = TopologyRecord.downstream
         var storageFailed = false
-        let result: (TopologyRecord, TopologyRecord)? = withLock(msg) {
+        let (result, committed) = withCommittedLock(msg) { () -> (TopologyRecord, TopologyRecord)? in
             var ptsd: TopologyRecord?
             var stsd = TopologyRecord()
             if dialog {
@@ -203,7 +222,8 @@ final class ToposEngine: @unchecked Sendable {
             }
             return (ptsd ?? mtsd, stsd)
         }
-        guard let (ptsd, stsd) = result else {
+        if !committed { storageFailed = true }
+        guard let (ptsd, stsd) = result, committed else {
             // A request generated here (one Via) shows nothing; any other would go out with
             // every Via, Record-Route and Contact (Kamailio sends it so).
             if local || !storageFailed { return rw.changed ? rw.build() : nil }
