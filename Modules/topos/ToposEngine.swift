@@ -19,6 +19,8 @@ final class ToposEngine: @unchecked Sendable {
     /// `event_mode`: 1 `topos:msg-outgoing`, 2 `topos:msg-sending`, 4 `topos:msg-incoming`,
     /// 8 `topos:msg-receiving`.
     var eventMode = 15
+    /// The sanity module's checks for received requests (`sanity_checks`; set in `mod_init`).
+    var sanity: (any SanityCheckAPI)?
 
     /// What `received`/`sending` return for a message that must not go on: the storage
     /// failed, and sending it would show the topology topos hides.
@@ -220,10 +222,16 @@ final class ToposEngine: @unchecked Sendable {
                     return nil
                 }
             }
-            return (ptsd ?? mtsd, stsd)
+            let found = ptsd ?? mtsd
+            if dialog && !local {
+                // In the same lock (as Kamailio), so that one commit takes every write.
+                endDialog(msg, mtsd, found)
+                _ = updateDialog(msg, &mtsd, stsd, settings.rrUpdate ? [.contact, .aRR] : .contact)
+            }
+            return (found, stsd)
         }
         if !committed { storageFailed = true }
-        guard let (ptsd, stsd) = result, committed else {
+        guard let (ptsd, _) = result, committed else {
             // A request generated here (one Via) shows nothing; any other would go out with
             // every Via, Record-Route and Contact (Kamailio sends it so).
             if local || !storageFailed { return rw.changed ? rw.build() : nil }
@@ -236,12 +244,6 @@ final class ToposEngine: @unchecked Sendable {
         rw.remove(.via)
         rw.add("Via", mtsd.xVia1, first: true)
         rw.reinsertContact(direction == TopologyRecord.upstream ? ptsd.asContact : ptsd.bsContact)
-        if dialog {
-            withLock(msg) {
-                endDialog(msg, mtsd, ptsd)
-                _ = updateDialog(msg, &mtsd, stsd, settings.rrUpdate ? [.contact, .aRR] : .contact)
-            }
-        }
         return rw.build()
     }
 

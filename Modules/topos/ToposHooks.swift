@@ -11,6 +11,11 @@ extension ToposEngine {
         guard let msg = prepared(data.bytes), let cseq = try? msg.cseq(), !skipped(cseq) else { return nil }
         if eventMode & 8 != 0, runEventRoute("topos:msg-receiving", data, message: msg) == false { return nil }
         if msg.isRequest {
+            // A request that fails sanity's default checks is left as it is (Kamailio).
+            if let sanity, sanity.checkDefaults(msg, proto: data.proto, peer: data.peer) < 1 {
+                Log.error("topos", "sanity checks failed")
+                return nil
+            }
             guard !(msg.toTag ?? "").isEmpty else { return nil }
             return requestReceived(msg)
         }
