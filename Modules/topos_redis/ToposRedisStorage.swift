@@ -30,6 +30,9 @@ final class ToposRedisStorage: TopologyStorage, TopologyStorageBatching, @unchec
 
     static let dialogPrefix = "d:z:"
     static let branchPrefix = "b:x:"
+    /// `TopologyRecord.dialogFields` and `branchFields`, made once (read-only).
+    nonisolated(unsafe) static let dialogFields = TopologyRecord.dialogFields
+    nonisolated(unsafe) static let branchFields = TopologyRecord.branchFields
 
     init(redis: any RedisBatchAPI, server: String, topos: any TopologyStrippingAPI, now: @escaping () -> Int) {
         self.redis = redis
@@ -132,7 +135,7 @@ final class ToposRedisStorage: TopologyStorage, TopologyStorageBatching, @unchec
             return -1
         }
         var fields = [("rectime", String(now()))]
-        fields += TopologyRecord.dialogFields.map { ($0.name, td[keyPath: $0.field]) }
+        fields += Self.dialogFields.map { ($0.name, td[keyPath: $0.field]) }
         fields.append(("iflags", String(td.iflags)))
         let expire = td.sMethod == "SUBSCRIBE" ? td.expires : topos.dialogExpire
         return store(Self.dialogKey(uuid), fields, expire: expire)
@@ -146,7 +149,7 @@ final class ToposRedisStorage: TopologyStorage, TopologyStorageBatching, @unchec
             return -1
         }
         var fields = [("rectime", String(now())), ("direction", String(td.direction))]
-        fields += TopologyRecord.branchFields.map { ($0.name, td[keyPath: $0.field]) }
+        fields += Self.branchFields.map { ($0.name, td[keyPath: $0.field]) }
         return store(Self.branchPrefix + td.xVBranch1, fields, expire: topos.branchExpire)
     }
 

@@ -50,10 +50,19 @@ struct NDBRedisBatchTests {
         c.argument("EXPIRE")
         c.argument("k")
         c.argument(180)
-        #expect(c.count == 2)
+        c.begin(arguments: 12)
+        for a in ["HMSET", "key:é", "0", "-7", "", String(repeating: "x", count: 10), "y"] { c.argument(a) }
+        c.argument(-10)
+        c.argument(1_000_000)
+        c.argument(9)
+        c.argument(10)
+        c.argument(Int.max)
+        #expect(c.count == 3)
         #expect(
             String(decoding: c.bytes, as: UTF8.self)
-                == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na b\r\n*3\r\n$6\r\nEXPIRE\r\n$1\r\nk\r\n$3\r\n180\r\n")
+                == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na b\r\n*3\r\n$6\r\nEXPIRE\r\n$1\r\nk\r\n$3\r\n180\r\n"
+                + "*12\r\n$5\r\nHMSET\r\n$6\r\nkey:é\r\n$1\r\n0\r\n$2\r\n-7\r\n$0\r\n\r\n$10\r\nxxxxxxxxxx\r\n"
+                + "$1\r\ny\r\n$3\r\n-10\r\n$7\r\n1000000\r\n$1\r\n9\r\n$2\r\n10\r\n$19\r\n9223372036854775807\r\n")
     }
 
     @Test func queuedWritesGoOutBeforeTheNextCommandAndTheirRepliesAreDropped() throws {

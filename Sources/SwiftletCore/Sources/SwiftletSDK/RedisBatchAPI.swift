@@ -24,8 +24,14 @@ public struct RedisCommands: Sendable {
 
     /// One argument of the command begun last.
     public mutating func argument(_ text: String) {
-        var text = text
-        text.withUTF8 { argument($0) }
+        let utf8 = text.utf8
+        bytes.append(UInt8(ascii: "$"))
+        appendDecimal(utf8.count)
+        bytes.append(13)
+        bytes.append(10)
+        bytes.append(contentsOf: utf8)
+        bytes.append(13)
+        bytes.append(10)
     }
 
     /// One argument of the command begun last, as bytes.
@@ -66,16 +72,13 @@ public struct RedisCommands: Sendable {
             bytes.append(UInt8(ascii: "-"))
             v = -v
         }
-        if v < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(v))
-            return
-        }
-        let start = bytes.count
-        while v > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(v % 10))
-            v /= 10
-        }
-        bytes[start...].reverse()
+        var divisor = 1
+        while divisor <= v / 10 { divisor *= 10 }
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(v / divisor))
+            v %= divisor
+            divisor /= 10
+        } while divisor > 0
     }
 }
 
