@@ -8,8 +8,10 @@
 #   scripts/bench-count.sh instructions [scenario [rate [duration]]]   (default: stateful 30 10)
 #   scripts/bench-count.sh syscalls     [scenario [rate [duration]]]   (default: stateful 300 20)
 #
-# Scenarios and configurations are those of Benchmarks/load (options, stateless, stateful), on
-# ports BASE (server), BASE+10 (SIPp UAS), BASE+20 (SIPp UAC); BASE=25060 unless set. Uses the
+# Scenarios and configurations are those of Benchmarks/load (options, stateless, stateful,
+# topos-redis), on ports BASE (server), BASE+10 (SIPp UAS), BASE+20 (SIPp UAC), BASE+30 (a
+# private redis-server for topos-redis, emptied; its commands per call are counted too);
+# BASE=25060 unless set. Uses the
 # release build (BIN=<dir> for another one). Callgrind runs the server ~50x slower: keep the
 # rate low (30 calls/s is fine). Each run keeps its files in a temporary directory (printed).
 # Needs: sipp, valgrind (instructions), perf (syscalls).
@@ -24,16 +26,22 @@ syscalls) rate=${3:-300}; duration=${4:-20} ;;
 *) echo "usage: $0 instructions|syscalls [scenario [rate [duration]]]" >&2; exit 2 ;;
 esac
 base=${BASE:-25060}
-sp=$base; up=$((base + 10)); cp=$((base + 20))
+sp=$base; up=$((base + 10)); cp=$((base + 20)); rp=$((base + 30))
 load=$root/Benchmarks/load
 case "$scenario" in
 options) uac=(-sf "$load/scenarios/options-uac.xml"); uas=() ;;
-stateless | stateful) uac=(-sf "$load/scenarios/call-uac.xml"); uas=(-sf "$load/scenarios/call-uas.xml") ;;
-*) echo "unknown scenario $scenario (options, stateless, stateful)" >&2; exit 2 ;;
+stateless | stateful | topos-redis) uac=(-sf "$load/scenarios/call-uac.xml"); uas=(-sf "$load/scenarios/call-uas.xml") ;;
+*) echo "unknown scenario $scenario (options, stateless, stateful, topos-redis)" >&2; exit 2 ;;
 esac
 bin=${BIN:-$(swift build -c release --show-bin-path)}
 dir=$(mktemp -d "/tmp/swiftlet-count-$scenario-XXXX")
-sed -e "s/5060/$sp/g" -e "s/5070/$up/g" "$load/cfg/$scenario.cfg" > "$dir/$scenario.cfg"
+sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" "$load/cfg/$scenario.cfg" > "$dir/$scenario.cfg"
+redis_pid=""
+if [ "$scenario" = topos-redis ]; then
+    redis-server --port "$rp" --bind 127.0.0.1 --save "" --appendonly no > "$dir/redis.log" 2>&1 &
+    redis_pid=$!
+    for _ in $(seq 50); do redis-cli -p "$rp" ping > /dev/null 2>&1 && break; sleep 0.1; done
+fi
 if [ "$mode" = instructions ]; then
     # valgrind 3.19 cannot read the DWARF 5 of a Swift build: use copies without debug info.
     mkdir "$dir/bin"
@@ -49,6 +57,7 @@ uas_pid=""
 cleanup() {
     kill "$server" 2>/dev/null || true
     [ -n "$uas_pid" ] && kill "$uas_pid" 2>/dev/null || true
+    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
     wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -63,12 +72,13 @@ if [ "$mode" = instructions ]; then
     callgrind_control -i on "$server" > /dev/null 2>&1
 else
     events=raw_syscalls:sys_enter,context-switches,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto
-    events+=,syscalls:sys_enter_futex,syscalls:sys_enter_mprotect
+    events+=,syscalls:sys_enter_futex,syscalls:sys_enter_mprotect,syscalls:sys_enter_read,syscalls:sys_enter_write
     perf stat -x, -e "$events" -p "$server" -o "$dir/perf.txt" &
     perf_pid=$!
     sleep 0.3
 fi
 calls=$((rate * duration))
+[ -n "$redis_pid" ] && redis-cli -p "$rp" config resetstat > /dev/null
 sipp "127.0.0.1:$sp" "${uac[@]}" -i 127.0.0.1 -nostdin -buff_size 4194304 -p "$cp" -r "$rate" -rp 1000 \
     -m "$calls" -l $((3 * rate)) -recv_timeout 20000 -timeout $((duration * 3 + 60))s \
     -trace_stat -stf "$dir/stat.csv" > /dev/null 2> "$dir/uac.err" || true
@@ -78,6 +88,10 @@ ok=$(column 'SuccessfulCall(C)')
 failed=$(column 'FailedCall(C)')
 echo "scenario=$scenario rate=$rate calls=$calls successful=$ok failed=$failed files=$dir"
 [ "${ok:-0}" -gt 0 ] || exit 1
+if [ -n "$redis_pid" ]; then
+    redis-cli -p "$rp" info commandstats | awk -F'[:=,]' -v n="$ok" \
+        '/^cmdstat_/ {sub("cmdstat_", "", $1); printf "redis %-23s %8.2f per call\n", $1, $3 / n}'
+fi
 if [ "$mode" = instructions ]; then
     callgrind_control -d "$server" > /dev/null 2>&1
     sleep 1

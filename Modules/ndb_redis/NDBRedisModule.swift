@@ -3,7 +3,7 @@ import SwiftletSDK
 /// The `ndb_redis` module: Redis from the script (`redis_cmd`, `redis_pipe_cmd`,
 /// `redis_execute`, `redis_free`, `$redis(...)`, `$redisd(...)`) and for other modules
 /// (`RedisAPI`, Kamailio's `bind_ndb_redis`), on hiredis.
-final class NDBRedisModule: RedisAPI {
+final class NDBRedisModule: RedisAPI, RedisBatchAPI {
     let client = RedisClient()
     var initWithoutRedis = false
     /// Kamailio's MAXIMUM_PIPELINED_COMMANDS.
@@ -15,6 +15,7 @@ final class NDBRedisModule: RedisAPI {
         e.functions = functions
         e.pseudoVariables = [redisPV, redisdPV]
         e.provide(self, as: RedisAPI.self)
+        e.provide(self, as: RedisBatchAPI.self)
         e.initialize = { _ in
             guard !self.client.servers.isEmpty else { throw FixupError("ndb_redis: no redis servers defined") }
             try self.connectOrFail()
@@ -86,6 +87,18 @@ final class NDBRedisModule: RedisAPI {
 
     func pipeline(server: String, commands: [[[UInt8]]]) -> Result<[RedisReply], RedisFailure> {
         client.pipeline(server, commands)
+    }
+
+    // MARK: RedisBatchAPI
+
+    func enqueue(server: String, _ commands: RedisCommands) { client.enqueue(server, commands) }
+
+    func flush(server: String) -> RedisFailure? { client.flush(server) }
+
+    func hashes(
+        server: String, keys: [String], _ field: (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+    ) -> Result<[Int], RedisFailure> {
+        client.hashes(server, keys, field)
     }
 }
 

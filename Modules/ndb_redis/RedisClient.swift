@@ -1,3 +1,4 @@
+import CHiredis
 import SwiftletSDK
 
 #if canImport(Glibc)
@@ -92,37 +93,133 @@ final class RedisClient: @unchecked Sendable {
     private func attempt(_ server: String, _ arguments: [[UInt8]], state: RedisThreadState.Instance) -> Result<
         RedisReply, RedisFailure
     > {
+        var command = RedisCommands()
+        command.add(arguments)
+        return exchange(server, command, state: state) { c, out, unwanted throws(RedisFailure) in
+            try c.pipeline(out, unwanted: unwanted)[0]
+        }
+    }
+
+    /// Runs `body` on the thread's connection to `server` (connecting when there is none)
+    /// with `commands` after what is queued for the server: `body` gets the connection,
+    /// the commands to write and how many of them (the queued ones, first) have replies
+    /// nobody waits for. One reconnect and retry when the connection broke; the queued
+    /// commands are lost when the retry fails too.
+    private func exchange<T>(
+        _ server: String, _ commands: RedisCommands, state: RedisThreadState.Instance,
+        _ body: (RedisConnection, RedisCommands, Int) throws(RedisFailure) -> T
+    ) -> Result<T, RedisFailure> {
+        var out = commands
+        var unwanted = 0
+        if let queued = state.queued.removeValue(forKey: server), !queued.isEmpty {
+            out = queued
+            out.append(commands)
+            unwanted = queued.count
+        }
         do throws(RedisFailure) {
             let c = try connection(server, state: state)
             do throws(RedisFailure) {
-                return .success(try c.run(arguments))
+                return .success(try body(c, out, unwanted))
             } catch {
                 Log.log(settings.debugLevel, "ndb_redis", "redis server \(server): \(error), reconnecting")
-                return .success(try reconnect(server, state: state).run(arguments))
+                return .success(try body(try reconnect(server, state: state), out, unwanted))
             }
         } catch {
             state.connections[server] = nil
+            if unwanted > 0 {
+                Log.error("ndb_redis", "redis server \(server): \(unwanted) queued commands lost: \(error)")
+            }
             return .failure(error)
         }
     }
 
     /// Sends the commands to `server` in one write (pipelining).
     func pipeline(_ server: String, _ commands: [[[UInt8]]]) -> Result<[RedisReply], RedisFailure> {
+        var formatted = RedisCommands()
+        for c in commands { formatted.add(c) }
+        return batch(server) { state throws(RedisFailure) in
+            try exchange(server, formatted, state: state) { c, out, unwanted throws(RedisFailure) in
+                try c.pipeline(out, unwanted: unwanted)
+            }.get()
+        }
+    }
+
+    /// Queues commands whose replies nobody waits for (`RedisBatchAPI.enqueue`).
+    func enqueue(_ server: String, _ commands: RedisCommands) {
+        let state = self.state
+        if state.queued[server] == nil {
+            state.queued[server] = commands
+        } else {
+            state.queued[server]!.append(commands)
+        }
+    }
+
+    /// Writes what is queued for `server` and reads (drops) the replies.
+    func flush(_ server: String) -> RedisFailure? {
+        guard let queued = state.queued[server], !queued.isEmpty else { return nil }
+        let result = batch(server) { state throws(RedisFailure) in
+            try exchange(server, RedisCommands(), state: state) { c, out, unwanted throws(RedisFailure) in
+                _ = try c.exchange(out, unwanted: unwanted)
+            }.get()
+        }
+        if case .failure(let f) = result { return f }
+        return nil
+    }
+
+    /// `HGETALL` of each key in one round trip after what is queued (`RedisBatchAPI.hashes`).
+    func hashes(
+        _ server: String, _ keys: [String], _ field: (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+    ) -> Result<[Int], RedisFailure> {
+        var commands = RedisCommands()
+        for key in keys {
+            commands.begin(arguments: 2)
+            commands.argument("HGETALL")
+            commands.argument(key)
+        }
+        let replies = batch(server) { state throws(RedisFailure) in
+            try exchange(server, commands, state: state) { c, out, unwanted throws(RedisFailure) in
+                try c.exchange(out, unwanted: unwanted)
+            }.get()
+        }
+        let raw: [UnsafeMutableRawPointer]
+        switch replies {
+        case .success(let r): raw = r
+        case .failure(let f): return .failure(f)
+        }
+        defer { raw.forEach { freeReplyObject($0) } }
+        var counts: [Int] = []
+        counts.reserveCapacity(keys.count)
+        for (k, p) in raw.enumerated() {
+            let r = p.assumingMemoryBound(to: redisReply.self).pointee
+            guard r.type == REDIS_REPLY_ARRAY, r.elements % 2 == 0 else {
+                Log.error("ndb_redis", "HGETALL \(keys[k]): \(RedisConnection.text(r))")
+                counts.append(-1)
+                continue
+            }
+            var i = 0
+            while i < r.elements {
+                if let name = r.element[i], let value = r.element[i + 1] {
+                    field(k, RedisConnection.view(name.pointee), RedisConnection.view(value.pointee))
+                }
+                i += 2
+            }
+            counts.append(r.elements / 2)
+        }
+        return .success(counts)
+    }
+
+    /// Runs `body` unless `server` is unknown or disabled, counting its failure.
+    private func batch<T>(_ server: String, _ body: (RedisThreadState.Instance) throws(RedisFailure) -> T) -> Result<
+        T, RedisFailure
+    > {
         let state = self.state
         guard spec(server, state: state) != nil else { return .failure(.unknownServer(server)) }
         if isDisabled(server, state: state) { return .failure(.disabled(server)) }
         do throws(RedisFailure) {
-            let c = try connection(server, state: state)
-            let replies: [RedisReply]
-            do throws(RedisFailure) {
-                replies = try c.pipeline(commands)
-            } catch {
-                replies = try reconnect(server, state: state).pipeline(commands)
-            }
+            let result = try body(state)
             state.consecutiveErrors[server] = 0
-            return .success(replies)
+            return .success(result)
         } catch {
-            state.connections[server] = nil
             countFailure(server, state: state)
             return .failure(error)
         }

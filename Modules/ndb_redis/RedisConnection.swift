@@ -53,56 +53,62 @@ final class RedisConnection {
 
     /// Runs one command; throws when no reply came (the connection is then broken).
     func run(_ arguments: [[UInt8]]) throws(RedisFailure) -> RedisReply {
-        guard let context else { throw .connection("not connected") }
-        let raw = Self.withArgv(arguments) { argc, argv, lengths in
-            redisCommandArgv(context, argc, argv, lengths)
-        }
-        guard let raw else { throw .connection(Self.errorText(context)) }
-        defer { freeReplyObject(raw) }
-        return Self.reply(raw.assumingMemoryBound(to: redisReply.self))
+        var commands = RedisCommands()
+        commands.add(arguments)
+        return try pipeline(commands, unwanted: 0)[0]
     }
 
     /// Sends the commands in one write and reads the replies in order.
     func pipeline(_ commands: [[[UInt8]]]) throws(RedisFailure) -> [RedisReply] {
-        guard let context else { throw .connection("not connected") }
-        for command in commands {
-            let status = Self.withArgv(command) { argc, argv, lengths in
-                redisAppendCommandArgv(context, argc, argv, lengths)
-            }
-            if status != REDIS_OK { throw .connection(Self.errorText(context)) }
-        }
-        var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
-            var raw: UnsafeMutableRawPointer?
-            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
-                throw .connection(Self.errorText(context))
-            }
-            replies.append(Self.reply(raw.assumingMemoryBound(to: redisReply.self)))
-            freeReplyObject(raw)
-        }
-        return replies
+        var formatted = RedisCommands()
+        for c in commands { formatted.add(c) }
+        return try pipeline(formatted, unwanted: 0)
     }
 
-    private static func withArgv<R>(
-        _ arguments: [[UInt8]], _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R
-    ) -> R {
-        // hiredis copies the arguments into its output buffer before returning.
-        let buffers = arguments.map { bytes -> UnsafeMutablePointer<CChar> in
-            let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
-            bytes.withUnsafeBufferPointer { src in
-                if let base = src.baseAddress {
-                    UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: bytes.count)
+    /// Writes `commands` in one write and reads their replies, but for the first `unwanted`
+    /// (queued writes), which are dropped as they come.
+    func pipeline(_ commands: RedisCommands, unwanted: Int) throws(RedisFailure) -> [RedisReply] {
+        let raw = try exchange(commands, unwanted: unwanted)
+        defer { raw.forEach { freeReplyObject($0) } }
+        return raw.map { Self.reply($0.assumingMemoryBound(to: redisReply.self)) }
+    }
+
+    /// Writes `commands` and reads the replies of the last `commands.count - unwanted` of
+    /// them, as hiredis replies the caller frees (`freeReplyObject`); the replies of the
+    /// first `unwanted` (queued commands) are read and dropped as they come (an error is
+    /// logged).
+    func exchange(_ commands: RedisCommands, unwanted: Int) throws(RedisFailure) -> [UnsafeMutableRawPointer] {
+        guard let context else { throw .connection("not connected") }
+        let status = commands.bytes.withUnsafeBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
+        }
+        if status != REDIS_OK { throw .connection(Self.errorText(context)) }
+        let wanted = commands.count - unwanted
+        var unread = unwanted
+        var replies: [UnsafeMutableRawPointer] = []
+        replies.reserveCapacity(wanted)
+        do throws(RedisFailure) {
+            while replies.count < wanted || unread > 0 {
+                var raw: UnsafeMutableRawPointer?
+                guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+                    throw .connection(Self.errorText(context))
+                }
+                if unread > 0 {
+                    unread -= 1
+                    let r = raw.assumingMemoryBound(to: redisReply.self)
+                    if r.pointee.type == REDIS_REPLY_ERROR {
+                        Log.error("ndb_redis", "redis error (queued command): \(Self.text(r.pointee))")
+                    }
+                    freeReplyObject(raw)
+                } else {
+                    replies.append(raw)
                 }
             }
-            return p
+        } catch {
+            replies.forEach { freeReplyObject($0) }
+            throw error
         }
-        defer { buffers.forEach { $0.deallocate() } }
-        var argv: [UnsafePointer<CChar>?] = buffers.map { UnsafePointer($0) }
-        let lengths = arguments.map { $0.count }
-        return argv.withUnsafeMutableBufferPointer { a in
-            lengths.withUnsafeBufferPointer { l in body(Int32(arguments.count), a.baseAddress!, l.baseAddress!) }
-        }
+        return replies
     }
 
     /// Copies a hiredis reply tree into a `RedisReply`.
@@ -112,8 +118,8 @@ final class RedisConnection {
         case REDIS_REPLY_STRING: return .string(bytes(reply))
         case REDIS_REPLY_INTEGER: return .integer(Int(reply.integer))
         case REDIS_REPLY_NIL: return .null
-        case REDIS_REPLY_STATUS: return .status(String(decoding: bytes(reply), as: UTF8.self))
-        case REDIS_REPLY_ERROR: return .error(String(decoding: bytes(reply), as: UTF8.self))
+        case REDIS_REPLY_STATUS: return .status(text(reply))
+        case REDIS_REPLY_ERROR: return .error(text(reply))
         case REDIS_REPLY_ARRAY:
             var items: [RedisReply] = []
             items.reserveCapacity(reply.elements)
@@ -127,7 +133,18 @@ final class RedisConnection {
 
     private static func bytes(_ reply: redisReply) -> [UInt8] {
         guard let str = reply.str, reply.len > 0 else { return [] }
-        return UnsafeRawBufferPointer(start: str, count: reply.len).map { $0 }
+        return Array(UnsafeRawBufferPointer(start: str, count: reply.len))
+    }
+
+    static func text(_ reply: redisReply) -> String {
+        guard let str = reply.str, reply.len > 0 else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: str, count: reply.len), as: UTF8.self)
+    }
+
+    /// The bytes of a string reply (empty for others), valid until the reply is freed.
+    static func view(_ reply: redisReply) -> UnsafeRawBufferPointer {
+        guard let str = reply.str, reply.len > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: str, count: reply.len)
     }
 
     private static func errorText(_ ctx: UnsafeMutablePointer<redisContext>) -> String {

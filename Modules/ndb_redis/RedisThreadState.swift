@@ -14,6 +14,8 @@ final class RedisThreadState {
         var replies: [String: RedisReply] = [:]
         /// `redis_pipe_cmd` commands per server, with the reply name of each.
         var pipelines: [String: [(arguments: [[UInt8]], reply: String)]] = [:]
+        /// Commands of `RedisBatchAPI.enqueue` per server, not written yet.
+        var queued: [String: RedisCommands] = [:]
         var consecutiveErrors: [String: Int] = [:]
         var disabledUntil: [String: Int] = [:]
         var dynamic: [String: RedisServerSpec] = [:]

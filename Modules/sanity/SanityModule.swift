@@ -4,7 +4,7 @@ import SwiftletSDK
 /// runs the selected checks on a request or reply and, for a request that fails, sends
 /// Kamailio's reply for that check through the sl module (or, with `noreply`, keeps it for
 /// `sanity_reply()`).
-final class SanityModule {
+final class SanityModule: SanityCheckAPI {
     var defaultChecks = SanityChecks.defaultChecks
     var defaultURIChecks = SanityChecks.defaultURIChecks
     /// `proxy_require`: comma-separated extensions accepted in Proxy-Require.
@@ -31,6 +31,7 @@ final class SanityModule {
             ScriptFunction("sanity_check", parameters: 0...2, routes: routes, fixup: fixupCheck),
             ScriptFunction("sanity_reply", parameters: 0, routes: routes, fixup: fixupReply),
         ]
+        e.provide(self, as: SanityCheckAPI.self)
         e.initialize = { (context: ModuleInitContext) throws(FixupError) in
             self.sl = try context.requireAPI(StatelessReplyAPI.self, by: "sanity", from: "sl")
             self.bind()
@@ -94,6 +95,18 @@ final class SanityModule {
         } else if !pending.isNoReply(ctx) {
             _ = sl?.sendReply(ctx, code: code, reason: failure.reason)
         }
+    }
+
+    /// `SanityCheckAPI` (Kamailio's `bind_sanity` `check_defaults`): the default checks on a
+    /// message another module received, without a reply.
+    func checkDefaults(_ message: SIPMessage, proto: TransportProtocol, peer: SocketAddress) -> Int {
+        let ctx = MessageContext(
+            message: message, receive: ReceiveInfo(proto: proto, source: peer, local: SocketAddress()))
+        guard let failure = checks.run(ctx, checks: defaultChecks, uriChecks: defaultURIChecks) else { return 1 }
+        if let code = failure.code {
+            Log.info("sanity", "check failed: \(code) \(failure.reason)")
+        }
+        return 0
     }
 
     static func isACK(_ msg: SIPMessage) -> Bool {

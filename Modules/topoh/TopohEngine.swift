@@ -31,12 +31,15 @@ final class TopohEngine: Sendable {
     /// For the event routes; nil in unit tests.
     nonisolated(unsafe) let core: CoreContext?
     let eventMode: Int
+    /// The sanity module's checks for received requests (`sanity_checks`), else nil.
+    nonisolated(unsafe) let sanity: (any SanityCheckAPI)?
 
     init(
         settings: TopohSettings, isMyself: @escaping @Sendable (String, Int?) -> Bool, core: CoreContext? = nil,
-        eventMode: Int = 0
+        eventMode: Int = 0, sanity: (any SanityCheckAPI)? = nil
     ) {
         s = settings
+        self.sanity = sanity
         self.isMyself = isMyself
         self.core = core
         self.eventMode = eventMode
@@ -48,11 +51,16 @@ final class TopohEngine: Sendable {
 
     // MARK: receiving
 
-    func received(_ bytes: [UInt8]) -> [UInt8]? {
+    func received(_ bytes: [UInt8], proto: TransportProtocol, peer: SocketAddress) -> [UInt8]? {
         guard let msg = prepared(bytes), let cseq = try? msg.cseq(), !skipped(cseq) else { return nil }
         var ed = MessageEditor(msg)
         var cookie = Array("xx".utf8)
         if msg.isRequest {
+            // A request that fails sanity's default checks is left masked (Kamailio).
+            if let sanity, sanity.checkDefaults(msg, proto: proto, peer: peer) < 1 {
+                Log.error("topoh", "sanity checks failed")
+                return nil
+            }
             let dialog = !(msg.toTag ?? "").isEmpty
             if dialog {
                 guard let direction = routeDirection(msg) else { return nil }

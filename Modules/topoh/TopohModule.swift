@@ -15,7 +15,7 @@ final class TopohModule {
     var uriPrefixChecks = 0
     /// `event_mode`: 1 runs `event_route[topoh:msg-outgoing]`, 2 `event_route[topoh:msg-sending]`.
     var eventMode = 3
-    /// `sanity_checks`: only 0 (the default) is supported yet.
+    /// `sanity_checks`: 1 runs the sanity module's default checks on received requests.
     var sanityChecks = 0
 
     var exports: ModuleExports {
@@ -36,8 +36,12 @@ final class TopohModule {
             ModuleParameter("sanity_checks", .int { (v: Int) throws(FixupError) in self.sanityChecks = v }),
         ]
         e.initialize = { context in
-            guard self.sanityChecks == 0 else {
-                throw FixupError("sanity_checks is not supported yet (needs the sanity module's API)")
+            var sanity: (any SanityCheckAPI)?
+            if self.sanityChecks != 0 {
+                guard let api = context.core.apis.lookup(SanityCheckAPI.self) else {
+                    throw FixupError("cannot bind to sanity module: add loadmodule \"sanity.so\"")
+                }
+                sanity = api
             }
             // As Kamailio 5.6's mod_init: an empty or unparseable mask address stops start-up.
             guard !self.maskIP.isEmpty else { throw FixupError("mask IP parameter is invalid") }
@@ -56,11 +60,13 @@ final class TopohModule {
                     uparamName: self.uparamName, uparamPrefix: self.uparamPrefix, vparamName: self.vparamName,
                     vparamPrefix: self.vparamPrefix, callIDPrefix: self.callIDPrefix,
                     uriPrefixChecks: self.uriPrefixChecks != 0, maskAddressIsMyself: maskIsMyself),
-                isMyself: isMyself, core: context.core, eventMode: self.eventMode)
+                isMyself: isMyself, core: context.core, eventMode: self.eventMode, sanity: sanity)
             self.engine = engine
         }
         e.netDataIn = { data in
-            if let engine = self.engine, let out = engine.received(data.bytes) { data.bytes = out }
+            if let engine = self.engine, let out = engine.received(data.bytes, proto: data.proto, peer: data.peer) {
+                data.bytes = out
+            }
             return .continue
         }
         e.netDataOut = { data in

@@ -7,6 +7,8 @@ import SwiftletSDK
 final class ToposEngine: @unchecked Sendable {
     let settings: ToposSettings
     let storage: any TopologyStorage
+    /// The storage's batching, when it has one (topos_redis).
+    let batching: (any TopologyStorageBatching)?
     let uids: ToposUIDGenerator
     /// Kamailio's lock set over the Call-ID (`tps_storage_lock_get`).
     let locks: [ToposMutex]
@@ -17,6 +19,8 @@ final class ToposEngine: @unchecked Sendable {
     /// `event_mode`: 1 `topos:msg-outgoing`, 2 `topos:msg-sending`, 4 `topos:msg-incoming`,
     /// 8 `topos:msg-receiving`.
     var eventMode = 15
+    /// The sanity module's checks for received requests (`sanity_checks`; set in `mod_init`).
+    var sanity: (any SanityCheckAPI)?
 
     /// What `received`/`sending` return for a message that must not go on: the storage
     /// failed, and sending it would show the topology topos hides.
@@ -25,14 +29,25 @@ final class ToposEngine: @unchecked Sendable {
     init(settings: ToposSettings, storage: any TopologyStorage, now: Int) {
         self.settings = settings
         self.storage = storage
+        batching = storage as? any TopologyStorageBatching
         uids = ToposUIDGenerator(now: now)
         locks = (0..<64).map { _ in ToposMutex() }
     }
 
+    /// Runs `body` under the lock of the message's Call-ID; the storage's queued writes are
+    /// committed before the lock is released.
     func withLock<T>(_ msg: SIPMessage, _ body: () -> T) -> T {
+        withCommittedLock(msg, body).0
+    }
+
+    /// `withLock`, with whether the queued writes could be committed.
+    func withCommittedLock<T>(_ msg: SIPMessage, _ body: () -> T) -> (T, Bool) {
         var h: UInt32 = 0
         if let r = msg.callIDRange { for c in msg.buffer[r] { h = h &* 31 &+ UInt32(c) } }
-        return locks[Int(h % UInt32(locks.count))].with(body)
+        return locks[Int(h % UInt32(locks.count))].with {
+            let result = body()
+            return (result, (batching?.commit() ?? 0) >= 0)
+        }
     }
 
     // MARK: received
@@ -89,10 +104,14 @@ final class ToposEngine: @unchecked Sendable {
         }
         rw.add(ToposHeader.xuuid, stsd.aUUID)
         if settings.rrUpdate {
-            guard withLock(msg, { updateDialog(msg, &mtsd, stsd, [.replyAttributes, .bRR]) }) else { return nil }
+            let (updated, committed) = withCommittedLock(msg) {
+                updateDialog(msg, &mtsd, stsd, [.replyAttributes, .bRR])
+            }
+            guard updated, committed else { return nil }
         }
         if method == .subscribe {
-            guard withLock(msg, { updateDialog(msg, &mtsd, stsd, [.contact, .time]) }) else { return nil }
+            let (updated, committed) = withCommittedLock(msg) { updateDialog(msg, &mtsd, stsd, [.contact, .time]) }
+            guard updated, committed else { return nil }
         }
         return rw.changed ? rw.build() : nil
     }
@@ -130,7 +149,7 @@ final class ToposEngine: @unchecked Sendable {
     func responseReceived(_ msg: SIPMessage) -> [UInt8]? {
         guard var mtsd = pack(msg) else { return nil }
         var storageFailed = false
-        let branch: TopologyRecord? = withLock(msg) {
+        let (loaded, committed) = withCommittedLock(msg) { () -> TopologyRecord? in
             let btsd: TopologyRecord
             switch storage.loadBranch(msg, mtsd, mode: 0) {
             case .failure:
@@ -151,7 +170,9 @@ final class ToposEngine: @unchecked Sendable {
             else { return nil }
             return btsd
         }
-        guard let btsd = branch else {
+        // Its writes did not reach the storage: as if it had failed.
+        if !committed { storageFailed = true }
+        guard let btsd = loaded, committed else {
             guard storageFailed else { return nil }
             // Kamailio forwards it as it is, with the callee's Contact and Record-Routes.
             Log.error("topos", "storage failure: dropping the \(msg.statusCode ?? 0) reply (the sender retransmits)")
@@ -181,7 +202,7 @@ final class ToposEngine: @unchecked Sendable {
         }
         var direction = TopologyRecord.downstream
         var storageFailed = false
-        let result: (TopologyRecord, TopologyRecord)? = withLock(msg) {
+        let (result, committed) = withCommittedLock(msg) { () -> (TopologyRecord, TopologyRecord)? in
             var ptsd: TopologyRecord?
             var stsd = TopologyRecord()
             if dialog {
@@ -201,9 +222,16 @@ final class ToposEngine: @unchecked Sendable {
                     return nil
                 }
             }
-            return (ptsd ?? mtsd, stsd)
+            let found = ptsd ?? mtsd
+            if dialog && !local {
+                // In the same lock (as Kamailio), so that one commit takes every write.
+                endDialog(msg, mtsd, found)
+                _ = updateDialog(msg, &mtsd, stsd, settings.rrUpdate ? [.contact, .aRR] : .contact)
+            }
+            return (found, stsd)
         }
-        guard let (ptsd, stsd) = result else {
+        if !committed { storageFailed = true }
+        guard let (ptsd, _) = result, committed else {
             // A request generated here (one Via) shows nothing; any other would go out with
             // every Via, Record-Route and Contact (Kamailio sends it so).
             if local || !storageFailed { return rw.changed ? rw.build() : nil }
@@ -216,12 +244,6 @@ final class ToposEngine: @unchecked Sendable {
         rw.remove(.via)
         rw.add("Via", mtsd.xVia1, first: true)
         rw.reinsertContact(direction == TopologyRecord.upstream ? ptsd.asContact : ptsd.bsContact)
-        if dialog {
-            withLock(msg) {
-                endDialog(msg, mtsd, ptsd)
-                _ = updateDialog(msg, &mtsd, stsd, settings.rrUpdate ? [.contact, .aRR] : .contact)
-            }
-        }
         return rw.build()
     }
 

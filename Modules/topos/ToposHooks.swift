@@ -5,10 +5,17 @@ extension ToposEngine {
     /// get back what was stripped; initial requests are left alone.
     func received(_ data: NetData) -> [UInt8]? {
         ToposThreadContext.set(contextSlot, "")
+        batching?.beginMessage()
+        defer { _ = batching?.commit() }
         if eventMode & 4 != 0, runEventRoute("topos:msg-incoming", data, message: nil) == false { return nil }
         guard let msg = prepared(data.bytes), let cseq = try? msg.cseq(), !skipped(cseq) else { return nil }
         if eventMode & 8 != 0, runEventRoute("topos:msg-receiving", data, message: msg) == false { return nil }
         if msg.isRequest {
+            // A request that fails sanity's default checks is left as it is (Kamailio).
+            if let sanity, sanity.checkDefaults(msg, proto: data.proto, peer: data.peer) < 1 {
+                Log.error("topos", "sanity checks failed")
+                return nil
+            }
             guard !(msg.toTag ?? "").isEmpty else { return nil }
             return requestReceived(msg)
         }
@@ -17,6 +24,13 @@ extension ToposEngine {
 
     /// `SREV_NET_DATA_OUT` (Kamailio's `tps_msg_sent`): what goes out is stripped.
     func sending(_ data: NetData) -> [UInt8]? {
+        // The writes go out before the message does.
+        defer {
+            if let batching {
+                _ = batching.commit()
+                batching.endMessage()
+            }
+        }
         if eventMode & 1 != 0, runEventRoute("topos:msg-outgoing", data, message: nil) == false { return nil }
         guard let msg = prepared(data.bytes), let cseq = try? msg.cseq(), !skipped(cseq) else { return nil }
         if eventMode & 2 != 0, runEventRoute("topos:msg-sending", data, message: msg) == false { return nil }

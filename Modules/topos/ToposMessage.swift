@@ -169,11 +169,32 @@ struct ToposRewrite {
     func build() -> [UInt8]? { try? ed.build() }
 }
 
-/// The comma-separated values of a stored set, trimmed.
+/// The comma-separated values of a stored set, trimmed (of spaces, tabs, CR, LF and NUL),
+/// empty ones left out.
 func toposSplit(_ body: String) -> [String] {
-    let blank: Set<Character> = [" ", "\t", "\r", "\n", "\r\n", "\0"]
-    return body.split(separator: ",").compactMap { part in
-        let trimmed = part.drop { blank.contains($0) }.reversed().drop { blank.contains($0) }.reversed()
-        return trimmed.isEmpty ? nil : String(trimmed)
+    let bytes = body.utf8
+    var out: [String] = []
+    var start = bytes.startIndex
+    while start < bytes.endIndex {
+        let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
+        let part = toposTrimmed(body[start..<end], blanks: toposSetBlanks)
+        if !part.isEmpty { out.append(part) }
+        start = end < bytes.endIndex ? bytes.index(after: end) : end
     }
+    return out
 }
+
+/// Spaces, tabs, CR, LF and NUL: what `toposSplit` trims.
+let toposSetBlanks: [UInt8] = [32, 9, 13, 10, 0]
+
+/// `text` without the `blanks` bytes at both ends.
+func toposTrimmed(_ text: Substring, blanks: [UInt8]) -> String {
+    let u = text.utf8
+    guard let first = u.firstIndex(where: { !blanks.contains($0) }),
+        let last = u.lastIndex(where: { !blanks.contains($0) })
+    else { return "" }
+    return String(text[first...last])
+}
+
+/// Spaces and tabs: what is trimmed of a Call-ID (`tps_storage_link_msg`).
+let toposCallIDBlanks: [UInt8] = [32, 9]

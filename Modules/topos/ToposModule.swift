@@ -81,8 +81,12 @@ final class ToposModule: TopologyStrippingAPI, @unchecked Sendable {
     nonisolated(unsafe) var cleaner: TimerHandle?
 
     func start(_ core: CoreContext) throws {
-        guard sanityChecks == 0 else {
-            throw FixupError("sanity_checks is not supported yet (needs the sanity module's API)")
+        var sanity: (any SanityCheckAPI)?
+        if sanityChecks != 0 {
+            guard let api = core.apis.lookup(SanityCheckAPI.self) else {
+                throw FixupError("cannot bind to sanity module: add loadmodule \"sanity.so\"")
+            }
+            sanity = api
         }
         guard settings.contactMode == 0 || settings.contactMode == 1 else {
             throw FixupError("contact_mode \(settings.contactMode) is not supported yet (xavu fields)")
@@ -107,6 +111,7 @@ final class ToposModule: TopologyStrippingAPI, @unchecked Sendable {
             throw FixupError("unknown storage type: \(storageParam)")
         }
         let engine = ToposEngine(settings: settings, storage: storage, now: time(nil))
+        engine.sanity = sanity
         engine.core = core
         engine.eventMode = eventMode
         self.engine = engine

@@ -79,8 +79,7 @@ extension ToposEngine {
     /// without exactly one Contact.
     func linkMessage(_ msg: SIPMessage, _ td: inout TopologyRecord, direction: Int) -> Bool {
         guard let callID = msg.callID, let cseq = try? msg.cseq() else { return false }
-        td.aCallID = String(
-            callID.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        td.aCallID = toposTrimmed(Substring(callID), blanks: toposCallIDBlanks)
         td.aTag = msg.fromTag ?? ""
         td.bTag = msg.toTag ?? ""
         td.xTag = direction == TopologyRecord.downstream ? td.aTag : td.bTag

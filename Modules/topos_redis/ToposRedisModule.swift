@@ -20,10 +20,11 @@ final class ToposRedisModule: @unchecked Sendable {
             guard !self.serverID.isEmpty else { throw FixupError("invalid serverid parameter") }
             let topos = try context.requireAPI(TopologyStrippingAPI.self, by: "topos_redis", from: "topos")
             let redis = try context.requireAPI(RedisAPI.self, by: "topos_redis", from: "ndb_redis")
+            let batch = try context.requireAPI(RedisBatchAPI.self, by: "topos_redis", from: "ndb_redis")
             guard redis.hasServer(self.serverID) else {
                 throw FixupError("cannot find redis server [\(self.serverID)]")
             }
-            storage.storage = ToposRedisStorage(redis: redis, server: self.serverID, topos: topos) { time(nil) }
+            storage.storage = ToposRedisStorage(redis: batch, server: self.serverID, topos: topos) { time(nil) }
         }
         return e
     }
@@ -31,7 +32,7 @@ final class ToposRedisModule: @unchecked Sendable {
 
 /// What the module offers before `mod_init` made the storage (APIs are published when
 /// modules load): every call goes to it, and fails before it exists.
-final class ToposRedisStorageBox: TopologyStorage, @unchecked Sendable {
+final class ToposRedisStorageBox: TopologyStorage, TopologyStorageBatching, @unchecked Sendable {
     /// Set once in `mod_init`, read-only afterwards.
     var storage: ToposRedisStorage?
     let storageName = "redis"
@@ -55,6 +56,9 @@ final class ToposRedisStorageBox: TopologyStorage, @unchecked Sendable {
     func endDialog(_ msg: SIPMessage, _ md: TopologyRecord, _ sd: TopologyRecord) -> Int {
         storage?.endDialog(msg, md, sd) ?? -1
     }
+    func beginMessage() { storage?.beginMessage() }
+    func endMessage() { storage?.endMessage() }
+    func commit() -> Int { storage?.commit() ?? -1 }
 }
 
 @_cdecl("swiftlet_module_register")

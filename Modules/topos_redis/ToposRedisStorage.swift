@@ -11,60 +11,110 @@ import SwiftletSDK
 /// SUBSCRIBE) `b:x:<METHOD>:<callid>:<to-tag>:x<uid>` holding the branch key, so that an
 /// early-dialog request finds the INVITE's branch. Empty values are not written; cleaning
 /// is left to the expiries.
-final class ToposRedisStorage: TopologyStorage, @unchecked Sendable {
+///
+/// Writes (`HMSET`, `EXPIRE`) are queued and go out together, with the next read or at
+/// `commit` (one round trip; topos commits before it releases its lock and before a
+/// message goes out); error replies are only logged, as Kamailio only checks that a reply
+/// came.
+/// What one received message read (and then wrote) is kept on its thread until a message
+/// goes out (`TopologyStorageBatching`), so the sending of a reply or request does not read
+/// again what its reception just read.
+final class ToposRedisStorage: TopologyStorage, TopologyStorageBatching, @unchecked Sendable {
     let storageName = "redis"
-    let redis: any RedisAPI
+    let redis: any RedisBatchAPI
     let server: String
     let topos: any TopologyStrippingAPI
     let now: () -> Int
+    /// This instance's slot in each thread's `ToposRedisThreadState`.
+    let slot = ToposRedisThreadState.newSlot()
 
     static let dialogPrefix = "d:z:"
     static let branchPrefix = "b:x:"
+    /// `TopologyRecord.dialogFields` and `branchFields`, made once (read-only).
+    nonisolated(unsafe) static let dialogFields = TopologyRecord.dialogFields
+    nonisolated(unsafe) static let branchFields = TopologyRecord.branchFields
 
-    init(redis: any RedisAPI, server: String, topos: any TopologyStrippingAPI, now: @escaping () -> Int) {
+    init(redis: any RedisBatchAPI, server: String, topos: any TopologyStrippingAPI, now: @escaping () -> Int) {
         self.redis = redis
         self.server = server
         self.topos = topos
         self.now = now
     }
 
+    var state: ToposRedisThreadState.Records { ToposRedisThreadState.current.records(slot) }
+
     // MARK: commands
 
-    /// Runs a command; nil (logged) when it got no reply or an error reply.
-    @discardableResult
-    func run(_ args: [String]) -> RedisReply? {
-        switch redis.command(server: server, arguments: args.map { Array($0.utf8) }) {
-        case .success(.error(let e)):
-            Log.error("topos_redis", "redis error: \(e)")
-            return nil
-        case .success(let r):
-            return r
-        case .failure(let f):
-            Log.error("topos_redis", "failed to execute redis command: \(f)")
-            return nil
-        }
-    }
-
-    /// `HMSET key f1 v1 ...` with the non-empty values, then `EXPIRE key seconds` (none for 0).
+    /// Queues `HMSET key f1 v1 ...` with the non-empty values, then `EXPIRE key seconds` (none
+    /// for nil or 0); a kept copy of the record gets the same values.
     func store(_ key: String, _ fields: [(String, String)], expire: Int?) -> Int {
-        let pairs = fields.filter { !$0.1.isEmpty }
-        guard !pairs.isEmpty else { return 0 }
-        guard run(["HMSET", key] + pairs.flatMap { [$0.0, $0.1] }) != nil else { return -1 }
-        if let expire, expire > 0, run(["EXPIRE", key, String(expire)]) == nil { return -1 }
+        let count = fields.reduce(0) { $0 + ($1.1.isEmpty ? 0 : 1) }
+        guard count > 0 else { return 0 }
+        var commands = RedisCommands()
+        commands.begin(arguments: 2 + 2 * count)
+        commands.argument("HMSET")
+        commands.argument(key)
+        for (name, value) in fields where !value.isEmpty {
+            commands.argument(name)
+            commands.argument(value)
+        }
+        if let expire, expire > 0 {
+            commands.begin(arguments: 3)
+            commands.argument("EXPIRE")
+            commands.argument(key)
+            commands.argument(expire)
+        }
+        redis.enqueue(server: server, commands)
+        let state = self.state
+        if state.keeping, var kept = state.kept[key] {
+            for (name, value) in fields where !value.isEmpty { ToposRedisFields.set(name, value, in: &kept.record) }
+            kept.exists = true
+            state.kept[key] = kept
+        }
         return 0
     }
 
-    /// `HGETALL key` as a field map: nil on failure, empty when the key does not exist.
-    func fetch(_ key: String) -> [String: String]? {
-        guard case .array(let items)? = run(["HGETALL", key]), items.count % 2 == 0 else { return nil }
-        var out: [String: String] = [:]
-        var i = 0
-        while i < items.count {
-            guard let name = items[i].text else { return nil }
-            if case .string(let v) = items[i + 1] { out[name] = String(decoding: v, as: UTF8.self) }
-            i += 2
+    /// The hash of `key` (`HGETALL`) as a record: nil on failure, `exists` false when there
+    /// is no such key. Kept until the next message goes out when `beginMessage` was called.
+    func fetch(_ key: String) -> ToposRedisThreadState.Kept? {
+        let state = self.state
+        if state.keeping, let kept = state.kept[key] { return kept }
+        var record = TopologyRecord()
+        let result = redis.hashes(server: server, keys: [key]) { _, name, value in
+            ToposRedisFields.set(name, value, in: &record)
         }
-        return out
+        switch result {
+        case .failure(let f):
+            Log.error("topos_redis", "failed to execute redis command: \(f)")
+            return nil
+        case .success(let counts):
+            guard let n = counts.first, n >= 0 else { return nil }
+            let kept = ToposRedisThreadState.Kept(record: record, exists: n > 0)
+            if state.keeping { state.kept[key] = kept }
+            return kept
+        }
+    }
+
+    // MARK: TopologyStorageBatching
+
+    func beginMessage() {
+        let state = self.state
+        if !state.kept.isEmpty { state.kept.removeAll(keepingCapacity: true) }
+        state.keeping = true
+    }
+
+    func endMessage() {
+        let state = self.state
+        if !state.kept.isEmpty { state.kept.removeAll(keepingCapacity: true) }
+        state.keeping = false
+    }
+
+    func commit() -> Int {
+        guard let failure = redis.flush(server: server) else { return 0 }
+        Log.error("topos_redis", "failed to execute redis command: \(failure)")
+        // What was kept may hold writes that did not reach Redis.
+        state.kept.removeAll(keepingCapacity: true)
+        return -1
     }
 
     /// The dialog key of a uuid (`d:z:a...`).
@@ -85,7 +135,7 @@ final class ToposRedisStorage: TopologyStorage, @unchecked Sendable {
             return -1
         }
         var fields = [("rectime", String(now()))]
-        fields += TopologyRecord.dialogFields.map { ($0.name, td[keyPath: $0.field]) }
+        fields += Self.dialogFields.map { ($0.name, td[keyPath: $0.field]) }
         fields.append(("iflags", String(td.iflags)))
         let expire = td.sMethod == "SUBSCRIBE" ? td.expires : topos.dialogExpire
         return store(Self.dialogKey(uuid), fields, expire: expire)
@@ -99,7 +149,7 @@ final class ToposRedisStorage: TopologyStorage, @unchecked Sendable {
             return -1
         }
         var fields = [("rectime", String(now())), ("direction", String(td.direction))]
-        fields += TopologyRecord.branchFields.map { ($0.name, td[keyPath: $0.field]) }
+        fields += Self.branchFields.map { ($0.name, td[keyPath: $0.field]) }
         return store(Self.branchPrefix + td.xVBranch1, fields, expire: topos.branchExpire)
     }
 
@@ -116,25 +166,20 @@ final class ToposRedisStorage: TopologyStorage, @unchecked Sendable {
             let tag = md.direction == TopologyRecord.downstream ? md.bTag : md.aTag
             let key = "\(Self.branchPrefix)\(sMethod):\(md.aCallID):\(tag):x\(Self.uid([md.aUUID, md.bUUID]))"
             guard let initial = fetch(key) else { return .failure }
-            branch = initial["x_vbranch"] ?? ""
+            branch = initial.record.xVBranch1
         }
         guard !branch.isEmpty else { return .notFound }
-        guard let fields = fetch(Self.branchPrefix + branch) else { return .failure }
-        guard !fields.isEmpty else { return .notFound }
-        var r = TopologyRecord()
-        for (name, field) in TopologyRecord.branchFields { r[keyPath: field] = fields[name] ?? "" }
-        return .found(r)
+        guard let kept = fetch(Self.branchPrefix + branch) else { return .failure }
+        guard kept.exists else { return .notFound }
+        return .found(kept.record)
     }
 
     func loadDialog(_ msg: SIPMessage, _ md: TopologyRecord) -> TopologyLoad {
         let uuid = md.aUUID.isEmpty ? md.bUUID : md.aUUID
         guard !uuid.isEmpty else { return .failure }
-        guard let fields = fetch(Self.dialogKey(uuid)) else { return .failure }
-        guard !fields.isEmpty else { return .notFound }
-        var r = TopologyRecord()
-        for (name, field) in TopologyRecord.dialogFields { r[keyPath: field] = fields[name] ?? "" }
-        r.iflags = fields["iflags"].flatMap { Int($0) } ?? 0
-        return .found(r)
+        guard let kept = fetch(Self.dialogKey(uuid)) else { return .failure }
+        guard kept.exists else { return .notFound }
+        return .found(kept.record)
     }
 
     func updateBranch(_ msg: SIPMessage, _ md: TopologyRecord, _ sd: TopologyRecord, mode: TopologyUpdate) -> Int {
@@ -172,7 +217,14 @@ final class ToposRedisStorage: TopologyStorage, @unchecked Sendable {
         if mode.contains(.time) { fields.append(("rectime", String(t))) }
         let key = Self.dialogKey(uuid)
         guard store(key, fields, expire: nil) >= 0 else { return -1 }
-        if mode.contains(.time), md.expires > 0, run(["EXPIRE", key, String(md.expires)]) == nil { return -1 }
+        if mode.contains(.time), md.expires > 0 {
+            var expire = RedisCommands()
+            expire.begin(arguments: 3)
+            expire.argument("EXPIRE")
+            expire.argument(key)
+            expire.argument(md.expires)
+            redis.enqueue(server: server, expire)
+        }
         return 0
     }
 

@@ -572,14 +572,14 @@ import Testing
         }
     }
 
-    @Test func sanityChecksAreRefusedUntilSupported() {
+    @Test func sanityChecksWithoutTheSanityModuleStopStartUp() {
         let config = Self.config.replacingOccurrences(
             of: "modparam(\"topoh\", \"mask_callid\", 1)", with: "modparam(\"topoh\", \"sanity_checks\", 1)")
         do {
             _ = try EmbeddedCore(config: config, modulePath: productsDirectory)
-            Issue.record("started with sanity_checks=1")
+            Issue.record("started with sanity_checks=1 without sanity")
         } catch {
-            #expect("\(error)".contains("sanity_checks is not supported yet"))
+            #expect("\(error)".contains("cannot bind to sanity module"))
         }
     }
 

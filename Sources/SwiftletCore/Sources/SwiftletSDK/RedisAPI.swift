@@ -1,6 +1,6 @@
 /// A Redis reply as a value (hiredis' `redisReply`, copied out): what `redis_cmd` stores and
 /// what modules get from `RedisAPI`.
-public indirect enum RedisReply: Equatable, Sendable {
+public enum RedisReply: Equatable, Sendable {
     case string([UInt8])
     case array([RedisReply])
     case integer(Int)
