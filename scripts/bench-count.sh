@@ -12,6 +12,9 @@
 # ports BASE (server), BASE+10 (SIPp UAS), BASE+20 (SIPp UAC); BASE=25060 unless set. Uses the
 # release build (BIN=<dir> for another one). Callgrind runs the server ~50x slower: keep the
 # rate low (30 calls/s is fine). Each run keeps its files in a temporary directory (printed).
+# CFG=<file> runs the scenario's SIPp calls against another configuration of the same
+# scenario (its ports 5060/5070 are rewritten as the scenario's own), e.g. an external
+# harness's variant of `stateful`.
 # Needs: sipp, valgrind (instructions), perf (syscalls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +36,7 @@ stateless | stateful) uac=(-sf "$load/scenarios/call-uac.xml"); uas=(-sf "$load/
 esac
 bin=${BIN:-$(swift build -c release --show-bin-path)}
 dir=$(mktemp -d "/tmp/swiftlet-count-$scenario-XXXX")
-sed -e "s/5060/$sp/g" -e "s/5070/$up/g" "$load/cfg/$scenario.cfg" > "$dir/$scenario.cfg"
+sed -e "s/5060/$sp/g" -e "s/5070/$up/g" "${CFG:-$load/cfg/$scenario.cfg}" > "$dir/$scenario.cfg"
 if [ "$mode" = instructions ]; then
     # valgrind 3.19 cannot read the DWARF 5 of a Swift build: use copies without debug info.
     mkdir "$dir/bin"
@@ -76,7 +79,7 @@ sleep 6 # tm's wait timer (5 s) frees the last transactions
 column() { awk -F';' -v c="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} END{print $k}' "$dir/stat.csv"; }
 ok=$(column 'SuccessfulCall(C)')
 failed=$(column 'FailedCall(C)')
-echo "scenario=$scenario rate=$rate calls=$calls successful=$ok failed=$failed files=$dir"
+echo "scenario=$scenario cfg=${CFG:-$load/cfg/$scenario.cfg} rate=$rate calls=$calls successful=$ok failed=$failed files=$dir"
 [ "${ok:-0}" -gt 0 ] || exit 1
 if [ "$mode" = instructions ]; then
     callgrind_control -d "$server" > /dev/null 2>&1

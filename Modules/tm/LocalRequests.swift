@@ -183,8 +183,7 @@ extension TransactionManager {
         let routes = reply.headers(.recordRoute).reversed().map { rb.tmText($0.valueRange) }
         if !routes.isEmpty { text += "Route: " + routes.joined(separator: ", ") + "\r\n" }
         text += "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-        _ = core.send(
-            OutboundMessage(bytes: Array(text.utf8), destination: b.destination, kind: .request), context: nil)
+        tx.send(OutboundMessage(bytes: Array(text.utf8), destination: b.destination, kind: .request), context: nil)
     }
 }
 

@@ -25,13 +25,18 @@ extension TransactionManager {
         }
         let state = TMThreadState.thread
         if let tx = state.current, tx.ctx === ctx {
-            return tx.locked {
+            // The 100 Trying goes out (after this lock) before the branches are sent.
+            tx.locked {
                 if replicate { tx.replicated = true }
                 // After t_newtran(), t_relay() answers the INVITE 100 as Kamailio's t_relay_to.
                 if ctx.routeType == .request {
                     sendTrying(tx)
                     if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
                 }
+            }
+            return tx.locked {
+                // A CANCEL answered meanwhile (after the 100 went): nothing more goes out.
+                if ctx.routeType == .request, tx.canceled, tx.lastReplyCode >= 200 { return 0 }
                 if startBranches(tx, forced: forced) > 0 { return 1 }
                 guard ctx.routeType == .request else { return -1 }
                 return relayFailed(tx, replicate: replicate)
@@ -44,10 +49,14 @@ extension TransactionManager {
             absorbRetransmission(tx)
             return 0
         case .created(let tx):
-            return tx.locked {
+            tx.locked {
                 tx.replicated = replicate
                 sendTrying(tx)
                 if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
+            }
+            return tx.locked {
+                // A CANCEL answered meanwhile (after the 100 went): nothing more goes out.
+                if tx.canceled, tx.lastReplyCode >= 200 { return 0 }
                 if startBranches(tx, forced: forced) > 0 { return 1 }
                 if tx.loopDetected, !replicate, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
                     // Every target was this server: the caller gets 482 and the script stops.
@@ -236,6 +245,8 @@ extension TransactionManager {
                 addError = Self.lowest(addError, .outOfMemory)
                 continue
             }
+            // The send's outcome decides the branch: what was queued goes first, in order.
+            tx.sendQueuedNow()
             // A request tm originates runs no onsend_route (Kamailio has no message for it).
             let outcome = core.send(
                 OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: tx.localUAC == nil ? ctx : nil
@@ -269,7 +280,7 @@ extension TransactionManager {
                         return .stop
                     }
                     stats.add(.retransmissions)
-                    _ = core.send(
+                    tx.send(
                         OutboundMessage(bytes: b.request.bytes, destination: b.destination, kind: .request),
                         context: nil)
                     interval = b.lastCode >= 100 ? settings.retrTimer2 : min(interval * 2, settings.retrTimer2)
@@ -318,7 +329,7 @@ extension TransactionManager {
         let localCause = cause ?? (tx.lastReplyCode >= 200 ? tx.lastReplyCode : nil)
         let reason = tx.cancelReason ?? localCause.map { LocalMessages.localCancelReason(cause: $0) }
         guard let bytes = LocalMessages.cancel(tx, for: b, reason: reason, settings.hopByHop) else { return }
-        _ = core.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
+        tx.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
         retransmitCancel(tx, b, bytes)
     }
 

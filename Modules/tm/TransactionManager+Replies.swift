@@ -12,7 +12,7 @@ extension TransactionManager {
         else { return .notMine }
         stats.add(.received)
         // The reply to a CANCEL we sent carries the INVITE branch's id: it ends here.
-        if let cseq = try? msg.cseq(), msg.buffer.tmText(cseq.methodRange) == "CANCEL" {
+        if let cseq = try? msg.cseq(), cseq.method == .cancel {
             tx.locked {
                 if index < tx.branches.count { cancelAnswered(tx, tx.branches[index]) }
             }
@@ -34,7 +34,7 @@ extension TransactionManager {
             if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
             if tx.isInvite, code < 300, code >= 200, !tx.replicated, tx.localUAC == nil, let bytes = upstreamBytes(rctx)
             {
-                _ = core.send(
+                tx.send(
                     OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
             return
@@ -104,7 +104,7 @@ extension TransactionManager {
                 sendUpstream(tx, bytes, code: code)
             } else if tx.isInvite {
                 stats.add(.relayed)
-                _ = core.send(
+                tx.send(
                     OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
             return
@@ -240,7 +240,7 @@ extension TransactionManager {
 
     private func sendAck(_ tx: Transaction, _ b: ClientBranch, _ reply: SIPMessage) {
         guard let ack = LocalMessages.ack(tx, for: b, reply: reply, settings.hopByHop) else { return }
-        _ = core.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
+        tx.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
     }
 
     private func remapStatus(_ bytes: [UInt8], to code: Int) -> [UInt8] {

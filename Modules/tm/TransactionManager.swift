@@ -171,8 +171,7 @@ final class TransactionManager: @unchecked Sendable {
         tx.locked {
             guard let last = tx.lastReply else { return }
             stats.add(.retransmissions)
-            _ = core.send(
-                OutboundMessage(bytes: last, destination: tx.ctx.replyDestination, kind: .reply), context: nil)
+            tx.send(OutboundMessage(bytes: last, destination: tx.ctx.replyDestination, kind: .reply), context: nil)
         }
     }
 
@@ -188,8 +187,7 @@ final class TransactionManager: @unchecked Sendable {
         stats.add(.sent)
         tx.lastReply = bytes
         tx.lastReplyCode = code
-        _ = core.send(
-            OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
+        tx.send(OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
         replySentUpstream(tx, bytes, code: code)
         guard code >= 200 else { return }
         for b in tx.pendingBranches { cancel(tx, b) }
@@ -216,8 +214,7 @@ final class TransactionManager: @unchecked Sendable {
                     return .stop
                 }
                 stats.add(.retransmissions)
-                _ = core.send(
-                    OutboundMessage(bytes: last, destination: tx.ctx.replyDestination, kind: .reply), context: nil)
+                tx.send(OutboundMessage(bytes: last, destination: tx.ctx.replyDestination, kind: .reply), context: nil)
                 interval = min(interval * 2, settings.retrTimer2)
                 return .after(milliseconds: interval)
             }

@@ -114,7 +114,41 @@ enum TransactionKey {
     /// Our branch parameter for branch `n` of a transaction: Kamailio's layout
     /// `z9hG4bK<label>.<id>.<n>`.
     static func branch(label: String, id: String, index: Int) -> String {
-        BranchGenerator.magicCookie + label + "." + id + "." + String(index)
+        var label = label
+        var id = id
+        let number = String(index)
+        return label.withUTF8 { l in
+            id.withUTF8 { i in
+                // Written in one go: this runs for every branch sent.
+                String(
+                    unsafeUninitializedCapacity: BranchGenerator.magicCookie.utf8.count + l.count + 1 + i.count + 1
+                        + number.utf8.count
+                ) { out in
+                    var n = 0
+                    for c in BranchGenerator.magicCookie.utf8 {
+                        out[n] = c
+                        n += 1
+                    }
+                    for c in l {
+                        out[n] = c
+                        n += 1
+                    }
+                    out[n] = UInt8(ascii: ".")
+                    n += 1
+                    for c in i {
+                        out[n] = c
+                        n += 1
+                    }
+                    out[n] = UInt8(ascii: ".")
+                    n += 1
+                    for c in number.utf8 {
+                        out[n] = c
+                        n += 1
+                    }
+                    return n
+                }
+            }
+        }
     }
 
     /// The id and branch index in a branch we generated, or nil.
