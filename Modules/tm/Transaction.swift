@@ -130,6 +130,8 @@ final class Transaction {
     var callbacks: [TMCallbackEntry] = []
     /// Set for a request tm sent itself (LocalRequests.swift).
     var localUAC: LocalUAC?
+    /// The branch `t_relay()` sends once the lock is released (TransactionManager+BranchSend).
+    var unsentBranch: UnsentBranch?
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var depth = 0

@@ -34,13 +34,18 @@ extension TransactionManager {
                     if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
                 }
             }
-            return tx.locked {
+            let inRequestRoute = ctx.routeType == .request
+            let (result, unsent) = tx.locked { () -> (Int, UnsentBranch?) in
                 // A CANCEL answered meanwhile (after the 100 went): nothing more goes out.
-                if ctx.routeType == .request, tx.canceled, tx.lastReplyCode >= 200 { return 0 }
-                if startBranches(tx, forced: forced) > 0 { return 1 }
-                guard ctx.routeType == .request else { return -1 }
-                return relayFailed(tx, replicate: replicate)
+                if inRequestRoute, tx.canceled, tx.lastReplyCode >= 200 { return (0, nil) }
+                if startBranches(tx, forced: forced, deferSend: inRequestRoute) > 0 {
+                    return (1, tx.takeUnsentBranch())
+                }
+                guard inRequestRoute else { return (-1, nil) }
+                return (relayFailed(tx, replicate: replicate), nil)
             }
+            guard let unsent else { return result }
+            return send(unsent, of: tx, replicate: replicate)
         }
         switch transaction(for: ctx) {
         case .refused:
@@ -54,18 +59,20 @@ extension TransactionManager {
                 sendTrying(tx)
                 if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
             }
-            return tx.locked {
+            let (result, unsent) = tx.locked { () -> (Int, UnsentBranch?) in
                 // A CANCEL answered meanwhile (after the 100 went): nothing more goes out.
-                if tx.canceled, tx.lastReplyCode >= 200 { return 0 }
-                if startBranches(tx, forced: forced) > 0 { return 1 }
+                if tx.canceled, tx.lastReplyCode >= 200 { return (0, nil) }
+                if startBranches(tx, forced: forced, deferSend: true) > 0 { return (1, tx.takeUnsentBranch()) }
                 if tx.loopDetected, !replicate, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
                     // Every target was this server: the caller gets 482 and the script stops.
                     stats.add(.local)
                     sendUpstream(tx, loop, code: 482)
-                    return 0
+                    return (0, nil)
                 }
-                return relayFailed(tx, replicate: replicate)
+                return (relayFailed(tx, replicate: replicate), nil)
             }
+            guard let unsent else { return result }
+            return send(unsent, of: tx, replicate: replicate)
         }
     }
 
@@ -75,7 +82,7 @@ extension TransactionManager {
     /// ends unless the script replied or relayed statefully (`sendDelayedError`). Returns the
     /// error: E_SEND's -1 when branches were made but not sent, else the code of the reason
     /// (-7 no socket, -478 unresolvable, ...). Lock held.
-    private func relayFailed(_ tx: Transaction, replicate: Bool) -> Int {
+    func relayFailed(_ tx: Transaction, replicate: Bool) -> Int {
         let error = tx.ctx.coreError.current
         let code = error == .send ? -1 : min(error.rawValue, -1)
         if replicate {
@@ -141,7 +148,12 @@ extension TransactionManager {
 
     /// Sends the request on a branch for each target: the Request-URI (with `$du`) and the
     /// appended branches, which are consumed. Returns how many were sent. Lock held.
-    func startBranches(_ tx: Transaction, forced: Destination?) -> Int {
+    ///
+    /// `deferSend` (t_relay() in a request route): a single branch with no branch route is
+    /// made and added but not sent; the caller sends it after the lock with `send(_:of:)`
+    /// (Kamailio's `t_forward_nonack` sends without the reply lock too), so that a reply
+    /// arriving at once finds its branch and does not wait for this `sendto`.
+    func startBranches(_ tx: Transaction, forced: Destination?, deferSend: Bool = false) -> Int {
         let ctx = tx.ctx
         guard let transport = core.transport else {
             Log.error("tm", "cannot relay: no transport")
@@ -157,6 +169,7 @@ extension TransactionManager {
             targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags))
         }
         ctx.branches.removeAll()
+        let deferring = deferSend && targets.count == 1 && tx.onBranch == nil && tx.localUAC == nil
         let savedURI = ctx.newRequestURI
         let savedEdits = ctx.edits
         let savedRouteType = ctx.routeType
@@ -243,6 +256,17 @@ extension TransactionManager {
             guard let copy = SharedBytes(bytes, in: core.memory) else {
                 Log.error("tm", "no more shared memory for branch \(index) of \(ctx.message.callID ?? "")")
                 addError = Self.lowest(addError, .outOfMemory)
+                continue
+            }
+            if deferring {
+                let branch = ClientBranch(
+                    index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
+                branch.flags = ctx.branchFlags
+                branch.onBranchFailure = tx.onBranchFailure
+                branch.alternatives = alternatives
+                tx.branches.append(branch)
+                tx.unsentBranch = UnsentBranch(branch: branch, bytes: bytes, context: ctx)
+                sent += 1
                 continue
             }
             // The send's outcome decides the branch: what was queued goes first, in order.

@@ -230,12 +230,30 @@ extension TransactionManager {
     func upstreamBytes(_ rctx: MessageContext) -> [UInt8]? {
         var editor = rctx.edits
         do {
-            try editor.removeTopVia()
+            if !removeTopVia(rctx, &editor) { try editor.removeTopVia() }
             return try editor.build()
         } catch {
             Log.error("tm", "cannot build the reply to relay: \(error)")
             return nil
         }
+    }
+
+    /// `MessageEditor.removeTopVia()` with the top Via parsed on receipt (`via1`) instead of
+    /// parsing it again: the whole line when it holds one value, else the value and its comma.
+    /// False when `via1` is not the first Via field's first value (the message was replaced).
+    private func removeTopVia(_ rctx: MessageContext, _ editor: inout MessageEditor) -> Bool {
+        let b = rctx.message.buffer
+        guard let via = rctx.via1, let field = rctx.message.firstHeader(.via),
+            via.range.lowerBound == field.valueRange.lowerBound, via.range.upperBound <= field.valueRange.upperBound
+        else { return false }
+        guard let next = via.nextValueStart else {
+            editor.removeHeader(field)
+            return true
+        }
+        var end = next
+        while end < field.valueRange.upperBound, b[end] == 32 || b[end] == 9 { end += 1 }
+        editor.delete(field.valueRange.lowerBound..<end)
+        return true
     }
 
     private func sendAck(_ tx: Transaction, _ b: ClientBranch, _ reply: SIPMessage) {
