@@ -169,16 +169,21 @@ extension TransactionManager {
             targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags))
         }
         ctx.branches.removeAll()
-        let deferring = deferSend && targets.count == 1 && tx.onBranch == nil && tx.localUAC == nil
-        let savedURI = ctx.newRequestURI
-        let savedEdits = ctx.edits
+        // One target and no branch route: the context holds the branch's Request-URI, $du,
+        // flags and edits already, and nothing changes them: nothing to set or restore.
+        let plain = targets.count == 1 && tx.onBranch == nil
+        let deferring = deferSend && plain && tx.localUAC == nil
+        let savedURI = plain ? nil : ctx.newRequestURI
+        let savedEdits = plain ? nil : ctx.edits
         let savedRouteType = ctx.routeType
         defer {
-            ctx.newRequestURI = savedURI
-            ctx.destinationURI = firstDU
-            ctx.edits = savedEdits
-            ctx.routeType = savedRouteType
-            ctx.branchFlags = firstFlags
+            if !plain {
+                ctx.newRequestURI = savedURI
+                ctx.destinationURI = firstDU
+                if let savedEdits { ctx.edits = savedEdits }
+                ctx.routeType = savedRouteType
+                ctx.branchFlags = firstFlags
+            }
         }
         var sent = 0
         // What went wrong, for sl_reply_error() (Kamailio's ser_error): a branch that could
@@ -189,15 +194,17 @@ extension TransactionManager {
             if sent == 0 { ctx.coreError.current = sendFailed ? .send : addError ?? .unspecified }
         }
         for target in targets {
-            ctx.edits = savedEdits
-            if target.uri != ctx.message.requestURI {
-                ctx.newRequestURI = target.uri
-            } else {
-                ctx.newRequestURI = savedURI
+            if !plain {
+                if let savedEdits { ctx.edits = savedEdits }
+                if target.uri != ctx.message.requestURI {
+                    ctx.newRequestURI = target.uri
+                } else {
+                    ctx.newRequestURI = savedURI
+                }
+                ctx.destinationURI = target.du
+                // The branch's own flags while its branch route runs (Kamailio sets bflags per branch).
+                ctx.branchFlags = target.flags
             }
-            ctx.destinationURI = target.du
-            // The branch's own flags while its branch route runs (Kamailio sets bflags per branch).
-            ctx.branchFlags = target.flags
             if let name = tx.onBranch, let routes = core.routes, routes.branchRouteNames.contains(name) {
                 let state = TMThreadState.thread
                 let saved = (state.current, state.branchIndex)
