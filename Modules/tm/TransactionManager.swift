@@ -132,8 +132,7 @@ final class TransactionManager: @unchecked Sendable {
         let n = labels.add(1, ordering: .relaxed).newValue
         let label = String(n, radix: 16)
         let tx = Transaction(
-            key: key, id: TagHash.hex128([key, label]), label: label, isInvite: m.method == .invite, ctx: ctx,
-            clone: clone)
+            key: key, id: TransactionKey.id(n), label: label, isInvite: m.method == .invite, ctx: ctx, clone: clone)
         let state = TMThreadState.thread
         tx.onFailure = state.onFailure
         tx.onReply = state.onReply
