@@ -77,17 +77,18 @@ final class TransactionTable: @unchecked Sendable {
     func transaction(label: String) -> Transaction? { shard(ofTag: label).locked { $0.byLabel[label] } }
 
     func remove(_ tx: Transaction) {
+        // Each key is hashed once: found by index, removed at that index.
         let removed: Bool = shard(tx.key).locked { s in
-            guard s.byKey[tx.key] === tx else { return false }
-            s.byKey.removeValue(forKey: tx.key)
+            guard let i = s.byKey.index(forKey: tx.key), s.byKey[i].value === tx else { return false }
+            s.byKey.remove(at: i)
             return true
         }
         if removed { live.subtract(1, ordering: .relaxed) }
         shard(ofTag: tx.id).locked { s in
-            if s.byID[tx.id] === tx { s.byID.removeValue(forKey: tx.id) }
+            if let i = s.byID.index(forKey: tx.id), s.byID[i].value === tx { s.byID.remove(at: i) }
         }
         shard(ofTag: tx.label).locked { s in
-            if s.byLabel[tx.label] === tx { s.byLabel.removeValue(forKey: tx.label) }
+            if let i = s.byLabel.index(forKey: tx.label), s.byLabel[i].value === tx { s.byLabel.remove(at: i) }
         }
     }
 
