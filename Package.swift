@@ -13,10 +13,14 @@ let modules: [String] = [
     "async",
     "corex",
     "counters",
+    "db_mysql",
+    "db_postgres",
+    "htable",
     "jsonrpcs",
     "kex",
     "maxfwd",
     "ndb_redis",
+    "pike",
     "pv",
     "rr",
     "sanity",
@@ -36,7 +40,9 @@ let modules: [String] = [
 /// C libraries (Debian `-dev` packages) and the modules that link them: only those modules
 /// do, never the core (`ldd swiftlet` shows none of them).
 let moduleLibraries: [String: [Target.Dependency]] = [
-    "ndb_redis": ["CHiredis"]
+    "db_mysql": ["CMariaDB"],
+    "db_postgres": ["CLibPQ"],
+    "ndb_redis": ["CHiredis"],
 ]
 
 /// Modules built only for the test suite (never installed).
@@ -68,7 +74,10 @@ let package = Package(
         }
         + [
             .systemLibrary(
-                name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])])
+                name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+            .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+            .systemLibrary(
+                name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         ]
         + testModules.map { .target(name: $0.name, dependencies: [core], path: $0.path) }
         + [

@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Swiftlet needs, when they are missing:
-#   scripts/deps.sh build   the C libraries some modules link (hiredis for ndb_redis)
+#   scripts/deps.sh build   the C libraries some modules link (hiredis for ndb_redis, libpq
+#                           for db_postgres, MariaDB Connector/C for db_mysql)
 #   scripts/deps.sh test    those, plus what the tests run against: SIPp, Kamailio (its stock
 #                           configuration and the interop tests), its Redis modules,
-#                           redis-server
+#                           redis-server, PostgreSQL and MariaDB servers (the tests start
+#                           private ones; the packages' own services are not needed)
 # As root it runs apt-get itself; otherwise through sudo when there is one, or it prints
 # the command to run and fails.
 set -euo pipefail
 mode=${1:-build}
 need=()
 pkg-config --exists hiredis 2>/dev/null || need+=(libhiredis-dev)
+pkg-config --exists libpq 2>/dev/null || need+=(libpq-dev)
+pkg-config --exists libmariadb 2>/dev/null || need+=(libmariadb-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if [ "$mode" = test ]; then
     command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
     [ -f /etc/kamailio/kamailio.cfg ] || need+=(kamailio)
     command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+    [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
     # Kamailio's ndb_redis and topos_redis (the topos_redis interop test).
     compgen -G '/usr/lib/*/kamailio/modules/topos_redis.so' >/dev/null || need+=(kamailio-redis-modules)
 fi

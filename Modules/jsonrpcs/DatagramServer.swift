@@ -83,23 +83,46 @@ final class DatagramServer: @unchecked Sendable {
                 }
             }
             guard n > 0 else { continue }
-            let reply: Data
+            let peer = Peer(address: from, length: len)
             switch JSONRPCCodec.decode(Data(buffer[0..<n])) {
             case .request(let request, let id):
                 Log.debug("jsonrpcs", "RPC \(request.method)")
-                reply = JSONRPCCodec.encode(rpcs.call(request), id: id, pretty: pretty)
+                // A command may answer later, from another thread (tm.t_uac_wait): the socket
+                // goes on serving meanwhile.
+                let pending = Pending(id: id, peer: peer, pretty: pretty)
+                rpcs.call(request) { [self] result in
+                    send(JSONRPCCodec.encode(result, id: pending.id, pretty: pending.pretty), to: pending.peer)
+                }
             case .invalid(let id, let error):
-                reply = JSONRPCCodec.encode(.failure(error), id: id, pretty: pretty)
+                send(JSONRPCCodec.encode(.failure(error), id: id, pretty: pretty), to: peer)
             }
-            let sent = reply.withUnsafeBytes { buf in
-                withUnsafePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, buf.baseAddress, buf.count, 0, $0, len)
-                    }
+        }
+    }
+
+    /// The address a request came from, kept for a reply sent later.
+    struct Peer: @unchecked Sendable {
+        var address: sockaddr_un
+        let length: socklen_t
+    }
+
+    /// What a reply sent later needs: the request's id (a JSON value) and where it goes.
+    struct Pending: @unchecked Sendable {
+        let id: Any?
+        let peer: Peer
+        let pretty: Bool
+    }
+
+    /// Sends a reply datagram (from any thread).
+    private func send(_ reply: Data, to peer: Peer) {
+        var to = peer.address
+        let sent = reply.withUnsafeBytes { buf in
+            withUnsafePointer(to: &to) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, buf.baseAddress, buf.count, 0, $0, peer.length)
                 }
             }
-            if sent < 0 { Log.error("jsonrpcs", "cannot send the RPC reply: \(String(cString: strerror(errno)))") }
         }
+        if sent < 0 { Log.error("jsonrpcs", "cannot send the RPC reply: \(String(cString: strerror(errno)))") }
     }
 
     /// Stops serving and removes the socket file.

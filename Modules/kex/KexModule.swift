@@ -23,6 +23,7 @@ final class KexModule {
             ScriptFunction("resetdebug", parameters: 0, routes: .any, fixup: Self.resetDebug),
         ]
         e.rpcs = KexStatsRPC.commands
+        e.initialize = { _ in KexSharedMemoryStatistics.register(in: Counters.shared) }
         return e
     }
 

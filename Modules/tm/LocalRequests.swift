@@ -84,6 +84,10 @@ extension TransactionManager {
         }
         stats.add(.created)
         stats.add(.local)
+        guard runLocalRequestRoute(tx) else {
+            tx.locked { finish(tx) }
+            return .failure(.dropped("dropped in event_route[tm:local-request]"))
+        }
         let sent = tx.locked {
             let n = startBranches(tx, forced: nil)
             if n == 0 { finish(tx) }
@@ -183,7 +187,8 @@ extension TransactionManager {
         let routes = reply.headers(.recordRoute).reversed().map { rb.tmText($0.valueRange) }
         if !routes.isEmpty { text += "Route: " + routes.joined(separator: ", ") + "\r\n" }
         text += "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-        tx.send(OutboundMessage(bytes: Array(text.utf8), destination: b.destination, kind: .request), context: nil)
+        guard let ack = runLocalRequestRoute(ack: Array(text.utf8), tx) else { return }
+        tx.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
     }
 }
 

@@ -19,16 +19,23 @@ extension TransactionManager {
         let state = TMThreadState.thread
         let saved = (state.current, state.replyCode, state.failedBranch, state.branchIndex)
         (state.current, state.replyCode, state.failedBranch, state.branchIndex) = (tx, b.lastCode, b, b.index)
-        // The route runs on the request as it went on this branch; what it changes there
-        // does not stay (Kamailio runs it on a faked copy).
+        // The route runs on the transaction's request (its Request-URI as `t_relay()` saw
+        // it, not the branch's: `t_reuse_branch()` takes the branch's) with the branch's
+        // flags as branch flags; what it changes there does not stay (Kamailio runs it on a
+        // faked copy, `fake_req`).
         let savedURI = ctx.newRequestURI
         let savedDU = ctx.destinationURI
         let savedEdits = ctx.edits
-        if b.uri != ctx.message.requestURI { ctx.newRequestURI = b.uri }
+        let savedFlags = ctx.branchFlags
+        let savedBinding = ctx.binding
+        ctx.branchFlags = b.flags
+        ctx.requestURIIsNew = false
         _ = routes.runEventRoute(route, ctx, as: .branchFailure)
         ctx.newRequestURI = savedURI
         ctx.destinationURI = savedDU
         ctx.edits = savedEdits
+        ctx.branchFlags = savedFlags
+        ctx.binding = savedBinding
         (state.current, state.replyCode, state.failedBranch, state.branchIndex) = saved
     }
 }

@@ -15,6 +15,9 @@ enum ContactLoading {
         var q: Int
         /// Set on the last contact (in the XAVP's order) of a q class.
         var lastOfClass = false
+        /// `+sip.instance`, ruid and UA of the registered contact (XAVP fields `instance`,
+        /// `ruid`, `ua`; Kamailio's XAVP has no reg-id).
+        var binding = ContactBinding()
     }
 
     /// `t_load_contacts()`: 1 when loaded or when there is nothing to do (no branches),
@@ -28,18 +31,22 @@ enum ContactLoading {
             Log.error("tm", "feature has been disabled - to enable define contacts_avp module parameter")
             return -1
         }
-        guard !ctx.branches.isEmpty else { return 1 }
-        // The Request-URI first, then the branches in increasing q order (equal q: in order).
-        var list = [
-            Contact(
-                uri: ctx.requestURI ?? "", destinationURI: ctx.destinationURI, socket: ctx.forcedSendSocket,
-                flags: ctx.branchFlags, q: unspecified)
-        ]
+        // Nothing to do without branches, or with one when the Request-URI was consumed.
+        guard !ctx.branches.isEmpty, ctx.branches.count > 1 || ctx.requestURIIsNew else { return 1 }
+        // The Request-URI (when not consumed by a relay) first, then the branches in
+        // increasing q order (equal q: in order).
+        var list: [Contact] = []
+        if ctx.requestURIIsNew {
+            list.append(
+                Contact(
+                    uri: ctx.requestURI ?? "", destinationURI: ctx.destinationURI, socket: ctx.forcedSendSocket,
+                    flags: ctx.branchFlags, q: unspecified, binding: ctx.binding))
+        }
         var inOrder = list
         for b in ctx.branches {
             let c = Contact(
                 uri: b.uri, destinationURI: b.destinationURI, socket: b.sendSocket, flags: b.flags,
-                q: b.q ?? unspecified)
+                q: b.q ?? unspecified, binding: b.binding)
             inOrder.append(c)
             let at = list.firstIndex { $0.q > c.q } ?? list.count
             list.insert(c, at: at)
@@ -65,7 +72,7 @@ enum ContactLoading {
 
     /// `t_next_contacts()`: 1 when the next class was loaded, -2 when the XAVP is empty, -1
     /// when the feature is off.
-    static func next(_ ctx: MessageContext, avp: String?) -> Int {
+    static func next(_ ctx: MessageContext, avp: String?, flowsAVP: String? = nil) -> Int {
         guard let avp else {
             Log.error("tm", "feature has been disabled - to enable define contacts_avp module parameter")
             return -1
@@ -75,10 +82,27 @@ enum ContactLoading {
         ctx.destinationURI = first.destinationURI
         ctx.forcedSendSocket = first.socket
         ctx.branchFlags = first.flags
+        // Kamailio sets the instance only when more contacts of the class follow.
+        let instance = first.lastOfClass ? ctx.binding.instance : first.binding.instance
+        ctx.binding = ContactBinding(
+            instance: instance, regID: ctx.binding.regID, ruid: first.binding.ruid,
+            userAgent: first.binding.userAgent)
         if first.lastOfClass { return 1 }
+        // One branch per `+sip.instance`: the other flows of an instance wait in
+        // `contact_flows_avp` for `t_next_contact_flow()`.
+        if let flows = flowsAVP { ctx.xavps.removeAll { $0.name == flows } }
+        var instances = first.binding.instance.isEmpty ? [] : [first.binding.instance]
         while let c = take(ctx, avp) {
-            ctx.branches.append(
-                Branch(uri: c.uri, destinationURI: c.destinationURI, q: nil, flags: c.flags, sendSocket: c.socket))
+            let inst = c.binding.instance
+            if !inst.isEmpty, instances.contains(inst) {
+                if let flows = flowsAVP { ctx.xavps.insert(flowItem(c, flows), at: 0) }
+            } else {
+                if !inst.isEmpty, !c.lastOfClass { instances.append(inst) }
+                ctx.branches.append(
+                    Branch(
+                        uri: c.uri, destinationURI: c.destinationURI, q: nil, flags: c.flags, sendSocket: c.socket,
+                        binding: c.binding))
+            }
             if c.lastOfClass { break }
         }
         return 1
@@ -111,13 +135,25 @@ enum ContactLoading {
         if let s = c.socket { fields.insert(XAVP(name: "sock", value: .string(s.socketString)), at: 0) }
         fields.insert(XAVP(name: "flags", value: .int(Int(truncatingIfNeeded: c.flags))), at: 0)
         fields.insert(XAVP(name: "q_flag", value: .int(c.lastOfClass ? 1 : 0)), at: 0)
+        insertBinding(c.binding, into: &fields)
         return XAVP(name: avp, value: .list(fields))
+    }
+
+    /// The `instance`, `ruid` and `ua` fields, when set (newest first, as Kamailio adds them).
+    static func insertBinding(_ b: ContactBinding, into fields: inout [XAVP]) {
+        if !b.instance.isEmpty { fields.insert(XAVP(name: "instance", value: .string(b.instance)), at: 0) }
+        if !b.ruid.isEmpty { fields.insert(XAVP(name: "ruid", value: .string(b.ruid)), at: 0) }
+        if !b.userAgent.isEmpty { fields.insert(XAVP(name: "ua", value: .string(b.userAgent)), at: 0) }
     }
 
     /// Removes and returns the first contact of the XAVP.
     private static func take(_ ctx: MessageContext, _ avp: String) -> Contact? {
         guard let i = ctx.xavps.firstIndex(where: { $0.name == avp }) else { return nil }
-        let x = ctx.xavps.remove(at: i)
+        return contact(ctx, ctx.xavps.remove(at: i))
+    }
+
+    /// The contact an item of `contacts_avp` or `contact_flows_avp` holds.
+    static func contact(_ ctx: MessageContext, _ x: XAVP) -> Contact? {
         guard case .list(let fields) = x.value else { return nil }
         func string(_ n: String) -> String? {
             for f in fields where f.name == n { if case .string(let s) = f.value { return s } }
@@ -132,6 +168,8 @@ enum ContactLoading {
         }
         return Contact(
             uri: string("uri") ?? "", destinationURI: string("dst_uri"), socket: socket,
-            flags: UInt64(truncatingIfNeeded: int("flags")), q: 0, lastOfClass: int("q_flag") != 0)
+            flags: UInt64(truncatingIfNeeded: int("flags")), q: 0, lastOfClass: int("q_flag") != 0,
+            binding: ContactBinding(
+                instance: string("instance") ?? "", ruid: string("ruid") ?? "", userAgent: string("ua") ?? ""))
     }
 }

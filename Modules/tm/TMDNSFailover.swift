@@ -144,6 +144,7 @@ extension TransactionManager {
             Log.info("tm", "DNS failover: branch \(index) of \(tx.ctx.message.callID ?? "") to \(dst)")
             let branch = ClientBranch(index: index, uri: b.uri, destination: dst, request: copy)
             branch.flags = b.flags
+            branch.binding = b.binding
             branch.onBranchFailure = b.onBranchFailure
             branch.alternatives = remaining
             tx.branches.append(branch)

@@ -114,7 +114,15 @@ extension TMModule {
                 }
             },
             ScriptFunction("t_next_contacts", parameters: 0, routes: [.request, .failure]) { _ in
-                { ctx in ContactLoading.next(ctx, avp: m.settings.contactsAVP) }
+                { ctx in ContactLoading.next(ctx, avp: m.settings.contactsAVP, flowsAVP: m.settings.contactFlowsAVP) }
+            },
+            // Kamailio exports it for request routes; it works in the branch-failure event route.
+            ScriptFunction("t_next_contact_flow", parameters: 0, routes: .request) { _ in
+                { ctx in
+                    let state = TMThreadState.thread
+                    let failed = state.current?.ctx === ctx ? state.failedBranch : nil
+                    return ContactLoading.nextFlow(ctx, avp: m.settings.contactFlowsAVP, failed: failed)
+                }
             },
             ScriptFunction("t_is_canceled", parameters: 0, routes: [.request, .failure, .tmOnReply, .branch]) { _ in
                 { ctx in

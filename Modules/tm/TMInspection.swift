@@ -131,7 +131,7 @@ final class TMInspection: TransactionInspectionAPI {
     func replyBranch(_ context: MessageContext) -> TransactionBranchInfo? {
         let state = TMThreadState.thread
         switch context.routeType {
-        case .failure:
+        case .failure, .branchFailure:
             guard let tx = state.current, let b = state.failedBranch else { return nil }
             return tx.locked { Self.info(b) }
         case .tmOnReply:
@@ -140,8 +140,8 @@ final class TMInspection: TransactionInspectionAPI {
         case .branch:
             guard state.current != nil, let i = state.branchIndex else { return nil }
             return TransactionBranchInfo(
-                index: i, uri: context.requestURI ?? "", ruid: "", flags: context.branchFlags, lastReceived: 0,
-                replyIsLocal: false)
+                index: i, uri: context.requestURI ?? "", ruid: context.binding.ruid, flags: context.branchFlags,
+                lastReceived: 0, replyIsLocal: false, binding: context.binding)
         default:
             return nil
         }
@@ -149,8 +149,8 @@ final class TMInspection: TransactionInspectionAPI {
 
     static func info(_ b: ClientBranch) -> TransactionBranchInfo {
         TransactionBranchInfo(
-            index: b.index, uri: b.uri, ruid: "", flags: b.flags, lastReceived: b.lastCode,
-            replyIsLocal: b.isFinal && b.finalReply == nil)
+            index: b.index, uri: b.uri, ruid: b.binding.ruid, flags: b.flags, lastReceived: b.lastCode,
+            replyIsLocal: b.isFinal && b.finalReply == nil, binding: b.binding)
     }
 
     func branchCount(_ context: MessageContext) -> Int? {

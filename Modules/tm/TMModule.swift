@@ -18,7 +18,7 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
                     (r: RPCRequest) throws(RPCError) -> RPCValue in
                     try m.cancel(callID: try r.string(0), cseq: try r.string(1))
                 },
-            ] + uacRPCs
+            ] + uacRPCs + [uacWaitRPC]
         // A new request starts with nothing armed (Kamailio resets T and the route marks).
         e.requestFilters = [
             { _ in

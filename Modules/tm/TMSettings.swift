@@ -31,8 +31,8 @@ struct TMSettings {
     var e2eCancelReason = true
     /// `contacts_avp`: the XAVP `t_load_contacts()`/`t_next_contacts()` use (nil: off).
     var contactsAVP: String?
-    /// `contact_flows_avp` (used with `+sip.instance` contacts, which Swiftlet's branches do
-    /// not carry yet).
+    /// `contact_flows_avp`: the XAVP `t_next_contacts()` keeps further flows of a
+    /// `+sip.instance` in, for `t_next_contact_flow()` (nil: off).
     var contactFlowsAVP: String?
     /// `reparse_invite`, `ac_extra_hdrs`.
     var hopByHop = HopByHopSettings()

@@ -10,6 +10,7 @@ extension TMInspection {
     func blindBranch(_ tx: Transaction) -> ClientBranch? { tx.branches.last { $0.request === tx.clone } }
 
     func suspend(_ context: MessageContext) -> TransactionIdentity? {
+        if !context.message.isRequest { return suspendReply(context) }
         guard context.message.isRequest, [.request, .failure].contains(context.routeType) else { return nil }
         let tx: Transaction
         if let current = TMThreadState.thread.current, current.ctx === context {
@@ -58,6 +59,7 @@ extension TMInspection {
                 Log.warning("tm", "t_continue: active transaction [\(id.index):\(id.label)] not found")
                 return -1
             }
+            if tx.suspendedReply != nil { return resumeReply(tx, route: route, routes: routes) }
             // `cancelSent` marks a placeholder that was continued already.
             guard let blind = blindBranch(tx), !blind.cancelSent else {
                 Log.warning("tm", "t_continue: transaction [\(id.index):\(id.label)] is not suspended")

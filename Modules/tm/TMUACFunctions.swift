@@ -47,9 +47,7 @@ extension TMModule {
                     method: try r.string(0), ruri: try r.string(1), nexthop: try r.string(2), socket: try r.string(3),
                     headers: try r.string(4), body: body
                 ).get()
-                if case .failure(let e) = m.sendLocal(request, completion: { _ in }) {
-                    throw RPCError(500, "RPC/UAC error: \(e)")
-                }
+                if case .failure(let e) = m.sendLocal(request, completion: { _ in }) { throw Self.uacError(e) }
                 return .null
             },
             RPCCommand(
@@ -66,7 +64,7 @@ extension TMModule {
                 if case .failure(let e) = m.sendLocal(
                     request, completion: { reply in result.withLock { $0 = (reply.code, reply.reason) } })
                 {
-                    throw RPCError(500, "RPC/UAC error: \(e)")
+                    throw Self.uacError(e)
                 }
                 // As Kamailio: look every 100 ms, at most 800 times.
                 for _ in 0..<800 {

@@ -43,6 +43,8 @@ final class ClientBranch {
     var dropped = false
     /// The branch flags it was sent with (`$T_branch(flags)`).
     var flags: UInt64 = 0
+    /// The registered contact it goes to (`+sip.instance`, reg-id, ruid, UA).
+    var binding = ContactBinding()
 
     init(index: Int, uri: String, destination: Destination, request: SharedBytes) {
         self.index = index
@@ -132,6 +134,9 @@ final class Transaction {
     var localUAC: LocalUAC?
     /// The branch `t_relay()` sends once the lock is released (TransactionManager+BranchSend).
     var unsentBranch: UnsentBranch?
+    /// A reply `t_suspend()` suspended in the onreply route (its branch and context), until
+    /// `t_continue()` (TMReplySuspend.swift).
+    var suspendedReply: (branch: Int, context: MessageContext)?
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var depth = 0

@@ -162,16 +162,22 @@ extension TransactionManager {
         let firstURI = ctx.requestURI ?? ""
         let firstDU = ctx.destinationURI
         let firstFlags = ctx.branchFlags
-        var targets: [(uri: String, du: String?, socket: ListeningSocket?, flags: UInt64)] = [
-            (firstURI, firstDU, ctx.forcedSendSocket, firstFlags)
-        ]
+        var targets: [(uri: String, du: String?, socket: ListeningSocket?, flags: UInt64, binding: ContactBinding)] = []
+        // In a failure route the Request-URI makes a branch only when it is new (changed
+        // there, or `$du` set), as Kamailio's `ruri_is_new`.
+        let failureRoute = ctx.routeType == .failure || ctx.routeType == .branchFailure
+        if ctx.requestURIIsNew || !failureRoute {
+            targets.append((firstURI, firstDU, ctx.forcedSendSocket, firstFlags, ctx.binding))
+        }
+        let firstBinding = ctx.binding
+        // Only the request's own target and no branch route: the context holds the branch's
+        // Request-URI, $du, flags and edits already, and nothing changes them: nothing to set
+        // or restore.
+        let plain = targets.count == 1 && ctx.branches.isEmpty && tx.onBranch == nil
         for b in ctx.branches {
-            targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags))
+            targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags, b.binding))
         }
         ctx.branches.removeAll()
-        // One target and no branch route: the context holds the branch's Request-URI, $du,
-        // flags and edits already, and nothing changes them: nothing to set or restore.
-        let plain = targets.count == 1 && tx.onBranch == nil
         let deferring = deferSend && plain && tx.localUAC == nil
         let savedURI = plain ? nil : ctx.newRequestURI
         let savedEdits = plain ? nil : ctx.edits
@@ -183,7 +189,9 @@ extension TransactionManager {
                 if let savedEdits { ctx.edits = savedEdits }
                 ctx.routeType = savedRouteType
                 ctx.branchFlags = firstFlags
+                ctx.binding = firstBinding
             }
+            ctx.requestURIIsNew = false  // consumed (Kamailio's ruri_mark_consumed)
         }
         var sent = 0
         // What went wrong, for sl_reply_error() (Kamailio's ser_error): a branch that could
@@ -204,6 +212,7 @@ extension TransactionManager {
                 ctx.destinationURI = target.du
                 // The branch's own flags while its branch route runs (Kamailio sets bflags per branch).
                 ctx.branchFlags = target.flags
+                ctx.binding = target.binding
             }
             if let name = tx.onBranch, let routes = core.routes, routes.branchRouteNames.contains(name) {
                 let state = TMThreadState.thread
@@ -269,6 +278,7 @@ extension TransactionManager {
                 let branch = ClientBranch(
                     index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
                 branch.flags = ctx.branchFlags
+                branch.binding = ctx.binding
                 branch.onBranchFailure = tx.onBranchFailure
                 branch.alternatives = alternatives
                 tx.branches.append(branch)
@@ -284,6 +294,7 @@ extension TransactionManager {
             )
             let branch = ClientBranch(index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
             branch.flags = ctx.branchFlags
+            branch.binding = ctx.binding
             branch.onBranchFailure = tx.onBranchFailure
             branch.alternatives = alternatives
             guard outcome == .sent else {

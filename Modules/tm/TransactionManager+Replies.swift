@@ -55,6 +55,9 @@ extension TransactionManager {
         state.replyCode = code
         state.branchIndex = b.index
         defer { (state.current, state.replyCode, state.branchIndex) = saved }
+        // A negative final reply to an INVITE is ACKed on receipt, before the onreply route (as
+        // Kamailio's reply_received), so also when the route suspends it.
+        if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
         var relay = true
         if let name = tx.onReply, let routes = core.routes, routes.onReplyRouteNames.contains(name) {
             // The transaction's AVPs, XAVPs and flags are the route's (Kamailio sets the AVP
@@ -70,6 +73,15 @@ extension TransactionManager {
             tx.ctx.xavps = rctx.xavps
             tx.ctx.flags = rctx.flags
         }
+        // Suspended (`t_suspend()` in the route, or an earlier reply still is): the reply goes
+        // no further until `t_continue()` (Kamailio's FL_RPL_SUSPENDED, T_ASYNC_SUSPENDED).
+        if tx.suspendedReply != nil { return }
+        processAfterReplyRoute(tx, b, rctx, code: code, relay: relay)
+    }
+
+    /// A reply after tm's onreply route (or after `t_continue()` of a suspended one):
+    /// timers, relaying upstream, the branch's end. Lock held.
+    func processAfterReplyRoute(_ tx: Transaction, _ b: ClientBranch, _ rctx: MessageContext, code: Int, relay: Bool) {
         b.replied = true
         if code < 200 {
             b.lastCode = max(b.lastCode, code)
@@ -86,7 +98,6 @@ extension TransactionManager {
         b.finalReply = rctx
         tx.stop(b.retransmission)
         tx.stop(b.finalResponseTimer)
-        if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
         if code == 503 { branchGot503(tx, b, rctx) }
         if code < 300, tx.replicated {
             // A replicated request's reply stays here.
@@ -140,6 +151,7 @@ extension TransactionManager {
             state.branchIndex = best.index
             // The failure route starts from the request as t_relay() (or t_save_lumps()) saved it.
             if let edits = tx.savedEdits { tx.ctx.edits = edits }
+            tx.ctx.requestURIIsNew = false  // Kamailio's faked_env: the Request-URI is consumed
             _ = routes.runFailureRoute(name, tx.ctx)
             // t_on_failure() in the failure route arms it again for the next leg.
             if let again = state.onFailure { tx.onFailure = again }

@@ -46,7 +46,7 @@ extension TMXModule {
                 }
             },
             flush("t_flush_flags", extended: false), flush("t_flush_xflags", extended: true),
-            ScriptFunction("t_suspend", parameters: 0, routes: [.request, .failure]) { _ in
+            ScriptFunction("t_suspend", parameters: 0, routes: [.request, .failure, .tmOnReply]) { _ in
                 { ctx in
                     guard let id = self.inspect?.suspend(ctx) else {
                         Log.error("tmx", "t_suspend: failed to suspend the processing")

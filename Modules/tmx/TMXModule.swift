@@ -28,7 +28,7 @@ final class TMXModule {
                 routeCheck("t_is_reply_route", .onReply), routeCheck("t_is_request_route", .request),
                 ScriptFunction("t_precheck_trans", parameters: 0, routes: .request) { _ in { ctx in self.precheck(ctx) }
                 },
-            ] + transactionFunctions
+            ] + transactionFunctions + [reuseBranchFunction]
         e.pseudoVariables = transactionPseudoVariables
         e.initialize = { context in
             self.core = context.core

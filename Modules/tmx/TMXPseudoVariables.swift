@@ -58,13 +58,14 @@ extension TMXModule {
     }
 
     /// `$T_reply_code`: the reply's code in a reply route; with a transaction, the last code
-    /// sent in a request or branch route and the chosen one in a failure route; else 0.
+    /// sent in a request or branch route, the chosen one in a failure route and the failed
+    /// branch's in the branch-failure route; else 0.
     func replyCode(_ ctx: MessageContext) -> PVValue {
         if RouteTypes.onReply.contains(ctx.routeType) { return .int(ctx.message.statusCode ?? 0) }
         guard let api = inspect, let sent = api.lastSentCode(ctx) else { return .int(0) }
         switch ctx.routeType {
         case .request, .branch: return .int(sent)
-        case .failure: return .int(tm?.replyCode(ctx) ?? 0)
+        case .failure, .branchFailure: return .int(tm?.replyCode(ctx) ?? 0)
         default: return .int(0)
         }
     }
@@ -73,7 +74,9 @@ extension TMXModule {
     /// branch route, the number of branches added so far in a request route, and the index the
     /// next branch gets in a failure route.
     func branchIndex(_ ctx: MessageContext) -> PVValue {
-        if !ctx.message.isRequest || ctx.routeType == .branch { return .int(tm?.branchIndex(ctx) ?? -1) }
+        if !ctx.message.isRequest || ctx.routeType == .branch || ctx.routeType == .branchFailure {
+            return .int(tm?.branchIndex(ctx) ?? -1)
+        }
         switch ctx.routeType {
         case .request: return .int(ctx.branches.count)
         case .failure:

@@ -124,7 +124,7 @@ import Testing
             diagnostics.map(\.description) == [
                 "e.cfg:1:6: error: missing value for 'debug'",
                 "e.cfg:3:26: error: expected ')' to close the if condition, found '{'",
-                "e.cfg:6:30: error: expected ';' after the statement, found 'xlog'",
+                "e.cfg:6:30: error: expected ';' after the statement, found 'xlog' (bad command: missing ';'?)",
                 "e.cfg:7:10: error: unterminated string",
                 "e.cfg:9:1: error: unknown preprocessor directive '#!definex'",
             ])

@@ -303,7 +303,7 @@ import Testing
                 }
                 """, file: "uf.cfg")
         #expect(errors.count == 10)
-        #expect(errors[0].hasPrefix("uf.cfg:6:1: error: module 'dialog.so' not found (mpath "))
+        #expect(errors[0].hasPrefix("uf.cfg:6:1: error: could not find module <dialog> in <"))
         #expect(
             Array(errors.dropFirst())
                 == [
@@ -311,7 +311,7 @@ import Testing
                     "uf.cfg:10:5: error: function 'dlg_manage' belongs to module 'dialog', which failed to load (first of 2 uses)",
                     "uf.cfg:12:5: error: unknown function 'record_route': it belongs to module 'rr', which is not loaded",
                     "uf.cfg:13:15: error: configuration group 'nosuchgroup' not found",
-                    "uf.cfg:14:5: error: unknown function 'foo_bar': no loaded module exports it",
+                    "uf.cfg:14:5: error: unknown function 'foo_bar': no loaded module exports it (unknown command, missing loadmodule?)",
                     "uf.cfg:15:5: error: unknown function 'send_reply_mode': module 'sl' of Swiftlet does not implement it yet",
                     "uf.cfg:16:10: error: unknown pseudo-variable '$T_branch_idx': it belongs to module 'tmx', which is not loaded",
                     "uf.cfg:17:5: error: unknown pseudo-variable '$sht(t=>k)': it belongs to module 'htable', which is not loaded",

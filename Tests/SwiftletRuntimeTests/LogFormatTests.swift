@@ -33,6 +33,47 @@ import Testing
         server.log.split(separator: "\n").map(String.init).filter { $0.contains(text) }
     }
 
+    /// xlog's parameters: `prefix` as a format (`prefix_mode`), `xlogl` with the line (and the
+    /// file with `long_format`), `xlogm` with `methods_filter`, and `buf_size` (a longer line
+    /// is refused: the function fails and nothing is printed).
+    @Test(arguments: [(0, 1), (1, 512)])
+    func xlogParameters(longFormat: Int, methodsFilter: Int) throws {
+        let server = try TestServer(
+            config: """
+                log_stderror=yes
+                children=1
+                listen=udp:127.0.0.1:PORT
+                debug=2
+                loadmodule "sl.so"
+                loadmodule "xlog.so"
+                modparam("xlog", "buf_size", 40)
+                modparam("xlog", "prefix", "[$rm] ")
+                modparam("xlog", "prefix_mode", 1)
+                modparam("xlog", "long_format", \(longFormat))
+                modparam("xlog", "methods_filter", \(methodsFilter))
+                request_route {
+                    xlogl("L_INFO", "line mark\\n");
+                    xlogm("L_INFO", "not filtered\\n");
+                    if (xlog("L_INFO", "this text is far longer than forty bytes\\n")) {
+                        xlog("L_INFO", "printed\\n");
+                    } else {
+                        xlog("L_INFO", "overflow refused\\n");
+                    }
+                    sl_send_reply("200", "OK");
+                }
+                """)
+        try Self.send(server, callID: "xlog-params-\(longFormat)")
+        #expect(server.waitForLog("overflow refused"))
+        let cfg = server.directory.path + "/swiftlet.cfg"
+        let mark = longFormat == 1 ? "\(cfg):13:line mark" : "13:line mark"
+        #expect(Self.lines(server, "line mark").map { $0.hasSuffix("INFO: [OPTIONS] \(mark)") } == [true])
+        #expect(Self.lines(server, "not filtered").count == (methodsFilter & 512 == 0 ? 1 : 0))
+        #expect(Self.lines(server, "buffer overflow -- increase the buffer size").count == 1)
+        #expect(Self.lines(server, "far longer").isEmpty)
+        #expect(Self.lines(server, "[OPTIONS] overflow refused").count == 1)
+        #expect(server.stop() == 0)
+    }
+
     @Test func xlogColoursOnStderr() throws {
         let server = try TestServer(
             config: Self.config("debug=2", "    xlog(\"L_ERR\", \"$C(rx)red$C(Gs)bold$C(xx) plain\\n\");"))

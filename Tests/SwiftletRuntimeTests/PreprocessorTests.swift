@@ -343,7 +343,7 @@ extension PreprocessedConfig {
                     "main.cfg:15:9: error: missing name after '#!define'",
                     "main.cfg:16:1: error: expected a quoted file name after 'include_file'",
                     "main.cfg:20:1: error: second '#!else' for the '#!ifndef' at main.cfg:17:1",
-                    "main.cfg:22:1: error: missing '#!endif' for this '#!ifdef'",
+                    "main.cfg:22:1: error: missing '#!endif' for this '#!ifdef' (different number of preprocessor directives: 1 more #!if[n]def as #!endif)",
                 ].sorted())
         let redefined = preprocess("#!define PORT 1\n", defines: [PreprocessorDefine(name: "PORT")])
         #expect(redefined.errors == ["main.cfg:1:10: error: 'PORT' is already defined (at <command line>:1:1)"])
@@ -462,7 +462,7 @@ extension PreprocessedConfig {
         #expect(r.status == 1)
         #expect(
             r.stderr.hasPrefix(
-                "\(dir.path)/routes.cfg:2:31: error: expected ';' after the statement, found '}'\n"
+                "\(dir.path)/routes.cfg:2:31: error: expected ';' after the statement, found '}' (bad command: missing ';'?)\n"
                     + "        sl_send_reply(\"200\", \"OK\")\n" + String(repeating: " ", count: 4 + 30) + "^\n"),
             "\(r.stderr)")
     }

@@ -191,7 +191,7 @@ import Testing
         let cfg = work.write("d.cfg", text.replacingOccurrences(of: "log_stderror=yes", with: "log_stderror=no"))
         let r = try runSwiftlet(["-f", cfg, "-L", productsDirectory, "-w", work.path, "-P", "d.pid"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.hasPrefix("Listening on\n"))
+        #expect(r.stdout.hasPrefix("Listening on \n"))
         let pidText = try String(contentsOfFile: work.path + "/d.pid", encoding: .utf8)
         let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
         defer { kill(pid, SIGTERM) }

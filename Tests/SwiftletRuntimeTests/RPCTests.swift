@@ -17,6 +17,7 @@ import Testing
                 loadmodule "sl.so"
                 loadmodule "xlog.so"
                 loadmodule "jsonrpcs.so"
+                loadmodule "kex.so"
                 modparam("jsonrpcs", "dgram_socket", "\(socket)")
                 modparam("jsonrpcs", "transport", 4)
                 request_route { sl_send_reply("200", "OK"); }
@@ -33,6 +34,20 @@ import Testing
             p.waitUntilExit()
             return (p.terminationStatus, try? JSONSerialization.jsonObject(with: data))
         }
+        // core.uptime counts from start-up, not from the first RPC: it is the first call here,
+        // made two seconds after the server started.
+        sleep(2)
+        var uptime: [String: Any]? = nil
+        for _ in 0..<50 where uptime == nil {
+            let (status, json) = try call(["core.uptime"])
+            if status == 0 {
+                uptime = (json as? [String: Any])?["result"] as? [String: Any]
+            } else {
+                usleep(50_000)
+            }
+        }
+        #expect((uptime?["uptime"] as? Int ?? 0) >= 2, "\(String(describing: uptime))")
+        #expect(uptime?["up_since"] as? String != uptime?["now"] as? String)
         // The socket appears once the main process ran child_init(0).
         var methods: [String] = []
         for _ in 0..<50 where methods.isEmpty {
@@ -63,7 +78,7 @@ import Testing
         #expect(echoed?[2] as? String == "7")
 
         let (_, modules) = try call(["core.modules"])
-        #expect((modules as? [String: Any])?["result"] as? [String] == ["sl", "xlog", "jsonrpcs"])
+        #expect((modules as? [String: Any])?["result"] as? [String] == ["sl", "xlog", "jsonrpcs", "kex"])
 
         let (s2, missing) = try call(["no.such.method"])
         #expect(s2 == 1)
@@ -82,6 +97,38 @@ import Testing
         #expect(stats?["200"] as? Int == 2)
         #expect(stats?["404"] as? Int == 0)
         #expect(stats?.count == 19)
+
+        // The threads that stand in for Kamailio's processes, with its descriptions.
+        let (_, psx) = try call(["core.psx"])
+        let processes = ((psx as? [String: Any])?["result"] as? [[String: Any]]) ?? []
+        #expect(
+            processes.map { $0["DSC"] as? String ?? "" } == [
+                "main process - attendant", "udp receiver child=0 sock=127.0.0.1:\(server.port)", "timer",
+            ])
+        #expect(processes.map { $0["IDX"] as? Int ?? -1 } == [0, 1, 2])
+        #expect(Set(processes.compactMap { $0["PID"] as? Int }).count == 3, "each thread has its own id")
+        let (_, ps) = try call(["core.ps"])
+        let flat = ((ps as? [String: Any])?["result"] as? [Any]) ?? []
+        #expect(flat.count == 6)
+        #expect(flat.first as? Int == processes.first?["PID"] as? Int)
+        #expect(flat.dropFirst().first as? String == "main process - attendant")
+        let (_, info) = try call(["core.info"])
+        let infoResult = (info as? [String: Any])?["result"] as? [String: Any]
+        #expect(infoResult?["version"] as? String == "swiftlet 0.1.0")
+        #expect(Set(infoResult?.keys.map { $0 } ?? []) == ["version", "id", "compiler", "compiled", "flags"])
+        let (tcpStatus, tcpInfo) = try call(["core.tcp_info"])
+        #expect(tcpStatus == 1)
+        #expect(
+            ((tcpInfo as? [String: Any])?["error"] as? [String: Any])?["message"] as? String == "tcp support disabled")
+        // kex's shmem: group reads the shared memory pool.
+        let (_, shmem) = try call(["stats.get_statistics", "shmem:"])
+        let shmemLines = ((shmem as? [String: Any])?["result"] as? [String]) ?? []
+        #expect(
+            shmemLines.map { $0.split(separator: " ").first.map(String.init) ?? "" } == [
+                "shmem:fragments", "shmem:free_size", "shmem:max_used_size", "shmem:real_used_size", "shmem:total_size",
+                "shmem:used_size",
+            ])
+        #expect(shmemLines.contains { $0.hasPrefix("shmem:total_size = ") && $0 != "shmem:total_size = 0" })
 
         let (_, help) = try call(["system.methodHelp", "core.version"])
         #expect((help as? [String: Any])?["result"] as? String == "Returns the version string of the server.")

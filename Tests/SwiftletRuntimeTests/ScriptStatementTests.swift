@@ -189,6 +189,25 @@ import Testing
         #expect(replies.statusLines == ["SIP/2.0 200 after switch"])
     }
 
+    /// Constant expressions in function parameters are folded at start-up, as Kamailio does:
+    /// a `#!define`d string joined with `+`, a string and an integer, integer arithmetic.
+    @Test func constantParameterExpressionsAreFolded() throws {
+        let config = """
+            #!define GREETING "hello"
+            request_route {
+                sl_send_reply("2" + "00", "g=" + GREETING + " " + 4 + (2 * 3 - 1));
+            }
+            """
+        let (_, replies) = try ScriptHarness.run(config)
+        #expect(replies.statusLines == ["SIP/2.0 200 g=hello 45"])
+        let errors = ScriptHarness.errors(
+            ScriptHarness.prelude + "request_route {\n    sl_send_reply(\"200\", \"a\" + $ru);\n}\n")
+        #expect(
+            errors == [
+                "bad.cfg:7:30: error: arguments of 'sl_send_reply' must be strings, integers or pseudo-variables"
+            ])
+    }
+
     /// String and regex labels compare case-sensitively, in label order; a default in the
     /// middle falls through into the next case.
     @Test(arguments: [

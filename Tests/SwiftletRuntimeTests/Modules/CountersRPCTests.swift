@@ -81,7 +81,7 @@ import Testing
         #expect(server.log.contains("WARNING: <pv> No stat variable ``nope''"))
 
         // cnt.*: groups and names sorted bytewise, values as Kamailio's jsonrpcs prints them.
-        #expect(try call(["cnt.grps_list"])["result"] as? [String] == ["core", "grp2", "script", "sl"])
+        #expect(try call(["cnt.grps_list"])["result"] as? [String] == ["core", "grp2", "script", "shmem", "sl"])
         #expect(try call(["cnt.get", "script", "foo"])["result"] as? Int == 4)
         #expect(try call(["cnt.get", "grp2"])["result"] as? [String: Int] == ["bar": 20])
         #expect(try call(["cnt.grp_get_all", "grp2"])["result"] as? [String: Int] == ["bar": 20])
@@ -120,7 +120,8 @@ import Testing
             try call(["stats.get_statistics", "rcv_requests_options", "bar", "nope"])["result"] as? [String] == [
                 "core:rcv_requests_options = 2", "grp2:bar = 20",
             ])
-        #expect((try call(["stats.get_statistics", "all"])["result"] as? [String])?.count == 87 + 24)  // + the sl group
+        // + the sl group and kex's shmem group
+        #expect((try call(["stats.get_statistics", "all"])["result"] as? [String])?.count == 87 + 24 + 6)
         #expect(
             try call(["stats.fetch", "rcv_requests", "grp2:", "core.fwd_requests", "script:foo", "script.nope"])[
                 "result"]

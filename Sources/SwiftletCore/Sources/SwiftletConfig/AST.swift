@@ -63,6 +63,13 @@ public struct ModuleLoad: Sendable {
     /// Index of its first token in the preprocessed token stream: orders it against other
     /// items even when they come from different (included) files.
     public let order: Int
+
+    /// A module to load (the command line's `--loadmodule` makes them too).
+    public init(path: String, location: SourceLocation, order: Int) {
+        self.path = path
+        self.location = location
+        self.order = order
+    }
 }
 
 /// `modparam("module", "param", value)`
@@ -79,6 +86,18 @@ public struct ModuleParameterSetting: Sendable {
     public let valueLocation: SourceLocation
     /// Index of its first token in the preprocessed token stream (see `ModuleLoad.order`).
     public let order: Int
+
+    /// A module parameter setting (the command line's `--modparam` makes them too).
+    public init(
+        module: String, name: String, value: Value, location: SourceLocation, valueLocation: SourceLocation, order: Int
+    ) {
+        self.module = module
+        self.name = name
+        self.value = value
+        self.location = location
+        self.valueLocation = valueLocation
+        self.order = order
+    }
 }
 
 /// The kind of a routing block.

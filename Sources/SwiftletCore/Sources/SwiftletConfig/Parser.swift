@@ -73,7 +73,9 @@ public struct Parser {
         guard current.isPunctuation(p) else {
             // A missing terminator is reported where it belongs: right after the previous token.
             let at = p == ";" && index > 0 ? endLocation(of: tokens[index - 1]) : current.location
-            throw fail("expected '\(p)' \(context), found \(describe(current))", at: at)
+            // Kamailio's wording for a missing ';', which operators' scripts grep for.
+            let kamailio = p == ";" ? " (bad command: missing ';'?)" : ""
+            throw fail("expected '\(p)' \(context), found \(describe(current))\(kamailio)", at: at)
         }
         advance()
     }

@@ -132,26 +132,7 @@ extension Preprocessor {
             }
         case "subst", "substdef", "substdefs":
             guard let (expression, location) = stringArgument(&d) else { return }
-            let rule: SubstRule
-            do throws(SubstRule.ParseError) {
-                rule = try SubstRule(expression)
-            } catch {
-                diagnostics.append(
-                    ConfigDiagnostic(
-                        "invalid '\(d.spelled)' expression \"\(expression)\": \(error.message)", at: location))
-                return
-            }
-            substRules.append(rule)
-            if d.name != "subst" {
-                let parts = SubstRule.splitDefinition(expression)
-                guard !parts.name.isEmpty else {
-                    diagnostics.append(
-                        ConfigDiagnostic("missing name in '\(d.spelled)' \"\(expression)\"", at: location))
-                    return
-                }
-                let value = d.name == "substdefs" ? Preprocessor.quoted(parts.value) : parts.value
-                define(parts.name, value: value, at: location)
-            }
+            addSubstitution(d.name, expression, spelled: d.spelled, at: location)
         case "defenv", "defenvs", "trydefenv", "trydefenvs":
             defineFromEnvironment(&d)
         case "include_file", "import_file":

@@ -79,12 +79,18 @@ public struct Preprocessor {
     let readFile: FileReader
     let environment: Environment
 
-    init(defines: [PreprocessorDefine], readFile: @escaping FileReader, environment: @escaping Environment) {
+    init(
+        defines: [PreprocessorDefine], substitutions: [PreprocessorSubstitution] = [],
+        readFile: @escaping FileReader, environment: @escaping Environment
+    ) {
         self.readFile = readFile
         self.environment = environment
         let commandLine = SourceLocation(file: "<command line>", line: 1, column: 1)
         for d in defines where self.defines[d.name] == nil {
             self.defines[d.name] = Definition(value: d.value ?? "", location: commandLine)
+        }
+        for s in substitutions {
+            addSubstitution(s.directive, s.expression, spelled: "--\(s.directive)", at: commandLine)
         }
     }
 
@@ -93,10 +99,12 @@ public struct Preprocessor {
     /// files (default: from disk) and `environment` serves `#!defenv` (default: the process's).
     public static func preprocess(
         text: String, file: String, defines: [PreprocessorDefine] = [],
+        substitutions: [PreprocessorSubstitution] = [],
         readFile: @escaping FileReader = Preprocessor.readFileFromDisk,
         environment: @escaping Environment = Preprocessor.processEnvironment
     ) -> PreprocessedConfig {
-        var p = Preprocessor(defines: defines, readFile: readFile, environment: environment)
+        var p = Preprocessor(
+            defines: defines, substitutions: substitutions, readFile: readFile, environment: environment)
         return p.run(text: text, file: file)
     }
 
@@ -153,7 +161,10 @@ public struct Preprocessor {
         }
         diagnostics += lexer.diagnostics
         for c in conditionals {
-            diagnostics.append(ConfigDiagnostic("missing '#!endif' for this '#!\(c.directive)'", at: c.location))
+            diagnostics.append(
+                ConfigDiagnostic(
+                    "missing '#!endif' for this '#!\(c.directive)' (different number of preprocessor directives: "
+                        + "\(conditionals.count) more #!if[n]def as #!endif)", at: c.location))
         }
         return end
     }

@@ -35,11 +35,37 @@ public struct CommandLineOptions: Equatable {
     public var chrootDirectory: String? = nil
     public var workingDirectory: String? = nil
     public var runtimeDirectory: String? = nil
+    /// `-a yes|no`: `auto_aliases`.
+    public var autoAliases: Bool? = nil
+    /// `--alias=[proto:]host[:port]` (repeatable): as `alias=`.
+    public var aliases: [String] = []
+    /// `-K`: `check_via=1`.
+    public var checkVia = false
+    /// `-N n`: `tcp_children`.
+    public var tcpChildren: Int? = nil
+    /// `-T`: `disable_tcp=yes`.
+    public var disableTCP = false
+    /// `--loadmodule=name` (repeatable): loaded before the configuration's modules.
+    public var loadModules: [String] = []
+    /// `--modparam=module:param:type:value` (repeatable; type `s` or `i`): applied after the
+    /// configuration's `modparam` lines.
+    public var moduleParameters: [String] = []
+    /// `--subst`, `--substdef`, `--substdefs` (repeatable): preprocessor substitutions.
+    public var substitutions: [PreprocessorSubstitution] = []
+    /// `-G file`: write the process group id there.
+    public var pgidFile: String? = nil
+    /// `-I`: print the build's flags and exit.
+    public var printFlags = false
+    /// Kamailio options accepted without effect here (`-b`, `-e`, `-O`, `-Q`, `-r`, `-R`, `-S`,
+    /// `-W`, `-x`, `-X`, `--atexit`, `--server-id`), for one informational log line.
+    public var ignored: [String] = []
 
     public init() {}
 
     /// Options that take a value.
-    static let withValue: Set<Character> = ["f", "n", "l", "L", "P", "m", "M", "A", "u", "g", "w", "Y", "t", "N", "b"]
+    static let withValue: Set<Character> = [
+        "f", "n", "l", "L", "P", "m", "M", "A", "u", "g", "w", "Y", "t", "N", "b", "G", "O", "Q", "W", "x", "X", "a",
+    ]
 
     /// Parses the arguments (without the program name).
     public static func parse(_ args: [String]) throws(RuntimeError) -> CommandLineOptions {
@@ -67,6 +93,21 @@ public struct CommandLineOptions: Equatable {
                 case "debug": o.debugLevel = try int("--debug", try value("--debug", attached: attached))
                 case "cfg-print": o.printConfig = true
                 case "log-engine": o.logEngine = try value("--log-engine", attached: attached)
+                case "alias": o.aliases.append(try value("--alias", attached: attached))
+                case "loadmodule": o.loadModules.append(try value("--loadmodule", attached: attached))
+                case "modparam":
+                    let v = try value("--modparam", attached: attached)
+                    guard v.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false).count == 4 else {
+                        throw RuntimeError("bad --modparam '\(v)': expected modname:paramname:type:value")
+                    }
+                    o.moduleParameters.append(v)
+                case "subst", "substdef", "substdefs":
+                    o.substitutions.append(
+                        PreprocessorSubstitution(
+                            directive: name, expression: try value("--\(name)", attached: attached)))
+                case "atexit", "server-id":
+                    _ = try value("--\(name)", attached: attached)
+                    o.ignored.append("--\(name)")
                 default: throw RuntimeError("unknown option \(arg) (see -h)")
                 }
             } else if arg.hasPrefix("-"), arg.count > 1 {
@@ -93,6 +134,15 @@ public struct CommandLineOptions: Equatable {
                         case "t": o.chrootDirectory = v
                         case "w": o.workingDirectory = v
                         case "Y": o.runtimeDirectory = v
+                        case "N": o.tcpChildren = try int(opt, v)
+                        case "G": o.pgidFile = v
+                        case "a":
+                            switch v.lowercased() {
+                            case "yes", "on", "1": o.autoAliases = true
+                            case "no", "off", "0": o.autoAliases = false
+                            default: throw RuntimeError("bad auto aliases parameter: \(v) (use yes or no)")
+                            }
+                        case "b", "O", "Q", "W", "x", "X": o.ignored.append(opt)
                         case "A":
                             guard let d = PreprocessorDefine(argument: v) else {
                                 throw RuntimeError("bad -A parameter '\(v)': expected NAME or NAME=VALUE")
@@ -113,6 +163,10 @@ public struct CommandLineOptions: Equatable {
                     case "d": o.debugIncrements += 1
                     case "V", "v": o.showVersion = true
                     case "h": o.showHelp = true
+                    case "K": o.checkVia = true
+                    case "T": o.disableTCP = true
+                    case "I": o.printFlags = true
+                    case "e", "r", "R", "S": o.ignored.append(opt)
                     default: throw RuntimeError("unknown option -\(c) (see -h)")
                     }
                 }
@@ -139,7 +193,8 @@ public struct CommandLineOptions: Equatable {
             -m MB        Shared memory size in MB (default 64; shm_mem_size in the config)
             -M MB        Private memory size (accepted and ignored: workers are threads)
             -d           Raise the debug level (repeatable); --debug=N sets it
-            -D           Do not daemonize (-D once: no fork at all; -DD: stay in foreground)
+            -D           Control how daemonize is done: -D no fork; -DD stay in the foreground;
+                         -DDD daemonize (the default)
             -E           Log to stderr
             --log-engine=json[:flags]  Log JSON lines (flags as Kamailio's: c M N j p)
             -P file      Write the process id to file
@@ -148,7 +203,22 @@ public struct CommandLineOptions: Equatable {
             -t dir       chroot to dir at start-up
             -w dir       Change to dir at start-up (default /)
             -Y dir       Runtime directory for control sockets (default /run/swiftlet)
-            -V, --version Print the version and exit
+            -N processes Number of TCP worker threads (tcp_children; default: as -n)
+            -a mode      Auto aliases: yes/on or no/off (auto_aliases)
+            --alias=val  Add an alias: [proto:]hostname[:port] (as alias=)
+            -K           Check that the top Via of a reply is this server (check_via)
+            -T           Disable TCP (disable_tcp)
+            --loadmodule=name  Load the module before the configuration's
+            --modparam=modname:paramname:type:value  Set a module parameter after the
+                         configuration's (type s for a string, i for an integer)
+            --subst=exp, --substdef=exp, --substdefs=exp  A #!subst, #!substdef, #!substdefs
+            -G file      Write the process group id to file
+            -I           Print the build's flags and exit
+            -V, -v, --version Print the version and exit
             -h, --help   Print this text and exit
+        Accepted for Kamailio's command lines, without effect here: -b nr (UDP buffer
+        probing), -e (terminal colours), -O nr, -Q nr (SCTP workers), -r, -R (received= by
+        DNS), -S (disable SCTP: there is none), -W type (poll method), -x name, -X name
+        (memory managers), --atexit=val, --server-id=num.
         """
 }

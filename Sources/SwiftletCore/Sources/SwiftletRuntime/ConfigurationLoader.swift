@@ -56,7 +56,8 @@ public enum ConfigurationLoader {
 
     /// Runs the preprocessor on configuration text with the `-A` defines.
     public static func preprocess(text: String, file: String, options: CommandLineOptions) -> PreprocessedConfig {
-        Preprocessor.preprocess(text: text, file: file, defines: options.defines)
+        Preprocessor.preprocess(
+            text: text, file: file, defines: options.defines, substitutions: options.substitutions)
     }
 
     /// Parses and loads preprocessed configuration.
@@ -86,14 +87,17 @@ public enum ConfigurationLoader {
         let file = preprocessed.tokens.last?.location.file ?? options.configFile
         var diagnostics: [ConfigDiagnostic] = preprocessed.diagnostics
         var warnings: [ConfigDiagnostic] = []
-        let (config, syntax) = Parser.parse(tokens: preprocessed.tokens)
-        diagnostics += syntax
+        let parsed = Parser.parse(tokens: preprocessed.tokens)
+        var config = parsed.0
+        diagnostics += parsed.1
+        diagnostics += applyCommandLineModules(options, to: &config)
 
         // Global parameters, then the command line on top (as Kamailio: -n, -l, -L, -E, -d win).
         var core = CoreConfiguration()
         CustomParameters.shared.reset()
         diagnostics += core.apply(config.globals, warnings: &warnings)
         if let n = options.children { core.children = n }
+        diagnostics += applyCommandLineGlobals(options, to: &core)
         for l in options.listen {
             do throws(ConfigDiagnostic) {
                 let named =
@@ -114,9 +118,10 @@ public enum ConfigurationLoader {
             core.debug = LogLevel(debugValue: core.debug.rawValue + options.debugIncrements)
         }
         if core.listen.isEmpty {
-            core.listen = defaultListeners(port: core.port)
+            core.listen = defaultListeners(port: core.port, ipv6: core.autoBindIPv6)
             core.listenWithoutProtocol = Array(core.listen.indices)
         }
+        ListenParser.expandInterfaces(&core)
         ListenParser.expandProtocols(&core)
         DNSResolver.settings = core.network.effectiveDNS(listeners: core.listen)
         context.install(resolver: SystemSIPResolver())
@@ -162,7 +167,7 @@ public enum ConfigurationLoader {
         do throws(FixupError) { try CoreRPC.register(in: context.rpcs, modules: { moduleNames.names }) } catch {
             diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
         }
-        let loader = ModuleLoader(searchPath: core.mpath)
+        let loader = ModuleLoader(searchPath: core.mpath, listsTriedPaths: options.debugIncrements >= 2)
         var modules: [LoadedModule] = []
         var loadedAt: [String: ModuleLoad] = [:]
         var failed: Set<String> = []
@@ -317,32 +322,12 @@ public enum ConfigurationLoader {
         return [dir, "\(dir)/../lib/swiftlet/modules"]
     }
 
-    /// Without `listen=`, Kamailio listens on every local address: do the same (UDP).
-    static func defaultListeners(port: Int) -> [ListenAddress] {
-        var result: [ListenAddress] = []
-        var list: UnsafeMutablePointer<ifaddrs>? = nil
-        guard getifaddrs(&list) == 0 else { return [ListenAddress(proto: .udp, address: "0.0.0.0", port: port)] }
-        defer { freeifaddrs(list) }
-        var p = list
-        while let ifa = p {
-            defer { p = ifa.pointee.ifa_next }
-            guard let sa = ifa.pointee.ifa_addr else { continue }
-            let family = Int32(sa.pointee.sa_family)
-            guard family == AF_INET || family == AF_INET6 else { continue }
-            var addr = SocketAddress()
-            withUnsafeMutableBytes(of: &addr.storage) { dst in
-                dst.copyMemory(
-                    from: UnsafeRawBufferPointer(
-                        start: sa,
-                        count: family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size))
-            }
-            let ip = addr.ipString
-            if ip.hasPrefix("fe80") { continue }
-            if !result.contains(where: { $0.address == ip }) {
-                result.append(ListenAddress(proto: .udp, address: ip, port: port))
-            }
-        }
-        return result
+    /// Without `listen=`, Kamailio listens on every local IPv4 address, and IPv6 ones with
+    /// `auto_bind_ipv6` (UDP; TCP is added for them unless disabled).
+    static func defaultListeners(port: Int, ipv6: Bool) -> [ListenAddress] {
+        let ips = InterfaceAddresses.addresses(of: nil, ipv6: ipv6)
+        guard !ips.isEmpty else { return [ListenAddress(proto: .udp, address: "0.0.0.0", port: port)] }
+        return ips.map { ListenAddress(proto: .udp, address: $0, port: port) }
     }
 }
 

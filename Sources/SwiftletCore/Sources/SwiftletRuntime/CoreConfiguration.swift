@@ -41,6 +41,8 @@ public struct CoreConfiguration {
     public var forceRport = false
     /// `disable_tcp`
     public var disableTCP = false
+    /// `auto_bind_ipv6`: without `listen=` (or for an interface name), IPv6 addresses too.
+    public var autoBindIPv6 = false
     /// `tcp_children`: the workers that run the script for TCP messages (0: as `children`).
     public var tcpChildren = 0
     /// `tcp_connection_lifetime` in seconds (Kamailio's default 120).
@@ -74,23 +76,11 @@ public struct CoreConfiguration {
         return serverHeader ?? "Server: Swiftlet (\(Core.version) (\(Core.architecture)/linux))"
     }
 
-    /// Kamailio global parameters that Swiftlet reads but does not act on yet. They are
-    /// accepted with a warning naming the place, so that Kamailio configurations load.
-    static let acceptedNotImplemented: Set<String> = [
-        "enable_sctp", "disable_sctp", "dns", "rev_dns", "fork", "memdbg", "memlog",
-        "tcp_connect_timeout", "tcp_send_timeout",
-        "tcp_async", "tcp_keepalive", "tcp_crlf_ping", "enable_tls", "tls_max_connections", "max_branches",
-        "server_id", "user_agent_header", "sip_warning", "onsend_route_reply",
-        "sctp_children", "socket_workers", "pkg_mem_size", "latency_limit_action", "latency_limit_db",
-        "latency_log",
-        "corelog", "stats_name_separator", "tcp_rd_buf_size", "tcp_wq_blk_size",
-        "phone2tel", "reply_to_via",
-    ]
-
     /// Applies the global parameters of a parsed configuration. Unknown names and bad
     /// values are reported with their positions; warnings go to `warnings`.
     public mutating func apply(_ globals: [GlobalParameter], warnings: inout [ConfigDiagnostic]) -> [ConfigDiagnostic] {
         var errors: [ConfigDiagnostic] = []
+        var warnedNames: Set<String> = []
         for g in globals {
             func int() -> Int? {
                 guard let v = g.intValue else {
@@ -182,6 +172,8 @@ public struct CoreConfiguration {
                 if let v = int() { forceRport = v != 0 }
             case "disable_tcp":
                 if let v = int() { disableTCP = v != 0 }
+            case "auto_bind_ipv6":
+                if let v = int() { autoBindIPv6 = v != 0 }
             case "tcp_children":
                 if let v = int() { tcpChildren = max(0, v) }
             case "tcp_connection_lifetime":
@@ -213,12 +205,17 @@ public struct CoreConfiguration {
                     errors += networkErrors
                 } else if g.name.contains(".") {
                     if let error = CustomParameters.shared.define(g) { errors.append(error) }
-                } else if CoreConfiguration.acceptedNotImplemented.contains(g.name) {
-                    warnings.append(
-                        ConfigDiagnostic(
-                            "global parameter '\(g.name)' is not supported yet and is ignored", at: g.location))
+                } else if KamailioGlobalParameters.names.contains(g.name) {
+                    if !KamailioGlobalParameters.isDefaultBehaviour(g), warnedNames.insert(g.name).inserted {
+                        warnings.append(
+                            ConfigDiagnostic(
+                                "global parameter '\(g.name)' has no effect in Swiftlet and is ignored", at: g.location)
+                        )
+                    }
                 } else {
-                    errors.append(ConfigDiagnostic("unknown global parameter '\(g.name)'", at: g.location))
+                    errors.append(
+                        ConfigDiagnostic(
+                            "unknown global parameter '\(g.name)' (unknown config variable)", at: g.location))
                 }
             }
         }
@@ -239,6 +236,38 @@ public enum ListenParser {
     static func namesProtocol(_ tokens: [Token]) -> Bool {
         tokens.count >= 2 && tokens[0].kind == .identifier
             && TransportProtocol(rawValue: tokens[0].text.lowercased()) != nil && tokens[1].isPunctuationColon
+    }
+
+    /// Replaces a listen address that names a network interface (`udp:lo:5060`, `eth0`) by
+    /// one per address of that interface (IPv4, and IPv6 with `auto_bind_ipv6`), as Kamailio's
+    /// `fix_socket_list()` does.
+    static func expandInterfaces(_ core: inout CoreConfiguration) {
+        guard
+            core.listen.contains(where: {
+                SocketAddress(numericHost: $0.address, port: 0) == nil && InterfaceAddresses.isInterface($0.address)
+            })
+        else { return }
+        var listen: [ListenAddress] = []
+        var withoutProtocol: [Int] = []
+        for (i, l) in core.listen.enumerated() {
+            var expanded = [l]
+            if SocketAddress(numericHost: l.address, port: 0) == nil, InterfaceAddresses.isInterface(l.address) {
+                let ips = InterfaceAddresses.addresses(of: l.address, ipv6: core.autoBindIPv6)
+                if !ips.isEmpty {
+                    expanded = ips.map { ip in
+                        var copy = l
+                        copy.address = ip
+                        return copy
+                    }
+                }
+            }
+            for e in expanded {
+                if core.listenWithoutProtocol.contains(i) { withoutProtocol.append(listen.count) }
+                listen.append(e)
+            }
+        }
+        core.listen = listen
+        core.listenWithoutProtocol = withoutProtocol
     }
 
     /// Adds a TCP socket for every address given without a protocol (after all others, so
@@ -340,8 +369,13 @@ public enum ListenParser {
         return LocalAlias(host: host, port: port, proto: proto)
     }
 
-    /// From `-l` text such as `udp:127.0.0.1:5060` or `[::1]:5070`.
+    /// From `-l` text such as `udp:127.0.0.1:5060`, `[::1]:5070`, `lo` or
+    /// `udp:10.0.0.1:5060/203.0.113.1:5060` (after `/`: the advertised address and port).
     public static func parse(commandLine text: String) throws(ConfigDiagnostic) -> ListenAddress {
+        var text = text
+        if let slash = text.firstIndex(of: "/") {
+            text = text[..<slash] + " advertise " + text[text.index(after: slash)...]
+        }
         var lexer = Lexer(text: text, file: "<command line>")
         var tokens = lexer.tokenize()
         tokens.removeLast()

@@ -16,9 +16,6 @@ enum CoreRPC {
         return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// When the process started (for `core.uptime`).
-    nonisolated(unsafe) static var startTime = time(nil)
-
     static func register(in registry: RPCRegistry, modules: @escaping @Sendable () -> [String]) throws(FixupError) {
         let commands: [RPCCommand] = [
             RPCCommand("system.listMethods", "Lists the RPC methods.") { _ in
@@ -34,6 +31,7 @@ enum CoreRPC {
             RPCCommand("core.echo", "Returns its parameters.") { r in .array(r.params) },
             RPCCommand("core.uptime", "Returns the uptime of the server.") { _ in
                 let now = time(nil)
+                let startTime = CorePseudoVariables.startTime
                 return .object([
                     ("now", .string(ctimeText(now))), ("up_since", .string(ctimeText(startTime))),
                     ("uptime", .int(now - startTime)),
@@ -42,7 +40,7 @@ enum CoreRPC {
             RPCCommand("core.modules", "Lists the loaded modules.") { _ in .array(modules().map(RPCValue.string)) },
             RPCCommand("core.shmmem", "Returns shared memory info (optional unit: b, k, m or g).", handler: shmmem),
         ]
-        for c in commands + socketCommands { try registry.register(c) }
+        for c in commands + processCommands + socketCommands { try registry.register(c) }
     }
 
     /// `core.shmmem [unit]`: Kamailio's figures of the shared memory pool, in bytes or, with

@@ -15,8 +15,13 @@ public struct LoadedModule {
 /// for this core before using anything they export.
 public struct ModuleLoader {
     public let searchPath: [String]
+    /// Whether a module that is not found is reported with every file tried (`-dd`).
+    public let listsTriedPaths: Bool
 
-    public init(searchPath: [String]) { self.searchPath = searchPath }
+    public init(searchPath: [String], listsTriedPaths: Bool = false) {
+        self.searchPath = searchPath
+        self.listsTriedPaths = listsTriedPaths
+    }
 
     /// The files tried for `loadmodule "name"`, in order: a name containing `/` as given
     /// (then relative to each directory); otherwise, per directory, `<dir>/<name>.so`,
@@ -34,12 +39,23 @@ public struct ModuleLoader {
     public func load(_ load: ModuleLoad) throws(ConfigDiagnostic) -> LoadedModule {
         let tried = candidates(for: load.path)
         guard let path = tried.first(where: { access($0, R_OK) == 0 }) else {
+            // Kamailio's wording: could not find module <name> in <mpath>.
+            let base = load.path.hasSuffix(".so") ? String(load.path.dropLast(3)) : load.path
+            let head = "could not find module <\(base)> in <\(searchPath.joined(separator: ":"))>"
             throw ConfigDiagnostic(
-                "module '\(load.path)' not found (mpath \"\(searchPath.joined(separator: ":"))\"; tried \(tried.joined(separator: ", ")))",
+                listsTriedPaths
+                    ? "\(head) (failed to load module; tried \(tried.joined(separator: ", ")))"
+                    : "\(head) (failed to load module; -dd lists the files tried)",
                 at: load.location)
         }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
+            if let symbol = Self.kamailioCoreSymbol(in: reason) {
+                throw ConfigDiagnostic(
+                    "\(path) is a Kamailio module, not a Swiftlet one (it needs Kamailio's core symbol '\(symbol)'); "
+                        + "Swiftlet loads only modules built with its SDK: check mpath",
+                    at: load.location)
+            }
             throw ConfigDiagnostic("cannot load module '\(load.path)' from \(path): \(reason)", at: load.location)
         }
         guard let symbol = dlsym(handle, SWIFTLET_MODULE_REGISTER_SYMBOL) else {
@@ -86,5 +102,17 @@ public struct ModuleLoader {
         }
         let exports = Unmanaged<ModuleExports>.fromOpaque(exportsPointer).takeRetainedValue()
         return LoadedModule(name: exports.name, path: path, exports: exports)
+    }
+
+    /// The symbol named by a dlopen error when it is one that only Kamailio's core defines
+    /// (every Kamailio module refers to its logging globals, shared memory root or KSR calls).
+    static func kamailioCoreSymbol(in dlopenError: String) -> String? {
+        guard let r = dlopenError.firstRange(of: "undefined symbol: ") else { return nil }
+        let symbol = String(dlopenError[r.upperBound...].prefix { !$0.isWhitespace && $0 != "," })
+        let prefixes = [
+            "log_stderr", "log_level", "_km_log", "km_log", "ksr_", "_ksr_", "_shm_root", "shm_", "dprint_",
+            "cfg_get", "my_pid", "process_no", "_pkg_root", "register_module", "sr_",
+        ]
+        return prefixes.contains(where: { symbol.hasPrefix($0) }) ? symbol : nil
     }
 }

@@ -95,7 +95,7 @@ struct ProcessControl {
     /// Writes the process id to `path` and gives the file to the identity the server will
     /// run as, as Kamailio's `daemonize`: refuses when the file names a running process
     /// (another instance) or holds no pid; a stale pid is replaced.
-    func writePidFile(_ path: String) throws(RuntimeError) {
+    func writePidFile(_ path: String, value: pid_t = getpid()) throws(RuntimeError) {
         if let f = fopen(path, "r") {
             var line = [CChar](repeating: 0, count: 32)
             let text = fgets(&line, 32, f).map { String(cString: $0) } ?? ""
@@ -112,7 +112,7 @@ struct ProcessControl {
             throw RuntimeError(
                 "unable to create pid file \(path): \(String(cString: strerror(errno))), check directory permissions")
         }
-        fputs("\(getpid())\n", f)
+        fputs("\(value)\n", f)
         fclose(f)
         if uid != nil || gid != nil, chown(path, uid ?? uid_t.max, gid ?? gid_t.max) != 0 {
             throw RuntimeError("failed to chown PID file \(path): \(String(cString: strerror(errno)))")

@@ -41,6 +41,11 @@ extension ScriptCompiler {
             case .name(let n, let l): arguments.append(ScriptArgument(.string(n), at: l))
             case .unary(op: "-", operand: .integer(let v, _), location: let l):
                 arguments.append(ScriptArgument(.int(-v), at: l))
+            case .binary(_, _, _, let l) where ScriptCompiler.foldConstant(a) != nil:
+                switch ScriptCompiler.foldConstant(a)! {
+                case .int(let v): arguments.append(ScriptArgument(.int(v), at: l))
+                case .string(let s): arguments.append(ScriptArgument(.string(s), at: l))
+                }
             default:
                 error("arguments of '\(name)' must be strings, integers or pseudo-variables", a.location)
                 return { _ in 1 }
@@ -80,7 +85,7 @@ extension ScriptCompiler {
             return
         }
         guard let module = KamailioModuleCatalog.module(ofFunction: name) else {
-            error("unknown function '\(name)': no loaded module exports it", loc)
+            error("unknown function '\(name)': no loaded module exports it (unknown command, missing loadmodule?)", loc)
             return
         }
         if environment.failedModules.contains(module) {

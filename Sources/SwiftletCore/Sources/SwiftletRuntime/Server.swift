@@ -25,6 +25,13 @@ public enum Server {
             return 0
         }
 
+        if options.printFlags {
+            print("version: \(Core.fullVersion)")
+            print("flags: \(CoreRPC.buildFlags)")
+            print("compiler: \(CoreRPC.compiler)")
+            print("module ABI: \(SWIFTLET_MODULE_ABI_VERSION), SDK signature \(SWIFTLET_SDK_SIGNATURE)")
+            return 0
+        }
         if options.printConfig { return printConfig(options) }
 
         let loaded: LoadedConfiguration
@@ -47,7 +54,25 @@ public enum Server {
             return 1
         }
         if options.checkOnly {
+            // As Kamailio's -c, the sockets are resolved and listed; unlike it, an address this
+            // host cannot listen on fails the check instead of the start-up.
+            var problems: [String] = []
+            var resolved: [(proto: String, ip: String, listen: ListenAddress)] = []
+            for l in loaded.core.listen {
+                do {
+                    let ip = try SocketAddress(host: l.address, port: l.port).ipString
+                    if let problem = InterfaceAddresses.bindProblem(ip: ip) {
+                        problems.append("cannot listen on \(l): \(problem)")
+                    }
+                    resolved.append((l.proto.rawValue, ip, l))
+                } catch {
+                    problems.append("cannot listen on \(l): \(error)")
+                }
+            }
+            for p in problems { printError("swiftlet: \(p)") }
+            guard problems.isEmpty else { return 1 }
             printError("config file ok, exiting...")
+            printListening(resolved.map { ($0.proto, $0.ip, $0.listen) }, aliases: loaded.core.aliases)
             return 0
         }
         do {
@@ -68,9 +93,18 @@ public enum Server {
         // runs before init_modules()): a relative pid file lands in the working directory.
         let inherited = ProcessControl.openDescriptors()  // /proc may be missing after a chroot
         try process.enterDirectories()
-        let startupReport = options.foreground == 0 ? try daemonize(close: inherited) : nil
+        // -DDD daemonizes, as no -D (Kamailio's default).
+        let startupReport =
+            options.foreground == 0 || options.foreground >= 3 ? try daemonize(close: inherited) : nil
         if let pidFile = options.pidFile {
             try process.writePidFile(pidFile)
+        }
+        if let pgidFile = options.pgidFile {
+            try process.writePidFile(pgidFile, value: getpgrp())
+        }
+        if !options.ignored.isEmpty {
+            Log.info(
+                "core", "command-line options without effect in Swiftlet: \(options.ignored.joined(separator: " "))")
         }
         defer { if let pidFile = options.pidFile { unlink(pidFile) } }
         // Modules initialise in load order, before any thread exists.
@@ -125,6 +159,9 @@ public enum Server {
         signal(SIGPIPE, SIG_IGN)
 
         for m in loaded.modules { try childInit(m, rank: ProcessRank.initial) }
+        ProcessTable.shared.reset()
+        ProcessTable.shared.registerCurrentThread(
+            rank: ProcessRank.main, description: "main process - attendant", threadName: "swiftlet-main")
 
         let stop = StopFlag()
         let dispatcher = MessageDispatcher(script: loaded.script, core: core)
@@ -133,11 +170,15 @@ public enum Server {
         let failed = StopFlag()
         let script = loaded.script
         for listener in listeners {
-            for _ in 0..<config.children {
+            for child in 0..<config.children {
                 let worker = UDPWorker(listener: listener, rank: rank, dispatcher: dispatcher, stop: stop)
                 let workerRank = rank
+                let sock = "\(listener.address.address):\(listener.address.port)"
                 threads.append(
-                    startWorker(rank: workerRank, modules: loaded.modules, failed: failed) {
+                    startWorker(
+                        rank: workerRank, modules: loaded.modules, failed: failed,
+                        description: "udp receiver child=\(child) sock=\(sock)", threadName: "udp-recv-\(child)"
+                    ) {
                         // event_route[core:worker-one-init] runs once, in the first worker.
                         if workerRank == ProcessRank.firstWorker, !script.runWorkerOneInit() {
                             failed.set()
@@ -150,9 +191,14 @@ public enum Server {
             }
         }
         if let tcp {
-            for w in 0..<tcp.workers.queues.count {
+            let readers = tcp.workers.queues.count
+            CoreRPC.tcpInfo = { (readers, tcp.settings.maxConnections, tcp.table.count) }
+            for w in 0..<readers {
                 threads.append(
-                    startWorker(rank: rank, modules: loaded.modules, failed: failed) {
+                    startWorker(
+                        rank: rank, modules: loaded.modules, failed: failed,
+                        description: "tcp receiver (generic) child=\(w)", threadName: "tcp-recv-\(w)"
+                    ) {
                         tcp.workers.run(w, dispatcher: dispatcher)
                     })
                 rank += 1
@@ -161,16 +207,7 @@ public enum Server {
         for m in loaded.modules { try childInit(m, rank: ProcessRank.main) }
         startAsyncTaskWorkers(loaded, firstLogRank: rank + 1, failed: failed)
         startTimers(loaded.modules, logRank: rank, failed: failed)
-        print("Listening on")
-        for s in sockets {
-            print("             \(s.proto.rawValue): \(s.address.ipString):\(s.listen.port)")
-        }
-        // Kamailio's list, newest alias first (auto_aliases and alias=).
-        print("Aliases: ")
-        for a in config.aliases.reversed() {
-            print("             \(a.proto?.rawValue ?? "*"): \(a.host):\(a.port.map(String.init) ?? "*")")
-        }
-        fflush(nil)
+        printListening(sockets.map { ($0.proto.rawValue, $0.address.ipString, $0.listen) }, aliases: config.aliases)
         if let fd = startupReport { reportStarted(fd, keepStderr: config.logStderror) }
         Log.info("core", "\(Core.fullVersion) started with \(config.children) worker(s) per listener")
 
@@ -188,6 +225,7 @@ public enum Server {
         loaded.asyncTaskWorkers?.stop()
         tcp?.closeConnections()
         for m in loaded.modules.reversed() { m.exports.destroy() }
+        CoreRPC.tcpInfo = nil
         if failed.isSet { throw RuntimeError("a worker failed to initialise") }
     }
 
@@ -195,6 +233,8 @@ public enum Server {
     static func startTimers(_ modules: [LoadedModule], logRank: Int, failed: StopFlag) {
         Timers.start {
             Log.setRank(logRank)
+            ProcessTable.shared.registerCurrentThread(
+                rank: ProcessRank.timer, description: "timer", threadName: "timer")
             for m in modules {
                 do {
                     try childInit(m, rank: ProcessRank.timer)
@@ -211,11 +251,13 @@ public enum Server {
 
     /// Starts a worker thread: `child_init(rank)` of every module on it, then `body`. A failed
     /// `child_init` stops the server (SIGTERM to itself), as a failed Kamailio child does.
-    static func startWorker(rank: Int, modules: [LoadedModule], failed: StopFlag, body: @escaping () -> Void)
-        -> pthread_t
-    {
+    static func startWorker(
+        rank: Int, modules: [LoadedModule], failed: StopFlag, description: String, threadName: String,
+        body: @escaping () -> Void
+    ) -> pthread_t {
         startThread {
             Log.setRank(rank)
+            ProcessTable.shared.registerCurrentThread(rank: rank, description: description, threadName: threadName)
             for m in modules {
                 do {
                     try childInit(m, rank: rank)
@@ -228,6 +270,25 @@ public enum Server {
             }
             body()
         }
+    }
+
+    /// Kamailio's start-up summary of the sockets (with their advertised address) and aliases
+    /// (newest first: auto_aliases and alias=).
+    static func printListening(_ sockets: [(proto: String, ip: String, listen: ListenAddress)], aliases: [LocalAlias]) {
+        print("Listening on ")
+        for s in sockets {
+            let host = s.ip.contains(":") ? "[\(s.ip)]" : s.ip
+            var line = "             \(s.proto): \(host):\(s.listen.port)"
+            if let a = s.listen.advertisedAddress {
+                line += " advertise \(a):\(s.listen.advertisedPort ?? s.listen.port)"
+            }
+            print(line)
+        }
+        print("Aliases: ")
+        for a in aliases.reversed() {
+            print("             \(a.proto?.rawValue ?? "*"): \(a.host):\(a.port.map(String.init) ?? "*")")
+        }
+        fflush(nil)
     }
 
     static func childInit(_ m: LoadedModule, rank: Int) throws(RuntimeError) {

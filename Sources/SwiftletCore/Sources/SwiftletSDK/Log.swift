@@ -172,8 +172,16 @@ public enum Log {
         emit(level, module: module, locinfo: locinfo, text: text, file: "", line: 0, function: "")
     }
 
+    /// As `write(_:module:locinfo:_:)`, to the syslog `facility` (a `LOG_*` facility value)
+    /// instead of the configured one when logging to syslog (xlog's `log_facility`).
+    public static func write(_ level: LogLevel, module: String, locinfo: String, _ text: String, facility: Int32) {
+        guard enabled(level) else { return }
+        emit(level, module: module, locinfo: locinfo, text: text, file: "", line: 0, function: "", facility: facility)
+    }
+
     private static func emit(
-        _ level: LogLevel, module: String, locinfo: String, text: String, file: String, line: Int, function: String
+        _ level: LogLevel, module: String, locinfo: String, text: String, file: String, line: Int, function: String,
+        facility: Int32 = 0
     ) {
         let state = LogThreadState.current
         let prefix = state.prefixForLine()
@@ -196,7 +204,7 @@ public enum Log {
             writeStderr(out)
         case .syslog:
             if out.hasSuffix("\n") { out.removeLast() }
-            out.withCString { p in withVaList([p]) { vsyslog(level.syslogPriority, "%s", $0) } }
+            out.withCString { p in withVaList([p]) { vsyslog(level.syslogPriority | facility, "%s", $0) } }
         }
     }
 

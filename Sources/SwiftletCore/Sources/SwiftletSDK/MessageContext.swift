@@ -74,16 +74,19 @@ public struct Branch: Sendable, Equatable {
     public var flags: UInt64
     /// The socket the branch leaves from (`force_send_socket()` when it was added), or nil.
     public var sendSocket: ListeningSocket?
+    /// The registered contact the branch was built from (`+sip.instance`, reg-id, ruid, UA).
+    public var binding: ContactBinding
 
     public init(
         uri: String, destinationURI: String? = nil, q: Int? = nil, flags: UInt64 = 0,
-        sendSocket: ListeningSocket? = nil
+        sendSocket: ListeningSocket? = nil, binding: ContactBinding = ContactBinding()
     ) {
         self.uri = uri
         self.destinationURI = destinationURI
         self.q = q
         self.flags = flags
         self.sendSocket = sendSocket
+        self.binding = binding
     }
 }
 
@@ -133,12 +136,21 @@ public final class MessageContext {
     /// Kamailio's extended message flags 0-63 (`xflags`; corex `setxflag`).
     public var extendedFlags: UInt64 = 0
     /// The Request-URI as changed by the script (`$ru = ...`, `rewriteuri()`, ...), or nil
-    /// when unchanged. Kamailio's `new_uri`.
-    public var newRequestURI: String?
-    /// The destination URI (`$du`), or nil. Kamailio's `dst_uri`.
-    public var destinationURI: String?
+    /// when unchanged. Kamailio's `new_uri`. Setting it makes the Request-URI new for forking.
+    public var newRequestURI: String? { didSet { requestURIIsNew = true } }
+    /// The destination URI (`$du`), or nil. Kamailio's `dst_uri`. Setting it makes the
+    /// Request-URI new for forking, as Kamailio's `$du` does.
+    public var destinationURI: String? { didSet { requestURIIsNew = true } }
+    /// Kamailio's `ruri_is_new`: the Request-URI is a target `t_relay()` still forks to. A
+    /// received request's is; tm consumes it when it relays and in a failure route (where
+    /// only a changed Request-URI or `$du`, and the appended branches, make new branches).
+    public var requestURIIsNew = true
     /// Additional branches (`append_branch()`), each with its URI and optional destination.
     public var branches: [Branch] = []
+    /// The registered contact the Request-URI (branch 0) was set from (Kamailio's
+    /// `msg->instance`, `reg_id`, `ruid`, `location_ua`): registrar's `lookup()`,
+    /// `t_next_contacts()`, `t_reuse_branch()`.
+    public var binding = ContactBinding()
     /// AVPs of this message (`$avp(name)`): each name holds a stack, the newest value first.
     public var avps: [String: [PVValue]] = [:]
     /// cfg group instances selected with `cfg_select(group, id)`, until `cfg_reset(group)`

@@ -37,6 +37,10 @@ public final class ModuleAPIRegistry: @unchecked Sendable {
     /// The object offered as `type`, if a loaded module offers one.
     public func lookup<API>(_ type: API.Type) -> API? { apis[ObjectIdentifier(type)]?.api.object as? API }
 
+    /// The object registered under `key` (APIs keyed by something other than a protocol
+    /// type, such as the database drivers by URL scheme).
+    public func lookup(key: ObjectIdentifier) -> AnyObject? { apis[key]?.api.object }
+
     /// The module offering `type`, if any.
     public func provider<API>(of type: API.Type) -> String? { apis[ObjectIdentifier(type)]?.module }
 }

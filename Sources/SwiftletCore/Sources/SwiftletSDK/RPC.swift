@@ -79,12 +79,18 @@ public struct RPCCommand: Sendable {
     /// One-line documentation (`system.methodHelp`).
     public let documentation: String
     public let handler: @Sendable (RPCRequest) throws(RPCError) -> RPCValue
+    /// For a command that answers later (RPCDelayedReply.swift), what a transport that can
+    /// wait runs instead of `handler`.
+    public let delayedHandler: (@Sendable (RPCRequest, RPCDelayedReply) throws(RPCError) -> Void)?
 
     public init(
-        _ name: String, _ documentation: String, handler: @escaping @Sendable (RPCRequest) throws(RPCError) -> RPCValue
+        _ name: String, _ documentation: String,
+        delayedHandler: (@Sendable (RPCRequest, RPCDelayedReply) throws(RPCError) -> Void)? = nil,
+        handler: @escaping @Sendable (RPCRequest) throws(RPCError) -> RPCValue
     ) {
         self.name = name
         self.documentation = documentation
+        self.delayedHandler = delayedHandler
         self.handler = handler
     }
 }

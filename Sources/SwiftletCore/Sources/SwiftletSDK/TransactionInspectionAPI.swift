@@ -38,14 +38,20 @@ public struct TransactionBranchInfo: Sendable, Equatable {
     /// The branch ended without a received final reply (a timeout, or a suspended request's
     /// placeholder branch): its reply is one tm made up (Kamailio's `FAKED_REPLY`).
     public let replyIsLocal: Bool
+    /// The registered contact the branch was built from (its `ruid` is `ruid` above).
+    public let binding: ContactBinding
 
-    public init(index: Int, uri: String, ruid: String, flags: UInt64, lastReceived: Int, replyIsLocal: Bool) {
+    public init(
+        index: Int, uri: String, ruid: String, flags: UInt64, lastReceived: Int, replyIsLocal: Bool,
+        binding: ContactBinding = ContactBinding()
+    ) {
         self.index = index
         self.uri = uri
         self.ruid = ruid
         self.flags = flags
         self.lastReceived = lastReceived
         self.replyIsLocal = replyIsLocal
+        self.binding = binding
     }
 }
 
@@ -145,13 +151,17 @@ public protocol TransactionInspectionAPI: AnyObject {
 
     /// `t_suspend()` as Kamailio's: the transaction (created if needed) waits, answered
     /// `100 Trying` when it is an INVITE, with a placeholder branch whose final-response timer
-    /// runs (on timeout the transaction fails with 408, its failure route runs). Returns the
-    /// identity to continue it with, nil when it cannot be suspended (a final reply was sent).
+    /// runs (on timeout the transaction fails with 408, its failure route runs). For a reply
+    /// in tm's onreply route: the reply is held (not relayed, its branch unchanged) until
+    /// `resume`. Returns the identity to continue it with, nil when it cannot be suspended
+    /// (a final reply was sent, no transaction).
     func suspend(_ context: MessageContext) -> TransactionIdentity?
 
     /// `t_continue(tindex, tlabel, route)`: runs `route[route]` (as a failure route, on the
     /// transaction's request) for a suspended transaction, from any thread; afterwards a
-    /// transaction without a final reply and without pending branches is answered 500.
+    /// transaction without a final reply and without pending branches is answered 500. A
+    /// suspended reply: the route runs on it as an onreply route, then the reply is handled
+    /// as if it had just arrived.
     /// 1 when it ran (or the transaction was cancelled meanwhile), -1 when the transaction is
     /// gone or not suspended, or the route is not defined.
     func resume(_ id: TransactionIdentity, route: String) -> Int

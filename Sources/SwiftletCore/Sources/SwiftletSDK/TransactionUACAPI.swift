@@ -96,10 +96,12 @@ public enum LocalRequestError: Error, CustomStringConvertible {
     case notSent(String)
     /// Shared memory or the transaction table is full.
     case noResources(String)
+    /// `drop` in `event_route[tm:local-request]` (Kamailio's `E_DROP`).
+    case dropped(String)
 
     public var description: String {
         switch self {
-        case .invalid(let s), .notSent(let s), .noResources(let s): s
+        case .invalid(let s), .notSent(let s), .noResources(let s), .dropped(let s): s
         }
     }
 }

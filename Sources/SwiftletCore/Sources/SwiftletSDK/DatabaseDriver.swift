@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A database engine's client (Kamailio's db_postgres, db_mysql modules): opens connections
+/// for URLs of its scheme. A driver module offers it with `exports.provideDatabaseDriver(_:)`;
+/// `Database(url:core:)` finds it by the URL's scheme (Kamailio's `db_bind_mod`, which loads
+/// the functions of module `db_<scheme>`).
+public protocol DatabaseDriver: AnyObject {
+    /// The URL scheme it serves: `postgres`, `mysql`.
+    var scheme: String { get }
+    /// Opens one connection (blocking). Called on the thread that will use it.
+    func connect(_ url: DatabaseURL) throws(DatabaseError) -> any DatabaseConnection
+    /// How often an operation whose connection broke is tried again on a new connection
+    /// (db_postgres' `retries`, db_mysql's `retries`); 1 unless the driver says otherwise.
+    var reconnectRetries: Int { get }
+}
+
+extension DatabaseDriver {
+    public var reconnectRetries: Int { 1 }
+}
+
+/// One open connection of a driver, used by one thread at a time (the `Database` handle
+/// keeps one per thread). Statements arrive as SQL text built with the connection's
+/// `SQLDialect`.
+public protocol DatabaseConnection: AnyObject {
+    /// How this engine quotes names and writes values.
+    var dialect: any SQLDialect { get }
+    /// Runs one statement. Returns its rows (empty for statements without a result set).
+    /// Throws `.connectionLost` when the connection broke (the handle then reconnects and
+    /// runs the statement again once), `.query` when the server refused the statement.
+    func execute(_ sql: String) throws(DatabaseError) -> DatabaseResult
+    /// Rows changed by the last INSERT, UPDATE, DELETE or REPLACE (`affected_rows`).
+    var affectedRows: Int { get }
+    /// The id the last INSERT generated on this connection (`last_inserted_id`): MySQL's
+    /// `mysql_insert_id`, PostgreSQL's `lastval()`; throws when there is none.
+    func lastInsertedID() throws(DatabaseError) -> Int64
+}
+
+/// The SQL spelling of an engine: how names are quoted and values written as literals, and
+/// which native statements it has.
+public protocol SQLDialect {
+    /// A table or column name quoted (`"name"` for PostgreSQL, `` `name` `` for MySQL).
+    func quote(_ name: String) -> String
+    /// A value as an SQL literal (escaped text, hex blob, `NULL`, ...).
+    func literal(_ value: DatabaseValue) -> String
+    /// True when the engine has `REPLACE INTO` (MySQL); otherwise `replace` is an UPDATE
+    /// followed by an INSERT when no row matched.
+    var hasReplace: Bool { get }
+    /// The upsert clause after `INSERT ... VALUES (...)` for `insertUpdate`, given the
+    /// unique key columns and the assignments; nil when the engine has none.
+    func upsertClause(uniqueKeys: [String], assignments: [String]) -> String?
+}
+
+extension SQLDialect {
+    /// A literal for text with `'` doubled (standard SQL; engines with backslash escapes
+    /// override `literal`).
+    public func standardStringLiteral(_ s: String) -> String {
+        "'" + s.replacing("'", with: "''") + "'"
+    }
+}
+
+/// Interned keys so that each scheme's driver is a separate entry of `ModuleAPIRegistry`.
+enum DatabaseDriverKeys {
+    final class Key {}
+    nonisolated(unsafe) private static var keys: [String: Key] = [:]
+    nonisolated(unsafe) private static var lock = pthread_mutex_t()
+
+    static func key(_ scheme: String) -> ObjectIdentifier {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        if let k = keys[scheme] { return ObjectIdentifier(k) }
+        let k = Key()
+        keys[scheme] = k
+        return ObjectIdentifier(k)
+    }
+}
+
+extension ModuleExports {
+    /// Offers `driver` for database URLs of its scheme (a db_* module's exports). A second
+    /// module offering the same scheme is refused at load.
+    public func provideDatabaseDriver(_ driver: any DatabaseDriver) {
+        apis.append(
+            ProvidedAPI(
+                key: DatabaseDriverKeys.key(driver.scheme), typeName: "DatabaseDriver(\(driver.scheme))",
+                object: driver))
+    }
+}
+
+extension ProvidedAPI {
+    /// An API registered under a key of its own rather than a protocol type.
+    init(key: ObjectIdentifier, typeName: String, object: AnyObject) {
+        self.key = key
+        self.typeName = typeName
+        self.object = object
+    }
+}
+
+extension ModuleAPIRegistry {
+    /// The driver a loaded module offers for `scheme`, if any.
+    public func databaseDriver(scheme: String) -> (any DatabaseDriver)? {
+        lookup(key: DatabaseDriverKeys.key(scheme)) as? any DatabaseDriver
+    }
+}
