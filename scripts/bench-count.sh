@@ -14,6 +14,9 @@
 # BASE=25060 unless set. Uses the
 # release build (BIN=<dir> for another one). Callgrind runs the server ~50x slower: keep the
 # rate low (30 calls/s is fine). Each run keeps its files in a temporary directory (printed).
+# CFG=<file> runs the scenario's SIPp calls against another configuration of the same
+# scenario (its ports 5060/5070 are rewritten as the scenario's own), e.g. an external
+# harness's variant of `stateful`.
 # Needs: sipp, valgrind (instructions), perf (syscalls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +38,7 @@ stateless | stateful | topos-redis) uac=(-sf "$load/scenarios/call-uac.xml"); ua
 esac
 bin=${BIN:-$(swift build -c release --show-bin-path)}
 dir=$(mktemp -d "/tmp/swiftlet-count-$scenario-XXXX")
-sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" "$load/cfg/$scenario.cfg" > "$dir/$scenario.cfg"
+sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" "${CFG:-$load/cfg/$scenario.cfg}" > "$dir/$scenario.cfg"
 redis_pid=""
 if [ "$scenario" = topos-redis ]; then
     redis-server --port "$rp" --bind 127.0.0.1 --save "" --appendonly no > "$dir/redis.log" 2>&1 &
@@ -86,7 +89,7 @@ sleep 6 # tm's wait timer (5 s) frees the last transactions
 column() { awk -F';' -v c="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} END{print $k}' "$dir/stat.csv"; }
 ok=$(column 'SuccessfulCall(C)')
 failed=$(column 'FailedCall(C)')
-echo "scenario=$scenario rate=$rate calls=$calls successful=$ok failed=$failed files=$dir"
+echo "scenario=$scenario cfg=${CFG:-$load/cfg/$scenario.cfg} rate=$rate calls=$calls successful=$ok failed=$failed files=$dir"
 [ "${ok:-0}" -gt 0 ] || exit 1
 if [ -n "$redis_pid" ]; then
     redis-cli -p "$rp" info commandstats | awk -F'[:=,]' -v n="$ok" \

@@ -1,5 +1,4 @@
 import SwiftletSDK
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -34,40 +33,60 @@ final class MessageState {
     var routed: RoutedParameters?
     /// The flow direction once computed (`is_direction()` caches it per message).
     var direction: Direction?
+
+    /// Forgets everything (a new message on the thread).
+    func reset() {
+        pendingParameters = []
+        inserted = []
+        routed = nil
+        direction = nil
+    }
 }
 
 enum Direction {
     case downstream, upstream
 }
 
-/// The states per worker thread, each valid only for the message context that made it
-/// (held weakly: a later message on the thread starts afresh).
+/// The states per worker thread, each valid only for the message context that made it: a
+/// later message on the thread starts afresh. Kept in thread-local storage (no lock, no
+/// allocation per message); the entry holds the context it belongs to, so that a context
+/// freed and another allocated at its address is never taken for it.
 final class MessageStates: Sendable {
-    private final class Entry: @unchecked Sendable {
-        weak var ctx: MessageContext?
+    private final class Entry {
+        var ctx: MessageContext?
         let state = MessageState()
-        init(_ ctx: MessageContext) { self.ctx = ctx }
     }
 
-    private let entries = Mutex<[UInt: Entry]>([:])
+    private let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { if let p = $0 { Unmanaged<Entry>.fromOpaque(p).release() } }
+        return key
+    }()
 
-    /// The state of `ctx`, created when asked for.
+    deinit { pthread_key_delete(key) }
+
+    /// The calling thread's entry.
+    private var entry: Entry {
+        if let p = pthread_getspecific(key) { return Unmanaged<Entry>.fromOpaque(p).takeUnretainedValue() }
+        let e = Entry()
+        pthread_setspecific(key, Unmanaged.passRetained(e).toOpaque())
+        return e
+    }
+
+    /// The state of `ctx`, created (reset) when asked for.
     func state(_ ctx: MessageContext) -> MessageState {
-        let thread = UInt(bitPattern: Int(bitPattern: pthread_self()))
-        return entries.withLock { table -> MessageState in
-            if let e = table[thread], e.ctx === ctx { return e.state }
-            let e = Entry(ctx)
-            table[thread] = e
-            return e.state
+        let e = entry
+        if e.ctx !== ctx {
+            e.ctx = ctx
+            e.state.reset()
         }
+        return e.state
     }
 
     /// The state of `ctx` if this thread has one.
     func existing(_ ctx: MessageContext) -> MessageState? {
-        let thread = UInt(bitPattern: Int(bitPattern: pthread_self()))
-        return entries.withLock { table -> MessageState? in
-            guard let e = table[thread], e.ctx === ctx else { return nil }
-            return e.state
-        }
+        guard let p = pthread_getspecific(key) else { return nil }
+        let e = Unmanaged<Entry>.fromOpaque(p).takeUnretainedValue()
+        return e.ctx === ctx ? e.state : nil
     }
 }

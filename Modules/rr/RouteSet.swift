@@ -94,10 +94,44 @@ struct RouteURI {
 
     /// The value of parameter `name` (any case); "" for a flag; nil when absent.
     func parameter(_ name: String) -> String? {
+        guard mayHaveParameter(name) else { return nil }
         for p in parts.parameters(buffer) where nameMatches(p.name, name) {
             return p.value.map(string) ?? ""
         }
         return nil
+    }
+
+    /// False when `name` (lower-case ASCII) occurs nowhere in the ASCII parameters, in any
+    /// case: then no parameter has that name and they need not be parsed (`gr`, `maddr` and
+    /// `transport` are looked up for every Route). True when it may be there.
+    private func mayHaveParameter(_ name: String) -> Bool {
+        var name = name
+        let r = parts.parametersRange
+        return name.withUTF8 { w in
+            guard let first = w.first, r.count >= w.count else { return false }
+            var i = r.lowerBound
+            while i + w.count <= r.upperBound {
+                let c = buffer[i]
+                if c >= 0x80 { return true }  // non-ASCII: leave it to the parser
+                if (c >= 0x41 && c <= 0x5A ? c + 0x20 : c) == first {
+                    var k = 1
+                    while k < w.count {
+                        let d = buffer[i + k]
+                        if d >= 0x80 { return true }
+                        if (d >= 0x41 && d <= 0x5A ? d + 0x20 : d) != w[k] { break }
+                        k += 1
+                    }
+                    if k == w.count { return true }
+                }
+                i += 1
+            }
+            // Bytes after the last position a match could start at may still be non-ASCII.
+            while i < r.upperBound {
+                if buffer[i] >= 0x80 { return true }
+                i += 1
+            }
+            return false
+        }
     }
 
     /// True when the parameter name in `range`, lowercased, is `name`: ASCII names compared

@@ -20,7 +20,10 @@ enum LocalMessages {
         if text.count >= 2, text[text.count - 2] == 13, text[text.count - 1] == 10 { text.removeLast(2) }
         if !lumps.headers.isEmpty { builder.extraHeaders = [String(decoding: text, as: UTF8.self)] }
         if let body = lumps.body { builder.body = body }
-        if tx.localTag == nil { tx.localTag = TagHash.hex128(["SWIFTLET-TM/tags", tx.id]) + "-" + tx.label }
+        // The tag is made once, when the first reply that carries it goes (not for a 100).
+        if code >= 180, tx.localTag == nil {
+            tx.localTag = TagHash.hex128(["SWIFTLET-TM/tags", tx.id]) + "-" + tx.label
+        }
         return try? builder.build(for: ctx.message, code: code, reason: reason, toTag: code >= 180 ? tx.localTag : nil)
     }
 

@@ -188,7 +188,7 @@ extension TransactionManager {
         if !routes.isEmpty { text += "Route: " + routes.joined(separator: ", ") + "\r\n" }
         text += "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
         guard let ack = runLocalRequestRoute(ack: Array(text.utf8), tx) else { return }
-        _ = core.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
+        tx.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
     }
 }
 

@@ -135,6 +135,7 @@ extension TransactionManager {
             dst.socket = socket
             dst.flags = b.destination.flags
             guard let copy = SharedBytes(bytes, in: core.memory) else { return false }
+            tx.sendQueuedNow()
             let outcome = core.send(OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: nil)
             guard outcome == .sent else {
                 destinationPolicy?.blocklist?.add(dst.proto, dst.address)

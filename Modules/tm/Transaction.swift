@@ -4,6 +4,12 @@ import SwiftletSDK
     import Glibc
 #endif
 
+/// A message a transaction sends after its lock is released.
+struct PendingSend {
+    let message: OutboundMessage
+    let context: MessageContext?
+}
+
 /// One outgoing branch of a transaction (Kamailio's `struct ua_client`): where it went,
 /// the bytes sent (kept in shared memory for retransmissions), and what came back.
 final class ClientBranch {
@@ -126,6 +132,8 @@ final class Transaction {
     var callbacks: [TMCallbackEntry] = []
     /// Set for a request tm sent itself (LocalRequests.swift).
     var localUAC: LocalUAC?
+    /// The branch `t_relay()` sends once the lock is released (TransactionManager+BranchSend).
+    var unsentBranch: UnsentBranch?
     /// A reply `t_suspend()` suspended in the onreply route (its branch and context), until
     /// `t_continue()` (TMReplySuspend.swift).
     var suspendedReply: (branch: Int, context: MessageContext)?
@@ -133,6 +141,10 @@ final class Transaction {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var depth = 0
     private var timersToCancel: [TimerHandle] = []
+    /// Messages to send once the lock is released, in order (`send(_:context:)`).
+    private var outbox: [PendingSend] = []
+    /// A thread is sending the outbox (others queued meanwhile leave theirs to it).
+    private var flushing = false
 
     init(key: String, id: String, label: String, isInvite: Bool, ctx: MessageContext, clone: SharedBytes) {
         self.key = key
@@ -155,20 +167,65 @@ final class Transaction {
 
     /// Runs `body` under the transaction's lock. Timers stopped meanwhile (`stop(_:)`) are
     /// cancelled after the outermost unlock: a timer callback waiting for this lock must not
-    /// be waited for while holding it.
+    /// be waited for while holding it. Messages queued meanwhile (`send(_:context:)`) go out
+    /// after the outermost unlock too, as Kamailio sends relayed replies after
+    /// `UNLOCK_REPLIES`: another worker waiting for the lock does not wait for `sendto`.
     func locked<R>(_ body: () -> R) -> R {
         pthread_mutex_lock(mutex)
         depth += 1
         let result = body()
         depth -= 1
-        var cancels: [TimerHandle] = []
-        if depth == 0 {
-            cancels = timersToCancel
-            timersToCancel = []
+        guard depth == 0, !timersToCancel.isEmpty || (!outbox.isEmpty && !flushing) else {
+            pthread_mutex_unlock(mutex)
+            return result
+        }
+        let cancels = timersToCancel
+        timersToCancel = []
+        var sends: [PendingSend] = []
+        if !flushing, !outbox.isEmpty {
+            flushing = true
+            swap(&sends, &outbox)
         }
         pthread_mutex_unlock(mutex)
         for t in cancels { t.cancel() }
+        if !sends.isEmpty { flush(sends) }
         return result
+    }
+
+    /// Sends `message` through `ctx.core`'s send path when the outermost `locked` section
+    /// ends, after what was queued before it (the transaction's messages keep their order
+    /// whichever worker sends them). Call with the lock held; without it, sends at once.
+    func send(_ message: OutboundMessage, context: MessageContext?) {
+        guard depth > 0 else {
+            _ = ctx.core.send(message, context: context)
+            return
+        }
+        outbox.append(PendingSend(message: message, context: context))
+    }
+
+    /// Sends what the queue held, then what other workers queued meanwhile, until it is empty.
+    private func flush(_ first: [PendingSend]) {
+        var sends = first
+        while true {
+            for s in sends { _ = ctx.core.send(s.message, context: s.context) }
+            sends.removeAll(keepingCapacity: true)
+            pthread_mutex_lock(mutex)
+            if outbox.isEmpty {
+                flushing = false
+                pthread_mutex_unlock(mutex)
+                return
+            }
+            swap(&sends, &outbox)
+            pthread_mutex_unlock(mutex)
+        }
+    }
+
+    /// Sends what is queued now, under the lock: before a message whose outcome the caller
+    /// needs (a branch's request), so that the transaction's messages keep their order.
+    func sendQueuedNow() {
+        guard !outbox.isEmpty, !flushing else { return }
+        for s in outbox { _ = ctx.core.send(s.message, context: s.context) }
+        outbox.removeAll()
     }
 
     /// Stops a timer (at the end of the current locked section).

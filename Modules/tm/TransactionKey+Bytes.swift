@@ -74,3 +74,38 @@ extension TransactionKey {
         }
     }
 }
+
+extension TransactionKey {
+    /// This process's secret for transaction ids (random at start).
+    private static let idSeed: (UInt64, UInt64) = {
+        var g = SystemRandomNumberGenerator()
+        return (g.next(), g.next())
+    }()
+
+    /// The id of transaction number `n` (its label's value): 32 hex digits, different for
+    /// every transaction of the process (a bijection of `n`) and from one run to the next (a
+    /// reply to a request of an earlier run matches nothing). Made without hashing the key:
+    /// it is the `<id>` of every branch `z9hG4bK<label>.<id>.<n>`.
+    static func id(_ n: UInt64) -> String {
+        /// SplitMix64's finaliser (a bijection on 64 bits).
+        func mix(_ x: UInt64) -> UInt64 {
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+        var a = mix(n &+ idSeed.0)
+        var b = mix(n ^ idSeed.1)
+        return String(unsafeUninitializedCapacity: 32) { out in
+            for i in stride(from: 15, through: 0, by: -1) {
+                let d = UInt8(truncatingIfNeeded: a & 0xf)
+                let e = UInt8(truncatingIfNeeded: b & 0xf)
+                out[i] = d < 10 ? 0x30 + d : 0x57 + d
+                out[16 + i] = e < 10 ? 0x30 + e : 0x57 + e
+                a >>= 4
+                b >>= 4
+            }
+            return 32
+        }
+    }
+}

@@ -22,7 +22,7 @@ extension TransactionManager {
                     return .stop
                 }
                 stats.add(.retransmissions)
-                _ = core.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
+                tx.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
                 interval = min(interval * 2, settings.retrTimer2)
                 return .after(milliseconds: interval)
             }

@@ -25,17 +25,27 @@ extension TransactionManager {
         }
         let state = TMThreadState.thread
         if let tx = state.current, tx.ctx === ctx {
-            return tx.locked {
+            // The 100 Trying goes out (after this lock) before the branches are sent.
+            tx.locked {
                 if replicate { tx.replicated = true }
                 // After t_newtran(), t_relay() answers the INVITE 100 as Kamailio's t_relay_to.
                 if ctx.routeType == .request {
                     sendTrying(tx)
                     if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
                 }
-                if startBranches(tx, forced: forced) > 0 { return 1 }
-                guard ctx.routeType == .request else { return -1 }
-                return relayFailed(tx, replicate: replicate)
             }
+            let inRequestRoute = ctx.routeType == .request
+            let (result, unsent) = tx.locked { () -> (Int, UnsentBranch?) in
+                // A CANCEL answered meanwhile (after the 100 went): nothing more goes out.
+                if inRequestRoute, tx.canceled, tx.lastReplyCode >= 200 { return (0, nil) }
+                if startBranches(tx, forced: forced, deferSend: inRequestRoute) > 0 {
+                    return (1, tx.takeUnsentBranch())
+                }
+                guard inRequestRoute else { return (-1, nil) }
+                return (relayFailed(tx, replicate: replicate), nil)
+            }
+            guard let unsent else { return result }
+            return send(unsent, of: tx, replicate: replicate)
         }
         switch transaction(for: ctx) {
         case .refused:
@@ -44,19 +54,25 @@ extension TransactionManager {
             absorbRetransmission(tx)
             return 0
         case .created(let tx):
-            return tx.locked {
+            tx.locked {
                 tx.replicated = replicate
                 sendTrying(tx)
                 if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
-                if startBranches(tx, forced: forced) > 0 { return 1 }
+            }
+            let (result, unsent) = tx.locked { () -> (Int, UnsentBranch?) in
+                // A CANCEL answered meanwhile (after the 100 went): nothing more goes out.
+                if tx.canceled, tx.lastReplyCode >= 200 { return (0, nil) }
+                if startBranches(tx, forced: forced, deferSend: true) > 0 { return (1, tx.takeUnsentBranch()) }
                 if tx.loopDetected, !replicate, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
                     // Every target was this server: the caller gets 482 and the script stops.
                     stats.add(.local)
                     sendUpstream(tx, loop, code: 482)
-                    return 0
+                    return (0, nil)
                 }
-                return relayFailed(tx, replicate: replicate)
+                return (relayFailed(tx, replicate: replicate), nil)
             }
+            guard let unsent else { return result }
+            return send(unsent, of: tx, replicate: replicate)
         }
     }
 
@@ -66,7 +82,7 @@ extension TransactionManager {
     /// ends unless the script replied or relayed statefully (`sendDelayedError`). Returns the
     /// error: E_SEND's -1 when branches were made but not sent, else the code of the reason
     /// (-7 no socket, -478 unresolvable, ...). Lock held.
-    private func relayFailed(_ tx: Transaction, replicate: Bool) -> Int {
+    func relayFailed(_ tx: Transaction, replicate: Bool) -> Int {
         let error = tx.ctx.coreError.current
         let code = error == .send ? -1 : min(error.rawValue, -1)
         if replicate {
@@ -132,7 +148,12 @@ extension TransactionManager {
 
     /// Sends the request on a branch for each target: the Request-URI (with `$du`) and the
     /// appended branches, which are consumed. Returns how many were sent. Lock held.
-    func startBranches(_ tx: Transaction, forced: Destination?) -> Int {
+    ///
+    /// `deferSend` (t_relay() in a request route): a single branch with no branch route is
+    /// made and added but not sent; the caller sends it after the lock with `send(_:of:)`
+    /// (Kamailio's `t_forward_nonack` sends without the reply lock too), so that a reply
+    /// arriving at once finds its branch and does not wait for this `sendto`.
+    func startBranches(_ tx: Transaction, forced: Destination?, deferSend: Bool = false) -> Int {
         let ctx = tx.ctx
         guard let transport = core.transport else {
             Log.error("tm", "cannot relay: no transport")
@@ -149,20 +170,27 @@ extension TransactionManager {
             targets.append((firstURI, firstDU, ctx.forcedSendSocket, firstFlags, ctx.binding))
         }
         let firstBinding = ctx.binding
+        // Only the request's own target and no branch route: the context holds the branch's
+        // Request-URI, $du, flags and edits already, and nothing changes them: nothing to set
+        // or restore.
+        let plain = targets.count == 1 && ctx.branches.isEmpty && tx.onBranch == nil
         for b in ctx.branches {
             targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags, b.binding))
         }
         ctx.branches.removeAll()
-        let savedURI = ctx.newRequestURI
-        let savedEdits = ctx.edits
+        let deferring = deferSend && plain && tx.localUAC == nil
+        let savedURI = plain ? nil : ctx.newRequestURI
+        let savedEdits = plain ? nil : ctx.edits
         let savedRouteType = ctx.routeType
         defer {
-            ctx.newRequestURI = savedURI
-            ctx.destinationURI = firstDU
-            ctx.edits = savedEdits
-            ctx.routeType = savedRouteType
-            ctx.branchFlags = firstFlags
-            ctx.binding = firstBinding
+            if !plain {
+                ctx.newRequestURI = savedURI
+                ctx.destinationURI = firstDU
+                if let savedEdits { ctx.edits = savedEdits }
+                ctx.routeType = savedRouteType
+                ctx.branchFlags = firstFlags
+                ctx.binding = firstBinding
+            }
             ctx.requestURIIsNew = false  // consumed (Kamailio's ruri_mark_consumed)
         }
         var sent = 0
@@ -174,16 +202,18 @@ extension TransactionManager {
             if sent == 0 { ctx.coreError.current = sendFailed ? .send : addError ?? .unspecified }
         }
         for target in targets {
-            ctx.edits = savedEdits
-            if target.uri != ctx.message.requestURI {
-                ctx.newRequestURI = target.uri
-            } else {
-                ctx.newRequestURI = savedURI
+            if !plain {
+                if let savedEdits { ctx.edits = savedEdits }
+                if target.uri != ctx.message.requestURI {
+                    ctx.newRequestURI = target.uri
+                } else {
+                    ctx.newRequestURI = savedURI
+                }
+                ctx.destinationURI = target.du
+                // The branch's own flags while its branch route runs (Kamailio sets bflags per branch).
+                ctx.branchFlags = target.flags
+                ctx.binding = target.binding
             }
-            ctx.destinationURI = target.du
-            // The branch's own flags while its branch route runs (Kamailio sets bflags per branch).
-            ctx.branchFlags = target.flags
-            ctx.binding = target.binding
             if let name = tx.onBranch, let routes = core.routes, routes.branchRouteNames.contains(name) {
                 let state = TMThreadState.thread
                 let saved = (state.current, state.branchIndex)
@@ -244,6 +274,20 @@ extension TransactionManager {
                 addError = Self.lowest(addError, .outOfMemory)
                 continue
             }
+            if deferring {
+                let branch = ClientBranch(
+                    index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
+                branch.flags = ctx.branchFlags
+                branch.binding = ctx.binding
+                branch.onBranchFailure = tx.onBranchFailure
+                branch.alternatives = alternatives
+                tx.branches.append(branch)
+                tx.unsentBranch = UnsentBranch(branch: branch, bytes: bytes, context: ctx)
+                sent += 1
+                continue
+            }
+            // The send's outcome decides the branch: what was queued goes first, in order.
+            tx.sendQueuedNow()
             // A request tm originates runs no onsend_route (Kamailio has no message for it).
             let outcome = core.send(
                 OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: tx.localUAC == nil ? ctx : nil
@@ -278,7 +322,7 @@ extension TransactionManager {
                         return .stop
                     }
                     stats.add(.retransmissions)
-                    _ = core.send(
+                    tx.send(
                         OutboundMessage(bytes: b.request.bytes, destination: b.destination, kind: .request),
                         context: nil)
                     interval = b.lastCode >= 100 ? settings.retrTimer2 : min(interval * 2, settings.retrTimer2)
@@ -327,7 +371,7 @@ extension TransactionManager {
         let localCause = cause ?? (tx.lastReplyCode >= 200 ? tx.lastReplyCode : nil)
         let reason = tx.cancelReason ?? localCause.map { LocalMessages.localCancelReason(cause: $0) }
         guard let bytes = LocalMessages.cancel(tx, for: b, reason: reason, settings.hopByHop) else { return }
-        _ = core.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
+        tx.send(OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: nil)
         retransmitCancel(tx, b, bytes)
     }
 

@@ -12,7 +12,7 @@ extension TransactionManager {
         else { return .notMine }
         stats.add(.received)
         // The reply to a CANCEL we sent carries the INVITE branch's id: it ends here.
-        if let cseq = try? msg.cseq(), msg.buffer.tmText(cseq.methodRange) == "CANCEL" {
+        if let cseq = try? msg.cseq(), cseq.method == .cancel {
             tx.locked {
                 if index < tx.branches.count { cancelAnswered(tx, tx.branches[index]) }
             }
@@ -34,7 +34,7 @@ extension TransactionManager {
             if tx.isInvite, code >= 300 { sendAck(tx, b, rctx.message) }
             if tx.isInvite, code < 300, code >= 200, !tx.replicated, tx.localUAC == nil, let bytes = upstreamBytes(rctx)
             {
-                _ = core.send(
+                tx.send(
                     OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
             return
@@ -115,7 +115,7 @@ extension TransactionManager {
                 sendUpstream(tx, bytes, code: code)
             } else if tx.isInvite {
                 stats.add(.relayed)
-                _ = core.send(
+                tx.send(
                     OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
             return
@@ -242,7 +242,7 @@ extension TransactionManager {
     func upstreamBytes(_ rctx: MessageContext) -> [UInt8]? {
         var editor = rctx.edits
         do {
-            try editor.removeTopVia()
+            if !removeTopVia(rctx, &editor) { try editor.removeTopVia() }
             return try editor.build()
         } catch {
             Log.error("tm", "cannot build the reply to relay: \(error)")
@@ -250,9 +250,27 @@ extension TransactionManager {
         }
     }
 
+    /// `MessageEditor.removeTopVia()` with the top Via parsed on receipt (`via1`) instead of
+    /// parsing it again: the whole line when it holds one value, else the value and its comma.
+    /// False when `via1` is not the first Via field's first value (the message was replaced).
+    private func removeTopVia(_ rctx: MessageContext, _ editor: inout MessageEditor) -> Bool {
+        let b = rctx.message.buffer
+        guard let via = rctx.via1, let field = rctx.message.firstHeader(.via),
+            via.range.lowerBound == field.valueRange.lowerBound, via.range.upperBound <= field.valueRange.upperBound
+        else { return false }
+        guard let next = via.nextValueStart else {
+            editor.removeHeader(field)
+            return true
+        }
+        var end = next
+        while end < field.valueRange.upperBound, b[end] == 32 || b[end] == 9 { end += 1 }
+        editor.delete(field.valueRange.lowerBound..<end)
+        return true
+    }
+
     private func sendAck(_ tx: Transaction, _ b: ClientBranch, _ reply: SIPMessage) {
         guard let ack = LocalMessages.ack(tx, for: b, reply: reply, settings.hopByHop) else { return }
-        _ = core.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
+        tx.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
     }
 
     private func remapStatus(_ bytes: [UInt8], to code: Int) -> [UInt8] {

@@ -26,9 +26,14 @@ final class TMThreadState {
     /// The per-transaction switches set before the transaction exists (`t_set_auto_inv_100()`,
     /// `t_relay_to()` flags, `t_set_max_lifetime()`, `t_on_branch_failure()`).
     var options = TransactionOptions()
+    /// The last transaction key made on this thread and the request and method class it was
+    /// made for: `t_check_trans()` then `t_relay()` on one request compute it once. Holds
+    /// the request (not an address that a later context could reuse) until the next reset.
+    var lastKey: (ctx: MessageContext, methodClass: String, key: String)?
 
     func reset() {
         options = TransactionOptions()
+        lastKey = nil
         current = nil
         onFailure = nil
         onReply = nil
@@ -110,14 +115,24 @@ final class TransactionManager: @unchecked Sendable {
     func lookup(_ ctx: MessageContext, methodClass cls: String? = nil) -> Transaction? {
         let m = ctx.message
         let c = cls ?? TransactionKey.methodClass(m.method, text: m.methodText)
-        return TransactionKey.key(ctx, methodClass: c).flatMap { table.transaction(key: $0) }
+        return key(ctx, methodClass: c).flatMap { table.transaction(key: $0) }
+    }
+
+    /// The key of the request in `ctx` for method class `cls` (`TransactionKey.key`), made
+    /// once per request and class on this thread.
+    func key(_ ctx: MessageContext, methodClass cls: String) -> String? {
+        let state = TMThreadState.thread
+        if let last = state.lastKey, last.ctx === ctx, last.methodClass == cls { return last.key }
+        guard let key = TransactionKey.key(ctx, methodClass: cls) else { return nil }
+        state.lastKey = (ctx, cls, key)
+        return key
     }
 
     /// Finds or creates the transaction of the request in `ctx` (Kamailio's `t_newtran`).
     func transaction(for ctx: MessageContext) -> Creation {
         let m = ctx.message
         let cls = TransactionKey.methodClass(m.method, text: m.methodText)
-        guard let key = TransactionKey.key(ctx, methodClass: cls) else {
+        guard let key = self.key(ctx, methodClass: cls) else {
             Log.error("tm", "cannot match the request: no parsable top Via")
             return .refused
         }
@@ -132,8 +147,7 @@ final class TransactionManager: @unchecked Sendable {
         let n = labels.add(1, ordering: .relaxed).newValue
         let label = String(n, radix: 16)
         let tx = Transaction(
-            key: key, id: TagHash.hex128([key, label]), label: label, isInvite: m.method == .invite, ctx: ctx,
-            clone: clone)
+            key: key, id: TransactionKey.id(n), label: label, isInvite: m.method == .invite, ctx: ctx, clone: clone)
         let state = TMThreadState.thread
         tx.onFailure = state.onFailure
         tx.onReply = state.onReply
@@ -171,8 +185,7 @@ final class TransactionManager: @unchecked Sendable {
         tx.locked {
             guard let last = tx.lastReply else { return }
             stats.add(.retransmissions)
-            _ = core.send(
-                OutboundMessage(bytes: last, destination: tx.ctx.replyDestination, kind: .reply), context: nil)
+            tx.send(OutboundMessage(bytes: last, destination: tx.ctx.replyDestination, kind: .reply), context: nil)
         }
     }
 
@@ -188,8 +201,7 @@ final class TransactionManager: @unchecked Sendable {
         stats.add(.sent)
         tx.lastReply = bytes
         tx.lastReplyCode = code
-        _ = core.send(
-            OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
+        tx.send(OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
         replySentUpstream(tx, bytes, code: code)
         guard code >= 200 else { return }
         for b in tx.pendingBranches { cancel(tx, b) }
@@ -216,8 +228,7 @@ final class TransactionManager: @unchecked Sendable {
                     return .stop
                 }
                 stats.add(.retransmissions)
-                _ = core.send(
-                    OutboundMessage(bytes: last, destination: tx.ctx.replyDestination, kind: .reply), context: nil)
+                tx.send(OutboundMessage(bytes: last, destination: tx.ctx.replyDestination, kind: .reply), context: nil)
                 interval = min(interval * 2, settings.retrTimer2)
                 return .after(milliseconds: interval)
             }

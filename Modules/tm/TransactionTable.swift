@@ -42,6 +42,16 @@ final class TransactionTable: @unchecked Sendable {
         shards[key.hashValue & (Self.shardCount - 1)]
     }
 
+    /// The shard of an id or label: their last two bytes, which vary from one transaction to
+    /// the next (hex digits of a hash, of a counter), pick it without hashing the string again.
+    @inline(__always) private func shard(ofTag tag: String) -> Shard {
+        // A hex digit's value (0-9, a-f; any other byte gives some value too).
+        @inline(__always) func nibble(_ c: UInt8) -> Int { Int(c & 0x0f) + (c > 0x39 ? 9 : 0) }
+        var tag = tag
+        let n = tag.withUTF8 { u in u.count >= 2 ? nibble(u[u.count - 2]) << 4 | nibble(u[u.count - 1]) : u.count }
+        return shards[n & (Self.shardCount - 1)]
+    }
+
     /// Adds `tx`; a full table is returned as the error.
     func insert(_ tx: Transaction) -> Result<Void, SharedStateError> {
         if limit > 0 {
@@ -57,27 +67,28 @@ final class TransactionTable: @unchecked Sendable {
             live.add(1, ordering: .relaxed)
         }
         shard(tx.key).locked { $0.byKey[tx.key] = tx }
-        shard(tx.id).locked { $0.byID[tx.id] = tx }
-        shard(tx.label).locked { $0.byLabel[tx.label] = tx }
+        shard(ofTag: tx.id).locked { $0.byID[tx.id] = tx }
+        shard(ofTag: tx.label).locked { $0.byLabel[tx.label] = tx }
         return .success(())
     }
 
     func transaction(key: String) -> Transaction? { shard(key).locked { $0.byKey[key] } }
-    func transaction(id: String) -> Transaction? { shard(id).locked { $0.byID[id] } }
-    func transaction(label: String) -> Transaction? { shard(label).locked { $0.byLabel[label] } }
+    func transaction(id: String) -> Transaction? { shard(ofTag: id).locked { $0.byID[id] } }
+    func transaction(label: String) -> Transaction? { shard(ofTag: label).locked { $0.byLabel[label] } }
 
     func remove(_ tx: Transaction) {
+        // Each key is hashed once: found by index, removed at that index.
         let removed: Bool = shard(tx.key).locked { s in
-            guard s.byKey[tx.key] === tx else { return false }
-            s.byKey.removeValue(forKey: tx.key)
+            guard let i = s.byKey.index(forKey: tx.key), s.byKey[i].value === tx else { return false }
+            s.byKey.remove(at: i)
             return true
         }
         if removed { live.subtract(1, ordering: .relaxed) }
-        shard(tx.id).locked { s in
-            if s.byID[tx.id] === tx { s.byID.removeValue(forKey: tx.id) }
+        shard(ofTag: tx.id).locked { s in
+            if let i = s.byID.index(forKey: tx.id), s.byID[i].value === tx { s.byID.remove(at: i) }
         }
-        shard(tx.label).locked { s in
-            if s.byLabel[tx.label] === tx { s.byLabel.removeValue(forKey: tx.label) }
+        shard(ofTag: tx.label).locked { s in
+            if let i = s.byLabel.index(forKey: tx.label), s.byLabel[i].value === tx { s.byLabel.remove(at: i) }
         }
     }
 
@@ -114,7 +125,41 @@ enum TransactionKey {
     /// Our branch parameter for branch `n` of a transaction: Kamailio's layout
     /// `z9hG4bK<label>.<id>.<n>`.
     static func branch(label: String, id: String, index: Int) -> String {
-        BranchGenerator.magicCookie + label + "." + id + "." + String(index)
+        var label = label
+        var id = id
+        let number = String(index)
+        return label.withUTF8 { l in
+            id.withUTF8 { i in
+                // Written in one go: this runs for every branch sent.
+                String(
+                    unsafeUninitializedCapacity: BranchGenerator.magicCookie.utf8.count + l.count + 1 + i.count + 1
+                        + number.utf8.count
+                ) { out in
+                    var n = 0
+                    for c in BranchGenerator.magicCookie.utf8 {
+                        out[n] = c
+                        n += 1
+                    }
+                    for c in l {
+                        out[n] = c
+                        n += 1
+                    }
+                    out[n] = UInt8(ascii: ".")
+                    n += 1
+                    for c in i {
+                        out[n] = c
+                        n += 1
+                    }
+                    out[n] = UInt8(ascii: ".")
+                    n += 1
+                    for c in number.utf8 {
+                        out[n] = c
+                        n += 1
+                    }
+                    return n
+                }
+            }
+        }
     }
 
     /// The id and branch index in a branch we generated, or nil.
