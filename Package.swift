@@ -13,6 +13,7 @@ let modules: [String] = [
     "async",
     "corex",
     "counters",
+    "ctl",
     "jsonrpcs",
     "kex",
     "maxfwd",
