@@ -178,3 +178,49 @@ struct CtlKamcmdTests {
         #expect(!FileManager.default.fileExists(atPath: unixSocket))
     }
 }
+
+/// Without `binrpc`, ctl listens on `swiftlet_ctl` in the runtime directory (`-Y`), as
+/// Kamailio on `kamailio_ctl` in its own; a reply larger than `binrpc_max_body_size` KiB is
+/// Kamailio's overflow fault.
+@Test(.enabled(if: FileManager.default.fileExists(atPath: kamcmdPath), "needs kamcmd (apt-get install kamailio)"))
+func ctlDefaultSocketAndBodyLimit() throws {
+    let run = TemporaryDirectory()
+    let server = try TestServer(
+        config: """
+            log_stderror=yes
+            children=1
+            listen=udp:127.0.0.1:PORT
+            loadmodule "ctl.so"
+            modparam("ctl", "binrpc_max_body_size", 1)
+            request_route { drop; }
+            """, extraArguments: ["-Y", run.path + "/rt"])
+    let socket = run.path + "/rt/swiftlet_ctl"
+    func kamcmd(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: kamcmdPath)
+        p.arguments = ["-s", "unix:" + socket] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+    var version = ""
+    for _ in 0..<100 where version.isEmpty {
+        version = (try? kamcmd(["core.version"])) ?? ""
+        if version.isEmpty { usleep(50_000) }
+    }
+    #expect(version == "swiftlet 0.1.0 (x86_64/linux)\n")
+    // Kamailio names the command's formatting character (`S` for core.echo); strings are `s` here.
+    let long = String(repeating: "x", count: 600)
+    #expect(try kamcmd(["core.echo", long]) == long + "\n")
+    #expect(
+        try kamcmd(["core.echo", long, long])
+            == "error: 500 - Internal server error processing 's': buffer too small (overflow) (-2)\n")
+    // The default mode is 0600.
+    var st = stat()
+    #expect(stat(socket, &st) == 0 && st.st_mode & 0o777 == 0o600)
+    server.stop()
+}
