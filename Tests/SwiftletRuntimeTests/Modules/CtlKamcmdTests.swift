@@ -50,7 +50,7 @@ struct CtlKamcmdTests {
                 modparam("ctl", "binrpc", "unix:\(unixSocket)")
                 modparam("ctl", "binrpc", "tcp:127.0.0.1:\(tcpPort)")
                 modparam("ctl", "binrpc", "udp:127.0.0.1:\(udpPort)")
-                modparam("ctl", "mode", 0x1b0)
+                modparam("ctl", "mode", 0660)
                 modparam("jsonrpcs", "dgram_socket", "\(dir.path)/rpc.sock")
                 modparam("jsonrpcs", "transport", 4)
                 request_route { sl_send_reply("200", "OK"); }
