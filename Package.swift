@@ -15,6 +15,7 @@ let modules: [String] = [
     "auth_db",
     "corex",
     "counters",
+    "ctl",
     "db_mysql",
     "db_postgres",
     "htable",

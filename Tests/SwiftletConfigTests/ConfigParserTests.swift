@@ -24,6 +24,13 @@ import Testing
         #expect(tokens[16].text == "::1")
     }
 
+    /// Kamailio's lexer reads `0[0-7]+` as octal (`mode` parameters such as `0600`).
+    @Test func leadingZeroNumbersAreOctal() {
+        var lexer = Lexer(text: "0600 0660 0 10 0x10 010.0.0.1", file: "t")
+        let kinds = lexer.tokenize().dropLast().map(\.kind)
+        #expect(kinds == [.integer(384), .integer(432), .integer(0), .integer(10), .integer(16), .ipv4])
+    }
+
     @Test func pseudoVariableTokensKeepTheirBrackets() {
         var lexer = Lexer(text: "$hdr(From) $(ru{uri.user}) $avp(x)[1] $var(a)", file: "t")
         #expect(lexer.tokenize().dropLast().map(\.text) == ["$hdr(From)", "$(ru{uri.user})", "$avp(x)[1]", "$var(a)"])

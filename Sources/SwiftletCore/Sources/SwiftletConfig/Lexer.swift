@@ -202,6 +202,10 @@ public struct Lexer {
             return token(.ipv4, start, loc, space)
         }
         let text = String(decoding: bytes[start..<pos], as: UTF8.self)
+        // Kamailio's OCTNUMBER `0[0-7]+`: `modparam("ctl", "mode", 0600)`.
+        if text.count > 1, text.hasPrefix("0"), let v = Int(text, radix: 8), v <= Int(Int32.max) {
+            return token(.integer(v), start, loc, space)
+        }
         guard let v = Int(text), v <= Int(Int32.max) else {
             diagnostics.append(ConfigDiagnostic("integer literal '\(text)' is out of range", at: loc))
             return token(.integer(0), start, loc, space)
