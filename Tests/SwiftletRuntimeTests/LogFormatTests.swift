@@ -111,7 +111,8 @@ import Testing
         try Self.send(server, callID: "cid-B")
         #expect(server.waitForLog("INFO: {1 7 OPTIONS cid-B} [b] <script>: first"), "\(server.log)")
         // Lines outside a message have no prefix.
-        #expect(server.log.contains(" 0(\(pid)) INFO: <core> swiftlet "))
+        #expect(server.log.contains(" 0(\(pid)) INFO: <core> [core/"))
+        #expect(logHasLine(server.log, "INFO", "<core>", "swiftlet "))
     }
 
     @Test func logPrefixModeOneFollowsTheScript() throws {

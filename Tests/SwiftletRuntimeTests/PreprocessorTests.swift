@@ -58,7 +58,10 @@ extension PreprocessedConfig {
         }
         // A missing ';' after a substituted name is reported right after the name.
         let (_, d) = Parser.parse(text: "#!define ONE 1\nroute { exit ONE }", file: "m.cfg")
-        #expect(d.map(\.description) == ["m.cfg:2:17: error: expected ';' after exit, found '}' (bad command: missing ';'?)"])
+        #expect(
+            d.map(\.description) == [
+                "m.cfg:2:17: error: expected ';' after exit, found '}' (bad command: missing ';'?)"
+            ])
     }
 
     /// Values are looked up when used (as Kamailio re-reads them), so a define may use one

@@ -165,9 +165,9 @@ import Testing
         #expect(log.contains(" 1(") && log.contains("INFO: <script>: worker one init"))
         #expect(log.contains("NOTICE: <script>: log action at notice"))
         #expect(!log.contains("never printed"))
-        #expect(log.contains("NOTICE: <core> error(\"e1\", \"e2\") not implemented yet"))
+        #expect(logHasLine(log, "NOTICE", "<core>", "error(\"e1\", \"e2\") not implemented yet"))
         let cfg = server.directory.path + "/swiftlet.cfg"
-        #expect(log.contains("ERROR: <core> runaway while (\(cfg):15:12): more than 2 loops"))
+        #expect(logHasLine(log, "ERROR", "<core>", "runaway while (\(cfg):15:12): more than 2 loops"))
     }
 }
 

@@ -117,8 +117,9 @@ func optionsRequest(
         client.send(sipRequest(optionsRequest(), clientPort: client.port), to: server.port)
         #expect(client.receive().map { replyLines($0)[0] } == "SIP/2.0 200 OK")
         #expect(
-            server.log.contains(
-                "WARNING: <core> dropping a malformed message from 127.0.0.1:\(client.port): malformed first line"))
+            logHasLine(
+                server.log, "WARNING", "<core>",
+                "dropping a malformed message from 127.0.0.1:\(client.port): malformed first line"))
         #expect(server.log.contains("dropping a message without a valid Via"))
     }
 

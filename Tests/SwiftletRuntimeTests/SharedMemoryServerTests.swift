@@ -79,8 +79,9 @@ import Testing
 
         // 1 MB does not fit next to the 256 KB value: the assignment fails, the old value stays.
         #expect(Self.store(16, client: client, server: server) == "SIP/2.0 200 stored 262144")
-        #expect(server.waitForLog("ERROR: <pv> cannot set $shv(big): out of shared memory (1048576 bytes)"))
-        #expect(server.log.contains("ERROR: <core> shared memory is full: cannot allocate 1048576 bytes"))
+        #expect(server.waitForLog("(): cannot set $shv(big): out of shared memory (1048576 bytes)"))
+        #expect(logHasLine(server.log, "ERROR", "pv", "cannot set $shv(big): out of shared memory (1048576 bytes)"))
+        #expect(logHasLine(server.log, "ERROR", "<core>", "shared memory is full: cannot allocate 1048576 bytes"))
         #expect(try Self.shmmem(socket)["used"] == stored["used"])
 
         // A small value replaces the large one and gives its memory back.

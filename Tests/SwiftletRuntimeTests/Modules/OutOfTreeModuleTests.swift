@@ -37,9 +37,9 @@ let exampleModulePath: String = {
         client.send(sipRequest(optionsRequest(callID: "second"), clientPort: client.port), to: server.port)
         #expect(client.receive().map { replyLines($0)[0] } == "SIP/2.0 200 Hi there")
         #expect(server.waitForLog("hello count 2"))
-        #expect(server.log.contains("<hello> mod_init: greeting is 'Hi there'"))
+        #expect(logHasLine(server.log, nil, "hello", "mod_init: greeting is 'Hi there'"))
         #expect(server.stop() == 0)
-        #expect(server.log.contains("<hello> mod_destroy after 2 replies"))
+        #expect(logHasLine(server.log, nil, "hello", "mod_destroy after 2 replies"))
     }
 
     /// A timer registered in mod_init runs on the timer thread after every child_init
@@ -63,15 +63,16 @@ let exampleModulePath: String = {
         let client = UDPClient()
         client.send(sipRequest(optionsRequest(), clientPort: client.port), to: server.port)
         #expect(client.receive() != nil)
-        #expect(server.waitForLog("<hello> 1 replies so far", timeout: 10))
+        #expect(server.waitForLog("(): 1 replies so far", timeout: 10))
+        #expect(logHasLine(server.log, nil, "hello", "1 replies so far"))
         #expect(server.stop() == 0)
         let log = server.log
         let firstReport = try #require(log.range(of: "replies so far")).lowerBound
         for rank in [-1, 0, 1] {
-            let initLine = try #require(log.range(of: "<hello> child_init(\(rank))"), "child_init(\(rank))")
+            let initLine = try #require(log.range(of: "(): child_init(\(rank))"), "child_init(\(rank))")
             #expect(initLine.lowerBound < firstReport)
         }
-        let destroy = try #require(log.range(of: "<hello> mod_destroy after 1 replies"))
+        let destroy = try #require(log.range(of: "(): mod_destroy after 1 replies"))
         #expect(log.range(of: "replies so far", options: .backwards)!.lowerBound < destroy.lowerBound)
     }
 

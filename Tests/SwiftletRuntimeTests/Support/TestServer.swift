@@ -207,3 +207,19 @@ func sipRequest(_ lines: [String], clientPort: Int) -> String {
 func replyLines(_ reply: String) -> [String] {
     Array(reply.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n"))
 }
+
+/// True when `log` has a line from `origin` (`<core>`, or a module's name) in Kamailio's form
+/// `LEVEL: origin [file:line]: function(): text...` (any level when `level` is nil).
+func logHasLine(_ log: String, _ level: String?, _ origin: String, _ text: String) -> Bool {
+    let head = level.map { "\($0): \(origin) [" } ?? ": \(origin) ["
+    return log.split(separator: "\n").contains { line in
+        guard let start = line.range(of: head) else { return false }
+        let rest = line[start.upperBound...]
+        guard let location = rest.range(of: "]: "), location.lowerBound > rest.startIndex,
+            rest[..<location.lowerBound].contains(":")
+        else { return false }
+        let afterLocation = rest[location.upperBound...]
+        guard let function = afterLocation.range(of: "(): ") else { return false }
+        return afterLocation[function.upperBound...].hasPrefix(text)
+    }
+}

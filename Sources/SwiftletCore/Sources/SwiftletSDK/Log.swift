@@ -154,8 +154,18 @@ public enum Log {
     ) {
         guard enabled(level) else { return }
         emit(
-            level, module: origin, locinfo: "<\(origin)> ", text: message() + "\n", file: file, line: line,
-            function: function)
+            level, module: origin, locinfo: locationInfo(origin, file: file, line: line, function: function),
+            text: message() + "\n", file: file, line: line, function: function)
+    }
+
+    /// Kamailio's `LOC_INFO` part of a line, which log pipelines parse:
+    /// `<core> [core/Server.swift:120]: run(): ` for the core, `tm [TMModule.swift:88]: relay(): `
+    /// for a module (the Swift function without its argument labels).
+    static func locationInfo(_ origin: String, file: String, line: Int, function: String) -> String {
+        let fileName = file.split(separator: "/").last.map(String.init) ?? file
+        let name = function.split(separator: "(", maxSplits: 1).first.map(String.init) ?? function
+        return origin == "core"
+            ? "<core> [core/\(fileName):\(line)]: \(name)(): " : "\(origin) [\(fileName):\(line)]: \(name)(): "
     }
 
     /// Writes an already formatted text (the `log()` core action) at `level`; adds a line
