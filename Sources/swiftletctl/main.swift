@@ -1,16 +1,35 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
 // swiftletctl: command-line client of the jsonrpcs datagram socket (like kamcmd/kamcli).
 //
-//   swiftletctl [-s socket] [-t seconds] method [param ...]
+//   swiftletctl [-s socket | -Y rundir] [-t seconds] [-o json|text] method [param ...]
 //
 // Parameters that look like integers are sent as integers; prefix `s:` to force a string.
-// Prints the JSON-RPC reply and exits 0 on a result, 1 on an error reply or no answer.
+// Prints the JSON-RPC reply (or, with `-o text`, the result as kamcmd prints it) and exits 0
+// on a result, 1 on an error reply or no answer.
 
+/// The release this client belongs to; a test checks it against `swiftlet -V`.
+let version = "0.1.0"
 var socketPath = "/run/swiftlet/swiftlet_rpc.sock"
 var timeoutSeconds = 5
+var textOutput = false
+let usage = """
+    usage: swiftletctl [options] method [param ...]
+    Calls an RPC command of a running swiftlet through jsonrpcs' datagram socket.
+    Options:
+        -s socket    the socket (default /run/swiftlet/swiftlet_rpc.sock)
+        -Y dir       the server's runtime directory (its -Y): the socket is dir/swiftlet_rpc.sock
+        -t seconds   how long to wait for the answer (default 5)
+        -o format    json (the JSON-RPC reply, the default) or text (the result, as kamcmd prints)
+        -V           print the version and exit
+        -h           print this text and exit
+    Parameters that look like integers are sent as integers; prefix s: to send one as a string.
+    Exit status: 0 for a result, 1 for an error reply or no answer.
+    """
 var args = Array(CommandLine.arguments.dropFirst())
 
 func fail(_ text: String) -> Never {
@@ -29,8 +48,18 @@ while let first = args.first, first.hasPrefix("-") {
         guard let t = args.first.flatMap({ Int($0) }) else { fail("-t needs seconds") }
         args.removeFirst()
         timeoutSeconds = t
+    case "-Y":
+        guard !args.isEmpty else { fail("-Y needs a directory") }
+        socketPath = args.removeFirst() + "/swiftlet_rpc.sock"
+    case "-o":
+        guard let f = args.first, f == "json" || f == "text" else { fail("-o takes json or text") }
+        args.removeFirst()
+        textOutput = f == "text"
+    case "-V", "-v", "--version":
+        print("swiftletctl \(version) (JSON-RPC client of swiftlet's jsonrpcs)")
+        exit(0)
     case "-h", "--help":
-        print("usage: swiftletctl [-s socket] [-t seconds] method [param ...]  (default socket \(socketPath))")
+        print(usage)
         exit(0)
     default: fail("unknown option \(first)")
     }
@@ -108,5 +137,16 @@ let n = recv(fd, &reply, reply.count, 0)
 unlink(ownPath)
 guard n > 0 else { fail("empty answer") }
 let text = String(decoding: reply[0..<n], as: UTF8.self)
-print(text)
-exit(text.contains("\"error\"") ? 1 : 0)
+guard textOutput else {
+    print(text)
+    exit(text.contains("\"error\"") ? 1 : 0)
+}
+guard let json = try? JSONSerialization.jsonObject(with: Data(reply[0..<n]), options: [.fragmentsAllowed]),
+    let object = json as? [String: Any]
+else { fail("not a JSON-RPC reply: \(text)") }
+if let error = object["error"] as? [String: Any] {
+    print("error: \(error["code"] ?? "") - \(error["message"] ?? "")")
+    exit(1)
+}
+print(TextResult.render(object["result"] ?? NSNull()), terminator: "")
+exit(0)

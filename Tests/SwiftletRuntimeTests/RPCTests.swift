@@ -132,10 +132,54 @@ import Testing
             ])
         #expect(shmemLines.contains { $0.hasPrefix("shmem:total_size = ") && $0 != "shmem:total_size = 0" })
 
+        // Text output, as kamcmd prints values; errors as "error: code - message".
+        func callText(_ args: [String]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: ctl)
+            p.arguments = ["-s", socket, "-o", "text"] + args
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        #expect(try callText(["core.echo", "text", "42"]) == (0, "text\n42\n"))
+        #expect(try callText(["core.shmmem", "m"]).1.hasPrefix("{\n\tfragments: "))
+        #expect(try callText(["no.such.method"]) == (1, "error: -32601 - Method Not Found\n"))
+        let ctlVersion = try runProgram(ctl, ["-V"]).stdout
+        let coreVersion = try runSwiftlet(["-V"]).stdout
+        #expect(
+            ctlVersion.split(separator: " ").dropFirst().first == coreVersion.split(separator: " ").dropFirst(2).first)
+        #expect(try runProgram(ctl, ["-h"]).stdout.contains("-Y dir"))
+
         let (_, help) = try call(["system.methodHelp", "core.version"])
         #expect((help as? [String: Any])?["result"] as? String == "Returns the version string of the server.")
         #expect(server.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: socket), "the socket is removed at shutdown")
+    }
+
+    /// `swiftletctl -Y dir` finds jsonrpcs' default socket under the server's runtime directory.
+    @Test func swiftletctlFindsTheSocketUnderTheRuntimeDirectory() throws {
+        let run = TemporaryDirectory()
+        let server = try TestServer(
+            config: """
+                log_stderror=yes
+                children=1
+                listen=udp:127.0.0.1:PORT
+                loadmodule "sl.so"
+                loadmodule "jsonrpcs.so"
+                request_route { sl_send_reply("200", "OK"); }
+                """, extraArguments: ["-Y", run.path])
+        let ctl = productsDirectory + "/swiftletctl"
+        var answer = (status: Int32(1), stdout: "", stderr: "")
+        for _ in 0..<50 where answer.status != 0 {
+            answer = try runProgram(ctl, ["-Y", run.path, "-o", "text", "core.version"])
+            if answer.status != 0 { usleep(50_000) }
+        }
+        #expect(answer.status == 0, "\(answer.stderr)")
+        #expect(answer.stdout == "swiftlet 0.1.0 (x86_64/linux)\n")
+        #expect(server.stop() == 0)
     }
 
     @Test func registryRefusesDuplicatesAndReportsHandlerErrors() throws {

@@ -54,8 +54,15 @@ final class TemporaryDirectory {
 /// Runs the swiftlet binary to completion (for -c, -V, bad configurations).
 func runSwiftlet(_ args: [String], timeout: TimeInterval = 20) throws -> (status: Int32, stdout: String, stderr: String)
 {
+    try runProgram(swiftletBinary, args, timeout: timeout)
+}
+
+/// Runs a program to its end (killed after `timeout`): its status and output.
+func runProgram(_ path: String, _ args: [String], timeout: TimeInterval = 20) throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: swiftletBinary)
+    p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
     let out = Pipe()
     let err = Pipe()
