@@ -101,10 +101,10 @@ extension DispatcherModule {
                         (
                             "ATTRS",
                             .object([
-                                ("BODY", .string(d.attrs.body)), ("DUID", .string(d.attrs.duid)),
+                                ("BODY", .string(d.attrs.body)), ("DUID", Self.orNull(d.attrs.duid)),
                                 ("MAXLOAD", .int(d.attrs.maxload)), ("WEIGHT", .int(d.attrs.weight)),
-                                ("RWEIGHT", .int(d.attrs.rweight)), ("SOCKET", .string(d.attrs.socket)),
-                                ("SOCKNAME", .string(d.attrs.sockname)), ("OBPROXY", .string(d.attrs.obproxy)),
+                                ("RWEIGHT", .int(d.attrs.rweight)), ("SOCKET", Self.orNull(d.attrs.socket)),
+                                ("SOCKNAME", Self.orNull(d.attrs.sockname)), ("OBPROXY", Self.orNull(d.attrs.obproxy)),
                             ])
                         ))
                 }
@@ -126,6 +126,9 @@ extension DispatcherModule {
         }
         return .object([("NRSETS", .int(current.sets.count)), ("RECORDS", .array(records))])
     }
+
+    /// An attribute Kamailio did not find is a null string (JSON `null`).
+    static func orNull(_ s: String) -> RPCValue { s.isEmpty ? .null : .string(s) }
 
     /// Kamailio's protocol numbers (`PROTO_UDP` 1 ... `PROTO_WSS` 6; 0 for none).
     static func protoID(_ p: TransportProtocol?) -> Int {

@@ -167,7 +167,7 @@ import Testing
                                                         ("DUID", .string("x")), ("MAXLOAD", .int(0)),
                                                         ("WEIGHT", .int(0)), ("RWEIGHT", .int(0)),
                                                         ("SOCKET", .string("udp:127.0.0.1:5060")),
-                                                        ("SOCKNAME", .string("")), ("OBPROXY", .string("")),
+                                                        ("SOCKNAME", .null), ("OBPROXY", .null),
                                                     ])
                                                 ),
                                             ])
