@@ -54,6 +54,7 @@ SCENARIOS = {
     "options": ("options.cfg", "options-uac.xml", None, 1.0),
     "stateless": ("stateless.cfg", "call-uac.xml", "call-uas.xml", 1.0),
     "stateful": ("stateful.cfg", "call-uac.xml", "call-uas.xml", 6.0),
+    "dispatcher": ("dispatcher.cfg", "call-uac.xml", "call-uas.xml", 6.0),
 }
 
 KAMAILIO_CMD = "kamailio -f {cfg} -DD -E -n 2 -m 256 -Y {rundir}"
@@ -418,7 +419,16 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
     uac_dir, uas_dir = os.path.join(rundir, "uac"), os.path.join(rundir, "uas")
     os.mkdir(uac_dir)
     os.mkdir(uas_dir)
-    cmd = server_command(template, cfg, rundir)
+    # A configuration naming files beside it ({cfgdir}, e.g. dispatcher's list_file) runs
+    # from a copy in the run directory with the absolute directory put in.
+    with open(cfg) as f:
+        cfg_text = f.read()
+    run_cfg = cfg
+    if "{cfgdir}" in cfg_text:
+        run_cfg = os.path.join(rundir, cfg_name)
+        with open(run_cfg, "w") as f:
+            f.write(cfg_text.replace("{cfgdir}", os.path.dirname(cfg)))
+    cmd = server_command(template, run_cfg, rundir)
     rec["server_cmd"] = shlex.join(cmd)
     if opt.dry_run:
         print(shlex.join(cmd))
