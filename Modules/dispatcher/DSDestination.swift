@@ -172,8 +172,10 @@ struct DSDestination: Sendable {
     /// Probes failed (or answered while inactive) in a row.
     var messageCount = 0
     var socket: ListeningSocket?
-    /// The address the host resolved to at load time; nil when not resolved.
+    /// The address the host resolved to (port 0); nil when not resolved.
     var address: SocketAddress?
+    /// When the DNS timer last resolved it (seconds, microseconds; 0 before).
+    var dnsTime = (sec: 0, usec: 0)
     var latency = DSLatency()
     /// Runtime priority of algorithm 13.
     var runtimePriority = 0

@@ -23,7 +23,10 @@ struct DSListBuilder {
     struct Settings {
         var attrsNone = false
         var defaultSocket: ListeningSocket?
-        var resolve: (String) -> SocketAddress? = { host in try? NextHop.resolve(host, port: 0) }
+        /// `ds_dns_mode` has 1 or 4: hosts are resolved when the list is loaded.
+        var resolveAtLoad = true
+        /// `ds_dns_mode` has 8: SRV lookups, which may set the port and protocol.
+        var srv = false
     }
 
     let settings: Settings
@@ -95,13 +98,13 @@ struct DSListBuilder {
             proto: p.parameter("transport").flatMap(NextHop.transport(named:)),
             flags: flags, priority: priority, attrs: a, dload: dload, socket: socket)
         if let l = a.latency { d.latency = DSLatency(initial: l, count: 10_000) }
-        if flags & DSState.noDNSResolve == 0 {
-            var host = p.host
-            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            guard let address = SocketAddress(numericHost: host, port: 0) ?? settings.resolve(host) else {
+        if flags & DSState.noDNSResolve == 0 && settings.resolveAtLoad {
+            guard let r = DSDNS.resolve(host: d.host, port: d.port, proto: d.proto, srv: settings.srv) else {
                 throw DSLoadError("could not resolve \(p.host) (missing no-probing flag?!?)")
             }
-            d.address = address
+            d.address = r.address
+            d.port = r.port
+            d.proto = r.proto
         }
         return d
     }

@@ -237,19 +237,62 @@ extension DispatcherModule {
         }
     }
 
-    /// Kamailio's `ds_update_latency` (without its congestion-control reweighting of the
-    /// whole set: see README).
+    /// Kamailio's `ds_update_latency`: the probed destination's latency statistics; with
+    /// `cc=1` destinations of a set, the `rweight`s follow the congestion (estimate above
+    /// average) and, when every one is congested, the share of the congestion.
     func updateLatency(group: Int, uri: String, code: Int) {
         let now = core.timers.ticks
         let alpha = self.alpha
         list.withLock { list in
-            guard let p = list.position(of: group), let i = list.sets[p].index(of: uri) else { return }
-            var d = list.sets[p].destinations[i]
-            guard d.flags & DSState.probing != 0 else { return }
-            if code == 408 { d.latency.timeout += 1 }
-            let ms = Int((now &- d.latency.start) * 1000 / UInt64(Timers.ticksPerSecond))
-            if code != 408 { d.latency.update(ms, alpha: alpha) }
-            list.sets[p].destinations[i] = d
+            guard let p = list.position(of: group) else { return }
+            var set = list.sets[p]
+            defer { list.sets[p] = set }
+            let lower = uri.lowercased()
+            var ccEnabled = true
+            var congested = 0
+            var normal = 0
+            var totalCongestion = 0
+            var applyRweights = false
+            func activeWeight(_ d: DSDestination) -> Int {
+                guard d.attrs.weight > 0 else { return 0 }
+                let congestion = max(Int(d.latency.estimate - d.latency.average), 0)
+                totalCongestion += congestion
+                let w = max(d.attrs.weight - congestion, 0)
+                if w == 0 { congested += 1 } else { normal += 1 }
+                return w
+            }
+            for i in set.destinations.indices {
+                var d = set.destinations[i]
+                if d.uri.lowercased() == lower {
+                    guard d.flags & DSState.probing != 0 else { continue }
+                    if code == 408 { d.latency.timeout += 1 }
+                    let ms = Int((now &- d.latency.start) * 1000 / UInt64(Timers.ticksPerSecond))
+                    if code != 408 { d.latency.update(ms, alpha: alpha) }
+                    if d.attrs.congestionControl != 0 && d.attrs.weight > 0 {
+                        let w = activeWeight(d)
+                        if d.attrs.rweight != w {
+                            applyRweights = true
+                            d.attrs.rweight = w
+                        }
+                    }
+                    set.destinations[i] = d
+                } else if d.attrs.congestionControl != 0 && d.attrs.weight > 0 {
+                    _ = activeWeight(d)
+                }
+                if d.attrs.congestionControl == 0 { ccEnabled = false }
+            }
+            if ccEnabled && congested > 1 && normal == 0 {
+                for i in set.destinations.indices {
+                    let d = set.destinations[i]
+                    let congestion = Int(d.latency.estimate - d.latency.average)
+                    let w = (totalCongestion << 4) / (congestion != 0 ? congestion : 1)
+                    if d.attrs.rweight != w {
+                        applyRweights = true
+                        set.destinations[i].attrs.rweight = w
+                    }
+                }
+            }
+            if ccEnabled && applyRweights { set.initRelativeWeights() }
         }
     }
 }

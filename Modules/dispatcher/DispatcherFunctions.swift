@@ -266,19 +266,15 @@ extension DispatcherModule {
             proto = ctx.receive.proto
         }
         let ip = address.ipString
-        let match: (set: Int, attrs: String)? = list.withLock { list in
-            let sets = group == -1 ? list.sets : list.position(of: group).map { [list.sets[$0]] } ?? []
-            for s in sets {
-                for d in s.destinations {
-                    guard let a = d.address, a.family == address.family, a.ipString == ip else { continue }
-                    guard mode & 1 != 0 || d.port == 0 || port == d.port else { continue }
-                    guard mode & 2 != 0 || proto == d.proto else { continue }
-                    guard mode & 4 == 0 || !DSState.skipped(d.flags) else { continue }
-                    return (s.id, d.attrs.body)
-                }
-            }
-            return nil
-        }
+        let always = settings.dnsMode & 2 != 0
+        let srv = dnsSRV
+        // Without ds_dns_mode 2 the stored addresses are compared under the lock; with it each
+        // host is resolved again, outside the lock (on a copy of the sets).
+        let match: (set: Int, attrs: String)? =
+            list.withLock { list -> (Int, String)? in
+                let sets = group == -1 ? list.sets : list.position(of: group).map { [list.sets[$0]] } ?? []
+                return always ? nil : Self.match(sets, address, ip, port, proto, mode)
+            } ?? (always ? resolvedMatch(group: group, address, ip, port, proto, mode, srv: srv) : nil)
         guard let match else { return -1 }
         if group == -1, let setidPV, setidPV.set?(ctx, .int(match.set)) == false {
             Log.error("dispatcher", "setting PV failed")
@@ -289,6 +285,48 @@ extension DispatcherModule {
             return -3
         }
         return 1
+    }
+
+    /// `ds_dns_mode` 2: the sets copied out of the lock, each destination's host resolved now.
+    func resolvedMatch(
+        group: Int, _ address: SocketAddress, _ ip: String, _ port: Int, _ proto: TransportProtocol?, _ mode: Int,
+        srv: Bool
+    ) -> (set: Int, attrs: String)? {
+        var sets = list.withLock { list in
+            group == -1 ? list.sets : list.position(of: group).map { [list.sets[$0]] } ?? []
+        }
+        for s in sets.indices {
+            for i in sets[s].destinations.indices {
+                let d = sets[s].destinations[i]
+                guard d.flags & DSState.noDNSResolve == 0,
+                    let r = DSDNS.resolve(host: d.host, port: d.port, proto: d.proto, srv: srv)
+                else {
+                    sets[s].destinations[i].address = nil
+                    continue
+                }
+                sets[s].destinations[i].address = r.address
+                sets[s].destinations[i].port = r.port
+                sets[s].destinations[i].proto = r.proto
+            }
+        }
+        return Self.match(sets, address, ip, port, proto, mode)
+    }
+
+    /// Kamailio's `ds_is_addr_from_set` over `sets`: the first destination whose address
+    /// (and port and protocol, unless `mode` says otherwise) is the source's.
+    static func match(
+        _ sets: [DSSet], _ address: SocketAddress, _ ip: String, _ port: Int, _ proto: TransportProtocol?, _ mode: Int
+    ) -> (set: Int, attrs: String)? {
+        for s in sets {
+            for d in s.destinations {
+                guard let a = d.address, a.family == address.family, a.ipString == ip else { continue }
+                guard mode & 1 != 0 || d.port == 0 || port == d.port else { continue }
+                guard mode & 2 != 0 || proto == d.proto else { continue }
+                guard mode & 4 == 0 || !DSState.skipped(d.flags) else { continue }
+                return (s.id, d.attrs.body)
+            }
+        }
+        return nil
     }
 
     /// Kamailio's `ds_is_active_uri`: an active destination in `group` (with exactly `uri`).

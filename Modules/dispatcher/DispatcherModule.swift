@@ -217,6 +217,9 @@ final class DispatcherModule: @unchecked Sendable {
             tmUAC = api
             core.timers.every(milliseconds: settings.pingInterval * 1000, name: "ds-ping") { self.pingTimer() }
         }
+        if settings.dnsMode & 4 != 0 && settings.dnsInterval > 0 {
+            core.timers.every(milliseconds: settings.dnsInterval * 1000, name: "ds-dns") { self.dnsTimer() }
+        }
         if !(1..<1000).contains(settings.latencyEstimatorAlpha) {
             Log.error(
                 "dispatcher", "invalid ds_latency_estimator_alpha must be between 0 and 1000, using default[0.900]")
@@ -227,7 +230,9 @@ final class DispatcherModule: @unchecked Sendable {
     var alpha: Float { Float(settings.latencyEstimatorAlpha) / 1000 }
 
     var builderSettings: DSListBuilder.Settings {
-        DSListBuilder.Settings(attrsNone: settings.attrsNone != 0, defaultSocket: defaultSocket)
+        DSListBuilder.Settings(
+            attrsNone: settings.attrsNone != 0, defaultSocket: defaultSocket,
+            resolveAtLoad: settings.dnsMode & (1 | 4) != 0, srv: dnsSRV)
     }
 
     /// Kamailio's `ds_load_list`: a bad destination is skipped (with `ds_load_mode` 1 the

@@ -93,7 +93,8 @@ extension DispatcherModule {
                     dest += [
                         ("HOST", .string(d.host)), ("IPADDR", .string(d.address?.ipString ?? "")),
                         ("PORT", .int(d.port)),
-                        ("PROTOID", .int(Self.protoID(d.proto))), ("DNSTIME_SEC", .int(0)), ("DNSTIME_USEC", .int(0)),
+                        ("PROTOID", .int(Self.protoID(d.proto))), ("DNSTIME_SEC", .int(d.dnsTime.sec)),
+                        ("DNSTIME_USEC", .int(d.dnsTime.usec)),
                     ]
                 }
                 if mode != "short" && !d.attrs.body.isEmpty {

@@ -118,4 +118,13 @@ import Testing
         core.receive(DispatcherModuleTests.request(callID: "f2"), from: "127.0.0.2:5082")
         #expect(core.takeSent().map(\.firstLine) == ["SIP/2.0 200 no"])
     }
+
+    @Test(arguments: [(0, "no"), (1, "yes"), (2, "yes")])
+    func dnsModeSaysWhenHostsAreResolved(mode: Int, expected: String) throws {
+        let core = try base.core(
+            #"if (ds_is_from_list("1", "3")) { sl_send_reply("200", "yes"); } else { sl_send_reply("200", "no"); }"#,
+            list: "1 sip:localhost:5099\n", extra: "modparam(\"dispatcher\", \"ds_dns_mode\", \(mode))")
+        core.receive(DispatcherModuleTests.request(callID: "dns"), from: "127.0.0.1:5070")
+        #expect(core.takeSent().map(\.firstLine) == ["SIP/2.0 200 \(expected)"])
+    }
 }

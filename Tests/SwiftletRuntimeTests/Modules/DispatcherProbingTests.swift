@@ -101,4 +101,43 @@ import Testing
         core.advance(milliseconds: 5000)
         #expect(probes(core).count == 2)
     }
+
+    @Test func latencyStatisticsFollowTheProbes() throws {
+        let core = try core("modparam(\"dispatcher\", \"ds_ping_latency_stats\", 1)")
+        func latency() throws -> [RPCValue?] {
+            let list = try base.rpc(core, "dispatcher.list").get()
+            guard case .array(let r)? = list["RECORDS"], case .array(let t)? = r[0]["SET"]?["TARGETS"] else {
+                return []
+            }
+            return t.map { $0["DEST"]?["LATENCY"] }
+        }
+        // As in Kamailio, only destinations with the probing flag are measured: the first
+        // round's answers set it.
+        core.advance(milliseconds: 5000)
+        var probes = probes(core)
+        for (target, probe) in probes { core.receive(TMModuleTests.reply(to: probe, 200, "OK"), from: target) }
+        let none = RPCValue.object([
+            ("AVG", .double(0)), ("STD", .double(0)), ("EST", .double(0)), ("MAX", .int(0)), ("TIMEOUT", .int(0)),
+        ])
+        #expect(try latency() == [none, none])
+        core.advance(milliseconds: 5000)
+        probes = self.probes(core)
+        core.advance(milliseconds: 500)
+        core.receive(TMModuleTests.reply(to: probes["127.0.0.2:5082"]!, 200, "OK"), from: "127.0.0.2:5082")
+        core.receive(TMModuleTests.reply(to: probes["127.0.0.2:5081"]!, 200, "OK"), from: "127.0.0.2:5081")
+        let first = RPCValue.object([
+            ("AVG", .double(500)), ("STD", .double(0)), ("EST", .double(500)), ("MAX", .int(500)), ("TIMEOUT", .int(0)),
+        ])
+        #expect(try latency() == [first, first])
+        _ = core.takeSent()  // the retransmissions sent at 500 ms
+        // The next round: 5082 answers after 1 s, 5081 not at all.
+        core.advance(milliseconds: 4500)
+        probes = self.probes(core)
+        core.advance(milliseconds: 1000)
+        core.receive(TMModuleTests.reply(to: probes["127.0.0.2:5082"]!, 200, "OK"), from: "127.0.0.2:5082")
+        core.advance(milliseconds: 1000)
+        let l = try latency()
+        #expect(l[0]?["AVG"] == .double(750) && l[0]?["MAX"] == .int(1000) && l[0]?["EST"] == .double(750), "\(l)")
+        #expect(l[1]?["TIMEOUT"] == .int(1) && l[1]?["AVG"] == .double(500))
+    }
 }
