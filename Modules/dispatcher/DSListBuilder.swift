@@ -23,6 +23,8 @@ struct DSListBuilder {
     struct Settings {
         var attrsNone = false
         var defaultSocket: ListeningSocket?
+        /// The core's sockets, for `socket` and `sockname`.
+        var sockets: DSSockets
         /// `ds_dns_mode` has 1 or 4: hosts are resolved when the list is loaded.
         var resolveAtLoad = true
         /// `ds_dns_mode` has 8: SRV lookups, which may set the port and protocol.
@@ -82,13 +84,13 @@ struct DSListBuilder {
         let a = DSAttributes(parsing: attrs, attrsNone: settings.attrsNone)
         var socket = settings.defaultSocket
         if !a.sockname.isEmpty {
-            guard let s = LocalSockets.find(name: a.sockname) else {
+            guard let s = settings.sockets.find(name: a.sockname) else {
                 throw DSLoadError("non-local socket name <\(a.sockname)>")
             }
             socket = s
         } else if !a.socket.isEmpty {
             guard let phs = ProtoHostPort(a.socket) else { throw DSLoadError("bad socket <\(a.socket)>") }
-            guard let s = LocalSockets.find(host: phs.host, port: phs.port, proto: phs.proto) else {
+            guard let s = settings.sockets.find(host: phs.host, port: phs.port, proto: phs.proto) else {
                 throw DSLoadError("non-local socket <\(a.socket)>")
             }
             socket = s

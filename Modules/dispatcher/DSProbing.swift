@@ -180,9 +180,9 @@ extension DispatcherModule {
         guard let tmUAC else { return }
         var socket: ListeningSocket? = nil
         if !d.attrs.sockname.isEmpty {
-            socket = LocalSockets.find(name: d.attrs.sockname)
+            socket = sockets.find(name: d.attrs.sockname)
         } else if !d.attrs.socket.isEmpty, let p = ProtoHostPort(d.attrs.socket) {
-            socket = LocalSockets.find(host: p.host, port: p.port, proto: p.proto)
+            socket = sockets.find(host: p.host, port: p.port, proto: p.proto)
         } else {
             socket = defaultSocket
         }

@@ -193,7 +193,7 @@ extension DispatcherModule {
             guard case .list(let fields) = ctx.xavps[i].value else { return -1 }
             func field(_ n: String) -> XAVP.Value? { fields.first { $0.name == n }?.value }
             var socket: ListeningSocket? = nil
-            if case .string(let s) = field("sock") { socket = LocalSockets.find(listen: s) }
+            if case .string(let s) = field("sock") { socket = sockets.find(listen: s) }
             guard case .string(let uri) = field("uri") else {
                 Log.warning("dispatcher", "no xavp uri field in next destination record")
                 return -1

@@ -139,7 +139,7 @@ final class DispatcherModule: @unchecked Sendable {
         }
         replyCodes = Self.parseReplyCodes(settings.pingReplyCodes)
         if !settings.defaultSockname.isEmpty {
-            guard let s = LocalSockets.find(name: settings.defaultSockname) else {
+            guard let s = sockets.find(name: settings.defaultSockname) else {
                 throw FixupError("non-local socket name <\(settings.defaultSockname)>")
             }
             defaultSocket = s
@@ -147,7 +147,7 @@ final class DispatcherModule: @unchecked Sendable {
             guard let p = ProtoHostPort(settings.defaultSocket) else {
                 throw FixupError("bad socket <\(settings.defaultSocket)>")
             }
-            guard let s = LocalSockets.find(host: p.host, port: p.port, proto: p.proto) else {
+            guard let s = sockets.find(host: p.host, port: p.port, proto: p.proto) else {
                 throw FixupError("non-local socket <\(settings.defaultSocket)>")
             }
             defaultSocket = s
@@ -227,11 +227,14 @@ final class DispatcherModule: @unchecked Sendable {
         }
     }
 
+    /// This core's sockets.
+    var sockets: DSSockets { DSSockets(core: core) }
+
     var alpha: Float { Float(settings.latencyEstimatorAlpha) / 1000 }
 
     var builderSettings: DSListBuilder.Settings {
         DSListBuilder.Settings(
-            attrsNone: settings.attrsNone != 0, defaultSocket: defaultSocket,
+            attrsNone: settings.attrsNone != 0, defaultSocket: defaultSocket, sockets: sockets,
             resolveAtLoad: settings.dnsMode & (1 | 4) != 0, srv: dnsSRV)
     }
 
