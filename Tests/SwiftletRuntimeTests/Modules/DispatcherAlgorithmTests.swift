@@ -161,4 +161,21 @@ import Testing
         core.receive(DispatcherModuleTests.request(callID: "t1"), from: "127.0.0.1:5070")
         #expect(core.takeSent().map(\.firstLine) == ["SIP/2.0 200 sip:127.0.0.3:5091 sip:127.0.0.3:5090"])
     }
+
+    @Test func isFromListComparesPortAndProtocolAsKamailio() throws {
+        // Kamailio 5.6 answers "s1 uri0" to this script (a URI without port matches any port;
+        // one without transport matches only with mode 2, or a URI without transport).
+        let core = try base.core(
+            """
+            $var(r) = "";
+            if (ds_is_from_list("1")) { $var(r) = $var(r) + "s1 "; }
+            if (ds_is_from_list("1", "0")) { $var(r) = $var(r) + "s1m0 "; }
+            if (ds_is_from_list("2")) { $var(r) = $var(r) + "s2 "; }
+            if (ds_is_from_list("1", "0", "sip:127.0.0.1:7000")) { $var(r) = $var(r) + "uri0 "; }
+            if (ds_is_from_list("1", "0", "sip:127.0.0.1:7000;transport=udp")) { $var(r) = $var(r) + "uriudp "; }
+            sl_send_reply("200", "r=$var(r)");
+            """, list: "1 sip:127.0.0.1\n2 sip:127.0.0.1:5999\n")
+        core.receive(DispatcherModuleTests.request(callID: "k1"), from: "127.0.0.1:40000")
+        #expect(core.takeSent().map(\.firstLine) == ["SIP/2.0 200 r=s1 uri0 "])
+    }
 }
