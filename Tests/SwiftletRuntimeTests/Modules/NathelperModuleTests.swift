@@ -101,6 +101,25 @@ import Testing
         #expect(try run(.udp) == .int(-1))
     }
 
+    @Test func destinationFlagOnRepliesLooksAtTheSecondVia() throws {
+        let loaded = try ScriptHarness.load(
+            ScriptHarness.prelude
+                + "loadmodule \"nathelper.so\"\nonreply_route {\nnat_uac_test(\"512\"); $avp(r) = $rc;\n}\n")
+        func run(_ via2: String) throws -> PVValue? {
+            let reply = ScriptHarness.reply().replacingOccurrences(
+                of: "branch=z9hG4bK-1\r\n", with: "branch=z9hG4bK-1\r\nVia: \(via2)\r\n")
+            let ctx = try ScriptHarness.context(reply, sourceIP: "198.51.100.2", sourcePort: 5060, core: loaded.context)
+            loaded.script.runReplyRoute(ctx)
+            return ctx.avps["r"]?.first
+        }
+        // rport differs from the sent-by port, received differs from the host, or WebSocket.
+        #expect(try run("SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK-u;rport=40000;received=203.0.113.7") == .int(1))
+        #expect(try run("SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK-u;received=203.0.113.7") == .int(1))
+        #expect(try run("SIP/2.0/WS abc.invalid;branch=z9hG4bK-u") == .int(1))
+        #expect(try run("SIP/2.0/UDP 203.0.113.7:5060;branch=z9hG4bK-u;rport=5060;received=203.0.113.7") == .int(-1))
+        #expect(try run("SIP/2.0/UDP 203.0.113.7;branch=z9hG4bK-u") == .int(-1))
+    }
+
     @Test func isRFC1918() throws {
         #expect(try code("is_rfc1918(\"10.1.2.3\")", Self.invite()) == 1)
         #expect(try code("is_rfc1918(\"172.31.0.1\")", Self.invite()) == 1)
