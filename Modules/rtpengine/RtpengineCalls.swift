@@ -18,8 +18,11 @@ struct RtpengineCalls {
             .content
     }
 
-    /// Sends `op` for the message; the reply dictionary when its result is `ok`.
-    func call(_ ctx: MessageContext, _ op: NGOperation, flags text: String?) -> (reply: Bencode, sdp: Range<Int>?)? {
+    /// Sends `op` for the message to `set` (with `sdp` instead of the message's, for the
+    /// second engine of two sets); the reply dictionary when its result is `ok`.
+    func call(
+        _ ctx: MessageContext, _ op: NGOperation, flags text: String?, set: EngineSet?, sdp body: [UInt8]? = nil
+    ) -> (reply: Bencode, sdp: Range<Int>?)? {
         let msg = ctx.message
         var op = op
         guard let callIDHeader = msg.callID, !callIDHeader.isEmpty else {
@@ -39,7 +42,7 @@ struct RtpengineCalls {
                 return nil
             }
             sdp = r
-            members.append(("sdp", .string(Array(msg.buffer[r]))))
+            members.append(("sdp", .string(body ?? Array(msg.buffer[r]))))
         }
         var f: NGFlags
         do {
@@ -82,7 +85,7 @@ struct RtpengineCalls {
             members.append(("to-tag", .text(fromTag)))
         }
         members.append(("command", .text(op.rawValue)))
-        guard let reply = send(.dictionary(members), set: sets.active(ctx), callID: callID, branch: branch) else {
+        guard let reply = send(.dictionary(members), set: set, callID: callID, branch: branch) else {
             return nil
         }
         if op == .delete { selection.calls.remove(callID, branch) }
@@ -141,20 +144,31 @@ struct RtpengineCalls {
         }
     }
 
-    /// `rtpengine_offer`/`rtpengine_answer`: the SDP of the reply replaces the body.
+    /// `rtpengine_offer`/`rtpengine_answer`: the SDP of the reply replaces the body. With two
+    /// sets the first engine's SDP goes to the second, whose SDP goes into the message
+    /// (answers through the sets in the other order).
     func offerAnswer(_ ctx: MessageContext, _ op: NGOperation, flags: String?) -> Int {
-        guard let result = call(ctx, op, flags: flags), let range = result.sdp else { return -1 }
-        guard case .string(let sdp)? = result.reply["sdp"] else {
-            Log.error("rtpengine", "failed to extract sdp body from proxy reply")
-            return -1
+        var sdp: [UInt8]? = nil
+        var range: Range<Int>? = nil
+        for set in sets.sets(ctx, direction: op == .answer ? 2 : 1) {
+            guard let result = call(ctx, op, flags: flags, set: set, sdp: sdp), let r = result.sdp else { return -1 }
+            guard case .string(let body)? = result.reply["sdp"] else {
+                Log.error("rtpengine", "failed to extract sdp body from proxy reply")
+                return -1
+            }
+            sdp = body
+            range = r
         }
+        guard let sdp, let range else { return -1 }
         ctx.edits.replace(range, with: sdp)
         return 1
     }
 
-    /// `rtpengine_delete`, `rtpengine_query`, `start_recording`, `stop_recording`.
+    /// `rtpengine_delete`, `rtpengine_query`, `start_recording`, `stop_recording`: to each
+    /// chosen set.
     func simple(_ ctx: MessageContext, _ op: NGOperation, flags: String?) -> Int {
-        call(ctx, op, flags: flags) == nil ? -1 : 1
+        for set in sets.sets(ctx, direction: 1) where call(ctx, op, flags: flags, set: set) == nil { return -1 }
+        return 1
     }
 
     /// `rtpengine_manage`: offer, answer or delete by the method, the direction and the SDP.
@@ -189,7 +203,8 @@ struct RtpengineCalls {
 
     /// `$rtpstat`: the totals of a `query`.
     func statistics(_ ctx: MessageContext) -> String? {
-        guard let result = call(ctx, .query, flags: nil), let totals = result.reply["totals"],
+        guard let result = call(ctx, .query, flags: nil, set: sets.sets(ctx, direction: 1).first ?? nil),
+            let totals = result.reply["totals"],
             let rtp = totals["RTP"], let rtcp = totals["RTCP"]
         else { return nil }
         func n(_ d: Bencode, _ k: String) -> Int { d[k]?.intValue ?? -1 }

@@ -81,28 +81,36 @@ final class RtpengineModule: @unchecked Sendable {
             }
         }
         return [
-            ScriptFunction("set_rtpengine_set", parameters: 1, routes: .any) {
+            ScriptFunction("set_rtpengine_set", parameters: 1...2, routes: .any) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
                 try self.prepare(CoreContext.current)
                 guard let selection = self.selection, let choice = self.choice else {
                     throw FixupError("rtpengine: not initialised")
                 }
-                let id = try args[0].intParameter()
-                if case .constant(let n) = id, selection.set(n) == nil {
-                    throw FixupError("rtpp_proxy set \(n) not configured")
+                var ids: [IntParameter] = []
+                for a in args {
+                    let id = try a.intParameter()
+                    if case .constant(let n) = id, selection.set(n) == nil {
+                        throw FixupError("rtpp_proxy set \(n) not configured", at: a.location)
+                    }
+                    ids.append(id)
                 }
                 return { ctx in
-                    guard let n = id.value(ctx), let set = selection.set(n) else {
-                        Log.error("rtpengine", "could not locate rtpengine set \(id.value(ctx) ?? -1)")
-                        return -1
+                    var chosen: [EngineSet] = []
+                    for id in ids {
+                        guard let n = id.value(ctx), let set = selection.set(n) else {
+                            Log.error("rtpengine", "could not locate rtpengine set \(id.value(ctx) ?? -1)")
+                            return -1
+                        }
+                        // Kamailio checks the enabled instances only of a set given by a variable.
+                        if case .dynamic = id, !set.nodes.contains(where: { !$0.isDisabled }) {
+                            Log.warning("rtpengine", "rtpp: selected proxy set ID \(n) but it has no active node.")
+                            return -2
+                        }
+                        chosen.append(set)
                     }
-                    choice.choose(set, for: ctx)
-                    let active = set.nodes.filter { !$0.isDisabled }.count
-                    guard active > 0 else {
-                        Log.warning("rtpengine", "rtpp: selected proxy set ID \(n) but it has no active node.")
-                        return -2
-                    }
-                    return active
+                    choice.choose(chosen[0], chosen.count > 1 ? chosen[1] : nil, for: ctx)
+                    return 1
                 }
             },
             flagged("rtpengine_offer") { $0.offerAnswer($1, .offer, flags: $2) },

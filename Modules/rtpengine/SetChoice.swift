@@ -9,7 +9,8 @@ import Synchronization
 final class SetChoice: @unchecked Sendable {
     private final class Choice {
         weak var context: MessageContext?
-        var set: EngineSet?
+        var first: EngineSet?
+        var second: EngineSet?
     }
 
     private var key = pthread_key_t()
@@ -30,18 +31,22 @@ final class SetChoice: @unchecked Sendable {
         return c
     }
 
-    /// Selects `set` for this message.
-    func choose(_ set: EngineSet, for ctx: MessageContext) {
+    /// Selects `first` (and `second`) for this message.
+    func choose(_ first: EngineSet, _ second: EngineSet?, for ctx: MessageContext) {
         let c = choice
         c.context = ctx
-        c.set = set
+        c.first = first
+        c.second = second
     }
 
-    /// The set for this message: the chosen one, else the default set.
-    func active(_ ctx: MessageContext) -> EngineSet? {
+    /// The sets a request goes through, in order: the chosen one (without a choice the
+    /// default set), then, when two different sets were chosen, the other one. Direction 2
+    /// (answers) starts with the second set (Kamailio's `set_rtpengine_set_from_avp`).
+    func sets(_ ctx: MessageContext, direction: Int) -> [EngineSet?] {
         let c = choice
-        if c.context === ctx, let s = c.set { return s }
-        return selection.set(selection.defaultSetID)
+        guard c.context === ctx, let first = c.first else { return [selection.set(selection.defaultSetID)] }
+        guard let second = c.second, second !== first else { return [first] }
+        return direction == 1 ? [first, second] : [second, first]
     }
 
     private static func key(_ msg: SIPMessage) -> String? {

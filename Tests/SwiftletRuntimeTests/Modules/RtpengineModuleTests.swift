@@ -147,6 +147,55 @@ import Testing
         #expect((try? enable.get()) == .object([("url", .string(url)), ("status", .string("enable"))]))
     }
 
+    @Test(.enabled(if: installed, "rtpengine-daemon is not installed (apt-get install rtpengine-daemon)"))
+    func twoSetsChainTheirEngines() throws {
+        let first = try RtpengineTestDaemon()
+        defer { first.stop() }
+        let second = try RtpengineTestDaemon()
+        defer { second.stop() }
+        let cfg = """
+            listen=udp:127.0.0.1:5060
+            loadmodule "sl.so"
+            loadmodule "pv.so"
+            loadmodule "rtpengine.so"
+            modparam("rtpengine", "rtpengine_sock", "1 == udp:127.0.0.1:\(first.port)")
+            modparam("rtpengine", "rtpengine_sock", "2 == udp:127.0.0.1:\(second.port)")
+            request_route {
+                $var(s) = 2;
+                if (!set_rtpengine_set("1", "$var(s)")) { sl_send_reply("500", "set"); exit; }
+                if ($rm == "INVITE") { rtpengine_offer(); }
+                if ($rm == "BYE") { rtpengine_delete(); }
+                forward("127.0.0.1", 5090);
+            }
+            onreply_route {
+                set_rtpengine_set("1", "2");
+                rtpengine_answer();
+            }
+            """
+        let core = try EmbeddedCore(config: cfg, modulePath: productsDirectory)
+        let callID = "two-\(UUID().uuidString)"
+        core.receive(Self.invite(callID: callID), from: "127.0.0.1:5070")
+        let sent = core.takeSent()
+        let invite = ReceivedSIP(text: sent.first?.text ?? "", sourcePort: 5060)
+        // The offer went through engine 1, then engine 2, whose ports the callee sees.
+        let offerPort = try #require(mediaPort(body(invite.text)))
+        let secondRange = 20000 + (second.port % 400) * 100
+        #expect((secondRange..<secondRange + 100).contains(offerPort), "\(offerPort)")
+        let query = "d7:call-id\(callID.utf8.count):\(callID)7:command5:querye"
+        #expect(try NGTestClient(port: first.port).command(query)?.contains("6:result2:ok") == true)
+        #expect(try NGTestClient(port: second.port).command(query)?.contains("6:result2:ok") == true)
+        // The answer goes back through engine 2, then engine 1.
+        core.receive(Self.ok(to: invite, callID: callID), from: "127.0.0.1:5090")
+        let answerPort = try #require(mediaPort(body(core.takeSent().first?.text ?? "")))
+        let firstRange = 20000 + (first.port % 400) * 100
+        #expect((firstRange..<firstRange + 100).contains(answerPort), "\(answerPort)")
+        // The BYE deletes the call in both.
+        core.receive(Self.bye(callID: callID), from: "127.0.0.1:5070")
+        #expect(core.takeSent().map(\.firstLine) == ["BYE sip:bob@127.0.0.1:5090 SIP/2.0"])
+        #expect(try NGTestClient(port: first.port).command(query)?.contains("Unknown call-id") == true)
+        #expect(try NGTestClient(port: second.port).command(query)?.contains("Unknown call-id") == true)
+    }
+
     @Test func aDeadEngineFailsTheCallAtOnce() throws {
         let port = freeUDPPort()
         let core = try EmbeddedCore(config: Self.config(port: port), modulePath: productsDirectory)
