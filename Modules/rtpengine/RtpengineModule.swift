@@ -50,9 +50,8 @@ final class RtpengineModule: @unchecked Sendable {
         return e
     }
 
-    /// Builds the sets once (fixups may run before `mod_init`).
+    /// Builds the sets in `mod_init`, on the module's own core's clock.
     func prepare(_ core: CoreContext) throws(FixupError) {
-        guard selection == nil else { return }
         guard databaseURL.isEmpty else { throw FixupError("rtpengine: db_url is not supported yet") }
         let sets = try EngineSetParser.parse(sockets, defaultSet: defaultSetID)
         let timers = core.timers
@@ -75,27 +74,27 @@ final class RtpengineModule: @unchecked Sendable {
             ScriptFunction(name, parameters: 0...1, routes: .any) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
                 let flags = try args.first?.stringFormat()
-                try self.prepare(CoreContext.current)
-                guard let calls = self.calls else { throw FixupError("rtpengine: not initialised") }
-                return { ctx in body(calls, ctx, flags?.render(ctx)) }
+                return { ctx in
+                    guard let calls = self.calls else { return -1 }
+                    return body(calls, ctx, flags?.render(ctx))
+                }
             }
         }
         return [
             ScriptFunction("set_rtpengine_set", parameters: 1...2, routes: .any) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
-                try self.prepare(CoreContext.current)
-                guard let selection = self.selection, let choice = self.choice else {
-                    throw FixupError("rtpengine: not initialised")
-                }
+                // The sets as configured so far (modparams come before the routes).
+                let configured = Set(try EngineSetParser.parse(self.sockets, defaultSet: self.defaultSetID).map(\.id))
                 var ids: [IntParameter] = []
                 for a in args {
                     let id = try a.intParameter()
-                    if case .constant(let n) = id, selection.set(n) == nil {
+                    if case .constant(let n) = id, !configured.contains(n) {
                         throw FixupError("rtpp_proxy set \(n) not configured", at: a.location)
                     }
                     ids.append(id)
                 }
                 return { ctx in
+                    guard let selection = self.selection, let choice = self.choice else { return -1 }
                     var chosen: [EngineSet] = []
                     for id in ids {
                         guard let n = id.value(ctx), let set = selection.set(n) else {

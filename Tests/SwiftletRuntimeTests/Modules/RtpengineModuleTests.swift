@@ -267,6 +267,17 @@ import Testing
     static func s(_ t: String) -> String { "\(t.utf8.count):\(t)" }
     static func l(_ items: [String]) -> String { "l" + items.map(s).joined() + "e" }
 
+    @Test func anUnknownSetIsAStartUpError() {
+        let errors = ScriptHarness.errors(
+            ScriptHarness.prelude + """
+                loadmodule "rtpengine.so"
+                modparam("rtpengine", "rtpengine_sock", "1 == udp:127.0.0.1:22222")
+                request_route { set_rtpengine_set("1"); set_rtpengine_set("9"); }
+
+                """)
+        #expect(errors.count == 1 && errors[0].contains("rtpp_proxy set 9 not configured"), "\(errors)")
+    }
+
     @Test func flagsBecomeListsAndMembers() throws {
         let peer = SilentUDPPeer()
         let cfg = """
