@@ -262,7 +262,8 @@ import Testing
     }
 }
 
-/// The ng request as Kamailio builds it from a flags string (captured from a silent peer).
+/// The ng request as Kamailio builds it from a flags string (captured from a silent peer; the
+/// expected bytes are those Kamailio 5.6.3 sent for the same INVITE and flags).
 @Suite(.serialized) struct RtpengineFlagsTests {
     static func s(_ t: String) -> String { "\(t.utf8.count):\(t)" }
     static func l(_ items: [String]) -> String { "l" + items.map(s).joined() + "e" }
