@@ -5,7 +5,8 @@
 #   scripts/deps.sh test    those, plus what the tests run against: SIPp, Kamailio (its stock
 #                           configuration and the interop tests), its Redis modules,
 #                           redis-server, PostgreSQL and MariaDB servers (the tests start
-#                           private ones; the packages' own services are not needed)
+#                           private ones; the packages' own services are not needed),
+#                           rtpengine-daemon (the rtpengine tests run it in user space)
 # As root it runs apt-get itself; otherwise through sudo when there is one, or it prints
 # the command to run and fails.
 set -euo pipefail
@@ -26,6 +27,8 @@ if [ "$mode" = test ]; then
     # Kamailio's db_postgres and db_mysql (the schema interop test runs Kamailio on our tables).
     compgen -G '/usr/lib/*/kamailio/modules/db_postgres.so' >/dev/null || need+=(kamailio-postgres-modules)
     compgen -G '/usr/lib/*/kamailio/modules/db_mysql.so' >/dev/null || need+=(kamailio-mysql-modules)
+    # rtpengine: the rtpengine module's tests start it on loopback (user-space forwarding only).
+    command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}"

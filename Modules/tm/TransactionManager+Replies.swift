@@ -67,7 +67,10 @@ extension TransactionManager {
             rctx.avpFlags = tx.ctx.avpFlags
             rctx.xavps = tx.ctx.xavps
             rctx.flags = tx.ctx.flags
+            // The branch's flags too, kept for it (Kamailio's setbflagsval(0, uac->branch_flags)).
+            rctx.branchFlags = b.flags
             relay = routes.runOnReplyRoute(name, rctx) || code >= 200
+            b.flags = rctx.branchFlags
             tx.ctx.avps = rctx.avps
             tx.ctx.avpFlags = rctx.avpFlags
             tx.ctx.xavps = rctx.xavps

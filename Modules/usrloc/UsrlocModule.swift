@@ -4,7 +4,7 @@ import Synchronization
 
 /// The `usrloc` module (Kamailio's `modules/usrloc`): the location tables registrar saves
 /// REGISTER bindings in and `lookup()` reads, with the expiry timer and the `ul.*` RPCs.
-final class UsrlocModule: UsrlocAPI, @unchecked Sendable {
+final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
     /// `use_domain`: AoRs are `user@domain`.
     var useDomain = false
     /// `nat_bflag`: the branch flag marking contacts behind NAT (-1: none).
@@ -81,6 +81,7 @@ final class UsrlocModule: UsrlocAPI, @unchecked Sendable {
             ModuleParameter("preload", .string { (v: String) throws(FixupError) in self.preload.append(v) }),
         ]
         e.provide(self, as: UsrlocAPI.self)
+        e.provide(self, as: UsrlocTableListing.self)
         e.rpcs = UsrlocRPC(module: self).commands
         e.initialize = { (context: ModuleInitContext) in
             self.timers = context.core.timers
@@ -109,6 +110,8 @@ final class UsrlocModule: UsrlocAPI, @unchecked Sendable {
     }
 
     func domain(named name: String) -> UsrlocDomain? { tables[name] }
+
+    func tableNames() -> [String] { tableOrder }
 
     private var storageReady = false
 
