@@ -129,6 +129,44 @@ extension DatabaseSuites {
             #expect(try Self.rows(engine, "select iflags from topos_d") == ["0"])
         }
 
+        /// While the database is down an INVITE cannot be recorded and is not sent (it would
+        /// show the caller's topology); once the server is back the same core records and
+        /// strips the next one (its connection is opened again).
+        @Test(arguments: DatabaseDriverTests.engines)
+        func whileTheDatabaseIsDownNothingLeaks(engine: DatabaseEngine) throws {
+            try engine.createSchema(["version", "topos_d", "topos_t"])
+            let core = try EmbeddedCore(config: try Self.config(engine), modulePath: productsDirectory)
+            defer { core.shutdown() }
+            func stopServer() throws {
+                if engine == .postgres {
+                    try SharedDatabaseServers.postgres().stop()
+                } else {
+                    try SharedDatabaseServers.mariadb().stop()
+                }
+            }
+            func startServer() throws {
+                if engine == .postgres {
+                    try SharedDatabaseServers.postgres().start()
+                } else {
+                    try SharedDatabaseServers.mariadb().start()
+                }
+            }
+            try stopServer()
+            core.receive(ToposModuleTests.invite, from: ToposModuleTests.upstreamProxy)
+            let sent = core.takeSent()
+            #expect(!sent.contains { $0.destination.address.description == ToposModuleTests.downstreamProxy })
+            try startServer()
+
+            let invite = ToposModuleTests.invite.replacingOccurrences(of: "topos-1@", with: "topos-2@")
+                .replacingOccurrences(of: "z9hG4bK-p1", with: "z9hG4bK-p9")
+            core.receive(invite, from: ToposModuleTests.upstreamProxy)
+            let out = try #require(
+                core.takeSent().first { $0.destination.address.description == ToposModuleTests.downstreamProxy })
+            #expect(ToposModuleTests.headers(out.text, "Via").count == 1)
+            #expect(ToposModuleTests.headers(out.text, "Contact").first?.hasPrefix("<sip:btpsh-") == true)
+            #expect(try Self.rows(engine, "select a_callid from topos_d") == ["topos-2@127.0.0.1"])
+        }
+
         /// An early-dialog UPDATE finds the INVITE's branch row (by Call-ID and To-tag, the
         /// 180's `y_rr` and To-tag).
         @Test(arguments: DatabaseDriverTests.engines)
