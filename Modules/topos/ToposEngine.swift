@@ -117,12 +117,12 @@ final class ToposEngine: @unchecked Sendable {
     }
 
     /// The dialog's uuid from the Request-URI (Kamailio's `tps_dlg_message_update`): its
-    /// user (`contact_mode` 0) or its `cparam_name` param (1), `atpsh-...` or `btpsh-...`.
+    /// user (`contact_mode` 0) or its `cparam_name` param (1 and 2), `atpsh-...` or `btpsh-...`.
     func dialogUUID(_ msg: SIPMessage, _ td: inout TopologyRecord) -> Bool {
         guard let ru = try? msg.requestURIComponents() else { return false }
         let b = msg.buffer
         var key: String
-        if settings.contactMode == 1 {
+        if settings.contactMode == 1 || settings.contactMode == 2 {
             guard ru.parametersRange.count >= 10,
                 let p = ru.parameters(b).first(where: { eqi(b[$0.name], Array(settings.cparamName.utf8)) })
             else { return false }

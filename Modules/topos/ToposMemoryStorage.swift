@@ -24,9 +24,9 @@ final class ToposMutex: @unchecked Sendable {
     }
 }
 
-/// The built-in storage (`storage` other than `redis`): dialog and branch records in this
-/// process' memory, with the semantics of Kamailio's `db` storage (rows of `topos_d` and
-/// `topos_t`, matched on the same columns, deleted by the `clean_interval` timer).
+/// The `memory` storage (Swiftlet's own): dialog and branch records in this process'
+/// memory, with the semantics of the `db` storage (rows of `topos_d` and `topos_t`, matched
+/// on the same columns, deleted by the `clean_interval` timer).
 final class ToposMemoryStorage: TopologyStorage, @unchecked Sendable {
     let storageName = "memory"
     private let mutex = ToposMutex()

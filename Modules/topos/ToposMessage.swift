@@ -4,9 +4,18 @@ import SwiftletSDK
 struct ToposSettings: Sendable {
     /// `contact_host`: the host of the generated Contacts (empty: our Record-Route's).
     var contactHost = ""
-    /// `contact_mode`: 0 the key in the user part, 1 in the `cparam_name` URI param.
+    /// `contact_mode`: 0 the key in the user part, 1 in the `cparam_name` URI param (the
+    /// user from the message), 2 in the param (the user from the xavu fields).
     var contactMode = 0
     var cparamName = "tps"
+    /// `xavu_cfg`: the root of the `xavu_field_*` values.
+    var xavuCfg = ""
+    /// `xavu_field_a_contact`: the user of the Contact sent to the callee (`contact_mode` 2).
+    var xavuFieldAContact = ""
+    /// `xavu_field_b_contact`: the user of the Contact sent to the caller (`contact_mode` 2).
+    var xavuFieldBContact = ""
+    /// `xavu_field_contact_host`: the host of the generated Contacts, before `contact_host`.
+    var xavuFieldContactHost = ""
     /// `rr_update`: the Record-Route sets are updated from in-dialog requests and replies.
     var rrUpdate = false
     /// `header_mode`: 1 one Via per header, 2 one Record-Route per header, 4 one Route per header.

@@ -9,7 +9,8 @@ import SwiftletSDK
 /// and put back on the messages that come back (`SREV_NET_DATA_IN`/`SREV_NET_DATA_OUT`).
 final class ToposModule: TopologyStrippingAPI, @unchecked Sendable {
     var storageParam = "db"
-    var dbURL = ""
+    /// Kamailio's `DEFAULT_DB_URL`.
+    var dbURL = "mysql://kamailio:kamailiorw@localhost/kamailio"
     var maskCallID = 0
     var sanityChecks = 0
     var branchExpire = 180
@@ -43,6 +44,10 @@ final class ToposModule: TopologyStrippingAPI, @unchecked Sendable {
             str("contact_host") { self.settings.contactHost = $0 },
             int("contact_mode") { self.settings.contactMode = $0 },
             str("cparam_name") { self.settings.cparamName = $0 },
+            str("xavu_cfg") { self.settings.xavuCfg = $0 },
+            str("xavu_field_a_contact") { self.settings.xavuFieldAContact = $0 },
+            str("xavu_field_b_contact") { self.settings.xavuFieldBContact = $0 },
+            str("xavu_field_contact_host") { self.settings.xavuFieldContactHost = $0 },
             int("rr_update") { self.settings.rrUpdate = $0 != 0 },
             str("context") { self.settings.context = $0 },
             int("header_mode") { self.settings.headerMode = $0 },
@@ -88,8 +93,10 @@ final class ToposModule: TopologyStrippingAPI, @unchecked Sendable {
             }
             sanity = api
         }
-        guard settings.contactMode == 0 || settings.contactMode == 1 else {
-            throw FixupError("contact_mode \(settings.contactMode) is not supported yet (xavu fields)")
+        if settings.contactMode == 2
+            && (settings.xavuCfg.isEmpty || settings.xavuFieldAContact.isEmpty || settings.xavuFieldBContact.isEmpty)
+        {
+            throw FixupError("contact_mode parameter is 2, but a_contact or b_contact xavu fields not defined")
         }
         if !methodsNoContact.isEmpty {
             settings.methodsNoContact = methodsNoContact.split(separator: ",").map {
@@ -102,8 +109,18 @@ final class ToposModule: TopologyStrippingAPI, @unchecked Sendable {
                 throw FixupError("storage 'redis' needs the topos_redis module: add loadmodule \"topos_redis.so\"")
             }
             storage = s
-        } else if storageParam == "db" || storageParam == "memory" {
-            // No database layer yet: `db` (the default) keeps the records in memory.
+        } else if storageParam == "db" {
+            let db: Database
+            do {
+                db = try Database(url: dbURL, core: core)
+            } catch {
+                throw FixupError("unable to bind database module: \(error)")
+            }
+            storage = ToposDatabaseStorage(
+                db: db, dialogExpire: { [unowned self] in self.dialogExpire },
+                branchExpire: { [unowned self] in self.branchExpire }, now: { time(nil) })
+        } else if storageParam == "memory" {
+            // Swiftlet's own: the records in this process' memory.
             storage = ToposMemoryStorage(
                 dialogExpire: { [unowned self] in self.dialogExpire },
                 branchExpire: { [unowned self] in self.branchExpire }, now: { time(nil) })

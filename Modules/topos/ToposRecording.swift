@@ -37,6 +37,12 @@ extension ToposEngine {
         let side = down ? "b" : "a"
         let scheme = source.prefix { $0 != ":" }
         var host = settings.contactHost.isEmpty ? String(decoding: sb[uri.host], as: UTF8.self) : settings.contactHost
+        // The xavu field of the host comes first.
+        if !settings.xavuCfg.isEmpty, !settings.xavuFieldContactHost.isEmpty,
+            let h = ScriptXAVU.string(settings.xavuCfg, settings.xavuFieldContactHost), !h.isEmpty
+        {
+            host = h
+        }
         var tail = ""
         if let port = uri.portRange { tail += ":" + String(decoding: sb[port], as: UTF8.self) }
         if let t = uri.parameters(sb).first(where: { eqi(sb[$0.name], Array("transport".utf8)) }), let v = t.value,
@@ -45,11 +51,19 @@ extension ToposEngine {
             tail += ";transport=" + String(decoding: sb[v], as: UTF8.self)
         }
         var contact = "<\(scheme):"
-        if settings.contactMode == 1 {
+        if settings.contactMode == 1 || settings.contactMode == 2 {
             // The key in a URI param; the user of the caller's Contact (towards the callee)
-            // or of the Request-URI (towards the caller) kept.
+            // or of the Request-URI (towards the caller) kept (1), or the one of the xavu
+            // field a_contact (towards the callee) or b_contact (towards the caller) (2).
             var user = ""
-            if down {
+            if settings.contactMode == 2 {
+                let field = down ? settings.xavuFieldAContact : settings.xavuFieldBContact
+                guard let u = ScriptXAVU.string(settings.xavuCfg, field), !u.isEmpty else {
+                    Log.error("topos", "could not evaluate \(down ? "a" : "b")_contact xavu")
+                    return false
+                }
+                user = u
+            } else if down {
                 guard let c = try? msg.contacts(), c.count == 1, let cu = try? URIComponents.parse(msg.buffer, c[0].uri)
                 else { return false }
                 user = cu.user.map { msg.text($0) } ?? ""
@@ -57,7 +71,7 @@ extension ToposEngine {
                 guard let ru = try? msg.requestURIComponents(), let u = ru.user, !u.isEmpty else { return false }
                 user = msg.text(u)
             }
-            contact += user.isEmpty && down ? "" : user + "@"
+            contact += user.isEmpty && down && settings.contactMode == 1 ? "" : user + "@"
             host += tail + ";\(settings.cparamName)=\(side)\(uid)"
             contact += host
         } else {

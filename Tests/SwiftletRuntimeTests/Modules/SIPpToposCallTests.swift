@@ -19,7 +19,7 @@ import Testing
         loadmodule "rr.so"
         loadmodule "textops.so"
         loadmodule "siputils.so"
-        \(topos ? "loadmodule \"topos.so\"" : "")
+        \(topos ? "loadmodule \"topos.so\"\nmodparam(\"topos\", \"storage\", \"memory\")" : "")
         request_route {
             if (has_totag()) {
                 if (loose_route()) { t_relay(); exit; }

@@ -26,6 +26,7 @@ import Testing
         loadmodule "textops.so"
         loadmodule "rr.so"
         loadmodule "topos.so"
+        modparam("topos", "storage", "memory")
         request_route {
             if (has_totag()) {
                 if (loose_route()) { t_relay(); exit; }

@@ -12,8 +12,12 @@ import Testing
         if: redisServerPath != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-cli"),
         "redis-server/redis-cli are not installed (apt-get install redis-server)"))
 struct ToposRedisModuleTests {
+    /// `ToposModuleTests.config` without its memory storage.
+    static let baseConfig = ToposModuleTests.config.replacingOccurrences(
+        of: "modparam(\"topos\", \"storage\", \"memory\")\n", with: "")
+
     static func config(port: Int) -> String {
-        ToposModuleTests.config.replacingOccurrences(
+        baseConfig.replacingOccurrences(
             of: "loadmodule \"topos.so\"",
             with: """
                 loadmodule "ndb_redis.so"
@@ -122,7 +126,7 @@ struct ToposRedisModuleTests {
     }
 
     @Test func redisStorageWithoutTheModuleStopsStartUp() {
-        let config = ToposModuleTests.config.replacingOccurrences(
+        let config = Self.baseConfig.replacingOccurrences(
             of: "loadmodule \"topos.so\"", with: "loadmodule \"topos.so\"\nmodparam(\"topos\", \"storage\", \"redis\")")
         #expect(throws: (any Error).self) { _ = try EmbeddedCore(config: config, modulePath: productsDirectory) }
     }

@@ -17,6 +17,7 @@ extension CorePseudoVariables {
             },
             PseudoVariableClass("avp", make: avp),
             PseudoVariableClass("xavp", make: xavp),
+            PseudoVariableClass("xavu", make: xavu),
         ]
     }
 

@@ -57,7 +57,11 @@ final class MessageDispatcher: @unchecked Sendable {
         ctx.forceRport = core.settings.forceRport
         CoreCounters.received(message)
         Log.beginMessage(ctx)
-        defer { Log.endMessage() }
+        defer {
+            Log.endMessage()
+            // Kamailio's ksr_msg_env_reset: the xavu lists live until the message is handled.
+            ScriptXAVU.reset()
+        }
         if message.isRequest {
             script.runRequestRoute(ctx)
         } else {
