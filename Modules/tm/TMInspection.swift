@@ -17,10 +17,8 @@ final class TMInspection: TransactionInspectionAPI {
     }
 
     func transaction(_ id: TransactionIdentity) -> Transaction? {
-        guard id.label > 0, let tx = manager.table.transaction(label: String(id.label, radix: 16)),
-            Self.identity(of: tx).index == id.index
-        else { return nil }
-        return tx
+        guard id.label > 0 else { return nil }
+        return manager.table.transaction(label: String(id.label, radix: 16)) { Self.identity(of: $0).index == id.index }
     }
 
     /// The transaction of `ctx`: the one the failure, branch or onreply route runs for; in

@@ -26,6 +26,9 @@ final class ClientBranch {
     /// The final reply received (the context it was processed in), nil for a timeout.
     var finalReply: MessageContext?
     var retransmission: TimerHandle?
+    /// The interval of the next retransmission (ms; kept here rather than in a box the timer
+    /// closure captures).
+    var retransmissionInterval = 0
     var finalResponseTimer: TimerHandle?
     /// A CANCEL was sent on this branch.
     var cancelSent = false
@@ -67,6 +70,10 @@ final class Transaction {
     /// The id in the branches of our requests: `z9hG4bK<label>.<id>.<branch>`.
     let id: String
     let label: String
+    /// The number the label is written from (hex); `id` is `TransactionKey.id(number)` when
+    /// `hasNumberedID` (every transaction but tm's local requests).
+    let number: UInt64
+    let hasNumberedID: Bool
     let isInvite: Bool
     /// The request as received, with the script's state (flags, AVPs, edits): what failure,
     /// branch and reply routes run on.
@@ -146,10 +153,15 @@ final class Transaction {
     /// A thread is sending the outbox (others queued meanwhile leave theirs to it).
     private var flushing = false
 
-    init(key: String, id: String, label: String, isInvite: Bool, ctx: MessageContext, clone: SharedBytes) {
+    init(
+        key: String, id: String, number: UInt64, numberedID: Bool, isInvite: Bool, ctx: MessageContext,
+        clone: SharedBytes
+    ) {
         self.key = key
         self.id = id
-        self.label = label
+        self.label = String(number, radix: 16)
+        self.number = number
+        self.hasNumberedID = numberedID
         self.isInvite = isInvite
         self.ctx = ctx
         self.clone = clone
@@ -231,6 +243,14 @@ final class Transaction {
     /// Stops a timer (at the end of the current locked section).
     func stop(_ timer: TimerHandle?) {
         if let timer { timersToCancel.append(timer) }
+    }
+
+    /// True when `bytes` are this transaction's id.
+    func hasID(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var id = id
+        return id.withUTF8 { u in
+            u.count == bytes.count && (u.isEmpty || memcmp(u.baseAddress!, bytes.baseAddress!, u.count) == 0)
+        }
     }
 
     /// The branches still waiting for a final reply.

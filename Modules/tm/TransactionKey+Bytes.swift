@@ -4,6 +4,11 @@ extension TransactionKey {
     /// `parse(branch:)` on the bytes of a received branch value: the id and branch index of
     /// `z9hG4bK<label>.<id>.<n>`, or nil. No intermediate strings: this runs for every reply.
     static func parse(_ b: [UInt8], _ range: Range<Int>) -> (id: String, index: Int)? {
+        parseRange(b, range).map { (String(decoding: b[$0.id], as: UTF8.self), $0.index) }
+    }
+
+    /// `parse(_:_:)` with the id as a range of `b`.
+    static func parseRange(_ b: [UInt8], _ range: Range<Int>) -> (id: Range<Int>, index: Int)? {
         let cookie: [UInt8] = [0x7A, 0x39, 0x68, 0x47, 0x34, 0x62, 0x4B]  // z9hG4bK
         guard range.count >= cookie.count else { return nil }
         for i in 0..<cookie.count where b[range.lowerBound + i] != cookie[i] { return nil }
@@ -20,7 +25,7 @@ extension TransactionKey {
             }
         }
         guard secondDot >= 0, let n = decimal(b, (secondDot + 1)..<range.upperBound), n >= 0 else { return nil }
-        return (String(decoding: b[(firstDot + 1)..<secondDot], as: UTF8.self), n)
+        return ((firstDot + 1)..<secondDot, n)
     }
 
     /// The number in `range` as `Int(_:)` reads it (an optional sign, then decimal digits), or nil.
@@ -95,6 +100,7 @@ extension TransactionKey {
             return z ^ (z >> 31)
         }
         var a = mix(n &+ idSeed.0)
+        // `number(ofID:)` inverts this half.
         var b = mix(n ^ idSeed.1)
         return String(unsafeUninitializedCapacity: 32) { out in
             for i in stride(from: 15, through: 0, by: -1) {
@@ -107,5 +113,31 @@ extension TransactionKey {
             }
             return 32
         }
+    }
+
+    /// The transaction number whose `id(_:)` an id could be: the inverse of the bijection on
+    /// its first 16 hex digits (the caller compares the whole id). Nil unless 32 lowercase
+    /// hex digits.
+    static func number(ofID id: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard id.count == 32 else { return nil }
+        var a: UInt64 = 0
+        for i in 0..<16 {
+            let c = id[i]
+            let d: UInt8
+            switch c {
+            case 0x30...0x39: d = c - 0x30
+            case 0x61...0x66: d = c - 0x57
+            default: return nil
+            }
+            a = a << 4 | UInt64(d)
+        }
+        // SplitMix64's finaliser undone step by step: each xor-shift and each multiplication
+        // by an odd constant (by its inverse modulo 2^64).
+        var z = a ^ (a >> 31) ^ (a >> 62)
+        z = z &* 0x3196_42b2_d24d_8ec3
+        z = z ^ (z >> 27) ^ (z >> 54)
+        z = z &* 0x96de_1b17_3f11_9089
+        z = z ^ (z >> 30) ^ (z >> 60)
+        return z &- idSeed.0
     }
 }

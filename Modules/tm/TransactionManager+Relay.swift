@@ -314,8 +314,8 @@ extension TransactionManager {
     /// Retransmissions over UDP (T1, doubling up to T2) and the final-response timer.
     func startTimers(_ tx: Transaction, _ b: ClientBranch) {
         if !b.isReliable {
-            var interval = settings.retrTimer1
-            b.retransmission = timers.schedule(afterMilliseconds: interval, name: "tm-retr") { [self] in
+            b.retransmissionInterval = settings.retrTimer1
+            b.retransmission = timers.schedule(afterMilliseconds: b.retransmissionInterval, name: "tm-retr") { [self] in
                 tx.locked {
                     // INVITE: until any reply; others: until the final one (at T2 once provisional).
                     guard !b.isFinal, !tx.finished, !b.cancelPending, !(tx.isInvite && b.lastCode >= 100) else {
@@ -325,8 +325,9 @@ extension TransactionManager {
                     tx.send(
                         OutboundMessage(bytes: b.request.bytes, destination: b.destination, kind: .request),
                         context: nil)
-                    interval = b.lastCode >= 100 ? settings.retrTimer2 : min(interval * 2, settings.retrTimer2)
-                    return .after(milliseconds: interval)
+                    b.retransmissionInterval =
+                        b.lastCode >= 100 ? settings.retrTimer2 : min(b.retransmissionInterval * 2, settings.retrTimer2)
+                    return .after(milliseconds: b.retransmissionInterval)
                 }
             }
         }
@@ -337,8 +338,9 @@ extension TransactionManager {
     /// (Re)starts the branch's final-response timer.
     func armFinalResponseTimer(_ tx: Transaction, _ b: ClientBranch, milliseconds: Int) {
         tx.stop(b.finalResponseTimer)
-        b.finalResponseTimer = timers.after(milliseconds: milliseconds, name: "tm-fr") { [self] in
+        b.finalResponseTimer = timers.schedule(afterMilliseconds: milliseconds, name: "tm-fr") { [self] in
             tx.locked { branchTimedOut(tx, b) }
+            return .stop
         }
     }
 

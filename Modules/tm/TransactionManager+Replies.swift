@@ -7,8 +7,8 @@ extension TransactionManager {
     func handleReply(_ rctx: MessageContext) -> ReplyDisposition {
         let msg = rctx.message
         guard let code = msg.statusCode, let via = rctx.via1, let branchValue = via.branch?.value,
-            let (id, index) = TransactionKey.parse(msg.buffer, branchValue),
-            let tx = table.transaction(id: id)
+            let (id, index) = TransactionKey.parseRange(msg.buffer, branchValue),
+            let tx = table.transaction(id: msg.buffer, id)
         else { return .notMine }
         stats.add(.received)
         // The reply to a CANCEL we sent carries the INVITE branch's id: it ends here.

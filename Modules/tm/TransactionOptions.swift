@@ -31,9 +31,10 @@ extension TransactionManager {
     func startLifetime(_ tx: Transaction, milliseconds: Int? = nil) {
         tx.stop(tx.lifetimeTimer)
         tx.expired = false
-        tx.lifetimeTimer = timers.after(milliseconds: milliseconds ?? maxLifetime(tx), name: "tm-lifetime") {
+        tx.lifetimeTimer = timers.schedule(afterMilliseconds: milliseconds ?? maxLifetime(tx), name: "tm-lifetime") {
             [self] in
             tx.locked { lifetimeEnded(tx) }
+            return .stop
         }
     }
 

@@ -5,17 +5,25 @@ import Synchronization
     import Glibc
 #endif
 
-/// The transactions, found by the received request's key and by the id our branches carry
-/// (Kamailio's `tm` hash table): 256 shards, each a dictionary behind its own lock, with
-/// concrete types so that the hot path is specialised in this module. Bounded by
-/// `max_transactions` (0: no limit beyond shared memory).
+/// The transactions, found by the received request's key and by the number their label and
+/// id are made from (Kamailio's `tm` hash table): 256 shards, each two dictionaries behind
+/// its own lock, with concrete types so that the hot path is specialised in this module.
+/// Bounded by `max_transactions` (0: no limit beyond shared memory).
+///
+/// A transaction's label is its number in hex and its id (`TransactionKey.id`) a bijection
+/// of that number: both find it in one dictionary keyed by the number, the id after
+/// inverting the bijection (and comparing the id, so a forged one finds nothing). tm's local
+/// requests, numbered by their own counter and with ids made otherwise, have dictionaries by
+/// id and by label of their own.
 final class TransactionTable: @unchecked Sendable {
-    /// One shard: two dictionaries behind one pthread mutex (Transaction is not Sendable,
+    /// One shard: the dictionaries behind one pthread mutex (Transaction is not Sendable,
     /// so Synchronization.Mutex's `sending` rules do not fit).
     private final class Shard: @unchecked Sendable {
         var byKey: [String: Transaction] = [:]
+        var byNumber: [UInt64: Transaction] = [:]
+        /// Local requests' transactions (whose id is not `TransactionKey.id(number)`), by id
+        /// and by label.
         var byID: [String: Transaction] = [:]
-        /// By label (`t_continue(tindex, tlabel, ...)`, tmx).
         var byLabel: [String: Transaction] = [:]
         private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         init() { pthread_mutex_init(mutex, nil) }
@@ -42,8 +50,13 @@ final class TransactionTable: @unchecked Sendable {
         shards[key.hashValue & (Self.shardCount - 1)]
     }
 
-    /// The shard of an id or label: their last two bytes, which vary from one transaction to
-    /// the next (hex digits of a hash, of a counter), pick it without hashing the string again.
+    /// The shard of a transaction number: its low bits (numbers are consecutive).
+    @inline(__always) private func shard(ofNumber n: UInt64) -> Shard {
+        shards[Int(truncatingIfNeeded: n) & (Self.shardCount - 1)]
+    }
+
+    /// The shard of an irregular id: its last two bytes, which vary from one transaction to
+    /// the next (hex digits of a hash), pick it without hashing the string again.
     @inline(__always) private func shard(ofTag tag: String) -> Shard {
         // A hex digit's value (0-9, a-f; any other byte gives some value too).
         @inline(__always) func nibble(_ c: UInt8) -> Int { Int(c & 0x0f) + (c > 0x39 ? 9 : 0) }
@@ -67,14 +80,53 @@ final class TransactionTable: @unchecked Sendable {
             live.add(1, ordering: .relaxed)
         }
         shard(tx.key).locked { $0.byKey[tx.key] = tx }
-        shard(ofTag: tx.id).locked { $0.byID[tx.id] = tx }
-        shard(ofTag: tx.label).locked { $0.byLabel[tx.label] = tx }
+        if tx.hasNumberedID {
+            shard(ofNumber: tx.number).locked { $0.byNumber[tx.number] = tx }
+        } else {
+            shard(ofTag: tx.id).locked { $0.byID[tx.id] = tx }
+            shard(ofTag: tx.label).locked { $0.byLabel[tx.label] = tx }
+        }
         return .success(())
     }
 
     func transaction(key: String) -> Transaction? { shard(key).locked { $0.byKey[key] } }
-    func transaction(id: String) -> Transaction? { shard(ofTag: id).locked { $0.byID[id] } }
-    func transaction(label: String) -> Transaction? { shard(ofTag: label).locked { $0.byLabel[label] } }
+
+    /// The transaction whose id is `id`.
+    func transaction(id: String) -> Transaction? {
+        var id = id
+        return id.withUTF8 { transaction(id: $0) } ?? shard(ofTag: id).locked { $0.byID[id] }
+    }
+
+    /// The transaction whose id is in `b[range]` (a received branch), without making a string
+    /// when it is a numbered one.
+    func transaction(id b: [UInt8], _ range: Range<Int>) -> Transaction? {
+        if let tx = b.withUnsafeBufferPointer({ transaction(id: UnsafeBufferPointer(rebasing: $0[range])) }) {
+            return tx
+        }
+        let id = String(decoding: b[range], as: UTF8.self)
+        return shard(ofTag: id).locked { $0.byID[id] }
+    }
+
+    /// The numbered transaction whose id is `id`, or nil.
+    private func transaction(id: UnsafeBufferPointer<UInt8>) -> Transaction? {
+        guard let n = TransactionKey.number(ofID: id) else { return nil }
+        return shard(ofNumber: n).locked { s -> Transaction? in
+            guard let tx = s.byNumber[n], tx.hasID(id) else { return nil }
+            return tx
+        }
+    }
+
+    /// The transaction whose label (its number in hex) is `label` and that `accept`s: a
+    /// relayed request's, else a local request's (their numbers are counted apart).
+    func transaction(label: String, where accept: (Transaction) -> Bool = { _ in true }) -> Transaction? {
+        if let n = UInt64(label, radix: 16),
+            let tx = shard(ofNumber: n).locked({ $0.byNumber[n] }), tx.label == label, accept(tx)
+        {
+            return tx
+        }
+        guard let tx = shard(ofTag: label).locked({ $0.byLabel[label] }), accept(tx) else { return nil }
+        return tx
+    }
 
     func remove(_ tx: Transaction) {
         // Each key is hashed once: found by index, removed at that index.
@@ -84,6 +136,12 @@ final class TransactionTable: @unchecked Sendable {
             return true
         }
         if removed { live.subtract(1, ordering: .relaxed) }
+        if tx.hasNumberedID {
+            shard(ofNumber: tx.number).locked { s in
+                if let i = s.byNumber.index(forKey: tx.number), s.byNumber[i].value === tx { s.byNumber.remove(at: i) }
+            }
+            return
+        }
         shard(ofTag: tx.id).locked { s in
             if let i = s.byID.index(forKey: tx.id), s.byID[i].value === tx { s.byID.remove(at: i) }
         }
@@ -95,7 +153,6 @@ final class TransactionTable: @unchecked Sendable {
     /// Every transaction (for `tm.list`).
     var all: [Transaction] { shards.flatMap { $0.locked { Array($0.byKey.values) } } }
 }
-
 /// How transactions are matched (Kamailio's `t_lookup.c`).
 enum TransactionKey {
     /// The method class of a request: an ACK belongs to its INVITE's transaction, a CANCEL
