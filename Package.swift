@@ -40,6 +40,8 @@ let modules: [String] = [
     "topos_redis",
     "uac",
     "usrloc",
+    "websocket",
+    "xhttp",
     "xlog",
 ]
 
@@ -50,6 +52,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
     "ndb_redis": ["CHiredis"],
+    "websocket": [.product(name: "Crypto", package: "swift-crypto")],
 ]
 
 /// Modules built only for the test suite (never installed).
