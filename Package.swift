@@ -42,6 +42,7 @@ let modules: [String] = [
     "usrloc",
     "websocket",
     "xhttp",
+    "xhttp_prom",
     "xlog",
 ]
 
