@@ -17,8 +17,9 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
     /// `sip` or `msrp`.
     let subProtocol: String
     unowned let module: WebSocketModule
-    /// Set once the upgrade is done.
-    private(set) var handle: StreamConnectionHandle?
+    /// Set once the upgrade is done (under `lock`).
+    private var handleValue: StreamConnectionHandle?
+    var handle: StreamConnectionHandle? { locked { handleValue } }
 
     // Event loop only.
     private var reader = WebSocketFrameReader()
@@ -43,7 +44,7 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
     deinit { pthread_mutex_destroy(&lock) }
 
     func attach(_ handle: StreamConnectionHandle) {
-        locked { self.handle = handle }
+        locked { handleValue = handle }
     }
 
     private func locked<T>(_ body: () -> T) -> T {
