@@ -180,6 +180,7 @@ def call(port, user, callee):
             vias, header(msg, "From"), header(msg, "To"), header(msg, "Call-ID"), header(msg, "CSeq"))
         if method == "INVITE":
             print("INCOMING INVITE %s" % msg.split(" ", 2)[1], flush=True)
+            print("INCOMING VIA %s" % header(msg, "Via"), flush=True)
             ws.send_sip("SIP/2.0 180 Ringing\r\n" + common + "Content-Length: 0\r\n\r\n")
             ws.send_sip("SIP/2.0 200 OK\r\n" + common + "Contact: <sip:%s@abcdef.invalid;transport=ws>\r\n"
                         "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s" % (user, len(SDP), SDP))

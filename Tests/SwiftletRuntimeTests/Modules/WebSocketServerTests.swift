@@ -137,6 +137,8 @@ import Testing
         let rest = ws.finish()
         #expect(rest.contains("INCOMING INVITE sip:alice@abcdef.invalid;transport=ws"), "\(rest) log: \(server.log)")
         #expect(rest.contains("INCOMING BYE"), "\(rest)")
+        // The proxy's Via names the WebSocket transport (RFC 7118 section 5).
+        #expect(rest.contains("INCOMING VIA SIP/2.0/WS 127.0.0.1:\(server.port);branch=z9hG4bK"), "\(rest)")
         #expect(uacStatus == 0, "\(uacText.suffix(1500)) log: \(server.log)")
         #expect(server.waitForLog("WebSocket connection "), "\(server.log)")
     }
