@@ -54,6 +54,7 @@ final class XHTTPModule: NonSIPMessageHandler, HTTPReplyAPI, @unchecked Sendable
         e.pseudoVariables = [
             PseudoVariableClass.readOnly("hu") { ctx in ctx.message.httpURL.map { .string($0) } ?? .null }
         ]
+        URLTransformations.register()
         e.provide(self, as: NonSIPMessageHandler.self)
         e.provide(self, as: HTTPReplyAPI.self)
         e.initialize = { context in

@@ -38,6 +38,7 @@ import Testing
                         exit;
                     }
                     append_to_reply("X-Seen: $hdr(User-Agent) $pr $si\\r\\n");
+                    append_to_reply("X-URL: $(hu{url.path}) [$(hu{url.querystring})]\\r\\n");
                     xhttp_reply("200", "OK", "text/plain", "url=$hu");
                 }
                 """, modulePath: productsDirectory)
@@ -55,7 +56,7 @@ import Testing
         let r = try #require(sent.first)
         #expect(
             r.text
-                == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Seen: probe tcp 127.0.0.1\r\n\(Self.server)"
+                == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Seen: probe tcp 127.0.0.1\r\nX-URL: /a [b=1]\r\n\(Self.server)"
                 + "Content-Length: 10\r\n\r\nurl=/a?b=1")
         #expect(r.destination.connectionID == 7)
         #expect(r.destination.proto == .tcp)
@@ -72,7 +73,9 @@ import Testing
         core.receive("GET /abc HTTP/1.1\r\n\r\n", from: Self.client, proto: .tcp, connectionID: 3)
         #expect(core.takeSent().isEmpty)
         core.receive("GET /a HTTP/1.1\r\n\r\n", from: Self.client, proto: .tcp, connectionID: 3)
-        #expect(core.takeSent().map(\.firstLine) == ["HTTP/1.1 200 OK"])
+        let sent = core.takeSent()
+        #expect(sent.map(\.firstLine) == ["HTTP/1.1 200 OK"])
+        #expect(sent.first?.text.contains("\r\nX-URL: /a []\r\n") == true)
     }
 
     @Test func jsonRPCOverHTTP() throws {
