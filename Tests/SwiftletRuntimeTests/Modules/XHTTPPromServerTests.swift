@@ -111,4 +111,31 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("kamailio_sl_200_replies 0 ") })
         #expect(!lines.contains { $0.hasPrefix("kamailio_core_") })
     }
+
+    /// etc/grafana/swiftlet-dashboard.json graphs only metrics the server has.
+    @Test(.enabled(if: curlPath != nil, "curl is not installed")) func theGrafanaDashboardUsesExistingMetrics() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let dashboard = try String(
+            contentsOf: root.appendingPathComponent("etc/grafana/swiftlet-dashboard.json"), encoding: .utf8)
+        let names = Set(dashboard.matches(of: try Regex("kamailio_[A-Za-z0-9_]+")).map { String(dashboard[$0.range]) })
+        #expect(names.count > 30)
+        let config = Self.config(stats: "all").replacingOccurrences(
+            of: "loadmodule \"jsonrpcs.so\"",
+            with: """
+                loadmodule "jsonrpcs.so"
+                loadmodule "tm.so"
+                loadmodule "tmx.so"
+                loadmodule "usrloc.so"
+                loadmodule "registrar.so"
+                loadmodule "websocket.so"
+                loadmodule "kex.so"
+                """)
+        let server = try TestServer(config: config)
+        let served = Set(
+            try Self.metrics(server.port).lines.compactMap { $0.split(separator: " ").first.map(String.init) })
+        for name in names.sorted() {
+            #expect(served.contains(name), "\(name) is not served; log: \(server.log.suffix(500))")
+        }
+    }
 }
