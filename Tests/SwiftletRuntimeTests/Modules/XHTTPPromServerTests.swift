@@ -93,6 +93,10 @@ import Testing
         #expect(lines.contains("# Kamailio whole internal statistics"))
         #expect(Self.sample(lines, "kamailio_core_rcv_requests_options") == "kamailio_core_rcv_requests_options 1")
         #expect(Self.sample(lines, "kamailio_sl_404_replies") == "kamailio_sl_404_replies 1", "\(lines)")
+        // curl's own connection is the one open.
+        #expect(
+            Self.sample(lines, "kamailio_tcp_current_opened_connections") == "kamailio_tcp_current_opened_connections 1"
+        )
 
         // Over RPC, then the page again.
         let rpc = try WebSocketServerTests.rpc(
