@@ -205,6 +205,14 @@ def bad(port, kind):
         ws.frame(3, b"x")
     elif kind == "close":
         ws.frame(8, struct.pack(">H", 1000) + b"bye")
+    elif kind == "message":
+        ws.send_sip(request("MESSAGE", "sip:x@test.example", "m", 1, "m1", "t1", "<sip:x@test.example>"))
+    elif kind == "partial":
+        # Half a frame, then the TCP connection goes away mid-message.
+        ws.s.sendall(bytes([0x81, 0x80 | 100]) + os.urandom(4) + b"OPTIONS si")
+        ws.s.close()
+        print("GONE", flush=True)
+        return
     elif kind == "ping":
         ws.frame(9, b"hello")
         op, payload = ws.read_frame()
