@@ -43,6 +43,9 @@ let modules: [String] = [
     "topos_redis",
     "uac",
     "usrloc",
+    "websocket",
+    "xhttp",
+    "xhttp_prom",
     "xlog",
 ]
 
@@ -53,6 +56,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
     "ndb_redis": ["CHiredis"],
+    "websocket": [.product(name: "Crypto", package: "swift-crypto")],
 ]
 
 /// Modules on the stateful call path (tm, rr and what the benchmark configurations load):

@@ -18,6 +18,9 @@ pkg-config --exists libmariadb 2>/dev/null || need+=(libmariadb-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if [ "$mode" = test ]; then
     command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+    # curl (HTTP, JSON-RPC over HTTP and /metrics tests) and python3 (the WebSocket client).
+    command -v curl >/dev/null 2>&1 || need+=(curl)
+    command -v python3 >/dev/null 2>&1 || need+=(python3)
     [ -f /etc/kamailio/kamailio.cfg ] || need+=(kamailio)
     command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)

@@ -14,6 +14,8 @@ final class JSONRPCModule {
     var dgramMode: Int = 0o660
     var prettyFormat = 1
     var server: DatagramServer?
+    /// JSON-RPC over HTTP, when xhttp is loaded and the transport asks for it.
+    var http: JSONRPCHTTPTransport?
 
     var exports: ModuleExports {
         let e = ModuleExports(name: "jsonrpcs")
@@ -31,13 +33,32 @@ final class JSONRPCModule {
         e.rpcs = [
             RPCCommand("jsonrpc.echo", "Returns its parameters (jsonrpcs test command).") { r in .array(r.params) }
         ]
+        e.functions = [
+            ScriptFunction("jsonrpc_dispatch", parameters: 0, routes: .request) { _ in
+                { ctx in
+                    guard let http = self.http else {
+                        Log.error("jsonrpcs", "jsonrpc over http not initialized - check transport param")
+                        return -1
+                    }
+                    return http.dispatch(ctx)
+                }
+            }
+        ]
         e.initialize = { context in
             let wanted = self.transport == 0 ? 7 : self.transport
-            if wanted & 3 != 0 {
-                Log.warning(
-                    "jsonrpcs", "the HTTP and FIFO transports are not available yet; serving the datagram socket only")
+            if wanted & 1 != 0 {
+                // As Kamailio: HTTP needs xhttp; an error only when asked for explicitly.
+                if let xhttp = context.core.apis.lookup(HTTPReplyAPI.self) {
+                    self.http = JSONRPCHTTPTransport(
+                        xhttp: xhttp, rpcs: context.core.rpcs, pretty: self.prettyFormat != 0)
+                } else if self.transport & 1 != 0 {
+                    throw FixupError("cannot bind to XHTTP API: add loadmodule \"xhttp.so\"")
+                }
             }
-            guard wanted & 4 != 0 || wanted & 3 != 0 else { return }
+            if wanted & 2 != 0 {
+                Log.warning("jsonrpcs", "the FIFO transport is not available yet")
+            }
+            guard wanted & 4 != 0 || wanted & 2 != 0 else { return }
             let s = DatagramServer(
                 path: Core.runtimePath(self.dgramSocket), mode: mode_t(self.dgramMode), pretty: self.prettyFormat != 0,
                 rpcs: context.core.rpcs)

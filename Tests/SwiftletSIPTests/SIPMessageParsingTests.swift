@@ -163,3 +163,27 @@ let optionsLines = [
         #expect(HeaderURI.uriText("sip:a@b;tag=2") == "sip:a@b")
     }
 }
+
+/// HTTP/1.x request lines (what xhttp serves on the SIP listeners).
+@Suite struct HTTPRequestLineTests {
+    @Test func httpRequestsParseWithTheirURL() throws {
+        let m = try SIPMessage(parsing: Array("POST /RPC?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}".utf8))
+        #expect(m.isHTTP)
+        #expect(m.isRequest)
+        #expect(m.methodText == "POST")
+        #expect(m.httpURL == "/RPC?x=1")
+        #expect(m.buffer[m.bodyRange].count == 2)
+        let sip = try SIPMessage(parsing: Array("OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n".utf8))
+        #expect(!sip.isHTTP)
+        #expect(sip.httpURL == nil)
+        #expect(throws: SIPParseError.self) { try SIPMessage(parsing: Array("GET / HTTP/2.0\r\n\r\n".utf8)) }
+        #expect(throws: SIPParseError.self) { try SIPMessage(parsing: Array("GET /x SIP/2.0\r\n\r\n".utf8)) }
+    }
+
+    @Test func requestLineDetection() {
+        #expect(SIPMessage.startsWithHTTPRequestLine(Array("GET / HTTP/1.1\r\nHost: x".utf8)))
+        #expect(SIPMessage.startsWithHTTPRequestLine(Array("POST /RPC HTTP/1.0\n".utf8)))
+        #expect(!SIPMessage.startsWithHTTPRequestLine(Array("INVITE sip:a@b SIP/2.0\r\n".utf8)))
+        #expect(!SIPMessage.startsWithHTTPRequestLine(Array("GET / HTTP/1.1".utf8)))  // no line end yet
+    }
+}

@@ -33,6 +33,11 @@ final class MessageDispatcher: @unchecked Sendable {
             }
             return
         }
+        if message.isHTTP {
+            // Kamailio's nonsip_msg_run_hooks: xhttp takes HTTP requests.
+            core.apis.lookup(NonSIPMessageHandler.self)?.handleNonSIPMessage(message, receive: receive, core: core)
+            return
+        }
         // Kamailio's receive_msg sanity checks: without a parsable top Via there is nowhere to
         // send a reply, and Call-ID, CSeq, From and To must be there; else the message is dropped.
         // The top Via is parsed once here and kept (Kamailio's msg->via1).

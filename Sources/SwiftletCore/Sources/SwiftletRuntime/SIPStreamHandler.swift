@@ -14,6 +14,8 @@ final class SIPStreamHandler: ChannelInboundHandler {
     private var connection: TCPConnection?
     /// Set for outgoing connections, which register themselves when connected.
     private let preassignedID: Int?
+    /// After refusing an oversized HTTP request: the rest of what the peer sends is dropped.
+    private var discarding = false
 
     init(transport: TCPTransport, socket: ListeningSocket, connectionID: Int? = nil) {
         self.transport = transport
@@ -45,8 +47,12 @@ final class SIPStreamHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let connection else { return }
+        guard let connection, !discarding else { return }
         let buffer = unwrapInboundIn(data)
+        if let codec = connection.upgrade.codec {
+            buffer.withUnsafeReadableBytes { codec.received($0, on: connection) }
+            return
+        }
         buffer.withUnsafeReadableBytes { framer.append($0) }
         do {
             while let frame = try framer.next() {
@@ -65,12 +71,22 @@ final class SIPStreamHandler: ChannelInboundHandler {
             }
         } catch {
             Log.warning("core", "closing connection \(connection.id) from \(connection.remote): \(error)")
+            if let reply = HTTPStreamSupport.tooLargeReply(pending: Array(framer.pendingBytes.prefix(8192))) {
+                // Answer, stop sending, and drop the rest of the body until the peer closes.
+                discarding = true
+                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: reply)), promise: nil)
+                context.close(mode: .output, promise: nil)
+                return
+            }
             context.close(promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let connection { transport.table.remove(connection.id) }
+        if let connection {
+            transport.table.remove(connection.id)
+            connection.upgrade.codec?.closed(connection)
+        }
         context.fireChannelInactive()
     }
 

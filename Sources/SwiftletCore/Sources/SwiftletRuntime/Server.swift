@@ -128,6 +128,7 @@ public enum Server {
                     lifetime: config.tcpConnectionLifetime, maxConnections: config.tcpMaxConnections,
                     acceptNoContentLength: config.tcpAcceptNoCL,
                     workers: config.tcpChildren > 0 ? config.tcpChildren : config.children))
+        tcp?.registerStatistics()
         for (i, a) in config.listen.enumerated() {
             switch a.proto {
             case .udp:

@@ -39,6 +39,8 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
         // As Kamailio's get_send_socket: with mhomed, the route decides for UDP (a forced
         // socket was already taken by the caller).
         if proto == .udp, let routes { return routes.socket(for: address) }
+        // WebSocket connections live on the TCP listeners (Kamailio's WS over TCP sockets).
+        let proto = proto == .ws ? .tcp : proto
         if let received, received.proto == proto, received.isIPv6 == address.isIPv6 { return received }
         if proto == .udp { return address.isIPv6 ? firstUDP6 : firstUDP4 }
         return sockets.first { $0.proto == proto && $0.isIPv6 == address.isIPv6 }
@@ -55,7 +57,7 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
                 return false
             }
             return true
-        case .tcp:
+        case .tcp, .ws:
             guard let streams else {
                 Log.error("core", "cannot send to \(destination): TCP is disabled")
                 return false

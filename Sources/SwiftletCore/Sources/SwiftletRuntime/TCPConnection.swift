@@ -12,6 +12,8 @@ final class TCPConnection: @unchecked Sendable {
     /// The listening socket it belongs to (for an outgoing connection: the socket chosen
     /// to send from).
     let socket: ListeningSocket
+    /// What the connection speaks after an upgrade (WebSocket), else plain SIP.
+    let upgrade = ConnectionUpgradeSlot()
 
     init(id: Int, channel: Channel, remote: SwiftletSDK.SocketAddress, socket: ListeningSocket) {
         self.id = id
@@ -24,6 +26,7 @@ final class TCPConnection: @unchecked Sendable {
     /// the connection's event loop).
     func write(_ bytes: [UInt8]) -> Bool {
         guard channel.isActive else { return false }
+        let bytes = upgrade.codec?.encode(bytes) ?? bytes
         channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
         return true
     }

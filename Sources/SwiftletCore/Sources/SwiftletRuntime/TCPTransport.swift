@@ -59,7 +59,7 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
     func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool {
         if let id = destination.connectionID, let c = table.connection(id: id), c.write(bytes) { return true }
         if let c = table.connection(to: destination.address), c.write(bytes) { return true }
-        if destination.flags.contains(.forwardNoConnect) {
+        if destination.flags.contains(.forwardNoConnect) || destination.proto == .ws {
             Log.error("core", "no open connection to \(destination) and connecting is not allowed")
             return false
         }

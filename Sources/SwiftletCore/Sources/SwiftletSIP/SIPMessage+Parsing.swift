@@ -121,6 +121,10 @@ extension SIPMessage {
         guard !first.isEmpty, first.allSatisfy({ isTokenChar(b[$0]) }) else {
             throw SIPParseError(.badFirstLine, at: line.lowerBound)
         }
+        // An HTTP/1.x request line (Kamailio's FLINE_FLAG_PROTO_HTTP): for the xhttp module.
+        if isHTTPVersion(b, version), !uri.isEmpty {
+            return (.request(method: SIPMethod(bytes: b, first), methodRange: first, uri: uri), version)
+        }
         // A URI has a scheme before its colon (`sip:`, `tel:`, ...), never a bare `:`.
         guard !uri.isEmpty, let colon = b.firstIndex(of: ASCII.colon, in: uri), colon > uri.lowerBound else {
             throw SIPParseError(.badFirstLine, at: uri.lowerBound)

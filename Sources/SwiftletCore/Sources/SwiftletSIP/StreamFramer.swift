@@ -26,6 +26,9 @@ public struct StreamFramer {
     /// Bytes received and not yet returned as frames.
     public var pendingByteCount: Int { buffer.count - start }
 
+    /// Bytes received and not yet returned as frames (to tell what a refused stream was).
+    public var pendingBytes: ArraySlice<UInt8> { buffer[start...] }
+
     /// Adds received bytes.
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         if start > 0, start == buffer.count {
