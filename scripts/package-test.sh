@@ -23,7 +23,18 @@ export DEBIAN_FRONTEND=noninteractive
 scripts/deps.sh test >/dev/null # sipp, redis-server
 
 fail() { echo "package test: $*" >&2; exit 1; }
-free_port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, getattr(socket, sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
+# A port no TCP or UDP socket of this machine uses (/proc/net: local address column).
+free_port() {
+    local port hex
+    while :; do
+        port=$(shuf -i 20000-60999 -n 1)
+        hex=$(printf '%04X' "$port")
+        if ! grep -qE "^ *[0-9]+: [0-9A-F]+:$hex " /proc/net/tcp /proc/net/udp /proc/net/tcp6 /proc/net/udp6 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+}
 installed_swiftlet() { { dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' 'swiftlet*' 2>/dev/null || true; } | awk '$1 != "un" { print $2 }'; }
 
 # Leftovers of an interrupted run.
@@ -78,10 +89,14 @@ getent passwd swiftlet >/dev/null || fail "postinst did not create the swiftlet 
 if ldd /usr/bin/swiftlet /usr/bin/swiftletctl /usr/lib/swiftlet/modules/*.so | grep -E "not found|$repo|/opt/swift|\.build/"; then
     fail "installed files resolve libraries outside the packages and the system"
 fi
-# The unit as systemd reads it (no systemd runs here: offline).
-systemd-analyze verify --man=no /lib/systemd/system/swiftlet.service >"$tmp/verify.log" 2>&1 ||
-    { cat "$tmp/verify.log"; fail "systemd-analyze verify swiftlet.service failed"; }
-[ ! -s "$tmp/verify.log" ] || { cat "$tmp/verify.log"; fail "systemd-analyze verify found problems"; }
+# The unit as systemd reads it (no systemd runs here: offline), when systemd is installed.
+if command -v systemd-analyze >/dev/null 2>&1; then
+    systemd-analyze verify --man=no /lib/systemd/system/swiftlet.service >"$tmp/verify.log" 2>&1 ||
+        { cat "$tmp/verify.log"; fail "systemd-analyze verify swiftlet.service failed"; }
+    [ ! -s "$tmp/verify.log" ] || { cat "$tmp/verify.log"; fail "systemd-analyze verify found problems"; }
+else
+    echo "note: systemd is not installed: swiftlet.service is not checked with systemd-analyze verify"
+fi
 echo "installed: $(echo $packages); $(wc -l <"$tmp/installed.files") paths"
 
 echo "== swiftlet -c (the default configuration and module path: no -f, no -L)"
@@ -105,7 +120,7 @@ grep -q "core 9.9.9; this core is swiftlet $version" "$tmp/old.log" || { cat "$t
 grep -o "was built for .*" "$tmp/old.log"
 
 echo "== redis-server on loopback"
-redis_port=$(free_port SOCK_STREAM)
+redis_port=$(free_port)
 mkdir -p "$tmp/redis"
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp/redis" >"$tmp/redis.log" 2>&1 &
 redis=$!
@@ -113,7 +128,7 @@ for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q P
 redis-cli -p "$redis_port" ping | grep -q PONG || fail "redis-server did not start"
 
 echo "== the service's command line (ExecStart of swiftlet.service)"
-sip_port=$(free_port SOCK_DGRAM)
+sip_port=$(free_port)
 # The operator's configuration, in the conffile.
 cat >/etc/swiftlet/swiftlet.cfg <<EOF
 #!KAMAILIO
@@ -178,10 +193,10 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 grep -q "Listening on" "$tmp/server.log" || { cat "$tmp/server.log"; fail "the server did not start"; }
-[ "$(ps -o user= -p "$server")" = "$user" ] || fail "the server does not run as $user"
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$server/status")" = "$(id -u "$user")" ] || fail "the server does not run as $user"
 
 echo "== SIPp OPTIONS"
-sipp_port=$(free_port SOCK_DGRAM)
+sipp_port=$(free_port)
 sipp -sf Tests/Scenarios/options/uac.xml -m 5 -r 10 -i 127.0.0.1 -p "$sipp_port" -timeout 20s -nostdin \
     "127.0.0.1:$sip_port" >"$tmp/sipp.log" 2>&1 || { tail -20 "$tmp/server.log"; fail "SIPp OPTIONS failed"; }
 [ "$(redis-cli -p "$redis_port" GET swiftlet_package_test)" = 5 ] || fail "ndb_redis did not count 5 OPTIONS in Redis"
