@@ -7,6 +7,10 @@
 #                           redis-server, PostgreSQL and MariaDB servers (the tests start
 #                           private ones; the packages' own services are not needed),
 #                           rtpengine-daemon (the rtpengine tests run it in user space)
+#   scripts/deps.sh install those of build, plus what scripts/install uses: patchelf (the
+#                           installed files' RUNPATH) and help2man (the man pages)
+#   scripts/deps.sh package those of install, plus what scripts/package-deb uses: dpkg-dev
+#                           (dpkg-shlibdeps) and lintian
 # As root it runs apt-get itself; otherwise through sudo when there is one, or it prints
 # the command to run and fails.
 set -euo pipefail
@@ -16,6 +20,14 @@ pkg-config --exists hiredis 2>/dev/null || need+=(libhiredis-dev)
 pkg-config --exists libpq 2>/dev/null || need+=(libpq-dev)
 pkg-config --exists libmariadb 2>/dev/null || need+=(libmariadb-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+if [ "$mode" = install ] || [ "$mode" = package ]; then
+    command -v patchelf >/dev/null 2>&1 || need+=(patchelf)
+    command -v help2man >/dev/null 2>&1 || need+=(help2man)
+fi
+if [ "$mode" = package ]; then
+    command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
+    command -v lintian >/dev/null 2>&1 || need+=(lintian)
+fi
 if [ "$mode" = test ]; then
     command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
     # curl (HTTP, JSON-RPC over HTTP and /metrics tests) and python3 (the WebSocket client).

@@ -18,7 +18,7 @@ var socketPath = "/run/swiftlet/swiftlet_rpc.sock"
 var timeoutSeconds = 5
 var textOutput = false
 let usage = """
-    usage: swiftletctl [options] method [param ...]
+    Usage: swiftletctl [options] method [param ...]
     Calls an RPC command of a running swiftlet through jsonrpcs' datagram socket.
     Options:
         -s socket    the socket (default /run/swiftlet/swiftlet_rpc.sock)

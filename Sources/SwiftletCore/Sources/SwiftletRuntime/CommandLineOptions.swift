@@ -4,7 +4,8 @@ import SwiftletSDK
 /// The `swiftlet` command line, parsed getopt-style as Kamailio's: short options may be
 /// grouped (`-DDE`), values attached or separate (`-n4`, `-n 4`), `-d`/`-D` repeated.
 public struct CommandLineOptions: Equatable {
-    public var configFile = "/etc/swiftlet/swiftlet.cfg"
+    /// `-f file`; by default `/etc/swiftlet/swiftlet.cfg`, or the install prefix's (see `InstallLayout`).
+    public var configFile = InstallLayout.defaultConfigFile()
     public var checkOnly = false
     /// Number of `-D`: 0 daemonize, 1 no fork, 2 foreground without daemonizing.
     public var foreground = 0
@@ -182,14 +183,17 @@ public struct CommandLineOptions: Equatable {
     public static let help = """
         Usage: swiftlet [options]
         Options:
-            -f file      Configuration file (default: /etc/swiftlet/swiftlet.cfg)
+            -f file      Configuration file (default: /etc/swiftlet/swiftlet.cfg; for an executable
+                         installed as PREFIX/bin/swiftlet, PREFIX/etc/swiftlet/swiftlet.cfg when
+                         PREFIX is not /usr and PREFIX/etc/swiftlet exists)
             -c           Check the configuration file and exit (every error as file:line:col)
             --cfg-print  Print the configuration after the preprocessor (includes, #!ifdef,
                          defines) and exit
             -A define    Add a preprocessor define: NAME or NAME=VALUE, as #!define (repeatable)
             -l address   Listen on the address: [proto:]addr[:port] (repeatable)
-            -L path      Module search path (mpath), directories separated by ':'
-            -n processes Number of UDP worker threads per listener (children)
+            -L path      Module search path (mpath), directories separated by ':' (default: the
+                         executable's directory, then ../lib/swiftlet/modules beside it)
+            -n threads   Number of UDP worker threads per listener (children)
             -m MB        Shared memory size in MB (default 64; shm_mem_size in the config)
             -M MB        Private memory size (accepted and ignored: workers are threads)
             -d           Raise the debug level (repeatable); --debug=N sets it
@@ -203,18 +207,19 @@ public struct CommandLineOptions: Equatable {
             -t dir       chroot to dir at start-up
             -w dir       Change to dir at start-up (default /)
             -Y dir       Runtime directory for control sockets (default /run/swiftlet)
-            -N processes Number of TCP worker threads (tcp_children; default: as -n)
+            -N threads   Number of TCP worker threads (tcp_children; default: as -n)
             -a mode      Auto aliases: yes/on or no/off (auto_aliases)
             --alias=val  Add an alias: [proto:]hostname[:port] (as alias=)
             -K           Check that the top Via of a reply is this server (check_via)
             -T           Disable TCP (disable_tcp)
             --loadmodule=name  Load the module before the configuration's
-            --modparam=modname:paramname:type:value  Set a module parameter after the
-                         configuration's (type s for a string, i for an integer)
+            --modparam=modname:paramname:type:value
+                         Set a module parameter after the configuration's (type s for a
+                         string, i for an integer)
             --subst=exp, --substdef=exp, --substdefs=exp  A #!subst, #!substdef, #!substdefs
             -G file      Write the process group id to file
             -I           Print the build's flags and exit
-            -V, -v, --version Print the version and exit
+            -V, -v, --version  Print the version and exit
             -h, --help   Print this text and exit
         Accepted for Kamailio's command lines, without effect here: -b nr (UDP buffer
         probing), -e (terminal colours), -O nr, -Q nr (SCTP workers), -r, -R (received= by

@@ -313,14 +313,7 @@ public enum ConfigurationLoader {
     }
 
     /// The directory of the running executable, and `<prefix>/lib/swiftlet/modules` beside it.
-    static func defaultModulePath() -> [String] {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        guard n > 0 else { return ["."] }
-        let exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        return [dir, "\(dir)/../lib/swiftlet/modules"]
-    }
+    static func defaultModulePath() -> [String] { InstallLayout.defaultModulePath() }
 
     /// Without `listen=`, Kamailio listens on every local IPv4 address, and IPv6 ones with
     /// `auto_bind_ipv6` (UDP; TCP is added for them unless disabled).
