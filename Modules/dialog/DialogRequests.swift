@@ -56,13 +56,20 @@ extension DialogModule {
         return h + more
     }
 
-    /// Sends a BYE to `leg` (`send_bye`); its final reply moves the dialog (`bye_reply_cb`).
-    func sendBye(_ d: Dialog, _ leg: Leg, headers: String) -> Bool {
+    /// True when BYEs may be sent (`send_bye` supports confirmed dialogs only).
+    func canSendBye(_ d: Dialog) -> Bool {
         let state = table.locked(d) { d.state }
         guard state == .confirmedWithoutAck || state == .confirmed else {
             Log.error("dialog", "terminating non-confirmed dialogs not supported")
             return false
         }
+        return true
+    }
+
+    /// Sends a BYE to `leg` (`send_bye`); its final reply moves the dialog (`bye_reply_cb`).
+    /// The caller checked `canSendBye` (the first BYE's reply may end the dialog before the
+    /// second BYE goes out).
+    func sendBye(_ d: Dialog, _ leg: Leg, headers: String) -> Bool {
         var all = headers
         if leg == .callee, !settings.calleeHeaders.isEmpty {
             all += settings.calleeHeaders
@@ -103,11 +110,15 @@ extension DialogModule {
     func byeAll(_ d: Dialog, headers: String) -> Bool {
         runCallbacks(.terminated, d, nil)
         let h = extraHeaders(headers)
-        let a = sendBye(d, .caller, headers: h)
-        let b = sendBye(d, .callee, headers: h)
         let state = table.locked(d) { d.state }
+        var sent = false
+        if canSendBye(d) {
+            let a = sendBye(d, .caller, headers: h)
+            let b = sendBye(d, .callee, headers: h)
+            sent = a && b
+        }
         runEventRoute(d, message: nil, receive: nil, old: state, new: .deleted)
-        return a && b
+        return sent
     }
 
     /// `dlg_bye(side)`: one BYE, once per side.
@@ -119,8 +130,8 @@ extension DialogModule {
             return true
         }
         guard first else { return false }
-        let ok = sendBye(d, leg, headers: extraHeaders(headers))
         let state = table.locked(d) { d.state }
+        let ok = canSendBye(d) && sendBye(d, leg, headers: extraHeaders(headers))
         runEventRoute(d, message: nil, receive: nil, old: state, new: .deleted)
         return ok
     }

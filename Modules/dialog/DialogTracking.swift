@@ -119,23 +119,35 @@ extension DialogModule {
         }
     }
 
-    /// A callback of the initial INVITE's transaction (Kamailio's `dlg_onreply`).
+    /// A callback of the initial INVITE's transaction (Kamailio's `dlg_onreply`). Kamailio
+    /// moves the dialog when a reply is ready to go upstream (`TMCB_RESPONSE_READY`, before
+    /// it is sent); tm's `responseOut` runs after sending, when the caller's ACK may already
+    /// be routed. So provisional and 2xx replies move the dialog when they arrive
+    /// (`responseIn`, before tm relays them), negative final replies when sent (they may be
+    /// another branch's or tm's own 408), and local 1xx/2xx replies when sent.
     func onReply(_ d: Dialog, _ event: TransactionEvent) {
         switch event.type {
         case .responseIn:
             if let rctx = event.replyContext { DialogMessageStates.setDialog(d, for: rctx) }
-            return
+            guard (101..<300).contains(event.code) else { return }
+            replyMoves(d, event, onlyWhenChanged: false)
         case .onFailure:
             DialogMessageStates.setDialog(d, for: event.request)
-            return
+        case .responseOut:
+            // The local 100 Trying does not move the dialog (Kamailio runs RESPONSE_READY for
+            // local replies from 200 on only).
+            guard event.code > 100 else { return }
+            replyMoves(d, event, onlyWhenChanged: event.code < 300)
         default: break
         }
-        // The local 100 Trying does not move the dialog (Kamailio runs TMCB_RESPONSE_READY
-        // for local replies from 200 on only).
-        guard event.code > 100 else { return }
+    }
+
+    /// The state change a reply causes, with its event route, callbacks and statistics.
+    func replyMoves(_ d: Dialog, _ event: TransactionEvent, onlyWhenChanged: Bool) {
         let stateEvent: DialogStateEvent =
             event.code < 200 ? .reply1xx : event.code < 300 ? .reply2xx : .reply3xx
         let (old, new) = transition(d, stateEvent)
+        if onlyWhenChanged && old == new { return }
         runEventRoute(d, message: event.reply, receive: event.request.receive, old: old, new: new)
         if new == .early {
             runCallbacks(.early, d, event.reply)

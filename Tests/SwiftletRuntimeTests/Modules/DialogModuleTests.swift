@@ -11,7 +11,9 @@ import Testing
     static let caller = "127.0.0.1:5070"
     static let callee = "127.0.0.2:5080"
 
-    static func config(_ params: String = "", request: String = "dlg_manage();") -> String {
+    static func config(
+        _ params: String = "", request: String = "dlg_manage();", info: String = "", reply: String = ""
+    ) -> String {
         """
         log_stderror=yes
         debug=-1
@@ -32,6 +34,7 @@ import Testing
             if (has_totag()) {
                 if (loose_route()) {
                     if (is_method("BYE")) { $sht(ev=>bye_state) = $dlg(state); }
+                    if (is_method("INFO")) { route(INFO); }
                     t_relay();
                     exit;
                 }
@@ -52,7 +55,14 @@ import Testing
                 $sht(ev=>h_id) = $dlg(h_id);
             }
             $du = "sip:127.0.0.2:5080";
+            t_on_reply("REPLY");
             t_relay();
+        }
+        route[INFO] {
+            \(info)
+        }
+        onreply_route[REPLY] {
+            \(reply)
         }
         event_route[dialog:start] { $sht(ev=>start) = $sht(ev=>start) + 1; $sht(ev=>start_var) = $dlg_var(route); }
         event_route[dialog:end] { $sht(ev=>end) = $sht(ev=>end) + 1; }
@@ -61,8 +71,11 @@ import Testing
         """
     }
 
-    static func core(_ params: String = "", request: String = "dlg_manage();") throws -> EmbeddedCore {
-        try EmbeddedCore(config: config(params, request: request), modulePath: productsDirectory)
+    static func core(
+        _ params: String = "", request: String = "dlg_manage();", info: String = "", reply: String = ""
+    ) throws -> EmbeddedCore {
+        try EmbeddedCore(
+            config: config(params, request: request, info: info, reply: reply), modulePath: productsDirectory)
     }
 
     static func invite(callID: String) -> String {
@@ -330,6 +343,94 @@ import Testing
         #expect(throws: RPCError(404, "Profile not found: nope")) {
             try Self.rpc(core, "dlg.profile_get_size", .string("nope"))
         }
+    }
+}
+
+extension DialogModuleTests {
+    @Test func keepAlivesThatFailEndTheDialog() throws {
+        let core = try Self.core(
+            """
+            modparam("dialog", "ka_timer", 1)
+            modparam("dialog", "ka_interval", 2)
+            """,
+            request: #"dlg_manage(); dlg_set_property("ka-src");"#)
+        let expired = Self.stat("expired_dialogs")
+        _ = try Self.confirmedCall(core, callID: "dlg-ka")
+        core.advance(milliseconds: 3_000)
+        // (tm retransmits an unanswered OPTIONS: the same request again)
+        let options = core.takeSent().filter { $0.firstLine.hasPrefix("OPTIONS") }
+        #expect(
+            Set(options.map { "\($0.firstLine) -> \($0.destination.address)" }) == [
+                "OPTIONS sip:alice@127.0.0.1:5070 SIP/2.0 -> 127.0.0.1:5070"
+            ])
+        #expect(Set(options.map(\.text)).count == 1)
+        let ka = try #require(options.first)
+        // One below the callee's CSeq (10), so that a live UA answers and a dead one does not.
+        #expect(Self.header("CSeq", ka.text) == "9 OPTIONS")
+        #expect(Self.header("From", ka.text) == "<sip:bob@127.0.0.1>;tag=b1")
+        core.receive(TMModuleTests.reply(to: ka, 481, "Call Does Not Exist", toTag: nil), from: Self.caller)
+        // ka_failed_limit 1: the dialog has 10 s left.
+        #expect(try Self.dialogs(core).first?["lifetime"] == .int(10))
+        core.advance(milliseconds: 11_000)
+        #expect(try Self.dialogs(core).isEmpty)
+        #expect(Self.stat("expired_dialogs") == expired + 1)
+        #expect(Self.sht(core, "end") == .int(1))
+    }
+
+    @Test func inDialogFunctionsByeGetAndContext() throws {
+        let core = try Self.core(
+            info: """
+                $sht(ev=>dir) = $dlg_ctx(dir);
+                $sht(ev=>set) = $dlg_ctx(set);
+                $sht(ev=>callid) = $dlg(callid);
+                $sht(ev=>known) = 0;
+                if (is_known_dlg()) { $sht(ev=>known) = 1; }
+                if (dlg_get("$ci", "$tt", "$ft")) { $sht(ev=>got) = 1; }
+                dlg_bye("all");
+                """)
+        let (_, route) = try Self.confirmedCall(core, callID: "dlg-7")
+        core.receive(
+            Self.inDialog("INFO", callID: "dlg-7", route: route, fromCaller: false, cseq: 5, branch: "info7"),
+            from: Self.callee)
+        let sent = core.takeSent()
+        #expect(Self.sht(core, "dir") == .int(2))  // upstream: from the callee
+        #expect(Self.sht(core, "set") == .int(1))
+        #expect(Self.sht(core, "callid") == .string("dlg-7"))
+        #expect(Self.sht(core, "known") == .int(1))
+        #expect(Self.sht(core, "got") == .int(1))
+        let byes = sent.filter { $0.firstLine.hasPrefix("BYE") }
+        #expect(
+            Set(byes.map(\.firstLine)) == [
+                "BYE sip:alice@127.0.0.1:5070 SIP/2.0", "BYE sip:bob@127.0.0.2:5080 SIP/2.0",
+            ])
+        // The INFO from the callee (CSeq 5) moved the callee's CSeq: its BYE to the caller has 6.
+        let toCaller = try #require(byes.first { $0.firstLine.contains("alice") })
+        #expect(Self.header("CSeq", toCaller.text) == "6 BYE")
+        #expect(Self.sht(core, "end") == .int(1))
+    }
+
+    @Test func unsetProfileInAReplyRouteAndPerDialogTimeoutBye() throws {
+        let core = try Self.core(
+            #"modparam("dialog", "timeout_avp", "$avp(dlgto)")"#,
+            request: #"$avp(dlgto) = 5; $dlg_ctx(timeout_bye) = 1; dlg_manage();"#,
+            reply: #"if ($rs == 180) { unset_dlg_profile("calls"); $sht(ev=>unset) = $rc; }"#)
+        core.receive(Self.invite(callID: "dlg-8"), from: Self.caller)
+        let invite = try #require(core.takeSent().first { $0.firstLine.hasPrefix("INVITE") })
+        #expect(try Self.rpc(core, "dlg.profile_get_size", .string("calls")) == .int(1))
+        core.receive(Self.reply(to: invite, 180, "Ringing"), from: Self.callee)
+        _ = core.takeSent()
+        #expect(Self.sht(core, "unset") == .int(1))
+        #expect(try Self.rpc(core, "dlg.profile_get_size", .string("calls")) == .int(0))
+        #expect(try Self.dialogs(core).first?["lifetime"] == .int(5))
+        core.receive(Self.reply(to: invite, 200, "OK"), from: Self.callee)
+        _ = core.takeSent()
+        core.advance(milliseconds: 6_000)
+        let byes = core.takeSent().filter { $0.firstLine.hasPrefix("BYE") }
+        // $dlg_ctx(timeout_bye): BYEs to both sides without send_bye (and tm's retransmissions)
+        #expect(
+            Set(byes.map(\.firstLine)) == [
+                "BYE sip:alice@127.0.0.1:5070 SIP/2.0", "BYE sip:bob@127.0.0.2:5080 SIP/2.0",
+            ])
     }
 }
 
