@@ -22,6 +22,8 @@ enum DialogFlags {
     static let changedVars: UInt32 = 1 << 7
     static let transaction: UInt32 = 1 << 9
     static let expired: UInt32 = 1 << 10
+    /// Kamailio gives `DLG_FLAG_CHANGED_PROF` the value of `DLG_FLAG_EXPIRED`.
+    static let changedProfiles: UInt32 = 1 << 10
 
     static let timeoutBye: UInt32 = 1 << 0
     static let keepAliveSource: UInt32 = 1 << 1

@@ -70,7 +70,10 @@ extension DialogModule {
     func link(_ dialog: Dialog, _ profile: DialogProfile, value: String?) {
         let added = table.locked(dialog) { () -> Bool in
             guard dialog.state != .deleted else { return false }
-            dialog.profiles.append(ProfileLink(profile: profile.name, value: profile.hasValue ? (value ?? "") : nil))
+            // Kamailio's list order: the newest link first; DLG_FLAG_CHANGED_PROF.
+            dialog.profiles.insert(
+                ProfileLink(profile: profile.name, value: profile.hasValue ? (value ?? "") : nil), at: 0)
+            dialog.dflags |= DialogFlags.changedProfiles
             return true
         }
         if added { profile.add(dialog, value: value) }

@@ -85,7 +85,7 @@ extension DialogModule {
             requestURI: ctx.requestURI ?? "", lifetime: lifetime, now: now
         ) { d in
             d.tag[0] = id.fromTag
-            d.cseq = [cseq, cseq]
+            d.cseq = [cseq, ""]
             d.contact[0] = contact
             d.routeSet[0] = recordRoutes.map { b.dialogText($0.range) }.joined(separator: ",")
             d.callerRecordRoutes = recordRoutes.count
@@ -204,6 +204,8 @@ extension DialogModule {
             while let first = rest.first, isOwnRoute(first) { rest.removeFirst() }
         }
         table.locked(d) {
+            // Kamailio keeps the callee's CSeq of the request, which is none: "0".
+            if d.cseq[1].isEmpty { d.cseq[1] = "0" }
             d.tag[1] = reply.toTag ?? ""
             d.contact[1] = contact
             d.routeSet[1] = rest.joined(separator: ",")

@@ -55,7 +55,7 @@ import Testing
             stored.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\t", with: "|")
                 == "db-1|a1|b1|4|sip:bob@127.0.0.2:5080")
         let xdata = try engine.sql("SELECT xdata FROM \(table)").trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(xdata == #"{"profiles":[{"name":"calls"},{"name":"caller","value":"alice"}]}"#)
+        #expect(xdata == #"{"profiles":[{"name":"caller","value":"alice"},{"name":"calls"}]}"#)
         let vars = try engine.sql("SELECT dialog_key, dialog_value FROM \(table)_vars ORDER BY dialog_key")
         #expect(
             vars.replacingOccurrences(of: "\t", with: "|").split(separator: "\n") == [
@@ -72,6 +72,7 @@ import Testing
         #expect(d["h_entry"] == before["h_entry"] && d["h_id"] == before["h_id"])
         #expect(d["state"] == .int(4))
         #expect(d["callee"]?["contact"] == .string("sip:bob@127.0.0.2:5080"))
+        // Linked again in the stored order, each in front (as Kamailio's dlg_json_to_profiles).
         #expect(d["profiles"] == .array([.string("calls"), .object([("caller", .string("alice"))])]))
         #expect(try T.rpc(restarted, "dlg.profile_get_size", .string("calls")) == .int(1))
         #expect(d["variables"]?.count == 2)
