@@ -91,3 +91,76 @@ import Testing
         restarted.shutdown()
     }
 }
+
+extension DialogDatabaseTests {
+    /// Engines whose Kamailio driver module is installed.
+    static let kamailioEngines = engines.filter {
+        kamailioPath != nil && FileManager.default.fileExists(atPath: kamailioModules + $0.module + ".so")
+    }
+
+    /// Kamailio 5.6.3 loads the dialog Swiftlet stored: same columns, values and `xdata`.
+    @Test(arguments: kamailioEngines)
+    func kamailioLoadsTheStoredDialog(engine: DatabaseEngine) throws {
+        let table = "dlgk_\(engine.rawValue)_\(UInt32.random(in: 0..<UInt32.max))"
+        try Self.createTables(engine, table)
+        let url = try engine.url()
+        let core = try Self.core(url, table)
+        _ = try T.confirmedCall(core, callID: "db-k")
+        let mine = try #require(try T.dialogs(core).first)
+        core.shutdown()
+
+        let dir = TemporaryDirectory()
+        let socket = dir.path + "/rpc.sock"
+        let kamailio = try KamailioTestServer(
+            config: """
+                debug=2
+                log_stderror=yes
+                children=1
+                listen=udp:127.0.0.1:PORT
+                mpath="\(kamailioModules)"
+                loadmodule "\(engine.module).so"
+                loadmodule "tm.so"
+                loadmodule "rr.so"
+                loadmodule "sl.so"
+                loadmodule "pv.so"
+                loadmodule "jsonrpcs.so"
+                loadmodule "dialog.so"
+                modparam("jsonrpcs", "dgram_socket", "\(socket)")
+                modparam("jsonrpcs", "transport", 4)
+                modparam("dialog", "db_url", "\(url)")
+                modparam("dialog", "db_mode", 1)
+                modparam("dialog", "table_name", "\(table)")
+                modparam("dialog", "vars_table_name", "\(table)_vars")
+                modparam("dialog", "profiles_no_value", "calls")
+                modparam("dialog", "profiles_with_value", "caller ; dst")
+                request_route { drop; }
+                """)
+        defer { kamailio.stop() }
+        var list: [[String: Any]] = []
+        for _ in 0..<50 {
+            if let l = try CountersRPCTests.call(socket, ["dlg.list"])["result"] as? [[String: Any]] {
+                list = l
+                break
+            }
+            usleep(100_000)
+        }
+        #expect(list.count == 1, "\(kamailio.log.suffix(2000))")
+        let d = try #require(list.first)
+        #expect(d["h_entry"] as? Int == mine["h_entry"].flatMap { if case .int(let i) = $0 { i } else { nil } })
+        #expect(d["h_id"] as? Int == mine["h_id"].flatMap { if case .int(let i) = $0 { i } else { nil } })
+        #expect(d["call-id"] as? String == "db-k")
+        #expect(d["state"] as? Int == 4)
+        #expect(d["from_uri"] as? String == "sip:alice@127.0.0.1")
+        let caller = d["caller"] as? [String: Any]
+        let callee = d["callee"] as? [String: Any]
+        #expect(caller?["tag"] as? String == "a1")
+        #expect(caller?["contact"] as? String == "sip:alice@127.0.0.1:5070")
+        #expect(caller?["cseq"] as? String == "10")
+        #expect(callee?["tag"] as? String == "b1")
+        #expect(callee?["contact"] as? String == "sip:bob@127.0.0.2:5080")
+        #expect(callee?["cseq"] as? String == "0")
+        #expect((d["profiles"] as? [Any])?.count == 2)
+        let variables = (d["variables"] as? [[String: String]]) ?? []
+        #expect(Set(variables.flatMap { $0.map { "\($0.key)=\($0.value)" } }) == ["route=request", "pending=before"])
+    }
+}
