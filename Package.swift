@@ -18,6 +18,7 @@ let modules: [String] = [
     "ctl",
     "db_mysql",
     "db_postgres",
+    "dialog",
     "dispatcher",
     "htable",
     "jsonrpcs",
