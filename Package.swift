@@ -33,6 +33,7 @@ let modules: [String] = [
     "sqlops",
     "textops",
     "textopsx",
+    "tls",
     "tm",
     "tmx",
     "topoh",
@@ -50,6 +51,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
     "ndb_redis": ["CHiredis"],
+    "tls": ["COpenSSL"],
 ]
 
 /// Modules built only for the test suite (never installed).
@@ -85,6 +87,8 @@ let package = Package(
             .systemLibrary(
                 name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
             .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+            .systemLibrary(
+                name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
             .systemLibrary(
                 name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         ]

@@ -55,7 +55,7 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
                 return false
             }
             return true
-        case .tcp:
+        case .tcp, .tls:
             guard let streams else {
                 Log.error("core", "cannot send to \(destination): TCP is disabled")
                 return false
