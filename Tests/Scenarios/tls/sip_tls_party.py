@@ -4,7 +4,8 @@
   uac  PORT CA [CERT KEY] TARGET   one call (INVITE, ACK, BYE) through the proxy on PORT;
                                    prints "CALL OK" when the INVITE and BYE got 200
   uas  PORT CERT KEY               answers every request with 200 (INVITEs with a
-                                   Contact), prints "ACCEPTED" per connection and
+                                   Contact); port 0: a free one; prints "LISTENING <port>",
+                                   "ACCEPTED" per connection and
                                    "REQUEST <method> <top Via>" per request; runs until killed
 """
 import socket
@@ -130,7 +131,7 @@ def uas(port, cert, key):
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port))
     listener.listen(16)
-    print("LISTENING", flush=True)
+    print("LISTENING %d" % listener.getsockname()[1], flush=True)
     lock = threading.Lock()
     while True:
         raw, _ = listener.accept()

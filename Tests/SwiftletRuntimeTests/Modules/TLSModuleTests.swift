@@ -18,7 +18,7 @@ import Testing
     }
 
     static func startProxy(_ pki: TestPKI, tlsConfig: String, relay: String = "t_relay();") throws -> Proxy {
-        let tlsPort = freeUDPPort()
+        let tlsPort = freeStreamPort()
         let cfg = pki.directory.write("tls.cfg", tlsConfig)
         let socket = pki.path + "/rpc.sock"
         let config = """
@@ -135,6 +135,33 @@ import Testing
         #expect(p.server.process.isRunning)
     }
 
+    @Test func aRevokedClientCertificateIsRefused() throws {
+        let pki = try TestPKI()
+        let p = try Self.startProxy(
+            pki,
+            tlsConfig: Self.serverProfile(
+                pki, "verify_certificate = yes\nrequire_certificate = yes\ncrl = \(pki.file("crl.pem"))"))
+        defer { p.server.stop() }
+        #expect(!(try Self.options(p, pki, certificate: "revoked")))
+        #expect(p.server.waitForLog("certificate revoked"), "\(p.server.log)")
+        #expect(try Self.options(p, pki, certificate: "client"))
+    }
+
+    @Test func aBadProfileFileStopsTheStart() throws {
+        let pki = try TestPKI()
+        let cfg = pki.directory.write("bad.cfg", "[server:default]\nmethod = TLSv1.2+\nbogus = 1\n")
+        let r = try runSwiftlet(
+            [
+                "-DD", "-E", "-L", productsDirectory, "-f",
+                pki.directory.write(
+                    "swiftlet.cfg",
+                    "enable_tls=yes\nlisten=tls:127.0.0.1:\(freeUDPPort())\nloadmodule \"tls.so\"\n"
+                        + "modparam(\"tls\", \"config\", \"\(cfg)\")\nrequest_route { drop; }\n"),
+            ])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("\(cfg):3: unknown option 'bogus'"), "\(r.stderr)")
+    }
+
     @Test func serverNameSelectsTheProfile() throws {
         let pki = try TestPKI()
         let other = """
@@ -181,7 +208,16 @@ import Testing
     @Test func requestsRelayedOverTLSShareOneConnection() throws {
         guard sippPath != nil else { return }
         let pki = try TestPKI()
-        let calleePort = freeUDPPort()
+        let callee = try InteractiveProcess(
+            "/usr/bin/python3",
+            [
+                scenariosDirectory + "/tls/sip_tls_party.py", "uas", "0", pki.file("server.pem"),
+                pki.file("server.key"),
+            ])
+        defer { callee.stop() }
+        #expect(callee.waitFor("LISTENING "), "\(callee.text)")
+        let calleePort = try #require(
+            callee.text.split(separator: "\n").first { $0.hasPrefix("LISTENING ") }.flatMap { Int($0.dropFirst(10)) })
         let relay = """
             if ($rU == "uri") { $du = "sip:127.0.0.1:\(calleePort);transport=tls"; t_relay(); exit; }
                 if ($rU == "sips") { $ru = "sips:callee@127.0.0.1:\(calleePort)"; t_relay(); exit; }
@@ -190,14 +226,6 @@ import Testing
             """
         let p = try Self.startProxy(pki, tlsConfig: Self.serverProfile(pki), relay: relay)
         defer { p.server.stop() }
-        let callee = try InteractiveProcess(
-            "/usr/bin/python3",
-            [
-                scenariosDirectory + "/tls/sip_tls_party.py", "uas", String(calleePort), pki.file("server.pem"),
-                pki.file("server.key"),
-            ])
-        defer { callee.stop() }
-        #expect(callee.waitFor("LISTENING"))
         for (service, count) in [("uri", 2), ("sips", 1), ("relaytotls", 1)] {
             let r = try SIPpParties.run(
                 uases: [],
@@ -215,7 +243,7 @@ import Testing
     }
 
     @Test func tlsSocketsAreIgnoredWithoutEnableTLS() throws {
-        let tlsPort = freeUDPPort()
+        let tlsPort = freeStreamPort()
         let server = try TestServer(
             config: """
                 log_stderror=yes

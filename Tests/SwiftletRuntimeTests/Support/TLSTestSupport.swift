@@ -5,7 +5,8 @@ import Foundation
 #endif
 
 /// A test CA with server and client certificates, made with the openssl command (EC keys,
-/// valid two days), plus a second CA nobody trusts and a client certificate it signed.
+/// valid two days), plus a second CA nobody trusts and a client certificate it signed, and
+/// a revocation list (`crl.pem`) on which the CA revoked client certificate `revoked`.
 final class TestPKI {
     let directory = TemporaryDirectory()
     var path: String { directory.path }
@@ -23,6 +24,20 @@ final class TestPKI {
         try issue("other", subject: "/O=Swiftlet/CN=other.test", san: "DNS:other.test")
         try issue("client", subject: "/C=DE/O=Swiftlet/CN=alice", san: "email:alice@example.test")
         try issue("mallory", subject: "/CN=mallory", san: "DNS:mallory.test", ca: "rogue-ca")
+        try issue("revoked", subject: "/O=Swiftlet/CN=bob", san: "email:bob@example.test")
+        _ = directory.write("index.txt", "")
+        _ = directory.write("crlnumber", "01\n")
+        let ca = directory.write(
+            "ca.cnf",
+            "[ca]\ndefault_ca=d\n[d]\ndatabase=\(file("index.txt"))\ncrlnumber=\(file("crlnumber"))\n"
+                + "default_md=sha256\ndefault_crl_days=2\n")
+        try openssl([
+            "ca", "-config", ca, "-revoke", file("revoked.pem"), "-keyfile", file("ca.key"), "-cert", file("ca.pem"),
+        ])
+        try openssl([
+            "ca", "-config", ca, "-gencrl", "-keyfile", file("ca.key"), "-cert", file("ca.pem"), "-out",
+            file("crl.pem"),
+        ])
     }
 
     /// The path of a file of the PKI (`ca.pem`, `server.key`, ...).
@@ -128,4 +143,21 @@ func tlsOptions(port: Int, callID: String = UUID().uuidString) -> String {
     "OPTIONS sip:ping@127.0.0.1:\(port) SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK-\(callID)\r\n"
         + "From: <sip:alice@client.test>;tag=1\r\nTo: <sip:ping@127.0.0.1:\(port)>\r\nCall-ID: \(callID)\r\n"
         + "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+}
+
+/// A free TCP port on 127.0.0.1 (bound once, then released), for stream listeners.
+func freeStreamPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sp in
+            _ = bind(fd, sp, len)
+            _ = getsockname(fd, sp, &len)
+        }
+    }
+    return Int(UInt16(bigEndian: addr.sin_port))
 }
