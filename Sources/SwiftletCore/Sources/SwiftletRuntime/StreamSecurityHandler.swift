@@ -109,8 +109,8 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
 
     private func fail(context: ChannelHandlerContext, _ error: any Error) {
         failed = true
-        let peer = context.remoteAddress.map { "\($0)" } ?? "?"
-        Log.error("core", "TLS connection from/to \(peer) closed: \(error)")
+        let peer = context.remoteAddress.flatMap(Self.address).map { "\($0)" } ?? "?"
+        Log.error("core", "TLS connection \(role == .server ? "from" : "to") \(peer) closed: \(error)")
         context.close(promise: nil)
     }
 
