@@ -47,7 +47,7 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         IdleStateHandler(allTimeout: .seconds(Int64(lifetime))))
-                    try self.addSecurityHandler(to: channel, role: .server, socket: socket)
+                    try self.addSecurityHandler(to: channel, role: .server, socket: socket, proto: socket.proto)
                     try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(transport: self, socket: socket))
                 }
             }
@@ -77,7 +77,8 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         IdleStateHandler(allTimeout: .seconds(Int64(lifetime))))
-                    try self.addSecurityHandler(to: channel, role: .client, socket: socket)
+                    try self.addSecurityHandler(
+                        to: channel, role: .client, socket: socket, proto: destination.proto)
                     try channel.pipeline.syncOperations.addHandler(
                         SIPStreamHandler(transport: self, socket: socket, connectionID: id))
                 }
