@@ -135,6 +135,31 @@ import Testing
         #expect(p.server.process.isRunning)
     }
 
+    @Test func sessionsAreResumed() throws {
+        let pki = try TestPKI()
+        let p = try Self.startProxy(pki, tlsConfig: Self.serverProfile(pki))
+        defer { p.server.stop() }
+        for version in ["-tls1_3", "-tls1_2"] {
+            let session = pki.path + "/session\(version).pem"
+            func connect(_ sessionArgs: [String], expect: String) throws {
+                let c = try InteractiveProcess(
+                    "/usr/bin/openssl",
+                    [
+                        "s_client", version, "-connect", "127.0.0.1:\(p.tlsPort)", "-CAfile", pki.file("ca.pem"),
+                        "-noservername",
+                    ]
+                        + sessionArgs)
+                defer { c.stop() }
+                #expect(c.waitFor(expect), "\(c.text)")
+                usleep(300_000)  // a TLS 1.3 ticket comes after the handshake
+                c.closeInput()
+                #expect(c.waitForExit(timeout: 5))
+            }
+            try connect(["-sess_out", session], expect: "New, TLSv1.")
+            try connect(["-sess_in", session], expect: "Reused, TLSv1.")
+        }
+    }
+
     @Test func aRevokedClientCertificateIsRefused() throws {
         let pki = try TestPKI()
         let p = try Self.startProxy(

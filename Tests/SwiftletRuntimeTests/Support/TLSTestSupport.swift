@@ -97,6 +97,9 @@ final class InteractiveProcess: @unchecked Sendable {
     /// Writes to its stdin (nothing once it has ended).
     func send(_ text: String) { try? input.fileHandleForWriting.write(contentsOf: Data(text.utf8)) }
 
+    /// Closes its stdin (s_client without `-quiet` then ends).
+    func closeInput() { try? input.fileHandleForWriting.close() }
+
     /// Waits until its output contains `text` (false once it ended without).
     func waitFor(_ text: String, timeout: TimeInterval = 5) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
