@@ -37,6 +37,7 @@ let modules: [String] = [
     "sqlops",
     "textops",
     "textopsx",
+    "tls",
     "tm",
     "tmx",
     "topoh",
@@ -57,6 +58,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
     "ndb_redis": ["CHiredis"],
+    "tls": ["COpenSSL"],
     "websocket": [.product(name: "Crypto", package: "swift-crypto")],
 ]
 
@@ -105,6 +107,8 @@ let package = Package(
             .systemLibrary(
                 name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
             .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+            .systemLibrary(
+                name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
             .systemLibrary(
                 name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         ]

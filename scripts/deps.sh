@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Swiftlet needs, when they are missing:
 #   scripts/deps.sh build   the C libraries some modules link (hiredis for ndb_redis, libpq
-#                           for db_postgres, MariaDB Connector/C for db_mysql)
+#                           for db_postgres, MariaDB Connector/C for db_mysql, OpenSSL for tls)
 #   scripts/deps.sh test    those, plus what the tests run against: SIPp, Kamailio (its stock
 #                           configuration and the interop tests), its Redis modules,
 #                           redis-server, PostgreSQL and MariaDB servers (the tests start
@@ -19,6 +19,7 @@ need=()
 pkg-config --exists hiredis 2>/dev/null || need+=(libhiredis-dev)
 pkg-config --exists libpq 2>/dev/null || need+=(libpq-dev)
 pkg-config --exists libmariadb 2>/dev/null || need+=(libmariadb-dev)
+pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if [ "$mode" = install ] || [ "$mode" = package ]; then
     command -v patchelf >/dev/null 2>&1 || need+=(patchelf)

@@ -37,6 +37,10 @@ extension TMModule {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
                 try Self.replicateTo(args[0], args[1], proto: .tcp, m)
             },
+            ScriptFunction("t_replicate_tls", parameters: 2, routes: .request) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                try Self.replicateTo(args[0], args[1], proto: .tls, m)
+            },
             ScriptFunction("t_replicate_to", parameters: 2, routes: .request) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
                 let protoName = try args[0].stringFormat()

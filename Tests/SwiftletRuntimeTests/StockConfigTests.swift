@@ -22,7 +22,7 @@ import Testing
         arguments: [
             [],
             ["-A", "WITH_AUTH", "-A", "WITH_USRLOCDB", "-A", "WITH_MYSQL", "-A", "WITH_NAT", "-A", "WITH_ANTIFLOOD"],
-            ["-A", "WITH_ANTIFLOOD"],
+            ["-A", "WITH_ANTIFLOOD", "-A", "WITH_TLS"],
         ]
     )
     func stockConfigReportsOnlyMissingModules(defines: [String]) throws {
@@ -45,5 +45,7 @@ import Testing
         // WITH_ANTIFLOOD: htable and pike load and their functions, parameters and $sht are understood.
         let antiflood = ["'htable.so'", "'pike.so'", "module 'htable'", "module 'pike'", "'$sht"]
         #expect(!errors.contains { e in antiflood.contains { e.contains($0) } })
+        // WITH_TLS: enable_tls, tls.so and its config parameter are understood.
+        #expect(!errors.contains { $0.contains("<tls>") || $0.contains("'tls") }, "\(errors)")
     }
 }

@@ -188,8 +188,9 @@ struct NDBRedisModuleTests {
         #expect(headers(core) == ["X-F: 3 0 100%", "X-NoParams: -1", "X-Missing: -1", "X-Unknown: -1"])
     }
 
-    /// hiredis is linked by the module only: the server and the core library do not load it.
-    @Test func onlyTheModuleLinksHiredis() throws {
+    /// hiredis and OpenSSL are linked by their modules only (ndb_redis, tls): the server
+    /// and the core library load neither.
+    @Test func onlyTheModulesLinkHiredisAndOpenSSL() throws {
         func ldd(_ path: String) throws -> String {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
@@ -204,5 +205,8 @@ struct NDBRedisModuleTests {
         #expect(!(try ldd(swiftletBinary)).contains("hiredis"))
         #expect(!(try ldd(productsDirectory + "/libSwiftletCore.so")).contains("hiredis"))
         #expect(try ldd(productsDirectory + "/libndb_redis.so").contains("libhiredis"))
+        #expect(!(try ldd(swiftletBinary)).contains("libssl"))
+        #expect(!(try ldd(productsDirectory + "/libSwiftletCore.so")).contains("libssl"))
+        #expect(try ldd(productsDirectory + "/libtls.so").contains("libssl.so"))
     }
 }

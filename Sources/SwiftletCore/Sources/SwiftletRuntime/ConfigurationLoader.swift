@@ -121,6 +121,7 @@ public enum ConfigurationLoader {
             core.listen = defaultListeners(port: core.port, ipv6: core.autoBindIPv6)
             core.listenWithoutProtocol = Array(core.listen.indices)
         }
+        ListenParser.dropDisabledTLS(&core)
         ListenParser.expandInterfaces(&core)
         ListenParser.expandProtocols(&core)
         DNSResolver.settings = core.network.effectiveDNS(listeners: core.listen)

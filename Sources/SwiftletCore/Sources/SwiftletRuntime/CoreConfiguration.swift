@@ -54,6 +54,9 @@ public struct CoreConfiguration {
     public var udpMTUFallback: TransportProtocol? = nil
     /// `tcp_accept_no_cl`: accept TCP requests without Content-Length.
     public var tcpAcceptNoCL = false
+    /// `enable_tls`/`tls_enable` (`disable_tls`/`tls_disable` inverted): without it, `tls:`
+    /// listen lines are ignored, as in Kamailio.
+    public var enableTLS = false
     /// Shared memory pool size in MB (`shm`, `shm_mem`, `shm_mem_size`; `-m` wins).
     public var sharedMemoryMB: Int? = nil
     /// Resolver and multihoming globals (`dns_*`, `mhomed`, `auto_aliases`).
@@ -182,6 +185,10 @@ public struct CoreConfiguration {
                 if let v = int() { tcpMaxConnections = v }
             case "tcp_accept_no_cl":
                 if let v = int() { tcpAcceptNoCL = v != 0 }
+            case "enable_tls", "tls_enable":
+                if let v = int() { enableTLS = v != 0 }
+            case "disable_tls", "tls_disable":
+                if let v = int() { enableTLS = v == 0 }
             case "user", "uid":
                 if let v = string() { user = v }
             case "group", "gid":
@@ -330,8 +337,9 @@ public enum ListenParser {
                 throw ConfigDiagnostic("unexpected '\(t.text)' in listen", at: t.location)
             }
         }
-        guard proto == .udp || proto == .tcp else {
-            throw ConfigDiagnostic("\(proto.rawValue) listeners are not supported yet (only udp and tcp)", at: location)
+        guard proto == .udp || proto == .tcp || proto == .tls else {
+            throw ConfigDiagnostic(
+                "\(proto.rawValue) listeners are not supported yet (only udp, tcp and tls)", at: location)
         }
         return address
     }

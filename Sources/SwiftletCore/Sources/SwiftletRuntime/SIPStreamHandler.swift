@@ -11,7 +11,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
     private let transport: TCPTransport
     private let socket: ListeningSocket
     private var framer: StreamFramer
-    private var connection: TCPConnection?
+    private(set) var connection: TCPConnection?
     /// Set for outgoing connections, which register themselves when connected.
     private let preassignedID: Int?
     /// After refusing an oversized HTTP request: the rest of what the peer sends is dropped.

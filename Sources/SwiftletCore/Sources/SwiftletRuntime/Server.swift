@@ -119,7 +119,7 @@ public enum Server {
         }
         var listeners: [UDPListener] = []
         var sockets: [ListeningSocket] = []
-        let tcpListen = config.listen.enumerated().filter { $0.element.proto == .tcp }
+        let tcpListen = config.listen.enumerated().filter { $0.element.proto == .tcp || $0.element.proto == .tls }
         let tcp: TCPTransport? =
             tcpListen.isEmpty
             ? nil
@@ -136,6 +136,9 @@ public enum Server {
                 listeners.append(l)
                 sockets.append(l.socket)
             case .tcp:
+                sockets.append(try tcp!.bind(a, index: i))
+            case .tls:
+                tcp!.security = try tlsEngine(core)
                 sockets.append(try tcp!.bind(a, index: i))
             default:
                 throw RuntimeError("listen=\(a): \(a.proto.name) is not supported yet")

@@ -57,7 +57,7 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
                 return false
             }
             return true
-        case .tcp, .ws:
+        case .tcp, .tls, .ws:
             guard let streams else {
                 Log.error("core", "cannot send to \(destination): TCP is disabled")
                 return false

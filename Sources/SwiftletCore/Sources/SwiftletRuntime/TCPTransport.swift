@@ -25,6 +25,8 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
     let workers: StreamWorkerPool
     private let group: MultiThreadedEventLoopGroup
     private var servers: [Channel] = []
+    /// The module's security layer for `tls:` sockets (set before binding them).
+    var security: (any StreamSecurityProvider)?
 
     init(settings: TCPSettings) {
         self.settings = settings
@@ -43,9 +45,10 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        IdleStateHandler(allTimeout: .seconds(Int64(lifetime))),
-                        SIPStreamHandler(transport: self, socket: socket))
+                    try channel.pipeline.syncOperations.addHandler(
+                        IdleStateHandler(allTimeout: .seconds(Int64(lifetime))))
+                    try self.addSecurityHandler(to: channel, role: .server, socket: socket, proto: socket.proto)
+                    try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(transport: self, socket: socket))
                 }
             }
         do {
@@ -58,7 +61,13 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
 
     func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool {
         if let id = destination.connectionID, let c = table.connection(id: id), c.write(bytes) { return true }
-        if let c = table.connection(to: destination.address), c.write(bytes) { return true }
+        // A connection to the address serves the destination's protocol; a WebSocket client's
+        // connection is a TCP one upgraded, so `ws` takes it whatever its socket's protocol.
+        if let c = table.connection(to: destination.address),
+            c.socket.proto == destination.proto || destination.proto == .ws, c.write(bytes)
+        {
+            return true
+        }
         if destination.flags.contains(.forwardNoConnect) || destination.proto == .ws {
             Log.error("core", "no open connection to \(destination) and connecting is not allowed")
             return false
@@ -70,8 +79,11 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        IdleStateHandler(allTimeout: .seconds(Int64(lifetime))),
+                    try channel.pipeline.syncOperations.addHandler(
+                        IdleStateHandler(allTimeout: .seconds(Int64(lifetime))))
+                    try self.addSecurityHandler(
+                        to: channel, role: .client, socket: socket, proto: destination.proto)
+                    try channel.pipeline.syncOperations.addHandler(
                         SIPStreamHandler(transport: self, socket: socket, connectionID: id))
                 }
             }

@@ -1,0 +1,121 @@
+import NIOCore
+import SwiftletSDK
+
+/// Puts a module's `StreamSecuritySession` (TLS) between the socket and the SIP stream
+/// handler of a `tls:` connection: ciphertext in, plaintext up the pipeline; plaintext
+/// written by the server, ciphertext out. A session that fails (a plain-text client, an
+/// untrusted certificate) closes only its own connection.
+final class StreamSecurityHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let provider: any StreamSecurityProvider
+    private let role: StreamSecurityRole
+    private let socket: ListeningSocket
+    private var session: (any StreamSecuritySession)?
+    /// Plaintext written before the session exists.
+    private var early: [UInt8] = []
+    private var failed = false
+    private var plaintext: [UInt8] = []
+    private var output: [UInt8] = []
+
+    init(provider: any StreamSecurityProvider, role: StreamSecurityRole, socket: ListeningSocket) {
+        self.provider = provider
+        self.role = role
+        self.socket = socket
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // The SIP handler behind registers the connection (and may refuse it) first.
+        context.fireChannelActive()
+        guard context.channel.isActive,
+            let id = try? context.pipeline.syncOperations.handler(type: SIPStreamHandler.self).connection?.id,
+            let remote = context.remoteAddress.flatMap(Self.address),
+            let local = context.localAddress.flatMap(Self.address)
+        else { return }
+        let endpoint = StreamSecurityEndpoint(
+            connectionID: id, role: role, socket: socket.listen, local: local, remote: remote)
+        do {
+            let s = try provider.makeSession(for: endpoint)
+            session = s
+            var first = try s.start()
+            if !early.isEmpty {
+                try early.withUnsafeBytes { try s.send($0, output: &first) }
+                early = []
+            }
+            write(first, context: context)
+        } catch {
+            fail(context: context, error)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let session, !failed else { return }
+        let buffer = unwrapInboundIn(data)
+        plaintext.removeAll(keepingCapacity: true)
+        output.removeAll(keepingCapacity: true)
+        do {
+            let open = try buffer.withUnsafeReadableBytes {
+                try session.receive($0, plaintext: &plaintext, output: &output)
+            }
+            write(output, context: context)
+            if !plaintext.isEmpty {
+                context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(bytes: plaintext)))
+            }
+            if !open { context.close(promise: nil) }
+        } catch {
+            write(output, context: context)
+            fail(context: context, error)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let buffer = unwrapOutboundIn(data)
+        guard let session else {
+            early.append(contentsOf: buffer.readableBytesView)
+            promise?.succeed(())
+            return
+        }
+        var out: [UInt8] = []
+        do {
+            try buffer.withUnsafeReadableBytes { try session.send($0, output: &out) }
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: out)), promise: promise)
+        } catch {
+            promise?.fail(error)
+            fail(context: context, error)
+        }
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if let session, !failed, mode == .all {
+            let last = session.shutdown()
+            if !last.isEmpty { write(last, context: context) }
+        }
+        context.close(mode: mode, promise: promise)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        session?.closed()
+        session = nil
+        context.fireChannelInactive()
+    }
+
+    private func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
+        guard !bytes.isEmpty else { return }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+    }
+
+    private func fail(context: ChannelHandlerContext, _ error: any Error) {
+        failed = true
+        let peer = context.remoteAddress.flatMap(Self.address).map { "\($0)" } ?? "?"
+        Log.error("core", "TLS connection \(role == .server ? "from" : "to") \(peer) closed: \(error)")
+        context.close(promise: nil)
+    }
+
+    private static func address(_ a: NIOCore.SocketAddress) -> SwiftletSDK.SocketAddress? {
+        guard let ip = a.ipAddress, let port = a.port else { return nil }
+        return SwiftletSDK.SocketAddress(numericHost: ip, port: port)
+    }
+}
