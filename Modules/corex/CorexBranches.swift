@@ -43,8 +43,9 @@ enum CorexBranches {
             ctx.branches.append(
                 Branch(
                     uri: branchURI, destinationURI: dst, q: q, flags: ctx.branchFlags,
-                    sendSocket: ctx.forcedSendSocket))
+                    sendSocket: ctx.forcedSendSocket, binding: ContactBinding(path: ctx.binding.path)))
             if given.isEmpty {
+                ctx.binding.path = ""
                 ctx.forcedSendSocket = nil
                 ctx.branchFlags = 0
                 ctx.destinationURI = nil

@@ -87,6 +87,8 @@ extension RegistrarModule {
             RegistrarThreadState.current.ruriQ = c.q
             if let rcd = settings.xavpRcd { addRecordXAVP(ctx, rcd, c, now: now) }
             if let next = nextHop(ctx, c) { ctx.destinationURI = next }
+            let path = lookupPath(ctx, c)
+            if !path.isEmpty { ctx.binding.path = path }
             ctx.branchFlags |= UInt64(c.cflags)
             if !c.socket.isEmpty, let s = LocalSockets.find(listen: c.socket) { ctx.forcedSendSocket = s }
             index += 1
@@ -97,7 +99,7 @@ extension RegistrarModule {
             ctx.branches.append(
                 Branch(
                     uri: c.address, destinationURI: nextHop(ctx, c), q: c.q == UsrlocContact.qUnspecified ? nil : c.q,
-                    flags: UInt64(c.cflags), sendSocket: socket))
+                    flags: UInt64(c.cflags), sendSocket: socket, binding: ContactBinding(path: lookupPath(ctx, c))))
         }
         return ret
     }
@@ -115,6 +117,20 @@ extension RegistrarModule {
             if let h = hops.first { return h }
         }
         return c.received.isEmpty ? nil : c.received
+    }
+
+    /// The path vector a request to the contact carries as its Route header (Kamailio's
+    /// `set_path_vector` in `lookup()`): the stored Path, without its first hop when that is
+    /// this server and `path_check_local` is set; "" when no hop is left.
+    func lookupPath(_ ctx: MessageContext, _ c: UsrlocContact) -> String {
+        guard !c.path.isEmpty else { return "" }
+        guard settings.pathCheckLocal, let first = Self.pathURIs(c.path).first, let u = SIPURI(first),
+            ctx.core.isMyself(u.host, u.port ?? 0)
+        else { return c.path }
+        // Past `<first>,` as Kamailio skips it.
+        guard let close = c.path.firstIndex(of: ">") else { return "" }
+        let rest = c.path[c.path.index(after: close)...].drop { $0 == "," || $0 == " " }
+        return String(rest)
     }
 
     /// The URIs of a Path vector (`<uri>,<uri>`).
@@ -136,6 +152,7 @@ extension RegistrarModule {
         if start == 0 { return ret }
         var found = ret > 0
         let saved = (ctx.newRequestURI, ctx.destinationURI, ctx.forcedSendSocket, ctx.branchFlags)
+        let savedPath = ctx.binding.path
         for i in 0..<start {
             let b = ctx.branches[i]
             guard !b.uri.isEmpty, b.destinationURI == nil, b.sendSocket == nil, b.flags == 0 else { continue }
@@ -143,6 +160,7 @@ extension RegistrarModule {
             ctx.destinationURI = nil
             ctx.forcedSendSocket = nil
             ctx.branchFlags = 0
+            ctx.binding.path = ""
             ret = lookup(ctx, d, uri: nil, rewrite: true)
             if ret > 0 {
                 found = true
@@ -150,10 +168,12 @@ extension RegistrarModule {
                 ctx.branches[i] = Branch(
                     uri: ctx.newRequestURI ?? b.uri, destinationURI: ctx.destinationURI,
                     q: q == UsrlocContact.qUnspecified ? nil : q,
-                    flags: ctx.branchFlags, sendSocket: ctx.forcedSendSocket)
+                    flags: ctx.branchFlags, sendSocket: ctx.forcedSendSocket,
+                    binding: ContactBinding(path: ctx.binding.path))
             }
         }
         (ctx.newRequestURI, ctx.destinationURI, ctx.forcedSendSocket, ctx.branchFlags) = saved
+        ctx.binding.path = savedPath
         return found ? 1 : ret
     }
 

@@ -6,11 +6,12 @@ import SwiftletSDK
 /// `event_route[tm:branch-failure:NAME]` appends the next flow of the failed branch's
 /// instance as a branch, for `t_relay()` there.
 extension ContactLoading {
-    /// An item of `contact_flows_avp` (fields `uri`, `dst_uri`, `sock`, `instance`, `ruid`,
+    /// An item of `contact_flows_avp` (fields `uri`, `dst_uri`, `path`, `sock`, `instance`, `ruid`,
     /// `ua`, `flags`, newest first as Kamailio's `add_contact_flows_avp` adds them).
     static func flowItem(_ c: Contact, _ avp: String) -> XAVP {
         var fields: [XAVP] = [XAVP(name: "uri", value: .string(c.uri))]
         if let du = c.destinationURI { fields.insert(XAVP(name: "dst_uri", value: .string(du)), at: 0) }
+        if !c.binding.path.isEmpty { fields.insert(XAVP(name: "path", value: .string(c.binding.path)), at: 0) }
         if let s = c.socket { fields.insert(XAVP(name: "sock", value: .string(s.socketString)), at: 0) }
         insertBinding(c.binding, into: &fields)
         fields.insert(XAVP(name: "flags", value: .int(Int(truncatingIfNeeded: c.flags))), at: 0)

@@ -86,7 +86,7 @@ enum ContactLoading {
         let instance = first.lastOfClass ? ctx.binding.instance : first.binding.instance
         ctx.binding = ContactBinding(
             instance: instance, regID: ctx.binding.regID, ruid: first.binding.ruid,
-            userAgent: first.binding.userAgent)
+            userAgent: first.binding.userAgent, path: first.binding.path)
         if first.lastOfClass { return 1 }
         // One branch per `+sip.instance`: the other flows of an instance wait in
         // `contact_flows_avp` for `t_next_contact_flow()`.
@@ -132,6 +132,7 @@ enum ContactLoading {
     private static func item(_ c: Contact, _ avp: String) -> XAVP {
         var fields: [XAVP] = [XAVP(name: "uri", value: .string(c.uri))]
         if let du = c.destinationURI { fields.insert(XAVP(name: "dst_uri", value: .string(du)), at: 0) }
+        if !c.binding.path.isEmpty { fields.insert(XAVP(name: "path", value: .string(c.binding.path)), at: 0) }
         if let s = c.socket { fields.insert(XAVP(name: "sock", value: .string(s.socketString)), at: 0) }
         fields.insert(XAVP(name: "flags", value: .int(Int(truncatingIfNeeded: c.flags))), at: 0)
         fields.insert(XAVP(name: "q_flag", value: .int(c.lastOfClass ? 1 : 0)), at: 0)
@@ -170,6 +171,7 @@ enum ContactLoading {
             uri: string("uri") ?? "", destinationURI: string("dst_uri"), socket: socket,
             flags: UInt64(truncatingIfNeeded: int("flags")), q: 0, lastOfClass: int("q_flag") != 0,
             binding: ContactBinding(
-                instance: string("instance") ?? "", ruid: string("ruid") ?? "", userAgent: string("ua") ?? ""))
+                instance: string("instance") ?? "", ruid: string("ruid") ?? "", userAgent: string("ua") ?? "",
+                path: string("path") ?? ""))
     }
 }

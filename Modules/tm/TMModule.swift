@@ -9,7 +9,7 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
         let e = ModuleExports(name: "tm")
         let m = manager
         e.parameters = Self.parameters(m)
-        e.functions = functions + uacFunctions
+        e.functions = functions + uacFunctions + [cleanFunction]
         e.rpcs =
             [
                 RPCCommand("tm.stats", "Prints the transaction statistics.") { _ in m.statsValue },
@@ -18,7 +18,7 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
                     (r: RPCRequest) throws(RPCError) -> RPCValue in
                     try m.cancel(callID: try r.string(0), cseq: try r.string(1))
                 },
-            ] + uacRPCs + [uacWaitRPC]
+            ] + uacRPCs + uacStartRPCs + maintenanceRPCs
         // A new request starts with nothing armed (Kamailio resets T and the route marks).
         e.requestFilters = [
             { _ in

@@ -1,11 +1,6 @@
 import SwiftletSDK
-import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// `t_uac_send()`, the `tm.t_uac_start` and `tm.reply` RPCs (Kamailio's `rpc_uac.c` and
+/// `t_uac_send()` and the `tm.reply` RPC (Kamailio's `rpc_uac.c` and
 /// `rpc_reply` in `t_reply.c`).
 extension TMModule {
     var uacFunctions: [ScriptFunction] {
@@ -38,44 +33,6 @@ extension TMModule {
         let m = manager
         return [
             RPCCommand(
-                "tm.t_uac_start",
-                "starts a tm uac using a list of string parameters: method, ruri, dst_uri, send_sock, headers (CRLF separated) and body (optional)"
-            ) { (r: RPCRequest) throws(RPCError) -> RPCValue in
-                guard r.params.count >= 5 else { throw RPCError(400, "too few parameters (\(r.params.count)/5)") }
-                let body = r.params.count > 5 ? try r.string(5) : ""
-                let request = try UACSendRequest.parse(
-                    method: try r.string(0), ruri: try r.string(1), nexthop: try r.string(2), socket: try r.string(3),
-                    headers: try r.string(4), body: body
-                ).get()
-                if case .failure(let e) = m.sendLocal(request, completion: { _ in }) { throw Self.uacError(e) }
-                return .null
-            },
-            RPCCommand(
-                "tm.t_uac_wait_block",
-                "starts a tm uac and waits for the final reply (method, ruri, dst_uri, send_sock, headers, body)"
-            ) { (r: RPCRequest) throws(RPCError) -> RPCValue in
-                guard r.params.count >= 5 else { throw RPCError(400, "too few parameters (\(r.params.count)/5)") }
-                let body = r.params.count > 5 ? try r.string(5) : ""
-                let request = try UACSendRequest.parse(
-                    method: try r.string(0), ruri: try r.string(1), nexthop: try r.string(2), socket: try r.string(3),
-                    headers: try r.string(4), body: body
-                ).get()
-                let result = Mutex<(code: Int, text: String)?>(nil)
-                if case .failure(let e) = m.sendLocal(
-                    request, completion: { reply in result.withLock { $0 = (reply.code, reply.reason) } })
-                {
-                    throw Self.uacError(e)
-                }
-                // As Kamailio: look every 100 ms, at most 800 times.
-                for _ in 0..<800 {
-                    if let final = result.withLock({ $0 }) {
-                        return .object([("code", .int(final.code)), ("text", .string(final.text))])
-                    }
-                    usleep(100_000)
-                }
-                throw RPCError(500, "No response")
-            },
-            RPCCommand(
                 "tm.reply",
                 "Reply transaction: code, reason, trans_id (index:label), to_tag, new_headers, [body]"
             ) { (r: RPCRequest) throws(RPCError) -> RPCValue in
@@ -97,7 +54,7 @@ extension TMModule {
                         tx, code: code, reason: reason, toTag: try r.string(3), headers: headers, body: body)
                 else { throw RPCError(500, "Reply failed") }
                 return .null
-            },
+            }
         ]
     }
 }
@@ -137,15 +94,21 @@ extension TransactionManager {
 /// header line kept; `.` means an empty next hop or socket; a method ending in `.` gets no
 /// ACK for a 2xx.
 enum UACSendRequest {
-    static func parse(method: String, ruri: String, nexthop: String, socket: String, headers: String, body: String)
-        -> Result<LocalRequest, RPCError>
-    {
+    static func parse(
+        method: String, ruri: String, nexthop: String, socket: String, headers: String, body: String,
+        hexBody: Bool = false, noAck: Bool = false
+    ) -> Result<LocalRequest, RPCError> {
         var method = method
+        var body = Array(body.utf8)
         guard !method.isEmpty else { return .failure(RPCError(400, "Empty method")) }
         let noAutoAck = method.hasSuffix(".")
         if noAutoAck { method.removeLast() }
         guard URIComponents.isValid(ruri) else {
             return .failure(RPCError(400, "Invalid request uri \"\(ruri)\""))
+        }
+        if hexBody, !body.isEmpty {
+            guard let raw = hexDecode(body) else { return .failure(RPCError(400, "Invalid hexa body")) }
+            body = raw
         }
         let hop = nexthop == "." || nexthop.isEmpty ? nil : nexthop
         if let hop, !URIComponents.isValid(hop) {
@@ -200,6 +163,6 @@ enum UACSendRequest {
             LocalRequest(
                 method: method, requestURI: ruri, nextHop: hop, sendSocket: sendSocket, from: b.tmText(fromNA.uri),
                 fromTag: fromTag, to: b.tmText(toNA.uri), toTag: toTag, callID: faked.callID, cseq: cseq,
-                headers: extra, body: Array(body.utf8), noAutoAck: noAutoAck))
+                headers: extra, body: body, noAutoAck: noAutoAck || noAck))
     }
 }

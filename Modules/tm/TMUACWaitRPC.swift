@@ -1,29 +1,8 @@
 import SwiftletSDK
 
-/// `tm.t_uac_wait` (Kamailio's `rpc_t_uac_wait`): `tm.t_uac_start`, and the RPC answers once
-/// the final reply came, through a delayed RPC reply (the transport goes on serving other
-/// requests meanwhile; one that cannot wait gets Kamailio's 600 fault).
+/// The results and faults of the `tm.t_uac_*` RPCs (Kamailio's `rpc_uac_callback` and
+/// `err2reason_phrase(..., "RPC/UAC")`).
 extension TMModule {
-    var uacWaitRPC: RPCCommand {
-        let m = manager
-        return RPCCommand(
-            "tm.t_uac_wait",
-            "starts a tm uac and waits for the final reply, using a list of string parameters: method, ruri, dst_uri send_sock, headers (CRLF separated) and body (optional)"
-        ) { (r: RPCRequest, reply: RPCDelayedReply) throws(RPCError) in
-            guard r.params.count >= 5 else { throw RPCError(400, "too few parameters (\(r.params.count)/5)") }
-            let body = r.params.count > 5 ? try r.string(5) : ""
-            let request = try UACSendRequest.parse(
-                method: try r.string(0), ruri: try r.string(1), nexthop: try r.string(2), socket: try r.string(3),
-                headers: try r.string(4), body: body
-            ).get()
-            if case .failure(let e) = m.sendLocal(
-                request, completion: { final in reply.send(.success(Self.uacWaitResult(final))) })
-            {
-                throw Self.uacError(e)
-            }
-        }
-    }
-
     /// The RPC fault for a local request that was not sent: Kamailio's
     /// `err2reason_phrase(..., "RPC/UAC")` for a drop in `event_route[tm:local-request]`.
     static func uacError(_ e: LocalRequestError) -> RPCError {

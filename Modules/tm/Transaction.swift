@@ -119,6 +119,8 @@ final class Transaction {
     var options = TransactionOptions()
     /// Ends the pending branches at `max_inv_lifetime`/`max_noninv_lifetime`.
     var lifetimeTimer: TimerHandle?
+    /// When the lifetime ends, in timer ticks (Kamailio's `end_of_life`; `tm.clean`).
+    var endOfLife = UInt64.max
     /// The maximum lifetime passed: a new branch times out at once.
     var expired = false
     /// `t_relay()` failed with `t_relay_to()` flag 0x02: the script may still reply; at the

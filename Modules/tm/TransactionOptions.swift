@@ -31,7 +31,9 @@ extension TransactionManager {
     func startLifetime(_ tx: Transaction, milliseconds: Int? = nil) {
         tx.stop(tx.lifetimeTimer)
         tx.expired = false
-        tx.lifetimeTimer = timers.schedule(afterMilliseconds: milliseconds ?? maxLifetime(tx), name: "tm-lifetime") {
+        let ms = milliseconds ?? maxLifetime(tx)
+        tx.endOfLife = timers.ticks + (UInt64(ms) * UInt64(Timers.ticksPerSecond) + 999) / 1000
+        tx.lifetimeTimer = timers.schedule(afterMilliseconds: ms, name: "tm-lifetime") {
             [self] in
             tx.locked { lifetimeEnded(tx) }
             return .stop

@@ -179,8 +179,12 @@ let pvIdentityRequest =
         #expect(CorePseudoVariables.qText(1000) == "1" && CorePseudoVariables.qText(0) == "0")
         #expect(CorePseudoVariables.qText(70) == "0.07" && CorePseudoVariables.qText(125) == "0.125")
         #expect(
-            f.error("$branch(path)")
-                == "unknown PV branch name path (Swiftlet has uri, dst_uri, q, flags, count, send_socket)")
+            f.error("$branch(ruid)")
+                == "unknown PV branch name ruid (Swiftlet has uri, dst_uri, path, q, flags, count, send_socket)")
+        g.ctx.branches.append(
+            Branch(uri: "sip:b3@example.com", binding: ContactBinding(path: "<sip:edge@example.com;lr>")))
+        #expect(try g.value("$(branch(path)[0])") == .null)
+        #expect(try g.value("$(branch(path)[2])") == .string("<sip:edge@example.com;lr>"))
     }
 
     @Test func forcedSendSocketAndTime() throws {

@@ -1,7 +1,7 @@
 import SwiftletSDK
 
 /// The additional branches (`append_branch`): `$br` (the first one's URI), `$bR` (all, with
-/// their q-values), `$ds` (the destination set) and `$branch(uri|dst_uri|q|flags|count|send_socket)[i]` (Kamailio's pv_branch.c); and
+/// their q-values), `$ds` (the destination set) and `$branch(uri|dst_uri|path|q|flags|count|send_socket)[i]` (Kamailio's pv_branch.c); and
 /// `$bs`, the body size. Read-only in Swiftlet.
 extension CorePseudoVariables {
     static var branchClasses: [PseudoVariableClass] {
@@ -48,14 +48,15 @@ extension CorePseudoVariables {
         return .string("Contact: " + contacts.joined(separator: ", "))
     }
 
-    enum BranchAttribute: String { case uri, dst_uri, q, flags, count, send_socket }
+    enum BranchAttribute: String { case uri, dst_uri, path, q, flags, count, send_socket }
 
     /// `$branch(attr)[i]`: an attribute of branch `i` (default 0, negative from the end).
     /// As in Kamailio, every attribute (`count` too) is null while there is no branch.
     static func branch(_ pv: PseudoVariableName) throws(FixupError) -> PseudoVariable {
         let name = pv.inner?.trimmingCharacters() ?? ""
         guard let attribute = BranchAttribute(rawValue: name) else {
-            throw FixupError("unknown PV branch name \(name) (Swiftlet has uri, dst_uri, q, flags, count, send_socket)")
+            throw FixupError(
+                "unknown PV branch name \(name) (Swiftlet has uri, dst_uri, path, q, flags, count, send_socket)")
         }
         let index = try PVIndex(pv.index, registry: pv.registry)
         return PseudoVariable(text: pv.text) { ctx in
@@ -71,6 +72,7 @@ extension CorePseudoVariables {
             switch attribute {
             case .uri: return .string(b.uri)
             case .dst_uri: return b.destinationURI.flatMap { $0.isEmpty ? nil : PVValue.string($0) } ?? .null
+            case .path: return b.binding.path.isEmpty ? .null : .string(b.binding.path)
             case .q: return b.q.map(PVValue.int) ?? .null
             case .flags: return .int(Int(b.flags & 0xffff_ffff))
             case .count: return .int(ctx.branches.count)

@@ -46,6 +46,15 @@ public enum StatelessForwarding {
             transport: viaTransport(proto), host: host, port: port,
             branch: branch ?? BranchGenerator.stateless(for: msg),
             extraParameters: extra, rport: ctx.addLocalRport)
+        // The path vector as a Route header, before the other Route headers or else right
+        // after the new Via (Kamailio's `build_req_buf_from_sip_req`).
+        let path = ctx.binding.path
+        if !path.isEmpty {
+            let at =
+                msg.firstHeader(.route)?.lineRange.lowerBound ?? msg.firstHeader(.via)?.lineRange.lowerBound
+                ?? msg.headers.first?.lineRange.lowerBound ?? msg.headersEnd
+            editor.insert(Array(("Route: " + path + "\r\n").utf8), at: at)
+        }
         return try editor.build()
     }
 
