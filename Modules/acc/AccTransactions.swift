@@ -6,8 +6,19 @@ extension AccModule {
     func isSet(_ ctx: MessageContext, _ flag: Int) -> Bool {
         flag >= 0 && flag < 64 && ctx.flags & (UInt64(1) << UInt64(flag)) != 0
     }
-    func accOn(_ ctx: MessageContext) -> Bool { isSet(ctx, logFlag) }
-    func missedOn(_ ctx: MessageContext) -> Bool { isSet(ctx, logMissedFlag) }
+    func accOn(_ ctx: MessageContext) -> Bool { isSet(ctx, logFlag) || isSet(ctx, dbFlag) }
+    func missedOn(_ ctx: MessageContext) -> Bool { isSet(ctx, logMissedFlag) || isSet(ctx, dbMissedFlag) }
+
+    /// Writes `event` of `request` (evaluated in `ctx`) to the log and the database, as the
+    /// transaction's flags (`flags`) say.
+    func account(
+        _ flags: MessageContext, _ request: SIPMessage, _ ctx: MessageContext, _ event: AccEvent, missed: Bool
+    ) {
+        if isSet(flags, missed ? logMissedFlag : logFlag) { writer.write(request, ctx, event) }
+        if isSet(flags, missed ? dbMissedFlag : dbFlag) {
+            db.write(request, ctx, event, table: missed ? db.tableMissed : db.tableAcc)
+        }
+    }
 
     /// `TMCB_REQUEST_IN`: a flagged request (a CANCEL only with `report_cancels`) gets the
     /// reply, failure and (with `report_ack`) ACK callbacks.
@@ -59,13 +70,12 @@ extension AccModule {
     func onReply(_ e: TransactionEvent, isInvite: Bool, upstream: Bool) {
         let ctx = e.request
         if isInvite && e.code >= 300 && missedOn(ctx) { onMissed(e, upstream: upstream) }
-        guard shouldAccount(ctx, e.reply, e.code), accOn(ctx) else { return }
+        guard shouldAccount(ctx, e.reply, e.code) else { return }
         let (code, reason) = status(e.reply, e.code)
-        writer.write(
-            ctx.message, ctx,
-            AccEvent(
-                text: AccEvent.answered, toTag: e.reply?.toTag ?? ctx.message.toTag, code: code, reason: reason,
-                upstream: upstream))
+        let event = AccEvent(
+            text: AccEvent.answered, toTag: e.reply?.toTag ?? ctx.message.toTag, code: code, reason: reason,
+            upstream: upstream)
+        account(ctx, ctx.message, ctx, event, missed: false)
     }
 
     /// `TMCB_ON_FAILURE` (and a negative final reply): the `call missed` record, once: the
@@ -74,22 +84,20 @@ extension AccModule {
         let ctx = e.request
         guard missedOn(ctx) else { return }
         let (code, reason) = status(e.reply, e.code)
-        writer.write(
-            ctx.message, ctx,
-            AccEvent(
-                text: AccEvent.missed, toTag: e.reply?.toTag ?? ctx.message.toTag, code: code, reason: reason,
-                upstream: upstream))
-        ctx.flags &= ~(UInt64(1) << UInt64(logMissedFlag))
+        let event = AccEvent(
+            text: AccEvent.missed, toTag: e.reply?.toTag ?? ctx.message.toTag, code: code, reason: reason,
+            upstream: upstream)
+        account(ctx, ctx.message, ctx, event, missed: true)
+        for flag in [logMissedFlag, dbMissedFlag] where flag >= 0 { ctx.flags &= ~(UInt64(1) << UInt64(flag)) }
     }
 
     /// `TMCB_E2EACK_IN` with `report_ack`: the `request acknowledged` record of the ACK.
     func onAck(_ e: TransactionEvent, upstream: Bool) {
         guard let ack = e.ack, accOn(e.request) else { return }
         let m = ack.message
-        writer.write(
-            m, ack,
-            AccEvent(
-                text: AccEvent.acked, toTag: m.toTag ?? e.request.message.toTag, code: String(e.code),
-                reason: AccReasonPhrases.text(e.code), upstream: upstream))
+        let event = AccEvent(
+            text: AccEvent.acked, toTag: m.toTag ?? e.request.message.toTag, code: String(e.code),
+            reason: AccReasonPhrases.text(e.code), upstream: upstream)
+        account(e.request, m, ack, event, missed: false)
     }
 }

@@ -22,7 +22,10 @@ import Testing
         .enabled(if: present, "\(stock) is not installed (apt-get install kamailio)"),
         arguments: [
             [],
-            ["-A", "WITH_AUTH", "-A", "WITH_USRLOCDB", "-A", "WITH_MYSQL", "-A", "WITH_NAT", "-A", "WITH_ANTIFLOOD"],
+            [
+                "-A", "WITH_AUTH", "-A", "WITH_USRLOCDB", "-A", "WITH_MYSQL", "-A", "WITH_NAT", "-A", "WITH_ANTIFLOOD",
+                "-A", "WITH_ACCDB",
+            ],
             ["-A", "WITH_ANTIFLOOD", "-A", "WITH_TLS"],
         ]
     )
