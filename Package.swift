@@ -10,9 +10,11 @@ let core: Target.Dependency = .product(name: "SwiftletCore", package: "SwiftletC
 
 /// In-tree modules, one a line. Adding a module is one line plus its folder.
 let modules: [String] = [
+    "acc",
     "async",
     "auth",
     "auth_db",
+    "cfg_rpc",
     "corex",
     "counters",
     "ctl",

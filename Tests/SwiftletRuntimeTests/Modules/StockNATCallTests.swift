@@ -6,8 +6,8 @@ import Testing
 #endif
 
 /// Kamailio's stock configuration with WITH_NAT and WITH_RTPENGINE: `swiftlet -c` accepts all
-/// of nathelper and rtpengine in it, and the running server (the stock file without the two
-/// modules Swiftlet lacks, acc and cfg_rpc) takes a REGISTER and a call from clients behind
+/// of nathelper and rtpengine in it (every module loads, acc and cfg_rpc too), and the running
+/// server (the stock file unchanged but for its listen address) takes a REGISTER and a call from clients behind
 /// NAT through a real rtpengine: the caller's Contact gets an alias, both SDPs go through the
 /// engine, the BYE reaches the callee by the alias and deletes the call in the engine.
 @Suite(.serialized) struct StockNATCallTests {
@@ -20,24 +20,13 @@ import Testing
             "-c", "-f", Self.stock, "-L", productsDirectory, "-A", "WITH_NAT", "-A", "WITH_RTPENGINE",
         ])
         let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix(Self.stock + ":") }
-        // Only the two modules Swiftlet does not have.
-        #expect(errors.count == 2, "\(r.stderr)")
-        #expect(
-            errors.allSatisfy {
-                $0.contains("could not find module <cfg_rpc>") || $0.contains("could not find module <acc>")
-            })
+        #expect(errors.isEmpty, "\(r.stderr)")
+        #expect(r.status == 0, "\(r.stderr)")
     }
 
-    /// The stock configuration on 127.0.0.1:PORT, without acc and cfg_rpc, with the engine's port.
+    /// The stock configuration on 127.0.0.1:PORT, with the engine's port.
     static func configuration(enginePort: Int) throws -> String {
         var text = try String(contentsOfFile: stock, encoding: .utf8)
-        text = text.replacingOccurrences(of: "loadmodule \"cfg_rpc.so\"\n", with: "")
-        text = text.replacingOccurrences(of: "loadmodule \"acc.so\"\n", with: "")
-        // modparam("acc", ...) statements, some over several lines.
-        while let start = text.range(of: "modparam(\"acc\"") {
-            guard let end = text[start.upperBound...].range(of: ")\n") else { break }
-            text.removeSubrange(start.lowerBound..<end.upperBound)
-        }
         text = text.replacingOccurrences(of: "udp:127.0.0.1:2223", with: "udp:127.0.0.1:\(enginePort)")
         return text.replacingOccurrences(of: "#!KAMAILIO\n", with: "#!KAMAILIO\nlisten=udp:127.0.0.1:PORT\n")
     }
@@ -127,6 +116,21 @@ import Testing
         _ = try bob.expect("SIP/2.0 200")
         let after = try NGTestClient(port: engine.port).command(query) ?? ""
         #expect(after.contains("Unknown call-id"), "\(after)")
+
+        // acc (log_flag FLT_ACC, set for the INVITE and the BYE) logged both transactions
+        // with the stock log_extra.
+        #expect(server.waitForLog(";method=BYE;"), "\(server.log)")
+        let fields =
+            ";from_tag=fb;to_tag=ta;call_id=nat-call-1;code=200;reason=OK;src_user=bob;src_domain=127.0.0.1"
+            + ";src_ip=127.0.0.1;dst_ouser=alice;dst_user=alice;"
+        for method in ["INVITE", "BYE"] {
+            #expect(
+                server.log.split(separator: "\n").contains {
+                    $0.contains("NOTICE: ") && $0.contains(" acc [")
+                        && $0.contains("ACC: transaction answered: timestamp=")
+                        && $0.contains(";method=\(method)" + fields)
+                }, "\(server.log)")
+        }
     }
 }
 

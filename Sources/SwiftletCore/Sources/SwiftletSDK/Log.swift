@@ -103,6 +103,15 @@ public enum Log {
         }
     }
 
+    /// Changes the `debug=` level while the server runs (cfg_rpc's `cfg.set core debug`). A
+    /// worker's own `setdebug` level keeps applying to that worker, as in Kamailio.
+    public static func setConfiguredLevel(_ level: LogLevel) {
+        configuredLevel = level
+        levelValue.store(
+            localLevelsUsed ? max(level.rawValue, levelValue.load(ordering: .relaxed)) : level.rawValue,
+            ordering: .relaxed)
+    }
+
     /// Selects the line format: `json[:flags]` (Kamailio's `--log-engine`), or nil for the
     /// plain format. Call before any worker thread starts.
     public static func setEngine(_ engine: LogJSON?) { json = engine }
