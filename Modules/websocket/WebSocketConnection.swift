@@ -5,9 +5,10 @@ import SwiftletSDK
 #endif
 
 /// One WebSocket connection (Kamailio's `ws_connection_t`): the codec the core hands the
-/// upgraded TCP connection's bytes to. Frames are read on the connection's event loop;
-/// SIP messages go to the connection's script worker as received over `ws`; what the
-/// server sends on the connection leaves as text frames (binary when not UTF-8).
+/// upgraded TCP (or TLS) connection's bytes to. Frames are read on the connection's event
+/// loop; SIP messages go to the connection's script worker as received over `ws` (`wss` on
+/// a TLS socket); what the server sends on the connection leaves as text frames (binary
+/// when not UTF-8).
 final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
     enum State: String { case open = "OPEN", closing = "CLOSING" }
 
@@ -16,6 +17,8 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
     let local: ListeningSocket
     /// `sip` or `msrp`.
     let subProtocol: String
+    /// `ws`, or `wss` for a connection on a TLS socket (Kamailio's `con->rcv.proto`).
+    let proto: TransportProtocol
     unowned let module: WebSocketModule
     /// Set once the upgrade is done (under `lock`).
     private var handleValue: StreamConnectionHandle?
@@ -37,6 +40,7 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
         self.remote = remote
         self.local = local
         self.subProtocol = subProtocol
+        self.proto = local.proto == .tls ? .wss : .ws
         self.module = module
         pthread_mutex_init(&lock, nil)
     }
@@ -129,7 +133,7 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
             return
         }
         module.stats.sipReceivedFrames.increment()
-        c.deliver(payload, proto: .ws)
+        c.deliver(payload, proto: proto)
     }
 
     /// Fails the connection: a Close frame with the failure's code, then the TCP close
@@ -193,11 +197,13 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
         return WebSocketFrame.encode(message.isValidUTF8 ? .text : .binary, message)
     }
 
-    /// The `ws.dump` line: `3: ws:127.0.0.1:40000 -> ws:127.0.0.1:5060 (state: OPEN,  last used 2s ago, sub-protocol: sip)`.
+    /// The `ws.dump` line: `3: ws:127.0.0.1:40000 -> ws:127.0.0.1:5060 (state: OPEN,  last used 2s ago, sub-protocol: sip)`
+    /// (`wss:` for a connection on a TLS socket).
     func dumpLine(now: Int) -> String {
         // Kamailio's format, with its two spaces when not awaiting a Pong.
         let pong = awaitingPong ? "awaiting Pong, " : ""
-        return "\(id): ws:\(remote.ipString):\(remote.port) -> ws:\(local.address.ipString):\(local.address.port) "
+        let p = proto.name
+        return "\(id): \(p):\(remote.ipString):\(remote.port) -> \(p):\(local.address.ipString):\(local.address.port) "
             + "(state: \(state.rawValue), \(pong) last used \(now - lastUsed)s ago, sub-protocol: \(subProtocol))"
     }
 }

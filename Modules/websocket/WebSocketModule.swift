@@ -145,7 +145,7 @@ final class WebSocketModule: @unchecked Sendable {
         guard let core, let routes = core.routes, routes.eventRouteNames.contains("websocket:closed") else { return }
         let faked = MessageContext.faked(core: core)
         let receive = ReceiveInfo(
-            proto: .ws, source: c.remote, local: c.local.address, socket: c.local, connectionID: c.id)
+            proto: c.proto, source: c.remote, local: c.local.address, socket: c.local, connectionID: c.id)
         let ctx = MessageContext(message: faked.message, receive: receive, routeType: .event, core: core)
         _ = routes.runEventRoute("websocket:closed", ctx, as: .event)
     }

@@ -10,18 +10,28 @@ exits 0 when every step went as expected.
       handshake, print OPEN, then for SECONDS print each Ping ("PING payload", answered
       with a Pong unless nopong) and Close ("CLOSE code reason", answered with a Close);
       EOF when the server closes
+  ws_sip_client.py callee PROXY_PORT USER
+      handshake, REGISTER, print READY, then answer one incoming call as `call` does
   ws_sip_client.py bad PROXY_PORT KIND
       handshake, then send a bad frame (unmasked | oversized | badutf8 | opcode) and print
       the close code the server answers with ("CLOSE 1002")
+
+With `--tls CA_FILE` first, the connection is WebSocket over TLS (WSS): the server's
+certificate must verify against CA_FILE for 127.0.0.1.
 """
-import base64, hashlib, os, random, socket, struct, sys, time
+import base64, hashlib, os, random, socket, ssl, struct, sys, time
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+TLS_CA = None  # --tls CA_FILE: WSS
 
 
 class WS:
     def __init__(self, port):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if TLS_CA:
+            context = ssl.create_default_context(cafile=TLS_CA)
+            self.s = context.wrap_socket(self.s, server_hostname="127.0.0.1")
+            print("TLS %s" % self.s.version(), flush=True)
         self.buf = b""
         self.local = self.s.getsockname()
 
@@ -145,7 +155,7 @@ def final(ws):
             return msg
 
 
-def call(port, user, callee):
+def register(port, user):
     ws = WS(port)
     if ws.handshake() != 101:
         sys.exit(1)
@@ -154,6 +164,11 @@ def call(port, user, callee):
                         extra="Expires: 600\r\n"))
     r = final(ws)
     print("REGISTER %d" % status(r), flush=True)
+    return ws
+
+
+def call(port, user, callee):
+    ws = register(port, user)
     call_id = "ws-call-%d" % random.randrange(1 << 30)
     ws.send_sip(request("INVITE", callee, user, 1, call_id, "c1", "<%s>" % callee, body=SDP))
     r = final(ws)
@@ -165,7 +180,11 @@ def call(port, user, callee):
     r = final(ws)
     print("BYE %d" % status(r), flush=True)
     print("READY", flush=True)
-    # Answer one incoming call (found through usrloc).
+    answer(ws, user)
+
+
+def answer(ws, user):
+    """Answers one incoming call (found through usrloc)."""
     deadline = time.time() + 20
     got = []
     while time.time() < deadline:
@@ -250,7 +269,14 @@ def hold(port, seconds, pong):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "hold":
+    if sys.argv[1] == "--tls":
+        TLS_CA = sys.argv[2]
+        del sys.argv[1:3]
+    if sys.argv[1] == "callee":
+        ws = register(int(sys.argv[2]), sys.argv[3])
+        print("READY", flush=True)
+        answer(ws, sys.argv[3])
+    elif sys.argv[1] == "hold":
         hold(int(sys.argv[2]), float(sys.argv[3]), len(sys.argv) < 5)
     elif sys.argv[1] == "call":
         call(int(sys.argv[2]), sys.argv[3], sys.argv[4])

@@ -9,6 +9,9 @@ protocol StreamSender: AnyObject, Sendable {
     func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool
     /// `add_tcp_alias()`: `address` reaches the peer of connection `id` over that connection.
     func addAlias(connectionID id: Int, address: SocketAddress) -> Bool
+    /// The listening socket of the open connection to `address`, if any (a WebSocket
+    /// client's connection: a TCP one for `ws`, a TLS one for `wss`).
+    func connectionSocket(to address: SocketAddress) -> ListeningSocket?
 }
 
 /// The server's listening sockets and the way out through them: the `TransportLayer` the
@@ -39,8 +42,17 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
         // As Kamailio's get_send_socket: with mhomed, the route decides for UDP (a forced
         // socket was already taken by the caller).
         if proto == .udp, let routes { return routes.socket(for: address) }
-        // WebSocket connections live on the TCP listeners (Kamailio's WS over TCP sockets).
-        let proto = proto == .ws ? .tcp : proto
+        // WebSocket connections live on the TCP (`ws`) and TLS (`wss`) listeners: the socket
+        // of the client's connection, else the first of the listener's protocol. Kamailio takes
+        // the first TCP socket for `ws` (or the socket usrloc forced), though a `;transport=ws`
+        // destination may be a WSS connection (RFC 7118 has no `transport=wss`).
+        if proto == .ws || proto == .wss, let s = streams?.connectionSocket(to: address) { return s }
+        let proto: TransportProtocol =
+            switch proto {
+            case .ws: .tcp
+            case .wss: .tls
+            default: proto
+            }
         if let received, received.proto == proto, received.isIPv6 == address.isIPv6 { return received }
         if proto == .udp { return address.isIPv6 ? firstUDP6 : firstUDP4 }
         return sockets.first { $0.proto == proto && $0.isIPv6 == address.isIPv6 }
@@ -57,7 +69,7 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
                 return false
             }
             return true
-        case .tcp, .tls, .ws:
+        case .tcp, .tls, .ws, .wss:
             guard let streams else {
                 Log.error("core", "cannot send to \(destination): TCP is disabled")
                 return false

@@ -62,13 +62,15 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
     func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool {
         if let id = destination.connectionID, let c = table.connection(id: id), c.write(bytes) { return true }
         // A connection to the address serves the destination's protocol; a WebSocket client's
-        // connection is a TCP one upgraded, so `ws` takes it whatever its socket's protocol.
-        if let c = table.connection(to: destination.address),
-            c.socket.proto == destination.proto || destination.proto == .ws, c.write(bytes)
+        // connection is a TCP or TLS one upgraded, so `ws` and `wss` take it whatever its
+        // socket's protocol (as Kamailio, which looks WebSocket connections up by address only).
+        let webSocket = destination.proto == .ws || destination.proto == .wss
+        if let c = table.connection(to: destination.address), c.socket.proto == destination.proto || webSocket,
+            c.write(bytes)
         {
             return true
         }
-        if destination.flags.contains(.forwardNoConnect) || destination.proto == .ws {
+        if destination.flags.contains(.forwardNoConnect) || webSocket {
             Log.error("core", "no open connection to \(destination) and connecting is not allowed")
             return false
         }
@@ -100,6 +102,10 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
 
     func addAlias(connectionID id: Int, address: SwiftletSDK.SocketAddress) -> Bool {
         table.addAlias(id: id, address: address)
+    }
+
+    func connectionSocket(to address: SwiftletSDK.SocketAddress) -> ListeningSocket? {
+        table.connection(to: address)?.socket
     }
 
     /// The first step of shutdown: no new connections; the workers finish what is queued

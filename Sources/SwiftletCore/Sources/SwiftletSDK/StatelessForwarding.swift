@@ -42,8 +42,9 @@ public enum StatelessForwarding {
         if let id = ctx.receive.connectionID, ctx.receive.proto == .tcp || ctx.receive.proto == .tls {
             extra = ";i=" + reversedHex(id)
         }
+        // `ws` leaving from a TLS socket is a WSS connection (Kamailio looks at the connection).
         editor.addVia(
-            transport: viaTransport(proto), host: host, port: port,
+            transport: viaTransport(proto == .ws && socket.proto == .tls ? .wss : proto), host: host, port: port,
             branch: branch ?? BranchGenerator.stateless(for: msg),
             extraParameters: extra, rport: ctx.addLocalRport)
         // The path vector as a Route header, before the other Route headers or else right

@@ -81,9 +81,15 @@ extension TransportLayer {
         forced: ListeningSocket?
     ) -> ListeningSocket? {
         if let forced {
-            if forced.proto == proto { return forced }
+            // WebSocket connections live on TCP (`ws`) and TLS (`wss`) listeners; and, as
+            // Kamailio's special case, with no `;transport=wss` a WSS client's destination is
+            // `ws` with its TLS socket forced (usrloc's socket).
+            let listener: TransportProtocol = proto == .ws ? .tcp : proto == .wss ? .tls : proto
+            if forced.proto == listener || forced.proto == proto || (forced.proto == .tls && proto == .ws) {
+                return forced
+            }
             if let same = sockets.first(where: {
-                $0.proto == proto && $0.address.addressBytes == forced.address.addressBytes
+                $0.proto == listener && $0.address.addressBytes == forced.address.addressBytes
             }) {
                 return same
             }
