@@ -113,6 +113,11 @@ let package = Package(
                 name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
             .systemLibrary(
                 name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+            .systemLibrary(
+                name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+            .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+            .systemLibrary(
+                name: "CSecSIPID", path: "Sources/CSecSIPID", pkgConfig: "secsipid-1", providers: [.apt(["libsecsipid-dev"])]),
         ]
         + testModules.map { .target(name: $0.name, dependencies: [core], path: $0.path) }
         + [

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Swiftlet needs, when they are missing:
 #   scripts/deps.sh build   the C libraries some modules link (hiredis for ndb_redis, libpq
-#                           for db_postgres, MariaDB Connector/C for db_mysql, OpenSSL for tls)
+#                           for db_postgres, MariaDB Connector/C for db_mysql, OpenSSL for tls,
+#                           libcurl for the HTTP clients, libnats for nats, libsecsipid)
 #   scripts/deps.sh test    those, plus what the tests run against: SIPp, Kamailio (its stock
 #                           configuration and the interop tests), its Redis modules,
 #                           redis-server, PostgreSQL and MariaDB servers (the tests start
@@ -20,6 +21,9 @@ pkg-config --exists hiredis 2>/dev/null || need+=(libhiredis-dev)
 pkg-config --exists libpq 2>/dev/null || need+=(libpq-dev)
 pkg-config --exists libmariadb 2>/dev/null || need+=(libmariadb-dev)
 pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
+pkg-config --exists libcurl 2>/dev/null || need+=(libcurl4-openssl-dev)
+pkg-config --exists libnats 2>/dev/null || need+=(libnats-dev)
+pkg-config --exists secsipid-1 2>/dev/null || need+=(libsecsipid-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if [ "$mode" = install ] || [ "$mode" = package ]; then
     command -v patchelf >/dev/null 2>&1 || need+=(patchelf)
@@ -45,6 +49,12 @@ if [ "$mode" = test ]; then
     compgen -G '/usr/lib/*/kamailio/modules/db_mysql.so' >/dev/null || need+=(kamailio-mysql-modules)
     # rtpengine: the rtpengine module's tests start it on loopback (user-space forwarding only).
     command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon)
+    # nats-server (the nats module's tests start a private one) and Kamailio's nats,
+    # http_client, slack and secsipid modules (interop and benchmark comparisons).
+    command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
+    compgen -G '/usr/lib/*/kamailio/modules/nats.so' >/dev/null || need+=(kamailio-nats-modules)
+    compgen -G '/usr/lib/*/kamailio/modules/http_client.so' >/dev/null || need+=(kamailio-utils-modules)
+    compgen -G '/usr/lib/*/kamailio/modules/secsipid.so' >/dev/null || need+=(kamailio-secsipid-modules)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}"
