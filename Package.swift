@@ -34,6 +34,7 @@ let modules: [String] = [
     "rr",
     "rtpengine",
     "sanity",
+    "siptrace",
     "siputils",
     "sl",
     "sqlops",

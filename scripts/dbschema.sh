@@ -256,6 +256,23 @@ I|rectime_idx|rectime
 I|a_callid_idx|a_callid
 I|x_vbranch_idx|x_vbranch
 I|a_uuid_idx|a_uuid
+T|sip_trace|4
+C|time_stamp|datetime|'2000-01-01 00:00:01'|notnull
+C|time_us|uint|0|notnull
+C|callid|varchar(255)|''|notnull
+C|traced_user|varchar(255)|''|notnull
+C|msg|text||notnull
+C|method|varchar(50)|''|notnull
+C|status|varchar(255)|''|notnull
+C|fromip|varchar(64)|''|notnull
+C|toip|varchar(64)|''|notnull
+C|fromtag|varchar(128)|''|notnull
+C|totag|varchar(128)|''|notnull
+C|direction|varchar(4)|''|notnull
+I|traced_user_idx|traced_user
+I|date_idx|time_stamp
+I|fromip_idx|fromip
+I|callid_idx|callid
 SCHEMA
 }
 

@@ -43,6 +43,12 @@ final class CoreSendPath: OutboundPath, @unchecked Sendable {
             guard hooks.runOut(&data) else { return .droppedByHook }
             bytes = data.bytes
         }
-        return transport.send(bytes, to: dst, from: socket) ? .sent : .failed
+        guard transport.send(bytes, to: dst, from: socket) else { return .failed }
+        if !hooks.netDataSent.isEmpty {
+            let data = NetData(
+                bytes: bytes, proto: dst.proto, peer: dst.address, socket: socket, isReply: message.kind == .reply)
+            for observe in hooks.netDataSent { observe(data) }
+        }
+        return .sent
     }
 }

@@ -18,6 +18,11 @@ final class MessageDispatcher: @unchecked Sendable {
     func handle(_ received: [UInt8], receive: ReceiveInfo) {
         var bytes = received
         let hooks = core.hooks
+        if !hooks.netDataReceived.isEmpty {
+            let data = NetData(
+                bytes: bytes, proto: receive.proto, peer: receive.source, socket: receive.socket, isReply: nil)
+            for observe in hooks.netDataReceived { observe(data) }
+        }
         if !hooks.netDataIn.isEmpty {
             var data = NetData(
                 bytes: bytes, proto: receive.proto, peer: receive.source, socket: receive.socket, isReply: nil)

@@ -31,6 +31,12 @@ public final class ModuleExports {
     public var netDataIn: NetDataHook?
     /// Raw-bytes hook on every message about to be written (`SREV_NET_DATA_OUT`).
     public var netDataOut: NetDataHook?
+    /// Observer of every received message's wire bytes, before the in-hooks
+    /// (`SREV_NET_DATA_RECV`).
+    public var netDataReceived: NetDataObserver?
+    /// Observer of every sent message's wire bytes, after the out-hooks and the write
+    /// (`SREV_NET_DATA_SENT`).
+    public var netDataSent: NetDataObserver?
     /// `mod_init`: after the whole configuration was read, before workers start.
     public var initialize: (ModuleInitContext) throws -> Void = { _ in }
     /// `child_init(rank)`: once in each worker, on that worker's thread, with Kamailio's rank.

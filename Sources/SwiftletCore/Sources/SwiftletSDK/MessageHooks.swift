@@ -36,6 +36,12 @@ public enum NetDataVerdict: Sendable {
 /// message. It must be thread-safe: every worker and the timer thread call it.
 public typealias NetDataHook = (inout NetData) -> NetDataVerdict
 
+/// A raw-bytes observer of a module (Kamailio's `SREV_NET_DATA_RECV`/`SREV_NET_DATA_SENT`, as
+/// siptrace uses them): sees the bytes as they are on the wire, received before any in-hook
+/// rewrote them, sent after every out-hook did and the write succeeded. It cannot change or
+/// drop them. Thread-safe, as hooks are.
+public typealias NetDataObserver = (borrowing NetData) -> Void
+
 /// What a module's reply handler did with a received reply (Kamailio's `response_f`
 /// returning 0 or 1).
 public enum ReplyDisposition: Sendable {
@@ -64,23 +70,31 @@ public final class MessageHooks: @unchecked Sendable {
     public let requestIn: [(MessageContext) -> Bool]
     /// Reply handlers (Kamailio's `response_f`).
     public let replyHandlers: [(MessageContext) -> ReplyDisposition]
+    /// `SREV_NET_DATA_RECV` observers, load order: the received bytes before the in-hooks.
+    public let netDataReceived: [NetDataObserver]
+    /// `SREV_NET_DATA_SENT` observers, load order: the bytes written, after the out-hooks.
+    public let netDataSent: [NetDataObserver]
 
     public init(
         netDataIn: [NetDataHook] = [], netDataOut: [NetDataHook] = [],
         requestIn: [(MessageContext) -> Bool] = [],
-        replyHandlers: [(MessageContext) -> ReplyDisposition] = []
+        replyHandlers: [(MessageContext) -> ReplyDisposition] = [],
+        netDataReceived: [NetDataObserver] = [], netDataSent: [NetDataObserver] = []
     ) {
         self.netDataIn = netDataIn
         self.netDataOut = netDataOut
         self.requestIn = requestIn
         self.replyHandlers = replyHandlers
+        self.netDataReceived = netDataReceived
+        self.netDataSent = netDataSent
     }
 
     /// The hooks of `modules`, given in load order.
     public convenience init(modules: [ModuleExports]) {
         self.init(
             netDataIn: modules.compactMap(\.netDataIn), netDataOut: modules.reversed().compactMap(\.netDataOut),
-            requestIn: modules.flatMap(\.requestFilters), replyHandlers: modules.compactMap(\.replyHandler))
+            requestIn: modules.flatMap(\.requestFilters), replyHandlers: modules.compactMap(\.replyHandler),
+            netDataReceived: modules.compactMap(\.netDataReceived), netDataSent: modules.compactMap(\.netDataSent))
     }
 
     /// Runs the in-hooks on received bytes; false when one dropped them.

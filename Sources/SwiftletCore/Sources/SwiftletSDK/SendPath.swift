@@ -40,7 +40,8 @@ public enum SendOutcome: Sendable, Equatable {
 ///    receiving socket when it fits, else the first of the protocol and family);
 /// 2. runs `onsend_route` for requests that come from a message context (`drop` cancels);
 /// 3. runs the modules' out-hooks on the bytes (`SREV_NET_DATA_OUT`, reverse load order);
-/// 4. writes to the socket or connection.
+/// 4. writes to the socket or connection;
+/// 5. shows the written bytes to the modules' observers (`SREV_NET_DATA_SENT`, siptrace).
 ///
 /// It may be called from any thread (a worker, the timer thread, an RPC).
 public protocol OutboundPath: AnyObject, Sendable {
