@@ -54,6 +54,10 @@ import Testing
             } else if ($var(op) == "build") {
                 secsipid_build_identity("$fU", "$tU", "B", "orig-1", "$hdr(X-X5U)", "$hdr(X-Key)");
                 $var(rc) = $rc;
+            } else if ($var(op) == "build-prvkey") {
+                secsipid_get_url("$hdr(X-Key-URL)", "$var(key)");
+                secsipid_build_identity_prvkey("$fU", "$tU", "C", "", "$hdr(X-X5U)", "$var(key)");
+                $var(rc) = $rc;
             } else if ($var(op) == "sign") {
                 secsipid_sign("$hdr(X-H)", "$hdr(X-P)", "$hdr(X-Key)");
                 $var(rc) = $rc;
@@ -157,7 +161,29 @@ import Testing
         #expect(try check(try self.core(), identity) == "1")
     }
 
+    @Test func anExpiredOrRevokedCertificateIsRefused() throws {
+        let core = try core(
+            """
+            modparam("secsipid", "libopt", "CertCAFile=\(pki.file("ca.pem"))")
+            modparam("secsipid", "libopt", "CertCRLFile=\(pki.file("crl.pem"))")
+            modparam("secsipid", "libopt", "CertVerify=21")
+            """)
+        let expired = try signedIdentity(core, x5u: http.url("expired-chain.pem"), key: "expired.key")
+        #expect(try check(core, expired) == "-103", "SJWTRetErrCertExpired")
+        let revoked = try signedIdentity(core, x5u: http.url("revoked-chain.pem"), key: "revoked.key")
+        #expect(try check(core, revoked) == "-112", "SJWTRetErrCertRevoked")
+        #expect(try check(core, try signedIdentity(core, x5u: http.url("chain.pem"))) == "1")
+        // Without the CRL bit (16) the revoked certificate passes.
+        let noCRL = try self.core(
+            """
+            modparam("secsipid", "libopt", "CertCAFile=\(pki.file("ca.pem"))")
+            modparam("secsipid", "libopt", "CertVerify=5")
+            """)
+        #expect(try check(noCRL, revoked) == "1")
+    }
+
     @Test func aTamperedPassportIsRefused() throws {
+
         let core = try core()
         let identity = try signedIdentity(core, x5u: http.url("chain.pem"))
         let jwt = identity.split(separator: ";")[0].split(separator: ".").map(String.init)
@@ -267,6 +293,45 @@ import Testing
         #expect(bad.headers("X-Val") == ["<null>"])
         // get_url of a missing document fails with the library's code.
         #expect(try check(core, value, op: "pubkey", extra: ["X-X5U: \(http.url("missing.pem"))"]) == "-403")
+    }
+
+    @Test func buildWithAPrivateKeyValue() throws {
+        let core = try core()
+        let out = try exchange(
+            core,
+            Self.invite(headers: [
+                "X-Op: build-prvkey", "X-X5U: \(http.url("chain.pem"))", "X-Key-URL: \(http.url("leaf.key"))",
+            ]))
+        #expect(out.firstLine == "SIP/2.0 200 rc 1")
+        let value = out.headers("X-Val")[0]
+        let payload = String(decoding: Data(base64URL: String(value.split(separator: ".")[1]))!, as: UTF8.self)
+        #expect(payload.contains("\"attest\":\"C\""))
+        #expect(try check(core, value) == "1")
+        let bad = try exchange(
+            core,
+            Self.invite(headers: [
+                "X-Op: build-prvkey", "X-X5U: \(http.url("chain.pem"))", "X-Key-URL: \(http.url("chain.pem"))",
+            ]))
+        #expect(bad.firstLine == "SIP/2.0 200 rc -1", "a certificate is no private key")
+        #expect(bad.headers("X-Ret") == ["-151"], "SJWTRetErrPrvKeyInvalid")
+    }
+
+    /// Each Identity header is tried in order until one passes; the compact form `y` counts.
+    @Test func everyIdentityHeaderIsTriedInOrder() throws {
+        let core = try core()
+        let good = try signedIdentity(core, x5u: http.url("chain.pem"))
+        let jwt = good.split(separator: ";", maxSplits: 1)
+        var parts = jwt[0].split(separator: ".").map(String.init)
+        parts[2] = (parts[2].first == "A" ? "B" : "A") + parts[2].dropFirst()
+        let bad = parts.joined(separator: ".") + ";" + jwt[1]
+        func run(_ headers: [String]) throws -> String {
+            try exchange(core, Self.invite(headers: ["X-Op: check-url"] + headers)).firstLine
+        }
+        #expect(try run(["Identity: \(bad)", "Identity: \(good)"]) == "SIP/2.0 200 rc 1")
+        #expect(try run(["Identity: \(good)", "Identity: \(bad)"]) == "SIP/2.0 200 rc 1")
+        #expect(try run(["Identity: \(good);alg=RS256", "Identity: \(bad)"]) == "SIP/2.0 200 rc -251")
+        #expect(try run(["Identity: \(bad)", "Identity: \(good);alg=RS256"]) == "SIP/2.0 200 rc -302")
+        #expect(try run(["y: \(good)"]) == "SIP/2.0 200 rc 1")
     }
 
     @Test func libOptMustBeNameEqualsValue() {

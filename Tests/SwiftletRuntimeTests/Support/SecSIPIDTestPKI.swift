@@ -9,7 +9,8 @@ import Foundation
 /// another ("rogue") root that no CA list trusts.
 ///
 /// Files: `ca.pem`, `inter.pem`, `leaf.pem` (the leaf alone), `chain.pem` (leaf then
-/// intermediate), `leaf.key`, `rogue.pem` (leaf of the rogue root), `rogue.key`.
+/// intermediate), `leaf.key`, `rogue.pem` (leaf of the rogue root), `rogue.key`, and those of
+/// `issueWithCA`.
 final class SecSIPIDTestPKI {
     let directory = TemporaryDirectory()
     var path: String { directory.path }
@@ -36,10 +37,64 @@ final class SecSIPIDTestPKI {
         try sign("inter", subject: "/CN=Swiftlet Test Intermediate", by: "ca", section: "ca", ext: ext)
         try sign("leaf", subject: "/CN=Swiftlet Test SP", by: "inter", section: "leaf", ext: ext)
         try sign("rogue", subject: "/CN=Rogue SP", by: "rogueca", section: "leaf", ext: ext)
-        let chain =
-            try String(contentsOfFile: file("leaf.pem"), encoding: .utf8)
-            + String(contentsOfFile: file("inter.pem"), encoding: .utf8)
-        _ = directory.write("chain.pem", chain)
+        _ = directory.write("chain.pem", try pem("leaf.pem") + pem("inter.pem"))
+        try issueWithCA()
+    }
+
+    /// The certificate blocks of a PEM file (`openssl ca` writes a text dump before them).
+    func pem(_ name: String) throws -> String {
+        let text = try String(contentsOfFile: file(name), encoding: .utf8)
+        guard let start = text.range(of: "-----BEGIN") else { return text }
+        return String(text[start.lowerBound...])
+    }
+
+    /// With `openssl ca` as the intermediate: `expired-chain.pem` (a leaf valid in January
+    /// 2020, `expired.key`), `revoked-chain.pem` (a leaf revoked in `crl.pem`, `revoked.key`).
+    private func issueWithCA() throws {
+        let db = path + "/ca"
+        try FileManager.default.createDirectory(atPath: db + "/new", withIntermediateDirectories: true)
+        _ = directory.write("ca/index.txt", "")
+        _ = directory.write("ca/serial", "1000\n")
+        let cnf = directory.write(
+            "ca/ca.cnf",
+            """
+            [ca]
+            default_ca = inter
+            [inter]
+            database = \(db)/index.txt
+            new_certs_dir = \(db)/new
+            certificate = \(file("inter.pem"))
+            private_key = \(file("inter.key"))
+            serial = \(db)/serial
+            default_md = sha256
+            policy = any
+            default_days = 30
+            default_crl_days = 30
+            x509_extensions = leaf
+            [any]
+            commonName = supplied
+            [leaf]
+            basicConstraints = critical,CA:FALSE
+            keyUsage = critical,digitalSignature
+            """)
+        for name in ["expired", "revoked"] {
+            try key(name)
+            try openssl([
+                "req", "-new", "-key", file(name + ".key"), "-subj", "/CN=\(name)", "-out", file(name + ".csr"),
+            ])
+        }
+        let ca = ["ca", "-batch", "-config", cnf]
+        try openssl(
+            ca + [
+                "-in", file("expired.csr"), "-out", file("expired.pem"), "-startdate", "20200101000000Z", "-enddate",
+                "20200201000000Z",
+            ])
+        try openssl(ca + ["-in", file("revoked.csr"), "-out", file("revoked.pem")])
+        try openssl(ca + ["-revoke", file("revoked.pem")])
+        try openssl(ca + ["-gencrl", "-out", file("crl.pem")])
+        for name in ["expired", "revoked"] {
+            _ = directory.write(name + "-chain.pem", try pem(name + ".pem") + pem("inter.pem"))
+        }
     }
 
     private func openssl(_ args: [String]) throws {
