@@ -34,6 +34,7 @@ let modules: [String] = [
     "rr",
     "rtpengine",
     "sanity",
+    "secsipid",
     "siptrace",
     "siputils",
     "sl",
@@ -61,6 +62,8 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
     "ndb_redis": ["CHiredis"],
+    // secsipid links no CSecSIPID: it opens libsecsipid (a Go runtime) with dlopen after the
+    // daemon fork (Modules/secsipid/README.md).
     "tls": ["COpenSSL"],
     "websocket": [.product(name: "Crypto", package: "swift-crypto")],
 ]
