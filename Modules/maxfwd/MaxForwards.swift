@@ -18,8 +18,8 @@ enum MaxForwards {
         guard let field = ctx.message.firstHeader(.maxForwards) else { return .missing }
         let range = field.valueRange
         let value: Int?
-        if let edit = ctx.edits.lumps.last(where: { $0.range == range }) {
-            value = parseUnsignedShort(edit.bytes.lazy.filter { $0 != 32 })
+        if let bytes = ctx.edits.lastEdit(of: range) {
+            value = parseUnsignedShort(bytes.lazy.filter { $0 != 32 })
         } else {
             value = parseUnsignedShort(ctx.message.buffer[range])
         }
@@ -56,5 +56,14 @@ enum MaxForwards {
     /// Adds `Max-Forwards: value` before the first header (Kamailio's `add_maxfwd_header`).
     static func add(_ ctx: MessageContext, value: Int) {
         ctx.edits.prependHeader("Max-Forwards: \(value)")
+    }
+}
+
+extension MessageEditor {
+    /// The bytes of the last edit of exactly `range`, if any. Mutating only so that
+    /// `ctx.edits.lastEdit(of:)` reads the context's editor in place: a read through the
+    /// getter copies the whole editor (its message and lumps) for every request.
+    mutating func lastEdit(of range: Range<Int>) -> [UInt8]? {
+        lumps.last(where: { $0.range == range })?.bytes
     }
 }
