@@ -68,12 +68,13 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "websocket": [.product(name: "Crypto", package: "swift-crypto")],
 ]
 
-/// Modules on the stateful call path (tm, rr and what the benchmark configurations load):
+/// Modules on the stateful and dialog call paths (tm, rr, dialog and what the benchmark
+/// configurations load):
 /// release builds compile them without Swift's run-time exclusivity checks (a call into the
 /// runtime for most accesses to a class's stored `var`), as the core's targets are (together
 /// 13 % fewer instructions per stateful call). Debug builds (and the test suite) keep the
 /// checks, so an overlapping access still traps there.
-let hotModules: Set<String> = ["maxfwd", "pv", "rr", "siputils", "sl", "tm"]
+let hotModules: Set<String> = ["dialog", "maxfwd", "pv", "rr", "siputils", "sl", "textops", "tm"]
 
 /// The release-only flag of `hotModules`.
 let uncheckedExclusivity: [SwiftSetting] = [
@@ -112,16 +113,20 @@ let package = Package(
         + [
             .systemLibrary(
                 name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
-            .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+            .systemLibrary(
+                name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
             .systemLibrary(
                 name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
             .systemLibrary(
-                name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
+                name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb",
+                providers: [.apt(["libmariadb-dev"])]),
             .systemLibrary(
                 name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-            .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
             .systemLibrary(
-                name: "CSecSIPID", path: "Sources/CSecSIPID", pkgConfig: "secsipid-1", providers: [.apt(["libsecsipid-dev"])]),
+                name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+            .systemLibrary(
+                name: "CSecSIPID", path: "Sources/CSecSIPID", pkgConfig: "secsipid-1",
+                providers: [.apt(["libsecsipid-dev"])]),
         ]
         + testModules.map { .target(name: $0.name, dependencies: [core], path: $0.path) }
         + [

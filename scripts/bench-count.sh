@@ -9,7 +9,7 @@
 #   scripts/bench-count.sh syscalls     [scenario [rate [duration]]]   (default: stateful 300 20)
 #
 # Scenarios and configurations are those of Benchmarks/load (options, stateless, stateful,
-# topos-redis), on ports BASE (server), BASE+10 (SIPp UAS), BASE+20 (SIPp UAC), BASE+30 (a
+# dialog, topos-redis), on ports BASE (server), BASE+10 (SIPp UAS), BASE+20 (SIPp UAC), BASE+30 (a
 # private redis-server for topos-redis, emptied; its commands per call are counted too);
 # BASE=25060 unless set. Uses the
 # release build (BIN=<dir> for another one). Callgrind runs the server ~50x slower: keep the
@@ -33,8 +33,8 @@ sp=$base; up=$((base + 10)); cp=$((base + 20)); rp=$((base + 30))
 load=$root/Benchmarks/load
 case "$scenario" in
 options) uac=(-sf "$load/scenarios/options-uac.xml"); uas=() ;;
-stateless | stateful | topos-redis) uac=(-sf "$load/scenarios/call-uac.xml"); uas=(-sf "$load/scenarios/call-uas.xml") ;;
-*) echo "unknown scenario $scenario (options, stateless, stateful, topos-redis)" >&2; exit 2 ;;
+stateless | stateful | dialog | topos-redis) uac=(-sf "$load/scenarios/call-uac.xml"); uas=(-sf "$load/scenarios/call-uas.xml") ;;
+*) echo "unknown scenario $scenario (options, stateless, stateful, dialog, topos-redis)" >&2; exit 2 ;;
 esac
 bin=${BIN:-$(swift build -c release --show-bin-path)}
 dir=$(mktemp -d "/tmp/swiftlet-count-$scenario-XXXX")

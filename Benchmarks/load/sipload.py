@@ -55,6 +55,7 @@ SCENARIOS = {
     "stateless": ("stateless.cfg", "call-uac.xml", "call-uas.xml", 1.0),
     "stateful": ("stateful.cfg", "call-uac.xml", "call-uas.xml", 6.0),
     "dispatcher": ("dispatcher.cfg", "call-uac.xml", "call-uas.xml", 6.0),
+    "dialog": ("dialog.cfg", "call-uac.xml", "call-uas.xml", 6.0),
 }
 
 KAMAILIO_CMD = "kamailio -f {cfg} -DD -E -n 2 -m 256 -Y {rundir}"

@@ -152,22 +152,36 @@ enum DialogStateMachine {
 enum ReverseHex {
     static func encode(_ value: UInt32) -> String {
         if value == 0 { return "0" }
-        let digits = Array("0123456789abcdef")
+        // At most 8 digits, built as bytes (no Character array per call).
+        var digits: (UInt64, UInt8) = (0, 0)
         var v = value
-        var s = ""
-        while v != 0 {
-            s.append(digits[Int(v & 0xF)])
-            v >>= 4
+        return withUnsafeMutableBytes(of: &digits) { buffer in
+            var n = 0
+            while v != 0 {
+                let d = UInt8(v & 0xF)
+                buffer[n] = d < 10 ? UInt8(ascii: "0") + d : UInt8(ascii: "a") + d - 10
+                n += 1
+                v >>= 4
+            }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[0..<n]), as: UTF8.self)
         }
-        return s
     }
 
     static func decode<S: StringProtocol>(_ text: S) -> UInt32? {
-        guard !text.isEmpty, text.count <= 8 else { return nil }
+        let bytes = text.utf8
+        guard !bytes.isEmpty, bytes.count <= 8 else { return nil }
         var v: UInt32 = 0
-        for (i, c) in text.enumerated() {
-            guard let d = c.hexDigitValue else { return nil }
-            v |= UInt32(d) << (4 * UInt32(i))
+        var shift: UInt32 = 0
+        for c in bytes {
+            let d: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            v |= UInt32(d) << shift
+            shift += 4
         }
         return v
     }

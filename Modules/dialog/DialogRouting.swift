@@ -112,11 +112,34 @@ extension DialogModule {
 
     /// The value of `name` in `a=1;b=2` (no leading `;`).
     static func parameter(_ name: String, in parameters: String) -> String? {
-        for p in parameters.split(separator: ";") {
-            let kv = p.split(separator: "=", maxSplits: 1)
-            if kv.first.map({ $0.trimmingCharacters(in: " \t") }) == name {
-                return kv.count > 1 ? String(kv[1]).trimmingCharacters(in: " \t") : ""
+        // Byte by byte (this runs for every in-dialog request): the fields between `;`,
+        // each `name=value` with blanks around name and value ignored.
+        let p = Array(parameters.utf8)
+        let wanted = Array(name.utf8)
+        func isBlank(_ c: UInt8) -> Bool { c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") }
+        func trimmed(_ lo: Int, _ hi: Int) -> Range<Int> {
+            var lo = lo
+            var hi = hi
+            while lo < hi, isBlank(p[lo]) { lo += 1 }
+            while hi > lo, isBlank(p[hi - 1]) { hi -= 1 }
+            return lo..<hi
+        }
+        var start = 0
+        while start < p.count {
+            var end = start
+            while end < p.count, p[end] != UInt8(ascii: ";") { end += 1 }
+            if end > start {
+                var eq = start
+                while eq < end, p[eq] != UInt8(ascii: "=") { eq += 1 }
+                // A field that starts with `=` names what follows it (as splitting on `=`
+                // without empty pieces did).
+                let nameRange = eq == start ? trimmed(start + 1, end) : trimmed(start, eq)
+                if p[nameRange].elementsEqual(wanted) {
+                    guard eq > start, eq < end else { return "" }
+                    return String(decoding: p[trimmed(eq + 1, end)], as: UTF8.self)
+                }
             }
+            start = end + 1
         }
         return nil
     }

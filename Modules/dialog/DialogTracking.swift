@@ -197,31 +197,32 @@ extension DialogModule {
     func populateCallee(_ d: Dialog, _ reply: SIPMessage) {
         let b = reply.buffer
         let contact = (try? reply.firstContact()).flatMap { $0 }.map { b.dialogText($0.uri) } ?? ""
-        let entries = ((try? reply.nameAddrs(.recordRoute)) ?? []).reversed().map { b.dialogText($0.range) }
+        let entries = Array(((try? reply.nameAddrs(.recordRoute)) ?? []).reversed())
         let skipCaller = table.locked(d) { d.callerRecordRoutes }
-        var rest = Array(entries.dropFirst(skipCaller))
+        var rest = entries.dropFirst(skipCaller)
         if settings.keepProxyRR & 1 == 0 {
-            while let first = rest.first, isOwnRoute(first) { rest.removeFirst() }
+            while let first = rest.first, isOwnRoute(b, first) { rest.removeFirst() }
         }
+        let routeSet = rest.map { b.dialogText($0.range) }.joined(separator: ",")
         table.locked(d) {
             // Kamailio keeps the callee's CSeq of the request, which is none: "0".
             if d.cseq[1].isEmpty { d.cseq[1] = "0" }
             d.tag[1] = reply.toTag ?? ""
             d.contact[1] = contact
-            d.routeSet[1] = rest.joined(separator: ",")
+            d.routeSet[1] = routeSet
         }
     }
 
-    /// A Record-Route entry of this server.
-    func isOwnRoute(_ nameAddr: String) -> Bool {
-        var text = Substring(nameAddr)
-        if let open = text.firstIndex(of: "<"), let close = text.lastIndex(of: ">"), open < close {
-            text = text[text.index(after: open)..<close]
-        }
-        guard let uri = SIPURI(String(text)), let core else { return false }
+    /// A Record-Route entry of this server, read where it lies in the message.
+    func isOwnRoute(_ b: [UInt8], _ entry: NameAddr) -> Bool {
+        guard let uri = try? URIComponents.parse(b, entry.uri), uri.scheme != .other,
+            let core
+        else { return false }
         var host = uri.host
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return core.isMyself(host, uri.port)
+        if host.count > 1, b[host.lowerBound] == UInt8(ascii: "["), b[host.upperBound - 1] == UInt8(ascii: "]") {
+            host = host.lowerBound + 1..<host.upperBound - 1
+        }
+        return core.isMyself(b.dialogText(host), uri.port)
     }
 
     /// Removes a dialog for good (Kamailio's `destroy_dlg` once its references are gone):

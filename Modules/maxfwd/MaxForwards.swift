@@ -17,20 +17,23 @@ enum MaxForwards {
     static func current(_ ctx: MessageContext) -> State {
         guard let field = ctx.message.firstHeader(.maxForwards) else { return .missing }
         let range = field.valueRange
-        var digits = Array(ctx.message.buffer[range])
-        if let edit = ctx.edits.lumps.last(where: { $0.range == range }) {
-            digits = edit.bytes.filter { $0 != 32 }
+        let value: Int?
+        if let bytes = ctx.edits.lastEdit(of: range) {
+            value = parseUnsignedShort(bytes.lazy.filter { $0 != 32 })
+        } else {
+            value = parseUnsignedShort(ctx.message.buffer[range])
         }
-        guard let v = parseUnsignedShort(digits) else { return .invalid }
+        guard let v = value else { return .invalid }
         return .value(v, range)
     }
 
     /// Kamailio's `str2s`: digits only, at most 5, wrapping at 65536; an empty value is 0.
-    static func parseUnsignedShort(_ b: [UInt8]) -> Int? {
-        guard b.count <= 5 else { return nil }
+    static func parseUnsignedShort<C: Collection<UInt8>>(_ b: C) -> Int? {
         var v = 0
+        var n = 0
         for c in b {
-            guard (48...57).contains(c) else { return nil }
+            n += 1
+            guard n <= 5, (48...57).contains(c) else { return nil }
             v = v * 10 + Int(c - 48)
         }
         return v & 0xFFFF
@@ -53,5 +56,14 @@ enum MaxForwards {
     /// Adds `Max-Forwards: value` before the first header (Kamailio's `add_maxfwd_header`).
     static func add(_ ctx: MessageContext, value: Int) {
         ctx.edits.prependHeader("Max-Forwards: \(value)")
+    }
+}
+
+extension MessageEditor {
+    /// The bytes of the last edit of exactly `range`, if any. Mutating only so that
+    /// `ctx.edits.lastEdit(of:)` reads the context's editor in place: a read through the
+    /// getter copies the whole editor (its message and lumps) for every request.
+    mutating func lastEdit(of range: Range<Int>) -> [UInt8]? {
+        lumps.last(where: { $0.range == range })?.bytes
     }
 }

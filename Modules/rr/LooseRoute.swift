@@ -20,6 +20,11 @@ struct RouteDeletions {
 
     func apply(_ ctx: MessageContext) {
         guard !ranges.isEmpty else { return }
+        if ranges.count == 1 {
+            // The usual case (our one Route line): nothing to sort or merge.
+            if !ranges[0].isEmpty { ctx.edits.delete(ranges[0]) }
+            return
+        }
         var merged: [Range<Int>] = []
         for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
             if let last = merged.last, r.lowerBound < last.upperBound {
@@ -37,7 +42,9 @@ struct RouteDeletions {
 /// Request-URI becomes the next Route and the old one the last Route).
 extension RRModule {
     /// Kamailio's `loose_route_mode()` without the callbacks (RRAPI.swift runs them).
-    func looseRouteSteps(_ ctx: MessageContext, mode: Int) -> Int {
+    /// `ownParameters` is set when the top Route was found to be ours after a loose router
+    /// (the parameters of that Route, what `routedParameters()` would find again).
+    func looseRouteSteps(_ ctx: MessageContext, mode: Int, ownParameters: inout Range<Int>?) -> Int {
         var routes = RouteSet(ctx.message)
         guard !routes.isEmpty else {
             Log.debug("rr", "There is no Route HF")
@@ -49,7 +56,14 @@ extension RRModule {
             Log.error("rr", "failed to parse Route HF")
             return -1
         }
-        guard let text = ctx.requestURI, let ruri = try? RouteURI(text: text) else {
+        // The received Request-URI is parsed where it lies; one set by the script from its text.
+        let parsedURI: RouteURI?
+        if ctx.newRequestURI == nil, let r = ctx.message.requestURIRange {
+            parsedURI = try? RouteURI(ctx.message.buffer, r)
+        } else {
+            parsedURI = ctx.requestURI.flatMap { try? RouteURI(text: $0) }
+        }
+        guard let ruri = parsedURI else {
             Log.error("rr", "failed to parse Request URI")
             return -1
         }
@@ -61,18 +75,19 @@ extension RRModule {
         defer { deletions.apply(ctx) }
         let state = states.state(ctx)
         state.routed = nil
-        if (ctx.message.toTag ?? "").isEmpty {
-            return afterLoose(ctx, &routes, &deletions, preloaded: true)
+        if !hasToTag(ctx.message) {
+            return afterLoose(ctx, &routes, &deletions, preloaded: true, ownParameters: &ownParameters)
         }
         if mode == 0, isMyself(ctx, ruri) {
             return afterStrict(ctx, &routes, &deletions, state)
         }
-        return afterLoose(ctx, &routes, &deletions, preloaded: false)
+        return afterLoose(ctx, &routes, &deletions, preloaded: false, ownParameters: &ownParameters)
     }
 
     /// The previous hop was a loose router (or the route set is preloaded).
     private func afterLoose(
-        _ ctx: MessageContext, _ routes: inout RouteSet, _ deletions: inout RouteDeletions, preloaded: Bool
+        _ ctx: MessageContext, _ routes: inout RouteSet, _ deletions: inout RouteDeletions, preloaded: Bool,
+        ownParameters: inout Range<Int>?
     ) -> Int {
         let b = ctx.message.buffer
         var pos = RouteSet.Position(field: 0, value: 0)
@@ -80,6 +95,7 @@ extension RRModule {
             var uri = try RouteURI(b, routes.entry(pos).uri)
             if isMyself(ctx, uri) {
                 let top = uri
+                ownParameters = top.parametersRange
                 let double = enableDoubleRR != 0 && ParameterScan.isDoubleRoute(top.parameters)
                 if forceSendSocket != 0, !double { forceSocket(ctx, top, secondRoute: false) }
                 guard let next = try step(&routes, &deletions, from: pos) else {
@@ -199,6 +215,12 @@ extension RRModule {
         guard try routes.isLastInField(pos) else { return RouteSet.Position(field: pos.field, value: pos.value + 1) }
         deletions.delete(routes.line(pos.field))
         return try routes.nextField(after: pos)
+    }
+
+    /// True when the To header has a non-empty tag (found as a range, no text made).
+    private func hasToTag(_ m: SIPMessage) -> Bool {
+        guard let to = m.firstHeader(.to), let tag = NameAddr.tag(in: m.buffer, to.valueRange) else { return false }
+        return !tag.isEmpty
     }
 
     /// Kamailio's `is_myself()` for a Route or Request-URI: its host and port (5060 when

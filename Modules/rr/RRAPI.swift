@@ -8,10 +8,14 @@ extension RRModule: RecordRouteAPI {
     /// callbacks with our Route parameters when the route set drove the request (or was
     /// preloaded) and our entry had parameters.
     func looseRoute(_ ctx: MessageContext, mode: Int) -> Int {
-        let status = looseRouteSteps(ctx, mode: mode)
-        guard !looseRouteCallbacks.isEmpty, status == RouteStatus.driven || status == RouteStatus.preloaded,
-            let (range, _) = routedParameters(ctx), !range.isEmpty
-        else { return status }
+        var own: Range<Int>?
+        let status = looseRouteSteps(ctx, mode: mode, ownParameters: &own)
+        guard !looseRouteCallbacks.isEmpty, status == RouteStatus.driven || status == RouteStatus.preloaded else {
+            return status
+        }
+        // Our top Route's parameters as the loose-router step found them, else (after a
+        // strict router) looked up again.
+        guard let range = own ?? routedParameters(ctx)?.range, !range.isEmpty else { return status }
         let params = String(decoding: ctx.message.buffer[range], as: UTF8.self)
         for entry in looseRouteCallbacks { entry.callback(ctx, params) }
         return status

@@ -81,9 +81,15 @@ extension RRModule {
         let state = states.state(ctx)
         let pending = state.pendingParameters
         let prefix = headerPrefix(ctx, user: user)
-        var suffix = Array((enableFullLR != 0 ? ";lr=on" : ";lr").utf8)
-        if !tag.isEmpty { suffix += Array(";ftag=".utf8) + tag }
-        suffix += params + pending
+        var suffix: [UInt8] = []
+        suffix.reserveCapacity(12 + tag.count + params.count + pending.count)
+        suffix += (enableFullLR != 0 ? ";lr=on" : ";lr").utf8
+        if !tag.isEmpty {
+            suffix += ";ftag=".utf8
+            suffix += tag
+        }
+        suffix += params
+        suffix += pending
         let double = enableDoubleRR
         let sockname = socknameMode != 0
         for outbound in double != 0 ? [true, false] : [false] {
@@ -93,10 +99,17 @@ extension RRModule {
                 guard !header.removed else { return [] }
                 let realms = double == 2 || Self.differentRealms(ctx, target)
                 if outbound, !realms { return [] }
-                var out = prefix
-                out += outbound ? Self.sendAddress(target, ctx, sockname) : Self.receiveAddress(ctx, sockname)
-                if double != 0, realms { out += Array(";r2=on".utf8) }
-                return out + suffix + header.laterParameters + Array(">\r\n".utf8)
+                let address = outbound ? Self.sendAddress(target, ctx, sockname) : Self.receiveAddress(ctx, sockname)
+                // One buffer of the final size (this runs for each request sent).
+                var out: [UInt8] = []
+                out.reserveCapacity(prefix.count + address.count + suffix.count + header.laterParameters.count + 9)
+                out += prefix
+                out += address
+                if double != 0, realms { out += ";r2=on".utf8 }
+                out += suffix
+                out += header.laterParameters
+                out += ">\r\n".utf8
+                return out
             }
         }
         state.pendingParameters = []
@@ -199,7 +212,14 @@ extension RRModule {
     /// `user@` when there is a user.
     private func headerPrefix(_ ctx: MessageContext, user: String) -> [UInt8] {
         var sips = false
-        if ignoreSips == 0, let ru = ctx.requestURI, let uri = try? RouteURI(text: ru) { sips = uri.isSIPS }
+        if ignoreSips == 0 {
+            // The received Request-URI where it lies; one set by the script from its text.
+            if ctx.newRequestURI == nil, let r = ctx.message.requestURIRange {
+                sips = (try? RouteURI(ctx.message.buffer, r))?.isSIPS ?? false
+            } else if let ru = ctx.requestURI, let uri = try? RouteURI(text: ru) {
+                sips = uri.isSIPS
+            }
+        }
         var p = Array((sips ? "Record-Route: <sips:" : "Record-Route: <sip:").utf8)
         if !user.isEmpty { p += Array((user + "@").utf8) }
         return p
@@ -238,11 +258,13 @@ extension RRModule {
     private func recordRouteTag(_ ctx: MessageContext) -> [UInt8]? {
         guard appendFromTag != 0 else { return [] }
         let upstream = direction(ctx) == .upstream
-        guard (try? upstream ? ctx.message.to() : ctx.message.from()) != nil else {
+        let m = ctx.message
+        guard let header = try? upstream ? m.to() : m.from() else {
             Log.error("rr", upstream ? "To parsing failed" : "From parsing failed")
             return nil
         }
-        return Array(((upstream ? ctx.message.toTag : ctx.message.fromTag) ?? "").utf8)
+        // The tag of the header just parsed (parsed once, no text made).
+        return header.tag(m.buffer).map { Array(m.buffer[$0]) } ?? []
     }
 
     // MARK: addresses (the core's SUBST_* lumps)

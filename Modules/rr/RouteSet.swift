@@ -11,11 +11,13 @@ struct RouteSet {
 
     let message: SIPMessage
     let fields: [HeaderField]
-    private var parsed: [Int: [NameAddr]] = [:]
+    /// The values of each field once parsed (by field index; no dictionary to allocate).
+    private var parsed: [[NameAddr]?]
 
     init(_ message: SIPMessage) {
         self.message = message
         self.fields = message.headers(.route)
+        self.parsed = [[NameAddr]?](repeating: nil, count: fields.count)
     }
 
     var isEmpty: Bool { fields.isEmpty }

@@ -67,7 +67,10 @@ final class SiputilsModule {
     /// `has_totag()`: 1 when the To header has a non-empty tag.
     func fixupHasToTag(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
         return { ctx in
-            guard let tag = ctx.message.toTag, !tag.isEmpty else { return -1 }
+            // The tag's range, not its text: this runs for every request of the usual script.
+            let m = ctx.message
+            guard let to = m.firstHeader(.to), let tag = NameAddr.tag(in: m.buffer, to.valueRange), !tag.isEmpty
+            else { return -1 }
             return 1
         }
     }

@@ -121,10 +121,14 @@ final class SLModule: StatelessReplyAPI {
     /// Kamailio's `sl_filter_ACK`: an ACK whose To-tag is one this server generated answers
     /// a stateless negative reply and ends here.
     func isAckToLocalReply(_ ctx: MessageContext) -> Bool {
-        guard ctx.message.method == .ack, let toTag = ctx.message.toTag, toTag.utf8.count == StatelessTag.length else {
+        let m = ctx.message
+        // The tag's length from its range first: most ACKs carry another UA's tag.
+        guard m.method == .ack, let to = m.firstHeader(.to), let range = NameAddr.tag(in: m.buffer, to.valueRange),
+            range.count == StatelessTag.length
+        else {
             return false
         }
-        guard toTag == tags.tag(for: ctx.message) else { return false }
+        guard m.buffer[range].elementsEqual(tags.tag(for: m).utf8) else { return false }
         Log.debug("sl", "local ACK found -> dropping it")
         stats.countFilteredACK()
         return true

@@ -222,7 +222,9 @@ final class Transaction {
         var sends = first
         while true {
             for s in sends { _ = ctx.core.send(s.message, context: s.context) }
-            sends.removeAll(keepingCapacity: true)
+            // Not removeAll(keepingCapacity:): the buffer is shared with the caller's copy,
+            // so keeping its capacity would allocate a new one for nothing.
+            sends = []
             pthread_mutex_lock(mutex)
             if outbox.isEmpty {
                 flushing = false
