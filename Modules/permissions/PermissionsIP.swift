@@ -32,12 +32,14 @@ struct IPAddress: Sendable, Equatable {
         }
     }
 
-    /// Kamailio's `ip_addr2a`: IPv4 dotted, IPv6 as eight hex groups without leading zeros
-    /// and without `::` compression.
+    /// Kamailio's `ip_addr2a`: IPv4 dotted, IPv6 as `inet_ntop` writes it (the default
+    /// `ipv6_hex_style` "c": lower case, `::` compression).
     var text: String {
         if !isIPv6 { return bytes.map { String($0) }.joined(separator: ".") }
-        return stride(from: 0, to: 16, by: 2).map { String(Int(bytes[$0]) << 8 | Int(bytes[$0 + 1]), radix: 16) }
-            .joined(separator: ":")
+        var out = [CChar](repeating: 0, count: 64)
+        var b = bytes
+        guard inet_ntop(AF_INET6, &b, &out, 64) != nil else { return "" }
+        return String(cString: out)
     }
 
     /// Kamailio's `ip_addr_match_net`: the first `mask` bits are equal (0 matches anything).

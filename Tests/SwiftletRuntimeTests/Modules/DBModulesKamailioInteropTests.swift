@@ -61,6 +61,8 @@ extension DatabaseSuites {
             }
             let url = try engine.url()
             let modules = Self.modules.replacingOccurrences(of: "URL", with: url)
+            let rpcDirectory = TemporaryDirectory()
+            let rpcSocket = rpcDirectory.path + "/kamailio.sock"
             let kamailio = try KamailioTestServer(
                 config: """
                     debug=2
@@ -72,6 +74,9 @@ extension DatabaseSuites {
                     loadmodule "sl.so"
                     loadmodule "pv.so"
                     loadmodule "textops.so"
+                    loadmodule "jsonrpcs.so"
+                    modparam("jsonrpcs", "transport", 4)
+                    modparam("jsonrpcs", "dgram_socket", "\(rpcSocket)")
                     \(modules)
                     request_route {
                     \(Self.route)
@@ -111,6 +116,42 @@ extension DatabaseSuites {
                     }
                     #expect(mine == k.headers(name), "case \(n) \(name)\n\(kamailio.log.suffix(1500))")
                 }
+            }
+            // The dumps: the same JSON (members in the same order, hash buckets included).
+            for method in [
+                "permissions.addressDump", "permissions.subnetDump", "permissions.domainDump",
+                "permissions.trustedDump", "domain.dump",
+            ] {
+                let theirs = try Self.kamailioRPC(rpcSocket, method)
+                let mine = try swiftlet.context.rpcs.call(RPCRequest(method: method, params: [])).get()
+                #expect(Self.json(mine) == theirs, "\(method)")
+            }
+        }
+
+        /// The `result` of a Kamailio RPC through its jsonrpcs datagram socket (swiftletctl
+        /// speaks that protocol), as compact JSON.
+        static func kamailioRPC(_ socket: String, _ method: String) throws -> String {
+            let r = try runProgram(productsDirectory + "/swiftletctl", ["-s", socket, method])
+            // Kamailio separates array elements with ", " (no value here holds one).
+            let text = r.stdout.replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "\t", with: "")
+                .replacingOccurrences(of: ", ", with: ",")
+            guard let start = text.range(of: "\"result\":"), let end = text.range(of: ",\"id\":", options: .backwards)
+            else { return text }
+            return String(text[start.upperBound..<end.lowerBound])
+        }
+
+        /// An RPC value as compact JSON (struct members in order, repeated names kept).
+        static func json(_ v: RPCValue) -> String {
+            switch v {
+            case .null: "null"
+            case .bool(let b): b ? "true" : "false"
+            case .int(let i): String(i)
+            case .double(let d): String(d)
+            case .string(let s):
+                "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
+            case .array(let a): "[" + a.map(json).joined(separator: ",") + "]"
+            case .object(let o): "{" + o.map { json(.string($0.0)) + ":" + json($0.1) }.joined(separator: ",") + "}"
             }
         }
     }

@@ -87,7 +87,7 @@ extension DatabaseSuites {
                     addresses.map {
                         "\(text($0["group"])) \(text($0["item"]?["ip"])) \(text($0["item"]?["port"])) \(text($0["item"]?["tag"]))"
                     })
-                    == ["1 192.0.2.10 0 peer-a", "2 198.51.100.7 5070 NULL", "2 2001:db8:0:0:0:0:0:1 0 v6"])
+                    == ["1 192.0.2.10 0 peer-a", "2 198.51.100.7 5070 NULL", "2 2001:db8::1 0 v6"])
             #expect(
                 try c.rpc("permissions.subnetDump").get()
                     == .array([
