@@ -105,6 +105,28 @@ extension DatabaseSuites {
             }
         }
 
+        @Test(arguments: engines) func startUpChecks(_ engine: DatabaseEngine) throws {
+            try Self.table(engine)
+            func starts(_ params: String) -> Bool {
+                guard let c = try? DBModuleTestCore(engine, module: "permissions", params: params, route: "") else {
+                    return false
+                }
+                c.shutdown()
+                return true
+            }
+            #expect(starts("modparam(\"permissions\", \"load_backends\", 2)"))
+            // The address table is missing, no backend, a db_mode that does not exist.
+            #expect(!starts(""))
+            #expect(!starts("modparam(\"permissions\", \"load_backends\", 0)"))
+            #expect(
+                !starts("modparam(\"permissions\", \"load_backends\", 2)\nmodparam(\"permissions\", \"db_mode\", 2)"))
+            // An old trusted table version (with and without the cache).
+            try engine.sql("UPDATE version SET table_version = 5 WHERE table_name = 'trusted';")
+            #expect(!starts("modparam(\"permissions\", \"load_backends\", 2)"))
+            #expect(
+                !starts("modparam(\"permissions\", \"load_backends\", 2)\nmodparam(\"permissions\", \"db_mode\", 1)"))
+        }
+
         @Test(arguments: engines) func peerTagModeCountsEveryMatch(_ engine: DatabaseEngine) throws {
             try Self.table(engine)
             let c = try Self.core(engine, dbMode: 1, tagMode: 1)
