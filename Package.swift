@@ -29,6 +29,7 @@ let modules: [String] = [
     "kex",
     "maxfwd",
     "nathelper",
+    "nats",
     "ndb_redis",
     "permissions",
     "pike",
@@ -65,6 +66,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "auth": [.product(name: "Crypto", package: "swift-crypto")],
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
+    "nats": ["CNats"],
     "ndb_redis": ["CHiredis"],
     // secsipid links no CSecSIPID: it opens libsecsipid (a Go runtime) with dlopen after the
     // daemon fork (Modules/secsipid/README.md).

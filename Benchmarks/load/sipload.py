@@ -52,6 +52,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 # (work the load left behind: tm keeps every transaction 5 s after it ends).
 SCENARIOS = {
     "options": ("options.cfg", "options-uac.xml", None, 1.0),
+    "options-nats": ("options-nats.cfg", "options-uac.xml", None, 1.0),
     "stateless": ("stateless.cfg", "call-uac.xml", "call-uas.xml", 1.0),
     "stateful": ("stateful.cfg", "call-uac.xml", "call-uas.xml", 6.0),
     "dispatcher": ("dispatcher.cfg", "call-uac.xml", "call-uas.xml", 6.0),
