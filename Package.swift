@@ -24,6 +24,7 @@ let modules: [String] = [
     "dispatcher",
     "htable",
     "jsonrpcs",
+    "jwt",
     "kex",
     "maxfwd",
     "nathelper",
@@ -59,6 +60,10 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "auth": [.product(name: "Crypto", package: "swift-crypto")],
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
+    // HMAC, ECDSA (Crypto) and RSA PKCS#1 v1.5 signatures (_CryptoExtras) for JSON Web Tokens.
+    "jwt": [
+        .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+    ],
     "ndb_redis": ["CHiredis"],
     "tls": ["COpenSSL"],
     "websocket": [.product(name: "Crypto", package: "swift-crypto")],

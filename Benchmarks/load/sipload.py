@@ -55,6 +55,8 @@ SCENARIOS = {
     "stateless": ("stateless.cfg", "call-uac.xml", "call-uas.xml", 1.0),
     "stateful": ("stateful.cfg", "call-uac.xml", "call-uas.xml", 6.0),
     "dispatcher": ("dispatcher.cfg", "call-uac.xml", "call-uas.xml", 6.0),
+    "jwt-hs256": ("jwt-hs256.cfg", "options-jwt-uac.xml", None, 1.0),
+    "jwt-rs256": ("jwt-rs256.cfg", "options-jwt-uac.xml", None, 1.0),
 }
 
 KAMAILIO_CMD = "kamailio -f {cfg} -DD -E -n 2 -m 256 -Y {rundir}"

@@ -1,0 +1,163 @@
+import Crypto
+import Foundation
+import _CryptoExtras
+
+/// A key ready to sign with: the HMAC secret (the key text's bytes, as libjwt takes them), or
+/// a private key read from PEM.
+enum JWTSigningKey {
+    case hmac(SymmetricKey)
+    case rsa(_RSA.Signing.PrivateKey)
+    case p256(P256.Signing.PrivateKey)
+    case p384(P384.Signing.PrivateKey)
+    case p521(P521.Signing.PrivateKey)
+
+    /// The key for `alg` in `text` (nil when it holds none: an empty secret, no private key
+    /// of that kind, an RSA key under 2048 bits, a curve other than the algorithm's).
+    init?(_ text: [UInt8], for alg: JWTAlgorithm) {
+        switch alg.family {
+        case .none: return nil
+        case .hmac:
+            guard !text.isEmpty else { return nil }
+            self = .hmac(SymmetricKey(data: text))
+        case .rsa:
+            guard let pem = PEMBlock.first(in: text, labels: ["PRIVATE KEY", "RSA PRIVATE KEY"]),
+                let key = try? _RSA.Signing.PrivateKey(pemRepresentation: pem)
+            else { return nil }
+            self = .rsa(key)
+        case .ecdsa:
+            guard let pem = PEMBlock.first(in: text, labels: ["PRIVATE KEY", "EC PRIVATE KEY"]) else { return nil }
+            switch alg.hashBits {
+            case 256:
+                guard let k = try? P256.Signing.PrivateKey(pemRepresentation: pem) else { return nil }; self = .p256(k)
+            case 384:
+                guard let k = try? P384.Signing.PrivateKey(pemRepresentation: pem) else { return nil }; self = .p384(k)
+            default:
+                guard let k = try? P521.Signing.PrivateKey(pemRepresentation: pem) else { return nil }; self = .p521(k)
+            }
+        }
+    }
+
+    /// The JWS signature of `input` (header.payload) with `alg` (of this key's family):
+    /// HMAC, RSASSA-PKCS1-v1_5 or ECDSA with R || S (RFC 7518 section 3).
+    func sign(_ input: [UInt8], _ alg: JWTAlgorithm) -> [UInt8]? {
+        switch self {
+        case .hmac(let key):
+            switch alg.hashBits {
+            case 256: return Array(HMAC<SHA256>.authenticationCode(for: input, using: key))
+            case 384: return Array(HMAC<SHA384>.authenticationCode(for: input, using: key))
+            default: return Array(HMAC<SHA512>.authenticationCode(for: input, using: key))
+            }
+        case .rsa(let key):
+            let signature: _RSA.Signing.RSASignature?
+            switch alg.hashBits {
+            case 256: signature = try? key.signature(for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
+            case 384: signature = try? key.signature(for: SHA384.hash(data: input), padding: .insecurePKCS1v1_5)
+            default: signature = try? key.signature(for: SHA512.hash(data: input), padding: .insecurePKCS1v1_5)
+            }
+            return signature.map { Array($0.rawRepresentation) }
+        case .p256(let key):
+            return (try? key.signature(for: SHA256.hash(data: input))).map { Array($0.rawRepresentation) }
+        case .p384(let key):
+            return (try? key.signature(for: SHA384.hash(data: input))).map { Array($0.rawRepresentation) }
+        case .p521(let key):
+            return (try? key.signature(for: SHA512.hash(data: input))).map { Array($0.rawRepresentation) }
+        }
+    }
+}
+
+/// A key ready to verify with: the HMAC secret, or a public key read from PEM.
+enum JWTVerificationKey {
+    case hmac(SymmetricKey)
+    case rsa(_RSA.Signing.PublicKey)
+    case p256(P256.Signing.PublicKey)
+    case p384(P384.Signing.PublicKey)
+    case p521(P521.Signing.PublicKey)
+
+    /// The key for `alg` in `text`, nil when it holds none (see `JWTSigningKey`).
+    init?(_ text: [UInt8], for alg: JWTAlgorithm) {
+        switch alg.family {
+        case .none: return nil
+        case .hmac:
+            guard !text.isEmpty else { return nil }
+            self = .hmac(SymmetricKey(data: text))
+        case .rsa:
+            guard let pem = PEMBlock.first(in: text, labels: ["PUBLIC KEY", "RSA PUBLIC KEY"]),
+                let key = try? _RSA.Signing.PublicKey(pemRepresentation: pem)
+            else { return nil }
+            self = .rsa(key)
+        case .ecdsa:
+            guard let pem = PEMBlock.first(in: text, labels: ["PUBLIC KEY"]) else { return nil }
+            switch alg.hashBits {
+            case 256:
+                guard let k = try? P256.Signing.PublicKey(pemRepresentation: pem) else { return nil }; self = .p256(k)
+            case 384:
+                guard let k = try? P384.Signing.PublicKey(pemRepresentation: pem) else { return nil }; self = .p384(k)
+            default:
+                guard let k = try? P521.Signing.PublicKey(pemRepresentation: pem) else { return nil }; self = .p521(k)
+            }
+        }
+    }
+
+    /// Whether `signature` is the JWS signature of `input` with `alg` (HMAC compared in
+    /// constant time).
+    func isValid(_ signature: [UInt8], of input: ArraySlice<UInt8>, _ alg: JWTAlgorithm) -> Bool {
+        switch self {
+        case .hmac(let key):
+            switch alg.hashBits {
+            case 256: return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: input, using: key)
+            case 384: return HMAC<SHA384>.isValidAuthenticationCode(signature, authenticating: input, using: key)
+            default: return HMAC<SHA512>.isValidAuthenticationCode(signature, authenticating: input, using: key)
+            }
+        case .rsa(let key):
+            let s = _RSA.Signing.RSASignature(rawRepresentation: signature)
+            switch alg.hashBits {
+            case 256: return key.isValidSignature(s, for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
+            case 384: return key.isValidSignature(s, for: SHA384.hash(data: input), padding: .insecurePKCS1v1_5)
+            default: return key.isValidSignature(s, for: SHA512.hash(data: input), padding: .insecurePKCS1v1_5)
+            }
+        case .p256(let key):
+            guard let s = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
+            return key.isValidSignature(s, for: SHA256.hash(data: input))
+        case .p384(let key):
+            guard let s = try? P384.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
+            return key.isValidSignature(s, for: SHA384.hash(data: input))
+        case .p521(let key):
+            guard let s = try? P521.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
+            return key.isValidSignature(s, for: SHA512.hash(data: input))
+        }
+    }
+}
+
+/// Finds one PEM block in a key file, which may hold others (`openssl ecparam -genkey`
+/// writes `EC PARAMETERS` before `EC PRIVATE KEY`; OpenSSL, under libjwt, skips them too).
+enum PEMBlock {
+    /// The text from `-----BEGIN <label>-----` to its `-----END <label>-----` of the first
+    /// block whose label is one of `labels`.
+    static func first(in bytes: [UInt8], labels: [String]) -> String? {
+        let dashes = Array("-----".utf8)
+        let beginMarker = Array("-----BEGIN ".utf8)
+        var from = 0
+        while let begin = find(beginMarker, in: bytes, from: from) {
+            let labelStart = begin + beginMarker.count
+            guard let labelEnd = find(dashes, in: bytes, from: labelStart) else { return nil }
+            let label = String(decoding: bytes[labelStart..<labelEnd], as: UTF8.self)
+            guard let end = find(Array("-----END \(label)-----".utf8), in: bytes, from: labelEnd + dashes.count) else {
+                return nil
+            }
+            let blockEnd = end + "-----END \(label)-----".utf8.count
+            if labels.contains(label) { return String(decoding: bytes[begin..<blockEnd], as: UTF8.self) }
+            from = blockEnd
+        }
+        return nil
+    }
+
+    private static func find(_ needle: [UInt8], in bytes: [UInt8], from: Int) -> Int? {
+        guard needle.count <= bytes.count, from <= bytes.count - needle.count else { return nil }
+        var i = from
+        while i <= bytes.count - needle.count {
+            if bytes[i] == needle[0] && bytes[i..<i + needle.count].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
+    }
+}
