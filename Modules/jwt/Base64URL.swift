@@ -2,13 +2,6 @@
 enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    /// 6-bit value of each byte, 0xFF for bytes outside the url-safe alphabet.
-    private static let values: [UInt8] = {
-        var table = [UInt8](repeating: 0xFF, count: 256)
-        for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
-        return table
-    }()
-
     /// Appends the encoding of `bytes` to `out`.
     static func encode<C: Collection>(_ bytes: C, into out: inout [UInt8]) where C.Element == UInt8 {
         out.reserveCapacity(out.count + (bytes.count * 4 + 2) / 3)
@@ -29,21 +22,41 @@ enum Base64URL {
     /// alphabet, padding (`=`), a length of 1 modulo 4, or non-zero unused low bits.
     static func decode(_ text: ArraySlice<UInt8>) -> [UInt8]? {
         if text.count % 4 == 1 { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(text.count * 3 / 4)
-        var acc: UInt32 = 0
-        var bits = 0
-        for c in text {
-            let v = values[Int(c)]
-            if v == 0xFF { return nil }
-            acc = acc << 6 | UInt32(v)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits)))
-                acc &= (1 << UInt32(bits)) - 1
+        return text.withUnsafeBufferPointer { input -> [UInt8]? in
+            var failed = false
+            var acc: UInt32 = 0
+            var bits: UInt32 = 0
+            let result = [UInt8](unsafeUninitializedCapacity: input.count * 3 / 4) { out, count in
+                for c in input {
+                    let v = value(c)
+                    if v > 63 {
+                        failed = true
+                        break
+                    }
+                    acc = acc << 6 | v
+                    bits += 6
+                    if bits >= 8 {
+                        bits -= 8
+                        out[count] = UInt8(truncatingIfNeeded: acc >> bits)
+                        count += 1
+                        acc &= (1 << bits) - 1
+                    }
+                }
             }
+            return failed || acc != 0 ? nil : result
         }
-        return acc == 0 ? out : nil
+    }
+
+    /// The 6-bit value of a base64url character, 0xFF for any other byte.
+    @inline(__always)
+    private static func value(_ c: UInt8) -> UInt32 {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): UInt32(c &- 65)
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): UInt32(c &- 71)
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(c &+ 4)
+        case UInt8(ascii: "-"): 62
+        case UInt8(ascii: "_"): 63
+        default: 0xFF
+        }
     }
 }

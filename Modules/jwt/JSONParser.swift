@@ -121,12 +121,13 @@ struct JSONParser {
     private mutating func string() -> String? {
         i += 1
         var out = [UInt8]()
+        var ascii = true
         while let c = peek {
             i += 1
             switch c {
             case UInt8(ascii: "\""):
                 // Valid UTF-8 only (jansson refuses the rest).
-                return String(validating: out, as: UTF8.self)
+                return ascii ? String(decoding: out, as: UTF8.self) : String(validating: out, as: UTF8.self)
             case 0..<0x20: return nil
             case UInt8(ascii: "\\"):
                 guard let e = peek else { return nil }
@@ -150,9 +151,12 @@ struct JSONParser {
                     }
                     guard let u = Unicode.Scalar(scalar), scalar != 0 else { return nil }
                     out += Array(String(Character(u)).utf8)
+                    ascii = ascii && scalar < 0x80
                 default: return nil
                 }
-            default: out.append(c)
+            default:
+                ascii = ascii && c < 0x80
+                out.append(c)
             }
         }
         return nil

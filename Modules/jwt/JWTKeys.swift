@@ -65,9 +65,12 @@ enum JWTSigningKey {
     }
 }
 
-/// A key ready to verify with: the HMAC secret, or a public key read from PEM.
+/// A key ready to verify with: HMAC keyed with the secret (its padded key blocks hashed once),
+/// or a public key read from PEM.
 enum JWTVerificationKey {
-    case hmac(SymmetricKey)
+    case hmac256(HMAC<SHA256>)
+    case hmac384(HMAC<SHA384>)
+    case hmac512(HMAC<SHA512>)
     case rsa(_RSA.Signing.PublicKey)
     case p256(P256.Signing.PublicKey)
     case p384(P384.Signing.PublicKey)
@@ -79,7 +82,12 @@ enum JWTVerificationKey {
         case .none: return nil
         case .hmac:
             guard !text.isEmpty else { return nil }
-            self = .hmac(SymmetricKey(data: text))
+            let key = SymmetricKey(data: text)
+            switch alg.hashBits {
+            case 256: self = .hmac256(HMAC(key: key))
+            case 384: self = .hmac384(HMAC(key: key))
+            default: self = .hmac512(HMAC(key: key))
+            }
         case .rsa:
             guard let pem = PEMBlock.first(in: text, labels: ["PUBLIC KEY", "RSA PUBLIC KEY"]),
                 let key = try? _RSA.Signing.PublicKey(pemRepresentation: pem)
@@ -102,28 +110,46 @@ enum JWTVerificationKey {
     /// constant time).
     func isValid(_ signature: [UInt8], of input: ArraySlice<UInt8>, _ alg: JWTAlgorithm) -> Bool {
         switch self {
-        case .hmac(let key):
-            switch alg.hashBits {
-            case 256: return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: input, using: key)
-            case 384: return HMAC<SHA384>.isValidAuthenticationCode(signature, authenticating: input, using: key)
-            default: return HMAC<SHA512>.isValidAuthenticationCode(signature, authenticating: input, using: key)
-            }
+        case .hmac256(let keyed): return Self.isValidHMAC(keyed, signature, input)
+        case .hmac384(let keyed): return Self.isValidHMAC(keyed, signature, input)
+        case .hmac512(let keyed): return Self.isValidHMAC(keyed, signature, input)
         case .rsa(let key):
             let s = _RSA.Signing.RSASignature(rawRepresentation: signature)
             switch alg.hashBits {
-            case 256: return key.isValidSignature(s, for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
-            case 384: return key.isValidSignature(s, for: SHA384.hash(data: input), padding: .insecurePKCS1v1_5)
-            default: return key.isValidSignature(s, for: SHA512.hash(data: input), padding: .insecurePKCS1v1_5)
+            case 256: return key.isValidSignature(s, for: Self.digest(SHA256(), input), padding: .insecurePKCS1v1_5)
+            case 384: return key.isValidSignature(s, for: Self.digest(SHA384(), input), padding: .insecurePKCS1v1_5)
+            default: return key.isValidSignature(s, for: Self.digest(SHA512(), input), padding: .insecurePKCS1v1_5)
             }
         case .p256(let key):
             guard let s = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return key.isValidSignature(s, for: SHA256.hash(data: input))
+            return key.isValidSignature(s, for: Self.digest(SHA256(), input))
         case .p384(let key):
             guard let s = try? P384.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return key.isValidSignature(s, for: SHA384.hash(data: input))
+            return key.isValidSignature(s, for: Self.digest(SHA384(), input))
         case .p521(let key):
             guard let s = try? P521.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return key.isValidSignature(s, for: SHA512.hash(data: input))
+            return key.isValidSignature(s, for: Self.digest(SHA512(), input))
+        }
+    }
+
+    /// The digest of `input`, hashed from a raw buffer (no generic `DataProtocol` path).
+    private static func digest<H: HashFunction>(_ hasher: H, _ input: ArraySlice<UInt8>) -> H.Digest {
+        var hasher = hasher
+        input.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize()
+    }
+
+    /// HMAC from the keyed state (a copy of it), compared with `signature` in constant time.
+    private static func isValidHMAC<H: HashFunction>(_ keyed: HMAC<H>, _ signature: [UInt8], _ input: ArraySlice<UInt8>)
+        -> Bool
+    {
+        var mac = keyed
+        input.withUnsafeBytes { mac.update(data: $0) }
+        return mac.finalize().withUnsafeBytes { code in
+            guard code.count == signature.count else { return false }
+            var diff: UInt8 = 0
+            for i in 0..<code.count { diff |= code[i] ^ signature[i] }
+            return diff == 0
         }
     }
 }
