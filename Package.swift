@@ -26,6 +26,7 @@ let modules: [String] = [
     "domain",
     "htable",
     "jsonrpcs",
+    "jwt",
     "kex",
     "maxfwd",
     "nathelper",
@@ -66,6 +67,10 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "auth": [.product(name: "Crypto", package: "swift-crypto")],
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
+    // HMAC, ECDSA (Crypto) and RSA PKCS#1 v1.5 signatures (_CryptoExtras) for JSON Web Tokens.
+    "jwt": [
+        .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+    ],
     "nats": ["CNats"],
     "ndb_redis": ["CHiredis"],
     // secsipid links no CSecSIPID: it opens libsecsipid (a Go runtime) with dlopen after the

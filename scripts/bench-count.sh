@@ -8,12 +8,13 @@
 #   scripts/bench-count.sh instructions [scenario [rate [duration]]]   (default: stateful 30 10)
 #   scripts/bench-count.sh syscalls     [scenario [rate [duration]]]   (default: stateful 300 20)
 #
-# Scenarios and configurations are those of Benchmarks/load (options, stateless, stateful,
-# dialog, topos-redis), on ports BASE (server), BASE+10 (SIPp UAS), BASE+20 (SIPp UAC), BASE+30 (a
-# private redis-server for topos-redis, emptied; its commands per call are counted too);
-# BASE=25060 unless set. Uses the
-# release build (BIN=<dir> for another one). Callgrind runs the server ~50x slower: keep the
-# rate low (30 calls/s is fine). Each run keeps its files in a temporary directory (printed).
+# Scenarios and configurations are those of Benchmarks/load (options, jwt-hs256, jwt-rs256,
+# stateless, stateful, dialog, topos-redis; {cfgdir} in a configuration becomes Benchmarks/load/cfg),
+# on ports BASE (server), BASE+10 (SIPp UAS), BASE+20 (SIPp UAC), BASE+30 (a private
+# redis-server for topos-redis, emptied; its commands per call are counted too);
+# BASE=25060 unless set. Uses the release build (BIN=<dir> for another one). Callgrind runs
+# the server ~50x slower: keep the rate low (30 calls/s is fine). Each run keeps its files in a
+# temporary directory (printed).
 # CFG=<file> runs the scenario's SIPp calls against another configuration of the same
 # scenario (its ports 5060/5070 are rewritten as the scenario's own), e.g. an external
 # harness's variant of `stateful`.
@@ -33,12 +34,14 @@ sp=$base; up=$((base + 10)); cp=$((base + 20)); rp=$((base + 30))
 load=$root/Benchmarks/load
 case "$scenario" in
 options) uac=(-sf "$load/scenarios/options-uac.xml"); uas=() ;;
+jwt-hs256 | jwt-rs256) uac=(-sf "$load/scenarios/options-jwt-uac.xml"); uas=() ;;
 stateless | stateful | dialog | topos-redis) uac=(-sf "$load/scenarios/call-uac.xml"); uas=(-sf "$load/scenarios/call-uas.xml") ;;
-*) echo "unknown scenario $scenario (options, stateless, stateful, dialog, topos-redis)" >&2; exit 2 ;;
+*) echo "unknown scenario $scenario (options, jwt-hs256, jwt-rs256, stateless, stateful, dialog, topos-redis)" >&2; exit 2 ;;
 esac
 bin=${BIN:-$(swift build -c release --show-bin-path)}
 dir=$(mktemp -d "/tmp/swiftlet-count-$scenario-XXXX")
-sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" "${CFG:-$load/cfg/$scenario.cfg}" > "$dir/$scenario.cfg"
+sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" -e "s|{cfgdir}|$load/cfg|g" \
+    "${CFG:-$load/cfg/$scenario.cfg}" > "$dir/$scenario.cfg"
 redis_pid=""
 if [ "$scenario" = topos-redis ]; then
     redis-server --port "$rp" --bind 127.0.0.1 --save "" --appendonly no > "$dir/redis.log" 2>&1 &

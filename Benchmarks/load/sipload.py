@@ -57,6 +57,8 @@ SCENARIOS = {
     "stateful": ("stateful.cfg", "call-uac.xml", "call-uas.xml", 6.0),
     "dispatcher": ("dispatcher.cfg", "call-uac.xml", "call-uas.xml", 6.0),
     "dialog": ("dialog.cfg", "call-uac.xml", "call-uas.xml", 6.0),
+    "jwt-hs256": ("jwt-hs256.cfg", "options-jwt-uac.xml", None, 1.0),
+    "jwt-rs256": ("jwt-rs256.cfg", "options-jwt-uac.xml", None, 1.0),
 }
 
 KAMAILIO_CMD = "kamailio -f {cfg} -DD -E -n 2 -m 256 -Y {rundir}"
