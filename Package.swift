@@ -14,6 +14,7 @@ let modules: [String] = [
     "async",
     "auth",
     "auth_db",
+    "avpops",
     "cfg_rpc",
     "corex",
     "counters",
@@ -25,15 +26,18 @@ let modules: [String] = [
     "htable",
     "jsonrpcs",
     "kex",
+    "log_custom",
     "maxfwd",
     "nathelper",
     "ndb_redis",
     "pike",
     "pv",
+    "regex",
     "registrar",
     "rr",
     "rtpengine",
     "sanity",
+    "sipjson",
     "siputils",
     "sl",
     "sqlops",
@@ -60,6 +64,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
     "ndb_redis": ["CHiredis"],
+    "regex": ["CPCRE2"],
     "tls": ["COpenSSL"],
     "websocket": [.product(name: "Crypto", package: "swift-crypto")],
 ]
@@ -116,6 +121,8 @@ let package = Package(
             .systemLibrary(
                 name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
             .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+            .systemLibrary(
+                name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
             .systemLibrary(
                 name: "CSecSIPID", path: "Sources/CSecSIPID", pkgConfig: "secsipid-1", providers: [.apt(["libsecsipid-dev"])]),
         ]
