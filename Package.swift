@@ -15,6 +15,7 @@ let modules: [String] = [
     "async",
     "auth",
     "auth_db",
+    "avpops",
     "cfg_rpc",
     "corex",
     "counters",
@@ -28,6 +29,7 @@ let modules: [String] = [
     "jsonrpcs",
     "jwt",
     "kex",
+    "log_custom",
     "maxfwd",
     "nathelper",
     "nats",
@@ -35,11 +37,13 @@ let modules: [String] = [
     "permissions",
     "pike",
     "pv",
+    "regex",
     "registrar",
     "rr",
     "rtpengine",
     "sanity",
     "secsipid",
+    "sipjson",
     "siptrace",
     "siputils",
     "sl",
@@ -73,6 +77,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     ],
     "nats": ["CNats"],
     "ndb_redis": ["CHiredis"],
+    "regex": ["CPCRE2"],
     // secsipid links no CSecSIPID: it opens libsecsipid (a Go runtime) with dlopen after the
     // daemon fork (Modules/secsipid/README.md).
     "tls": ["COpenSSL"],
@@ -136,8 +141,9 @@ let package = Package(
             .systemLibrary(
                 name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
             .systemLibrary(
-                name: "CSecSIPID", path: "Sources/CSecSIPID", pkgConfig: "secsipid-1",
-                providers: [.apt(["libsecsipid-dev"])]),
+                name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+            .systemLibrary(
+                name: "CSecSIPID", path: "Sources/CSecSIPID", pkgConfig: "secsipid-1", providers: [.apt(["libsecsipid-dev"])]),
         ]
         + testModules.map { .target(name: $0.name, dependencies: [core], path: $0.path) }
         + [

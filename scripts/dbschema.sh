@@ -159,6 +159,16 @@ C|key_type|int|0|notnull
 C|value_type|int|0|notnull
 C|key_value|varchar(128)|''|notnull
 C|expires|int|0|notnull
+T|usr_preferences|2
+C|uuid|varchar(64)|''|notnull
+C|username|varchar(255)|'0'|notnull
+C|domain|varchar(64)|''|notnull
+C|attribute|varchar(32)|''|notnull
+C|type|int|0|notnull
+C|value|varchar(128)|''|notnull
+C|last_modified|datetime|'2000-01-01 00:00:01'|notnull
+I|ua_idx|uuid,attribute
+I|uda_idx|username,domain,attribute
 T|dispatcher|4
 C|setid|int|0|notnull
 C|destination|varchar(192)|''|notnull

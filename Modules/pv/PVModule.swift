@@ -27,43 +27,45 @@ final class PVModule {
         ]
         e.pseudoVariables =
             [shared.pseudoVariableClass(), StatVariable.pseudoVariableClass]
-        e.functions = [
-            ScriptFunction("pv_isset", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
-                let pv = try args[0].pseudoVariable()
-                return { ctx in
-                    guard let v = pv.value(ctx), v != .null else { return -1 }
-                    return 1
-                }
-            },
-            ScriptFunction("pv_unset", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
-                try self.fixupUnset(args[0])
-            },
-            ScriptFunction("is_int", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
-                let pv = try args[0].pseudoVariable()
-                return { ctx in
-                    if case .int? = pv.value(ctx) { return 1 }
-                    return -1
-                }
-            },
-            ScriptFunction("typeof", parameters: 2, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
-                let pv = try args[0].pseudoVariable()
-                let type = try args[1].constantString().lowercased().first
-                return { ctx in
-                    guard let v = pv.value(ctx) else { return -1 }
-                    switch (type, v) {
-                    case ("i", .int), ("n", .null), ("s", .string): return 1
-                    default: return -1
+        e.functions =
+            [
+                ScriptFunction("pv_isset", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
+                    let pv = try args[0].pseudoVariable()
+                    return { ctx in
+                        guard let v = pv.value(ctx), v != .null else { return -1 }
+                        return 1
                     }
-                }
-            },
-            ScriptFunction("not_empty", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
-                let pv = try args[0].pseudoVariable()
-                return { ctx in
-                    if case .string(let s)? = pv.value(ctx), !s.isEmpty { return 1 }
-                    return -1
-                }
-            },
-        ]
+                },
+                ScriptFunction("pv_unset", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
+                    try self.fixupUnset(args[0])
+                },
+                ScriptFunction("is_int", parameters: 1, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
+                    let pv = try args[0].pseudoVariable()
+                    return { ctx in
+                        if case .int? = pv.value(ctx) { return 1 }
+                        return -1
+                    }
+                },
+                ScriptFunction("typeof", parameters: 2, routes: .any) { (args: [ScriptArgument]) throws(FixupError) in
+                    let pv = try args[0].pseudoVariable()
+                    let type = try args[1].constantString().lowercased().first
+                    return { ctx in
+                        guard let v = pv.value(ctx) else { return -1 }
+                        switch (type, v) {
+                        case ("i", .int), ("n", .null), ("s", .string): return 1
+                        default: return -1
+                        }
+                    }
+                },
+                ScriptFunction("not_empty", parameters: 1, routes: .any) {
+                    (args: [ScriptArgument]) throws(FixupError) in
+                    let pv = try args[0].pseudoVariable()
+                    return { ctx in
+                        if case .string(let s)? = pv.value(ctx), !s.isEmpty { return 1 }
+                        return -1
+                    }
+                },
+            ] + XAVIFunctions.functions
         return e
     }
 

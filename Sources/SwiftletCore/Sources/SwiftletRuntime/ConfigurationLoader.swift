@@ -137,6 +137,7 @@ public enum ConfigurationLoader {
         Log.configure(
             level: core.debug, destination: core.logStderror ? .stderr : .syslog(facility: core.logFacility),
             name: core.logName)
+        LogEngine.configure(type: core.logEngineType, data: core.logEngineData)
         Log.setEngine(logEngine(core, options, &diagnostics))
         Log.setPrefix(nil)
         Core.setServerHeader(core.effectiveServerHeader)
@@ -289,6 +290,8 @@ public enum ConfigurationLoader {
             return nil
         }
         guard let type = core.logEngineType else { return nil }
+        // A module's engine (log_custom's "udp") reads LogEngine.type itself.
+        if type.lowercased() == "udp" { return nil }
         if let json = LogJSON(engine: type + (core.logEngineData.map { ":" + $0 } ?? "")) { return json }
         Log.warning("core", "log engine '\(type)' is not supported: logging plain lines")
         return nil

@@ -18,6 +18,7 @@ extension CorePseudoVariables {
             PseudoVariableClass("avp", make: avp),
             PseudoVariableClass("xavp", make: xavp),
             PseudoVariableClass("xavu", make: xavu),
+            PseudoVariableClass("xavi", make: xavi),
         ]
     }
 

@@ -222,6 +222,11 @@ public enum Log {
             }
             writeStderr(out)
         case .syslog:
+            if json == nil, let writer = LogEngine.writer {
+                if !out.hasSuffix("\n") { out += "\n" }
+                writer(level.syslogPriority | facility, out)
+                return
+            }
             if out.hasSuffix("\n") { out.removeLast() }
             out.withCString { p in withVaList([p]) { vsyslog(level.syslogPriority | facility, "%s", $0) } }
         }
