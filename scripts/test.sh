@@ -13,4 +13,8 @@ swift build --package-path examples/hello-module
 if ! command -v sipp >/dev/null 2>&1; then
     echo "note: sipp is not installed: the SIPp scenario test is skipped (apt-get install -y sip-tester)"
 fi
-swift test --skip-build
+# secsipid's embedded tests load libsecsipid (a Go runtime, with its own threads and signal
+# handlers) into the test process; they run in a process of their own so that the Go runtime
+# never shares one with the other suites (a Foundation Process.run() crashed beside it once).
+swift test --skip-build --skip SecSIPIDModuleTests
+swift test --skip-build --filter SecSIPIDModuleTests
