@@ -26,6 +26,7 @@ let modules: [String] = [
     "dispatcher",
     "domain",
     "htable",
+    "http_client",
     "jsonrpcs",
     "jwt",
     "kex",
@@ -41,12 +42,14 @@ let modules: [String] = [
     "registrar",
     "rr",
     "rtpengine",
+    "ruxc",
     "sanity",
     "secsipid",
     "sipjson",
     "siptrace",
     "siputils",
     "sl",
+    "slack",
     "speeddial",
     "sqlops",
     "textops",
@@ -71,6 +74,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "auth": [.product(name: "Crypto", package: "swift-crypto")],
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
+    "http_client": ["CCurl"],
     // HMAC, ECDSA (Crypto) and RSA PKCS#1 v1.5 signatures (_CryptoExtras) for JSON Web Tokens.
     "jwt": [
         .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -78,6 +82,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "nats": ["CNats"],
     "ndb_redis": ["CHiredis"],
     "regex": ["CPCRE2"],
+    "ruxc": ["CCurl"],
     // secsipid links no CSecSIPID: it opens libsecsipid (a Go runtime) with dlopen after the
     // daemon fork (Modules/secsipid/README.md).
     "tls": ["COpenSSL"],
