@@ -23,6 +23,7 @@ let modules: [String] = [
     "dialog",
     "dispatcher",
     "htable",
+    "http_async_client",
     "jsonrpcs",
     "kex",
     "maxfwd",
@@ -37,6 +38,7 @@ let modules: [String] = [
     "siputils",
     "sl",
     "sqlops",
+    "sworker",
     "textops",
     "textopsx",
     "tls",
@@ -59,6 +61,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "auth": [.product(name: "Crypto", package: "swift-crypto")],
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
+    "http_async_client": ["CCurl", "CHTTPAsyncCurl"],
     "ndb_redis": ["CHiredis"],
     "tls": ["COpenSSL"],
     "websocket": [.product(name: "Crypto", package: "swift-crypto")],
@@ -115,6 +118,8 @@ let package = Package(
                 name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
             .systemLibrary(
                 name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+            // libcurl's variadic calls wrapped for http_async_client (links libcurl as CCurl).
+            .systemLibrary(name: "CHTTPAsyncCurl", path: "Sources/CHTTPAsyncCurl"),
             .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
             .systemLibrary(
                 name: "CSecSIPID", path: "Sources/CSecSIPID", pkgConfig: "secsipid-1", providers: [.apt(["libsecsipid-dev"])]),
