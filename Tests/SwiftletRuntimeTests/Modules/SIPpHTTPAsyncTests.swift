@@ -27,6 +27,10 @@ struct SIPpHTTPAsyncTests {
         modparam("http_async_client", "workers", 2)
         request_route {
             if ($rU == "direct") { sl_send_reply("200", "Direct"); exit; }
+            if ($rU == "stats") {
+                sl_send_reply("200", "requests=$stat(requests) replies=$stat(replies) errors=$stat(errors) timeouts=$stat(timeouts)");
+                exit;
+            }
             if (t_check_trans()) { exit; }
             t_newtran();
             switch ($rU) {
@@ -112,17 +116,18 @@ struct SIPpHTTPAsyncTests {
         #expect(server.stop() == 0)
     }
 
-    /// 3,000 requests at 1,000/s, each suspended on a query to a peer that answers after 2 s
+    /// 2,000 requests at 1,000/s, each suspended on a query to a peer that answers after 2 s
     /// (or never accepts): every one resumes after the 500 ms timeout and gets `503 HTTP
-    /// TIMEOUT`; OPTIONS to `direct` sent meanwhile are all answered; the server does not crash.
+    /// TIMEOUT`; OPTIONS to `direct` sent meanwhile are all answered; the module's statistics
+    /// count every query as a timeout; the server does not crash.
     @Test(arguments: ["slow", "dead"])
     func loadAgainstASlowOrDeadPeer(_ service: String) throws {
         let http = try HTTPTestServer()
         let dead = DeadPeer()
         let server = try TestServer(config: Self.config(httpPort: http.port, deadPort: dead.port))
         let directory = TemporaryDirectory()
-        let calls = 3000
-        let direct = 300
+        let calls = 2000
+        let direct = 200
         let (load, loadOutput) = try Self.sipp(
             [
                 "-sf", scenariosDirectory + "/http_async/options-503.xml", "-s", service, "-i", "127.0.0.1", "-p",
@@ -141,6 +146,15 @@ struct SIPpHTTPAsyncTests {
         #expect(Self.successful(otherOutput, direct))
         #expect(loadStatus == 0, "load: \(loadText.suffix(1500)) server: \(server.log.suffix(1500))")
         #expect(Self.successful(loadOutput, calls), "load: \(loadText.suffix(1500))")
+        let client = UDPClient()
+        client.send(
+            [
+                "OPTIONS sip:stats@127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:\(client.port);branch=z9hG4bK-stats",
+                "From: <sip:t@127.0.0.1>;tag=s1", "To: <sip:stats@127.0.0.1>", "Call-ID: stats-\(service)",
+                "CSeq: 1 OPTIONS", "Content-Length: 0", "", "",
+            ].joined(separator: "\r\n"), to: server.port)
+        let stats = client.receive(timeout: 5)?.split(separator: "\r\n").first.map(String.init)
+        #expect(stats == "SIP/2.0 200 requests=\(calls) replies=0 errors=0 timeouts=\(calls)")
         #expect(server.stop() == 0)
     }
 }
