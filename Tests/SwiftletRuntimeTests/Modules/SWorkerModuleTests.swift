@@ -89,6 +89,23 @@ import Testing
         #expect(core.takeSent().map(\.firstLine) == ["SIP/2.0 500 no group"])
     }
 
+    /// The running server: its UDP worker hands the request to the group's thread, which
+    /// answers it.
+    @Test func delegatesInTheRunningServer() throws {
+        let server = try TestServer(
+            config: Self.config.replacingOccurrences(of: "listen=udp:127.0.0.1:5060", with: "listen=udp:127.0.0.1:PORT")
+                .replacingOccurrences(of: "debug=-1", with: "debug=1"))
+        let client = UDPClient()
+        for user in ["bob", "local"] {
+            client.send(
+                Self.options(user, callID: "srv-\(user)").replacingOccurrences(
+                    of: "127.0.0.1:5070;branch", with: "127.0.0.1:\(client.port);branch"), to: server.port)
+            let reply = client.receive(timeout: 5)?.split(separator: "\r\n").first.map(String.init)
+            #expect(reply == (user == "bob" ? "SIP/2.0 200 worker from-bob" : "SIP/2.0 202 local from-local"))
+        }
+        #expect(server.stop() == 0)
+    }
+
     @Test func needsTheAsyncWorkersAndAWritableXdata() throws {
         let without = try EmbeddedCore(
             config: Self.config.replacingOccurrences(of: "async_workers_group=\"name=sw;workers=2\"", with: ""),
