@@ -7,7 +7,7 @@ import Foundation
 /// A small HTTP/1.1 server on 127.0.0.1 (python3's asyncio, many connections at once) for
 /// the HTTP client modules' tests; HTTPS with `certificate`/`key`. Paths:
 /// `/status/CODE/REASON` answers CODE REASON (`%20` for spaces) with body `status`;
-/// `/slow/MS` answers 200 after MS milliseconds; `/never` reads the request and never answers;
+/// `/slow/MS` answers 200 Slow OK after MS milliseconds and closes the connection; `/never` reads the request and never answers;
 /// `/echo...` answers 200 with `method=M path=P body=B headers=H1|H2...`; `/redirectPATH`
 /// answers 302 to PATH. Every reply has
 /// `X-Test: one` and `X-Test: two`.
@@ -72,7 +72,7 @@ final class HTTPTestServer {
                         return
                     if path.startswith("/slow/"):
                         await asyncio.sleep(int(path[6:].split("?")[0]) / 1000.0)
-                        out = b"slow"
+                        reason, out = "Slow OK", b"slow"
                     elif path.startswith("/status/"):
                         parts = path[8:].split("/", 1)
                         status = int(parts[0])
@@ -90,6 +90,8 @@ final class HTTPTestServer {
                             "Content-Length: %d\r\n\r\n" % (status, reason, extra, len(out)))
                     writer.write(resp.encode("latin-1") + out)
                     await writer.drain()
+                    if path.startswith("/slow/"):
+                        return  # closed first here: no TIME_WAIT on the client's ports
             except Exception:
                 pass
             finally:
