@@ -26,6 +26,7 @@ let modules: [String] = [
     "dispatcher",
     "domain",
     "htable",
+    "http_async_client",
     "http_client",
     "jsonrpcs",
     "jwt",
@@ -52,6 +53,7 @@ let modules: [String] = [
     "slack",
     "speeddial",
     "sqlops",
+    "sworker",
     "textops",
     "textopsx",
     "tls",
@@ -74,6 +76,7 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "auth": [.product(name: "Crypto", package: "swift-crypto")],
     "db_mysql": ["CMariaDB"],
     "db_postgres": ["CLibPQ"],
+    "http_async_client": ["CCurl", "CHTTPAsyncCurl"],
     "http_client": ["CCurl"],
     // HMAC, ECDSA (Crypto) and RSA PKCS#1 v1.5 signatures (_CryptoExtras) for JSON Web Tokens.
     "jwt": [
@@ -143,6 +146,8 @@ let package = Package(
                 providers: [.apt(["libmariadb-dev"])]),
             .systemLibrary(
                 name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+            // libcurl's variadic calls wrapped for http_async_client (links libcurl as CCurl).
+            .systemLibrary(name: "CHTTPAsyncCurl", path: "Sources/CHTTPAsyncCurl"),
             .systemLibrary(
                 name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
             .systemLibrary(

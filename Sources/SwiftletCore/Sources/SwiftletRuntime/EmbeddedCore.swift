@@ -51,6 +51,7 @@ public final class EmbeddedCore: @unchecked Sendable {
         self.transport = transport
         self.clock = clock
         dispatcher = MessageDispatcher(script: loaded.script, core: loaded.context)
+        dispatcher.offerForInjection()
         startAsyncTaskWorkers()
     }
 

@@ -2,20 +2,35 @@ import SwiftletSDK
 
 /// Turns received bytes into a message and runs the script on it (Kamailio's
 /// `receive_msg`). Shared by all workers; holds only immutable state after start-up.
-final class MessageDispatcher: @unchecked Sendable {
+final class MessageDispatcher: ReceivedMessageInjectionAPI, @unchecked Sendable {
     let script: CompiledScript
     let core: CoreContext
+    /// Whether the script has `event_route[core:pre-routing]` (looked up once).
+    private let hasPreRouting: Bool
 
     init(script: CompiledScript, core: CoreContext) {
         self.script = script
         self.core = core
+        hasPreRouting = script.eventRoutes["core:pre-routing"] != nil
     }
+
+    /// Offers this dispatcher to the modules as the core's `ReceivedMessageInjectionAPI`
+    /// (sworker), once, before the workers run.
+    func offerForInjection() {
+        guard core.apis.lookup(ReceivedMessageInjectionAPI.self) == nil else { return }
+        try? core.apis.register(ProvidedAPI(self, as: ReceivedMessageInjectionAPI.self), module: "core")
+    }
+
+    /// A message a module hands back (sworker's task): the whole receive path without
+    /// `event_route[core:pre-routing]` (Kamailio's `RECV_F_INTERNAL`).
+    func receiveInternal(_ bytes: [UInt8], receive: ReceiveInfo) { handle(bytes, receive: receive, isInternal: true) }
 
     /// Handles one received message (a datagram, or one framed stream message): the
     /// modules' in-hooks on the raw bytes, parsing and Kamailio's checks, then for a request
     /// the request-in hooks and `request_route`, for a reply the core `reply_route`, the
     /// modules' reply handlers and stateless forwarding.
-    func handle(_ received: [UInt8], receive: ReceiveInfo) {
+    /// `isInternal`: handed back by a module, `event_route[core:pre-routing]` does not run.
+    func handle(_ received: [UInt8], receive: ReceiveInfo, isInternal: Bool = false) {
         var bytes = received
         let hooks = core.hooks
         if !hooks.netDataReceived.isEmpty {
@@ -71,6 +86,11 @@ final class MessageDispatcher: @unchecked Sendable {
             Log.endMessage()
             // Kamailio's ksr_msg_env_reset: the xavu lists live until the message is handled.
             ScriptXAVU.reset()
+        }
+        // Kamailio's ksr_evrt_pre_routing: `drop` there ends the message's processing.
+        if hasPreRouting, !isInternal {
+            let kept = PreRouting.run { script.runEventRoute("core:pre-routing", ctx, as: .request) }
+            if kept == false { return }
         }
         if message.isRequest {
             script.runRequestRoute(ctx)

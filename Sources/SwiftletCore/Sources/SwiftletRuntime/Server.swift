@@ -169,6 +169,7 @@ public enum Server {
 
         let stop = StopFlag()
         let dispatcher = MessageDispatcher(script: loaded.script, core: core)
+        dispatcher.offerForInjection()
         var threads: [pthread_t] = []
         var rank = ProcessRank.firstWorker
         let failed = StopFlag()
