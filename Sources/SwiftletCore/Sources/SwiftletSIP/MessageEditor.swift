@@ -24,6 +24,9 @@ public struct MessageEditor {
     public init(_ message: SIPMessage) { self.message = message }
 
     private mutating func record(_ range: Range<Int>, _ bytes: [UInt8]) {
+        // A forwarded request collects about ten edits (Via, Record-Route, Route removal,
+        // Max-Forwards, received/rport...): room for them at once instead of growing by one.
+        if lumps.capacity == 0 { lumps.reserveCapacity(16) }
         lumps.append(Lump(range: range, bytes: bytes, sequence: lumps.count))
     }
 
@@ -234,16 +237,36 @@ public enum BranchGenerator {
     /// different ones. Derived from the received top Via branch when it is RFC 3261
     /// compliant, else from the fields that identify the transaction.
     public static func stateless(for msg: SIPMessage) -> String {
+        stateless(for: msg, topVia: try? msg.topVia())
+    }
+
+    /// `stateless(for:)` with the message's top Via parsed already (nil: it does not parse).
+    public static func stateless(for msg: SIPMessage, topVia: ViaHeader?) -> String {
         let b = msg.buffer
         var parts: [String] = []
-        if let via = try? msg.topVia(), via.hasRFC3261Branch(b), let branch = via.branch?.value {
-            parts = [b.string(branch), b.string(via.host), via.portRange.map(b.string) ?? ""]
-            if msg.method == .cancel || msg.method == .ack { parts.append(msg.method?.name ?? "") }
+        if let via = topVia, via.hasRFC3261Branch(b), let branch = via.branch?.value {
+            let port = via.portRange ?? via.host.upperBound..<via.host.upperBound
+            let ack = msg.method == .cancel || msg.method == .ack
+            // The ranges hashed in place, as the same texts would be (an ACK's branch is
+            // computed for each one relayed); bytes that are not ASCII take the text path,
+            // whose UTF-8 decoding may replace them.
+            if b[branch].allSatisfy({ $0 < 0x80 }), b[via.host].allSatisfy({ $0 < 0x80 }),
+                b[port].allSatisfy({ $0 < 0x80 })
+            {
+                var h = TagHash.Hex128()
+                h.add(b[branch])
+                h.add(b[via.host])
+                h.add(b[port])
+                if ack { h.add((msg.method?.name ?? "").utf8) }
+                return magicCookie + h.digits
+            }
+            parts = [b.string(branch), b.string(via.host), b.string(port)]
+            if ack { parts.append(msg.method?.name ?? "") }
         } else {
             parts = [
                 msg.requestURI ?? "", msg.callID ?? "", msg.fromTag ?? "", msg.toTag ?? "",
                 (try? msg.cseq()).map { String($0.number) } ?? "",
-                (try? msg.topVia()).map { b.string($0.range) } ?? "",
+                topVia.map { b.string($0.range) } ?? "",
             ]
         }
         return magicCookie + TagHash.hex128(parts)
