@@ -38,10 +38,10 @@ public struct StatelessReply {
         var out: [UInt8] = []
         out.reserveCapacity(b.count + 128 + reason.utf8.count)
         // Written as bytes: tm sends a 100 Trying for every INVITE.
-        out.append(contentsOf: "SIP/2.0 ".utf8)
+        MessageEditor.appendUTF8("SIP/2.0 ", to: &out)
         Self.appendDecimal(code, to: &out)
         out.append(ASCII.space)
-        out.append(contentsOf: reason.utf8)
+        MessageEditor.appendUTF8(reason, to: &out)
         out.append(contentsOf: [ASCII.cr, ASCII.lf])
 
         var seenFirstVia = false
@@ -60,8 +60,8 @@ public struct StatelessReply {
             case .to:
                 if code >= 180, let toTag, try NameAddr.parse(b, h.valueRange).tag(b) == nil {
                     out.append(contentsOf: b[h.lineRange.lowerBound..<h.valueRange.upperBound])
-                    out.append(contentsOf: ";tag=".utf8)
-                    out.append(contentsOf: toTag.utf8)
+                    MessageEditor.appendUTF8(";tag=", to: &out)
+                    MessageEditor.appendUTF8(toTag, to: &out)
                     out.append(contentsOf: b[h.valueRange.upperBound..<h.lineRange.upperBound])
                 } else {
                     out.append(contentsOf: b[h.lineRange])
@@ -74,14 +74,14 @@ public struct StatelessReply {
         }
         if let last = out.last, last != ASCII.lf { out.append(contentsOf: [ASCII.cr, ASCII.lf]) }
         for line in extraHeaders {
-            out.append(contentsOf: line.utf8)
+            MessageEditor.appendUTF8(line, to: &out)
             out.append(contentsOf: [ASCII.cr, ASCII.lf])
         }
         if let serverHeader {
-            out.append(contentsOf: serverHeader.utf8)
+            MessageEditor.appendUTF8(serverHeader, to: &out)
             out.append(contentsOf: [ASCII.cr, ASCII.lf])
         }
-        out.append(contentsOf: "Content-Length: ".utf8)
+        MessageEditor.appendUTF8("Content-Length: ", to: &out)
         Self.appendDecimal(body.count, to: &out)
         out.append(contentsOf: [ASCII.cr, ASCII.lf, ASCII.cr, ASCII.lf])
         out.append(contentsOf: body)
@@ -111,19 +111,19 @@ public struct StatelessReply {
         out.append(contentsOf: b[h.lineRange.lowerBound..<via.range.lowerBound])
         if needsRport, let rport {
             out.append(contentsOf: b[via.range.lowerBound..<rport.range.lowerBound])
-            out.append(contentsOf: ";rport=".utf8)
+            MessageEditor.appendUTF8(";rport=", to: &out)
             Self.appendDecimal(sourcePort, to: &out)
             out.append(contentsOf: b[rport.range.upperBound..<via.range.upperBound])
         } else {
             out.append(contentsOf: b[via.range])
             if needsRport {
-                out.append(contentsOf: ";rport=".utf8)
+                MessageEditor.appendUTF8(";rport=", to: &out)
                 Self.appendDecimal(sourcePort, to: &out)
             }
         }
         if needsReceived {
-            out.append(contentsOf: ";received=".utf8)
-            out.append(contentsOf: sourceIP.utf8)
+            MessageEditor.appendUTF8(";received=", to: &out)
+            MessageEditor.appendUTF8(sourceIP, to: &out)
         }
         out.append(contentsOf: b[via.range.upperBound..<h.valueRange.upperBound])
     }
