@@ -75,7 +75,7 @@ extension RRModule {
         defer { deletions.apply(ctx) }
         let state = states.state(ctx)
         state.routed = nil
-        if !hasToTag(ctx.message) {
+        if !hasToTag(ctx) {
             return afterLoose(ctx, &routes, &deletions, preloaded: true, ownParameters: &ownParameters)
         }
         if mode == 0, isMyself(ctx, ruri) {
@@ -218,8 +218,8 @@ extension RRModule {
     }
 
     /// True when the To header has a non-empty tag (found as a range, no text made).
-    private func hasToTag(_ m: SIPMessage) -> Bool {
-        guard let to = m.firstHeader(.to), let tag = NameAddr.tag(in: m.buffer, to.valueRange) else { return false }
+    private func hasToTag(_ ctx: MessageContext) -> Bool {
+        guard let tag = ctx.toTagRange else { return false }
         return !tag.isEmpty
     }
 

@@ -68,9 +68,7 @@ final class SiputilsModule {
     func fixupHasToTag(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
         return { ctx in
             // The tag's range, not its text: this runs for every request of the usual script.
-            let m = ctx.message
-            guard let to = m.firstHeader(.to), let tag = NameAddr.tag(in: m.buffer, to.valueRange), !tag.isEmpty
-            else { return -1 }
+            guard let tag = ctx.toTagRange, !tag.isEmpty else { return -1 }
             return 1
         }
     }

@@ -95,7 +95,7 @@ final class SLModule: StatelessReplyAPI {
         applyReplyLumps(ctx.replyLumps, to: &builder)
         do {
             let bytes = try builder.build(
-                for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.tag(for: msg) : nil)
+                for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.tag(for: msg) : nil, topVia: ctx.via1)
             guard ctx.sendReply(bytes) else {
                 stats.countFailure()
                 return -1
@@ -123,8 +123,7 @@ final class SLModule: StatelessReplyAPI {
     func isAckToLocalReply(_ ctx: MessageContext) -> Bool {
         let m = ctx.message
         // The tag's length from its range first: most ACKs carry another UA's tag.
-        guard m.method == .ack, let to = m.firstHeader(.to), let range = NameAddr.tag(in: m.buffer, to.valueRange),
-            range.count == StatelessTag.length
+        guard m.method == .ack, let range = ctx.toTagRange, range.count == StatelessTag.length
         else {
             return false
         }

@@ -24,7 +24,8 @@ enum LocalMessages {
         if code >= 180, tx.localTag == nil {
             tx.localTag = TagHash.hex128(["SWIFTLET-TM/tags", tx.id]) + "-" + tx.label
         }
-        return try? builder.build(for: ctx.message, code: code, reason: reason, toTag: code >= 180 ? tx.localTag : nil)
+        return try? builder.build(
+            for: ctx.message, code: code, reason: reason, toTag: code >= 180 ? tx.localTag : nil, topVia: ctx.via1)
     }
 
     /// The `Reason` of a CANCEL that tm sends because of a final reply with status `cause`

@@ -243,7 +243,7 @@ extension TransactionManager {
 
     /// The reply as it goes upstream: our top Via removed, the reply route's edits applied.
     func upstreamBytes(_ rctx: MessageContext) -> [UInt8]? {
-        var editor = rctx.edits
+        var editor = rctx.editsSoFar
         do {
             if !removeTopVia(rctx, &editor) { try editor.removeTopVia() }
             return try editor.build()

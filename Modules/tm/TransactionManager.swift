@@ -175,7 +175,7 @@ final class TransactionManager: @unchecked Sendable {
             sourceIP: ctx.receive.sourceIP, sourcePort: ctx.receive.sourcePort, serverHeader: Core.serverHeader)
         builder.forceRport = ctx.forceRport
         let tag = TagHash.hex128(["SWIFTLET-TM/refused", ctx.message.callID ?? ""])
-        if let bytes = try? builder.build(for: ctx.message, code: code, reason: reason, toTag: tag) {
+        if let bytes = try? builder.build(for: ctx.message, code: code, reason: reason, toTag: tag, topVia: ctx.via1) {
             _ = ctx.sendReply(bytes)
         }
     }

@@ -163,6 +163,29 @@ let sdpText =
             BranchGenerator.stateless(for: m) != BranchGenerator.stateless(for: try SIPMessage(parsing: wire(other))))
         #expect(BranchGenerator.random() != BranchGenerator.random())
     }
+
+    /// The stateless branch hashes the top Via's branch, host and port (and the method of an
+    /// ACK or CANCEL): the same value whether the bytes are hashed in place or as texts.
+    @Test func statelessBranchIsTheHashOfTheViaFields() throws {
+        var lines = optionsLines
+        lines[0] = "ACK sip:alice@127.0.0.1:5060 SIP/2.0"
+        lines[7] = "CSeq: 7 ACK"
+        let ack = try SIPMessage(parsing: wire(lines))
+        #expect(
+            BranchGenerator.stateless(for: ack, topVia: try ack.topVia())
+                == "z9hG4bK" + TagHash.hex128(["z9hG4bK-1234", "127.0.0.1", "5061", "ACK"]))
+        lines[0] = "INVITE sip:alice@127.0.0.1:5060 SIP/2.0"
+        lines[1] = "Via: SIP/2.0/UDP host.example.com;branch=z9hG4bK-x7"
+        lines[7] = "CSeq: 7 INVITE"
+        let invite = try SIPMessage(parsing: wire(lines))
+        #expect(
+            BranchGenerator.stateless(for: invite)
+                == "z9hG4bK" + TagHash.hex128(["z9hG4bK-x7", "host.example.com", ""]))
+        var h = TagHash.Hex128()
+        h.add("a".utf8)
+        h.add([UInt8]())
+        #expect(h.digits == TagHash.hex128(["a", ""]))
+    }
 }
 
 /// Inputs found by the fuzzer (Tests/Fuzz/regressions): each once crashed or broke an invariant.

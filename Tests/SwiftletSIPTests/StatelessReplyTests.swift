@@ -70,6 +70,25 @@ import Testing
         #expect(StatelessReply.destinationPort(for: m, sourcePort: 1, forceRport: false) == 5060)
     }
 
+    /// A caller's parsed top Via (a context's `via1`) gives the same reply as parsing it here;
+    /// numbers (code, rport, Content-Length) are written in decimal.
+    @Test func replyWithTheCallersTopViaIsTheSame() throws {
+        let m = try SIPMessage(parsing: wire(optionsLines))
+        var builder = StatelessReply(sourceIP: "127.0.0.1", sourcePort: 65535, serverHeader: nil)
+        builder.body = Array(repeating: UInt8(ascii: "x"), count: 1234)
+        let parsedHere = try builder.build(for: m, code: 180, reason: "Ringing", toTag: "T")
+        let given = try builder.build(for: m, code: 180, reason: "Ringing", toTag: "T", topVia: m.topVia())
+        #expect(given == parsedHere)
+        let text = String(decoding: given, as: UTF8.self)
+        #expect(text.hasPrefix("SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;rport=65535;branch="))
+        #expect(text.contains("\r\nContent-Length: 1234\r\n\r\nxxx"))
+        for (value, digits) in [(0, "0"), (7, "7"), (10, "10"), (5060, "5060"), (-42, "-42"), (Int.max, "\(Int.max)")] {
+            var out: [UInt8] = []
+            StatelessReply.appendDecimal(value, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == digits)
+        }
+    }
+
     @Test func tagHashesAreStable() {
         #expect(TagHash.hex128(["a", "b"]).count == 32)
         #expect(TagHash.hex128(["a", "b"]) == TagHash.hex128(["a", "b"]))

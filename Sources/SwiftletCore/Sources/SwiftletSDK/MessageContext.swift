@@ -104,8 +104,14 @@ public struct SendInfo: Sendable {
 /// run context). Created by the transport for each received message and used by one
 /// worker thread only.
 public final class MessageContext {
-    /// The message being processed.
-    public var message: SIPMessage
+    /// The message being processed. Replacing it (`msg_apply_changes()`) parses the new one's
+    /// top Via into `via1` and forgets the To-tag found in the old one.
+    public var message: SIPMessage {
+        didSet {
+            via1 = try? message.topVia()
+            foundToTag = nil
+        }
+    }
     /// Where it came from.
     public let receive: ReceiveInfo
     /// The kind of route running now.
@@ -177,6 +183,10 @@ public final class MessageContext {
         }
     }
     private var storedEdits: MessageEditor?
+    /// The edits recorded so far, for a caller that builds from a copy: unlike reading
+    /// `edits`, this does not create and keep an editor in the context when there is none
+    /// yet (tm building each reply it relays).
+    public var editsSoFar: MessageEditor { storedEdits ?? MessageEditor(message) }
     /// Insertions whose bytes depend on the socket the request leaves from (rr's
     /// Record-Route), resolved each time the request is built for sending.
     public var sendSocketLumps: [SendSocketLump] = []
@@ -198,6 +208,18 @@ public final class MessageContext {
     /// The top Via, parsed once when the message was received (Kamailio's `msg->via1`);
     /// nil when it does not parse (the core drops such messages before the script).
     public var via1: ViaHeader?
+    /// The To-tag's range in `message.buffer`, looked up once per message: `has_totag()`,
+    /// `loose_route()` and sl's ACK filter each ask for it. nil when the To header is missing,
+    /// malformed (`;tag=` without a value included) or has no tag.
+    public var toTagRange: Range<Int>? {
+        if let found = foundToTag { return found }
+        let m = message
+        let range = m.firstHeader(.to).flatMap { NameAddr.tag(in: m.buffer, $0.valueRange) }
+        foundToTag = .some(range)
+        return range
+    }
+    /// `toTagRange` once looked up (`.some(nil)`: no tag).
+    private var foundToTag: Range<Int>??
 
     /// A context for `message`. `via1` is the parsed top Via when the caller has it already;
     /// otherwise it is parsed here.

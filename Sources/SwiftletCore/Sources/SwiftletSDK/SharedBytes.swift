@@ -39,9 +39,18 @@ public final class SharedBytes: @unchecked Sendable {
                 buffer.copyMemory(from: UnsafeRawBufferPointer(source))
                 return true
             }
-            if copied == nil {
-                for (i, b) in bytes.enumerated() { buffer[i] = b }
-            }
+            if copied == nil { Self.copyByteByByte(bytes, into: buffer) }
+        }
+    }
+
+    /// The copy for collections without contiguous storage, kept out of `init` so that the
+    /// common case (arrays) does not instantiate the generic metadata this loop needs.
+    @inline(never)
+    private static func copyByteByByte(_ bytes: some Collection<UInt8>, into buffer: UnsafeMutableRawBufferPointer) {
+        var i = 0
+        for b in bytes {
+            buffer[i] = b
+            i += 1
         }
     }
 

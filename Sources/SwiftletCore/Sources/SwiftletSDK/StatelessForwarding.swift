@@ -45,7 +45,7 @@ public enum StatelessForwarding {
         // `ws` leaving from a TLS socket is a WSS connection (Kamailio looks at the connection).
         editor.addVia(
             transport: viaTransport(proto == .ws && socket.proto == .tls ? .wss : proto), host: host, port: port,
-            branch: branch ?? BranchGenerator.stateless(for: msg),
+            branch: branch ?? BranchGenerator.stateless(for: msg, topVia: ctx.via1),
             extraParameters: extra, rport: ctx.addLocalRport)
         // The path vector as a Route header, before the other Route headers or else right
         // after the new Via (Kamailio's `build_req_buf_from_sip_req`).

@@ -24,6 +24,9 @@ public struct MessageEditor {
     public init(_ message: SIPMessage) { self.message = message }
 
     private mutating func record(_ range: Range<Int>, _ bytes: [UInt8]) {
+        // A forwarded request collects about ten edits (Via, Record-Route, Route removal,
+        // Max-Forwards, received/rport...): room for them at once instead of growing by one.
+        if lumps.capacity == 0 { lumps.reserveCapacity(16) }
         lumps.append(Lump(range: range, bytes: bytes, sequence: lumps.count))
     }
 
@@ -98,34 +101,44 @@ public struct MessageEditor {
     public mutating func addVia(
         transport: String, host: String, port: Int?, branch: String, extraParameters: String = "", rport: Bool = false
     ) {
-        // Written as bytes: this runs for every forwarded request.
+        // Written as bytes, each text copied from its UTF-8 storage at once: this runs for
+        // every forwarded request.
         var line: [UInt8] = []
         line.reserveCapacity(
-            40 + transport.utf8.count + host.utf8.count + branch.utf8.count + extraParameters.utf8.count)
-        line += "Via: SIP/2.0/".utf8
+            64 + transport.utf8.count + host.utf8.count + branch.utf8.count + extraParameters.utf8.count)
+        Self.appendUTF8("Via: SIP/2.0/", to: &line)
         if transport.utf8.allSatisfy({ $0 < 0x80 }) {
             for c in transport.utf8 { line.append(c >= 0x61 && c <= 0x7A ? c - 0x20 : c) }
         } else {
-            line += transport.uppercased().utf8
+            Self.appendUTF8(transport.uppercased(), to: &line)
         }
         line.append(UInt8(ascii: " "))
-        let bracket = host.utf8.contains(UInt8(ascii: ":")) && host.utf8.first != UInt8(ascii: "[")
+        var hostText = host
+        let bracket = hostText.withUTF8 { h in h.contains(UInt8(ascii: ":")) && h.first != UInt8(ascii: "[") }
         if bracket { line.append(UInt8(ascii: "[")) }
-        line += host.utf8
+        Self.appendUTF8(hostText, to: &line)
         if bracket { line.append(UInt8(ascii: "]")) }
         if let port {
             line.append(UInt8(ascii: ":"))
-            line += String(port).utf8
+            StatelessReply.appendDecimal(port, to: &line)
         }
-        line += ";branch=".utf8
-        line += branch.utf8
-        line += extraParameters.utf8
-        if rport { line += ";rport".utf8 }
-        line += [ASCII.cr, ASCII.lf]
+        Self.appendUTF8(";branch=", to: &line)
+        Self.appendUTF8(branch, to: &line)
+        if !extraParameters.isEmpty { Self.appendUTF8(extraParameters, to: &line) }
+        if rport { Self.appendUTF8(";rport", to: &line) }
+        line.append(ASCII.cr)
+        line.append(ASCII.lf)
         let at =
             message.firstHeader(.via)?.lineRange.lowerBound ?? message.headers.first?.lineRange.lowerBound
             ?? message.headersEnd
         insert(line, at: at)
+    }
+
+    /// Appends the UTF-8 bytes of `text` in one copy (appending `text.utf8` goes byte by byte).
+    @inline(__always)
+    static func appendUTF8(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
     }
 
     /// Removes the top Via value (a proxy forwarding a reply): the whole line when it holds
@@ -234,16 +247,36 @@ public enum BranchGenerator {
     /// different ones. Derived from the received top Via branch when it is RFC 3261
     /// compliant, else from the fields that identify the transaction.
     public static func stateless(for msg: SIPMessage) -> String {
+        stateless(for: msg, topVia: try? msg.topVia())
+    }
+
+    /// `stateless(for:)` with the message's top Via parsed already (nil: it does not parse).
+    public static func stateless(for msg: SIPMessage, topVia: ViaHeader?) -> String {
         let b = msg.buffer
         var parts: [String] = []
-        if let via = try? msg.topVia(), via.hasRFC3261Branch(b), let branch = via.branch?.value {
-            parts = [b.string(branch), b.string(via.host), via.portRange.map(b.string) ?? ""]
-            if msg.method == .cancel || msg.method == .ack { parts.append(msg.method?.name ?? "") }
+        if let via = topVia, via.hasRFC3261Branch(b), let branch = via.branch?.value {
+            let port = via.portRange ?? via.host.upperBound..<via.host.upperBound
+            let ack = msg.method == .cancel || msg.method == .ack
+            // The ranges hashed in place, as the same texts would be (an ACK's branch is
+            // computed for each one relayed); bytes that are not ASCII take the text path,
+            // whose UTF-8 decoding may replace them.
+            if b[branch].allSatisfy({ $0 < 0x80 }), b[via.host].allSatisfy({ $0 < 0x80 }),
+                b[port].allSatisfy({ $0 < 0x80 })
+            {
+                var h = TagHash.Hex128()
+                h.add(b[branch])
+                h.add(b[via.host])
+                h.add(b[port])
+                if ack { h.add((msg.method?.name ?? "").utf8) }
+                return magicCookie + h.digits
+            }
+            parts = [b.string(branch), b.string(via.host), b.string(port)]
+            if ack { parts.append(msg.method?.name ?? "") }
         } else {
             parts = [
                 msg.requestURI ?? "", msg.callID ?? "", msg.fromTag ?? "", msg.toTag ?? "",
                 (try? msg.cseq()).map { String($0.number) } ?? "",
-                (try? msg.topVia()).map { b.string($0.range) } ?? "",
+                topVia.map { b.string($0.range) } ?? "",
             ]
         }
         return magicCookie + TagHash.hex128(parts)

@@ -27,14 +27,22 @@ public struct StatelessReply {
     ///   - code: status code, 100...699.
     ///   - reason: reason phrase.
     ///   - toTag: the To-tag to add when the request's To has none (only for code >= 180).
-    public func build(for request: SIPMessage, code: Int, reason: String, toTag: String?) throws(SIPParseError)
-        -> [UInt8]
-    {
+    ///   - topVia: the request's top Via when the caller has parsed it already (a message
+    ///     context's `via1`); nil parses it here.
+    public func build(
+        for request: SIPMessage, code: Int, reason: String, toTag: String?, topVia: ViaHeader? = nil
+    ) throws(SIPParseError) -> [UInt8] {
         let b = request.buffer
-        let via = try request.topVia()
+        let via: ViaHeader
+        if let topVia { via = topVia } else { via = try request.topVia() }
         var out: [UInt8] = []
-        out.reserveCapacity(b.count + 128)
-        out.append(contentsOf: "SIP/2.0 \(code) \(reason)\r\n".utf8)
+        out.reserveCapacity(b.count + 128 + reason.utf8.count)
+        // Written as bytes: tm sends a 100 Trying for every INVITE.
+        MessageEditor.appendUTF8("SIP/2.0 ", to: &out)
+        Self.appendDecimal(code, to: &out)
+        out.append(ASCII.space)
+        MessageEditor.appendUTF8(reason, to: &out)
+        out.append(contentsOf: [ASCII.cr, ASCII.lf])
 
         var seenFirstVia = false
         for h in request.headers {
@@ -52,7 +60,8 @@ public struct StatelessReply {
             case .to:
                 if code >= 180, let toTag, try NameAddr.parse(b, h.valueRange).tag(b) == nil {
                     out.append(contentsOf: b[h.lineRange.lowerBound..<h.valueRange.upperBound])
-                    out.append(contentsOf: ";tag=\(toTag)".utf8)
+                    MessageEditor.appendUTF8(";tag=", to: &out)
+                    MessageEditor.appendUTF8(toTag, to: &out)
                     out.append(contentsOf: b[h.valueRange.upperBound..<h.lineRange.upperBound])
                 } else {
                     out.append(contentsOf: b[h.lineRange])
@@ -65,16 +74,30 @@ public struct StatelessReply {
         }
         if let last = out.last, last != ASCII.lf { out.append(contentsOf: [ASCII.cr, ASCII.lf]) }
         for line in extraHeaders {
-            out.append(contentsOf: line.utf8)
+            MessageEditor.appendUTF8(line, to: &out)
             out.append(contentsOf: [ASCII.cr, ASCII.lf])
         }
         if let serverHeader {
-            out.append(contentsOf: serverHeader.utf8)
+            MessageEditor.appendUTF8(serverHeader, to: &out)
             out.append(contentsOf: [ASCII.cr, ASCII.lf])
         }
-        out.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
+        MessageEditor.appendUTF8("Content-Length: ", to: &out)
+        Self.appendDecimal(body.count, to: &out)
+        out.append(contentsOf: [ASCII.cr, ASCII.lf, ASCII.cr, ASCII.lf])
         out.append(contentsOf: body)
         return out
+    }
+
+    /// Appends `value` in decimal (a minus sign first when negative).
+    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        let v = value.magnitude
+        var divisor: UInt = 1
+        while divisor <= v / 10 { divisor *= 10 }
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8((v / divisor) % 10))
+            divisor /= 10
+        } while divisor > 0
     }
 
     /// Copies the first Via header field with `rport` filled and `received` added to its
@@ -88,13 +111,20 @@ public struct StatelessReply {
         out.append(contentsOf: b[h.lineRange.lowerBound..<via.range.lowerBound])
         if needsRport, let rport {
             out.append(contentsOf: b[via.range.lowerBound..<rport.range.lowerBound])
-            out.append(contentsOf: ";rport=\(sourcePort)".utf8)
+            MessageEditor.appendUTF8(";rport=", to: &out)
+            Self.appendDecimal(sourcePort, to: &out)
             out.append(contentsOf: b[rport.range.upperBound..<via.range.upperBound])
         } else {
             out.append(contentsOf: b[via.range])
-            if needsRport { out.append(contentsOf: ";rport=\(sourcePort)".utf8) }
+            if needsRport {
+                MessageEditor.appendUTF8(";rport=", to: &out)
+                Self.appendDecimal(sourcePort, to: &out)
+            }
         }
-        if needsReceived { out.append(contentsOf: ";received=\(sourceIP)".utf8) }
+        if needsReceived {
+            MessageEditor.appendUTF8(";received=", to: &out)
+            MessageEditor.appendUTF8(sourceIP, to: &out)
+        }
         out.append(contentsOf: b[via.range.upperBound..<h.valueRange.upperBound])
     }
 

@@ -5,17 +5,35 @@
 public enum TagHash {
     /// 32 lowercase hex digits from the given strings.
     public static func hex128(_ parts: [String]) -> String {
+        var h = Hex128()
+        for part in parts { h.add(part.utf8) }
+        return h.digits
+    }
+
+    /// `hex128` fed part by part, so that parts can be bytes of a buffer instead of strings:
+    /// adding the UTF-8 bytes of each string of `parts` gives `hex128(parts)`.
+    public struct Hex128 {
         var h1: UInt64 = 0xcbf2_9ce4_8422_2325
         var h2: UInt64 = 0x8422_2325_cbf2_9ce4
-        for part in parts {
-            for byte in part.utf8 {
+
+        public init() {}
+
+        /// Adds one part.
+        public mutating func add(_ part: some Sequence<UInt8>) {
+            for byte in part {
                 h1 = (h1 ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
                 h2 = (h2 ^ UInt64(byte ^ 0x5a)) &* 0x0000_0100_0000_01b3
             }
             h1 = (h1 ^ 0xff) &* 0x0000_0100_0000_01b3
             h2 = (h2 ^ 0xa5) &* 0x0000_0100_0000_01b3
         }
-        return String(unsafeUninitializedCapacity: 32) { out in
+
+        /// The 32 lowercase hex digits of the parts added so far.
+        public var digits: String { TagHash.hexDigits128(h1, h2) }
+    }
+
+    static func hexDigits128(_ h1: UInt64, _ h2: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 32) { out in
             var x = h1
             var y = h2
             for i in stride(from: 15, through: 0, by: -1) {
