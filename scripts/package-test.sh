@@ -84,6 +84,9 @@ done
 [ "$(dpkg -S /usr/lib/swiftlet/modules/db_postgres.so | cut -d: -f1)" = swiftlet-postgres-modules ] || fail "db_postgres is not in swiftlet-postgres-modules"
 [ "$(dpkg -S /usr/lib/swiftlet/modules/db_mysql.so | cut -d: -f1)" = swiftlet-mysql-modules ] || fail "db_mysql is not in swiftlet-mysql-modules"
 dpkg-query -W -f '${Depends}\n' swiftlet-redis-modules | grep -q 'libhiredis' || fail "swiftlet-redis-modules does not depend on libhiredis"
+# secsipid opens libsecsipid with dlopen (packaging/module-dlopen): its package still depends on it.
+[ "$(dpkg -S /usr/lib/swiftlet/modules/secsipid.so | cut -d: -f1)" = swiftlet-secsipid-modules ] || fail "secsipid is not in swiftlet-secsipid-modules"
+dpkg-query -W -f '${Depends}\n' swiftlet-secsipid-modules | grep -q 'libsecsipid1' || fail "swiftlet-secsipid-modules does not depend on libsecsipid1"
 getent passwd swiftlet >/dev/null || fail "postinst did not create the swiftlet user"
 # The installed files use no library of the build tree or of the toolchain.
 if ldd /usr/bin/swiftlet /usr/bin/swiftletctl /usr/lib/swiftlet/modules/*.so | grep -E "not found|$repo|/opt/swift|\.build/"; then
