@@ -87,8 +87,21 @@ final class TestServer {
 
     /// Starts the server with `config`, where `PORT` is replaced by a free port; `environment`
     /// is added to the test's own.
+    /// A port that was free for UDP may be taken for TCP (another test's client connection):
+    /// when the server cannot bind it, it is started again on another port (3 tries).
     convenience init(config: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
-        try self.init(config: config, port: freeUDPPort(), extraArguments: extraArguments, environment: environment)
+        var attempt = 0
+        while true {
+            do {
+                try self.init(
+                    config: config, port: freeUDPPort(), extraArguments: extraArguments, environment: environment)
+                return
+            } catch let failure as TestFailure
+                where attempt < 2 && failure.description.contains("Address already in use")
+            {
+                attempt += 1
+            }
+        }
     }
 
     /// The same on `port` (a restart on the port of a stopped server).
