@@ -105,42 +105,92 @@ final class DatabaseContactStorage: ContactStorage, @unchecked Sendable {
     ]
 
     func load(domain: String) throws(UsrlocError) -> [UsrlocRecord] {
-        let result: DatabaseResult
+        try checkVersion(domain: domain)
+        return try records(domain, where: [])
+    }
+
+    /// Checks the table's row in `version` (9).
+    func checkVersion(domain: String) throws(UsrlocError) {
         do {
             try db.checkTableVersion(domain, version: Self.tableVersion)
-            result = try db.query(domain, columns: Self.columns)
+        } catch {
+            throw UsrlocError("\(error)")
+        }
+    }
+
+    /// The rows of `domain` matching `conditions`, grouped by AoR in the order read.
+    func records(_ domain: String, where conditions: [DatabaseCondition]) throws(UsrlocError) -> [UsrlocRecord] {
+        let result: DatabaseResult
+        do {
+            result = try db.query(domain, columns: Self.columns, where: conditions, orderBy: "q")
         } catch {
             throw UsrlocError("\(error)")
         }
         var byAoR: [String: [UsrlocContact]] = [:]
         var order: [String] = []
         for r in result.rows {
-            func text(_ i: Int) -> String { r[i].textValue ?? "" }
-            func int(_ i: Int) -> Int { r[i].intValue ?? 0 }
-            var aor = text(1)
-            if useDomain, !text(2).isEmpty { aor += "@" + text(2) }
-            let q = r[7].textValue.flatMap(Double.init) ?? -0.001
-            var c = UsrlocContact(address: text(3), ruid: text(0))
-            c.received = text(4)
-            c.path = text(5)
-            c.expires = int(6)
-            c.q = q < 0 ? UsrlocContact.qUnspecified : Int((q * 1000).rounded())
-            c.callID = text(8)
-            c.cseq = int(9)
-            c.lastModified = int(10)
-            c.flags = UInt32(truncatingIfNeeded: int(11))
-            c.cflags = UInt32(truncatingIfNeeded: int(12))
-            c.userAgent = text(13)
-            c.socket = text(14)
-            c.methods = r[15].isNull ? UsrlocContact.allMethods : UInt32(truncatingIfNeeded: int(15))
-            c.instance = text(16)
-            c.regID = int(17)
-            c.serverID = int(18)
-            c.connectionID = int(19)
-            c.keepalive = int(20)
+            let (aor, c) = contact(r)
             if byAoR[aor] == nil { order.append(aor) }
             byAoR[aor, default: []].append(c)
         }
         return order.map { UsrlocRecord(aor: $0, aorHash: CoreHash.hash($0), contacts: byAoR[$0]!) }
+    }
+
+    /// The conditions selecting the rows of one AoR (`username`, and `domain` with
+    /// `use_domain`; Kamailio's `db_load_urecord`).
+    func conditions(aor: String) -> [DatabaseCondition] {
+        guard useDomain else { return [DatabaseCondition("username", .equal, .string(aor))] }
+        guard let at = aor.firstIndex(of: "@") else {
+            return [
+                DatabaseCondition("username", .equal, .string("")), DatabaseCondition("domain", .equal, .string(aor)),
+            ]
+        }
+        return [
+            DatabaseCondition("username", .equal, .string(String(aor[..<at]))),
+            DatabaseCondition("domain", .equal, .string(String(aor[aor.index(after: at)...]))),
+        ]
+    }
+
+    /// Deletes the rows that expired before `now` (Kamailio's `db_timer_udomain`: `expires`
+    /// before now + 1 and not 0, which marks a permanent contact); the number deleted.
+    func deleteExpired(domain: String, now: Int) throws(UsrlocError) -> Int {
+        do {
+            return try db.delete(
+                domain,
+                where: [
+                    DatabaseCondition("expires", .less, .datetime(now + 1)),
+                    DatabaseCondition("expires", .notEqual, .datetime(0)),
+                ])
+        } catch {
+            throw UsrlocError("\(error)")
+        }
+    }
+
+    /// One row as its AoR and contact (columns in the order of `columns`).
+    func contact(_ r: [DatabaseValue]) -> (aor: String, contact: UsrlocContact) {
+        func text(_ i: Int) -> String { r[i].textValue ?? "" }
+        func int(_ i: Int) -> Int { r[i].intValue ?? 0 }
+        var aor = text(1)
+        if useDomain, !text(2).isEmpty { aor += "@" + text(2) }
+        let q = r[7].textValue.flatMap(Double.init) ?? -0.001
+        var c = UsrlocContact(address: text(3), ruid: text(0))
+        c.received = text(4)
+        c.path = text(5)
+        c.expires = int(6)
+        c.q = q < 0 ? UsrlocContact.qUnspecified : Int((q * 1000).rounded())
+        c.callID = text(8)
+        c.cseq = int(9)
+        c.lastModified = int(10)
+        c.flags = UInt32(truncatingIfNeeded: int(11))
+        c.cflags = UInt32(truncatingIfNeeded: int(12))
+        c.userAgent = text(13)
+        c.socket = text(14)
+        c.methods = r[15].isNull ? UsrlocContact.allMethods : UInt32(truncatingIfNeeded: int(15))
+        c.instance = text(16)
+        c.regID = int(17)
+        c.serverID = int(18)
+        c.connectionID = int(19)
+        c.keepalive = int(20)
+        return (aor, c)
     }
 }

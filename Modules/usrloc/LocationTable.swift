@@ -23,7 +23,7 @@ final class LocationSlot: @unchecked Sendable {
 
 /// A location table (Kamailio's `udomain_t`): `2^hash_size` slots picked by the AoR's
 /// `core_hash`, each with its own lock; changes go to the contact storage of `db_mode`.
-final class LocationTable: UsrlocDomain, @unchecked Sendable {
+class LocationTable: UsrlocDomain, @unchecked Sendable {
     let name: String
     let slots: [LocationSlot]
     /// Set once at start-up (`db_mode`), before workers run.

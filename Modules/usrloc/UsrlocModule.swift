@@ -11,7 +11,8 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
     var natBranchFlag = -1
     /// `timer_interval`: seconds between expiry runs.
     var timerInterval = 60
-    /// `db_mode`: 0 memory only, 1 write-through, 2 write-back.
+    /// `db_mode`: 0 memory only, 1 write-through, 2 write-back, 3 database only, 4 read-only
+    /// (loaded at start-up, never written).
     var dbMode = 0
     /// `db_url`.
     var dbURL = ""
@@ -58,9 +59,7 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
             ModuleParameter(
                 "db_mode",
                 .int { (v: Int) throws(FixupError) in
-                    guard (0...2).contains(v) else {
-                        throw FixupError("db_mode \(v) is not supported yet (only 0, 1 and 2)")
-                    }
+                    guard (0...4).contains(v) else { throw FixupError("db_mode must be 0-4, got \(v)") }
                     self.dbMode = v
                 }),
             ModuleParameter("db_url", .string { (v: String) throws(FixupError) in self.dbURL = v }),
@@ -102,7 +101,10 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
 
     func registerDomain(_ name: String) throws(FixupError) -> UsrlocDomain {
         if let t = tables[name] { return t }
-        let t = LocationTable(name: name, slotCount: 1 << hashSize, storage: storage)
+        let t =
+            dbMode == 3
+            ? DatabaseOnlyLocationTable(name: name, slotCount: 1 << hashSize, storage: storage)
+            : LocationTable(name: name, slotCount: 1 << hashSize, storage: storage)
         if storageReady { try load(t) }
         tables[name] = t
         tableOrder.append(name)
@@ -114,16 +116,21 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
     func tableNames() -> [String] { tableOrder }
 
     private var storageReady = false
+    /// Where tables are read from at start-up (`db_mode` 1-4).
+    private var loader: DatabaseContactStorage?
 
-    /// `db_mode` 1 and 2: binds `db_url` and loads the tables registered so far (Kamailio
-    /// loads them at start-up in these modes).
+    /// `db_mode` 1 to 4: binds `db_url`; loads the tables registered so far (Kamailio
+    /// preloads them in every database mode but 3, which reads the table on each use and only
+    /// checks its version here). Mode 4 then keeps changes in memory only.
     func openStorage(_ core: CoreContext) throws(FixupError) {
         defer { storageReady = true }
         guard dbMode != 0 else { return }
         guard !dbURL.isEmpty else { throw FixupError("usrloc: db_mode \(dbMode) needs db_url") }
         do {
             let db = try Database(url: dbURL, core: core)
-            storage = DatabaseContactStorage(db: db, writeBack: dbMode == 2, useDomain: useDomain)
+            let database = DatabaseContactStorage(db: db, writeBack: dbMode == 2, useDomain: useDomain)
+            loader = database
+            if dbMode != 4 { storage = database }
         } catch {
             throw FixupError("usrloc: cannot use db_url \(dbURL): \(error)")
         }
@@ -134,8 +141,13 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
     }
 
     func load(_ t: LocationTable) throws(FixupError) {
+        guard let loader else { return }
         do {
-            t.load(try storage.load(domain: t.name))
+            if t is DatabaseOnlyLocationTable {
+                try loader.checkVersion(domain: t.name)
+            } else {
+                t.load(try loader.load(domain: t.name))
+            }
         } catch {
             throw FixupError("usrloc: cannot load table \(t.name): \(error)")
         }

@@ -50,13 +50,15 @@ extension DatabaseSuites {
                     == ["phone/1.0"])
         }
 
-        @Test(arguments: DatabaseDriverTests.engines)
-        func aNewCoreLoadsTheBindingsAtStartUp(engine: DatabaseEngine) throws {
+        /// A restart keeps the bindings in every mode that stores them: write-through,
+        /// write-back (flushed at shutdown) and database-only.
+        @Test(arguments: DatabaseDriverTests.engines, [1, 2, 3])
+        func aNewCoreLoadsTheBindingsAtStartUp(engine: DatabaseEngine, mode: Int) throws {
             try engine.createSchema(["version", "location"])
-            let first = try Self.core(engine, mode: 1)
+            let first = try Self.core(engine, mode: mode)
             _ = reply(first, RegistrarModuleTests.register(contacts: ["<sip:alice@10.0.0.1>;q=0.5"]))
             first.shutdown()
-            let second = try Self.core(engine, mode: 1)
+            let second = try Self.core(engine, mode: mode)
             defer { second.shutdown() }
             let listed = reply(second, RegistrarModuleTests.register(contacts: [], expires: nil, cseq: 2))
             let contact = listed.headers("Contact").first ?? ""
@@ -82,6 +84,65 @@ extension DatabaseSuites {
             #expect(
                 core.context.rpcs.call(RPCRequest(method: "ul.flush", params: [])) == .success(.null))
             #expect(try Self.rows(engine, "select count(*) from location") == ["0"])
+        }
+
+        /// `db_mode` 3: the table is the only copy. A REGISTER is written at once, a row
+        /// another server wrote is found without a restart, nothing stays in memory, and the
+        /// timer deletes expired rows but keeps permanent ones (`expires` 0).
+        @Test(arguments: DatabaseDriverTests.engines)
+        func databaseOnlyReadsAndWritesTheTable(engine: DatabaseEngine) throws {
+            try engine.createSchema(["version", "location"])
+            let core = try Self.core(engine, mode: 3)
+            defer { core.shutdown() }
+            _ = reply(core, RegistrarModuleTests.register(contacts: ["<sip:alice@10.0.0.1>;q=0.5"]))
+            #expect(try Self.rows(engine, "select contact from location") == ["sip:alice@10.0.0.1"])
+            _ = try engine.sql(
+                """
+                insert into location (ruid, username, contact, expires, q, callid, cseq, last_modified, user_agent)
+                values ('other-1', 'bob', 'sip:bob@10.0.0.9', '2037-01-01 00:00:00', 1, 'c-b', 1,
+                '2026-01-01 00:00:00', 'other server')
+                """)
+            #expect(
+                reply(core, RegistrarModuleTests.request("OPTIONS", user: "bob")).firstLine
+                    == "SIP/2.0 200 ru=sip:bob@10.0.0.9 du=<null> branches=<null>")
+            let dump = core.context.rpcs.call(
+                RPCRequest(method: "ul.lookup", params: [.string("location"), .string("bob")]))
+            #expect("\(dump)".contains("sip:bob@10.0.0.9"), "\(dump)")
+            _ = try engine.sql("delete from location where username = 'bob'")
+            #expect(
+                reply(core, RegistrarModuleTests.request("OPTIONS", user: "bob")).firstLine.hasPrefix("SIP/2.0 404"))
+            _ = reply(
+                core, RegistrarModuleTests.register(contacts: ["<sip:alice@10.0.0.1>"], expires: 0, cseq: 2))
+            #expect(try Self.rows(engine, "select count(*) from location") == ["0"])
+            _ = try engine.sql(
+                """
+                insert into location (ruid, username, contact, expires, q, callid, cseq, last_modified)
+                values ('old-1', 'carol', 'sip:carol@10.0.0.3', '2001-01-01 00:00:00', 1, 'c-c', 1, '2001-01-01 00:00:00'),
+                ('perm-1', 'dave', 'sip:dave@10.0.0.4', '\(DatabaseValue.formatDateTime(0))', 1, 'c-d', 1,
+                '2001-01-01 00:00:00')
+                """)
+            core.advance(milliseconds: 10_500)
+            #expect(try Self.rows(engine, "select ruid from location") == ["perm-1"])
+        }
+
+        /// `db_mode` 4: the table is loaded at start-up and never written.
+        @Test(arguments: DatabaseDriverTests.engines)
+        func readOnlyLoadsButNeverWrites(engine: DatabaseEngine) throws {
+            try engine.createSchema(["version", "location"])
+            let writer = try Self.core(engine, mode: 1)
+            _ = reply(writer, RegistrarModuleTests.register(contacts: ["<sip:alice@10.0.0.1>"]))
+            writer.shutdown()
+            let core = try Self.core(engine, mode: 4)
+            defer { core.shutdown() }
+            #expect(
+                reply(core, RegistrarModuleTests.request("OPTIONS", user: "alice")).firstLine
+                    == "SIP/2.0 200 ru=sip:alice@10.0.0.1 du=<null> branches=<null>")
+            _ = reply(core, RegistrarModuleTests.register(user: "bob", contacts: ["<sip:bob@10.0.0.2>"]))
+            #expect(
+                reply(core, RegistrarModuleTests.request("OPTIONS", user: "bob")).firstLine
+                    == "SIP/2.0 200 ru=sip:bob@10.0.0.2 du=<null> branches=<null>")
+            core.advance(milliseconds: 10_500)
+            #expect(try Self.rows(engine, "select username from location") == ["alice"])
         }
     }
 }
