@@ -90,7 +90,8 @@ final class CurlMultiWorker: @unchecked Sendable {
             var running: Int32 = 0
             _ = curl_multi_perform(multi, &running)
             finishTransfers()
-            _ = curl_multi_poll(multi, nil, 0, 1000, nil)
+            let untilNextTimeout = expireInactiveTransfers()
+            _ = curl_multi_poll(multi, nil, 0, Int32(min(1000, untilNextTimeout)), nil)
         }
         for (easy, _) in active { curl_multi_remove_handle(multi, easy) }
         active.removeAll()
@@ -104,7 +105,28 @@ final class CurlMultiWorker: @unchecked Sendable {
             transfer.completion(HTTPQueryResult(id: transfer.id, error: "cannot create the request"))
             return
         }
+        transfer.lastActivity = InactivityTimeout.now()
         active[easy] = transfer
+    }
+
+    /// Ends with `TIMEOUT` the transfers that moved nothing for their timeout (Kamailio's
+    /// libevent socket events with the timeout); the milliseconds until the next one may.
+    private func expireInactiveTransfers() -> Int {
+        let now = InactivityTimeout.now()
+        var next = Int.max
+        for (easy, transfer) in active where transfer.parameters.timeout > 0 {
+            let idle = InactivityTimeout.idleMilliseconds(transfer, easy: easy, now: now)
+            let left = transfer.parameters.timeout - idle
+            guard left <= 0 else {
+                next = min(next, left)
+                continue
+            }
+            curl_multi_remove_handle(multi, easy)
+            active.removeValue(forKey: easy)
+            statistics.timeouts.increment()
+            transfer.completion(HTTPQueryResult(id: transfer.id, error: "TIMEOUT"))
+        }
+        return next
     }
 
     /// Ends the transfers libcurl reports done (Kamailio's `check_multi_info`).

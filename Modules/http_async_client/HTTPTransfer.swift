@@ -17,6 +17,10 @@ final class HTTPTransfer {
     /// The header block of the latest reply (a 100 or a redirect's block is replaced).
     private var head: [UInt8] = []
     private var body: [UInt8] = []
+    /// When the transfer last moved (connected, sent or received anything), in monotonic
+    /// milliseconds, and what it had moved then (`InactivityTimeout`).
+    var lastActivity: Int64 = 0
+    var lastProgress: Int64 = -1
 
     init(
         url: String, id: String, parameters: HTTPQueryParameters, settings: HTTPClientSettings,
@@ -55,7 +59,7 @@ final class HTTPTransfer {
             _ = swiftlet_hac_setopt_debug(easy, transferDebug)
         }
         if p.followRedirect { _ = swiftlet_hac_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1) }
-        if p.timeout > 0 { _ = swiftlet_hac_setopt_long(easy, CURLOPT_TIMEOUT_MS, p.timeout) }
+        // The timeout counts from the last activity (InactivityTimeout), not over the whole query.
         _ = swiftlet_hac_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, p.tlsVerifyPeer ? 1 : 0)
         _ = swiftlet_hac_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, p.tlsVerifyHost ? 2 : 0)
         _ = swiftlet_hac_setopt_long(easy, CURLOPT_SSLVERSION, settings.tlsVersion)

@@ -10,6 +10,7 @@ enum JWTSigningKey {
     case p256(P256.Signing.PrivateKey)
     case p384(P384.Signing.PrivateKey)
     case p521(P521.Signing.PrivateKey)
+    case ed25519(Curve25519.Signing.PrivateKey)
 
     /// The key for `alg` in `text` (nil when it holds none: an empty secret, no private key
     /// of that kind, an RSA key under 2048 bits, a curve other than the algorithm's).
@@ -19,11 +20,17 @@ enum JWTSigningKey {
         case .hmac:
             guard !text.isEmpty else { return nil }
             self = .hmac(SymmetricKey(data: text))
-        case .rsa:
+        case .rsa, .rsaPSS:
             guard let pem = PEMBlock.first(in: text, labels: ["PRIVATE KEY", "RSA PRIVATE KEY"]),
                 let key = try? _RSA.Signing.PrivateKey(pemRepresentation: pem)
             else { return nil }
             self = .rsa(key)
+        case .eddsa:
+            guard let pem = PEMBlock.first(in: text, labels: ["PRIVATE KEY"]),
+                let raw = Ed25519DER.privateKey(pem: pem),
+                let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+            else { return nil }
+            self = .ed25519(key)
         case .ecdsa:
             guard let pem = PEMBlock.first(in: text, labels: ["PRIVATE KEY", "EC PRIVATE KEY"]) else { return nil }
             switch alg.hashBits {
@@ -38,7 +45,8 @@ enum JWTSigningKey {
     }
 
     /// The JWS signature of `input` (header.payload) with `alg` (of this key's family):
-    /// HMAC, RSASSA-PKCS1-v1_5 or ECDSA with R || S (RFC 7518 section 3).
+    /// HMAC, RSASSA-PKCS1-v1_5, ECDSA with R || S, RSASSA-PSS with MGF1 and a salt as long as
+    /// the hash (RFC 7518 section 3), or Ed25519 (RFC 8037).
     func sign(_ input: [UInt8], _ alg: JWTAlgorithm) -> [UInt8]? {
         switch self {
         case .hmac(let key):
@@ -48,13 +56,16 @@ enum JWTSigningKey {
             default: return Array(HMAC<SHA512>.authenticationCode(for: input, using: key))
             }
         case .rsa(let key):
+            let padding: _RSA.Signing.Padding = alg.family == .rsaPSS ? .PSS : .insecurePKCS1v1_5
             let signature: _RSA.Signing.RSASignature?
             switch alg.hashBits {
-            case 256: signature = try? key.signature(for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
-            case 384: signature = try? key.signature(for: SHA384.hash(data: input), padding: .insecurePKCS1v1_5)
-            default: signature = try? key.signature(for: SHA512.hash(data: input), padding: .insecurePKCS1v1_5)
+            case 256: signature = try? key.signature(for: SHA256.hash(data: input), padding: padding)
+            case 384: signature = try? key.signature(for: SHA384.hash(data: input), padding: padding)
+            default: signature = try? key.signature(for: SHA512.hash(data: input), padding: padding)
             }
             return signature.map { Array($0.rawRepresentation) }
+        case .ed25519(let key):
+            return (try? key.signature(for: input)).map { Array($0) }
         case .p256(let key):
             return (try? key.signature(for: SHA256.hash(data: input))).map { Array($0.rawRepresentation) }
         case .p384(let key):
@@ -75,6 +86,7 @@ enum JWTVerificationKey {
     case p256(P256.Signing.PublicKey)
     case p384(P384.Signing.PublicKey)
     case p521(P521.Signing.PublicKey)
+    case ed25519(Curve25519.Signing.PublicKey)
 
     /// The key for `alg` in `text`, nil when it holds none (see `JWTSigningKey`).
     init?(_ text: [UInt8], for alg: JWTAlgorithm) {
@@ -88,11 +100,17 @@ enum JWTVerificationKey {
             case 384: self = .hmac384(HMAC(key: key))
             default: self = .hmac512(HMAC(key: key))
             }
-        case .rsa:
+        case .rsa, .rsaPSS:
             guard let pem = PEMBlock.first(in: text, labels: ["PUBLIC KEY", "RSA PUBLIC KEY"]),
                 let key = try? _RSA.Signing.PublicKey(pemRepresentation: pem)
             else { return nil }
             self = .rsa(key)
+        case .eddsa:
+            guard let pem = PEMBlock.first(in: text, labels: ["PUBLIC KEY"]),
+                let raw = Ed25519DER.publicKey(pem: pem),
+                let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+            else { return nil }
+            self = .ed25519(key)
         case .ecdsa:
             guard let pem = PEMBlock.first(in: text, labels: ["PUBLIC KEY"]) else { return nil }
             switch alg.hashBits {
@@ -115,11 +133,14 @@ enum JWTVerificationKey {
         case .hmac512(let keyed): return Self.isValidHMAC(keyed, signature, input)
         case .rsa(let key):
             let s = _RSA.Signing.RSASignature(rawRepresentation: signature)
+            let padding: _RSA.Signing.Padding = alg.family == .rsaPSS ? .PSS : .insecurePKCS1v1_5
             switch alg.hashBits {
-            case 256: return key.isValidSignature(s, for: Self.digest(SHA256(), input), padding: .insecurePKCS1v1_5)
-            case 384: return key.isValidSignature(s, for: Self.digest(SHA384(), input), padding: .insecurePKCS1v1_5)
-            default: return key.isValidSignature(s, for: Self.digest(SHA512(), input), padding: .insecurePKCS1v1_5)
+            case 256: return key.isValidSignature(s, for: Self.digest(SHA256(), input), padding: padding)
+            case 384: return key.isValidSignature(s, for: Self.digest(SHA384(), input), padding: padding)
+            default: return key.isValidSignature(s, for: Self.digest(SHA512(), input), padding: padding)
             }
+        case .ed25519(let key):
+            return input.withUnsafeBytes { key.isValidSignature(signature, for: $0) }
         case .p256(let key):
             guard let s = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
             return key.isValidSignature(s, for: Self.digest(SHA256(), input))

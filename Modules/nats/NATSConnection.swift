@@ -56,9 +56,8 @@ final class NATSConnection {
         natsOptions_SetReconnectBufSize(opts, 8 * 1024 * 1024)
         natsOptions_SetReconnectJitter(opts, 100, 1000)
         if writeDeadlineMilliseconds > 0 { natsOptions_SetWriteDeadline(opts, writeDeadlineMilliseconds) }
-        // The publishing thread writes each message itself (bounded by the write deadline)
-        // instead of waking libnats' flusher thread: one thread wake-up less per message.
-        natsOptions_SetSendAsap(opts, true)
+        // Publishing buffers: libnats' flusher thread writes what a publish worker's batch
+        // put in the buffer with one write (as in Kamailio, which keeps libnats' default).
         for url in servers { Log.info("nats", "adding server [\(url)] for \(role)") }
         s = Self.withCStrings(servers) { list in
             natsOptions_SetServers(opts, list, Int32(servers.count))

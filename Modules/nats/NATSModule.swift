@@ -139,7 +139,7 @@ final class NATSModule {
                         "nats_publish: no publish worker runs (num_publish_workers is \(self.publishWorkerCount))")
                     return -1
                 }
-                return publisher.publish(subject: subject.render(ctx), payload: payload.render(ctx)) ? 1 : -1
+                return publisher.publish(subject: subject, payload: payload, ctx) ? 1 : -1
             }
         }
     }

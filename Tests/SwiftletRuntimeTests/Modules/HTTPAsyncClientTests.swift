@@ -153,6 +153,28 @@ struct HTTPAsyncClientTests {
         #expect(Date().timeIntervalSince(started) >= 0.25)
     }
 
+    /// The timeout counts from the last activity, as Kamailio's socket events: a reply that
+    /// trickles in for longer than the timeout arrives; a pause longer than it times out.
+    @Test func timeoutCountsFromTheLastActivity() throws {
+        let http = try HTTPAsyncTestServer()
+        let core = try EmbeddedCore(
+            config: Self.config(Self.replyingScript + "route[SETUP] { $http_req(timeout) = 300; }"),
+            modulePath: productsDirectory)
+        defer { core.shutdown() }
+        var started = Date()
+        // 8 bytes 100 ms apart: 0.8 s in all, never 300 ms without a byte.
+        core.receive(Self.request("http://127.0.0.1:\(http.port)/trickle/8/100", callID: "trickle"), from: Self.caller)
+        let reply = waitForReplies(core).first ?? ""
+        #expect(reply.hasPrefix("SIP/2.0 200 OK|xxxxxxxx|one|two|8|1|<null>|"), "\(reply)")
+        #expect(Date().timeIntervalSince(started) >= 0.75)
+        // The head at once, then 700 ms before the first body byte: a timeout 300 ms after the head.
+        started = Date()
+        core.receive(Self.request("http://127.0.0.1:\(http.port)/trickle/3/700", callID: "pause"), from: Self.caller)
+        #expect(waitForReplies(core) == ["SIP/2.0 503 error|0|TIMEOUT|<null>"])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed >= 0.25 && elapsed < 0.65, "\(elapsed)")
+    }
+
     @Test func connectionRefusedResumesWithAnError() throws {
         let core = try EmbeddedCore(
             config: Self.config(Self.replyingScript + "route[SETUP] { }"), modulePath: productsDirectory)

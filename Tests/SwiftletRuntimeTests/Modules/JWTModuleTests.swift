@@ -174,12 +174,15 @@ import Testing
         ("HS256", "secret", "secret"), ("HS384", "secret", "secret"), ("HS512", "secret", "secret"),
         ("RS256", "rsa", "rsapub"), ("RS384", "rsa1", "rsapub"), ("RS512", "rsa", "rsapub"),
         ("ES256", "ec", "ecpub"), ("ES384", "ec384", "ec384pub"),
+        ("PS256", "rsa", "rsapub"), ("PS384", "rsa1", "rsapub"), ("PS512", "rsa", "rsapub"),
+        ("EdDSA", "ed", "edpub"),
     ])
     func generateThenVerify(alg: String, privateName: String, publicName: String) throws {
         let paths = [
             "secret": Self.keys.secret, "rsa": Self.keys.rsaPrivate, "rsa1": Self.keys.rsaPrivatePKCS1,
             "rsapub": Self.keys.rsaPublic, "ec": Self.keys.ecPrivate, "ecpub": Self.keys.ecPublic,
             "ec384": Self.keys.ec384Private, "ec384pub": Self.keys.ec384Public,
+            "ed": Self.keys.edPrivate, "edpub": Self.keys.edPublic,
         ]
         let h = try Harness()
         let claims = "caller='alice';callee='bob';callid='c-1@h';index=100;exp=\(Self.now + 300)"
@@ -192,12 +195,15 @@ import Testing
         #expect(Self.keys.opensslAccepts(token, alg: alg, keyPath: paths[publicName]!), "openssl agrees")
     }
 
-    @Test(arguments: ["HS256", "RS256", "ES256"])
+    @Test(arguments: ["HS256", "RS256", "ES256", "PS256", "PS512", "EdDSA"])
     func verifiesTokensSignedByOpenSSL(alg: String) throws {
         let (priv, pub) =
-            alg == "HS256"
-            ? (Self.keys.secret, Self.keys.secret)
-            : alg == "RS256" ? (Self.keys.rsaPrivate, Self.keys.rsaPublic) : (Self.keys.ecPrivate, Self.keys.ecPublic)
+            switch alg {
+            case "HS256": (Self.keys.secret, Self.keys.secret)
+            case "ES256": (Self.keys.ecPrivate, Self.keys.ecPublic)
+            case "EdDSA": (Self.keys.edPrivate, Self.keys.edPublic)
+            default: (Self.keys.rsaPrivate, Self.keys.rsaPublic)
+            }
         let h = try Harness()
         // Written by hand: spaces, unsorted names, a nested object, a real number.
         let payload =
@@ -333,6 +339,72 @@ import Testing
         }
     }
 
+    /// PS256 and EdDSA: wrong keys, forged payloads and signatures, and the algorithm
+    /// confusions (a PSS signature under RS256, a PKCS#1 one under PS256, an HS256 token keyed
+    /// with the Ed25519 or RSA public key's text, an RSA key for EdDSA and the reverse).
+    @Test func rejectsPSSAndEdDSAConfusionsAndWrongKeys() throws {
+        let h = try Harness()
+        let rsaPub = Self.keys.rsaPublic
+        let edPub = Self.keys.edPublic
+        let ps = try #require(try h.generate("PS256", key: Self.keys.rsaPrivate, claims: "a=1").token)
+        let ed = try #require(try h.generate("EdDSA", key: Self.keys.edPrivate, claims: "a=1").token)
+        #expect(try h.verify("PS256", key: rsaPub, claims: "a=1", jwt: ps).rc == 1)
+        #expect(try h.verify("EdDSA", key: edPub, claims: "a=1", jwt: ed).rc == 1)
+        // Wrong public keys.
+        #expect(try h.verify("PS256", key: Self.keys.otherRSAPublic, claims: "a=1", jwt: ps).rc == -1)
+        let wrongEd = try h.verify("EdDSA", key: Self.keys.otherEdPublic, claims: "a=1", jwt: ed)
+        #expect(wrongEd.rc == -1 && wrongEd.status == 0)
+        // Keys of another kind: an RSA key for EdDSA, an Ed25519 key for PS256, a private key to verify.
+        #expect(try h.verify("EdDSA", key: rsaPub, claims: "a=1", jwt: ed).rc == -1)
+        #expect(try h.verify("PS256", key: edPub, claims: "a=1", jwt: ps).rc == -1)
+        #expect(try h.verify("EdDSA", key: Self.keys.edPrivate, claims: "a=1", jwt: ed).rc == -1)
+        #expect(try h.generate("EdDSA", key: Self.keys.rsaPrivate, claims: "a=1").rc == -1)
+        #expect(try h.generate("PS256", key: Self.keys.edPrivate, claims: "a=1").rc == -1)
+        #expect(try h.generate("EdDSA", key: edPub, claims: "a=1").rc == -1, "needs a private key")
+        // Another algorithm of the token than the script names.
+        let psAsRS = try h.verify("RS256", key: rsaPub, claims: "a=1", jwt: ps)
+        #expect(psAsRS.rc == -1 && psAsRS.status == 0x2)
+        let edAsHS = try h.verify("HS256", key: edPub, claims: "a=1", jwt: ed)
+        #expect(edAsHS.rc == -1 && edAsHS.status == 0x2)
+        // A PSS signature relabelled RS256, and a PKCS#1 v1.5 one relabelled PS256: bad signatures.
+        let rsHeader = JWTTestKeys.base64url(Data(#"{"alg":"RS256","typ":"JWT"}"#.utf8))
+        let psHeader = JWTTestKeys.base64url(Data(#"{"alg":"PS256","typ":"JWT"}"#.utf8))
+        let pssUnderRS = Self.keys.opensslToken(
+            header: #"{"alg":"RS256","typ":"JWT"}"#, payload: #"{"a":1}"#, alg: "PS256", keyPath: Self.keys.rsaPrivate)
+        let r1 = try h.verify("RS256", key: rsaPub, claims: "a=1", jwt: pssUnderRS)
+        #expect(r1.rc == -1 && r1.status == 0)
+        let pkcsUnderPS = Self.keys.opensslToken(
+            header: #"{"alg":"PS256","typ":"JWT"}"#, payload: #"{"a":1}"#, alg: "RS256", keyPath: Self.keys.rsaPrivate)
+        let r2 = try h.verify("PS256", key: rsaPub, claims: "a=1", jwt: pkcsUnderPS)
+        #expect(r2.rc == -1 && r2.status == 0)
+        #expect(pssUnderRS.hasPrefix(rsHeader) && pkcsUnderPS.hasPrefix(psHeader))
+        // HS256 tokens keyed with the public keys' PEM text, verified as EdDSA / PS256.
+        for (alg, pub) in [("EdDSA", edPub), ("PS256", rsaPub)] {
+            let confused = Self.keys.opensslToken(
+                header: #"{"alg":"HS256","typ":"JWT"}"#, payload: #"{"a":1}"#, alg: "HS256", keyPath: pub)
+            let c = try h.verify(alg, key: pub, claims: "a=1", jwt: confused)
+            #expect(c.rc == -1 && c.status == 0x2, "\(alg)")
+            // The same with the header claiming the expected alg: the HMAC is no signature.
+            let relabelled = Self.keys.opensslToken(
+                header: #"{"alg":"\#(alg)","typ":"JWT"}"#, payload: #"{"a":1}"#, alg: "HS256", keyPath: pub)
+            let r = try h.verify(alg, key: pub, claims: "a=1", jwt: relabelled)
+            #expect(r.rc == -1 && r.status == 0, "\(alg)")
+        }
+        // Forged payloads and flipped signature characters.
+        for (token, alg, key) in [(ps, "PS256", rsaPub), (ed, "EdDSA", edPub)] {
+            let parts = token.split(separator: ".").map(String.init)
+            let forged = parts[0] + "." + JWTTestKeys.base64url(Data(#"{"a":1,"admin":1}"#.utf8)) + "." + parts[2]
+            let f = try h.verify(alg, key: key, claims: "a=1", jwt: forged)
+            #expect(f.rc == -1 && f.status == 0, "\(alg)")
+            var sig = Array(parts[2])
+            sig[4] = sig[4] == "A" ? "B" : "A"
+            #expect(
+                try h.verify(alg, key: key, claims: "a=1", jwt: parts[0] + "." + parts[1] + "." + String(sig)).rc == -1)
+        }
+        // Lower case is not libjwt's name.
+        #expect(try h.generate("eddsa", key: Self.keys.edPrivate, claims: "a=1").rc == -1)
+    }
+
     @Test func rejectsMalformedTokens() throws {
         let h = try Harness()
         let good = try #require(try h.generate("HS256", key: Self.keys.secret, claims: "a=1").token)
@@ -395,6 +467,20 @@ import Testing
         let secret = Self.keys.directory.write("k3y.key", "k3y")
         let hs = try #require(try h.generate("HS256", key: secret, claims: "u=alice").token)
         #expect(try Harness(core: hsKey).call("verify_key", alg: "HS256", claims: "u=alice", jwt: hs).rc == 1)
+        // PS256 with the RSA key value, EdDSA with an Ed25519 key value.
+        let ps = try #require(try h.generate("PS256", key: Self.keys.rsaPrivate, claims: "u=alice").token)
+        #expect(try hk.call("verify_key", alg: "PS256", claims: "u=alice", jwt: ps).rc == 1)
+        let edKey = try EmbeddedCore(
+            config: Self.config().replacingOccurrences(
+                of: "request_route {",
+                with: "request_route {\n    $var(key) = \"\(cfgString(Self.keys.text(Self.keys.edPublic)))\";"),
+            modulePath: productsDirectory)
+        let ed = try #require(try h.generate("EdDSA", key: Self.keys.edPrivate, claims: "u=alice").token)
+        let he = Harness(core: edKey)
+        #expect(try he.call("verify_key", alg: "EdDSA", claims: "u=alice", jwt: ed).rc == 1)
+        #expect(try he.call("verify_key", alg: "EdDSA", claims: "u=bob", jwt: ed).status == 0x100)
+        #expect(
+            try he.call("verify_key", alg: "PS256", claims: "u=alice", jwt: ps).rc == -1, "an Ed25519 key for PS256")
     }
 
     @Test func keyModeZeroReadsTheFileEachTimeAndOneKeepsIt() throws {

@@ -8,6 +8,7 @@ import Foundation
 /// the HTTP client modules' tests; HTTPS with `certificate`/`key`. Paths:
 /// `/status/CODE/REASON` answers CODE REASON (`%20` for spaces) with body `status`;
 /// `/slow/MS` answers 200 Slow OK after MS milliseconds and closes the connection; `/never` reads the request and never answers;
+/// `/trickle/N/MS` sends the reply head at once, then its N-byte body one `x` every MS milliseconds;
 /// `/echo...` answers 200 with `method=M path=P body=B headers=H1|H2...`; `/redirectPATH`
 /// answers 302 to PATH. Every reply has
 /// `X-Test: one` and `X-Test: two`.
@@ -69,6 +70,16 @@ final class HTTPAsyncTestServer {
                     status, reason, out = 200, "OK", b""
                     if path.startswith("/never"):
                         await asyncio.sleep(3600)
+                        return
+                    if path.startswith("/trickle/"):
+                        n, ms = [int(x) for x in path[9:].split("/")[:2]]
+                        writer.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Test: one\r\n"
+                                      "X-Test: two\r\nContent-Length: %d\r\n\r\n" % n).encode("latin-1"))
+                        await writer.drain()
+                        for _ in range(n):
+                            await asyncio.sleep(ms / 1000.0)
+                            writer.write(b"x")
+                            await writer.drain()
                         return
                     if path.startswith("/slow/"):
                         await asyncio.sleep(int(path[6:].split("?")[0]) / 1000.0)

@@ -21,6 +21,10 @@ final class JWTTestKeys: @unchecked Sendable {
     /// EC P-384 (ES384).
     let ec384Private: String
     let ec384Public: String
+    /// Ed25519 (EdDSA): PKCS#8 private key, SPKI public key, and another public key.
+    let edPrivate: String
+    let edPublic: String
+    let otherEdPublic: String
 
     private init() {
         let d = directory.path
@@ -34,6 +38,9 @@ final class JWTTestKeys: @unchecked Sendable {
         otherECPublic = d + "/ec2.pub"
         ec384Private = d + "/ec384.pem"
         ec384Public = d + "/ec384.pub"
+        edPrivate = d + "/ed.pem"
+        edPublic = d + "/ed.pub"
+        otherEdPublic = d + "/ed2.pub"
         Self.openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", rsaPrivate])
         Self.openssl(["pkey", "-in", rsaPrivate, "-pubout", "-out", rsaPublic])
         Self.openssl(["rsa", "-in", rsaPrivate, "-traditional", "-out", rsaPrivatePKCS1])
@@ -45,6 +52,10 @@ final class JWTTestKeys: @unchecked Sendable {
         Self.openssl(["ec", "-in", d + "/ec2.pem", "-pubout", "-out", otherECPublic])
         Self.openssl(["ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", ec384Private])
         Self.openssl(["ec", "-in", ec384Private, "-pubout", "-out", ec384Public])
+        Self.openssl(["genpkey", "-algorithm", "ed25519", "-out", edPrivate])
+        Self.openssl(["pkey", "-in", edPrivate, "-pubout", "-out", edPublic])
+        Self.openssl(["genpkey", "-algorithm", "ed25519", "-out", d + "/ed2.pem"])
+        Self.openssl(["pkey", "-in", d + "/ed2.pem", "-pubout", "-out", otherEdPublic])
     }
 
     @discardableResult
@@ -76,8 +87,8 @@ final class JWTTestKeys: @unchecked Sendable {
         base64url(Data(header.utf8)) + "." + base64url(Data(payload.utf8))
     }
 
-    /// A token signed by `openssl dgst` with `alg` (HS*, RS*, ES*) and the key at `keyPath`
-    /// (an HMAC secret file or a private key).
+    /// A token signed by `openssl` with `alg` (HS*, RS*, ES*, PS*, EdDSA) and the key at
+    /// `keyPath` (an HMAC secret file or a private key).
     func opensslToken(header: String, payload: String, alg: String, keyPath: String) -> String {
         let input = Self.signingInput(header: header, payload: payload)
         return input + "." + Self.base64url(opensslSignature(of: input, alg: alg, keyPath: keyPath))
@@ -87,7 +98,12 @@ final class JWTTestKeys: @unchecked Sendable {
         let digest = "-sha" + alg.suffix(3)
         let inputPath = directory.write("input-\(UUID().uuidString)", input)
         let sigPath = inputPath + ".sig"
-        if alg.hasPrefix("HS") {
+        if alg == "EdDSA" {
+            Self.openssl(["pkeyutl", "-sign", "-inkey", keyPath, "-rawin", "-in", inputPath, "-out", sigPath])
+        } else if alg.hasPrefix("PS") {
+            Self.openssl(
+                ["dgst", digest, "-sign", keyPath] + Self.pssOptions + ["-binary", "-out", sigPath, inputPath])
+        } else if alg.hasPrefix("HS") {
             let hex = (FileManager.default.contents(atPath: keyPath) ?? Data()).map { String(format: "%02x", $0) }
                 .joined()
             Self.openssl([
@@ -112,11 +128,21 @@ final class JWTTestKeys: @unchecked Sendable {
         let sigPath = inputPath + ".sig"
         let der = alg.hasPrefix("ES") ? Self.derECDSA(fromRaw: signature) : signature
         _ = FileManager.default.createFile(atPath: sigPath, contents: der)
-        let r = Self.openssl([
-            "dgst", "-sha" + alg.suffix(3), "-verify", keyPath, "-signature", sigPath, inputPath,
-        ])
+        if alg == "EdDSA" {
+            let r = Self.openssl([
+                "pkeyutl", "-verify", "-pubin", "-inkey", keyPath, "-rawin", "-in", inputPath, "-sigfile", sigPath,
+            ])
+            return r.status == 0 && r.stdout.contains("Signature Verified Successfully")
+        }
+        let r = Self.openssl(
+            ["dgst", "-sha" + alg.suffix(3), "-verify", keyPath] + (alg.hasPrefix("PS") ? Self.pssOptions : [])
+                + ["-signature", sigPath, inputPath])
         return r.status == 0 && r.stdout.contains("Verified OK")
     }
+
+    /// RSASSA-PSS as RFC 7518 section 3.5 has it: MGF1 with the same hash, a salt as long as
+    /// the hash.
+    static let pssOptions = ["-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:digest"]
 
     /// ECDSA-Sig-Value (DER SEQUENCE of two INTEGERs) to JWS's R || S.
     static func rawECDSA(fromDER der: Data, size: Int) -> Data {
