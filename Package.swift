@@ -45,6 +45,7 @@ let modules: [String] = [
     "rtpengine",
     "ruxc",
     "sanity",
+    "sctp",
     "secsipid",
     "sipjson",
     "siptrace",
@@ -86,10 +87,17 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "ndb_redis": ["CHiredis"],
     "regex": ["CPCRE2"],
     "ruxc": ["CCurl"],
+    "sctp": ["CSCTP"],
     // secsipid links no CSecSIPID: it opens libsecsipid (a Go runtime) with dlopen after the
     // daemon fork (Modules/secsipid/README.md).
     "tls": ["COpenSSL"],
     "websocket": [.product(name: "Crypto", package: "swift-crypto")],
+]
+
+/// Linker settings of single modules. sctp links libsctp by its file name: the module is
+/// itself `libsctp.so` in the build directory, which `-lsctp` would find first.
+let moduleLinkerSettings: [String: [LinkerSetting]] = [
+    "sctp": [.linkedLibrary(":libsctp.so.1")]
 ]
 
 /// Modules on the stateful and dialog call paths (tm, rr, dialog and what the benchmark
@@ -132,7 +140,8 @@ let package = Package(
         + modules.map {
             .target(
                 name: $0, dependencies: [core] + (moduleLibraries[$0] ?? []), path: "Modules/\($0)",
-                exclude: ["README.md"], swiftSettings: hotModules.contains($0) ? uncheckedExclusivity : [])
+                exclude: ["README.md"], swiftSettings: hotModules.contains($0) ? uncheckedExclusivity : [],
+                linkerSettings: moduleLinkerSettings[$0] ?? [])
         }
         + [
             .systemLibrary(
@@ -152,6 +161,8 @@ let package = Package(
                 name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
             .systemLibrary(
                 name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+            // libsctp for the sctp module (no pkg-config file; linked through moduleLinkerSettings).
+            .systemLibrary(name: "CSCTP", path: "Sources/CSCTP", providers: [.apt(["libsctp-dev"])]),
             .systemLibrary(
                 name: "CSecSIPID", path: "Sources/CSecSIPID", pkgConfig: "secsipid-1", providers: [.apt(["libsecsipid-dev"])]),
         ]

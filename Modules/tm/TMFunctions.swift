@@ -27,7 +27,7 @@ extension TMModule {
                 }
             },
             Self.relayTo("t_relay_to_udp", .udp, m), Self.relayTo("t_relay_to_tcp", .tcp, m),
-            Self.relayTo("t_relay_to_tls", .tls, m),
+            Self.relayTo("t_relay_to_tls", .tls, m), Self.relayTo("t_relay_to_sctp", .sctp, m),
             ScriptFunction("t_newtran", parameters: 0, routes: .request) { _ in
                 { ctx in
                     switch m.transaction(for: ctx) {
@@ -164,7 +164,7 @@ extension TMModule {
         ]
     }
 
-    /// `t_relay_to_udp([host, port])`, `t_relay_to_tcp(...)`, `t_relay_to_tls(...)`: `t_relay()` over that
+    /// `t_relay_to_udp([host, port])`, `t_relay_to_tcp(...)`, `t_relay_to_tls(...)`, `t_relay_to_sctp(...)`: `t_relay()` over that
     /// protocol, to the next hop (`$du`, else the Request-URI) or to `host:port`.
     static func relayTo(_ name: String, _ proto: TransportProtocol, _ m: TransactionManager) -> ScriptFunction {
         ScriptFunction(name, parameters: 0...2, routes: [.request, .failure]) {

@@ -41,6 +41,10 @@ extension TMModule {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
                 try Self.replicateTo(args[0], args[1], proto: .tls, m)
             },
+            ScriptFunction("t_replicate_sctp", parameters: 2, routes: .request) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
+                try Self.replicateTo(args[0], args[1], proto: .sctp, m)
+            },
             ScriptFunction("t_replicate_to", parameters: 2, routes: .request) {
                 (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in
                 let protoName = try args[0].stringFormat()

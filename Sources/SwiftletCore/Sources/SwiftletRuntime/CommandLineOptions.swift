@@ -46,6 +46,9 @@ public struct CommandLineOptions: Equatable {
     public var tcpChildren: Int? = nil
     /// `-T`: `disable_tcp=yes`.
     public var disableTCP = false
+    /// `-S`: `disable_sctp=yes`; `-Q n`: `sctp_children`.
+    public var disableSCTP = false
+    public var sctpChildren: Int? = nil
     /// `--loadmodule=name` (repeatable): loaded before the configuration's modules.
     public var loadModules: [String] = []
     /// `--modparam=module:param:type:value` (repeatable; type `s` or `i`): applied after the
@@ -57,7 +60,7 @@ public struct CommandLineOptions: Equatable {
     public var pgidFile: String? = nil
     /// `-I`: print the build's flags and exit.
     public var printFlags = false
-    /// Kamailio options accepted without effect here (`-b`, `-e`, `-O`, `-Q`, `-r`, `-R`, `-S`,
+    /// Kamailio options accepted without effect here (`-b`, `-e`, `-O`, `-r`, `-R`,
     /// `-W`, `-x`, `-X`, `--atexit`, `--server-id`), for one informational log line.
     public var ignored: [String] = []
 
@@ -143,7 +146,8 @@ public struct CommandLineOptions: Equatable {
                             case "no", "off", "0": o.autoAliases = false
                             default: throw RuntimeError("bad auto aliases parameter: \(v) (use yes or no)")
                             }
-                        case "b", "O", "Q", "W", "x", "X": o.ignored.append(opt)
+                        case "Q": o.sctpChildren = try int(opt, v)
+                        case "b", "O", "W", "x", "X": o.ignored.append(opt)
                         case "A":
                             guard let d = PreprocessorDefine(argument: v) else {
                                 throw RuntimeError("bad -A parameter '\(v)': expected NAME or NAME=VALUE")
@@ -166,8 +170,9 @@ public struct CommandLineOptions: Equatable {
                     case "h": o.showHelp = true
                     case "K": o.checkVia = true
                     case "T": o.disableTCP = true
+                    case "S": o.disableSCTP = true
                     case "I": o.printFlags = true
-                    case "e", "r", "R", "S": o.ignored.append(opt)
+                    case "e", "r", "R": o.ignored.append(opt)
                     default: throw RuntimeError("unknown option -\(c) (see -h)")
                     }
                 }
@@ -212,6 +217,8 @@ public struct CommandLineOptions: Equatable {
             --alias=val  Add an alias: [proto:]hostname[:port] (as alias=)
             -K           Check that the top Via of a reply is this server (check_via)
             -T           Disable TCP (disable_tcp)
+            -S           Disable SCTP (disable_sctp)
+            -Q threads   Number of SCTP receiver threads per socket (sctp_children)
             --loadmodule=name  Load the module before the configuration's
             --modparam=modname:paramname:type:value
                          Set a module parameter after the configuration's (type s for a
@@ -222,8 +229,8 @@ public struct CommandLineOptions: Equatable {
             -V, -v, --version  Print the version and exit
             -h, --help   Print this text and exit
         Accepted for Kamailio's command lines, without effect here: -b nr (UDP buffer
-        probing), -e (terminal colours), -O nr, -Q nr (SCTP workers), -r, -R (received= by
-        DNS), -S (disable SCTP: there is none), -W type (poll method), -x name, -X name
+        probing), -e (terminal colours), -O nr, -r, -R (received= by
+        DNS), -W type (poll method), -x name, -X name
         (memory managers), --atexit=val, --server-id=num.
         """
 }

@@ -51,6 +51,8 @@ extension ConfigurationLoader {
         if options.checkVia { core.checkVia = true }
         if let n = options.tcpChildren { core.tcpChildren = max(0, n) }
         if options.disableTCP { core.disableTCP = true }
+        if options.disableSCTP { core.sctp.disable = 1 }
+        if let n = options.sctpChildren { core.sctp.children = max(0, n) }
         for text in options.aliases {
             var lexer = Lexer(text: text, file: "<command line>")
             var tokens = lexer.tokenize()

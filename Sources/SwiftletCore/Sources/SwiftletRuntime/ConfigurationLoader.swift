@@ -104,8 +104,10 @@ public enum ConfigurationLoader {
                     l.split(separator: ":", maxSplits: 1).first.map {
                         TransportProtocol(rawValue: $0.lowercased()) != nil
                     } ?? false
-                if !named || !l.contains(":") { core.listenWithoutProtocol.append(core.listen.count) }
-                core.listen.append(try ListenParser.parse(commandLine: l))
+                for a in try ListenParser.parse(commandLine: l) {
+                    if !named || !l.contains(":") { core.listenWithoutProtocol.append(core.listen.count) }
+                    core.listen.append(a)
+                }
             } catch {
                 diagnostics.append(error)
             }
@@ -124,6 +126,7 @@ public enum ConfigurationLoader {
         ListenParser.dropDisabledTLS(&core)
         ListenParser.expandInterfaces(&core)
         ListenParser.expandProtocols(&core)
+        ListenParser.applySCTPMode(&core)
         DNSResolver.settings = core.network.effectiveDNS(listeners: core.listen)
         context.install(resolver: SystemSIPResolver())
         // use_dns_failover and the destination blocklist, for modules (tm).
@@ -170,6 +173,7 @@ public enum ConfigurationLoader {
             diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))
         }
         let loader = ModuleLoader(searchPath: core.mpath, listsTriedPaths: options.debugIncrements >= 2)
+        addSCTPModule(core, to: &config, file: file)
         var modules: [LoadedModule] = []
         var loadedAt: [String: ModuleLoad] = [:]
         var failed: Set<String> = []

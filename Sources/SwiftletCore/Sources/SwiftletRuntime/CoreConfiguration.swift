@@ -59,6 +59,8 @@ public struct CoreConfiguration {
     public var enableTLS = false
     /// Shared memory pool size in MB (`shm`, `shm_mem`, `shm_mem_size`; `-m` wins).
     public var sharedMemoryMB: Int? = nil
+    /// `enable_sctp`, `disable_sctp`, `sctp_children`.
+    public var sctp = SCTPCoreSettings()
     /// Resolver and multihoming globals (`dns_*`, `mhomed`, `auto_aliases`).
     var network = NetworkConfiguration()
     /// The async task worker groups (`async_workers`, `async_workers_group`, ...).
@@ -105,8 +107,11 @@ public struct CoreConfiguration {
             switch g.name {
             case "listen":
                 do throws(ConfigDiagnostic) {
-                    if !ListenParser.namesProtocol(g.value) { listenWithoutProtocol.append(listen.count) }
-                    listen.append(try ListenParser.parse(g.value, defaultPort: nil, at: g.location))
+                    let named = ListenParser.namesProtocol(g.value)
+                    for a in try ListenParser.parseAll(g.value, defaultPort: nil, at: g.location) {
+                        if !named { listenWithoutProtocol.append(listen.count) }
+                        listen.append(a)
+                    }
                 } catch {
                     errors.append(error)
                 }
@@ -206,7 +211,9 @@ public struct CoreConfiguration {
                     errors.append(error)
                 }
             default:
-                if let asyncErrors = asyncWorkers.apply(g) {
+                if let sctpErrors = sctp.apply(g) {
+                    errors += sctpErrors
+                } else if let asyncErrors = asyncWorkers.apply(g) {
                     errors += asyncErrors
                 } else if let networkErrors = network.apply(g) {
                     errors += networkErrors
@@ -288,7 +295,26 @@ public enum ListenParser {
         }
     }
 
-    /// From the tokens after `listen=`.
+    /// From the tokens after `listen=`: one address, or Kamailio's multi-address form
+    /// `[proto:](addr1, addr2, ...)[:port]`, which gives one socket per address, except for
+    /// SCTP where it is one multi-homed socket (`additionalAddresses`).
+    static func parseAll(_ tokens: [Token], defaultPort: Int?, at location: SourceLocation) throws(ConfigDiagnostic)
+        -> [ListenAddress]
+    {
+        let first = try parse(tokens, defaultPort: defaultPort, at: location)
+        guard first.proto != .sctp, !first.additionalAddresses.isEmpty else { return [first] }
+        var single = first
+        single.additionalAddresses = []
+        return [single]
+            + first.additionalAddresses.map { a in
+                var copy = single
+                copy.address = a
+                return copy
+            }
+    }
+
+    /// From the tokens after `listen=`; a multi-address form is one value with
+    /// `additionalAddresses` (see `parseAll`).
     static func parse(_ tokens: [Token], defaultPort: Int?, at location: SourceLocation) throws(ConfigDiagnostic)
         -> ListenAddress
     {
@@ -301,15 +327,35 @@ public enum ListenParser {
             proto = p
             i += 2
         }
-        func hostPort() throws(ConfigDiagnostic) -> (String, Int?) {
+        func oneHost() throws(ConfigDiagnostic) -> String {
             guard let h = peek() else { throw ConfigDiagnostic("missing listen address", at: location) }
-            let host: String
             switch h.kind {
-            case .ipv4, .identifier: host = h.text
-            case .ipv6: host = h.text
+            case .ipv4, .identifier, .ipv6:
+                i += 1
+                return h.text
             default: throw ConfigDiagnostic("expected an IP address or host name, found '\(h.text)'", at: h.location)
             }
-            i += 1
+        }
+        var others: [String] = []
+        func hostPort(list: Bool = false) throws(ConfigDiagnostic) -> (String, Int?) {
+            guard let h = peek() else { throw ConfigDiagnostic("missing listen address", at: location) }
+            let host: String
+            if list, h.kind == .punctuation, h.text == "(" {
+                // Kamailio's `(addr1, addr2, ...)`.
+                i += 1
+                host = try oneHost()
+                while let t = peek(), t.kind == .punctuation, t.text == "," {
+                    i += 1
+                    others.append(try oneHost())
+                }
+                guard let close = peek(), close.kind == .punctuation, close.text == ")" else {
+                    throw ConfigDiagnostic(
+                        "expected ',' or ')' in the listen address list", at: peek()?.location ?? h.location)
+                }
+                i += 1
+            } else {
+                host = try oneHost()
+            }
             var port: Int? = nil
             if peek()?.isPunctuationColon == true {
                 i += 1
@@ -321,9 +367,10 @@ public enum ListenParser {
             }
             return (host, port)
         }
-        let (host, port) = try hostPort()
+        let (host, port) = try hostPort(list: true)
         var address = ListenAddress(
             proto: proto, address: host, port: port ?? defaultPort ?? (proto == .tls ? 5061 : 5060))
+        address.additionalAddresses = others
         while let t = peek() {
             if t.kind == .identifier, t.text == "advertise" {
                 i += 1
@@ -337,9 +384,9 @@ public enum ListenParser {
                 throw ConfigDiagnostic("unexpected '\(t.text)' in listen", at: t.location)
             }
         }
-        guard proto == .udp || proto == .tcp || proto == .tls else {
+        guard proto == .udp || proto == .tcp || proto == .tls || proto == .sctp else {
             throw ConfigDiagnostic(
-                "\(proto.rawValue) listeners are not supported yet (only udp, tcp and tls)", at: location)
+                "\(proto.rawValue) listeners are not supported (only udp, tcp, tls and sctp)", at: location)
         }
         return address
     }
@@ -379,7 +426,7 @@ public enum ListenParser {
 
     /// From `-l` text such as `udp:127.0.0.1:5060`, `[::1]:5070`, `lo` or
     /// `udp:10.0.0.1:5060/203.0.113.1:5060` (after `/`: the advertised address and port).
-    public static func parse(commandLine text: String) throws(ConfigDiagnostic) -> ListenAddress {
+    public static func parse(commandLine text: String) throws(ConfigDiagnostic) -> [ListenAddress] {
         var text = text
         if let slash = text.firstIndex(of: "/") {
             text = text[..<slash] + " advertise " + text[text.index(after: slash)...]
@@ -388,7 +435,7 @@ public enum ListenParser {
         var tokens = lexer.tokenize()
         tokens.removeLast()
         if let d = lexer.diagnostics.first { throw d }
-        return try parse(tokens, defaultPort: nil, at: SourceLocation(file: "<command line>", line: 1, column: 1))
+        return try parseAll(tokens, defaultPort: nil, at: SourceLocation(file: "<command line>", line: 1, column: 1))
     }
 }
 

@@ -13,6 +13,16 @@ struct LocalAddresses {
     private var names: Names
 
     init(listeners: [ListenAddress] = [], aliases: [LocalAlias] = []) {
+        // Every address of a multi-homed SCTP socket is this server.
+        let listeners = listeners.flatMap { l in
+            [l]
+                + l.additionalAddresses.map { a in
+                    var one = l
+                    one.address = a
+                    one.additionalAddresses = []
+                    return one
+                }
+        }
         self.listeners = listeners
         self.aliases = aliases
         names = Names(listeners, aliases)

@@ -129,6 +129,10 @@ public enum Server {
                     acceptNoContentLength: config.tcpAcceptNoCL,
                     workers: config.tcpChildren > 0 ? config.tcpChildren : config.children))
         tcp?.registerStatistics()
+        // SCTP: the module's transport, and the kernel's support checked first.
+        var sctp: (any SCTPTransportProvider)? = nil
+        if config.sctp.isWanted(listen: config.listen) { sctp = try sctpTransport(core) }
+        var sctpListeners: [SCTPListener] = []
         for (i, a) in config.listen.enumerated() {
             switch a.proto {
             case .udp:
@@ -140,6 +144,11 @@ public enum Server {
             case .tls:
                 tcp!.security = try tlsEngine(core)
                 sockets.append(try tcp!.bind(a, index: i))
+            case .sctp:
+                guard let sctp else { throw RuntimeError("listen=\(a): SCTP is disabled") }
+                let l = try SCTPListener(a, index: i, provider: sctp)
+                sctpListeners.append(l)
+                sockets.append(l.socket)
             default:
                 throw RuntimeError("listen=\(a): \(a.proto.name) is not supported yet")
             }
@@ -148,6 +157,7 @@ public enum Server {
             sockets: sockets, local: LocalAddresses(listeners: config.listen, aliases: config.aliases),
             mhomed: config.network.mhomed)
         table.streams = tcp
+        table.sctp = sctp
         loaded.install(transport: table)
 
         // Sockets are bound: give up root before any worker runs (Kamailio's do_suid).
@@ -195,6 +205,10 @@ public enum Server {
                 rank += 1
             }
         }
+        rank = startSCTPReceivers(
+            sctpListeners, children: config.sctp.children > 0 ? config.sctp.children : config.children,
+            firstRank: rank, modules: loaded.modules, dispatcher: dispatcher, stop: stop, failed: failed,
+            into: &threads)
         if let tcp {
             let readers = tcp.workers.queues.count
             CoreRPC.tcpInfo = { (readers, tcp.settings.maxConnections, tcp.table.count) }
@@ -283,7 +297,10 @@ public enum Server {
         print("Listening on ")
         for s in sockets {
             let host = s.ip.contains(":") ? "[\(s.ip)]" : s.ip
-            var line = "             \(s.proto): \(host):\(s.listen.port)"
+            let hosts =
+                s.listen.additionalAddresses.isEmpty
+                ? host : "(" + ([host] + s.listen.additionalAddresses).joined(separator: ", ") + ")"
+            var line = "             \(s.proto): \(hosts):\(s.listen.port)"
             if let a = s.listen.advertisedAddress {
                 line += " advertise \(a):\(s.listen.advertisedPort ?? s.listen.port)"
             }

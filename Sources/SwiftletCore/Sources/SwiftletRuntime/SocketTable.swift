@@ -22,6 +22,8 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
     let local: LocalAddresses
     /// The TCP side, once started.
     var streams: StreamSender?
+    /// The sctp module's transport, when SCTP is enabled.
+    var sctp: (any SCTPTransportProvider)?
     /// The first UDP socket of each family (Kamailio's `sendipv4`/`sendipv6`).
     private let firstUDP4: ListeningSocket?
     private let firstUDP6: ListeningSocket?
@@ -75,6 +77,12 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
                 return false
             }
             return streams.send(bytes, to: destination, from: socket)
+        case .sctp:
+            guard let sctp, socket.proto == .sctp else {
+                Log.error("core", "cannot send to \(destination): SCTP is disabled")
+                return false
+            }
+            return sctp.send(bytes, on: socket.fd, to: destination.address)
         default:
             Log.error("core", "cannot send to \(destination): \(destination.proto.name) is not supported")
             return false

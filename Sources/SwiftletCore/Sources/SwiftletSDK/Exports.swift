@@ -71,6 +71,9 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     public var advertisedPort: Int?
     /// `name "..."`: the socket's name (`set_send_socket_name()`, `$lsock(n/...)`), if any.
     public var name: String?
+    /// The other addresses of a multi-homed SCTP socket (`listen=sctp:(ip1, ip2):port`):
+    /// `address` is the first, these the rest. Empty for every other socket.
+    public var additionalAddresses: [String] = []
 
     public init(
         proto: TransportProtocol, address: String, port: Int, advertisedAddress: String? = nil,
