@@ -32,6 +32,7 @@ let modules: [String] = [
     "jwt",
     "kex",
     "log_custom",
+    "lwsc",
     "maxfwd",
     "nathelper",
     "nats",
@@ -82,6 +83,8 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "jwt": [
         .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
     ],
+    // libwebsockets, the library Kamailio's lwsc uses (Modules/lwsc/README.md).
+    "lwsc": ["CWebsockets"],
     "nats": ["CNats"],
     "ndb_redis": ["CHiredis"],
     "regex": ["CPCRE2"],
@@ -152,6 +155,9 @@ let package = Package(
                 name: "CNats", path: "Sources/CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
             .systemLibrary(
                 name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+            .systemLibrary(
+                name: "CWebsockets", path: "Sources/CWebsockets", pkgConfig: "libwebsockets",
+                providers: [.apt(["libwebsockets-dev"])]),
             .systemLibrary(
                 name: "CSecSIPID", path: "Sources/CSecSIPID", pkgConfig: "secsipid-1", providers: [.apt(["libsecsipid-dev"])]),
         ]
