@@ -32,6 +32,7 @@ let modules: [String] = [
     "jwt",
     "kex",
     "log_custom",
+    "lwsc",
     "maxfwd",
     "nathelper",
     "nats",
@@ -83,6 +84,8 @@ let moduleLibraries: [String: [Target.Dependency]] = [
     "jwt": [
         .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
     ],
+    // libwebsockets, the library Kamailio's lwsc uses (Modules/lwsc/README.md).
+    "lwsc": ["CWebsockets"],
     "nats": ["CNats"],
     "ndb_redis": ["CHiredis"],
     "regex": ["CPCRE2"],
@@ -163,6 +166,9 @@ let package = Package(
                 name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
             // libsctp for the sctp module (no pkg-config file; linked through moduleLinkerSettings).
             .systemLibrary(name: "CSCTP", path: "Sources/CSCTP", providers: [.apt(["libsctp-dev"])]),
+            .systemLibrary(
+                name: "CWebsockets", path: "Sources/CWebsockets", pkgConfig: "libwebsockets",
+                providers: [.apt(["libwebsockets-dev"])]),
             .systemLibrary(
                 name: "CSecSIPID", path: "Sources/CSecSIPID", pkgConfig: "secsipid-1", providers: [.apt(["libsecsipid-dev"])]),
         ]

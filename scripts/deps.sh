@@ -3,7 +3,7 @@
 #   scripts/deps.sh build   the C libraries some modules link (hiredis for ndb_redis, libpq
 #                           for db_postgres, MariaDB Connector/C for db_mysql, OpenSSL for tls,
 #                           libcurl for the HTTP clients, libnats for nats, libsecsipid,
-#                           PCRE2 for regex, libsctp for sctp)
+#                           PCRE2 for regex, libsctp for sctp, libwebsockets for lwsc)
 #   scripts/deps.sh test    those, plus what the tests run against: SIPp, Kamailio (its stock
 #                           configuration and the interop tests), its Redis modules,
 #                           redis-server, PostgreSQL and MariaDB servers (the tests start
@@ -27,6 +27,7 @@ pkg-config --exists libnats 2>/dev/null || need+=(libnats-dev)
 pkg-config --exists secsipid-1 2>/dev/null || need+=(libsecsipid-dev)
 pkg-config --exists libpcre2-8 2>/dev/null || need+=(libpcre2-dev)
 [ -f /usr/include/netinet/sctp.h ] || need+=(libsctp-dev)
+pkg-config --exists libwebsockets 2>/dev/null || need+=(libwebsockets-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if [ "$mode" = install ] || [ "$mode" = package ]; then
     command -v patchelf >/dev/null 2>&1 || need+=(patchelf)

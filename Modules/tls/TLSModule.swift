@@ -42,6 +42,7 @@ final class TLSModule: StreamSecurityProvider, @unchecked Sendable {
             }
         ]
         e.pseudoVariables = TLSVariables.classes(self)
+        TLSSelects.register()
         e.rpcs = TLSRPC.commands(self)
         e.provide(self, as: StreamSecurityProvider.self)
         e.initialize = { [self] context in try initialize(context) }

@@ -13,7 +13,8 @@ exits 0 when every step went as expected.
   ws_sip_client.py callee PROXY_PORT USER
       handshake, REGISTER, print READY, then answer one incoming call as `call` does
   ws_sip_client.py bad PROXY_PORT KIND
-      handshake, then send a bad frame (unmasked | oversized | badutf8 | opcode) and print
+      handshake, then send a bad frame (unmasked | oversized | badutf8 | opcode | fragclose: a Close
+      in the middle of a fragmented message) and print
       the close code the server answers with ("CLOSE 1002")
 
 With `--tls CA_FILE` first, the connection is WebSocket over TLS (WSS): the server's
@@ -223,6 +224,10 @@ def bad(port, kind):
     elif kind == "opcode":
         ws.frame(3, b"x")
     elif kind == "close":
+        ws.frame(8, struct.pack(">H", 1000) + b"bye")
+    elif kind == "fragclose":
+        # The first fragment of a message, then a Close before its continuation.
+        ws.frame(1, b"OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/WS ", fin=False)
         ws.frame(8, struct.pack(">H", 1000) + b"bye")
     elif kind == "message":
         ws.send_sip(request("MESSAGE", "sip:x@test.example", "m", 1, "m1", "t1", "<sip:x@test.example>"))

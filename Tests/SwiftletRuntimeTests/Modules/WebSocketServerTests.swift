@@ -153,6 +153,7 @@ import Testing
         ("badutf8", "CLOSE 1007 Invalid frame payload data"),
         ("opcode", "CLOSE 1008 Unsupported opcode"),
         ("close", "CLOSE 1000 Normal closure"),
+        ("fragclose", "CLOSE 1000 Normal closure"),  // a Close between the fragments of a message
         ("ping", "PONG hello"),
         ("message", "CLOSE 4000 bye from MESSAGE"),  // ws_close(code, reason) in the script
     ]

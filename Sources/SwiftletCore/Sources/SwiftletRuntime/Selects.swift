@@ -91,7 +91,9 @@ enum Selects {
             let name = String(s[0].name.map { $0 == "_" ? "-" : $0 })
             return { ctx in ctx.message.firstHeader(named: name).map(ctx.message.value(of:)) }
         default:
-            throw unknown(path)
+            // A module's table (`@tls...`).
+            guard let table = ModuleSelects.shared.compiler(s[0].name) else { throw unknown(path) }
+            return try table(tail.map { SelectSegment(name: $0.name, index: $0.index, key: $0.key) }, path)
         }
     }
 
