@@ -13,7 +13,7 @@ final class LadderModule: @unchecked Sendable {
     var maxCalls = 200
     /// `http_prefix`: the path `ladder_handle()` answers under.
     var prefix = "/ladder"
-    /// `enable`: 0 records nothing (the observers are not even installed).
+    /// `enable`: 0 records nothing.
     var enable = 1
     /// `refresh_ms`: how often the page asks for news.
     var refreshMillis = 1000

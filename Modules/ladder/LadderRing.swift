@@ -69,8 +69,10 @@ final class LadderRing: @unchecked Sendable {
         clock_gettime(CLOCK_REALTIME, &t)
         let micros = Int64(t.tv_sec) * 1_000_000 + Int64(t.tv_nsec) / 1000
         let count = data.bytes.count
-        // A reference to the core's buffer (copy on write keeps it as it is), or a prefix.
-        let bytes = count <= maxBytes ? data.bytes : Array(data.bytes[0..<maxBytes])
+        // A reference to the core's buffer (copy on write keeps it as it is), or a copy of
+        // at most maxBytes when the message or its buffer is longer (the bound on memory).
+        let bytes =
+            data.bytes.capacity <= maxBytes ? data.bytes : Array(data.bytes[0..<min(count, maxBytes)])
         pthread_mutex_lock(mutex)
         last &+= 1
         let i = Int(last % UInt64(capacity))
