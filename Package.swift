@@ -31,6 +31,7 @@ let modules: [String] = [
     "jsonrpcs",
     "jwt",
     "kex",
+    "ladder",
     "log_custom",
     "lwsc",
     "maxfwd",

@@ -8,7 +8,8 @@
 #                           configuration and the interop tests), its Redis modules,
 #                           redis-server, PostgreSQL and MariaDB servers (the tests start
 #                           private ones; the packages' own services are not needed),
-#                           rtpengine-daemon (the rtpengine tests run it in user space)
+#                           rtpengine-daemon (the rtpengine tests run it in user space),
+#                           chromium (the headless-browser tests)
 #   scripts/deps.sh install those of build, plus what scripts/install uses: patchelf (the
 #                           installed files' RUNPATH) and help2man (the man pages)
 #   scripts/deps.sh package those of install, plus what scripts/package-deb uses: dpkg-dev
@@ -42,6 +43,8 @@ if [ "$mode" = test ]; then
     # curl (HTTP, JSON-RPC over HTTP and /metrics tests) and python3 (the WebSocket client).
     command -v curl >/dev/null 2>&1 || need+=(curl)
     command -v python3 >/dev/null 2>&1 || need+=(python3)
+    # chromium: the real-browser tests (ChromiumBrowserTests) drive it headless over DevTools.
+    command -v chromium >/dev/null 2>&1 || need+=(chromium)
     [ -f /etc/kamailio/kamailio.cfg ] || need+=(kamailio)
     command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
