@@ -40,6 +40,8 @@ let modules: [String] = [
     "ndb_redis",
     "permissions",
     "pike",
+    "presence",
+    "presence_xml",
     "pv",
     "regex",
     "registrar",

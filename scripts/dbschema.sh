@@ -13,7 +13,7 @@
 # Schema lines (one column a line, `id`, the auto-increment primary key, is implicit):
 #   T|table|version            a table and its row in `version`
 #   C|name|type|default|null   type: int, uint, smallint, usmallint, real, varchar(N), text,
-#                              datetime; default: SQL literal or empty; null: null or notnull
+#                              datetime, blob; default: SQL literal or empty; null: null or notnull
 #   U|name|col,col             a unique constraint
 #   I|name|col,col             an index
 set -euo pipefail
@@ -283,6 +283,63 @@ I|traced_user_idx|traced_user
 I|date_idx|time_stamp
 I|fromip_idx|fromip
 I|callid_idx|callid
+T|presentity|5
+C|username|varchar(64)||notnull
+C|domain|varchar(64)||notnull
+C|event|varchar(64)||notnull
+C|etag|varchar(128)||notnull
+C|expires|int||notnull
+C|received_time|int||notnull
+C|body|blob||notnull
+C|sender|varchar(255)||notnull
+C|priority|int|0|notnull
+C|ruid|varchar(64)||null
+U|presentity_idx|username,domain,event,etag
+U|ruid_idx|ruid
+I|presentity_expires|expires
+I|account_idx|username,domain,event
+T|active_watchers|12
+C|presentity_uri|varchar(255)||notnull
+C|watcher_username|varchar(64)||notnull
+C|watcher_domain|varchar(64)||notnull
+C|to_user|varchar(64)||notnull
+C|to_domain|varchar(64)||notnull
+C|event|varchar(64)|'presence'|notnull
+C|event_id|varchar(64)||null
+C|to_tag|varchar(128)||notnull
+C|from_tag|varchar(128)||notnull
+C|callid|varchar(255)||notnull
+C|local_cseq|int||notnull
+C|remote_cseq|int||notnull
+C|contact|varchar(255)||notnull
+C|record_route|text||null
+C|expires|int||notnull
+C|status|int|2|notnull
+C|reason|varchar(64)||null
+C|version|int|0|notnull
+C|socket_info|varchar(64)||notnull
+C|local_contact|varchar(255)||notnull
+C|from_user|varchar(64)||notnull
+C|from_domain|varchar(64)||notnull
+C|updated|int||notnull
+C|updated_winfo|int||notnull
+C|flags|int|0|notnull
+C|user_agent|varchar(255)|''|null
+U|active_watchers_idx|callid,to_tag,from_tag
+I|active_watchers_expires|expires
+I|active_watchers_pres|presentity_uri,event
+I|updated_idx|updated
+I|updated_winfo_idx|updated_winfo,presentity_uri
+T|watchers|3
+C|presentity_uri|varchar(255)||notnull
+C|watcher_username|varchar(64)||notnull
+C|watcher_domain|varchar(64)||notnull
+C|event|varchar(64)|'presence'|notnull
+C|status|int||notnull
+C|reason|varchar(64)||null
+C|inserted_time|int||notnull
+U|watcher_idx|presentity_uri,watcher_username,watcher_domain,event
+I|time_status_idx|inserted_time,status
 SCHEMA
 }
 
@@ -311,8 +368,10 @@ function sqltype(t) {
         if (t == "real") return "FLOAT(10,2)"
         if (t == "datetime") return "DATETIME"
         if (t == "text") return "TEXT"
+        if (t == "blob") return "BLOB"
         return toupper(t)
     }
+    if (t == "blob") return "BYTEA"
     if (t == "int" || t == "uint") return "INTEGER"
     if (t == "smallint" || t == "usmallint") return "SMALLINT"
     if (t == "real") return "REAL"

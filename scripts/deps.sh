@@ -54,6 +54,8 @@ if [ "$mode" = test ]; then
     # Kamailio's db_postgres and db_mysql (the schema interop test runs Kamailio on our tables).
     compgen -G '/usr/lib/*/kamailio/modules/db_postgres.so' >/dev/null || need+=(kamailio-postgres-modules)
     compgen -G '/usr/lib/*/kamailio/modules/db_mysql.so' >/dev/null || need+=(kamailio-mysql-modules)
+    # Kamailio's presence and presence_xml (what the presence module is compared with).
+    compgen -G '/usr/lib/*/kamailio/modules/presence.so' >/dev/null || need+=(kamailio-presence-modules)
     # rtpengine: the rtpengine module's tests start it on loopback (user-space forwarding only).
     command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon)
     # nats-server (the nats module's tests start a private one) and Kamailio's nats,

@@ -47,6 +47,7 @@ final class SLModule: StatelessReplyAPI {
             },
         ]
         e.provide(self, as: StatelessReplyAPI.self)
+        e.provide(self, as: ReplyToTagAPI.self)
         let stats = self.stats
         e.rpcs = [
             RPCCommand("sl.stats", "Prints the number of stateless replies sent, by code.") { _ in stats.rpcValue }

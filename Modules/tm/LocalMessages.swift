@@ -21,12 +21,13 @@ enum LocalMessages {
         if !lumps.headers.isEmpty { builder.extraHeaders = [String(decoding: text, as: UTF8.self)] }
         if let body = lumps.body { builder.body = body }
         // The tag is made once, when the first reply that carries it goes (not for a 100).
-        if code >= 180, tx.localTag == nil {
-            tx.localTag = TagHash.hex128(["SWIFTLET-TM/tags", tx.id]) + "-" + tx.label
-        }
+        if code >= 180, tx.localTag == nil { tx.localTag = newToTag(tx) }
         return try? builder.build(
             for: ctx.message, code: code, reason: reason, toTag: code >= 180 ? tx.localTag : nil, topVia: ctx.via1)
     }
+
+    /// The To-tag of the transaction's local replies.
+    static func newToTag(_ tx: Transaction) -> String { TagHash.hex128(["SWIFTLET-TM/tags", tx.id]) + "-" + tx.label }
 
     /// The `Reason` of a CANCEL that tm sends because of a final reply with status `cause`
     /// (Kamailio's `local_cancel_reason`, on by default): `SIP;cause=200;text="Call completed

@@ -9,7 +9,7 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
         let e = ModuleExports(name: "tm")
         let m = manager
         e.parameters = Self.parameters(m)
-        e.functions = functions + uacFunctions + [cleanFunction]
+        e.functions = functions + uacFunctions + [cleanFunction, releaseFunction]
         e.rpcs =
             [
                 RPCCommand("tm.stats", "Prints the transaction statistics.") { _ in m.statsValue },
@@ -36,6 +36,7 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
         e.provide(self, as: TransactionFailureAPI.self)
         e.provide(self, as: TransactionContinuationAPI.self)
         e.provide(self, as: RequestRouteCompletion.self)
+        e.provide(self, as: TransactionReplyToTagAPI.self)
         return e
     }
 

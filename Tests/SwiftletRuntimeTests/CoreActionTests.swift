@@ -287,35 +287,35 @@ import Testing
     @Test func unknownFunctionsNameTheirModule() {
         let errors = ScriptHarness.errors(
             ScriptHarness.prelude + """
-                loadmodule "presence.so"
-                modparam("presence", "expires_offset", 4)
+                loadmodule "rtpproxy.so"
+                modparam("rtpproxy", "rtpproxy_sock", "udp:127.0.0.1:7722")
                 modparam("nosuchmod", "x", 1)
                 request_route {
-                    handle_publish("x");
-                    if (!handle_publish("x")) exit;
+                    rtpproxy_manage("x");
+                    if (!rtpproxy_manage("x")) exit;
                     record_route();
                     cfg_reset("nosuchgroup");
                     foo_bar();
                     send_reply_mode("0", "200", "OK");
                     xlog("$T_branch_idx\\n");
                     $sht(t=>k) = 1;
-                    pres_has_subscribers("x", "y");
+                    rtpproxy_offer("x", "y");
                 }
                 """, file: "uf.cfg")
         #expect(errors.count == 10)
-        #expect(errors[0].hasPrefix("uf.cfg:6:1: error: could not find module <presence> in <"))
+        #expect(errors[0].hasPrefix("uf.cfg:6:1: error: could not find module <rtpproxy> in <"))
         #expect(
             Array(errors.dropFirst())
                 == [
                     "uf.cfg:8:1: error: modparam: no loaded module matches 'nosuchmod'",
-                    "uf.cfg:10:5: error: function 'handle_publish' belongs to module 'presence', which failed to load (first of 2 uses)",
+                    "uf.cfg:10:5: error: function 'rtpproxy_manage' belongs to module 'rtpproxy', which failed to load (first of 2 uses)",
                     "uf.cfg:12:5: error: unknown function 'record_route': it belongs to module 'rr', which is not loaded",
                     "uf.cfg:13:15: error: configuration group 'nosuchgroup' not found",
                     "uf.cfg:14:5: error: unknown function 'foo_bar': no loaded module exports it (unknown command, missing loadmodule?)",
                     "uf.cfg:15:5: error: unknown function 'send_reply_mode': module 'sl' of Swiftlet does not implement it yet",
                     "uf.cfg:16:10: error: unknown pseudo-variable '$T_branch_idx': it belongs to module 'tmx', which is not loaded",
                     "uf.cfg:17:5: error: unknown pseudo-variable '$sht(t=>k)': it belongs to module 'htable', which is not loaded",
-                    "uf.cfg:18:5: error: function 'pres_has_subscribers' belongs to module 'presence', which failed to load",
+                    "uf.cfg:18:5: error: function 'rtpproxy_offer' belongs to module 'rtpproxy', which failed to load",
                 ])
     }
 }
