@@ -9,9 +9,11 @@
 #   scripts/bench-count.sh syscalls     [scenario [rate [duration]]]   (default: stateful 300 20)
 #
 # Scenarios and configurations are those of Benchmarks/load (options, jwt-hs256, jwt-rs256,
-# stateless, stateful, dialog, topos-redis; {cfgdir} in a configuration becomes Benchmarks/load/cfg),
-# on ports BASE (server), BASE+10 (SIPp UAS), BASE+20 (SIPp UAC), BASE+30 (a private
-# redis-server for topos-redis, emptied; its commands per call are counted too);
+# stateless, stateful, dialog, topos-redis, register, auth-register, register-pgsql; {cfgdir} in
+# a configuration becomes Benchmarks/load/cfg), on ports BASE (server), BASE+10 (SIPp UAS),
+# BASE+20 (SIPp UAC), BASE+30 (a private redis-server for topos-redis, emptied; its commands
+# per call are counted too), BASE+40 (a private PostgreSQL for register-pgsql, made by
+# Benchmarks/load/start-postgres.sh and removed at the end; {dburl} becomes its URL);
 # BASE=25060 unless set. Uses the release build (BIN=<dir> for another one). Callgrind runs
 # the server ~50x slower: keep the rate low (30 calls/s is fine). Each run keeps its files in a
 # temporary directory (printed).
@@ -30,17 +32,32 @@ syscalls) rate=${3:-300}; duration=${4:-20} ;;
 *) echo "usage: $0 instructions|syscalls [scenario [rate [duration]]]" >&2; exit 2 ;;
 esac
 base=${BASE:-25060}
-sp=$base; up=$((base + 10)); cp=$((base + 20)); rp=$((base + 30))
+sp=$base; up=$((base + 10)); cp=$((base + 20)); rp=$((base + 30)); pp=$((base + 40))
 load=$root/Benchmarks/load
 case "$scenario" in
 options) uac=(-sf "$load/scenarios/options-uac.xml"); uas=() ;;
 jwt-hs256 | jwt-rs256) uac=(-sf "$load/scenarios/options-jwt-uac.xml"); uas=() ;;
 stateless | stateful | dialog | topos-redis) uac=(-sf "$load/scenarios/call-uac.xml"); uas=(-sf "$load/scenarios/call-uas.xml") ;;
-*) echo "unknown scenario $scenario (options, jwt-hs256, jwt-rs256, stateless, stateful, dialog, topos-redis)" >&2; exit 2 ;;
+register | register-pgsql) uac=(-sf "$load/scenarios/register-uac.xml"); uas=() ;;
+auth-register)
+    uac=(-sf "$load/scenarios/auth-register-uac.xml" -au 'l[call_number]' -ap 'loadpw-0123456789-l[call_number]')
+    uas=()
+    ;;
+*)
+    echo "unknown scenario $scenario (options, jwt-hs256, jwt-rs256, stateless, stateful, dialog, topos-redis," \
+        "register, auth-register, register-pgsql)" >&2
+    exit 2
+    ;;
 esac
 bin=${BIN:-$(swift build -c release --show-bin-path)}
 dir=$(mktemp -d "/tmp/swiftlet-count-$scenario-XXXX")
-sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" -e "s|{cfgdir}|$load/cfg|g" \
+pg_dir=""
+dburl=""
+if [ "$scenario" = register-pgsql ]; then
+    pg_dir=$(mktemp -u /tmp/swiftlet-count-pg-XXXX) # outside $dir: the server runs as postgres
+    dburl=$("$load/start-postgres.sh" start "$pg_dir" "$pp")
+fi
+sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" -e "s|{cfgdir}|$load/cfg|g" -e "s|{dburl}|$dburl|g" \
     "${CFG:-$load/cfg/$scenario.cfg}" > "$dir/$scenario.cfg"
 redis_pid=""
 if [ "$scenario" = topos-redis ]; then
@@ -65,6 +82,7 @@ cleanup() {
     [ -n "$uas_pid" ] && kill "$uas_pid" 2>/dev/null || true
     [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
     wait 2>/dev/null || true
+    [ -n "$pg_dir" ] && "$load/start-postgres.sh" stop "$pg_dir" || true
 }
 trap cleanup EXIT
 for _ in $(seq 300); do ss -uln | grep -q "127.0.0.1:$sp " && break; sleep 0.2; done

@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMA = "swiftlet-load/1"
@@ -59,7 +60,20 @@ SCENARIOS = {
     "dialog": ("dialog.cfg", "call-uac.xml", "call-uas.xml", 6.0),
     "jwt-hs256": ("jwt-hs256.cfg", "options-jwt-uac.xml", None, 1.0),
     "jwt-rs256": ("jwt-rs256.cfg", "options-jwt-uac.xml", None, 1.0),
+    "register": ("register.cfg", "register-uac.xml", None, 1.0),
+    "auth-register": ("auth-register.cfg", "auth-register-uac.xml", None, 1.0),
+    # usrloc writes back every 5 s (timer_interval): the settle time covers one flush
+    "register-pgsql": ("register-pgsql.cfg", "register-uac.xml", None, 6.0),
 }
+
+# scenario -> more UAC arguments (SIPp's digest credentials, see auth-register-uac.xml)
+UAC_ARGS = {
+    "auth-register": ["-au", "l[call_number]", "-ap", "loadpw-0123456789-l[call_number]"],
+}
+
+# scenarios whose configuration names {dburl}: they need --db-url (a PostgreSQL database with
+# the `location` table, see start-postgres.sh); the table is emptied before each run
+DATABASE_SCENARIOS = {"register-pgsql"}
 
 KAMAILIO_CMD = "kamailio -f {cfg} -DD -E -n 2 -m 256 -Y {rundir}"
 
@@ -390,6 +404,18 @@ def seconds(text):
 # ---------------------------------------------------------------------------------------
 # one run
 
+def empty_location_table(url):
+    """Deletes every row of `location` in the database of a postgres:// URL (psql)."""
+    u = urllib.parse.urlsplit(url)
+    env = dict(os.environ, PGPASSWORD=urllib.parse.unquote(u.password or ""))
+    cmd = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", u.hostname or LOOPBACK,
+           "-p", str(u.port or 5432), "-U", urllib.parse.unquote(u.username or "kamailio"),
+           "-d", u.path.lstrip("/") or "kamailio", "-c", "DELETE FROM location"]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise Refused("cannot empty the location table: " + (r.stderr.strip() or r.stdout.strip()))
+
+
 def server_command(template, cfg, rundir):
     return shlex.split(template.replace("{cfg}", cfg).replace("{rundir}", rundir))
 
@@ -411,6 +437,8 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         "machine": {"cpus": os.cpu_count(), "kernel": platform.release()},
     }
 
+    if scenario in DATABASE_SCENARIOS and not opt.db_url:
+        raise Refused(f"scenario {scenario} needs --db-url (Benchmarks/load/start-postgres.sh makes one)")
     if not opt.dry_run:
         busy, waited = wait_until_quiet(opt.quiet_busy, opt.quiet_timeout)
         rec["machine"]["busy_before_pct"] = r1(busy)
@@ -428,10 +456,13 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
     with open(cfg) as f:
         cfg_text = f.read()
     run_cfg = cfg
-    if "{cfgdir}" in cfg_text:
+    if "{cfgdir}" in cfg_text or "{dburl}" in cfg_text:
         run_cfg = os.path.join(rundir, cfg_name)
         with open(run_cfg, "w") as f:
-            f.write(cfg_text.replace("{cfgdir}", os.path.dirname(cfg)))
+            f.write(cfg_text.replace("{cfgdir}", os.path.dirname(cfg))
+                    .replace("{dburl}", opt.db_url or ""))
+    if scenario in DATABASE_SCENARIOS and not opt.dry_run:
+        empty_location_table(opt.db_url)
     cmd = server_command(template, run_cfg, rundir)
     rec["server_cmd"] = shlex.join(cmd)
     if opt.dry_run:
@@ -509,7 +540,7 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         limit = max(50, 3 * rate)
         uac_cmd = (["sipp", f"{LOOPBACK}:{SERVER_PORT}",
                     "-sf", os.path.join(HERE, "scenarios", uac_xml),
-                    "-p", str(UAC_PORT)] + sipp_common(uac_dir, opt.trace)
+                    "-p", str(UAC_PORT)] + UAC_ARGS.get(scenario, []) + sipp_common(uac_dir, opt.trace)
                    + ["-r", str(rate), "-rp", "1000", "-m", str(planned), "-l", str(limit),
                       "-recv_timeout", "5000", "-timeout", f"{int(duration + 30)}s", "-timeout_error",
                       "-trace_stat", "-stf", os.path.join(uac_dir, "stats.csv"), "-fd", "1"])
@@ -935,6 +966,9 @@ def main(argv=None):
                         help="pass: achieved rate at least this %% of the target (default 95)")
         sp.add_argument("--keep", action="store_true",
                         help="keep each run's directory (server log, sipp statistics and errors)")
+        sp.add_argument("--db-url", default=os.environ.get("SIPLOAD_DB_URL"),
+                        help="postgres:// URL for the database scenarios (register-pgsql); "
+                             "default $SIPLOAD_DB_URL")
         sp.add_argument("--trace", action="store_true",
                         help="sipp -trace_msg into the run directory (checking flows; "
                              "slows sipp, not for figures; implies --keep)")

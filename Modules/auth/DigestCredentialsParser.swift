@@ -18,13 +18,12 @@ enum DigestCredentialsParser {
     static func find(_ message: SIPMessage, realm: String, kind: DigestCredentialsHeader) -> Result<
         DigestCredentials?, ParseFailure
     > {
-        let wanted = Array(realm.utf8)
         for field in message.headers where field.name == kind.headerName {
             switch parse(message.buffer, field) {
             case .otherScheme: continue
             case .malformed: return .failure(ParseFailure())
             case .digest(let c):
-                if let r = c.realm, equalsIgnoringCase(Array(r.utf8), wanted) { return .success(c) }
+                if let r = c.realm, equalsIgnoringCase(r.utf8, realm.utf8) { return .success(c) }
             }
         }
         return .success(nil)
@@ -38,7 +37,7 @@ enum DigestCredentialsParser {
         let end = field.valueRange.upperBound
         func skipSpace() { while i < end, isLWS(b[i]) { i += 1 } }
         skipSpace()
-        guard end - i >= 7, equalsIgnoringCase(Array(b[i..<i + 6]), Array("digest".utf8)),
+        guard end - i >= 7, equalsIgnoringCase(b[i..<i + 6], "digest".utf8),
             isLWS(b[i + 6]) || b[i + 6] == 44
         else { return .otherScheme }
         i += 7
@@ -50,7 +49,7 @@ enum DigestCredentialsParser {
             guard let eq = b[i..<end].firstIndex(of: 61) else { return .malformed }
             var nameEnd = eq
             while nameEnd > i, isLWS(b[nameEnd - 1]) { nameEnd -= 1 }
-            let name = String(decoding: b[i..<nameEnd], as: UTF8.self).lowercased()
+            let name = parameterField(b, i..<nameEnd)
             i = eq + 1
             skipSpace()
             guard i < end else { return .malformed }
@@ -66,17 +65,17 @@ enum DigestCredentialsParser {
                 value = String(decoding: b[s..<i], as: UTF8.self)
             }
             switch name {
-            case "username": username = value
-            case "realm": c.realm = value
-            case "nonce": c.nonce = value
-            case "uri": c.uri = value
-            case "response": c.response = value
-            case "cnonce": c.cnonce = value
-            case "opaque": c.opaque = value
-            case "qop": c.qop = value
-            case "nc": c.nc = value
-            case "algorithm": c.algorithm = value
-            default: break
+            case .username: username = value
+            case .realm: c.realm = value
+            case .nonce: c.nonce = value
+            case .uri: c.uri = value
+            case .response: c.response = value
+            case .cnonce: c.cnonce = value
+            case .opaque: c.opaque = value
+            case .qop: c.qop = value
+            case .nc: c.nc = value
+            case .algorithm: c.algorithm = value
+            case nil: break
             }
             guard let comma = b[i..<end].firstIndex(of: 44) else { break }
             i = comma + 1
@@ -86,6 +85,21 @@ enum DigestCredentialsParser {
         if let a = c.algorithm { c.algorithmKind = algorithmKind(a) }
         if let u = username { splitUsername(u, into: &c) }
         return .digest(c)
+    }
+
+    /// The digest parameters kept (names compared case-insensitively).
+    enum Field: CaseIterable {
+        case username, realm, nonce, uri, response, cnonce, opaque, qop, nc, algorithm
+    }
+
+    private static let fieldNames: [(name: [UInt8], field: Field)] = Field.allCases.map {
+        (Array("\($0)".utf8), $0)
+    }
+
+    /// The parameter named by `b[r]`, without building a string.
+    static func parameterField(_ b: [UInt8], _ r: Range<Int>) -> Field? {
+        for (name, f) in fieldNames where name.count == r.count && equalsIgnoringCase(b[r], name) { return f }
+        return nil
     }
 
     /// `parse_qop`.
@@ -132,7 +146,7 @@ enum DigestCredentialsParser {
 
     static func isLWS(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
 
-    static func equalsIgnoringCase(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    static func equalsIgnoringCase(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
         for (x, y) in zip(a, b) where lower(x) != lower(y) { return false }
         return true

@@ -27,17 +27,32 @@ enum DigestHash: Sendable {
         }
     }
 
-    func hex(_ text: String) -> String { hex(Array(text.utf8)) }
+    func hex(_ text: String) -> String { hex(joining: [text]) }
+
+    /// The hash of the parts joined by `:`, in lower-case hex (the parts are hashed one after
+    /// the other, without building the joined text).
+    func hex(joining parts: [String]) -> String {
+        switch self {
+        case .md5:
+            var h = Insecure.MD5()
+            Self.update(&h, parts)
+            return Self.hexString(h.finalize())
+        case .sha256:
+            var h = SHA256()
+            Self.update(&h, parts)
+            return Self.hexString(h.finalize())
+        }
+    }
 
     /// H(A1) = H(username:realm:password) (`calc_HA1`, `HA_MD5`).
     func ha1(username: String, realm: String, password: String) -> String {
-        hex("\(username):\(realm):\(password)")
+        hex(joining: [username, realm, password])
     }
 
     /// The session key of RFC 2617 section 3.2.2.2 (`MD5-sess`):
     /// H(H(username:realm:password):nonce:cnonce), from the hex HA1.
     func sessionHA1(_ ha1: String, nonce: String, cnonce: String) -> String {
-        hex("\(ha1):\(nonce):\(cnonce)")
+        hex(joining: [ha1, nonce, cnonce])
     }
 
     /// The request-digest (`calc_response`): H(A2) = H(method:uri[:H(entity-body)]),
@@ -47,15 +62,38 @@ enum DigestHash: Sendable {
         ha1: String, nonce: String, nc: String, cnonce: String, qop: String, bodyHash: String?, method: String?,
         uri: String
     ) -> String {
-        var a2 = "\(method ?? ""):\(uri)"
-        if let bodyHash { a2 += ":" + bodyHash }
-        let ha2 = hex(a2)
-        if qop.isEmpty { return hex("\(ha1):\(nonce):\(ha2)") }
-        return hex("\(ha1):\(nonce):\(nc):\(cnonce):\(qop):\(ha2)")
+        let ha2 = bodyHash.map { hex(joining: [method ?? "", uri, $0]) } ?? hex(joining: [method ?? "", uri])
+        if qop.isEmpty { return hex(joining: [ha1, nonce, ha2]) }
+        return hex(joining: [ha1, nonce, nc, cnonce, qop, ha2])
     }
 
-    private static func hexString<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        Hex.encode(Array(digest))
+    private static let colon: [UInt8] = [58]
+
+    private static func update<H: HashFunction>(_ h: inout H, _ parts: [String]) {
+        for (i, part) in parts.enumerated() {
+            if i > 0 { h.update(data: colon) }
+            let done: Void? = part.utf8.withContiguousStorageIfAvailable {
+                h.update(bufferPointer: UnsafeRawBufferPointer($0))
+            }
+            if done == nil { h.update(data: Array(part.utf8)) }
+        }
+    }
+
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Lower-case hex of a digest, written straight into the string's storage.
+    private static func hexString<D: Digest>(_ digest: D) -> String {
+        digest.withUnsafeBytes { raw in
+            digits.withUnsafeBufferPointer { d in
+                String(unsafeUninitializedCapacity: raw.count * 2) { out in
+                    for (i, byte) in raw.enumerated() {
+                        out[2 * i] = d[Int(byte >> 4)]
+                        out[2 * i + 1] = d[Int(byte & 15)]
+                    }
+                    return raw.count * 2
+                }
+            }
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Crypto
 import SwiftletSDK
 import SwiftletSIP
 import Synchronization
@@ -91,25 +92,29 @@ final class NonceCodec: @unchecked Sendable {
         return Base64.encode(bytes)
     }
 
-    /// The binary nonce (`BIN_NONCE_PREPARE` + `calc_bin_nonce_md5`).
+    /// The binary nonce (`BIN_NONCE_PREPARE` + `calc_bin_nonce_md5`), built in one buffer.
     private func binary(
         expires: UInt32, since: UInt32, id: UInt32, pf: UInt8, checks: NonceChecks, context: MessageContext?
     ) -> [UInt8] {
-        var head: [UInt8] = []
-        head.reserveCapacity(45)
-        Self.appendBigEndian(expires, to: &head)
-        Self.appendBigEndian(since, to: &head)
-        var tail: [UInt8] = []
-        if pf & (Self.ncFlag | Self.oneTimeFlag) != 0 {
-            Self.appendBigEndian(id, to: &tail)
-            tail.append(pf)
-        }
-        let md5a = NonceMD5.digest([head[...], tail[...], secret1[...]])
-        var out = head + md5a
+        var out: [UInt8] = []
+        out.reserveCapacity(45)
+        Self.appendBigEndian(expires, to: &out)
+        Self.appendBigEndian(since, to: &out)
+        let hasID = pf & (Self.ncFlag | Self.oneTimeFlag) != 0
+        // nid(4) pf(1) go into the first MD5 after the head and end the nonce.
+        var idAndPool: (UInt8, UInt8, UInt8, UInt8, UInt8) = (
+            UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff), pf
+        )
+        var h = Insecure.MD5()
+        h.update(data: out)
+        if hasID { withUnsafeBytes(of: &idAndPool) { h.update(bufferPointer: $0) } }
+        h.update(data: secret1)
+        h.finalize().withUnsafeBytes { out.append(contentsOf: $0) }
         if !checks.isEmpty, let context {
             out += NonceMD5.digest(extraParts(checks, context) + [secret2[...]])
         }
-        return out + tail
+        if hasID { withUnsafeBytes(of: &idAndPool) { out.append(contentsOf: $0) } }
+        return out
     }
 
     /// The parts of the request in the second MD5, in Kamailio's order.
@@ -165,7 +170,10 @@ final class NonceCodec: @unchecked Sendable {
     }
 
     static func appendBigEndian(_ v: UInt32, to a: inout [UInt8]) {
-        a += [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]
+        a.append(UInt8(v >> 24))
+        a.append(UInt8(v >> 16 & 0xff))
+        a.append(UInt8(v >> 8 & 0xff))
+        a.append(UInt8(v & 0xff))
     }
 
     static func bigEndian(_ b: [UInt8], _ at: Int) -> UInt32 {

@@ -96,7 +96,8 @@ final class SLModule: StatelessReplyAPI {
         applyReplyLumps(ctx.replyLumps, to: &builder)
         do {
             let bytes = try builder.build(
-                for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.tag(for: msg) : nil, topVia: ctx.via1)
+                for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.tag(for: msg, topVia: ctx.via1) : nil,
+                topVia: ctx.via1)
             guard ctx.sendReply(bytes) else {
                 stats.countFailure()
                 return -1
@@ -128,7 +129,7 @@ final class SLModule: StatelessReplyAPI {
         else {
             return false
         }
-        guard m.buffer[range].elementsEqual(tags.tag(for: m).utf8) else { return false }
+        guard m.buffer[range].elementsEqual(tags.tag(for: m, topVia: ctx.via1).utf8) else { return false }
         Log.debug("sl", "local ACK found -> dropping it")
         stats.countFilteredACK()
         return true

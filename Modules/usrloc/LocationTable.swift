@@ -63,6 +63,8 @@ class LocationTable: UsrlocDomain, @unchecked Sendable {
     /// Highest q first; equal q keep their order, new contacts after the old ones of the same
     /// q (Kamailio's `mem_insert_ucontact`).
     static func orderedByQ(_ contacts: [UsrlocContact]) -> [UsrlocContact] {
+        // Already in order (one contact, or q not rising): nothing to sort or copy.
+        if contacts.count < 2 || zip(contacts, contacts.dropFirst()).allSatisfy({ $0.q >= $1.q }) { return contacts }
         let indexed = contacts.enumerated().map { ($0.offset, $0.element) }
         return indexed.sorted { a, b in a.1.q != b.1.q ? a.1.q > b.1.q : a.0 < b.0 }.map(\.1)
     }
