@@ -49,12 +49,15 @@ let kernelSCTPSupport: (supported: Bool, reason: String) = {
             config: """
                 debug=2
                 listen=udp:(127.0.0.1, 127.0.0.2):PORT advertise 192.0.2.1:5999
+                listen=tcp:(127.0.0.1, 127.0.0.2):PORT
                 loadmodule "sl.so"
                 request_route { sl_send_reply("200", "OK $Ri:$Rp adv $RAi:$RAp"); }
                 """)
         defer { server.stop() }
         #expect(server.log.contains("udp: 127.0.0.1:\(server.port) advertise 192.0.2.1:5999"))
         #expect(server.log.contains("udp: 127.0.0.2:\(server.port) advertise 192.0.2.1:5999"))
+        #expect(server.log.contains("tcp: 127.0.0.1:\(server.port)\n"))
+        #expect(server.log.contains("tcp: 127.0.0.2:\(server.port)\n"))
         let one = udpOptions(to: "127.0.0.1", port: server.port)
         let two = udpOptions(to: "127.0.0.2", port: server.port)
         #expect(one.hasPrefix("SIP/2.0 200 OK 127.0.0.1:\(server.port) adv 192.0.2.1:5999\r\n"), "\(one)")
@@ -68,12 +71,15 @@ let kernelSCTPSupport: (supported: Bool, reason: String) = {
         for extra in ["listen=sctp:127.0.0.1:\(port)", "listen=udp:127.0.0.1:\(port)\nenable_sctp=yes"] {
             let cfg = dir.write(
                 "sctp.cfg", "\(extra)\nloadmodule \"sl.so\"\nrequest_route { sl_send_reply(\"200\", \"OK\"); }\n")
-            let r = try runSwiftlet(["-f", cfg, "-DD", "-E", "-L", productsDirectory])
-            #expect(r.status == 1)
-            #expect(
-                r.stderr.contains(
-                    "sctp enabled, but not supported by the OS (socket(AF_INET, SOCK_SEQPACKET, IPPROTO_SCTP): "
-                        + kernelSCTPSupport.reason + ")"), "\(r.stderr)")
+            // The start-up, and the -c check as in Kamailio.
+            for check in [[], ["-c"]] {
+                let r = try runSwiftlet(["-f", cfg, "-DD", "-E", "-L", productsDirectory] + check)
+                #expect(r.status == 1)
+                #expect(
+                    r.stderr.contains(
+                        "sctp enabled, but not supported by the OS (socket(AF_INET, SOCK_SEQPACKET, IPPROTO_SCTP): "
+                            + kernelSCTPSupport.reason + ")"), "\(r.stderr)")
+            }
         }
     }
 

@@ -69,6 +69,10 @@ public enum Server {
                     problems.append("cannot listen on \(l): \(error)")
                 }
             }
+            // As Kamailio, SCTP asked for on a kernel without it fails the check too.
+            if loaded.core.sctp.isWanted(listen: loaded.core.listen) {
+                do { _ = try sctpTransport(loaded.context) } catch { problems.append("\(error)") }
+            }
             for p in problems { printError("swiftlet: \(p)") }
             guard problems.isEmpty else { return 1 }
             printError("config file ok, exiting...")
