@@ -35,6 +35,9 @@ static inline int swiftlet_lwsc_url_parse(const char *url, swiftlet_lwsc_url_t *
     }
     out->scheme = strdup(proto ? proto : "");
     out->address = strdup(address ? address : "");
+    /* lws_parse_uri drops the leading '/' of a path, but gives "/" for an empty one:
+       Kamailio then asks for "//"; here the '/' is put back only when it is missing. */
+    if (path != NULL && path[0] == '/') path++;
     size_t plen = path ? strlen(path) : 0;
     out->path = (char *)malloc(plen + 2);
     if (out->path) {

@@ -130,7 +130,7 @@ import Testing
         #expect(avp(ctx, "rc") == .int(-2))
         #expect(avp(ctx, "null") == .int(1))
         #expect(elapsed >= 0.5 && elapsed < 3, "timeout_read is in microseconds: \(elapsed)")
-        #expect(server.process.waitFor("GOT kmsg / anyone?"))
+        #expect(server.process.waitFor("GOT kmsg / anyone?"), "\(server.process.text)")
     }
 
     @Test(.enabled(if: WebSocketServerTests.python != nil, "python3 is missing"))
