@@ -20,7 +20,7 @@ extension LadderModule {
         guard path == prefix || path.hasPrefix(prefix + "/") else { return -1 }
         let rest = String(path.dropFirst(prefix.count))
         let method = ctx.message.methodText
-        guard method == "GET" || method == "HEAD" else {
+        guard method == "GET" else {
             return send(xhttp, ctx, 405, "Method Not Allowed", "text/plain", "GET only\n")
         }
         switch rest {

@@ -78,7 +78,7 @@ final class LadderIndex: Sendable {
     /// The entry as the API shows it: sender and receiver as `ip:port`.
     static func wire(_ e: RawEntry) -> WireMessage {
         let peer = e.peer.description
-        let local = e.local?.description ?? "0.0.0.0:0"
+        let local = e.local?.address.description ?? "0.0.0.0:0"
         return WireMessage(
             seq: e.seq, timeMicros: e.timeMicros, bytes: e.bytes, wireLength: e.wireLength, proto: e.proto,
             source: e.received ? peer : local, destination: e.received ? local : peer, received: e.received)

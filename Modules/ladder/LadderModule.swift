@@ -1,5 +1,9 @@
 import SwiftletSDK
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The `ladder` module (Swiftlet's own, not in Kamailio): keeps the last messages the server
 /// received and sent in a bounded ring, through the core's wire observers, and serves a live
 /// ladder diagram of each call, with a JSON API, over xhttp (`ladder_handle()` in
@@ -75,16 +79,17 @@ final class LadderModule: @unchecked Sendable {
     /// ladder page's own polls, WebSocket handshakes), whose first line ends in `HTTP/1.x`.
     @inline(__always)
     static func isSIP(_ b: [UInt8]) -> Bool {
-        guard b.count > 16, b[0] > 32 else { return false }
-        let limit = min(b.count, 1024)
-        var i = 0
-        while i < limit, b[i] != 10 { i += 1 }
-        var end = i
-        if end > 0, b[end - 1] == 13 { end -= 1 }
-        guard end >= 8 else { return false }
-        // "HTTP/1." seven bytes before the last character of the line.
-        let s = end - 8
-        return !(b[s] == 72 && b[s + 1] == 84 && b[s + 2] == 84 && b[s + 3] == 80 && b[s + 4] == 47)
+        b.withUnsafeBufferPointer { p -> Bool in
+            guard p.count > 16, let base = p.baseAddress, base[0] > 32 else { return false }
+            let limit = min(p.count, 1024)
+            var end = limit
+            if let lf = memchr(base, 10, limit) { end = UnsafeRawPointer(lf) - UnsafeRawPointer(base) }
+            if end > 0, base[end - 1] == 13 { end -= 1 }
+            guard end >= 8 else { return false }
+            // "HTTP/1." seven bytes before the last character of the line.
+            let s = end - 8
+            return !(base[s] == 72 && base[s + 1] == 84 && base[s + 2] == 84 && base[s + 3] == 80 && base[s + 4] == 47)
+        }
     }
 
     /// The addresses of this server's listeners (`ip:port`), for the page to name them.

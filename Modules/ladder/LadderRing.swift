@@ -31,7 +31,8 @@ struct RawEntry {
     var wireLength = 0
     var proto: TransportProtocol = .udp
     var peer = SocketAddress()
-    var local: SocketAddress?
+    /// The server's socket (a reference: no address copied on the hot path).
+    var local: ListeningSocket?
     var received = false
 }
 
@@ -82,7 +83,7 @@ final class LadderRing: @unchecked Sendable {
         slots[i].wireLength = count
         slots[i].proto = data.proto
         slots[i].peer = data.peer
-        slots[i].local = data.socket?.address
+        slots[i].local = data.socket
         slots[i].received = received
         pthread_mutex_unlock(mutex)
     }
