@@ -20,6 +20,7 @@ let modules: [String] = [
     "corex",
     "counters",
     "ctl",
+    "debugger",
     "db_mysql",
     "db_postgres",
     "dialog",

@@ -7,7 +7,10 @@ import SwiftletSDK
 ///   value, what kamcmd prints one a line); an empty array or object is an empty reply;
 /// * an object is a struct of named members (AVPs); an array inside a value is a struct of
 ///   unnamed values (ctl writes `[` as a struct too);
-/// * integers that fit 32 bits are ints (`d`); larger ones are written as Kamailio writes
+/// * an array whose elements are all one-member objects (`[{"Domain": {...}}]`, Kamailio's
+///   `struct_add` on an array handle) is a struct of those named members;
+/// * integers that fit 32 bits are ints (`d`; unsigned ones as their signed 32-bit form, as
+///   Kamailio's `u`); larger ones are written as Kamailio writes
 ///   `l`/`L` values: doubles (fixed point, value × 1000); booleans are ints; null is the
 ///   string `<null string>`.
 ///
@@ -65,12 +68,26 @@ struct BinRPCReplyEncoder {
         case .null: own.string("<null string>")
         case .bool(let b): own.int(b ? 1 : 0)
         case .int(let i):
-            if let small = Int32(exactly: i) { own.int(small) } else { own.double(Double(i)) }
+            // An unsigned 32-bit value (`u`) is a binrpc int too: kamcmd prints it signed.
+            if let small = Int32(exactly: i) ?? UInt32(exactly: i).map({ Int32(bitPattern: $0) }) {
+                own.int(small)
+            } else {
+                own.double(Double(i))
+            }
         case .double(let d): own.double(d)
         case .string(let s): own.string(s)
         case .array(let elements):
             own.structTag(end: false)
-            nested = container(elements.map { (nil, $0) })
+            // Kamailio's idiom `struct_add(array, "{", "Name", ...)` reads in JSON as
+            // `[{"Name": {...}}, ...]`; ctl writes it as named members of the array's struct.
+            let named = elements.allSatisfy {
+                if case .object(let m) = $0 { return m.count == 1 }
+                return false
+            }
+            nested = container(
+                named && !elements.isEmpty
+                    ? elements.map { if case .object(let m) = $0 { return (m[0].0, m[0].1) } else { return (nil, $0) } }
+                    : elements.map { (nil, $0) })
             own.structTag(end: true)
             return true
         case .object(let members):

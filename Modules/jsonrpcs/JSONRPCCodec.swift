@@ -41,19 +41,20 @@ enum JSONRPCCodec {
         }
     }
 
-    /// The reply document for a result or an error.
+    /// The reply document for a result or an error, printed as Kamailio's srjson (cJSON)
+    /// prints it: pretty, objects a member a line indented with tabs and `"name":\tvalue`,
+    /// arrays on one line (`["a", 1]`); compact, without any white space.
     static func encode(_ result: Result<RPCValue, RPCError>, id: Any?, pretty: Bool) -> Data {
-        var out = "{" + (pretty ? "\n\t" : "") + "\"jsonrpc\":" + (pretty ? " " : "") + "\"2.0\","
-        out += pretty ? "\n\t" : ""
+        var members: [(String, RPCValue)] = [("jsonrpc", .string("2.0"))]
         switch result {
-        case .success(let v): out += "\"result\":" + (pretty ? " " : "") + json(v, pretty: pretty, indent: 1)
+        case .success(let v): members.append(("result", v))
         case .failure(let e):
-            out +=
-                "\"error\":" + (pretty ? " " : "")
-                + json(.object([("code", .int(e.code)), ("message", .string(e.message))]), pretty: pretty, indent: 1)
+            members.append(("error", .object([("code", .int(e.code)), ("message", .string(e.message))])))
         }
-        out += "," + (pretty ? "\n\t" : "") + "\"id\":" + (pretty ? " " : "") + idText(id)
-        out += (pretty ? "\n" : "") + "}"
+        var out = json(.object(members), pretty: pretty, indent: 0)
+        // The id keeps its JSON form (a number as sent, a string, or null).
+        out.removeLast(pretty ? 2 : 1)
+        out += "," + (pretty ? "\n\t" : "") + "\"id\":" + (pretty ? "\t" : "") + idText(id) + (pretty ? "\n" : "") + "}"
         return Data(out.utf8)
     }
 
@@ -65,26 +66,34 @@ enum JSONRPCCodec {
         }
     }
 
-    /// JSON text of a value; members keep their order (`rpc->struct_add` order).
+    /// JSON text of a value at nesting `indent` (cJSON's depth); members keep their order
+    /// (`rpc->struct_add` order).
     static func json(_ v: RPCValue, pretty: Bool, indent: Int) -> String {
-        let nl = pretty ? "\n" + String(repeating: "\t", count: indent + 1) : ""
-        let close = pretty ? "\n" + String(repeating: "\t", count: indent) : ""
-        let sep = pretty ? ": " : ":"
         switch v {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
         case .int(let i): return String(i)
-        case .double(let d): return d.isFinite ? String(d) : "null"
+        case .double(let d):
+            guard d.isFinite else { return "null" }
+            if d.rounded() == d, abs(d) < 1e60 { return String(format: "%.0f", d) }
+            return String(format: abs(d) < 1e-6 || abs(d) > 1e9 ? "%e" : "%f", d)
         case .string(let s): return quote(s)
         case .array(let a):
             if a.isEmpty { return "[]" }
-            return "[" + a.map { nl + json($0, pretty: pretty, indent: indent + 1) }.joined(separator: ",") + close
+            return "[" + a.map { json($0, pretty: pretty, indent: indent + 1) }.joined(separator: pretty ? ", " : ",")
                 + "]"
         case .object(let members):
-            if members.isEmpty { return "{}" }
-            return "{"
-                + members.map { nl + quote($0.0) + sep + json($0.1, pretty: pretty, indent: indent + 1) }.joined(
-                    separator: ",") + close + "}"
+            let tabs = String(repeating: "\t", count: max(0, indent))
+            if members.isEmpty { return pretty ? "{\n" + tabs.dropLast() + "}" : "{}" }
+            guard pretty else {
+                return "{"
+                    + members.map { quote($0.0) + ":" + json($0.1, pretty: false, indent: 0) }.joined(separator: ",")
+                    + "}"
+            }
+            let inner = tabs + "\t"
+            return "{\n"
+                + members.map { inner + quote($0.0) + ":\t" + json($0.1, pretty: true, indent: indent + 1) }.joined(
+                    separator: ",\n") + "\n" + tabs + "}"
         }
     }
 
@@ -97,6 +106,8 @@ enum JSONRPCCodec {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
             default: out.unicodeScalars.append(u)
             }

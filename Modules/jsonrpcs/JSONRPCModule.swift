@@ -12,6 +12,13 @@ final class JSONRPCModule {
     /// A relative path is inside the runtime directory (`rundir`, `-Y`), as in Kamailio.
     var dgramSocket = "swiftlet_rpc.sock"
     var dgramMode: Int = 0o660
+    /// A relative path is inside the runtime directory, as in Kamailio; empty disables it.
+    var fifoName = "swiftlet_rpc.fifo"
+    var fifoMode: Int = 0o660
+    var fifoReplyDirectory = "/tmp/"
+    var fifoUser: FIFOOwner?
+    var fifoGroup: FIFOOwner?
+    var fifo: FIFOServer?
     var prettyFormat = 1
     var server: DatagramServer?
     /// JSON-RPC over HTTP, when xhttp is loaded and the transport asks for it.
@@ -29,6 +36,12 @@ final class JSONRPCModule {
             ModuleParameter("dgram_socket", .string { (v: String) throws(FixupError) in self.dgramSocket = v }),
             ModuleParameter("dgram_mode", .int { (v: Int) throws(FixupError) in self.dgramMode = v }),
             ModuleParameter("pretty_format", .int { (v: Int) throws(FixupError) in self.prettyFormat = v }),
+            ModuleParameter("fifo_name", .string { (v: String) throws(FixupError) in self.fifoName = v }),
+            ModuleParameter("fifo_mode", .int { (v: Int) throws(FixupError) in self.fifoMode = v }),
+            ModuleParameter(
+                "fifo_reply_dir", .string { (v: String) throws(FixupError) in self.fifoReplyDirectory = v }),
+            ModuleParameter("fifo_user", .function { v throws(FixupError) in self.fifoUser = FIFOOwner(v) }),
+            ModuleParameter("fifo_group", .function { v throws(FixupError) in self.fifoGroup = FIFOOwner(v) }),
         ]
         e.rpcs = [
             RPCCommand("jsonrpc.echo", "Returns its parameters (jsonrpcs test command).") { r in .array(r.params) }
@@ -55,10 +68,10 @@ final class JSONRPCModule {
                     throw FixupError("cannot bind to XHTTP API: add loadmodule \"xhttp.so\"")
                 }
             }
-            if wanted & 2 != 0 {
-                Log.warning("jsonrpcs", "the FIFO transport is not available yet")
+            if wanted & 2 != 0, !self.fifoName.isEmpty {
+                self.fifo = try self.openFIFO(rpcs: context.core.rpcs)
             }
-            guard wanted & 4 != 0 || wanted & 2 != 0 else { return }
+            guard wanted & 4 != 0, !self.dgramSocket.isEmpty else { return }
             let s = DatagramServer(
                 path: Core.runtimePath(self.dgramSocket), mode: mode_t(self.dgramMode), pretty: self.prettyFormat != 0,
                 rpcs: context.core.rpcs)
@@ -67,9 +80,15 @@ final class JSONRPCModule {
         }
         // The serving thread starts in the main process after workers exist (rank 0).
         e.childInitialize = { rank in
-            if rank == 0 { self.server?.start() }
+            if rank == 0 {
+                self.server?.start()
+                self.fifo?.start()
+            }
         }
-        e.destroy = { self.server?.stop() }
+        e.destroy = {
+            self.server?.stop()
+            self.fifo?.stop()
+        }
         return e
     }
 }

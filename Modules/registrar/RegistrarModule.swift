@@ -56,6 +56,7 @@ final class RegistrarModule {
         e.initialize = { (context: ModuleInitContext) in
             self.sl = try context.requireAPI(StatelessReplyAPI.self, by: "registrar", from: "sl")
             self.tm = context.core.apis.lookup(TransactionAPI.self)
+            CfgVariables.shared.declare(group: "registrar", self.cfgVariables)
             if let avp = self.settings.receivedAVP, !avp.isEmpty {
                 self.receivedAVP = try PseudoVariableRegistry.shared.compile(avp)
             }

@@ -28,7 +28,10 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
             { ctx in m.e2eAckFilter(ctx) },
         ]
         e.replyHandler = { ctx in m.handleReply(ctx) }
-        e.initialize = { context in m.start(core: context.core) }
+        e.initialize = { context in
+            m.start(core: context.core)
+            CfgVariables.shared.declare(group: "tm", m.cfgVariables)
+        }
         e.provide(self, as: TransactionAPI.self)
         e.provide(TMInspection(manager), as: TransactionInspectionAPI.self)
         e.provide(self, as: TransactionUACAPI.self)

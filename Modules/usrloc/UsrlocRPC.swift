@@ -80,7 +80,8 @@ struct UsrlocRPC {
         let expires: RPCValue =
             c.expires == 0 ? .string("permanent") : (now > c.expires ? .string("expired") : .int(c.expires - now))
         let fields: [(String, RPCValue)] = [
-            ("Address", .string(c.address)), ("Expires", expires), ("Q", .double(Double(c.q) / 1000)),
+            ("Address", .string(c.address)), ("Expires", expires),
+            ("Q", c.q == -1 ? .int(-1) : .double(Double(c.q) / 1000)),
             ("Call-ID", .string(c.callID)), ("CSeq", .int(c.cseq)),
             ("User-Agent", .string(c.userAgent.isEmpty ? notSet : c.userAgent)),
             ("Received", .string(c.received.isEmpty ? notSet : c.received)),

@@ -4,9 +4,9 @@ import Foundation
     import Glibc
 #endif
 
-// swiftletctl: command-line client of the jsonrpcs datagram socket (like kamcmd/kamcli).
+// swiftletctl: command-line client of jsonrpcs' datagram socket or FIFO (like kamcmd/kamcli).
 //
-//   swiftletctl [-s socket | -Y rundir] [-t seconds] [-o json|text] method [param ...]
+//   swiftletctl [-s socket | -Y rundir | -f fifo] [-t seconds] [-o json|text] method [param ...]
 //
 // Parameters that look like integers are sent as integers; prefix `s:` to force a string.
 // Prints the JSON-RPC reply (or, with `-o text`, the result as kamcmd prints it) and exits 0
@@ -15,6 +15,8 @@ import Foundation
 /// The release this client belongs to; a test checks it against `swiftlet -V`.
 let version = "0.1.0"
 var socketPath = "/run/swiftlet/swiftlet_rpc.sock"
+/// `-f`: jsonrpcs' FIFO instead of the datagram socket.
+var fifoPath: String? = nil
 var timeoutSeconds = 5
 var textOutput = false
 let usage = """
@@ -23,6 +25,8 @@ let usage = """
     Options:
         -s socket    the socket (default /run/swiftlet/swiftlet_rpc.sock)
         -Y dir       the server's runtime directory (its -Y): the socket is dir/swiftlet_rpc.sock
+        -f fifo      use jsonrpcs' FIFO transport (what kamctl uses) instead of the socket;
+                     the reply comes through a FIFO created in /tmp
         -t seconds   how long to wait for the answer (default 5)
         -o format    json (the JSON-RPC reply, the default) or text (the result, as kamcmd prints)
         -V           print the version and exit
@@ -44,6 +48,9 @@ while let first = args.first, first.hasPrefix("-") {
     case "-s":
         guard !args.isEmpty else { fail("-s needs a socket path") }
         socketPath = args.removeFirst()
+    case "-f":
+        guard !args.isEmpty else { fail("-f needs a FIFO path") }
+        fifoPath = args.removeFirst()
     case "-t":
         guard let t = args.first.flatMap({ Int($0) }) else { fail("-t needs seconds") }
         args.removeFirst()
@@ -92,6 +99,11 @@ let params = args.dropFirst().map { p -> String in
 }
 let request = "{\"jsonrpc\":\"2.0\",\"method\":\(quote(method)),\"params\":[\(params.joined(separator: ","))],\"id\":1}"
 
+if let fifoPath {
+    let reply = fifoExchange(request: request, fifo: fifoPath, timeout: timeoutSeconds)
+    printReply(reply)
+}
+
 func address(_ path: String) -> sockaddr_un {
     var addr = sockaddr_un()
     addr.sun_family = sa_family_t(AF_UNIX)
@@ -136,17 +148,22 @@ var reply = [UInt8](repeating: 0, count: 65536)
 let n = recv(fd, &reply, reply.count, 0)
 unlink(ownPath)
 guard n > 0 else { fail("empty answer") }
-let text = String(decoding: reply[0..<n], as: UTF8.self)
-guard textOutput else {
-    print(text)
-    exit(text.contains("\"error\"") ? 1 : 0)
+printReply(Array(reply[0..<n]))
+
+/// Prints a reply as asked (`-o`) and exits: 0 for a result, 1 for an error.
+@MainActor func printReply(_ reply: [UInt8]) -> Never {
+    let text = String(decoding: reply, as: UTF8.self)
+    guard textOutput else {
+        print(text)
+        exit(text.contains("\"error\"") ? 1 : 0)
+    }
+    guard let json = try? JSONSerialization.jsonObject(with: Data(reply), options: [.fragmentsAllowed]),
+        let object = json as? [String: Any]
+    else { fail("not a JSON-RPC reply: \(text)") }
+    if let error = object["error"] as? [String: Any] {
+        print("error: \(error["code"] ?? "") - \(error["message"] ?? "")")
+        exit(1)
+    }
+    print(TextResult.render(object["result"] ?? NSNull()), terminator: "")
+    exit(0)
 }
-guard let json = try? JSONSerialization.jsonObject(with: Data(reply[0..<n]), options: [.fragmentsAllowed]),
-    let object = json as? [String: Any]
-else { fail("not a JSON-RPC reply: \(text)") }
-if let error = object["error"] as? [String: Any] {
-    print("error: \(error["code"] ?? "") - \(error["message"] ?? "")")
-    exit(1)
-}
-print(TextResult.render(object["result"] ?? NSNull()), terminator: "")
-exit(0)

@@ -148,7 +148,7 @@ import Testing
             p.waitUntilExit()
             if !reply.contains("\"result\"") { usleep(50_000) }
         }
-        #expect(reply.contains("\"result\": \"swiftlet 0.1.0 (x86_64/linux)\""), "\(server.log)")
+        #expect(reply.contains("\"result\":\t\"swiftlet 0.1.0 (x86_64/linux)\""), "\(server.log)")
 
         // -Y wins over rundir=; a directory that cannot be created stops the start.
         let bad = try runSwiftlet([

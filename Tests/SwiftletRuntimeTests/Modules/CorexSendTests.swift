@@ -156,8 +156,10 @@ import Testing
             let data = out.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()
             if p.terminationStatus == 0 {
+                // jsonrpcs prints `"name":\tvalue` and arrays as `[a, b]` (as Kamailio's srjson).
                 return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\n", with: "")
-                    .replacingOccurrences(of: "\t", with: "")
+                    .replacingOccurrences(of: "\t", with: "").replacingOccurrences(of: "\":", with: "\": ")
+                    .replacingOccurrences(of: "}, {", with: "},{")
             }
             usleep(50_000)
         }

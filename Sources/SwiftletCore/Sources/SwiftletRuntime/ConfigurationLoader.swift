@@ -258,6 +258,7 @@ public enum ConfigurationLoader {
         environment.localAddresses = localAddresses
         environment.loadedModules = Set(modules.map(\.name))
         environment.failedModules = failed
+        environment.tracer = context.apis.lookup(ScriptActionTracer.self)
         let compiler = ScriptCompiler(functions: functions, registry: registry, environment: environment)
         let script = compiler.compile(config)
         context.install(hooks: MessageHooks(modules: modules.map(\.exports)))

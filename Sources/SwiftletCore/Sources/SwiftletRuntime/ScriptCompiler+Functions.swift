@@ -4,6 +4,12 @@ extension ScriptCompiler {
     /// Resolves a function call: `route()`, a core action, or a module function (name,
     /// parameter count, allowed route, fixup).
     func compileCall(_ name: String, _ args: [Expression], _ loc: SourceLocation) -> ScriptAction {
+        let action = compileUntracedCall(name, args, loc)
+        guard let tracer = environment.tracer else { return action }
+        return traced(call: name, args, loc, action, tracer)
+    }
+
+    private func compileUntracedCall(_ name: String, _ args: [Expression], _ loc: SourceLocation) -> ScriptAction {
         if name == "route" {
             guard args.count == 1, let routeName = args[0].routeName else {
                 error("route() takes one route name", loc)

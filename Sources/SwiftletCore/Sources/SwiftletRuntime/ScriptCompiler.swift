@@ -22,6 +22,8 @@ struct CompilerEnvironment {
     var loadedModules: Set<String> = []
     /// Names of the modules whose `loadmodule` failed (`tm` for `loadmodule "tm.so"`).
     var failedModules: Set<String> = []
+    /// Told before each action runs (the debugger's cfgtrace); nil compiles no check.
+    var tracer: ScriptActionTracer?
 }
 
 /// Compiles the routing blocks of a configuration into closures, resolving every function,
@@ -41,6 +43,9 @@ final class ScriptCompiler {
     private(set) var currentRoute: RouteTypes = .request
     /// The named route being compiled, nil in a top-level block.
     private(set) var currentNamedRoute: String?
+    /// Kamailio's `rname` of the block being compiled (`DEFAULT_ROUTE` for unnamed blocks),
+    /// for the action tracer.
+    private(set) var traceRouteName = "DEFAULT_ROUTE"
     private(set) var reach = RouteReach(ConfigFile())
     /// Named flags (`flags NAME:n`).
     private(set) var flagNames: [String: Int] = [:]
@@ -104,6 +109,7 @@ final class ScriptCompiler {
         }
         for block in config.routes {
             let k = key(block.kind)
+            traceRouteName = ScriptCompiler.traceName(of: block.kind)
             switch block.kind {
             case .request:
                 script.requestRoute = compileBlock(block, k, .request)
@@ -155,6 +161,12 @@ final class ScriptCompiler {
     // MARK: statements
 
     func compile(_ statement: Statement) -> CompiledStatement {
+        let compiled = compileUntraced(statement)
+        guard let tracer = environment.tracer else { return compiled }
+        return traced(statement, compiled, tracer)
+    }
+
+    private func compileUntraced(_ statement: Statement) -> CompiledStatement {
         switch statement {
         case .block(let body):
             return compileList(body)

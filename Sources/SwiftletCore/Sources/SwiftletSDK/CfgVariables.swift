@@ -44,11 +44,18 @@ public final class CfgVariables: Sendable {
 
     private let groups = Mutex<[(String, [CfgVariable])]>([("core", CfgVariables.coreVariables)])
 
-    /// Adds a group (or adds variables to an existing one), in declaration order.
+    /// Adds a group (or adds variables to an existing one), in declaration order. A variable
+    /// declared again (a configuration loaded again in the same process) replaces the old one.
     public func declare(group: String, _ variables: [CfgVariable]) {
         groups.withLock { g in
             if let i = g.firstIndex(where: { $0.0 == group }) {
-                g[i].1 += variables
+                for v in variables {
+                    if let j = g[i].1.firstIndex(where: { $0.name == v.name }) {
+                        g[i].1[j] = v
+                    } else {
+                        g[i].1.append(v)
+                    }
+                }
             } else {
                 g.append((group, variables))
             }

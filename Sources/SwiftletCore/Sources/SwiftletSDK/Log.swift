@@ -76,7 +76,7 @@ public enum Log {
     /// has a higher local level (`setdebug`). `enabled` compares with this first. Atomic:
     /// kex's `setdebug` raises it from a worker while others read it.
     public static var level: LogLevel { LogLevel(rawValue: levelValue.load(ordering: .relaxed)) ?? .warning }
-    private static let levelValue = Atomic<Int>(LogLevel.warning.rawValue)
+    static let levelValue = Atomic<Int>(LogLevel.warning.rawValue)
     /// The `debug=` level (what `resetdebug()` goes back to). Written before workers start.
     nonisolated(unsafe) public private(set) static var configuredLevel: LogLevel = .warning
     /// Set once a thread used `setdebug`: printed lines then check the thread's own level.
@@ -161,10 +161,16 @@ public enum Log {
         _ level: LogLevel, _ origin: String, _ message: @autoclosure () -> String, file: String = #fileID,
         line: Int = #line, function: String = #function
     ) {
-        guard enabled(level) else { return }
+        var facility: Int32 = 0
+        if let levels = moduleLevels {
+            guard levels.allows(level, origin) else { return }
+            facility = levels.facility(of: origin) ?? 0
+        } else {
+            guard enabled(level) else { return }
+        }
         emit(
             level, module: origin, locinfo: locationInfo(origin, file: file, line: line, function: function),
-            text: message() + "\n", file: file, line: line, function: function)
+            text: message() + "\n", file: file, line: line, function: function, facility: facility)
     }
 
     /// Kamailio's `LOC_INFO` part of a line, which log pipelines parse:
@@ -187,20 +193,22 @@ public enum Log {
     /// Writes a script log line (xlog): `locinfo` (xlog's `prefix`, `<script>: `) comes
     /// before `text` in plain lines and is left out of JSON ones, as in Kamailio.
     public static func write(_ level: LogLevel, module: String, locinfo: String, _ text: String) {
-        guard enabled(level) else { return }
-        emit(level, module: module, locinfo: locinfo, text: text, file: "", line: 0, function: "")
+        guard enabled(level, module: module) else { return }
+        emit(
+            level, module: module, locinfo: locinfo, text: text, file: "", line: 0, function: "",
+            facility: moduleLevels?.facility(of: module) ?? 0)
     }
 
     /// As `write(_:module:locinfo:_:)`, to the syslog `facility` (a `LOG_*` facility value)
     /// instead of the configured one when logging to syslog (xlog's `log_facility`).
     public static func write(_ level: LogLevel, module: String, locinfo: String, _ text: String, facility: Int32) {
-        guard enabled(level) else { return }
+        guard enabled(level, module: module) else { return }
         emit(level, module: module, locinfo: locinfo, text: text, file: "", line: 0, function: "", facility: facility)
     }
 
-    private static func emit(
+    static func emit(
         _ level: LogLevel, module: String, locinfo: String, text: String, file: String, line: Int, function: String,
-        facility: Int32 = 0
+        facility: Int32 = 0, label: String? = nil
     ) {
         let state = LogThreadState.current
         let prefix = state.prefixForLine()
@@ -211,7 +219,7 @@ public enum Log {
                     rank: rank, pid: pid, level: level, module: module, file: file, line: line, function: function,
                     callID: state.callID, prefix: prefix, message: text), stderr: logsToStderr)
         } else {
-            out = "\(level.label): \(prefix)\(locinfo)\(text)"
+            out = "\(label ?? level.label): \(prefix)\(locinfo)\(text)"
         }
         switch destination {
         case .stderr:
