@@ -64,9 +64,14 @@ enum CorePseudoVariables {
         guard let user = headerURIString(ctx, name).flatMap(URIParts.init)?.user, !user.isEmpty else { return .null }
         return .string(user)
     }
+    /// The host of the header's URI (`$fd`, `$td`), parsed in the message buffer: the same
+    /// text as `URIParts(headerURIString(ctx, name))?.host`, without the copies.
     static func headerURIHost(_ ctx: MessageContext, _ name: HeaderName) -> PVValue {
-        guard let host = headerURIString(ctx, name).flatMap(URIParts.init)?.host, !host.isEmpty else { return .null }
-        return .string(host)
+        let m = ctx.message
+        guard let field = m.firstHeader(name) else { return .null }
+        let uri = (try? NameAddr.parse(m.buffer, field.valueRange))?.uri ?? field.valueRange
+        guard let c = try? URIComponents.parse(m.buffer, uri), !c.host.isEmpty else { return .null }
+        return .string(String(decoding: m.buffer[c.host], as: UTF8.self))
     }
     static func fromTag(_ ctx: MessageContext) -> PVValue { string(ctx.message.fromTag) }
     static func toTag(_ ctx: MessageContext) -> PVValue { string(ctx.message.toTag) }
