@@ -11,7 +11,9 @@ enum AVPList {
     /// The key of an AVP name as the core's `$avp` stores it: `s:name` and `name` are `name`,
     /// `i:5` is `#5`.
     static func key(_ name: String) -> String {
-        let n = name.trimmingCharacters()
+        var n = name.trimmingCharacters()
+        // A name without `:` may be an alias (pv's `avp_aliases`).
+        if !n.contains(":"), let aliased = AVPAliases.lookup(n) { n = aliased }
         if n.hasPrefix("s:") || n.hasPrefix("S:") { return String(n.dropFirst(2)) }
         if n.hasPrefix("i:") || n.hasPrefix("I:") { return "#" + n.dropFirst(2) }
         return n

@@ -8,9 +8,41 @@ import SwiftletSDK
 enum AvpopsCheck {
     enum Operator: String { case eq, ne, lt, le, gt, ge, re, fm, and, or, xor }
 
+    /// A parameter of `avp_check`: an `$xavp(...)` (its own value rules) or the others.
+    enum Value {
+        case operand(AVPOperand)
+        case xavp(XAVPReference)
+
+        init(_ text: String) throws(FixupError) {
+            if let x = try XAVPReference(text) {
+                self = .xavp(x)
+            } else {
+                self = .operand(try AVPOperand(text))
+            }
+        }
+
+        /// The values to compare; nil when the check fails at once (a missing XAVP).
+        func values(_ ctx: MessageContext) -> [PVValue]? {
+            switch self {
+            case .operand(let o): return o.values(ctx).map(AvpopsCheck.normalized)
+            case .xavp(let x): return x.values(ctx)
+            }
+        }
+
+        var isAVP: Bool {
+            if case .operand(let o) = self { return o.isAVP }
+            return false
+        }
+
+        var constant: PVValue? {
+            if case .operand(.constant(let v)) = self { return v }
+            return nil
+        }
+    }
+
     struct Check {
         let op: Operator
-        let operand: AVPOperand
+        let operand: Value
         /// A constant regular expression, compiled once.
         let regex: POSIXRegex?
         var all = false
@@ -19,13 +51,13 @@ enum AvpopsCheck {
 
     static func fixup(_ args: [ScriptArgument]) throws(FixupError) -> ScriptAction {
         let srcText = try args[0].rawText().trimmingCharacters()
-        let source: AVPOperand
+        let source: Value
         do {
-            source = try AVPOperand(srcText)
+            source = try Value(srcText)
         } catch {
             throw FixupError("unable to get pseudo-variable in param 1", at: args[0].location)
         }
-        guard case .variable = source else {
+        if case .operand(.constant) = source {
             throw FixupError("unable to get pseudo-variable in param 1", at: args[0].location)
         }
         let check = try parse(try args[1].rawText(), args[1])
@@ -38,21 +70,21 @@ enum AvpopsCheck {
         }
         let (valueText, flags) = splitFlags(String(text[text.index(after: slash)...]))
         guard !valueText.isEmpty else { throw FixupError("failed to parse checked value", at: arg.location) }
-        let operand: AVPOperand
+        let operand: Value
         do {
-            operand = try AVPOperand(valueText)
+            operand = try Value(valueText)
         } catch {
             throw FixupError("failed to parse checked value: \(error.message)", at: arg.location)
         }
         var regex: POSIXRegex?
-        if op == .re, case .constant(.string(let pattern)) = operand {
+        if op == .re, case .string(let pattern)? = operand.constant {
             do {
                 regex = try POSIXRegex(pattern)
             } catch {
                 throw FixupError("bad re <\(pattern)>", at: arg.location)
             }
         }
-        if op == .fm, case .constant(.int) = operand {
+        if op == .fm, case .int? = operand.constant {
             throw FixupError("fast_match operation requires string value or avp name/alias", at: arg.location)
         }
         var check = Check(op: op, operand: operand, regex: regex)
@@ -69,12 +101,13 @@ enum AvpopsCheck {
     /// Kamailio: a null value of a pseudo-variable compares as its text, `<null>`.
     static func normalized(_ v: PVValue) -> PVValue { v == .null ? .string("<null>") : v }
 
-    static func run(_ ctx: MessageContext, _ source: AVPOperand, _ check: Check) -> Int {
-        var values = source.values(ctx).map(normalized)
-        guard !values.isEmpty else { return -1 }
-        if !(source.isAVP && check.all) { values = [values[0]] }
+    /// Every value of the source (an `$avp` with `g`, an `$xavp` with `[*]` on its field)
+    /// against every value of the operand (all of an `$avp`, an `$xavp` with `[*]`).
+    static func run(_ ctx: MessageContext, _ source: Value, _ check: Check) -> Int {
+        guard var values = source.values(ctx), !values.isEmpty else { return -1 }
+        if case .operand = source, !(source.isAVP && check.all) { values = [values[0]] }
         for value in values {
-            let against = check.operand.values(ctx).map(normalized)
+            guard let against = check.operand.values(ctx) else { return -1 }
             if check.operand.isAVP && against.isEmpty { return -1 }
             for c in against where matches(value, c, check) { return 1 }
         }

@@ -39,6 +39,25 @@ struct ProfileLink: Equatable {
     let value: String?
 }
 
+/// A value per leg, caller first, stored inline (no array to allocate per dialog).
+struct LegPair<T> {
+    var caller: T
+    var callee: T
+
+    init(_ caller: T, _ callee: T) {
+        self.caller = caller
+        self.callee = callee
+    }
+
+    /// 0: the caller's, 1: the callee's (Kamailio's `DLG_CALLER_LEG`, `DLG_CALLEE_LEG`).
+    subscript(leg: Int) -> T {
+        get { leg == 0 ? caller : callee }
+        set {
+            if leg == 0 { caller = newValue } else { callee = newValue }
+        }
+    }
+}
+
 /// One dialog (Kamailio's `struct dlg_cell`). Its mutable fields are read and written under
 /// the lock of its table slot (`DialogTable.locked`).
 final class Dialog: @unchecked Sendable {
@@ -50,11 +69,11 @@ final class Dialog: @unchecked Sendable {
     let requestURI: String
     /// Per leg (caller, callee): tag, CSeq number as text, Contact URI, route set (the
     /// Record-Route values joined by ","), the socket the leg's messages came in on.
-    var tag = ["", ""]
-    var cseq = ["", ""]
-    var contact = ["", ""]
-    var routeSet = ["", ""]
-    var socket: [ListeningSocket?] = [nil, nil]
+    var tag = LegPair("", "")
+    var cseq = LegPair("", "")
+    var contact = LegPair("", "")
+    var routeSet = LegPair("", "")
+    var socket = LegPair<ListeningSocket?>(nil, nil)
     var state = DialogState.unconfirmed
     /// Seconds the dialog may last once confirmed (`default_timeout`, `$avp(timeout)`, ...).
     var lifetime: Int
@@ -77,7 +96,7 @@ final class Dialog: @unchecked Sendable {
     /// When the next keep-alives are due (Unix time); nil when none are sent.
     var keepAliveDue: Int?
     /// Keep-alive failures per leg (`ka_failed_limit`).
-    var keepAliveFailures = [0, 0]
+    var keepAliveFailures = LegPair(0, 0)
     /// Final replies received to the BYEs the module sent.
     var byeReplies = 0
     /// Removed from the table.

@@ -40,11 +40,12 @@ extension DialogModule {
                 lifetime: timeout <= t ? 1 : timeout - t, initTime: int(c.startTime))
             d.state = state
             d.startTime = int(c.startTime)
-            d.tag = [text(c.fromTag), text(c.toTag)]
-            d.cseq = [text(c.fromCSeq), text(c.toCSeq)]
-            d.contact = [text(c.fromContact), text(c.toContact)]
-            d.routeSet = [text(c.fromRoute), text(c.toRoute)]
-            d.socket = [LocalSockets.find(listen: text(c.fromSocket)), LocalSockets.find(listen: text(c.toSocket))]
+            d.tag = LegPair(text(c.fromTag), text(c.toTag))
+            d.cseq = LegPair(text(c.fromCSeq), text(c.toCSeq))
+            d.contact = LegPair(text(c.fromContact), text(c.toContact))
+            d.routeSet = LegPair(text(c.fromRoute), text(c.toRoute))
+            d.socket = LegPair(
+                LocalSockets.find(listen: text(c.fromSocket)), LocalSockets.find(listen: text(c.toSocket)))
             d.sflags = UInt32(truncatingIfNeeded: int(c.sflags))
             d.iflags = UInt32(truncatingIfNeeded: int(c.iflags))
             d.timeoutRoute = text(c.timeoutRouteName)

@@ -76,6 +76,25 @@ extension DialogModule {
                     return self.byeAll(d, headers: "") ? 1 : -1
                 }
             },
+            ScriptFunction("dlg_refer", parameters: 2, routes: .any) { args throws(FixupError) in
+                let side = try args[0].constantString()
+                let leg: Leg
+                switch side.lowercased() {
+                case "caller": leg = .caller
+                case "callee": leg = .callee
+                default: throw FixupError("invalid param \"\(side)\"")
+                }
+                let address = try args[1].stringFormat()
+                return { ctx in
+                    guard let d = DialogMessageStates.existing(ctx)?.dialog else { return -1 }
+                    let to = address.render(ctx)
+                    guard !to.isEmpty else {
+                        Log.error("dialog", "invalid To parameter")
+                        return -1
+                    }
+                    return self.refer(d, leg, to: to) ? 1 : -1
+                }
+            },
             ScriptFunction("dlg_get", parameters: 3, routes: .any) { args throws(FixupError) in
                 let callID = try args[0].stringFormat()
                 let fromTag = try args[1].stringFormat()

@@ -25,6 +25,8 @@ final class DialogModule: @unchecked Sendable {
     var timeoutVariable: PseudoVariable?
     /// Unix time at start-up and the timer tick then: the module's clock follows the timer
     /// ticks (a virtual clock in tests).
+    /// `;did=` (`rr_param`), set in mod_init.
+    private(set) var rrParameterPrefix = ";did="
     private var baseTime = 0
     private var baseTick: UInt64 = 0
 
@@ -56,6 +58,7 @@ final class DialogModule: @unchecked Sendable {
         baseTime = Int(time(nil))
         baseTick = core.timers.ticks
         table = DialogTable(size: settings.hashSize)
+        rrParameterPrefix = ";" + settings.rrParam + "="
         guard settings.dialogFlag <= 31 else {
             throw FixupError("dialog: invalid dlg_flag \(settings.dialogFlag) (0..31)")
         }

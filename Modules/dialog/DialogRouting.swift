@@ -9,25 +9,23 @@ extension DialogModule {
     func onRoute(_ ctx: MessageContext, routeParameters: String?, matchMode: Int? = nil) {
         let state = DialogMessageStates.state(ctx)
         guard state.dialog == nil, ctx.message.isRequest else { return }
-        guard let toTag = ctx.message.toTag, !toTag.isEmpty else { return }
+        guard let toTag = ctx.toTagRange, !toTag.isEmpty else { return }
         let mode = matchMode ?? settings.matchMode
         var found: (Dialog, DialogDirection?)?
         if mode != 2 {
-            if let value = routeParameters.flatMap({ Self.parameter(settings.rrParam, in: $0) }) {
-                let parts = value.split(separator: ".", maxSplits: 1)
-                guard parts.count == 2, let entry = ReverseHex.decode(parts[0]), let id = ReverseHex.decode(parts[1])
-                else {
-                    Log.error("dialog", "malformed rr param '\(value)'")
-                    return
-                }
+            switch routeParameters.flatMap({ Self.routeDialogID(settings.rrParam, in: $0) }) {
+            case .failure(let e):
+                Log.error("dialog", "malformed rr param '\(e.value)'")
+                return
+            case .success(let (value, entry, id)):
                 if let d = table.lookup(entry: entry, id: id) {
-                    guard let ident = Self.identity(ctx.message) else { return }
-                    if let dir = table.locked(d, { Self.match(d, ident) }) {
+                    guard let ident = MessageIdentity(ctx) else { return }
+                    if let dir = table.locked(d, { ident.direction(in: d) }) {
                         found = (d, dir)
                     } else {
                         Log.warning(
                             "dialog",
-                            "tight matching failed for \(ctx.message.methodText) with callid='\(ident.callID)'")
+                            "tight matching failed for \(ctx.message.methodText) with callid='\(ident.strings.callID)'")
                         if mode == 0 { return }
                     }
                 } else {
@@ -37,12 +35,12 @@ extension DialogModule {
                             + "[\(entry):\(id)] and call-id '\(ctx.message.callID ?? "")'")
                     if mode == 0 { return }
                 }
-            } else if mode == 0 {
-                return
+            case nil:
+                if mode == 0 { return }
             }
         }
         if found == nil {
-            guard let ident = Self.identity(ctx.message),
+            guard let ident = MessageIdentity(ctx)?.strings,
                 let (d, dir) = table.search(callID: ident.callID, fromTag: ident.fromTag, toTag: ident.toTag)
             else { return }
             found = (d, dir)
@@ -96,52 +94,9 @@ extension DialogModule {
             runCallbacks(.confirmed, d, ctx.message)
         } else {
             runCallbacks(.requestWithin, d, ctx.message)
-            _ = rr?.addRecordRouteParameter(ctx, ";" + settings.rrParam + "=" + d.routeParameterValue)
+            _ = rr?.addRecordRouteParameter(ctx, rrParameterPrefix + d.routeParameterValue)
         }
         if settings.dbMode == 1 { store(d) }
-    }
-
-    /// `match_dialog`: the direction of a request with this Call-ID and tags, nil when they
-    /// are not the dialog's. Lock held.
-    static func match(_ d: Dialog, _ id: (callID: String, fromTag: String, toTag: String)) -> DialogDirection? {
-        guard d.callID == id.callID else { return nil }
-        if d.tag[0] == id.fromTag && d.tag[1] == id.toTag { return .downstream }
-        if d.tag[0] == id.toTag && d.tag[1] == id.fromTag { return .upstream }
-        return nil
-    }
-
-    /// The value of `name` in `a=1;b=2` (no leading `;`).
-    static func parameter(_ name: String, in parameters: String) -> String? {
-        // Byte by byte (this runs for every in-dialog request): the fields between `;`,
-        // each `name=value` with blanks around name and value ignored.
-        let p = Array(parameters.utf8)
-        let wanted = Array(name.utf8)
-        func isBlank(_ c: UInt8) -> Bool { c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") }
-        func trimmed(_ lo: Int, _ hi: Int) -> Range<Int> {
-            var lo = lo
-            var hi = hi
-            while lo < hi, isBlank(p[lo]) { lo += 1 }
-            while hi > lo, isBlank(p[hi - 1]) { hi -= 1 }
-            return lo..<hi
-        }
-        var start = 0
-        while start < p.count {
-            var end = start
-            while end < p.count, p[end] != UInt8(ascii: ";") { end += 1 }
-            if end > start {
-                var eq = start
-                while eq < end, p[eq] != UInt8(ascii: "=") { eq += 1 }
-                // A field that starts with `=` names what follows it (as splitting on `=`
-                // without empty pieces did).
-                let nameRange = eq == start ? trimmed(start + 1, end) : trimmed(start, eq)
-                if p[nameRange].elementsEqual(wanted) {
-                    guard eq > start, eq < end else { return "" }
-                    return String(decoding: p[trimmed(eq + 1, end)], as: UTF8.self)
-                }
-            }
-            start = end + 1
-        }
-        return nil
     }
 }
 

@@ -32,6 +32,9 @@ struct DialogSettings {
     var eventCallback = ""
     var initialCallbacksInScript = false
     var waitAck = 1
+    /// `bridge_controller`, `bridge_contact`: the Referred-By and Contact of `dlg_refer`'s REFER.
+    var bridgeController = "sip:controller@kamailio.org"
+    var bridgeContact = "sip:controller@kamailio.org:5060"
 }
 
 /// The `dialog` and `dialog_vars` table and column names (Kamailio's `*_column` parameters).
@@ -82,6 +85,8 @@ extension DialogModule {
             int("enable_stats") { self.settings.enableStats = $0 != 0 },
             int("hash_size") { self.settings.hashSize = $0 },
             string("rr_param") { self.settings.rrParam = $0 },
+            string("bridge_controller") { self.settings.bridgeController = $0 },
+            string("bridge_contact") { self.settings.bridgeContact = $0 },
             int("dlg_flag") { self.settings.dialogFlag = $0 },
             string("timeout_avp") { self.settings.timeoutAVP = $0 },
             int("default_timeout") { self.settings.defaultTimeout = $0 },

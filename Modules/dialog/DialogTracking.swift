@@ -3,20 +3,11 @@ import SwiftletSDK
 /// Creating dialogs and following them through the initial INVITE's replies (Kamailio's
 /// `dlg_new_dialog`, `dlg_onreq`, `dlg_onreply` in dlg_handlers.c).
 extension DialogModule {
-    /// Call-ID, From tag and To tag of a message (Kamailio's `pre_match_parse`); nil without
-    /// a From tag.
-    static func identity(_ m: SIPMessage) -> (callID: String, fromTag: String, toTag: String)? {
-        guard let callID = m.callID?.trimmingCharacters(), let fromTag = m.fromTag, !fromTag.isEmpty else {
-            return nil
-        }
-        return (callID, fromTag, m.toTag ?? "")
-    }
-
     /// The dialog of a message (`dlg_lookup_msg_dialog`): the one set for it, else matched
     /// by Call-ID and tags; with the direction when known.
     func messageDialog(_ ctx: MessageContext) -> (dialog: Dialog, direction: DialogDirection?)? {
         if let d = DialogMessageStates.existing(ctx)?.dialog { return (d, nil) }
-        guard let id = Self.identity(ctx.message),
+        guard let id = MessageIdentity(ctx)?.strings,
             let (d, dir) = table.search(callID: id.callID, fromTag: id.fromTag, toTag: id.toTag)
         else { return nil }
         return (d, dir)
@@ -25,7 +16,7 @@ extension DialogModule {
     /// `dlg_manage()`: creates the dialog of an initial INVITE (in-dialog requests are
     /// matched to theirs by Call-ID and tags).
     func manage(_ ctx: MessageContext) -> Int {
-        if let toTag = ctx.message.toTag, !toTag.isEmpty {
+        if let toTag = ctx.toTagRange, !toTag.isEmpty {
             onRoute(ctx, routeParameters: nil, matchMode: 2)
             return 1
         }
@@ -64,9 +55,13 @@ extension DialogModule {
         let state = DialogMessageStates.state(ctx)
         guard state.dialog == nil, ctx.message.isRequest, ctx.message.method == .invite else { return -1 }
         let m = ctx.message
-        guard let id = Self.identity(m), id.toTag.isEmpty, let from = try? m.from(), let to = try? m.to() else {
-            return -1
-        }
+        let b = m.buffer
+        // From and To parsed once each: their URIs and tags (Kamailio's `pre_match_parse`).
+        guard let callIDRange = MessageIdentity.callID(m),
+            let from = try? m.from(), let fromTag = from.tag(b), !fromTag.isEmpty, let to = try? m.to(),
+            (to.tag(b) ?? 0..<0).isEmpty
+        else { return -1 }
+        let id = (callID: b.dialogText(callIDRange), fromTag: b.dialogText(fromTag))
         if settings.detectSpirals, let (known, _) = table.search(callID: id.callID, fromTag: id.fromTag, toTag: "") {
             if state.spiral { return 0 }
             if table.locked(known, { known.state != .deleted }) {
@@ -75,9 +70,9 @@ extension DialogModule {
                 return 0
             }
         }
-        let b = m.buffer
         let contact = (try? m.firstContact()).flatMap { $0 }.map { b.dialogText($0.uri) } ?? ""
         let recordRoutes = (try? m.nameAddrs(.recordRoute)) ?? []
+        let routeSet = recordRoutes.isEmpty ? "" : recordRoutes.map { b.dialogText($0.range) }.joined(separator: ",")
         let cseq = (try? m.cseq()).map { String($0.number) } ?? ""
         let lifetime = timeoutValue(ctx) ?? settings.defaultTimeout
         let d = table.create(
@@ -85,11 +80,11 @@ extension DialogModule {
             requestURI: ctx.requestURI ?? "", lifetime: lifetime, now: now
         ) { d in
             d.tag[0] = id.fromTag
-            d.cseq = [cseq, ""]
+            d.cseq = LegPair(cseq, "")
             d.contact[0] = contact
-            d.routeSet[0] = recordRoutes.map { b.dialogText($0.range) }.joined(separator: ",")
+            d.routeSet[0] = routeSet
             d.callerRecordRoutes = recordRoutes.count
-            d.socket = [ctx.receive.socket, ctx.receive.socket]
+            d.socket = LegPair(ctx.receive.socket, ctx.receive.socket)
             d.variables = state.pendingVariables
             d.sflags |= state.flags
             d.iflags |= state.iflags
@@ -104,7 +99,7 @@ extension DialogModule {
         state.pendingProfiles = []
         if run { runCallbacks(.created, d, m) }
         if settings.matchMode != 2 {
-            _ = rr?.addRecordRouteParameter(ctx, ";" + settings.rrParam + "=" + d.routeParameterValue)
+            _ = rr?.addRecordRouteParameter(ctx, rrParameterPrefix + d.routeParameterValue)
         }
         statistics?.processed.increment()
         return 0
@@ -197,13 +192,19 @@ extension DialogModule {
     func populateCallee(_ d: Dialog, _ reply: SIPMessage) {
         let b = reply.buffer
         let contact = (try? reply.firstContact()).flatMap { $0 }.map { b.dialogText($0.uri) } ?? ""
-        let entries = Array(((try? reply.nameAddrs(.recordRoute)) ?? []).reversed())
+        // The entries reversed: the callee's first, ours and the caller's last.
+        let entries = (try? reply.nameAddrs(.recordRoute)) ?? []
         let skipCaller = table.locked(d) { d.callerRecordRoutes }
-        var rest = entries.dropFirst(skipCaller)
+        var last = entries.count - skipCaller
         if settings.keepProxyRR & 1 == 0 {
-            while let first = rest.first, isOwnRoute(b, first) { rest.removeFirst() }
+            while last > 0, isOwnRoute(b, entries[last - 1]) { last -= 1 }
         }
-        let routeSet = rest.map { b.dialogText($0.range) }.joined(separator: ",")
+        var routeSet = ""
+        while last > 0 {
+            if !routeSet.isEmpty { routeSet += "," }
+            routeSet += b.dialogText(entries[last - 1].range)
+            last -= 1
+        }
         table.locked(d) {
             // Kamailio keeps the callee's CSeq of the request, which is none: "0".
             if d.cseq[1].isEmpty { d.cseq[1] = "0" }

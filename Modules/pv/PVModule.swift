@@ -19,6 +19,11 @@ final class PVModule {
                     }
                 }),
             ModuleParameter(
+                "avp_aliases",
+                .function { (v: ModuleParameterSetting.Value) throws(FixupError) in
+                    try AVPAliases.add(definition: Self.text(v))
+                }),
+            ModuleParameter(
                 "varset",
                 .function { (v: ModuleParameterSetting.Value) throws(FixupError) in
                     let s = try VariableSetting(parsing: Self.text(v))

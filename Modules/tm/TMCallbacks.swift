@@ -130,17 +130,22 @@ extension TransactionManager {
         if entry.types.contains(.e2eAckIn), tx.isInvite { callbacks.waitForAck(tx) }
     }
 
-    /// A reply sent upstream: `responseOut` callbacks. Lock held.
-    func replySentUpstream(_ tx: Transaction, _ bytes: [UInt8], code: Int) {
+    /// A reply sent upstream: `responseOut` callbacks, with the reply as received when it was
+    /// relayed (Kamailio passes the branch's reply, `relayed_msg`), else the sent bytes parsed.
+    /// Lock held.
+    func replySentUpstream(_ tx: Transaction, _ bytes: [UInt8], code: Int, relayed: SIPMessage?) {
         guard tx.callbacks.contains(where: { $0.types.contains(.responseOut) }) else { return }
-        runCallbacks(.responseOut, tx, reply: try? SIPMessage(parsing: bytes), code: code)
+        runCallbacks(.responseOut, tx, reply: relayed ?? (try? SIPMessage(parsing: bytes)), code: code)
     }
 
     /// The transaction left the table: `destroy` callbacks (Kamailio's `TMCB_DESTROY`).
     func transactionDestroyed(_ tx: Transaction) {
         tx.locked {
             guard !tx.callbacks.isEmpty else { return }
-            callbacks.stopWaitingForAck(tx)
+            // Only an INVITE with `e2eAckIn` callbacks waits (the key is built from the request).
+            if tx.isInvite, tx.callbacks.contains(where: { $0.types.contains(.e2eAckIn) }) {
+                callbacks.stopWaitingForAck(tx)
+            }
             runCallbacks(.destroy, tx, code: tx.lastReplyCode)
             tx.callbacks = []
         }

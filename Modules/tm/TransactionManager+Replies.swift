@@ -93,7 +93,7 @@ extension TransactionManager {
             }
             if relay, code > 100, !tx.replicated, let bytes = upstreamBytes(rctx) {
                 stats.add(.relayed)
-                sendUpstream(tx, bytes, code: code)
+                sendUpstream(tx, bytes, code: code, relayed: rctx.message)
             }
             return
         }
@@ -115,7 +115,7 @@ extension TransactionManager {
             guard let bytes = upstreamBytes(rctx) else { return }
             if tx.lastReplyCode < 200 {
                 stats.add(.relayed)
-                sendUpstream(tx, bytes, code: code)
+                sendUpstream(tx, bytes, code: code, relayed: rctx.message)
             } else if tx.isInvite {
                 stats.add(.relayed)
                 tx.send(
@@ -208,7 +208,7 @@ extension TransactionManager {
                 code = 500
             }
             stats.add(.relayed)
-            sendUpstream(tx, bytes, code: code)
+            sendUpstream(tx, bytes, code: code, relayed: code == b.lastCode ? reply.message : nil)
             return
         }
         let reason = b.lastCode == 487 ? "Request Terminated" : "Request Timeout"

@@ -193,8 +193,9 @@ final class TransactionManager: @unchecked Sendable {
 
     /// Sends `bytes` (a reply with status `code`) to the request's sender and remembers it;
     /// a final reply finishes the transaction (after the ACK of a negative INVITE reply over
-    /// UDP, which is retransmitted until then). Call with the lock held.
-    func sendUpstream(_ tx: Transaction, _ bytes: [UInt8], code: Int) {
+    /// UDP, which is retransmitted until then). `relayed` is the received reply `bytes` were
+    /// built from (for the `responseOut` callbacks). Call with the lock held.
+    func sendUpstream(_ tx: Transaction, _ bytes: [UInt8], code: Int, relayed: SIPMessage? = nil) {
         guard tx.lastReplyCode < 200 else { return }  // a final reply went already
         if tx.localUAC != nil { return localReply(tx, bytes, code: code) }
         if code >= 200 { stats.addFinal(code) }
@@ -202,7 +203,7 @@ final class TransactionManager: @unchecked Sendable {
         tx.lastReply = bytes
         tx.lastReplyCode = code
         tx.send(OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
-        replySentUpstream(tx, bytes, code: code)
+        replySentUpstream(tx, bytes, code: code, relayed: relayed)
         guard code >= 200 else { return }
         for b in tx.pendingBranches { cancel(tx, b) }
         if tx.isInvite, code >= 300, tx.ctx.receive.proto == .udp {

@@ -168,6 +168,7 @@ public enum ConfigurationLoader {
         context.settings.forceRport = core.forceRport
         registerAsyncTaskWorkers(core.asyncWorkers, in: context, &diagnostics, file: file)
         MyselfCallbacks.removeAll()
+        AVPAliases.removeAll()
         let moduleNames = ModuleNameList()
         do throws(FixupError) { try CoreRPC.register(in: context.rpcs, modules: { moduleNames.names }) } catch {
             diagnostics.append(ConfigDiagnostic(error.message, at: SourceLocation(file: file, line: 1, column: 1)))

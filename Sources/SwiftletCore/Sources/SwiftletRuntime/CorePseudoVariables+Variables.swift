@@ -40,8 +40,10 @@ extension CorePseudoVariables {
     }
 
     /// The AVP name: `s:name` and `name` are the same; `i:5` is an integer name.
+    /// A name without `:` may be an alias (pv's `avp_aliases`, Kamailio's `km_parse_avp_spec`).
     static func avpName(_ inner: String) -> String {
-        let n = inner.trimmingCharacters()
+        var n = inner.trimmingCharacters()
+        if !n.contains(":"), let aliased = AVPAliases.lookup(n) { n = aliased }
         if n.hasPrefix("s:") { return String(n.dropFirst(2)) }
         if n.hasPrefix("i:") { return "#" + n.dropFirst(2) }
         return n
