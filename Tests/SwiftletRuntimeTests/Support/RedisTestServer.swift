@@ -9,17 +9,40 @@ let redisServerPath: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-s
     FileManager.default.isExecutableFile(atPath: $0)
 }
 
+/// Why a test's redis-server did not start: it exited (the port was taken) or did not accept
+/// connections within 10 s.
+struct RedisTestServerError: Error, CustomStringConvertible {
+    let port: Int
+    let exited: Bool
+    var description: String {
+        exited
+            ? "redis-server exited at start-up on port \(port)"
+            : "redis-server did not accept on port \(port) within 10 s"
+    }
+}
+
 /// A redis-server of the test's own on a free loopback port, without persistence; stopped
 /// (and restartable on the same port) by the test.
 final class RedisTestServer {
-    let port: Int
+    private(set) var port: Int
     let password: String?
     private var process: Process?
 
-    init(port: Int = freeUDPPort(), password: String? = nil) throws {
-        self.port = port
+    /// Starts the server on `port`, or on a free port: a port free for UDP can still be taken
+    /// for TCP by another test, so without a given port up to three ports are tried.
+    init(port: Int? = nil, password: String? = nil) throws {
+        self.port = port ?? freeUDPPort()
         self.password = password
-        try start()
+        var attempt = 0
+        while true {
+            do {
+                try start()
+                return
+            } catch let error as RedisTestServerError where port == nil && error.exited && attempt < 2 {
+                attempt += 1
+                self.port = freeUDPPort()
+            }
+        }
     }
 
     func start() throws {
@@ -33,11 +56,16 @@ final class RedisTestServer {
         try p.run()
         process = p
         // Ready when it accepts a TCP connection.
-        for _ in 0..<200 {
+        for _ in 0..<400 {
             if Self.accepts(port) { return }
+            if !p.isRunning {
+                process = nil
+                throw RedisTestServerError(port: port, exited: true)
+            }
             usleep(25_000)
         }
-        throw CocoaError(.featureUnsupported)
+        stop()
+        throw RedisTestServerError(port: port, exited: false)
     }
 
     func stop() {
