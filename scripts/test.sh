@@ -16,5 +16,11 @@ fi
 # secsipid's embedded tests load libsecsipid (a Go runtime, with its own threads and signal
 # handlers) into the test process; they run in a process of their own so that the Go runtime
 # never shares one with the other suites (a Foundation Process.run() crashed beside it once).
-swift test --skip-build --skip SecSIPIDModuleTests
+# The two heaviest suites (4,000 idle TLS/WebSocket connections; headless Chromium) run after
+# the others, each alone: beside the SIPp load tests they slow the machine enough that SIPp's
+# 500 ms retransmission timers fire and calls are counted as failed.
+heavy="IdleConnectionTests|ChromiumBrowserTests"
+swift test --skip-build --skip SecSIPIDModuleTests --skip "$heavy"
 swift test --skip-build --filter SecSIPIDModuleTests
+swift test --skip-build --filter IdleConnectionTests
+swift test --skip-build --filter ChromiumBrowserTests
