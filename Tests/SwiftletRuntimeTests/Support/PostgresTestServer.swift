@@ -143,24 +143,97 @@ func makeTestServerDirectory(_ prefix: String, owner: String?) throws -> String 
 }
 
 /// Runs a tool to its end; its standard output, or an error with its output when it failed.
+///
+/// Spawned with `posix_spawn` directly, not Foundation's `Process`: the toolchain's
+/// `Process.run()` copies whole `dirent` records while it lists `/proc/self/fd`, which reads
+/// past glibc's buffer and crashed the test process three times (SIGSEGV in `memcpy`, fixed in
+/// later swift-corelibs-foundation). The database tests call this hundreds of times.
 @discardableResult
 func runProcess(_ tool: String, _ args: [String], input: String? = nil) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tool)
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    let inPipe = Pipe()
-    if input != nil { p.standardInput = inPipe } else { p.standardInput = FileHandle.nullDevice }
-    try p.run()
-    if let input {
-        inPipe.fileHandleForWriting.write(Data(input.utf8))
-        try? inPipe.fileHandleForWriting.close()
+    var outFDs: [Int32] = [-1, -1]
+    var inFDs: [Int32] = [-1, -1]
+    func closeOnExecPipe(_ fds: inout [Int32]) -> Bool {
+        guard pipe(&fds) == 0 else { return false }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return true
     }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard p.terminationStatus == 0 else { throw TestServerError("\(tool) \(args.joined(separator: " ")): \(text)") }
+    guard closeOnExecPipe(&outFDs) else { throw TestServerError("pipe failed for \(tool)") }
+    if input != nil, !closeOnExecPipe(&inFDs) {
+        close(outFDs[0])
+        close(outFDs[1])
+        throw TestServerError("pipe failed for \(tool)")
+    }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    if input != nil {
+        posix_spawn_file_actions_adddup2(&actions, inFDs[0], 0)
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    }
+    posix_spawn_file_actions_adddup2(&actions, outFDs[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, outFDs[1], 2)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    // The child starts with no signal blocked and SIGPIPE/SIGTERM at their defaults.
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    sigaddset(&defaults, SIGPIPE)
+    sigaddset(&defaults, SIGTERM)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let argv: [UnsafeMutablePointer<CChar>?] = ([tool] + args).map { strdup($0) } + [nil]
+    defer { for a in argv { free(a) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, tool, &actions, &attributes, argv, environ)
+    close(outFDs[1])
+    if input != nil { close(inFDs[0]) }
+    guard spawned == 0 else {
+        close(outFDs[0])
+        if input != nil { close(inFDs[1]) }
+        throw TestServerError("\(tool): \(String(cString: strerror(spawned)))")
+    }
+    // The input is written from another thread so that a tool answering while it reads never
+    // blocks on a full pipe.
+    let writer = input.map { text in
+        let fd = inFDs[1]
+        let thread = Thread {
+            let bytes = Array(text.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                offset += n
+            }
+            close(fd)
+        }
+        thread.start()
+        return thread
+    }
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(outFDs[0], $0.baseAddress, $0.count) }
+        if n > 0 {
+            output.append(contentsOf: buffer[0..<n])
+        } else if n < 0 && errno == EINTR {
+            continue
+        } else {
+            break
+        }
+    }
+    close(outFDs[0])
+    _ = writer
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let text = String(decoding: output, as: UTF8.self)
+    // WIFEXITED and WEXITSTATUS: the low 7 bits are 0 and the exit code is in bits 8-15.
+    guard status & 0x7f == 0 && (status >> 8) & 0xff == 0 else {
+        throw TestServerError("\(tool) \(args.joined(separator: " ")): \(text)")
+    }
     return text
 }
