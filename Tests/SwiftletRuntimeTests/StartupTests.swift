@@ -91,7 +91,6 @@ import Testing
         let ignored = "has no effect in Swiftlet and is ignored"
         #expect(
             warned == [
-                "\(cfg):2:1: global parameter 'open_files_limit' \(ignored)",
                 "\(cfg):3:1: global parameter 'pv_buffer_size' \(ignored)",
                 "\(cfg):4:1: global parameter 'tcp_reuse_port' \(ignored)",
                 "\(cfg):5:1: global parameter 'mlock_pages' \(ignored)",
@@ -99,6 +98,39 @@ import Testing
                 "\(cfg):7:1: global parameter 'maxbuffer' \(ignored)",
                 "\(cfg):8:1: global parameter 'rt_prio' \(ignored)",
             ])
+    }
+
+    /// `open_files_limit` above the current limit raises the running server's descriptor
+    /// limit, as Kamailio's `increase_open_fds`; where the system refuses (past the hard limit
+    /// without the privilege), start-up stops with Kamailio's message.
+    @Test func openFilesLimitRaisesTheDescriptorLimit() throws {
+        var lim = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim)
+        let target = Int(lim.rlim_cur) + 1000
+        let config = """
+            open_files_limit=\(target)
+            listen=udp:127.0.0.1:PORT
+            loadmodule "sl.so"
+            request_route { sl_send_reply("200", "OK"); }
+            """
+        // Whether this machine lets a process go there (past the hard limit that needs
+        // CAP_SYS_RESOURCE and fs.nr_open): the test process tries on itself.
+        var probe = rlimit(rlim_cur: rlim_t(target), rlim_max: max(lim.rlim_max, rlim_t(target)))
+        let allowed = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &probe) == 0
+        if allowed {
+            let server = try TestServer(config: config)
+            let limits = try String(
+                contentsOfFile: "/proc/\(server.process.processIdentifier)/limits", encoding: .utf8)
+            let line = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max open files") })
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            #expect(fields[3] == "\(target)", "\(line)")
+        } else {
+            let dir = TemporaryDirectory()
+            let cfg = dir.write("over.cfg", config.replacingOccurrences(of: "PORT", with: "\(freeUDPPort())"))
+            let r = try runSwiftlet(["-DD", "-E", "-f", cfg, "-L", productsDirectory])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("error could not increase file limits"), "\(r.stderr)")
+        }
     }
 
     /// A missing module is one short line; `-dd` adds the files tried. A Kamailio C module

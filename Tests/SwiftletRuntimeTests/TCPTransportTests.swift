@@ -127,6 +127,52 @@ import Testing
         #expect(back[1] == "Via: SIP/2.0/UDP 127.0.0.1:\(uac.port);branch=z9hG4bK-u1")
     }
 
+    /// A request read over TCP runs the script on its connection's reader; forwarding it over
+    /// a new TCP connection connects asynchronously there. A refused connection is logged,
+    /// and the same reader goes on answering (nothing waits for the connect).
+    @Test func forwardingFromTCPOverANewTCPConnectionAndARefusedOne() throws {
+        let server = try TestServer(
+            config: Self.config.replacingOccurrences(of: "tcp_children=2", with: "tcp_children=1"))
+        let client = try TCPClient(port: server.port)
+        func invite(_ n: Int, next: String) -> String {
+            sipRequest(
+                [
+                    "INVITE sip:bob@127.0.0.1 SIP/2.0",
+                    "Via: SIP/2.0/TCP 127.0.0.1:\(client.localPort);branch=z9hG4bK-tt\(n)",
+                    "From: <sip:a@test>;tag=\(n)", "To: <sip:bob@test>", "Call-ID: t2t-\(n)@test", "CSeq: 1 INVITE",
+                    "X-Next: \(next)", "Content-Length: 0",
+                ], clientPort: client.localPort)
+        }
+        // A port nobody listens on: the connect is refused.
+        let refusedPort = TCPAcceptor().port  // closed again when released
+        client.send(invite(1, next: "sip:127.0.0.1:\(refusedPort);transport=tcp"))
+        client.send(Self.options(2, port: client.localPort))
+        #expect(replyLines(try #require(client.receiveMessage(), "log: \(server.log)"))[1].hasSuffix("-t2"))
+        var logged = false
+        for _ in 0..<50 where !logged {
+            logged = server.log.contains("cannot connect to")
+            if !logged { usleep(100_000) }
+        }
+        #expect(logged, "log: \(server.log)")
+        // A listening UAS: the request arrives on a new connection, its reply comes back.
+        let uas = TCPAcceptor()
+        client.send(invite(3, next: "sip:127.0.0.1:\(uas.port);transport=tcp"))
+        let fd = try #require(uas.accept(), "no connection; log: \(server.log)")
+        let conn = TCPClient(accepted: fd)
+        let request = replyLines(try #require(conn.receiveMessage()))
+        #expect(request[0] == "INVITE sip:bob@127.0.0.1 SIP/2.0")
+        #expect(request[1].hasPrefix("Via: SIP/2.0/TCP 127.0.0.1:\(server.port);branch=z9hG4bK"))
+        #expect(request[2] == "Via: SIP/2.0/TCP 127.0.0.1:\(client.localPort);branch=z9hG4bK-tt3")
+        conn.send(
+            ([
+                "SIP/2.0 180 Ringing", request[1], request[2], "From: <sip:a@test>;tag=3", "To: <sip:bob@test>;tag=9",
+                "Call-ID: t2t-3@test", "CSeq: 1 INVITE", "Content-Length: 0",
+            ] as [String]).joined(separator: "\r\n") + "\r\n\r\n")
+        let back = replyLines(try #require(client.receiveMessage(), "reply not forwarded; log: \(server.log)"))
+        #expect(back[0] == "SIP/2.0 180 Ringing")
+        #expect(back[1] == "Via: SIP/2.0/TCP 127.0.0.1:\(client.localPort);branch=z9hG4bK-tt3")
+    }
+
     @Test func ipv6ListenersServeUDPAndTCP() throws {
         let server = try TestServer(
             config: Self.config.replacingOccurrences(

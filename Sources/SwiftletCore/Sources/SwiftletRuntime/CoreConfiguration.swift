@@ -49,6 +49,8 @@ public struct CoreConfiguration {
     public var tcpConnectionLifetime = 120
     /// `tcp_max_connections` (Kamailio's default 2048).
     public var tcpMaxConnections = 2048
+    /// `open_files_limit`: the descriptor limit raised to this at start-up (0: unchanged).
+    public var openFilesLimit = 0
     /// `udp_mtu` (0: off) and `udp_mtu_try_proto` (TCP, TLS, SCTP; UDP: none).
     public var udpMTU = 0
     public var udpMTUFallback: TransportProtocol? = nil
@@ -188,6 +190,8 @@ public struct CoreConfiguration {
                 if let v = int() { tcpConnectionLifetime = v }
             case "tcp_max_connections":
                 if let v = int() { tcpMaxConnections = v }
+            case "open_files_limit":
+                if let v = int() { openFilesLimit = max(0, v) }
             case "tcp_accept_no_cl":
                 if let v = int() { tcpAcceptNoCL = v != 0 }
             case "enable_tls", "tls_enable":

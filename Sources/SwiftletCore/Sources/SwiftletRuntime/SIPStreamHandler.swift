@@ -2,8 +2,9 @@ import NIOCore
 import SwiftletSDK
 
 /// The per-connection NIO handler: frames SIP messages out of the byte stream (RFC 3261
-/// section 18.3), answers RFC 5626 keep-alives, hands each message to a script worker, and
-/// keeps the connection table up to date. Runs on the connection's event loop.
+/// section 18.3), answers RFC 5626 keep-alives, runs the script on each message (the event
+/// loop is the connection's reader, see `StreamReaders`), and keeps the connection table up
+/// to date. Runs on the connection's event loop.
 final class SIPStreamHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -61,7 +62,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
                     let receive = ReceiveInfo(
                         proto: socket.proto, source: connection.remote, local: socket.address, socket: socket,
                         connectionID: connection.id)
-                    transport.workers.submit(StreamJob(bytes: bytes, receive: receive, connection: connection))
+                    transport.workers.dispatch(bytes, receive: receive, on: context.eventLoop)
                 case .ping:
                     context.writeAndFlush(
                         wrapOutboundOut(context.channel.allocator.buffer(string: "\r\n")), promise: nil)

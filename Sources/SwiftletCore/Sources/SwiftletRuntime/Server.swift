@@ -121,6 +121,7 @@ public enum Server {
                 throw RuntimeError("initialisation of module '\(m.name)' failed: \(error)")
             }
         }
+        if config.openFilesLimit > 0 { try OpenFilesLimit.raise(to: config.openFilesLimit) }
         var listeners: [UDPListener] = []
         var sockets: [ListeningSocket] = []
         let tcpListen = config.listen.enumerated().filter { $0.element.proto == .tcp || $0.element.proto == .tls }
@@ -214,18 +215,17 @@ public enum Server {
             firstRank: rank, modules: loaded.modules, dispatcher: dispatcher, stop: stop, failed: failed,
             into: &threads)
         if let tcp {
-            let readers = tcp.workers.queues.count
+            let readers = tcp.workers.count
             CoreRPC.tcpInfo = { (readers, tcp.settings.maxConnections, tcp.table.count) }
-            for w in 0..<readers {
-                threads.append(
-                    startWorker(
-                        rank: rank, modules: loaded.modules, failed: failed,
-                        description: "tcp receiver (generic) child=\(w)", threadName: "tcp-recv-\(w)"
-                    ) {
-                        tcp.workers.run(w, dispatcher: dispatcher)
-                    })
-                rank += 1
+            let firstReader = rank
+            let modules = loaded.modules
+            tcp.workers.start(dispatcher: dispatcher) { w in
+                blockSignals(signals)
+                _ = initializeWorker(
+                    rank: firstReader + w, modules: modules, failed: failed,
+                    description: "tcp receiver (generic) child=\(w)", threadName: "tcp-recv-\(w)")
             }
+            rank += readers
         }
         for m in loaded.modules { try childInit(m, rank: ProcessRank.main) }
         startAsyncTaskWorkers(loaded, firstLogRank: rank + 1, failed: failed)
@@ -279,20 +279,40 @@ public enum Server {
         body: @escaping () -> Void
     ) -> pthread_t {
         startThread {
-            Log.setRank(rank)
-            ProcessTable.shared.registerCurrentThread(rank: rank, description: description, threadName: threadName)
-            for m in modules {
-                do {
-                    try childInit(m, rank: rank)
-                } catch {
-                    Log.log(.crit, "core", "\(error)")
-                    failed.set()
-                    kill(getpid(), SIGTERM)
-                    return
-                }
+            if initializeWorker(
+                rank: rank, modules: modules, failed: failed, description: description, threadName: threadName)
+            {
+                body()
             }
-            body()
         }
+    }
+
+    /// Makes the calling thread worker `rank`: its log rank, its entry in the process table,
+    /// `child_init(rank)` of every module. False (and the server stopping) when a
+    /// `child_init` failed.
+    static func initializeWorker(
+        rank: Int, modules: [LoadedModule], failed: StopFlag, description: String, threadName: String
+    ) -> Bool {
+        Log.setRank(rank)
+        ProcessTable.shared.registerCurrentThread(rank: rank, description: description, threadName: threadName)
+        for m in modules {
+            do {
+                try childInit(m, rank: rank)
+            } catch {
+                Log.log(.crit, "core", "\(error)")
+                failed.set()
+                kill(getpid(), SIGTERM)
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Blocks `signals` in the calling thread (threads created before the main thread blocked
+    /// them, as the stream readers' event loops, must not take them from `sigwait`).
+    static func blockSignals(_ signals: sigset_t) {
+        var set = signals
+        pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
     /// Kamailio's start-up summary of the sockets (with their advertised address) and aliases

@@ -7,7 +7,7 @@ import Synchronization
 final class ConnectionUpgradeSlot: Sendable {
     private struct State {
         var codec: StreamConnectionCodec?
-        var workers: StreamWorkerPool?
+        var workers: StreamReaders?
     }
     /// Fast path: false for every connection that speaks plain SIP.
     private let upgraded = Atomic<Bool>(false)
@@ -21,9 +21,9 @@ final class ConnectionUpgradeSlot: Sendable {
         return state.withLock { $0.codec }
     }
 
-    var workers: StreamWorkerPool? { state.withLock { $0.workers } }
+    var workers: StreamReaders? { state.withLock { $0.workers } }
 
-    func set(_ codec: StreamConnectionCodec, workers: StreamWorkerPool) {
+    func set(_ codec: StreamConnectionCodec, workers: StreamReaders) {
         state.withLock {
             $0.codec = codec
             $0.workers = workers
@@ -41,7 +41,7 @@ extension TCPConnection: StreamConnectionHandle {
 
     func deliver(_ message: [UInt8], proto: TransportProtocol) {
         let receive = ReceiveInfo(proto: proto, source: remote, local: socket.address, socket: socket, connectionID: id)
-        upgrade.workers?.submit(StreamJob(bytes: message, receive: receive, connection: self))
+        upgrade.workers?.dispatch(message, receive: receive, on: channel.eventLoop)
     }
 
     func close() { channel.close(promise: nil) }

@@ -16,13 +16,14 @@ struct TCPSettings: Sendable {
     var connectTimeout = 10
 }
 
-/// SIP over TCP (DESIGN.md section 4): SwiftNIO event loops own the connections and frame
-/// the messages; the script runs on `tcp_children` worker threads; replies and forwarded
-/// requests go out through the connection table, opening a connection when none exists.
+/// SIP over TCP (DESIGN.md section 4): `tcp_children` SwiftNIO event loops own the
+/// connections, frame the messages and run the script on them (`StreamReaders`); replies and
+/// forwarded requests go out through the connection table, opening a connection when none
+/// exists.
 final class TCPTransport: StreamSender, @unchecked Sendable {
     let settings: TCPSettings
     let table = TCPConnectionTable()
-    let workers: StreamWorkerPool
+    let workers: StreamReaders
     private let group: MultiThreadedEventLoopGroup
     private var servers: [Channel] = []
     /// The module's security layer for `tls:` sockets (set before binding them).
@@ -30,8 +31,8 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
 
     init(settings: TCPSettings) {
         self.settings = settings
-        workers = StreamWorkerPool(count: settings.workers)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.workers))
+        workers = StreamReaders(group: group)
     }
 
     /// Binds a TCP listener.
@@ -89,9 +90,24 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
                         SIPStreamHandler(transport: self, socket: socket, connectionID: id))
                 }
             }
+        let host = destination.address.ipString
+        let port = destination.address.port
+        if workers.isReaderThread {
+            // On a reader (a message that arrived over TCP/TLS/WS): connect asynchronously, as
+            // Kamailio's tcp_async, and send once connected; waiting here would stall every
+            // connection of this loop.
+            bootstrap.connect(host: host, port: port).whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+                case .failure(let error):
+                    Log.error("core", "cannot connect to \(destination): \(error)")
+                }
+            }
+            return true
+        }
         do {
-            let channel = try bootstrap.connect(host: destination.address.ipString, port: destination.address.port)
-                .wait()
+            let channel = try bootstrap.connect(host: host, port: port).wait()
             try channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).wait()
             return true
         } catch {
@@ -108,14 +124,14 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
         table.connection(to: address)?.socket
     }
 
-    /// The first step of shutdown: no new connections; the workers finish what is queued
-    /// (their replies still go out on the open connections), then stop.
+    /// The first step of shutdown: no new connections. The readers go on serving the open
+    /// connections (replies in flight still go out) until `closeConnections`.
     func stopAccepting() {
         for s in servers { try? s.close().wait() }
-        workers.close()
     }
 
-    /// The last step, after the workers stopped: closes every connection and the event loop.
+    /// The last step, after the other workers stopped: closes every connection and the event
+    /// loops.
     func closeConnections() {
         for c in table.all { try? c.channel.close().wait() }
         try? group.syncShutdownGracefully()
