@@ -108,12 +108,15 @@ let moduleLinkerSettings: [String: [LinkerSetting]] = [
 ]
 
 /// Modules on the stateful and dialog call paths (tm, rr, dialog and what the benchmark
-/// configurations load, and ladder, whose wire observers see every message):
+/// configurations load, ladder, whose wire observers see every message, and tls and websocket,
+/// which see every byte of their connections):
 /// release builds compile them without Swift's run-time exclusivity checks (a call into the
 /// runtime for most accesses to a class's stored `var`), as the core's targets are (together
 /// 13 % fewer instructions per stateful call). Debug builds (and the test suite) keep the
 /// checks, so an overlapping access still traps there.
-let hotModules: Set<String> = ["dialog", "ladder", "maxfwd", "pv", "rr", "siputils", "sl", "textops", "tm"]
+let hotModules: Set<String> = [
+    "dialog", "ladder", "maxfwd", "pv", "rr", "siputils", "sl", "textops", "tls", "tm", "websocket",
+]
 
 /// The release-only flag of `hotModules`.
 let uncheckedExclusivity: [SwiftSetting] = [

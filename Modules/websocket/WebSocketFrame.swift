@@ -84,18 +84,56 @@ struct WebSocketFrameReader {
         if length > Self.maxPayload { throw .tooBig }
         let total = maskStart + 4 + length
         guard buffer.count >= total else { return nil }
-        let mask = Array(buffer[maskStart..<maskStart + 4])
-        var payload = Array(buffer[maskStart + 4..<total])
-        for i in payload.indices { payload[i] ^= mask[i & 3] }
+        let payload = Self.unmask(buffer, maskAt: maskStart, count: length)
         buffer.removeFirst(total)
         return WebSocketFrame(fin: fin, opcode: opcode, payload: payload)
     }
 }
 
+extension WebSocketFrameReader {
+    /// The `count` payload bytes after the 4-byte mask at `maskAt`, unmasked (eight bytes at
+    /// a time with the mask repeated, then the rest byte by byte).
+    static func unmask(_ frame: [UInt8], maskAt: Int, count: Int) -> [UInt8] {
+        frame.withUnsafeBytes { src in
+            let mask = src.loadUnaligned(fromByteOffset: maskAt, as: UInt32.self)
+            let wide = UInt64(mask) | UInt64(mask) << 32
+            let start = maskAt + 4
+            return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+                let dst = UnsafeMutableRawBufferPointer(out)
+                var i = 0
+                while i + 8 <= count {
+                    dst.storeBytes(
+                        of: src.loadUnaligned(fromByteOffset: start + i, as: UInt64.self) ^ wide, toByteOffset: i,
+                        as: UInt64.self)
+                    i += 8
+                }
+                while i < count {
+                    dst[i] = src[start + i] ^ src[maskAt + (i & 3)]
+                    i += 1
+                }
+                initialized = count
+            }
+        }
+    }
+}
+
 extension Array where Element == UInt8 {
-    /// Whether the bytes are well-formed UTF-8 (what a text message must be).
+    /// Whether the bytes are well-formed UTF-8 (what a text message must be). SIP is mostly
+    /// ASCII: eight bytes at a time are checked for a high bit, and only from the first
+    /// non-ASCII byte on does the UTF-8 decoder run.
     var isValidUTF8: Bool {
-        var it = makeIterator()
+        let firstNonASCII: Int = withUnsafeBytes { raw in
+            let n = raw.count
+            var i = 0
+            while i + 8 <= n {
+                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
+                i += 8
+            }
+            while i < n, raw[i] < 0x80 { i += 1 }
+            return i
+        }
+        if firstNonASCII == count { return true }
+        var it = self[firstNonASCII...].makeIterator()
         var decoder = UTF8()
         while true {
             switch decoder.decode(&it) {

@@ -221,6 +221,13 @@ def bad(port, kind):
         ws.frame(1, b"", length=70000)  # header only: refused before the payload comes
     elif kind == "badutf8":
         ws.frame(1, b"OPTIONS sip:\xff\xfe SIP/2.0\r\n\r\n")
+    elif kind == "badutf8late":
+        # Valid two-byte characters, then a lead byte without its continuation, far in.
+        ws.frame(1, ("OPTIONS sip:x SIP/2.0\r\nSubject: Zo\u00eb \u00e9t\u00e9 ").encode() + b"\xc3(\r\n\r\n")
+    elif kind == "utf8ok":
+        # Non-ASCII in a header: answered in a text frame.
+        ws.send_sip(request("OPTIONS", "sip:nobody@127.0.0.1", "u", 1, "u1", "t1", "<sip:nobody@127.0.0.1>",
+                            extra="Subject: Zo\u00eb \u00e9t\u00e9\r\n"))
     elif kind == "opcode":
         ws.frame(3, b"x")
     elif kind == "close":
