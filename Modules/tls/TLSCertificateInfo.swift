@@ -74,6 +74,9 @@ struct TLSConnectionInfo: Sendable {
     var serverName: String?
     var peer: TLSCertificateInfo?
     var mine: TLSCertificateInfo?
+    /// The peer's verified certificate chain in PEM, the peer's own first
+    /// (SSL_get0_verified_chain); empty when its certificate was not verified.
+    var verifiedChain: [String] = []
     /// SSL_get_verify_result.
     var verifyResult = Int(X509_V_OK)
 
@@ -97,6 +100,15 @@ struct TLSConnectionInfo: Sendable {
         }
         if let m = SSL_get_certificate(ssl) { mine = TLSCertificateInfo(m) }
         verifyResult = Int(SSL_get_verify_result(ssl))
+        if peer != nil {
+            var pemBuf = [CChar](repeating: 0, count: 16384)
+            for i in 0..<swiftlet_ssl_verified_chain_count(ssl) {
+                guard let c = swiftlet_ssl_verified_chain_cert(ssl, i),
+                    swiftlet_x509_pem(c, &pemBuf, Int32(pemBuf.count)) >= 0
+                else { break }
+                verifiedChain.append(String(nulTerminated: pemBuf))
+            }
+        }
         ERR_clear_error()  // a missing name field leaves an error behind
     }
 

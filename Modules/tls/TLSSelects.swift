@@ -11,7 +11,7 @@ enum TLSSelects {
     /// Registers the `tls` table; the getters find the module of the message's configuration.
     static func register() {
         ModuleSelects.shared.register("tls") { (path: [SelectSegment], text: String) throws(FixupError) in
-            let get = try compile(path.map(\.name), text)
+            let get = try compile(path.map(\.name), text, chainIndex: path.last?.index)
             return { ctx in
                 guard let module = ctx.core.apis.lookup(StreamSecurityProvider.self) as? TLSModule,
                     let info = module.connection(ctx)?.info
@@ -22,7 +22,8 @@ enum TLSSelects {
     }
 
     /// The getter of the path after `tls` (lower-cased names, as the core passes them).
-    static func compile(_ names: [String], _ text: String) throws(FixupError) -> Getter {
+    /// `chainIndex`: the index of the last segment (`@tls.peer.verified_cert_chain[1]`).
+    static func compile(_ names: [String], _ text: String, chainIndex: Int? = nil) throws(FixupError) -> Getter {
         guard let first = names.first else { return { nonEmpty($0.cipherDescription) } }  // @tls: sel_desc
         let rest = Array(names.dropFirst())
         func leaf(_ g: @escaping Getter) throws(FixupError) -> Getter {
@@ -36,7 +37,13 @@ enum TLSSelects {
             if rest == ["bits"] { return { String($0.cipherBits) } }
             return try leaf { nonEmpty($0.cipher) }
         case "servername", "server_name": return try leaf { $0.serverName }
-        case "peer": return try certificate(rest, text, peer: true)
+        case "peer":
+            if rest == ["verified_cert_chain"] {
+                // sel_ssl_verified_cert_chain: certificate i of the verified chain, PEM.
+                guard let i = chainIndex else { throw unknown(text) }
+                return { info in i >= 0 && i < info.verifiedChain.count ? info.verifiedChain[i] : nil }
+            }
+            return try certificate(rest, text, peer: true)
         case "my", "me", "myself": return try certificate(rest, text, peer: false)
         default: throw unknown(text)
         }

@@ -109,6 +109,19 @@ static inline int swiftlet_x509_pem(X509 *cert, char *buf, int len) {
     return n;
 }
 
+/// The number of certificates in the peer's verified chain (SSL_get0_verified_chain, the
+/// peer's own first), 0 when the peer's certificate was not verified.
+static inline int swiftlet_ssl_verified_chain_count(const SSL *ssl) {
+    STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+    return chain ? sk_X509_num(chain) : 0;
+}
+
+/// Certificate `i` of the peer's verified chain (not owned by the caller).
+static inline X509 *swiftlet_ssl_verified_chain_cert(const SSL *ssl, int i) {
+    STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+    return chain ? sk_X509_value(chain, i) : NULL;
+}
+
 /// Loads the CRLs of a PEM file into the context's store and turns CRL checking on; the
 /// number loaded, or -1 when the file cannot be read.
 static inline int swiftlet_ssl_ctx_load_crl(SSL_CTX *ctx, const char *file) {

@@ -33,6 +33,9 @@ import Testing
                 request_route {
                     xlog("L_INFO", "SELECTS \(line) serial=$sel(tls.peer.sn) nb=$sel(tls.peer.not_before) desc=$sel(tls) END\\n");
                     if (@tls.peer.subject.cn == "alice") { xlog("L_INFO", "ALICE BY SELECT\\n"); }
+                    xlog("L_INFO", "CHAIN0 $(sel(tls.peer.verified_cert_chain[0]){s.encode.base64}) END\\n");
+                    xlog("L_INFO", "CHAIN1 $(sel(tls.peer.verified_cert_chain[1]){s.encode.base64}) END\\n");
+                    xlog("L_INFO", "CHAIN2 $sel(tls.peer.verified_cert_chain[2]) END\\n");
                     sl_send_reply("200", "OK");
                 }
                 """)
@@ -59,6 +62,18 @@ import Testing
         let serial = selectLine.components(separatedBy: "serial=")[1].components(separatedBy: " ")[0]
         #expect(!serial.isEmpty && serial.allSatisfy(\.isNumber), "\(selectLine)")
         #expect(selectLine.contains(" GMT desc=TLS_AES_256_GCM_SHA384"), "\(selectLine)")
+        // The verified chain: the client's certificate, then the CA that signed it; no third.
+        func chain(_ i: Int) -> String? {
+            guard server.waitForLog("CHAIN\(i) "),
+                let line = server.log.split(separator: "\n").first(where: { $0.contains("CHAIN\(i) ") })
+            else { return nil }
+            let b64 = line.components(separatedBy: "CHAIN\(i) ")[1].components(separatedBy: " END")[0]
+            return Data(base64Encoded: b64).map { String(decoding: $0, as: UTF8.self) } ?? b64
+        }
+        let pem = { (name: String) in (try? String(contentsOfFile: pki.file(name), encoding: .utf8)) ?? "" }
+        #expect(chain(0) == pem("client.pem"), "\(server.log)")
+        #expect(chain(1) == pem("ca.pem"), "\(server.log)")
+        #expect(chain(2) == "<null>", "\(server.log)")
     }
 
     @Test func withoutClientCertificateThePeerSelectsAreNull() throws {
@@ -74,6 +89,8 @@ import Testing
                 "sni=<null> peer=<null> psubj=<null> pcn=<null> pc=<null> po=<null> piss=<null> pisso=<null> "
                     + "pver=0 pexp=0 pss=0 pemail=<null> pv=<null> my=server.test"), "\(server.log)")
         #expect(!server.log.contains("ALICE BY SELECT"))
+        // No verified chain: null (base64 of null is the empty string).
+        #expect(server.waitForLog("CHAIN0  END"), "\(server.log)")
     }
 
     @Test func overUDPEveryTLSSelectIsNull() throws {
