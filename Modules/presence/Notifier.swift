@@ -34,8 +34,12 @@ extension PresenceModule {
 
     /// Sends a NOTIFY for `s` (`send_notify_request`): the current state of an active
     /// subscription (the body given, or built), none for a pending or terminated one;
-    /// `terminated` ends it with that reason.
-    func notify(_ s: Subscription, event: PresenceEvent, body given: [UInt8]?? = nil, terminated: String? = nil) {
+    /// `terminated` ends it with that reason. For a watcher-info event the body lists the
+    /// watchers of the presentity, or only `watcher` (a partial document).
+    func notify(
+        _ s: Subscription, event: PresenceEvent, body given: [UInt8]?? = nil, terminated: String? = nil,
+        watcher: Subscription? = nil
+    ) {
         guard let uac else { return }
         // The local CSeq goes up by one per NOTIFY (kept in the table while it is there).
         let updated = subscriptions.update(s.key, markDirty: settings.subsDBMode == 2) {
@@ -54,7 +58,9 @@ extension PresenceModule {
             reason = terminated ?? "timeout"
         }
         var body: [UInt8]? = nil
-        if status == .active {
+        if status == .active, !event.isPublished {
+            body = watcherInfoBody(s, winfo: event, version: updated?.version ?? s.version + 1, watcher: watcher)
+        } else if status == .active {
             body = given ?? notifyBody(uri: s.presentityURI, event: event)
             // The event's per-watcher rewrite (`aux_body_processing`) with the new version.
             if let b = body, let rewrite = event.perWatcherBody,

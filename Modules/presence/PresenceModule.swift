@@ -121,7 +121,8 @@ final class PresenceModule: PresenceAPI, @unchecked Sendable {
     /// gives `Min-Expires`.
     func replyError(_ ctx: MessageContext, _ code: Int, _ reason: String) {
         var headers = ""
-        if code == 489 { headers = "Allow-Events: " + events.map(\.name).joined(separator: ", ") + "\r\n" }
+        // The newest event first, as Kamailio's list (`add_event` puts each at its head).
+        if code == 489 { headers = "Allow-Events: " + events.reversed().map(\.name).joined(separator: ", ") + "\r\n" }
         if code == 423 { headers = "Min-Expires: \(settings.minExpires)\r\n" }
         reply(ctx, code, reason, headers: headers)
     }

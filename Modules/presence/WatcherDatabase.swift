@@ -117,6 +117,17 @@ struct WatcherDatabase {
             ])
     }
 
+    /// The pending watchers of a presentity's event (`add_waiting_watchers`' query).
+    func pendingWatchers(presentity: String, event: String) throws(DatabaseError) -> [(user: String, domain: String)] {
+        let r = try db.query(
+            watchersTable, columns: ["watcher_username", "watcher_domain"],
+            where: [
+                .init("presentity_uri", .equal, .string(presentity)), .init("event", .equal, .string(event)),
+                .init("status", .equal, .int(PresenceSubscriptionStatus.pending.rawValue)),
+            ])
+        return r.rows.map { ($0[0].textValue ?? "", $0[1].textValue ?? "") }
+    }
+
     /// Removes pending watchers older than a day (`ps_watchers_db_timer_clean`).
     func cleanPendingWatchers(now: Int) throws(DatabaseError) {
         try db.delete(

@@ -75,7 +75,7 @@ extension DatabaseSuites {
                 ], to: server.port)
             let bad = try alice.expect("SIP/2.0 ")
             #expect(bad.firstLine == "SIP/2.0 489 Bad Event")
-            #expect(bad.headers("Allow-Events") == ["presence"])
+            #expect(bad.headers("Allow-Events") == ["xcap-diff, presence.winfo, presence"])
         }
 
         /// The stock configuration with `loadmodule "presence_dialoginfo.so"` added after
