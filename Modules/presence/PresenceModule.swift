@@ -62,7 +62,9 @@ final class PresenceModule: PresenceAPI, @unchecked Sendable {
             let w = WatcherDatabase(
                 db: db, activeTable: settings.activeWatchersTable, watchersTable: settings.watchersTable)
             watchers = w
-            if settings.subsDBMode != 0 {
+            if settings.subsDBMode == 3 {
+                subscriptions.keepInDatabase(w)
+            } else if settings.subsDBMode != 0 {
                 for s in try w.load() where s.expires >= now - settings.expiresOffset {
                     subscriptions.store(s, markDirty: false)
                 }

@@ -61,8 +61,28 @@ struct WatcherDatabase {
     }
 
     /// Every stored subscription (`restore_db_subs`).
-    func load() throws(DatabaseError) -> [Subscription] {
-        let r = try db.query(activeTable)
+    func load() throws(DatabaseError) -> [Subscription] { try subscriptions(where: []) }
+
+    /// The stored subscription of a dialog.
+    func find(_ k: SubscriptionKey) throws(DatabaseError) -> Subscription? {
+        try subscriptions(where: Self.keyConditions(k)).first
+    }
+
+    /// The stored subscriptions to `uri`'s `event`.
+    func subscriptions(of uri: String, event: String) throws(DatabaseError) -> [Subscription] {
+        try subscriptions(where: [
+            .init("presentity_uri", .equal, .string(uri)), .init("event", .equal, .string(event)),
+        ])
+    }
+
+    /// The stored subscriptions that expired before `time`.
+    func expired(before time: Int) throws(DatabaseError) -> [Subscription] {
+        try subscriptions(where: [.init("expires", .less, .int(time))])
+    }
+
+    /// The rows matching `conditions`, ordered by id (insertion order).
+    func subscriptions(where conditions: [DatabaseCondition]) throws(DatabaseError) -> [Subscription] {
+        let r = try db.query(activeTable, where: conditions, orderBy: "id")
         return r.rows.indices.map { i in
             func text(_ c: String) -> String { r[i, c].textValue ?? "" }
             func int(_ c: String) -> Int { r[i, c].intValue ?? 0 }
