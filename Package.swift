@@ -42,6 +42,7 @@ let modules: [String] = [
     "permissions",
     "pike",
     "presence",
+    "presence_dialoginfo",
     "presence_xml",
     "pv",
     "regex",

@@ -3,11 +3,14 @@ import SwiftletSDK
 /// The NOTIFYs (Kamailio's notify.c): their body from the stored publications, their
 /// headers, and what their replies do.
 extension PresenceModule {
-    /// NOTIFYs every active watcher of `uri`'s `event` (`publ_notify`).
-    func notifyWatchers(uri: String, event: PresenceEvent) {
+    /// NOTIFYs every active watcher of `uri`'s `event` (`publ_notify`). When the event's
+    /// aggregation gives no body, the PUBLISH's own body (`published`) is sent, as Kamailio's
+    /// `notify_body ? notify_body : body`.
+    func notifyWatchers(uri: String, event: PresenceEvent, published: [UInt8]? = nil) {
         let active = subscriptions.watchers(of: uri, event: event.name).filter { $0.status == .active }
         guard !active.isEmpty else { return }
-        let body = notifyBody(uri: uri, event: event)
+        var body = notifyBody(uri: uri, event: event)
+        if body == nil, let published, !published.isEmpty { body = published }
         for s in active { notify(s, event: event, body: .some(body)) }
     }
 
@@ -31,15 +34,19 @@ extension PresenceModule {
 
     /// Sends a NOTIFY for `s` (`send_notify_request`): the current state of an active
     /// subscription (the body given, or built), none for a pending or terminated one;
-    /// `terminated` ends it with that reason.
-    func notify(_ s: Subscription, event: PresenceEvent, body given: [UInt8]?? = nil, terminated: String? = nil) {
+    /// `terminated` ends it with that reason. For a watcher-info event the body lists the
+    /// watchers of the presentity, or only `watcher` (a partial document).
+    func notify(
+        _ s: Subscription, event: PresenceEvent, body given: [UInt8]?? = nil, terminated: String? = nil,
+        watcher: Subscription? = nil
+    ) {
         guard let uac else { return }
         // The local CSeq goes up by one per NOTIFY (kept in the table while it is there).
-        let cseq =
-            subscriptions.update(s.key, markDirty: settings.subsDBMode == 2) {
-                $0.localCSeq += 1
-                $0.version += 1
-            }?.localCSeq ?? s.localCSeq + 1
+        let updated = subscriptions.update(s.key, markDirty: settings.subsDBMode == 2) {
+            $0.localCSeq += 1
+            $0.version += 1
+        }
+        let cseq = updated?.localCSeq ?? s.localCSeq + 1
         if settings.subsDBMode == 1, terminated == nil, let current = subscriptions.find(s.key) {
             try? watchers?.update(current, now: now)
         }
@@ -51,8 +58,16 @@ extension PresenceModule {
             reason = terminated ?? "timeout"
         }
         var body: [UInt8]? = nil
-        if status == .active {
+        if status == .active, !event.isPublished {
+            body = watcherInfoBody(s, winfo: event, version: updated?.version ?? s.version + 1, watcher: watcher)
+        } else if status == .active {
             body = given ?? notifyBody(uri: s.presentityURI, event: event)
+            // The event's per-watcher rewrite (`aux_body_processing`) with the new version.
+            if let b = body, let rewrite = event.perWatcherBody,
+                let rewritten = rewrite(b, updated?.version ?? s.version + 1)
+            {
+                body = rewritten
+            }
         }
         var headers = "Max-Forwards: 70\r\nEvent: \(event.name)"
         if !s.eventID.isEmpty { headers += ";id=\(s.eventID)" }

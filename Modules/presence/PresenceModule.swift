@@ -62,7 +62,9 @@ final class PresenceModule: PresenceAPI, @unchecked Sendable {
             let w = WatcherDatabase(
                 db: db, activeTable: settings.activeWatchersTable, watchersTable: settings.watchersTable)
             watchers = w
-            if settings.subsDBMode != 0 {
+            if settings.subsDBMode == 3 {
+                subscriptions.keepInDatabase(w)
+            } else if settings.subsDBMode != 0 {
                 for s in try w.load() where s.expires >= now - settings.expiresOffset {
                     subscriptions.store(s, markDirty: false)
                 }
@@ -121,7 +123,8 @@ final class PresenceModule: PresenceAPI, @unchecked Sendable {
     /// gives `Min-Expires`.
     func replyError(_ ctx: MessageContext, _ code: Int, _ reason: String) {
         var headers = ""
-        if code == 489 { headers = "Allow-Events: " + events.map(\.name).joined(separator: ", ") + "\r\n" }
+        // The newest event first, as Kamailio's list (`add_event` puts each at its head).
+        if code == 489 { headers = "Allow-Events: " + events.reversed().map(\.name).joined(separator: ", ") + "\r\n" }
         if code == 423 { headers = "Min-Expires: \(settings.minExpires)\r\n" }
         reply(ctx, code, reason, headers: headers)
     }

@@ -17,7 +17,7 @@ struct PresenceSettings {
     var minExpiresAction = 1
     /// Contact of the NOTIFYs and of the SUBSCRIBE replies instead of the receiving socket.
     var serverAddress = ""
-    /// 0: memory only, 1: write-through, 2: write-back (`subs_db_mode`).
+    /// 0: memory only, 1: write-through, 2: write-back, 3: database only (`subs_db_mode`).
     var subsDBMode = 2
     /// 0: presentities only in the database; 1: plus an in-memory index (`publ_cache`).
     var publCache = 1
@@ -60,8 +60,8 @@ struct PresenceSettings {
         if maxExpires <= 0 { maxExpires = 3600 }
         if cleanPeriod <= 0 { cleanPeriod = 100 }
         if dbUpdatePeriod <= 0 { dbUpdatePeriod = 100 }
-        guard (0...2).contains(subsDBMode) else {
-            throw FixupError("presence: subs_db_mode \(subsDBMode) is not supported (0, 1 or 2)")
+        guard (0...3).contains(subsDBMode) else {
+            throw FixupError("presence: subs_db_mode \(subsDBMode) is not supported (0, 1, 2 or 3)")
         }
         guard publCache == 0 || publCache == 1 else {
             throw FixupError("presence: publ_cache \(publCache) is not supported (0 or 1)")

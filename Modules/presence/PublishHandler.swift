@@ -80,6 +80,16 @@ extension PresenceModule {
         let etag = generateETag(publications: 0)
         let t = now
         if expires > 0 {
+            // The dialog event: a publication of a dialog replaces the stored ones of the
+            // same dialog id (`delete_presentity_if_dialog_id_exists`).
+            if let dialogID = event.dialogID, let id = dialogID(body) {
+                for old in try presentities.publications(
+                    user: owner.user, domain: owner.host, event: event.name, now: Int.min)
+                where dialogID(old.body) == id {
+                    try presentities.delete(old)
+                    break
+                }
+            }
             let p = Presentity(
                 user: owner.user, domain: owner.host, event: event.name, etag: etag, expires: t + expires,
                 receivedTime: t, body: body, sender: sender ?? "", priority: 0,
@@ -87,7 +97,7 @@ extension PresenceModule {
             try presentities.insert(p)
         }
         replyPublished(ctx, expires: expires, etag: etag)
-        notifyWatchers(uri: "sip:\(owner.user)@\(owner.host)", event: event)
+        notifyWatchers(uri: "sip:\(owner.user)@\(owner.host)", event: event, published: body)
         return 1
     }
 
@@ -105,8 +115,22 @@ extension PresenceModule {
         let uri = "sip:\(owner.user)@\(owner.host)"
         if expires <= 0 {
             replyPublished(ctx, expires: 0, etag: etag)
-            try presentities.delete(old)
-            notifyWatchers(uri: uri, event: event)
+            if event.dialogID != nil {
+                // Kamailio NOTIFYs before it deletes: for the dialog event (whose aggregation
+                // has no offline state) the watchers get the removed publication's last state.
+                notifyWatchers(uri: uri, event: event, published: body)
+                try presentities.delete(old)
+            } else {
+                try presentities.delete(old)
+                notifyWatchers(uri: uri, event: event, published: body)
+            }
+            return 1
+        }
+        // The dialog event: a publication whose dialogs are all terminated is not refreshed
+        // (`ps_match_dialog_state(presentity, "terminated")`).
+        if let isTerminated = event.isTerminated, isTerminated(old.body) {
+            Log.warning("presence", "Trying to update an already terminated state. Skipping update.")
+            replyPublished(ctx, expires: expires, etag: etag)
             return 1
         }
         var newTag = etag
@@ -118,7 +142,7 @@ extension PresenceModule {
         try presentities.refresh(
             old, etag: newTag, expires: t + expires, receivedTime: t, body: body.isEmpty ? nil : body, sender: sender)
         replyPublished(ctx, expires: expires, etag: newTag)
-        notifyWatchers(uri: uri, event: event)
+        notifyWatchers(uri: uri, event: event, published: body)
         return 1
     }
 }

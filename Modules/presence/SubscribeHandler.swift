@@ -167,7 +167,20 @@ extension PresenceModule {
             if settings.subsDBMode == 1 { try watchers?.insert(stored, now: now) }
         }
         replySubscribed(ctx, s, event, expires: relative)
-        if settings.sendFastNotify != 0 { notify(stored, event: event) }
+        notifyAfterReply(stored, event, expires: relative)
+    }
+
+    /// The NOTIFYs after the 2xx of a SUBSCRIBE that does not end the subscription: with a
+    /// watcher-info peer (`presence.winfo` for `presence`), its subscribers first learn of
+    /// this watcher (a partial document), then the watcher gets its NOTIFY; otherwise the
+    /// NOTIFY goes only with `send_fast_notify`.
+    private func notifyAfterReply(_ s: Subscription, _ event: PresenceEvent, expires: Int) {
+        if event.isPublished, expires != 0, let winfo = watcherInfoPeer(of: event) {
+            notifyWatcherInfo(uri: s.presentityURI, winfo: winfo, watcher: s)
+            notify(s, event: event)
+        } else if settings.sendFastNotify != 0 {
+            notify(s, event: event)
+        }
     }
 
     private func refreshSubscription(_ ctx: MessageContext, _ s: Subscription, _ event: PresenceEvent) throws {
@@ -176,6 +189,10 @@ extension PresenceModule {
             var gone = subscriptions.remove(s.key, remember: settings.subsDBMode == 2) ?? s
             if settings.subsDBMode == 1 { try watchers?.delete(s.key) }
             replySubscribed(ctx, s, event, expires: 0)
+            // The watcher-info subscribers get the full list without this watcher.
+            if event.isPublished, let winfo = watcherInfoPeer(of: event) {
+                notifyWatcherInfo(uri: s.presentityURI, winfo: winfo, watcher: nil)
+            }
             gone.remoteCSeq = s.remoteCSeq
             gone.contact = s.contact
             gone.expires = now
@@ -190,6 +207,6 @@ extension PresenceModule {
         guard let updated else { throw Refusal(code: 481, reason: "Subscription does not exist") }
         if settings.subsDBMode == 1 { try watchers?.update(updated, now: now) }
         replySubscribed(ctx, updated, event, expires: relative)
-        if settings.sendFastNotify != 0 { notify(updated, event: event) }
+        notifyAfterReply(updated, event, expires: relative)
     }
 }

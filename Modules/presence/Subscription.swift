@@ -82,13 +82,24 @@ final class SubscriptionTable: @unchecked Sendable {
     private(set) var inserted: Set<SubscriptionKey> = []
     private(set) var deleted: [Subscription] = []
 
+    /// `subs_db_mode` 3: every operation reads and writes `active_watchers`, nothing is kept
+    /// in memory (set in mod_init, before the workers run).
+    private(set) var database: WatcherDatabase?
+
     private static func index(_ uri: String, _ event: String) -> String { uri.lowercased() + "\u{0}" + event }
 
+    /// Keeps the subscriptions in the database only (`subs_db_mode` 3).
+    func keepInDatabase(_ db: WatcherDatabase) { database = db }
+
     /// The subscription of a dialog.
-    func find(_ key: SubscriptionKey) -> Subscription? { lock.locked { byKey[key] } }
+    func find(_ key: SubscriptionKey) -> Subscription? {
+        if let database { return databaseFind(database, key) }
+        return lock.locked { byKey[key] }
+    }
 
     /// Inserts or replaces a subscription; `isNew` marks it for an INSERT in write-back mode.
     func store(_ s: Subscription, isNew: Bool = false, markDirty: Bool = true) {
+        if let database { return databaseStore(database, s) }
         lock.locked {
             let k = s.key
             byKey[k] = s
@@ -101,7 +112,8 @@ final class SubscriptionTable: @unchecked Sendable {
     /// Changes a subscription under the lock; returns it as changed, nil when it is gone.
     @discardableResult
     func update(_ key: SubscriptionKey, markDirty: Bool = true, _ body: (inout Subscription) -> Void) -> Subscription? {
-        lock.locked {
+        if let database { return databaseUpdate(database, key, body) }
+        return lock.locked {
             guard var s = byKey[key] else { return nil }
             body(&s)
             byKey[key] = s
@@ -113,7 +125,8 @@ final class SubscriptionTable: @unchecked Sendable {
     /// Removes a subscription; returns it when it was there.
     @discardableResult
     func remove(_ key: SubscriptionKey, remember: Bool = false) -> Subscription? {
-        lock.locked {
+        if let database { return databaseRemove(database, key) }
+        return lock.locked {
             guard let s = byKey.removeValue(forKey: key) else { return nil }
             let i = Self.index(s.presentityURI, s.event)
             byPresentity[i]?.remove(key)
@@ -126,16 +139,24 @@ final class SubscriptionTable: @unchecked Sendable {
 
     /// The subscriptions to `uri`'s `event`.
     func watchers(of uri: String, event: String) -> [Subscription] {
-        lock.locked { (byPresentity[Self.index(uri, event)] ?? []).compactMap { byKey[$0] } }
+        if let database { return databaseWatchers(database, uri, event) }
+        return lock.locked { (byPresentity[Self.index(uri, event)] ?? []).compactMap { byKey[$0] } }
     }
 
     /// Every subscription.
-    var all: [Subscription] { lock.locked { Array(byKey.values) } }
+    var all: [Subscription] {
+        if let database { return databaseAll(database) }
+        return lock.locked { Array(byKey.values) }
+    }
 
-    var count: Int { lock.locked { byKey.count } }
+    var count: Int {
+        if database != nil { return all.count }
+        return lock.locked { byKey.count }
+    }
 
     /// Removes and returns the subscriptions that expired before `time`.
     func removeExpired(before time: Int) -> [Subscription] {
+        if let database { return databaseRemoveExpired(database, before: time) }
         let keys = lock.locked { byKey.values.filter { $0.expires < time }.map(\.key) }
         return keys.compactMap { remove($0) }
     }

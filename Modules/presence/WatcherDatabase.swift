@@ -61,8 +61,28 @@ struct WatcherDatabase {
     }
 
     /// Every stored subscription (`restore_db_subs`).
-    func load() throws(DatabaseError) -> [Subscription] {
-        let r = try db.query(activeTable)
+    func load() throws(DatabaseError) -> [Subscription] { try subscriptions(where: []) }
+
+    /// The stored subscription of a dialog.
+    func find(_ k: SubscriptionKey) throws(DatabaseError) -> Subscription? {
+        try subscriptions(where: Self.keyConditions(k)).first
+    }
+
+    /// The stored subscriptions to `uri`'s `event`.
+    func subscriptions(of uri: String, event: String) throws(DatabaseError) -> [Subscription] {
+        try subscriptions(where: [
+            .init("presentity_uri", .equal, .string(uri)), .init("event", .equal, .string(event)),
+        ])
+    }
+
+    /// The stored subscriptions that expired before `time`.
+    func expired(before time: Int) throws(DatabaseError) -> [Subscription] {
+        try subscriptions(where: [.init("expires", .less, .int(time))])
+    }
+
+    /// The rows matching `conditions`, ordered by id (insertion order).
+    func subscriptions(where conditions: [DatabaseCondition]) throws(DatabaseError) -> [Subscription] {
+        let r = try db.query(activeTable, where: conditions, orderBy: "id")
         return r.rows.indices.map { i in
             func text(_ c: String) -> String { r[i, c].textValue ?? "" }
             func int(_ c: String) -> Int { r[i, c].intValue ?? 0 }
@@ -115,6 +135,17 @@ struct WatcherDatabase {
                 ("watcher_domain", .string(domain)), ("event", .string(event)), ("status", .int(status.rawValue)),
                 ("reason", reason.isEmpty ? .null : .string(reason)), ("inserted_time", .int(now)),
             ])
+    }
+
+    /// The pending watchers of a presentity's event (`add_waiting_watchers`' query).
+    func pendingWatchers(presentity: String, event: String) throws(DatabaseError) -> [(user: String, domain: String)] {
+        let r = try db.query(
+            watchersTable, columns: ["watcher_username", "watcher_domain"],
+            where: [
+                .init("presentity_uri", .equal, .string(presentity)), .init("event", .equal, .string(event)),
+                .init("status", .equal, .int(PresenceSubscriptionStatus.pending.rawValue)),
+            ])
+        return r.rows.map { ($0[0].textValue ?? "", $0[1].textValue ?? "") }
     }
 
     /// Removes pending watchers older than a day (`ps_watchers_db_timer_clean`).

@@ -10,6 +10,9 @@ final class PresenceXMLModule: @unchecked Sendable {
     var disablePresence = 0
     var forceDummyPresence = 0
     var defaultExpires = 3600
+    var disableWinfo = 0
+    var disableBLA = 1
+    var disableXCAPDiff = 0
 
     var exports: ModuleExports {
         let e = ModuleExports(name: "presence_xml")
@@ -22,6 +25,9 @@ final class PresenceXMLModule: @unchecked Sendable {
             int("disable_presence") { self.disablePresence = $0 },
             int("force_dummy_presence") { self.forceDummyPresence = $0 },
             int("default_expires") { self.defaultExpires = $0 },
+            int("disable_winfo") { self.disableWinfo = $0 },
+            int("disable_bla") { self.disableBLA = $0 },
+            int("disable_xcapdiff") { self.disableXCAPDiff = $0 },
         ]
         e.initialize = { context in try self.start(context) }
         return e
@@ -51,6 +57,22 @@ final class PresenceXMLModule: @unchecked Sendable {
             }
             event.authorize = { _, _ in active ? .active : .pending }
             try presence.addEvent(event)
+        }
+        if disableWinfo == 0 {
+            // Watcher information (`WINFO_TYPE`): presence builds its bodies.
+            try presence.addEvent(
+                PresenceEvent(
+                    name: "presence.winfo", contentType: "application/watcherinfo+xml",
+                    defaultExpires: defaultExpires, isPublished: false))
+        }
+        if disableBLA == 0 {
+            throw FixupError("presence_xml: disable_bla 0 (the dialog;sla event) is not supported yet")
+        }
+        if disableXCAPDiff == 0 {
+            try presence.addEvent(
+                PresenceEvent(
+                    name: "xcap-diff", contentType: "application/xcap-diff+xml", defaultExpires: defaultExpires,
+                    isPublished: true))
         }
     }
 }

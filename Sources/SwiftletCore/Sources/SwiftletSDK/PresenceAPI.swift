@@ -41,6 +41,16 @@ public struct PresenceEvent: Sendable {
     public var aggregate: (@Sendable (_ user: String, _ domain: String, _ bodies: [[UInt8]]) -> [UInt8]?)?
     /// The status of a new watcher without a row in `watchers` (`get_auth_status`).
     public var authorize: (@Sendable (_ watcherURI: String, _ presentityURI: String) -> PresenceSubscriptionStatus)?
+    /// Rewrites the NOTIFY body for one watcher (`aux_body_processing`), given the
+    /// subscription's version after the increment of this NOTIFY; nil keeps the body.
+    public var perWatcherBody: (@Sendable (_ body: [UInt8], _ version: Int) -> [UInt8]?)?
+    /// For the `dialog` event (Kamailio's `EVENT_DIALOG` handling in presence): the `id` of
+    /// the first `<dialog>` of a published body (`check_if_dialog`). A new publication
+    /// replaces the stored ones of the presentity with the same id.
+    public var dialogID: (@Sendable (_ body: [UInt8]) -> String?)?
+    /// For the `dialog` event: true when every dialog of a stored body is `terminated`
+    /// (`ps_match_dialog_state`); a refresh of such a publication changes nothing.
+    public var isTerminated: (@Sendable (_ body: [UInt8]) -> Bool)?
 
     public init(
         name: String, contentType: String, defaultExpires: Int = 3600, isPublished: Bool = true,
