@@ -64,6 +64,11 @@ final class DebuggerModule: @unchecked Sendable {
                     if v != 0 { throw FixupError("can't find cfgt module") }
                 }),
         ]
+        e.functions = [
+            ScriptFunction("dbg_sip_msg", parameters: 0...2, routes: [.request, .coreOnReply, .tmOnReply]) {
+                (args: [ScriptArgument]) throws(FixupError) -> ScriptAction in try self.fixupSipMsg(args)
+            }
+        ]
         e.rpcs = DebuggerRPC(module: self).commands
         e.provide(tracer, as: ScriptActionTracer.self)
         e.initialize = { context in

@@ -89,6 +89,12 @@ extension RegistrarModule {
             if let next = nextHop(ctx, c) { ctx.destinationURI = next }
             let path = lookupPath(ctx, c)
             if !path.isEmpty { ctx.binding.path = path }
+            // Kamailio's set_instance/reg_id/set_ruid/set_ua: each only when the contact has it
+            // (reg_id always).
+            if !c.instance.isEmpty { ctx.binding.instance = c.instance }
+            ctx.binding.regID = c.regID
+            if !c.ruid.isEmpty { ctx.binding.ruid = c.ruid }
+            if !c.userAgent.isEmpty { ctx.binding.userAgent = c.userAgent }
             ctx.branchFlags |= UInt64(c.cflags)
             if !c.socket.isEmpty, let s = LocalSockets.find(listen: c.socket) { ctx.forcedSendSocket = s }
             index += 1
@@ -99,9 +105,18 @@ extension RegistrarModule {
             ctx.branches.append(
                 Branch(
                     uri: c.address, destinationURI: nextHop(ctx, c), q: c.q == UsrlocContact.qUnspecified ? nil : c.q,
-                    flags: UInt64(c.cflags), sendSocket: socket, binding: ContactBinding(path: lookupPath(ctx, c))))
+                    flags: UInt64(c.cflags), sendSocket: socket, binding: branchBinding(ctx, c)))
         }
         return ret
+    }
+
+    /// What a branch appended for a contact keeps of it (Kamailio's `ksr_push_branch` from
+    /// `lookup()`): its path vector, instance and reg-id (only with an instance), ruid and
+    /// User-Agent.
+    func branchBinding(_ ctx: MessageContext, _ c: UsrlocContact) -> ContactBinding {
+        ContactBinding(
+            instance: c.instance, regID: c.instance.isEmpty ? 0 : c.regID, ruid: c.ruid, userAgent: c.userAgent,
+            path: lookupPath(ctx, c))
     }
 
     /// The destination of a contact: the first Path hop (the second when the first is this
@@ -110,7 +125,7 @@ extension RegistrarModule {
         if !c.path.isEmpty {
             var hops = Self.pathURIs(c.path)
             if settings.pathCheckLocal, let first = hops.first, let u = SIPURI(first),
-                ctx.core.isMyself(u.host, u.port ?? 0)
+                ctx.core.isMyself(u.host, nil)
             {
                 hops.removeFirst()
             }
@@ -125,7 +140,7 @@ extension RegistrarModule {
     func lookupPath(_ ctx: MessageContext, _ c: UsrlocContact) -> String {
         guard !c.path.isEmpty else { return "" }
         guard settings.pathCheckLocal, let first = Self.pathURIs(c.path).first, let u = SIPURI(first),
-            ctx.core.isMyself(u.host, u.port ?? 0)
+            ctx.core.isMyself(u.host, nil)
         else { return c.path }
         // Past `<first>,` as Kamailio skips it.
         guard let close = c.path.firstIndex(of: ">") else { return "" }
@@ -145,22 +160,27 @@ extension RegistrarModule {
     }
 
     /// Kamailio's `lookup_branches`: `lookup()` for the R-URI and for every branch added
-    /// before that has no destination, socket or flags of its own.
+    /// before that has no destination, path, socket or flags of its own. The looked-up branch
+    /// keeps the contact's ruid, instance and User-Agent too (Kamailio copies only URI,
+    /// destination, path, q, socket and flags).
     func lookupBranches(_ ctx: MessageContext, _ d: UsrlocDomain) -> Int {
         let start = ctx.branches.count
         var ret = lookup(ctx, d, uri: nil, rewrite: true)
         if start == 0 { return ret }
         var found = ret > 0
         let saved = (ctx.newRequestURI, ctx.destinationURI, ctx.forcedSendSocket, ctx.branchFlags)
-        let savedPath = ctx.binding.path
+        let savedBinding = ctx.binding
+        let savedQ = RegistrarThreadState.current.ruriQ
         for i in 0..<start {
             let b = ctx.branches[i]
-            guard !b.uri.isEmpty, b.destinationURI == nil, b.sendSocket == nil, b.flags == 0 else { continue }
+            guard !b.uri.isEmpty, b.destinationURI?.isEmpty ?? true, b.binding.path.isEmpty, b.sendSocket == nil,
+                b.flags == 0
+            else { continue }
             ctx.newRequestURI = b.uri
             ctx.destinationURI = nil
             ctx.forcedSendSocket = nil
             ctx.branchFlags = 0
-            ctx.binding.path = ""
+            ctx.binding = ContactBinding()
             ret = lookup(ctx, d, uri: nil, rewrite: true)
             if ret > 0 {
                 found = true
@@ -169,11 +189,12 @@ extension RegistrarModule {
                     uri: ctx.newRequestURI ?? b.uri, destinationURI: ctx.destinationURI,
                     q: q == UsrlocContact.qUnspecified ? nil : q,
                     flags: ctx.branchFlags, sendSocket: ctx.forcedSendSocket,
-                    binding: ContactBinding(path: ctx.binding.path))
+                    binding: ctx.binding)
             }
         }
         (ctx.newRequestURI, ctx.destinationURI, ctx.forcedSendSocket, ctx.branchFlags) = saved
-        ctx.binding.path = savedPath
+        ctx.binding = savedBinding
+        RegistrarThreadState.current.ruriQ = savedQ
         return found ? 1 : ret
     }
 

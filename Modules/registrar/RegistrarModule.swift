@@ -60,11 +60,9 @@ final class RegistrarModule {
             if let avp = self.settings.receivedAVP, !avp.isEmpty {
                 self.receivedAVP = try PseudoVariableRegistry.shared.compile(avp)
             }
+            self.registerExpiredEvent(context.core)
         }
-        accepted = try? Counters.shared.register(
-            group: "registrar", name: "accepted_regs", description: "Accepted registrations")
-        rejected = try? Counters.shared.register(
-            group: "registrar", name: "rejected_regs", description: "Rejected registrations")
+        registerStatistics()
         return e
     }
 

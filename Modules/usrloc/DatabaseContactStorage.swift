@@ -151,16 +151,24 @@ final class DatabaseContactStorage: ContactStorage, @unchecked Sendable {
         ]
     }
 
-    /// Deletes the rows that expired before `now` (Kamailio's `db_timer_udomain`: `expires`
-    /// before now + 1 and not 0, which marks a permanent contact); the number deleted.
-    func deleteExpired(domain: String, now: Int) throws(UsrlocError) -> Int {
+    /// The conditions of the rows the timer removes (Kamailio's `db_timer_udomain`): `expires`
+    /// before now + 1 - `delay` (`rm_expired_delay`) and not 0, which marks a permanent contact.
+    static func expiredConditions(now: Int, delay: Int) -> [DatabaseCondition] {
+        [
+            DatabaseCondition("expires", .less, .datetime(now + 1 - delay)),
+            DatabaseCondition("expires", .notEqual, .datetime(0)),
+        ]
+    }
+
+    /// The rows the timer will remove (for the contact-expired callbacks).
+    func expiredRecords(domain: String, now: Int, delay: Int) throws(UsrlocError) -> [UsrlocRecord] {
+        try records(domain, where: Self.expiredConditions(now: now, delay: delay))
+    }
+
+    /// Deletes the rows that expired (see `expiredConditions`); the number deleted.
+    func deleteExpired(domain: String, now: Int, delay: Int) throws(UsrlocError) -> Int {
         do {
-            return try db.delete(
-                domain,
-                where: [
-                    DatabaseCondition("expires", .less, .datetime(now + 1)),
-                    DatabaseCondition("expires", .notEqual, .datetime(0)),
-                ])
+            return try db.delete(domain, where: Self.expiredConditions(now: now, delay: delay))
         } catch {
             throw UsrlocError("\(error)")
         }

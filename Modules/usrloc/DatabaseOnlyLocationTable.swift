@@ -84,18 +84,35 @@ final class DatabaseOnlyLocationTable: LocationTable, @unchecked Sendable {
         }
     }
 
-    /// Deletes the expired rows; returns none (the rows are gone without being read, as in
-    /// Kamailio when no contact-expired callback is registered).
+    /// Deletes the rows expired more than `delay` seconds ago (`rm_expired_delay`); with
+    /// `reportExpired` (a contact-expired callback is registered) reads them first and returns
+    /// them, as Kamailio's `udomain_contact_expired_cb` before `db_timer_udomain`. Otherwise the
+    /// rows are gone without being read.
     @discardableResult
-    override func expire(now: Int) -> [(aor: String, contact: UsrlocContact)] {
+    override func expire(now: Int, delay: Int = 0, reportExpired: Bool = true) -> [(
+        aor: String, contact: UsrlocContact
+    )] {
         guard let database else { return [] }
+        var expired: [(aor: String, contact: UsrlocContact)] = []
+        if reportExpired {
+            do {
+                for r in try database.expiredRecords(domain: name, now: now, delay: delay) {
+                    for c in r.contacts { expired.append((r.aor, c)) }
+                }
+            } catch {
+                Log.error("usrloc", "failed to read expired contacts from table \(name): \(error)")
+            }
+        }
         do {
-            let n = try database.deleteExpired(domain: name, now: now)
-            if n > 0 { Log.debug("usrloc", "deleted \(n) expired contacts from table \(name)") }
+            let n = try database.deleteExpired(domain: name, now: now, delay: delay)
+            if n > 0 {
+                Log.debug("usrloc", "deleted \(n) expired contacts from table \(name)")
+                expiredCounter?.add(n)
+            }
         } catch {
             Log.error("usrloc", "failed to delete expired contacts from table \(name): \(error)")
         }
-        return []
+        return expired
     }
 
     /// Nothing is preloaded in this mode.

@@ -1,5 +1,6 @@
 import Glibc
 import SwiftletSDK
+import Synchronization
 
 /// One slot of a location table: AoRs with their contacts behind one mutex (Kamailio's
 /// `hslot_t` with its lock).
@@ -28,11 +29,23 @@ class LocationTable: UsrlocDomain, @unchecked Sendable {
     let slots: [LocationSlot]
     /// Set once at start-up (`db_mode`), before workers run.
     var storage: ContactStorage
+    /// AoRs and contacts in memory (the statistics `<table>_users`, `<table>_contacts`).
+    let userCount = Atomic<Int>(0)
+    let contactCount = Atomic<Int>(0)
+    /// `<table>_expires`: contacts the timer removed because they expired.
+    var expiredCounter: CounterHandle?
 
     init(name: String, slotCount: Int, storage: ContactStorage) {
         self.name = name
         self.slots = (0..<slotCount).map { _ in LocationSlot() }
         self.storage = storage
+    }
+
+    /// Counts a record that went from `old` to `new` contacts.
+    func count(old: Int, new: Int) {
+        let users = (new > 0 ? 1 : 0) - (old > 0 ? 1 : 0)
+        if users != 0 { userCount.add(users, ordering: .relaxed) }
+        if new != old { contactCount.add(new - old, ordering: .relaxed) }
     }
 
     func slot(for aor: String) -> LocationSlot {
@@ -55,6 +68,7 @@ class LocationTable: UsrlocDomain, @unchecked Sendable {
             let result = body(&contacts)
             contacts = Self.orderedByQ(contacts)
             s.records[aor] = contacts.isEmpty ? nil : contacts
+            count(old: old.count, new: contacts.count)
             if let error = storage.apply(domain: name, aor: aor, old: old, new: contacts) { return .failure(error) }
             return .success(result)
         }
@@ -74,6 +88,7 @@ class LocationTable: UsrlocDomain, @unchecked Sendable {
         let s = slot(for: aor)
         return s.locked {
             guard let old = s.records.removeValue(forKey: aor) else { return false }
+            count(old: old.count, new: 0)
             if let error = storage.apply(domain: name, aor: aor, old: old, new: []) {
                 Log.error("usrloc", "failed to delete AoR \(aor): \(error)")
             }
@@ -120,9 +135,10 @@ class LocationTable: UsrlocDomain, @unchecked Sendable {
     }
 
     /// Removes the contacts that expired before `now` (Kamailio's `nodb_timer`/`wt_timer`);
-    /// returns them with their AoRs.
+    /// returns them with their AoRs. `delay` (`rm_expired_delay`) is for `db_mode` 3 only, as
+    /// in Kamailio; `reportExpired` false: the caller does not need them.
     @discardableResult
-    func expire(now: Int) -> [(aor: String, contact: UsrlocContact)] {
+    func expire(now: Int, delay: Int = 0, reportExpired: Bool = true) -> [(aor: String, contact: UsrlocContact)] {
         var expired: [(String, UsrlocContact)] = []
         for s in slots {
             s.locked {
@@ -130,6 +146,8 @@ class LocationTable: UsrlocDomain, @unchecked Sendable {
                     let kept = contacts.filter { $0.isValid(at: now) }
                     for c in contacts where !c.isValid(at: now) { expired.append((aor, c)) }
                     s.records[aor] = kept.isEmpty ? nil : kept
+                    count(old: contacts.count, new: kept.count)
+                    expiredCounter?.add(contacts.count - kept.count)
                     if let error = storage.apply(domain: name, aor: aor, old: contacts, new: kept) {
                         Log.error("usrloc", "failed to delete expired contacts of \(aor): \(error)")
                     }
@@ -143,7 +161,10 @@ class LocationTable: UsrlocDomain, @unchecked Sendable {
     func load(_ records: [UsrlocRecord]) {
         for r in records {
             let s = slot(for: r.aor)
-            s.locked { s.records[r.aor] = Self.orderedByQ(r.contacts) }
+            s.locked {
+                count(old: s.records[r.aor]?.count ?? 0, new: r.contacts.count)
+                s.records[r.aor] = r.contacts.isEmpty ? nil : Self.orderedByQ(r.contacts)
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// The `usrloc` module (Kamailio's `modules/usrloc`): the location tables registrar saves
 /// REGISTER bindings in and `lookup()` reads, with the expiry timer and the `ul.*` RPCs.
-final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
+final class UsrlocModule: UsrlocAPI, UsrlocTableListing, UsrlocContactCallbacks, @unchecked Sendable {
     /// `use_domain`: AoRs are `user@domain`.
     var useDomain = false
     /// `nat_bflag`: the branch flag marking contacts behind NAT (-1: none).
@@ -23,6 +23,11 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
     var cseqDelay = 20
     /// `preload`: tables created at start-up.
     var preload: [String] = []
+    /// `rm_expired_delay`: seconds past their expiry before the timer deletes contacts
+    /// (`db_mode` 3 only, as in Kamailio).
+    var removalDelay = 0
+    /// The contact-expired callbacks (`register_ulcb(UL_CONTACT_EXPIRE)`), registered at start-up.
+    private var expiredCallbacks: [@Sendable (String, String, UsrlocContact) -> Void] = []
 
     private var tables: [String: LocationTable] = [:]
     private var tableOrder: [String] = []
@@ -78,9 +83,12 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
             // Kamailio runs the expiry in timer_procs processes; here it is one timer.
             ModuleParameter("timer_procs", .int { (_: Int) throws(FixupError) in }),
             ModuleParameter("preload", .string { (v: String) throws(FixupError) in self.preload.append(v) }),
+            ModuleParameter("rm_expired_delay", .int { (v: Int) throws(FixupError) in self.removalDelay = v }),
         ]
         e.provide(self, as: UsrlocAPI.self)
         e.provide(self, as: UsrlocTableListing.self)
+        e.provide(self, as: UsrlocContactCallbacks.self)
+        registerStatistics()
         e.rpcs = UsrlocRPC(module: self).commands
         e.initialize = { (context: ModuleInitContext) in
             self.timers = context.core.timers
@@ -106,6 +114,7 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
             ? DatabaseOnlyLocationTable(name: name, slotCount: 1 << hashSize, storage: storage)
             : LocationTable(name: name, slotCount: 1 << hashSize, storage: storage)
         if storageReady { try load(t) }
+        try registerStatistics(of: t)
         tables[name] = t
         tableOrder.append(name)
         return t
@@ -177,12 +186,19 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, @unchecked Sendable {
 
     func aorHash(_ aor: String) -> UInt32 { CoreHash.hash(aor) }
 
-    /// The expiry timer: drops contacts past their expiry from every table.
+    func onContactExpired(_ callback: @escaping @Sendable (String, String, UsrlocContact) -> Void) {
+        expiredCallbacks.append(callback)
+    }
+
+    /// The expiry timer: drops contacts past their expiry from every table, then runs the
+    /// contact-expired callbacks for each (outside the table's locks).
     func runExpiry() {
         let t = now()
+        let callbacks = expiredCallbacks
         for table in allTables {
-            for (aor, c) in table.expire(now: t) {
-                Log.debug("usrloc", "contact <\(c.address)> of \(aor) in \(table.name) expired")
+            for (aor, c) in table.expire(now: t, delay: removalDelay, reportExpired: !callbacks.isEmpty) {
+                Log.debug("usrloc", "Binding '\(aor)','\(c.address)' has expired")
+                for callback in callbacks { callback(table.name, aor, c) }
             }
         }
     }

@@ -179,12 +179,24 @@ let pvIdentityRequest =
         #expect(CorePseudoVariables.qText(1000) == "1" && CorePseudoVariables.qText(0) == "0")
         #expect(CorePseudoVariables.qText(70) == "0.07" && CorePseudoVariables.qText(125) == "0.125")
         #expect(
-            f.error("$branch(ruid)")
-                == "unknown PV branch name ruid (Swiftlet has uri, dst_uri, path, q, flags, count, send_socket)")
+            f.error("$branch(otcpid)")
+                == "unknown PV branch name otcpid (Swiftlet has uri, dst_uri, path, q, flags, count, send_socket,"
+                + " ruid, location_ua, instance)")
         g.ctx.branches.append(
-            Branch(uri: "sip:b3@example.com", binding: ContactBinding(path: "<sip:edge@example.com;lr>")))
+            Branch(
+                uri: "sip:b3@example.com",
+                binding: ContactBinding(
+                    instance: "<urn:uuid:1>", regID: 1, ruid: "uloc-1", userAgent: "UA 1",
+                    path: "<sip:edge@example.com;lr>")))
         #expect(try g.value("$(branch(path)[0])") == .null)
         #expect(try g.value("$(branch(path)[2])") == .string("<sip:edge@example.com;lr>"))
+        #expect(try g.value("$(branch(ruid)[0])") == .null)
+        #expect(try g.value("$(branch(ruid)[2])") == .string("uloc-1"))
+        #expect(try g.value("$(branch(location_ua)[2])") == .string("UA 1"))
+        #expect(try g.value("$(branch(instance)[2])") == .string("<urn:uuid:1>"))
+        #expect(try g.value("$ruid") == .null && g.value("$location_ua") == .null)
+        g.ctx.binding = ContactBinding(ruid: "uloc-2", userAgent: "UA 2")
+        #expect(try g.value("$ruid") == .string("uloc-2") && g.value("$location_ua") == .string("UA 2"))
     }
 
     @Test func forcedSendSocketAndTime() throws {

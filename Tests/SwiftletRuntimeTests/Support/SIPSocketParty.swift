@@ -38,24 +38,27 @@ struct ReceivedSIP: CustomStringConvertible {
     var description: String { text }
 }
 
-/// A SIP user agent on a UDP socket of 127.0.0.1 for the tests that drive a dialog message by
-/// message (through one server or several): it sends requests and replies built from the
-/// requests it got, and waits for a message by its start line, skipping `100 Trying` and
-/// retransmissions.
+/// A SIP user agent on a UDP socket of 127.0.0.1 (or another loopback address) for the tests
+/// that drive a dialog message by message (through one server or several): it sends requests
+/// and replies built from the requests it got, and waits for a message by its start line,
+/// skipping `100 Trying` and retransmissions.
 final class SIPSocketParty {
     let fd: Int32
     let port: Int
-    /// The user of its Contact (`sip:<user>@127.0.0.1:<port>`).
+    /// The loopback address it is bound to.
+    let address: String
+    /// The user of its Contact (`sip:<user>@<address>:<port>`).
     let user: String
-    var contact: String { "sip:\(user)@127.0.0.1:\(port)" }
+    var contact: String { "sip:\(user)@\(address):\(port)" }
 
-    init(user: String) {
+    init(user: String, address: String = "127.0.0.1") {
         self.user = user
+        self.address = address
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         self.fd = fd
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_addr.s_addr = inet_addr(address)
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         withUnsafeMutablePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sp in
@@ -144,7 +147,7 @@ final class SIPSocketParty {
         toHeader: String, callID: String, cseq: Int
     ) {
         var lines = [
-            "\(method) \(uri) SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:\(self.port);branch=z9hG4bK-\(branch);rport",
+            "\(method) \(uri) SIP/2.0", "Via: SIP/2.0/UDP \(address):\(self.port);branch=z9hG4bK-\(branch);rport",
             "Max-Forwards: 70", "From: \(from);tag=\(fromTag)", "To: \(toHeader)", "Call-ID: \(callID)",
             "CSeq: \(cseq) \(method)",
         ]

@@ -1,7 +1,8 @@
 import SwiftletSDK
 
 /// The additional branches (`append_branch`): `$br` (the first one's URI), `$bR` (all, with
-/// their q-values), `$ds` (the destination set) and `$branch(uri|dst_uri|path|q|flags|count|send_socket)[i]` (Kamailio's pv_branch.c); and
+/// their q-values), `$ds` (the destination set) and `$branch(uri|dst_uri|path|q|flags|count|send_socket|ruid|location_ua|instance)[i]`
+/// (Kamailio's pv_branch.c); `$ruid` and `$location_ua` of the request; and
 /// `$bs`, the body size. Read-only in Swiftlet.
 extension CorePseudoVariables {
     static var branchClasses: [PseudoVariableClass] {
@@ -14,6 +15,10 @@ extension CorePseudoVariables {
             .readOnly("ds", destinationSet),
             .readOnly("bs") { .int($0.message.bodyRange.count) },
             PseudoVariableClass("branch", make: branch),
+            // The request's location record id and User-Agent, set by registrar's lookup()
+            // (Kamailio's `msg->ruid`, `msg->location_ua`).
+            .readOnly("ruid") { $0.binding.ruid.isEmpty ? .null : .string($0.binding.ruid) },
+            .readOnly("location_ua") { $0.binding.userAgent.isEmpty ? .null : .string($0.binding.userAgent) },
         ]
     }
 
@@ -48,7 +53,7 @@ extension CorePseudoVariables {
         return .string("Contact: " + contacts.joined(separator: ", "))
     }
 
-    enum BranchAttribute: String { case uri, dst_uri, path, q, flags, count, send_socket }
+    enum BranchAttribute: String { case uri, dst_uri, path, q, flags, count, send_socket, ruid, location_ua, instance }
 
     /// `$branch(attr)[i]`: an attribute of branch `i` (default 0, negative from the end).
     /// As in Kamailio, every attribute (`count` too) is null while there is no branch.
@@ -56,7 +61,8 @@ extension CorePseudoVariables {
         let name = pv.inner?.trimmingCharacters() ?? ""
         guard let attribute = BranchAttribute(rawValue: name) else {
             throw FixupError(
-                "unknown PV branch name \(name) (Swiftlet has uri, dst_uri, path, q, flags, count, send_socket)")
+                "unknown PV branch name \(name) (Swiftlet has uri, dst_uri, path, q, flags, count, send_socket, ruid, location_ua, instance)"
+            )
         }
         let index = try PVIndex(pv.index, registry: pv.registry)
         return PseudoVariable(text: pv.text) { ctx in
@@ -77,6 +83,9 @@ extension CorePseudoVariables {
             case .flags: return .int(Int(b.flags & 0xffff_ffff))
             case .count: return .int(ctx.branches.count)
             case .send_socket: return b.sendSocket.map { .string($0.socketString) } ?? .null
+            case .ruid: return b.binding.ruid.isEmpty ? .null : .string(b.binding.ruid)
+            case .location_ua: return b.binding.userAgent.isEmpty ? .null : .string(b.binding.userAgent)
+            case .instance: return b.binding.instance.isEmpty ? .null : .string(b.binding.instance)
             }
         }
     }
