@@ -20,6 +20,9 @@
 # CFG=<file> runs the scenario's SIPp calls against another configuration of the same
 # scenario (its ports 5060/5070 are rewritten as the scenario's own), e.g. an external
 # harness's variant of `stateful`.
+# WARMUP=<calls> first runs that many calls uncounted (users w<n> instead of l<n>, so the counted
+# calls still register new AoRs): the count is then the steady state, without the one-time
+# work of the first requests (Swift metadata, lazy statics, first-use allocations).
 # Needs: sipp, valgrind (instructions), perf (syscalls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,6 +95,19 @@ if [ ${#uas[@]} -gt 0 ]; then
     uas_pid=$!
     sleep 0.5
 fi
+if [ "${WARMUP:-0}" -gt 0 ]; then
+    warm=()
+    for a in "${uac[@]}"; do
+        if [ -f "$a" ]; then
+            sed 's/l\[call_number\]/w[call_number]/g' "$a" > "$dir/warmup-$(basename "$a")"
+            warm+=("$dir/warmup-$(basename "$a")")
+        else
+            warm+=("${a//l\[call_number\]/w[call_number]}")
+        fi
+    done
+    sipp "127.0.0.1:$sp" "${warm[@]}" -i 127.0.0.1 -nostdin -buff_size 4194304 -p "$cp" -r "$rate" -rp 1000 \
+        -m "$WARMUP" -recv_timeout 20000 -timeout $((WARMUP / rate * 3 + 60))s > /dev/null 2> "$dir/warmup.err" || true
+fi
 if [ "$mode" = instructions ]; then
     callgrind_control -i on "$server" > /dev/null 2>&1
 else
@@ -110,7 +126,7 @@ sleep 6 # tm's wait timer (5 s) frees the last transactions
 column() { awk -F';' -v c="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} END{print $k}' "$dir/stat.csv"; }
 ok=$(column 'SuccessfulCall(C)')
 failed=$(column 'FailedCall(C)')
-echo "scenario=$scenario cfg=${CFG:-$load/cfg/$scenario.cfg} rate=$rate calls=$calls successful=$ok failed=$failed files=$dir"
+echo "scenario=$scenario cfg=${CFG:-$load/cfg/$scenario.cfg} rate=$rate calls=$calls warmup=${WARMUP:-0} successful=$ok failed=$failed files=$dir"
 [ "${ok:-0}" -gt 0 ] || exit 1
 if [ -n "$redis_pid" ]; then
     redis-cli -p "$rp" info commandstats | awk -F'[:=,]' -v n="$ok" \

@@ -10,18 +10,37 @@ extension AuthModule {
     func challengeHeader(
         _ ctx: MessageContext?, realm: String, qop: DigestQOP, stale: Bool, header: DigestCredentialsHeader
     ) -> String {
+        String(decoding: challengeHeaderBytes(ctx, realm: realm, qop: qop, stale: stale, header: header), as: UTF8.self)
+    }
+
+    /// `challengeHeader` as bytes, written in one buffer (it goes into the reply lumps).
+    func challengeHeaderBytes(
+        _ ctx: MessageContext?, realm: String, qop: DigestQOP, stale: Bool, header: DigestCredentialsHeader
+    ) -> [UInt8] {
         let realm = stripRealm(realm)
         let name = header == .proxyAuthorization ? proxyChallengeHeader : wwwChallengeHeader
         let nonce = nonces.make(checks: checks(for: ctx), context: ctx, now: NonceCodec.now())
-        var h = "\(name): Digest realm=\"\(realm)\", nonce=\"\(nonce)\""
+        var h: [UInt8] = []
+        h.reserveCapacity(name.utf8.count + realm.utf8.count + nonce.utf8.count + 80)
+        h.append(contentsOf: name.utf8)
+        h.append(contentsOf: ": Digest realm=\"".utf8)
+        h.append(contentsOf: realm.utf8)
+        h.append(contentsOf: "\", nonce=\"".utf8)
+        h.append(contentsOf: nonce.utf8)
+        h.append(34)
         switch qop {
-        case .auth: h += ", qop=\"auth\""
-        case .authInt: h += ", qop=\"auth-int\""
+        case .auth: h.append(contentsOf: ", qop=\"auth\"".utf8)
+        case .authInt: h.append(contentsOf: ", qop=\"auth-int\"".utf8)
         default: break
         }
-        if stale { h += ", stale=true" }
-        if !algorithmParameter.isEmpty { h += ", algorithm=\(algorithmParameter)" }
-        return h + "\r\n"
+        if stale { h.append(contentsOf: ", stale=true".utf8) }
+        if !algorithmParameter.isEmpty {
+            h.append(contentsOf: ", algorithm=".utf8)
+            h.append(contentsOf: algorithmParameter.utf8)
+        }
+        h.append(13)
+        h.append(10)
+        return h
     }
 
     /// The qop of challenge flags: 2 auth-int, 1 auth.
@@ -32,7 +51,7 @@ extension AuthModule {
     /// `auth_challenge_helper`: sends 401 (`Authorization`) or 407 with the challenge.
     /// 1, or -3 when the reply could not be sent.
     func challenge(_ ctx: MessageContext, realm: String, flags: Int, header: DigestCredentialsHeader) -> Int {
-        let line = challengeHeader(
+        let line = challengeHeaderBytes(
             ctx, realm: realm, qop: Self.challengeQOP(flags), stale: flags & 16 != 0, header: header)
         let sent =
             header == .authorization
@@ -50,8 +69,8 @@ extension AuthModule {
 
     /// `auth_send_reply`: adds the header to the reply lumps and replies through tm when the
     /// request has a transaction (sl's `freply`), statelessly with `force_stateless_reply`.
-    func sendReply(_ ctx: MessageContext, code: Int, reason: String, header: String?) -> Int {
-        if let header { ctx.replyLumps.appendHeader(Array(header.utf8)) }
+    func sendReply(_ ctx: MessageContext, code: Int, reason: String, header: [UInt8]?) -> Int {
+        if let header { ctx.replyLumps.appendHeader(header) }
         if forceStatelessReply == 0, let tm, tm.hasTransaction(ctx) {
             return tm.reply(ctx, code: code, reason: reason)
         }

@@ -3,6 +3,9 @@ import SwiftletSIP
 
 /// Kamailio's digest credentials parser (`core/parser/digest/digest_parser.c`) and
 /// `find_credentials`: the first header of a kind whose realm matches.
+///
+/// It runs on every authenticated request, so it scans the bytes of the message in place and
+/// makes the credentials' strings only for a header whose realm matches.
 enum DigestCredentialsParser {
     /// The outcome of parsing one header value.
     enum Parsed {
@@ -18,73 +21,38 @@ enum DigestCredentialsParser {
     static func find(_ message: SIPMessage, realm: String, kind: DigestCredentialsHeader) -> Result<
         DigestCredentials?, ParseFailure
     > {
-        for field in message.headers where field.name == kind.headerName {
-            switch parse(message.buffer, field) {
-            case .otherScheme: continue
-            case .malformed: return .failure(ParseFailure())
-            case .digest(let c):
-                if let r = c.realm, equalsIgnoringCase(r.utf8, realm.utf8) { return .success(c) }
+        let name = kind.headerName
+        var realm = realm
+        return realm.withUTF8 { wanted in
+            message.buffer.withUnsafeBufferPointer { b in
+                for field in message.headers where field.name == name {
+                    var scan = DigestFieldRanges()
+                    switch scan.parse(b, field.valueRange) {
+                    case .otherScheme: continue
+                    case .malformed: return .failure(ParseFailure())
+                    case .digest:
+                        if let r = scan.realm, equalsIgnoringCase(b, r, wanted) {
+                            return .success(scan.credentials(b, field))
+                        }
+                    }
+                }
+                return .success(nil)
             }
         }
-        return .success(nil)
     }
 
     struct ParseFailure: Error {}
 
     /// `parse_digest_cred`.
     static func parse(_ b: [UInt8], _ field: HeaderField) -> Parsed {
-        var i = field.valueRange.lowerBound
-        let end = field.valueRange.upperBound
-        func skipSpace() { while i < end, isLWS(b[i]) { i += 1 } }
-        skipSpace()
-        guard end - i >= 7, equalsIgnoringCase(b[i..<i + 6], "digest".utf8),
-            isLWS(b[i + 6]) || b[i + 6] == 44
-        else { return .otherScheme }
-        i += 7
-        skipSpace()
-        var c = DigestCredentials(field: field)
-        var username: String?
-        while true {
-            // parse_param_name: the name up to '=' (spaces before '=' allowed).
-            guard let eq = b[i..<end].firstIndex(of: 61) else { return .malformed }
-            var nameEnd = eq
-            while nameEnd > i, isLWS(b[nameEnd - 1]) { nameEnd -= 1 }
-            let name = parameterField(b, i..<nameEnd)
-            i = eq + 1
-            skipSpace()
-            guard i < end else { return .malformed }
-            let value: String
-            if b[i] == 34 {
-                guard end - i >= 2, let close = b[(i + 1)..<end].firstIndex(of: 34) else { return .malformed }
-                value = String(decoding: b[(i + 1)..<close], as: UTF8.self)
-                i = close + 1
-            } else {
-                let s = i
-                while i < end, !isLWS(b[i]), b[i] != 44 { i += 1 }
-                guard i > s else { return .malformed }
-                value = String(decoding: b[s..<i], as: UTF8.self)
+        b.withUnsafeBufferPointer { p -> Parsed in
+            var scan = DigestFieldRanges()
+            switch scan.parse(p, field.valueRange) {
+            case .otherScheme: return .otherScheme
+            case .malformed: return .malformed
+            case .digest: return .digest(scan.credentials(p, field))
             }
-            switch name {
-            case .username: username = value
-            case .realm: c.realm = value
-            case .nonce: c.nonce = value
-            case .uri: c.uri = value
-            case .response: c.response = value
-            case .cnonce: c.cnonce = value
-            case .opaque: c.opaque = value
-            case .qop: c.qop = value
-            case .nc: c.nc = value
-            case .algorithm: c.algorithm = value
-            case nil: break
-            }
-            guard let comma = b[i..<end].firstIndex(of: 44) else { break }
-            i = comma + 1
-            skipSpace()
         }
-        if let q = c.qop { c.qopKind = qopKind(q) }
-        if let a = c.algorithm { c.algorithmKind = algorithmKind(a) }
-        if let u = username { splitUsername(u, into: &c) }
-        return .digest(c)
     }
 
     /// The digest parameters kept (names compared case-insensitively).
@@ -92,49 +60,78 @@ enum DigestCredentialsParser {
         case username, realm, nonce, uri, response, cnonce, opaque, qop, nc, algorithm
     }
 
-    private static let fieldNames: [(name: [UInt8], field: Field)] = Field.allCases.map {
-        (Array("\($0)".utf8), $0)
-    }
-
-    /// The parameter named by `b[r]`, without building a string.
-    static func parameterField(_ b: [UInt8], _ r: Range<Int>) -> Field? {
-        for (name, f) in fieldNames where name.count == r.count && equalsIgnoringCase(b[r], name) { return f }
-        return nil
+    /// The parameter named by `b[r]`, without building a string: by length, then the bytes.
+    static func parameterField(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Field? {
+        func named(_ name: StaticString, _ f: Field) -> Field? {
+            let n = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+            for k in 0..<n.count where lower(b[r.lowerBound + k]) != n[k] { return nil }
+            return f
+        }
+        switch r.count {
+        case 2: return named("nc", .nc)
+        case 3: return lower(b[r.lowerBound]) == 117 ? named("uri", .uri) : named("qop", .qop)
+        case 5: return lower(b[r.lowerBound]) == 114 ? named("realm", .realm) : named("nonce", .nonce)
+        case 6: return lower(b[r.lowerBound]) == 99 ? named("cnonce", .cnonce) : named("opaque", .opaque)
+        case 8:
+            switch lower(b[r.lowerBound]) {
+            case 117: return named("username", .username)
+            case 114: return named("response", .response)
+            default: return nil
+            }
+        case 9: return named("algorithm", .algorithm)
+        default: return nil
+        }
     }
 
     /// `parse_qop`.
     static func qopKind(_ text: String) -> DigestQOP {
-        switch text.trimmingCharacters().lowercased() {
-        case "": .unspecified
-        case "auth": .auth
-        case "auth-int": .authInt
-        default: .other
-        }
+        var text = text
+        return text.withUTF8 { qopKind($0, 0..<$0.count) }
+    }
+
+    /// `parse_qop` of `b[r]`: compared after trimming spaces and tabs, case-insensitively.
+    static func qopKind(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> DigestQOP {
+        let t = trimmed(b, r)
+        if t.isEmpty { return .unspecified }
+        if equalsIgnoringCase(b, t, "auth") { return .auth }
+        if equalsIgnoringCase(b, t, "auth-int") { return .authInt }
+        return .other
     }
 
     /// `parse_algorithm`.
     static func algorithmKind(_ text: String) -> DigestAlgorithmName {
-        switch text.trimmingCharacters().lowercased() {
-        case "md5": .md5
-        case "md5-sess": .md5Session
-        default: .other
-        }
+        var text = text
+        return text.withUTF8 { algorithmKind($0, 0..<$0.count) }
+    }
+
+    /// `parse_algorithm` of `b[r]`.
+    static func algorithmKind(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> DigestAlgorithmName {
+        let t = trimmed(b, r)
+        if equalsIgnoringCase(b, t, "md5") { return .md5 }
+        if equalsIgnoringCase(b, t, "md5-sess") { return .md5Session }
+        return .other
     }
 
     /// `parse_username`: `user@domain`, `sip:user@domain`.
     static func splitUsername(_ whole: String, into c: inout DigestCredentials) {
+        var whole = whole
+        whole.withUTF8 { splitUsername($0, 0..<$0.count, into: &c) }
+    }
+
+    /// `parse_username` of `b[r]`: sets `username`, `user` and `domain`.
+    static func splitUsername(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, into c: inout DigestCredentials) {
+        let whole = string(b, r)
         c.username = whole
         c.user = whole
         c.domain = ""
-        let u = Array(whole.utf8)
-        guard u.count > 2 else { return }
-        var user = u[...]
-        if let at = u.firstIndex(of: 64) {
-            c.domain = String(decoding: u[(at + 1)...], as: UTF8.self)
-            user = u[..<at]
+        guard r.count > 2 else { return }
+        var user = r
+        if let at = index(of: 64, in: b, r) {
+            c.domain = string(b, (at + 1)..<r.upperBound)
+            user = r.lowerBound..<at
         }
-        if let colon = user.firstIndex(of: 58) { user = user[(colon + 1)...] }
-        c.user = String(decoding: user, as: UTF8.self)
+        if let colon = index(of: 58, in: b, user) { user = (colon + 1)..<user.upperBound }
+        if user != r { c.user = string(b, user) }
     }
 
     /// Kamailio's `check_dig_cred`: the fields every credential needs.
@@ -146,11 +143,135 @@ enum DigestCredentialsParser {
 
     static func isLWS(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
 
-    static func equalsIgnoringCase(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where lower(x) != lower(y) { return false }
+    static func lower(_ c: UInt8) -> UInt8 { c &- 65 < 26 ? c | 0x20 : c }
+
+    /// `b[r]` equals `other` ignoring ASCII case.
+    static func equalsIgnoringCase(
+        _ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ other: UnsafeBufferPointer<UInt8>
+    )
+        -> Bool
+    {
+        guard r.count == other.count else { return false }
+        for k in 0..<other.count where lower(b[r.lowerBound + k]) != lower(other[k]) { return false }
         return true
     }
 
-    static func lower(_ c: UInt8) -> UInt8 { (65...90).contains(c) ? c | 0x20 : c }
+    /// `b[r]` equals the lower-case `literal` ignoring ASCII case.
+    static func equalsIgnoringCase(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {
+        equalsIgnoringCase(b, r, UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// `r` without leading and trailing spaces and tabs.
+    static func trimmed(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Range<Int> {
+        var s = r.lowerBound
+        var e = r.upperBound
+        while s < e, b[s] == 32 || b[s] == 9 { s += 1 }
+        while e > s, b[e - 1] == 32 || b[e - 1] == 9 { e -= 1 }
+        return s..<e
+    }
+
+    static func index(of byte: UInt8, in b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
+        var i = r.lowerBound
+        while i < r.upperBound {
+            if b[i] == byte { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    static func string(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self)
+    }
+}
+
+/// Where the parameters of one digest header value are (the scan of `parse_digest_cred`);
+/// the strings of `DigestCredentials` are made from them afterwards.
+struct DigestFieldRanges {
+    enum Outcome { case digest, otherScheme, malformed }
+
+    var username: Range<Int>?
+    var realm: Range<Int>?
+    var nonce: Range<Int>?
+    var uri: Range<Int>?
+    var response: Range<Int>?
+    var cnonce: Range<Int>?
+    var opaque: Range<Int>?
+    var qop: Range<Int>?
+    var nc: Range<Int>?
+    var algorithm: Range<Int>?
+
+    /// Scans `b[value]`: `Digest` and its `name=value` / `name="value"` parameters (a later
+    /// parameter of the same name wins).
+    mutating func parse(_ b: UnsafeBufferPointer<UInt8>, _ value: Range<Int>) -> Outcome {
+        typealias P = DigestCredentialsParser
+        var i = value.lowerBound
+        let end = value.upperBound
+        precondition(value.lowerBound >= 0 && end <= b.count, "range outside the message")
+        while i < end, P.isLWS(b[i]) { i += 1 }
+        guard end - i >= 7, P.equalsIgnoringCase(b, i..<i + 6, "digest"), P.isLWS(b[i + 6]) || b[i + 6] == 44
+        else { return .otherScheme }
+        i += 7
+        while i < end, P.isLWS(b[i]) { i += 1 }
+        while true {
+            // parse_param_name: the name up to '=' (spaces before '=' allowed).
+            guard let eq = P.index(of: 61, in: b, i..<end) else { return .malformed }
+            var nameEnd = eq
+            while nameEnd > i, P.isLWS(b[nameEnd - 1]) { nameEnd -= 1 }
+            let name = P.parameterField(b, i..<nameEnd)
+            i = eq + 1
+            while i < end, P.isLWS(b[i]) { i += 1 }
+            guard i < end else { return .malformed }
+            let v: Range<Int>
+            if b[i] == 34 {
+                guard end - i >= 2, let close = P.index(of: 34, in: b, (i + 1)..<end) else { return .malformed }
+                v = (i + 1)..<close
+                i = close + 1
+            } else {
+                let s = i
+                while i < end, !P.isLWS(b[i]), b[i] != 44 { i += 1 }
+                guard i > s else { return .malformed }
+                v = s..<i
+            }
+            switch name {
+            case .username: username = v
+            case .realm: realm = v
+            case .nonce: nonce = v
+            case .uri: uri = v
+            case .response: response = v
+            case .cnonce: cnonce = v
+            case .opaque: opaque = v
+            case .qop: qop = v
+            case .nc: nc = v
+            case .algorithm: algorithm = v
+            case nil: break
+            }
+            guard let comma = P.index(of: 44, in: b, i..<end) else { break }
+            i = comma + 1
+            while i < end, P.isLWS(b[i]) { i += 1 }
+        }
+        return .digest
+    }
+
+    /// The credentials with their strings.
+    func credentials(_ b: UnsafeBufferPointer<UInt8>, _ field: HeaderField) -> DigestCredentials {
+        typealias P = DigestCredentialsParser
+        var c = DigestCredentials(field: field)
+        c.realm = realm.map { P.string(b, $0) }
+        c.nonce = nonce.map { P.string(b, $0) }
+        c.uri = uri.map { P.string(b, $0) }
+        c.response = response.map { P.string(b, $0) }
+        c.cnonce = cnonce.map { P.string(b, $0) }
+        c.opaque = opaque.map { P.string(b, $0) }
+        c.nc = nc.map { P.string(b, $0) }
+        if let q = qop {
+            c.qop = P.string(b, q)
+            c.qopKind = P.qopKind(b, q)
+        }
+        if let a = algorithm {
+            c.algorithm = P.string(b, a)
+            c.algorithmKind = P.algorithmKind(b, a)
+        }
+        if let u = username { P.splitUsername(b, u, into: &c) }
+        return c
+    }
 }

@@ -21,9 +21,17 @@ enum DigestHash: Sendable {
 
     /// The hash of `bytes` in lower-case hex.
     func hex(_ bytes: [UInt8]) -> String {
-        switch self {
-        case .md5: return Self.hexString(Insecure.MD5.hash(data: bytes))
-        case .sha256: return Self.hexString(SHA256.hash(data: bytes))
+        bytes.withUnsafeBytes { raw in
+            switch self {
+            case .md5:
+                var h = MD5Hasher()
+                h.update(raw)
+                return h.hexDigest()
+            case .sha256:
+                var h = SHA256Parts()
+                h.update(raw)
+                return h.hexDigest()
+            }
         }
     }
 
@@ -32,27 +40,71 @@ enum DigestHash: Sendable {
     /// The hash of the parts joined by `:`, in lower-case hex (the parts are hashed one after
     /// the other, without building the joined text).
     func hex(joining parts: [String]) -> String {
+        func feed<H: DigestParts>(_ h: inout H) -> String {
+            for (i, part) in parts.enumerated() {
+                if i > 0 { h.colon() }
+                h.update(part)
+            }
+            return h.hexDigest()
+        }
         switch self {
         case .md5:
-            var h = Insecure.MD5()
-            Self.update(&h, parts)
-            return Self.hexString(h.finalize())
+            var h = MD5Hasher()
+            return feed(&h)
         case .sha256:
-            var h = SHA256()
-            Self.update(&h, parts)
-            return Self.hexString(h.finalize())
+            var h = SHA256Parts()
+            return feed(&h)
         }
+    }
+
+    /// The hash of `a:b[:c[:d[:e[:f]]]]` (nil parts are left out, with their colon).
+    func hex(_ a: String, _ b: String, _ c: String? = nil, _ d: String? = nil, _ e: String? = nil, _ f: String? = nil)
+        -> String
+    {
+        switch self {
+        case .md5:
+            var h = MD5Hasher()
+            return Self.joined(&h, a, b, c, d, e, f)
+        case .sha256:
+            var h = SHA256Parts()
+            return Self.joined(&h, a, b, c, d, e, f)
+        }
+    }
+
+    private static func joined<H: DigestParts>(
+        _ h: inout H, _ a: String, _ b: String, _ c: String?, _ d: String?, _ e: String?, _ f: String?
+    ) -> String {
+        h.update(a)
+        h.colon()
+        h.update(b)
+        if let c {
+            h.colon()
+            h.update(c)
+        }
+        if let d {
+            h.colon()
+            h.update(d)
+        }
+        if let e {
+            h.colon()
+            h.update(e)
+        }
+        if let f {
+            h.colon()
+            h.update(f)
+        }
+        return h.hexDigest()
     }
 
     /// H(A1) = H(username:realm:password) (`calc_HA1`, `HA_MD5`).
     func ha1(username: String, realm: String, password: String) -> String {
-        hex(joining: [username, realm, password])
+        hex(username, realm, password)
     }
 
     /// The session key of RFC 2617 section 3.2.2.2 (`MD5-sess`):
     /// H(H(username:realm:password):nonce:cnonce), from the hex HA1.
     func sessionHA1(_ ha1: String, nonce: String, cnonce: String) -> String {
-        hex(joining: [ha1, nonce, cnonce])
+        hex(ha1, nonce, cnonce)
     }
 
     /// The request-digest (`calc_response`): H(A2) = H(method:uri[:H(entity-body)]),
@@ -62,46 +114,62 @@ enum DigestHash: Sendable {
         ha1: String, nonce: String, nc: String, cnonce: String, qop: String, bodyHash: String?, method: String?,
         uri: String
     ) -> String {
-        let ha2 = bodyHash.map { hex(joining: [method ?? "", uri, $0]) } ?? hex(joining: [method ?? "", uri])
-        if qop.isEmpty { return hex(joining: [ha1, nonce, ha2]) }
-        return hex(joining: [ha1, nonce, nc, cnonce, qop, ha2])
+        let ha2 = hex(method ?? "", uri, bodyHash)
+        if qop.isEmpty { return hex(ha1, nonce, ha2) }
+        return hex(ha1, nonce, nc, cnonce, qop, ha2)
     }
 
-    private static let colon: [UInt8] = [58]
-
-    private static func update<H: HashFunction>(_ h: inout H, _ parts: [String]) {
-        for (i, part) in parts.enumerated() {
-            if i > 0 { h.update(data: colon) }
-            let done: Void? = part.utf8.withContiguousStorageIfAvailable {
-                h.update(bufferPointer: UnsafeRawBufferPointer($0))
-            }
-            if done == nil { h.update(data: Array(part.utf8)) }
-        }
-    }
-
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    private static let digits: StaticString = "0123456789abcdef"
 
     /// Lower-case hex of a digest, written straight into the string's storage.
-    private static func hexString<D: Digest>(_ digest: D) -> String {
-        digest.withUnsafeBytes { raw in
-            digits.withUnsafeBufferPointer { d in
-                String(unsafeUninitializedCapacity: raw.count * 2) { out in
-                    for (i, byte) in raw.enumerated() {
-                        out[2 * i] = d[Int(byte >> 4)]
-                        out[2 * i + 1] = d[Int(byte & 15)]
-                    }
-                    return raw.count * 2
-                }
+    static func hexString(_ raw: UnsafeRawBufferPointer) -> String {
+        let d = digits.utf8Start
+        return String(unsafeUninitializedCapacity: raw.count * 2) { out in
+            for i in 0..<raw.count {
+                let byte = raw[i]
+                out[2 * i] = d[Int(byte >> 4)]
+                out[2 * i + 1] = d[Int(byte & 15)]
             }
+            return raw.count * 2
         }
     }
+}
+
+/// A hash that takes the parts of a digest one by one (MD5 or SHA-256).
+protocol DigestParts {
+    mutating func update(_ raw: UnsafeRawBufferPointer)
+    /// The digest in lower-case hex.
+    mutating func hexDigest() -> String
+}
+
+extension DigestParts {
+    mutating func update(_ text: String) {
+        var text = text
+        text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func colon() {
+        var c: UInt8 = 58
+        withUnsafeBytes(of: &c) { update($0) }
+    }
+}
+
+extension MD5Hasher: DigestParts {
+    mutating func hexDigest() -> String { finalize(DigestHash.hexString) }
+}
+
+/// swift-crypto's SHA-256 as `DigestParts`.
+struct SHA256Parts: DigestParts {
+    private var h = SHA256()
+    mutating func update(_ raw: UnsafeRawBufferPointer) { h.update(bufferPointer: raw) }
+    mutating func hexDigest() -> String { h.finalize().withUnsafeBytes(DigestHash.hexString) }
 }
 
 /// MD5 of bytes as raw bytes, for the nonce (`MD5Final` into `md5_1`/`md5_2`).
 enum NonceMD5 {
     static func digest(_ parts: [ArraySlice<UInt8>]) -> [UInt8] {
-        var h = Insecure.MD5()
-        for p in parts { h.update(data: p) }
-        return Array(h.finalize())
+        var h = MD5Hasher()
+        for p in parts { p.withUnsafeBytes { h.update($0) } }
+        return h.finalize { Array($0) }
     }
 }

@@ -1,4 +1,3 @@
-import Crypto
 import SwiftletSDK
 import SwiftletSIP
 import Synchronization
@@ -86,35 +85,37 @@ final class NonceCodec: @unchecked Sendable {
                 pf |= Self.oneTimeFlag
             }
         }
-        let bytes = binary(
-            expires: UInt32(truncatingIfNeeded: now + lifetime), since: UInt32(truncatingIfNeeded: now), id: id, pf: pf,
-            checks: context == nil ? [] : checks, context: context)
-        return Base64.encode(bytes)
+        return NonceBytes.withBuffer { bytes in
+            binary(
+                into: &bytes, expires: UInt32(truncatingIfNeeded: now + lifetime),
+                since: UInt32(truncatingIfNeeded: now), id: id, pf: pf, checks: context == nil ? [] : checks,
+                context: context)
+            return bytes.base64()
+        }
     }
 
     /// The binary nonce (`BIN_NONCE_PREPARE` + `calc_bin_nonce_md5`), built in one buffer.
     private func binary(
-        expires: UInt32, since: UInt32, id: UInt32, pf: UInt8, checks: NonceChecks, context: MessageContext?
-    ) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(45)
-        Self.appendBigEndian(expires, to: &out)
-        Self.appendBigEndian(since, to: &out)
+        into out: inout NonceBytes, expires: UInt32, since: UInt32, id: UInt32, pf: UInt8, checks: NonceChecks,
+        context: MessageContext?
+    ) {
+        out.removeAll()
+        out.appendBigEndian(expires)
+        out.appendBigEndian(since)
         let hasID = pf & (Self.ncFlag | Self.oneTimeFlag) != 0
         // nid(4) pf(1) go into the first MD5 after the head and end the nonce.
         var idAndPool: (UInt8, UInt8, UInt8, UInt8, UInt8) = (
             UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff), pf
         )
-        var h = Insecure.MD5()
-        h.update(data: out)
-        if hasID { withUnsafeBytes(of: &idAndPool) { h.update(bufferPointer: $0) } }
-        h.update(data: secret1)
-        h.finalize().withUnsafeBytes { out.append(contentsOf: $0) }
+        var h = MD5Hasher()
+        h.update(out.bytes)
+        if hasID { withUnsafeBytes(of: &idAndPool) { h.update($0) } }
+        secret1.withUnsafeBytes { h.update($0) }
+        h.finalize { out.append($0) }
         if !checks.isEmpty, let context {
-            out += NonceMD5.digest(extraParts(checks, context) + [secret2[...]])
+            NonceMD5.digest(extraParts(checks, context) + [secret2[...]]).withUnsafeBytes { out.append($0) }
         }
-        if hasID { withUnsafeBytes(of: &idAndPool) { out.append(contentsOf: $0) } }
-        return out
+        if hasID { withUnsafeBytes(of: &idAndPool) { out.append($0) } }
     }
 
     /// The parts of the request in the second MD5, in Kamailio's order.
@@ -131,10 +132,22 @@ final class NonceCodec: @unchecked Sendable {
 
     /// `check_nonce` for the nonce and `nc` of credentials.
     func check(nonce: String, nc: String?, checks: NonceChecks, context: MessageContext, now: Int) -> Check {
-        let text = Array(nonce.utf8)
-        guard text.count >= 32 else { return .invalid }
-        guard let b = Base64.decode(text), b.count >= 24, b.count <= 48 else { return .invalid }
-        let since = Int(Self.bigEndian(b, 4))
+        var text = nonce
+        guard text.utf8.count >= 32 else { return .invalid }
+        return NonceBytes.withBuffer { b in
+            guard text.withUTF8({ b.decodeBase64($0) }), b.count >= 24, b.count <= 48 else { return .invalid }
+            return NonceBytes.withBuffer { expected in
+                check(b, &expected, nc: nc, checks: checks, context: context, now: now)
+            }
+        }
+    }
+
+    /// `check_nonce` of the decoded nonce `b`; `expected` is the buffer to rebuild it in.
+    private func check(
+        _ b: NonceBytes, _ expected: inout NonceBytes, nc: String?, checks: NonceChecks, context: MessageContext,
+        now: Int
+    ) -> Check {
+        let since = Int(b.bigEndian(4))
         if since < upSince.load(ordering: .relaxed) {
             if now < upSince.load(ordering: .relaxed) { upSince.store(now, ordering: .relaxed) }
             if since < now { return .stale }
@@ -142,13 +155,14 @@ final class NonceCodec: @unchecked Sendable {
         if since > now && since - now > maxDrift { return .stale }
         // nid and pf follow the second MD5 when extra checks apply, else the first.
         let idAt = checks.isEmpty ? 24 : 40
-        let id = b.count >= idAt + 4 ? Self.bigEndian(b, idAt) : 0
+        let id = b.count >= idAt + 4 ? b.bigEndian(idAt) : 0
         let pf = b.count > idAt + 4 ? b[idAt + 4] : 0
         // A nonce made without a one-time id while one-time nonces are on (older start).
         if oneTime != nil, pf & Self.oneTimeFlag == 0 { return .stale }
-        let expected = binary(
-            expires: Self.bigEndian(b, 0), since: UInt32(since), id: id, pf: pf, checks: checks, context: context)
-        guard b[8..<24] == expected[8..<24] else { return .noMatch }
+        binary(
+            into: &expected, expires: b.bigEndian(0), since: UInt32(since), id: id, pf: pf, checks: checks,
+            context: context)
+        guard b.equals(expected, 8..<24) else { return .noMatch }
         let pool = Int(pf & Self.poolMask)
         var ncChecked = false
         if let counts, pf & Self.ncFlag != 0, let nc, !nc.isEmpty {
@@ -162,22 +176,11 @@ final class NonceCodec: @unchecked Sendable {
             }
             if !checks.isEmpty {
                 guard b.count == expected.count else { return .noMatch }
-                guard b[24..<40] == expected[24..<40] else { return .extraChecksFailed }
+                guard b.equals(expected, 24..<40) else { return .extraChecksFailed }
             }
         }
-        if Int(Self.bigEndian(b, 0)) < now { return .stale }
+        if Int(b.bigEndian(0)) < now { return .stale }
         return .ok
-    }
-
-    static func appendBigEndian(_ v: UInt32, to a: inout [UInt8]) {
-        a.append(UInt8(v >> 24))
-        a.append(UInt8(v >> 16 & 0xff))
-        a.append(UInt8(v >> 8 & 0xff))
-        a.append(UInt8(v & 0xff))
-    }
-
-    static func bigEndian(_ b: [UInt8], _ at: Int) -> UInt32 {
-        UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])
     }
 
     /// The wall clock in seconds (Kamailio's `time(0)`).

@@ -24,7 +24,7 @@ struct RegisterRequest {
         guard msg.callIDRange != nil else { throw RegistrarFailure(.callIDMissing) }
         guard (try? msg.cseq()) != nil else { throw RegistrarFailure(.cseqMissing) }
         if let h = msg.firstHeader(.expires) {
-            expiresHeader = try Self.expiresValue(msg.value(of: h))
+            expiresHeader = try Self.expiresValue(msg.buffer[h.valueRange])
         }
         let b = msg.buffer
         let all: [NameAddr]
@@ -68,12 +68,14 @@ struct RegisterRequest {
     /// Kamailio's `parse_expires`: an empty value is an error; digits (up to a space) are the
     /// value; anything else, or more than 10 characters, counts as no Expires header (RFC 2543
     /// dates).
-    static func expiresValue(_ raw: String) throws(RegistrarFailure) -> Int? {
-        let text = Substring(raw).trimmingCharacters()
+    static func expiresValue(_ raw: ArraySlice<UInt8>) throws(RegistrarFailure) -> Int? {
+        var text = raw
+        while let f = text.first, isSpace(f) { text = text.dropFirst() }
+        while let l = text.last, isSpace(l) { text = text.dropLast() }
         guard !text.isEmpty else { throw RegistrarFailure(.expiresParse) }
-        guard text.utf8.count <= 10 else { return nil }
+        guard text.count <= 10 else { return nil }
         var v = 0
-        for ch in text.utf8 {
+        for ch in text {
             switch ch {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v &* 10 &+ Int(ch - UInt8(ascii: "0"))
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"):
@@ -83,6 +85,9 @@ struct RegisterRequest {
         }
         return Int(Int32(truncatingIfNeeded: v))
     }
+
+    /// SP, HT, CR, LF.
+    static func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
 
     static func unquoted(_ s: String) -> String {
         if s.count >= 2, s.hasPrefix("\""), s.hasSuffix("\"") { return String(s.dropFirst().dropLast()) }

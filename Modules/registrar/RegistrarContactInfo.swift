@@ -17,12 +17,16 @@ extension RegistrarModule {
         -> CommonContactInfo
     {
         let msg = ctx.message
-        var callID = msg.callID ?? ""
-        while let l = callID.last, l == " " || l == "\t" || l == "\r" || l == "\n" { callID.removeLast() }
+        var callID = ""
+        if let r = msg.callIDRange {
+            var end = r.upperBound
+            while end > r.lowerBound, RegisterRequest.isSpace(msg.buffer[end - 1]) { end -= 1 }
+            callID = String(decoding: msg.buffer[r.lowerBound..<end], as: UTF8.self)
+        }
         guard callID.utf8.count <= 255 else { throw RegistrarFailure(.callIDTooLong) }
         guard let cseq = try? msg.cseq() else { throw RegistrarFailure(.invalidCSeq) }
         var c = UsrlocContact(address: "", callID: callID, cseq: Int(cseq.number))
-        c.socket = ctx.receive.socket?.socketString ?? ""
+        c.socket = ctx.receive.socket.map { RegistrarThreadState.current.socketString($0) } ?? ""
         switch ctx.receive.proto {
         case .udp: c.connectionID = -1
         default: c.connectionID = ctx.receive.connectionID ?? -1

@@ -106,6 +106,40 @@ final class RegistrarModule {
         return (aor, u)
     }
 
+    /// `extract_aor` of the URI at `b[r]` (the To URI in the message), without making a
+    /// `SIPURI`: the AoR and the URI's host.
+    func extractAoR(_ b: [UInt8], _ r: Range<Int>) throws(RegistrarFailure) -> (aor: String, host: String) {
+        guard let c = try? URIComponents.parse(b, r), c.scheme != .other else { throw RegistrarFailure(.aorParse) }
+        let userRange = c.user ?? r.lowerBound..<r.lowerBound
+        guard userRange.count <= 64, c.host.count <= 128, userRange.count + c.host.count + 1 <= 256 else {
+            throw RegistrarFailure(.aorTooLong)
+        }
+        let host = String(decoding: b[c.host], as: UTF8.self)
+        guard let user = URIEscaping.unescape(b, userRange) else { throw RegistrarFailure(.unescape) }
+        var aor = user
+        if usrloc.useDomain {
+            if !user.isEmpty { aor.append(64) }
+            let prefix = settings.realmPrefix
+            if !prefix.isEmpty, prefix.utf8.count < host.utf8.count, host.hasPrefix(prefix) {
+                aor += String(host.dropFirst(prefix.count)).utf8
+            } else {
+                aor += b[c.host]
+            }
+        }
+        // Lower case as String.lowercased() does; ASCII in place, other text through it.
+        guard aor.allSatisfy({ $0 < 0x80 }) else {
+            let text = String(decoding: aor, as: UTF8.self)
+            let u = String(decoding: user, as: UTF8.self)
+            if settings.caseSensitive && !user.isEmpty {
+                return (u + String(text.dropFirst(u.count)).lowercased(), host)
+            }
+            return (text.lowercased(), host)
+        }
+        let from = settings.caseSensitive && !user.isEmpty ? user.count : 0
+        for i in from..<aor.count where aor[i] &- 65 < 26 { aor[i] |= 0x20 }
+        return (String(decoding: aor, as: UTF8.self), host)
+    }
+
     /// Kamailio's `calc_contact_expires`: the absolute expiry of a contact (0 = remove), or
     /// `.expiresTooLow` with `min_expires_mode`.
     func contactExpires(_ ctx: MessageContext, _ param: String?, header: Int?, now: Int, noVariation: Bool)

@@ -11,26 +11,32 @@ extension RegistrarModule {
         let gruu =
             settings.gruuEnabled
             && msg.tokens(.supported).contains { msg.buffer.text($0).lowercased() == "gruu" }
-        var parts: [String] = []
+        var header = ""
         for c in contacts where c.isValid(at: now) {
-            var p = "<\(c.address)>"
+            header += header.isEmpty ? "Contact: <" : ", <"
+            header += c.address
+            header += ">"
             let q = RegisterRequest.qText(c.q)
-            if !q.isEmpty { p += ";q=\(q)" }
+            if !q.isEmpty {
+                header += ";q="
+                header += q
+            }
             // A permanent binding (expires 0): the largest delta-seconds (Kamailio prints a
             // wrapped negative number).
-            p += ";expires=\(c.expires == 0 ? 4_294_967_295 : c.expires - now)"
+            header += ";expires="
+            header += String(c.expires == 0 ? 4_294_967_295 : c.expires - now)
             if !settings.receivedParam.isEmpty && !c.received.isEmpty {
-                p += ";\(settings.receivedParam)=\"\(c.received)\""
+                header += ";\(settings.receivedParam)=\"\(c.received)\""
             }
             if gruu && !c.instance.isEmpty {
-                p += gruuParameters(c, aor: aor, host: host)
+                header += gruuParameters(c, aor: aor, host: host)
             }
-            if !c.instance.isEmpty { p += ";+sip.instance=\"\(c.instance)\"" }
-            if c.regID > 0 { p += ";reg-id=\(c.regID)" }
-            parts.append(p)
+            if !c.instance.isEmpty { header += ";+sip.instance=\"\(c.instance)\"" }
+            if c.regID > 0 { header += ";reg-id=\(c.regID)" }
             if let rcd = settings.xavpRcd { addRecordXAVP(ctx, rcd, c, now: now) }
         }
-        return parts.isEmpty ? "" : "Contact: " + parts.joined(separator: ", ") + "\r\n"
+        if !header.isEmpty { header += "\r\n" }
+        return header
     }
 
     /// `;pub-gruu="sip:aor;gr=instance";temp-gruu="sip:ruid-hash@host;gr"` (RFC 5627).

@@ -65,9 +65,16 @@ extension RegistrarModule {
                 throw RegistrarFailure(.outboundRequired)
             }
             guard let to = try? msg.to() else { throw RegistrarFailure(.toMissing) }
-            let toURI = msg.buffer.text(to.uri)
-            let (aor, _) = try extractAoR(uri ?? toURI)
-            let host = SIPURI(toURI)?.host ?? ""
+            let aor: String
+            let host: String
+            if let uri {
+                aor = try extractAoR(uri).aor
+                host = SIPURI(msg.buffer.text(to.uri))?.host ?? ""
+            } else {
+                let found = try extractAoR(msg.buffer, to.uri)
+                aor = found.aor
+                host = found.host
+            }
             let now = usrloc.now()
             if req.contacts.isEmpty {
                 if req.star {

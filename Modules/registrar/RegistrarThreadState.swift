@@ -14,6 +14,18 @@ final class RegistrarThreadState {
     var profiles: [String: FetchedContacts] = [:]
     /// The q of the contact the last `lookup()` put in the R-URI (the core has no R-URI q).
     var ruriQ = UsrlocContact.qUnspecified
+    /// The socket of the last saved REGISTER and its `sock_str` (made once per socket).
+    private var lastSocket: ListeningSocket?
+    private var lastSocketString = ""
+
+    /// `socket.socketString`, remembered for the socket of the previous call.
+    func socketString(_ socket: ListeningSocket) -> String {
+        if socket !== lastSocket {
+            lastSocket = socket
+            lastSocketString = socket.socketString
+        }
+        return lastSocketString
+    }
 
     private static let key: pthread_key_t = {
         var k = pthread_key_t()

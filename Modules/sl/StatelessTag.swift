@@ -22,28 +22,47 @@ struct StatelessTag {
         let port = via.portRange ?? via.host.upperBound..<via.host.upperBound
         let branch = via.branch?.value ?? port.upperBound..<port.upperBound
         let callID = msg.firstHeader(.callID)?.valueRange ?? 0..<0
-        return prefix + Self.crcitt(b, [via.host, port, branch]) + Self.crcitt(b, [port, via.host, callID])
-    }
-
-    /// `TagHash.crcitt` (Kamailio's `crcitt_string_array`: CRC-16/CCITT, reflected 0x8408, init
-    /// 0xFFFF, complemented, 4 hex digits) a byte at a time from a table instead of a bit at a time.
-    static func crcitt(_ b: [UInt8], _ ranges: [Range<Int>]) -> String {
-        var crc: UInt16 = 0xFFFF
-        crcittTable.withUnsafeBufferPointer { table in
-            b.withUnsafeBufferPointer { bytes in
-                for r in ranges {
-                    precondition(r.lowerBound >= 0 && r.upperBound <= bytes.count, "range outside the message")
-                    for i in r { crc = table[Int(UInt8(truncatingIfNeeded: crc) ^ bytes[i])] ^ (crc >> 8) }
-                }
+        let first = Self.crc(b, via.host, port, branch)
+        let second = Self.crc(b, port, via.host, callID)
+        var p = prefix
+        // Written in one go: the prefix and 8 hex digits (a string of 41 bytes).
+        return p.withUTF8 { head in
+            String(unsafeUninitializedCapacity: head.count + 8) { out in
+                _ = out.initialize(from: head)
+                Self.writeHex(first, into: out, at: head.count)
+                Self.writeHex(second, into: out, at: head.count + 4)
+                return head.count + 8
             }
         }
-        let v = ~crc
-        return String(unsafeUninitializedCapacity: 4) { out in
-            for i in 0..<4 {
-                let d = UInt8(truncatingIfNeeded: v >> UInt16(12 - 4 * i)) & 0xf
-                out[i] = d < 10 ? 0x30 + d : 0x57 + d
+    }
+
+    /// The CRC of `TagHash.crcitt` (Kamailio's `crcitt_string_array`: CRC-16/CCITT, reflected
+    /// 0x8408, init 0xFFFF, complemented) over three ranges, a byte at a time from a table
+    /// instead of a bit at a time.
+    static func crc(_ b: [UInt8], _ r1: Range<Int>, _ r2: Range<Int>, _ r3: Range<Int>) -> UInt16 {
+        var crc: UInt16 = 0xFFFF
+        update(&crc, b, r1)
+        update(&crc, b, r2)
+        update(&crc, b, r3)
+        return ~crc
+    }
+
+    private static func update(_ crc: inout UInt16, _ b: [UInt8], _ r: Range<Int>) {
+        precondition(r.lowerBound >= 0 && r.upperBound <= b.count, "range outside the message")
+        var c = crc
+        crcittTable.withUnsafeBufferPointer { table in
+            b.withUnsafeBufferPointer { bytes in
+                for i in r { c = table[Int(UInt8(truncatingIfNeeded: c) ^ bytes[i])] ^ (c >> 8) }
             }
-            return 4
+        }
+        crc = c
+    }
+
+    /// `v` as 4 lower-case hex digits at `out[at...]`.
+    private static func writeHex(_ v: UInt16, into out: UnsafeMutableBufferPointer<UInt8>, at: Int) {
+        for i in 0..<4 {
+            let d = UInt8(truncatingIfNeeded: v >> UInt16(12 - 4 * i)) & 0xf
+            out[at + i] = d < 10 ? 0x30 + d : 0x57 + d
         }
     }
 

@@ -2,8 +2,13 @@
 /// (`HashID`), slots are picked with and temp-GRUUs carry.
 enum CoreHash {
     static func hash(_ text: String) -> UInt32 {
+        var text = text
+        return text.withUTF8 { hash($0) }
+    }
+
+    /// The hash of UTF-8 bytes (read in place, no copy).
+    static func hash(_ utf8: UnsafeBufferPointer<UInt8>) -> UInt32 {
         var h: UInt32 = 0
-        var utf8 = Array(text.utf8)
         // Kamailio reads `char`, signed on x86: bytes >= 0x80 count as negative values.
         func byte(_ i: Int) -> UInt32 { UInt32(bitPattern: Int32(Int8(bitPattern: utf8[i]))) }
         var p = 0
@@ -19,7 +24,6 @@ enum CoreHash {
             p += 1
         }
         h = h &+ (v ^ (v >> 3))
-        utf8.removeAll()
         return (h &+ (h >> 11)) &+ ((h >> 13) &+ (h >> 23))
     }
 }

@@ -181,7 +181,12 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, UsrlocContactCallbacks,
 
     func newRUID() -> String {
         let n = ruidCounter.add(1, ordering: .relaxed).newValue
-        return "\(ruidPrefix)-\(n)"
+        var ruid = ""
+        ruid.reserveCapacity(ruidPrefix.utf8.count + 21)
+        ruid += ruidPrefix
+        ruid += "-"
+        ruid += String(n)
+        return ruid
     }
 
     func aorHash(_ aor: String) -> UInt32 { CoreHash.hash(aor) }
