@@ -64,8 +64,8 @@ import Testing
         #expect(avp(ctx, "st") == .int(0))
         #expect(avp(ctx, "rc2") == .int(1))
         #expect(avp(ctx, "r2") == .string("ECHO sip second"), "a connection of its own for subprotocol sip")
-        #expect(server.process.text.contains("GOT kmsg /api/v1 hello bob"), "\(server.process.text)")
-        #expect(server.process.text.contains("OPEN sip /api/v1"))
+        #expect(server.process.waitFor("GOT kmsg /api/v1 hello bob"), "\(server.process.text)")
+        #expect(server.process.waitFor("OPEN sip /api/v1"), "\(server.process.text)")
 
         // The module parameter `protocol` changes the default.
         let other = try run(
