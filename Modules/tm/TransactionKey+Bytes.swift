@@ -9,13 +9,15 @@ extension TransactionKey {
 
     /// `parse(_:_:)` with the id as a range of `b`.
     static func parseRange(_ b: [UInt8], _ range: Range<Int>) -> (id: Range<Int>, index: Int)? {
-        let cookie: [UInt8] = [0x7A, 0x39, 0x68, 0x47, 0x34, 0x62, 0x4B]  // z9hG4bK
-        guard range.count >= cookie.count else { return nil }
-        for i in 0..<cookie.count where b[range.lowerBound + i] != cookie[i] { return nil }
+        // z9hG4bK, compared without an array (this runs for every reply).
+        let cookie: StaticString = "z9hG4bK"
+        let cookieCount = cookie.utf8CodeUnitCount
+        guard range.count >= cookieCount else { return nil }
+        for i in 0..<cookieCount where b[range.lowerBound + i] != cookie.utf8Start[i] { return nil }
         let dot = UInt8(ascii: ".")
         var firstDot = -1
         var secondDot = -1
-        for i in (range.lowerBound + cookie.count)..<range.upperBound where b[i] == dot {
+        for i in (range.lowerBound + cookieCount)..<range.upperBound where b[i] == dot {
             if firstDot < 0 {
                 firstDot = i
             } else if secondDot < 0 {
