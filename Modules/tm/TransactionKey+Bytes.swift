@@ -60,8 +60,15 @@ extension TransactionKey {
     {
         var cls = cls
         return cls.withUTF8 { method in
-            let portText = String(port)
-            let count = 5 + branch.count + 1 + host.count + 1 + portText.utf8.count + 1 + method.count
+            // The port's decimal digits, written without a String.
+            var digits = 1
+            var p = port.magnitude / 10
+            while p > 0 {
+                digits += 1
+                p /= 10
+            }
+            let negative = port < 0
+            let count = 5 + branch.count + 1 + host.count + 1 + (negative ? 1 : 0) + digits + 1 + method.count
             return String(unsafeUninitializedCapacity: count) { out in
                 var n = 0
                 func put(_ c: UInt8) {
@@ -73,7 +80,13 @@ extension TransactionKey {
                 put(UInt8(ascii: "|"))
                 for i in host { put(b[i]) }
                 put(UInt8(ascii: ":"))
-                for c in portText.utf8 { put(c) }
+                if negative { put(UInt8(ascii: "-")) }
+                var v = port.magnitude
+                for k in stride(from: digits - 1, through: 0, by: -1) {
+                    out[n + k] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+                n += digits
                 put(UInt8(ascii: "|"))
                 for c in method { put(c) }
                 return n

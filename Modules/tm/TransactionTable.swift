@@ -220,12 +220,20 @@ enum TransactionKey {
         let msg = ctx.message
         let b = msg.buffer
         guard let via = ctx.via1 else { return nil }
-        if via.hasRFC3261Branch(b), let branch = via.branch?.value {
+        if let branch = via.branch?.value, hasMagicCookie(b, branch) {
             return rfc3261Key(b, branch: branch, host: via.host, port: via.port ?? 5060, methodClass: cls)
         }
         let cseq = (try? msg.cseq()).map { String($0.number) } ?? ""
         return "2543|" + (msg.callID ?? "") + "|" + cseq + "|" + (msg.fromTag ?? "") + "|"
             + (msg.requestURI ?? "") + "|" + b.tmText(via.range) + "|" + cls
+    }
+
+    /// `ViaHeader.hasRFC3261Branch`: the branch starts with `z9hG4bK` (compared in place).
+    static func hasMagicCookie(_ b: [UInt8], _ branch: Range<Int>) -> Bool {
+        let cookie: StaticString = "z9hG4bK"
+        guard branch.count >= cookie.utf8CodeUnitCount else { return false }
+        for i in 0..<cookie.utf8CodeUnitCount where b[branch.lowerBound + i] != cookie.utf8Start[i] { return false }
+        return true
     }
 
     /// Our branch parameter for branch `n` of a transaction: Kamailio's layout
