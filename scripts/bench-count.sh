@@ -9,11 +9,13 @@
 #   scripts/bench-count.sh syscalls     [scenario [rate [duration]]]   (default: stateful 300 20)
 #
 # Scenarios and configurations are those of Benchmarks/load (options, jwt-hs256, jwt-rs256,
-# stateless, stateful, dialog, topos-redis, register, auth-register, register-pgsql; {cfgdir} in
-# a configuration becomes Benchmarks/load/cfg), on ports BASE (server), BASE+10 (SIPp UAS),
-# BASE+20 (SIPp UAC), BASE+30 (a private redis-server for topos-redis, emptied; its commands
-# per call are counted too), BASE+40 (a private PostgreSQL for register-pgsql, made by
-# Benchmarks/load/start-postgres.sh and removed at the end; {dburl} becomes its URL);
+# stateless, stateful, dialog, dispatcher, topos-redis, register, auth-register, register-pgsql;
+# {cfgdir} in a configuration becomes Benchmarks/load/cfg, or for dispatcher the run's
+# directory with a copy of dispatcher.list whose ports are rewritten), on ports BASE (server),
+# BASE+10 (SIPp UAS), BASE+20 (SIPp UAC), BASE+30 (a private redis-server for topos-redis,
+# emptied; its commands per call are counted too), BASE+40 (a private PostgreSQL for
+# register-pgsql, made by Benchmarks/load/start-postgres.sh and removed at the end; {dburl}
+# becomes its URL);
 # BASE=25060 unless set. Uses the release build (BIN=<dir> for another one). Callgrind runs
 # the server ~50x slower: keep the rate low (30 calls/s is fine). Each run keeps its files in a
 # temporary directory (printed).
@@ -40,14 +42,14 @@ load=$root/Benchmarks/load
 case "$scenario" in
 options) uac=(-sf "$load/scenarios/options-uac.xml"); uas=() ;;
 jwt-hs256 | jwt-rs256) uac=(-sf "$load/scenarios/options-jwt-uac.xml"); uas=() ;;
-stateless | stateful | dialog | topos-redis) uac=(-sf "$load/scenarios/call-uac.xml"); uas=(-sf "$load/scenarios/call-uas.xml") ;;
+stateless | stateful | dialog | dispatcher | topos-redis) uac=(-sf "$load/scenarios/call-uac.xml"); uas=(-sf "$load/scenarios/call-uas.xml") ;;
 register | register-pgsql) uac=(-sf "$load/scenarios/register-uac.xml"); uas=() ;;
 auth-register)
     uac=(-sf "$load/scenarios/auth-register-uac.xml" -au 'l[call_number]' -ap 'loadpw-0123456789-l[call_number]')
     uas=()
     ;;
 *)
-    echo "unknown scenario $scenario (options, jwt-hs256, jwt-rs256, stateless, stateful, dialog, topos-redis," \
+    echo "unknown scenario $scenario (options, jwt-hs256, jwt-rs256, stateless, stateful, dialog, dispatcher, topos-redis," \
         "register, auth-register, register-pgsql)" >&2
     exit 2
     ;;
@@ -60,7 +62,14 @@ if [ "$scenario" = register-pgsql ]; then
     pg_dir=$(mktemp -u /tmp/swiftlet-count-pg-XXXX) # outside $dir: the server runs as postgres
     dburl=$("$load/start-postgres.sh" start "$pg_dir" "$pp")
 fi
-sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" -e "s|{cfgdir}|$load/cfg|g" -e "s|{dburl}|$dburl|g" \
+# A list beside the configuration (dispatcher.list) names the SIPp UAS's port too: the run
+# uses a copy with the ports rewritten.
+cfgdir=$load/cfg
+if [ -f "$load/cfg/$scenario.list" ]; then
+    sed -e "s/5060/$sp/g" -e "s/5070/$up/g" "$load/cfg/$scenario.list" > "$dir/$scenario.list"
+    cfgdir=$dir
+fi
+sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" -e "s|{cfgdir}|$cfgdir|g" -e "s|{dburl}|$dburl|g" \
     "${CFG:-$load/cfg/$scenario.cfg}" > "$dir/$scenario.cfg"
 redis_pid=""
 if [ "$scenario" = topos-redis ]; then

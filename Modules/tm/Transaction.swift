@@ -161,7 +161,7 @@ final class Transaction {
     ) {
         self.key = key
         self.id = id
-        self.label = String(number, radix: 16)
+        self.label = Self.hex(number)
         self.number = number
         self.hasNumberedID = numberedID
         self.isInvite = isInvite
@@ -172,6 +172,20 @@ final class Transaction {
         pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_RECURSIVE))
         pthread_mutex_init(mutex, &attributes)
         pthread_mutexattr_destroy(&attributes)
+    }
+
+    /// `String(n, radix: 16)`, written in one go (a label is made for every transaction).
+    static func hex(_ n: UInt64) -> String {
+        let digits = max(1, (64 - n.leadingZeroBitCount + 3) / 4)
+        return String(unsafeUninitializedCapacity: digits) { out in
+            var v = n
+            for i in stride(from: digits - 1, through: 0, by: -1) {
+                let d = UInt8(truncatingIfNeeded: v & 0xf)
+                out[i] = d < 10 ? 0x30 + d : 0x57 + d
+                v >>= 4
+            }
+            return digits
+        }
     }
 
     deinit {

@@ -9,13 +9,15 @@ extension TransactionKey {
 
     /// `parse(_:_:)` with the id as a range of `b`.
     static func parseRange(_ b: [UInt8], _ range: Range<Int>) -> (id: Range<Int>, index: Int)? {
-        let cookie: [UInt8] = [0x7A, 0x39, 0x68, 0x47, 0x34, 0x62, 0x4B]  // z9hG4bK
-        guard range.count >= cookie.count else { return nil }
-        for i in 0..<cookie.count where b[range.lowerBound + i] != cookie[i] { return nil }
+        // z9hG4bK, compared without an array (this runs for every reply).
+        let cookie: StaticString = "z9hG4bK"
+        let cookieCount = cookie.utf8CodeUnitCount
+        guard range.count >= cookieCount else { return nil }
+        for i in 0..<cookieCount where b[range.lowerBound + i] != cookie.utf8Start[i] { return nil }
         let dot = UInt8(ascii: ".")
         var firstDot = -1
         var secondDot = -1
-        for i in (range.lowerBound + cookie.count)..<range.upperBound where b[i] == dot {
+        for i in (range.lowerBound + cookieCount)..<range.upperBound where b[i] == dot {
             if firstDot < 0 {
                 firstDot = i
             } else if secondDot < 0 {
@@ -58,8 +60,15 @@ extension TransactionKey {
     {
         var cls = cls
         return cls.withUTF8 { method in
-            let portText = String(port)
-            let count = 5 + branch.count + 1 + host.count + 1 + portText.utf8.count + 1 + method.count
+            // The port's decimal digits, written without a String.
+            var digits = 1
+            var p = port.magnitude / 10
+            while p > 0 {
+                digits += 1
+                p /= 10
+            }
+            let negative = port < 0
+            let count = 5 + branch.count + 1 + host.count + 1 + (negative ? 1 : 0) + digits + 1 + method.count
             return String(unsafeUninitializedCapacity: count) { out in
                 var n = 0
                 func put(_ c: UInt8) {
@@ -71,7 +80,13 @@ extension TransactionKey {
                 put(UInt8(ascii: "|"))
                 for i in host { put(b[i]) }
                 put(UInt8(ascii: ":"))
-                for c in portText.utf8 { put(c) }
+                if negative { put(UInt8(ascii: "-")) }
+                var v = port.magnitude
+                for k in stride(from: digits - 1, through: 0, by: -1) {
+                    out[n + k] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+                n += digits
                 put(UInt8(ascii: "|"))
                 for c in method { put(c) }
                 return n

@@ -193,6 +193,9 @@ extension TransactionManager {
             }
             ctx.requestURIIsNew = false  // consumed (Kamailio's ruri_mark_consumed)
         }
+        // The branch's Request-URI: a plain relay's is `firstURI` (nothing changed it since),
+        // so the received one is not made into a string again for each use.
+        func branchURI(_ targetURI: String) -> String { plain ? targetURI : ctx.requestURI ?? targetURI }
         var sent = 0
         // What went wrong, for sl_reply_error() (Kamailio's ser_error): a branch that could
         // not be made (the lowest error), or E_SEND once one was made but not sent.
@@ -229,7 +232,7 @@ extension TransactionManager {
             } else {
                 do throws(NextHop.Failure) {
                     guard
-                        let found = try branchDestinations(tx, uri: ctx.destinationURI ?? ctx.requestURI ?? target.uri)
+                        let found = try branchDestinations(tx, uri: ctx.destinationURI ?? branchURI(target.uri))
                     else {
                         sendFailed = true  // Kamailio's t_send_branch refuses a blocklisted one
                         continue
@@ -276,7 +279,7 @@ extension TransactionManager {
             }
             if deferring {
                 let branch = ClientBranch(
-                    index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
+                    index: index, uri: branchURI(target.uri), destination: dst, request: copy)
                 branch.flags = ctx.branchFlags
                 branch.binding = ctx.binding
                 branch.onBranchFailure = tx.onBranchFailure
@@ -292,7 +295,7 @@ extension TransactionManager {
             let outcome = core.send(
                 OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: tx.localUAC == nil ? ctx : nil
             )
-            let branch = ClientBranch(index: index, uri: ctx.requestURI ?? target.uri, destination: dst, request: copy)
+            let branch = ClientBranch(index: index, uri: branchURI(target.uri), destination: dst, request: copy)
             branch.flags = ctx.branchFlags
             branch.binding = ctx.binding
             branch.onBranchFailure = tx.onBranchFailure

@@ -19,7 +19,7 @@ final class TransactionTable: @unchecked Sendable {
     /// One shard: the dictionaries behind one pthread mutex (Transaction is not Sendable,
     /// so Synchronization.Mutex's `sending` rules do not fit).
     private final class Shard: @unchecked Sendable {
-        var byKey: [String: Transaction] = [:]
+        var byKey: [HashedKey: Transaction] = [:]
         var byNumber: [UInt64: Transaction] = [:]
         /// Local requests' transactions (whose id is not `TransactionKey.id(number)`), by id
         /// and by label.
@@ -46,8 +46,52 @@ final class TransactionTable: @unchecked Sendable {
 
     var count: Int { live.load(ordering: .relaxed) }
 
-    @inline(__always) private func shard(_ key: String) -> Shard {
-        shards[key.hashValue & (Self.shardCount - 1)]
+    /// A request's key with its hash computed once (not SipHash: the key is hashed for its
+    /// shard and again by the shard's dictionary on every lookup, insertion and removal).
+    struct HashedKey: Hashable {
+        let text: String
+        let hash: UInt64
+
+        init(_ text: String) {
+            self.text = text
+            var t = text
+            hash = t.withUTF8 { Self.hash($0) }
+        }
+
+        /// A multiply-xorshift hash of the UTF-8 bytes, eight at a time (the keys hold a
+        /// branch: enough entropy for the dictionaries, which hash this value again).
+        static func hash(_ u: UnsafeBufferPointer<UInt8>) -> UInt64 {
+            var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(u.count)
+            guard let base = u.baseAddress else { return h }
+            let raw = UnsafeRawPointer(base)
+            var i = 0
+            @inline(__always) func mix(_ w: UInt64) {
+                h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
+                h ^= h >> 31
+            }
+            while i + 8 <= u.count {
+                mix(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                i += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < u.count {
+                tail |= UInt64(u[i]) << shift
+                shift += 8
+                i += 1
+            }
+            mix(tail)
+            h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+            return h ^ (h >> 31)
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+        static func == (a: HashedKey, b: HashedKey) -> Bool { a.hash == b.hash && a.text == b.text }
+    }
+
+    @inline(__always) private func shard(_ key: HashedKey) -> Shard {
+        shards[Int(truncatingIfNeeded: key.hash >> 32) & (Self.shardCount - 1)]
     }
 
     /// The shard of a transaction number: its low bits (numbers are consecutive).
@@ -79,7 +123,8 @@ final class TransactionTable: @unchecked Sendable {
         } else {
             live.add(1, ordering: .relaxed)
         }
-        shard(tx.key).locked { $0.byKey[tx.key] = tx }
+        let key = HashedKey(tx.key)
+        shard(key).locked { $0.byKey[key] = tx }
         if tx.hasNumberedID {
             shard(ofNumber: tx.number).locked { $0.byNumber[tx.number] = tx }
         } else {
@@ -89,7 +134,10 @@ final class TransactionTable: @unchecked Sendable {
         return .success(())
     }
 
-    func transaction(key: String) -> Transaction? { shard(key).locked { $0.byKey[key] } }
+    func transaction(key: String) -> Transaction? {
+        let key = HashedKey(key)
+        return shard(key).locked { $0.byKey[key] }
+    }
 
     /// The transaction whose id is `id`.
     func transaction(id: String) -> Transaction? {
@@ -130,8 +178,9 @@ final class TransactionTable: @unchecked Sendable {
 
     func remove(_ tx: Transaction) {
         // Each key is hashed once: found by index, removed at that index.
-        let removed: Bool = shard(tx.key).locked { s in
-            guard let i = s.byKey.index(forKey: tx.key), s.byKey[i].value === tx else { return false }
+        let key = HashedKey(tx.key)
+        let removed: Bool = shard(key).locked { s in
+            guard let i = s.byKey.index(forKey: key), s.byKey[i].value === tx else { return false }
             s.byKey.remove(at: i)
             return true
         }
@@ -171,12 +220,20 @@ enum TransactionKey {
         let msg = ctx.message
         let b = msg.buffer
         guard let via = ctx.via1 else { return nil }
-        if via.hasRFC3261Branch(b), let branch = via.branch?.value {
+        if let branch = via.branch?.value, hasMagicCookie(b, branch) {
             return rfc3261Key(b, branch: branch, host: via.host, port: via.port ?? 5060, methodClass: cls)
         }
         let cseq = (try? msg.cseq()).map { String($0.number) } ?? ""
         return "2543|" + (msg.callID ?? "") + "|" + cseq + "|" + (msg.fromTag ?? "") + "|"
             + (msg.requestURI ?? "") + "|" + b.tmText(via.range) + "|" + cls
+    }
+
+    /// `ViaHeader.hasRFC3261Branch`: the branch starts with `z9hG4bK` (compared in place).
+    static func hasMagicCookie(_ b: [UInt8], _ branch: Range<Int>) -> Bool {
+        let cookie: StaticString = "z9hG4bK"
+        guard branch.count >= cookie.utf8CodeUnitCount else { return false }
+        for i in 0..<cookie.utf8CodeUnitCount where b[branch.lowerBound + i] != cookie.utf8Start[i] { return false }
+        return true
     }
 
     /// Our branch parameter for branch `n` of a transaction: Kamailio's layout

@@ -143,6 +143,40 @@ public enum HeaderName: UInt8, Sendable, CaseIterable {
 
     /// Classifies a header name (case-insensitive). Compact forms map to their long form.
     static func classify(_ bytes: [UInt8], _ range: Range<Int>) -> HeaderName {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count)
+        return bytes.withUnsafeBufferPointer { classify($0, range) }
+    }
+
+    /// `classify(_:_:)` on the message's bytes: the names of every SIP call (Via, From, To,
+    /// Call-ID, CSeq, Contact, Max-Forwards, Content-Length, ...) are recognised by their
+    /// length and first letter before the table is searched.
+    static func classify(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> HeaderName {
+        let n = range.count
+        guard n >= 2 else { return n == 1 ? compact(ASCII.lower(bytes[range.lowerBound])) : .other }
+        @inline(__always) func equals(_ literal: StaticString) -> Bool {
+            let lit = literal.utf8Start
+            for k in 0..<n where ASCII.lower(bytes[range.lowerBound + k]) != lit[k] { return false }
+            return true
+        }
+        let candidate: HeaderName
+        switch (n, ASCII.lower(bytes[range.lowerBound])) {
+        case (3, UInt8(ascii: "v")): candidate = equals("via") ? .via : .other
+        case (4, UInt8(ascii: "f")): candidate = equals("from") ? .from : .other
+        case (2, UInt8(ascii: "t")): candidate = equals("to") ? .to : .other
+        case (7, UInt8(ascii: "c")): candidate = equals("call-id") ? .callID : equals("contact") ? .contact : .other
+        case (4, UInt8(ascii: "c")): candidate = equals("cseq") ? .cseq : .other
+        case (12, UInt8(ascii: "m")): candidate = equals("max-forwards") ? .maxForwards : .other
+        case (14, UInt8(ascii: "c")): candidate = equals("content-length") ? .contentLength : .other
+        case (12, UInt8(ascii: "c")): candidate = equals("content-type") ? .contentType : .other
+        case (5, UInt8(ascii: "r")): candidate = equals("route") ? .route : .other
+        case (12, UInt8(ascii: "r")): candidate = equals("record-route") ? .recordRoute : .other
+        default: candidate = .other
+        }
+        return candidate != .other ? candidate : classifyByTable(bytes, range)
+    }
+
+    /// The long names looked up in `byLength`.
+    private static func classifyByTable(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> HeaderName {
         let n = range.count
         if n == 1 { return compact(ASCII.lower(bytes[range.lowerBound])) }
         guard n >= 2, n < 32 else { return .other }
@@ -150,7 +184,13 @@ public enum HeaderName: UInt8, Sendable, CaseIterable {
         return byLength.withUnsafeBufferPointer { table in
             table[n].withUnsafeBufferPointer { bucket in
                 for entry in bucket where entry.name.utf8Start.pointee == first {
-                    if bytes.equalsLowercased(range, entry.name) { return entry.header }
+                    let lit = entry.name.utf8Start
+                    var same = true
+                    for k in 1..<n where ASCII.lower(bytes[range.lowerBound + k]) != lit[k] {
+                        same = false
+                        break
+                    }
+                    if same { return entry.header }
                 }
                 return .other
             }

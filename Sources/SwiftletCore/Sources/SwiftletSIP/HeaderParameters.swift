@@ -74,8 +74,19 @@ public enum HeaderScanner {
         _ b: [UInt8], from start: Int, to end: Int, failure: SIPParseError.Reason,
         _ visit: (HeaderParameter) -> Bool = { _ in true }
     ) throws(SIPParseError) {
+        precondition(start >= 0 && end <= b.count)
+        try b.withUnsafeBufferPointer { (p) throws(SIPParseError) in
+            try scanParameters(p, from: start, to: end, failure: failure, visit)
+        }
+    }
+
+    /// `scanParameters` on the message's bytes.
+    static func scanParameters(
+        _ b: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, failure: SIPParseError.Reason,
+        _ visit: (HeaderParameter) -> Bool
+    ) throws(SIPParseError) {
         var i = start
-        func skipSpace() { while i < end, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf { i += 1 } }
+        @inline(__always) func skipSpace() { while i < end, ASCII.isLWS(b[i]) { i += 1 } }
         skipSpace()
         while i < end {
             guard b[i] == ASCII.semicolon else { throw SIPParseError(failure, at: i) }
@@ -92,14 +103,30 @@ public enum HeaderScanner {
                 i += 1
                 skipSpace()
                 if i < end, b[i] == ASCII.quote {
-                    guard let close = endOfQuotedString(b, from: i, to: end) else {
-                        throw SIPParseError(failure, at: i)
+                    // As endOfQuotedString.
+                    var q = i + 1
+                    var close: Int? = nil
+                    while q < end {
+                        if b[q] == ASCII.backslash {
+                            q += 2
+                            continue
+                        }
+                        if b[q] == ASCII.quote {
+                            close = q + 1
+                            break
+                        }
+                        q += 1
                     }
+                    guard let close else { throw SIPParseError(failure, at: i) }
                     value = i..<close
                     i = close
                 } else {
                     let s = i
-                    while i < end, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isLWS(b[i]) { i += 1 }
+                    while i < end {
+                        let c = b[i]
+                        if c == ASCII.semicolon || c == ASCII.comma || ASCII.isLWS(c) { break }
+                        i += 1
+                    }
                     value = s..<i
                 }
                 skipSpace()

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 extension SIPMessage {
     /// Parses a complete SIP message (one UDP datagram, or one framed stream message).
     ///
@@ -17,16 +21,61 @@ extension SIPMessage {
         let (firstLine, version) = try Self.parseFirstLine(bytes, line)
         pos = lineEnd + 1
 
-        // Header fields.
+        // Header fields, scanned on the raw bytes (every received message comes here).
+        let (headers, headersEnd, bodyStart, wellKnown) = try bytes.withUnsafeBufferPointer {
+            (p) throws(SIPParseError) -> ([HeaderField], Int, Int, WellKnownHeaders) in
+            try Self.parseHeaders(p, from: pos)
+        }
+
+        // Body, bounded by Content-Length when given.
+        var bodyEnd = bytes.count
+        if let cl = headers.first(where: { $0.name == .contentLength }) {
+            guard let length = bytes.decimalValue(cl.valueRange) else {
+                throw SIPParseError(.badContentLength, at: cl.valueRange.lowerBound)
+            }
+            guard bodyStart + length <= bytes.count else { throw SIPParseError(.truncatedBody, at: bodyStart) }
+            bodyEnd = bodyStart + length
+        }
+        self.buffer = bytes
+        self.firstLine = firstLine
+        self.versionRange = version
+        self.headers = headers
+        self.headersEnd = headersEnd
+        self.wellKnown = wellKnown
+        self.bodyRange = min(bodyStart, bodyEnd)..<bodyEnd
+    }
+
+    /// Indices into `headers` of the first Via, From, To, Call-ID and CSeq (-1: absent).
+    typealias WellKnownHeaders = (via: Int16, from: Int16, to: Int16, callID: Int16, cseq: Int16)
+
+    /// The header fields from `start` (after the first line) to the empty line that ends them:
+    /// the fields, where the header block ends, where the body starts, and the well-known ones.
+    private static func parseHeaders(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) throws(SIPParseError) -> (
+        [HeaderField], Int, Int, WellKnownHeaders
+    ) {
+        let count = bytes.count
+        var pos = start
         var headers: [HeaderField] = []
         headers.reserveCapacity(16)
-        var bodyStart = bytes.count
-        var headersEnd = bytes.count
-        var wellKnown: (via: Int16, from: Int16, to: Int16, callID: Int16, cseq: Int16) = (-1, -1, -1, -1, -1)
-        while pos < bytes.count {
-            let end = bytes.firstIndex(of: ASCII.lf, in: pos..<bytes.count) ?? bytes.count
-            let next = min(end + 1, bytes.count)
-            let content = bytes.trimmed(pos..<end)
+        var bodyStart = count
+        var headersEnd = count
+        var wellKnown: WellKnownHeaders = (-1, -1, -1, -1, -1)
+        @inline(__always) func isSpace(_ c: UInt8) -> Bool { ASCII.isLWS(c) }
+        @inline(__always) func trimmed(_ r: Range<Int>) -> Range<Int> {
+            var lo = r.lowerBound
+            var hi = r.upperBound
+            while lo < hi, isSpace(bytes[lo]) { lo += 1 }
+            while hi > lo, isSpace(bytes[hi - 1]) { hi -= 1 }
+            return lo..<hi
+        }
+        @inline(__always) func find(_ byte: UInt8, _ from: Int, _ to: Int) -> Int? {
+            guard from < to, let found = memchr(bytes.baseAddress! + from, Int32(byte), to - from) else { return nil }
+            return bytes.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        }
+        while pos < count {
+            let end = find(ASCII.lf, pos, count) ?? count
+            let next = min(end + 1, count)
+            let content = trimmed(pos..<end)
             if content.isEmpty {
                 if ASCII.isWhitespace(bytes[pos]) {
                     // Only spaces: a blank continuation of the header above, never the end of
@@ -50,14 +99,11 @@ extension SIPMessage {
                 pos = next
                 continue
             }
-            guard let colon = bytes.firstIndex(of: ASCII.colon, in: pos..<end) else {
-                throw SIPParseError(.badHeader, at: pos)
-            }
-            let name = bytes.trimmed(pos..<colon)
-            guard !name.isEmpty, !name.contains(where: { ASCII.isWhitespace(bytes[$0]) }) else {
-                throw SIPParseError(.badHeader, at: pos)
-            }
-            let value = bytes.trimmed(colon + 1..<end)
+            guard let colon = find(ASCII.colon, pos, end) else { throw SIPParseError(.badHeader, at: pos) }
+            let name = trimmed(pos..<colon)
+            guard !name.isEmpty else { throw SIPParseError(.badHeader, at: pos) }
+            for k in name where ASCII.isWhitespace(bytes[k]) { throw SIPParseError(.badHeader, at: pos) }
+            let value = trimmed(colon + 1..<end)
             let kind = HeaderName.classify(bytes, name)
             if headers.count < Int(Int16.max) {
                 let index = Int16(headers.count)
@@ -73,23 +119,7 @@ extension SIPMessage {
             headers.append(HeaderField(name: kind, nameRange: name, valueRange: value, lineRange: pos..<next))
             pos = next
         }
-
-        // Body, bounded by Content-Length when given.
-        var bodyEnd = bytes.count
-        if let cl = headers.first(where: { $0.name == .contentLength }) {
-            guard let length = bytes.decimalValue(cl.valueRange) else {
-                throw SIPParseError(.badContentLength, at: cl.valueRange.lowerBound)
-            }
-            guard bodyStart + length <= bytes.count else { throw SIPParseError(.truncatedBody, at: bodyStart) }
-            bodyEnd = bodyStart + length
-        }
-        self.buffer = bytes
-        self.firstLine = firstLine
-        self.versionRange = version
-        self.headers = headers
-        self.headersEnd = headersEnd
-        self.wellKnown = wellKnown
-        self.bodyRange = min(bodyStart, bodyEnd)..<bodyEnd
+        return (headers, headersEnd, bodyStart, wellKnown)
     }
 
     /// Parses `line` (already trimmed) as a request line or a status line.

@@ -34,8 +34,33 @@ public struct URIComponents: Sendable, Equatable {
 
     /// Parses the URI in `range`.
     public static func parse(_ b: [UInt8], _ range: Range<Int>) throws(SIPParseError) -> URIComponents {
-        let r = b.trimmed(range)
-        guard let colon = b.firstIndex(of: ASCII.colon, in: r), colon > r.lowerBound else {
+        precondition(range.lowerBound >= 0 && range.upperBound <= b.count)
+        return try b.withUnsafeBufferPointer { (p) throws(SIPParseError) -> URIComponents in try parse(p, range) }
+    }
+
+    /// `parse(_:_:)` on the message's bytes.
+    static func parse(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws(SIPParseError) -> URIComponents {
+        @inline(__always) func firstIndex(of byte: UInt8, in r: Range<Int>) -> Int? {
+            var k = r.lowerBound
+            while k < r.upperBound {
+                if b[k] == byte { return k }
+                k += 1
+            }
+            return nil
+        }
+        @inline(__always) func equalsLowercased(_ r: Range<Int>, _ literal: StaticString) -> Bool {
+            let n = literal.utf8CodeUnitCount
+            guard r.count == n else { return false }
+            let lit = literal.utf8Start
+            for k in 0..<n where ASCII.lower(b[r.lowerBound + k]) != lit[k] { return false }
+            return true
+        }
+        var lo = range.lowerBound
+        var hi = range.upperBound
+        while lo < hi, ASCII.isLWS(b[lo]) { lo += 1 }
+        while hi > lo, ASCII.isLWS(b[hi - 1]) { hi -= 1 }
+        let r = lo..<hi
+        guard let colon = firstIndex(of: ASCII.colon, in: r), colon > r.lowerBound else {
             throw SIPParseError(.badURI, at: r.lowerBound)
         }
         let schemeRange = r.lowerBound..<colon
@@ -48,9 +73,9 @@ public struct URIComponents: Sendable, Equatable {
             guard ok else { throw SIPParseError(.badURI, at: i) }
         }
         let scheme: Scheme =
-            b.equalsLowercased(schemeRange, "sip")
+            equalsLowercased(schemeRange, "sip")
             ? .sip
-            : b.equalsLowercased(schemeRange, "sips") ? .sips : b.equalsLowercased(schemeRange, "tel") ? .tel : .other
+            : equalsLowercased(schemeRange, "sips") ? .sips : equalsLowercased(schemeRange, "tel") ? .tel : .other
         let rest = colon + 1..<r.upperBound
         for i in rest where b[i] <= 32 || b[i] == 127 {
             throw SIPParseError(.badURI, at: i)  // no spaces or controls inside a URI
@@ -63,7 +88,7 @@ public struct URIComponents: Sendable, Equatable {
                 host: rest.upperBound..<rest.upperBound, portRange: nil, port: nil,
                 parametersRange: rest.upperBound..<rest.upperBound, headers: nil, opaque: rest)
         case .tel:
-            let semi = b.firstIndex(of: ASCII.semicolon, in: rest) ?? rest.upperBound
+            let semi = firstIndex(of: ASCII.semicolon, in: rest) ?? rest.upperBound
             guard semi > rest.lowerBound else { throw SIPParseError(.badURI, at: rest.lowerBound) }
             let params = semi < rest.upperBound ? semi + 1..<rest.upperBound : rest.upperBound..<rest.upperBound
             return URIComponents(
@@ -84,7 +109,7 @@ public struct URIComponents: Sendable, Equatable {
             k -= 1
         }
         let afterUser = at.map { $0 + 1 } ?? rest.lowerBound
-        let question = b.firstIndex(of: UInt8(ascii: "?"), in: afterUser..<rest.upperBound)
+        let question = firstIndex(of: UInt8(ascii: "?"), in: afterUser..<rest.upperBound)
         let body = rest.lowerBound..<(question ?? rest.upperBound)
         let headers = question.map { $0 + 1..<rest.upperBound }
         var user: Range<Int>? = nil
@@ -92,7 +117,7 @@ public struct URIComponents: Sendable, Equatable {
         var hostStart = body.lowerBound
         if let at {
             let userinfo = body.lowerBound..<at
-            if let pc = b.firstIndex(of: ASCII.colon, in: userinfo) {
+            if let pc = firstIndex(of: ASCII.colon, in: userinfo) {
                 user = userinfo.lowerBound..<pc
                 password = pc + 1..<userinfo.upperBound
             } else {
@@ -104,7 +129,7 @@ public struct URIComponents: Sendable, Equatable {
         var j = hostStart
         let host: Range<Int>
         if j < body.upperBound, b[j] == ASCII.openBracket {
-            guard let close = b.firstIndex(of: ASCII.closeBracket, in: j..<body.upperBound) else {
+            guard let close = firstIndex(of: ASCII.closeBracket, in: j..<body.upperBound) else {
                 throw SIPParseError(.badURI, at: j)
             }
             host = j..<close + 1
@@ -126,16 +151,22 @@ public struct URIComponents: Sendable, Equatable {
         if j < body.upperBound, b[j] == ASCII.colon {
             let s = j + 1
             j = s
-            while j < body.upperBound, ASCII.isDigit(b[j]) { j += 1 }
-            guard let p = b.decimalValue(s..<j), p <= 65535 else { throw SIPParseError(.badURI, at: s) }
+            var value = 0
+            while j < body.upperBound, ASCII.isDigit(b[j]) {
+                if j - s < 10 { value = value * 10 + Int(b[j] &- 48) }
+                j += 1
+            }
+            // As `decimalValue`: one to ten digits.
+            guard j > s, j - s <= 10, value <= 65535 else { throw SIPParseError(.badURI, at: s) }
             portRange = s..<j
-            port = p
+            port = value
         }
         var params = body.upperBound..<body.upperBound
         if j < body.upperBound {
             guard b[j] == ASCII.semicolon else { throw SIPParseError(.badURI, at: j) }
             params = j + 1..<body.upperBound
-            _ = try HeaderScanner.parameters(b, from: j, to: body.upperBound, failure: .badURI)
+            // Validated without collecting them.
+            try HeaderScanner.scanParameters(b, from: j, to: body.upperBound, failure: .badURI) { _ in true }
         }
         return URIComponents(
             range: r, scheme: scheme, schemeRange: schemeRange, user: user, password: password, host: host,

@@ -48,33 +48,45 @@ public struct ViaHeader: Sendable {
 
     /// Parses the first Via value found in `range` of `b`.
     public static func parse(_ b: [UInt8], _ range: Range<Int>) throws(SIPParseError) -> ViaHeader {
+        precondition(range.lowerBound >= 0 && range.upperBound <= b.count)
+        // On the raw bytes: the top Via of every received message is parsed.
+        return try b.withUnsafeBufferPointer { (p) throws(SIPParseError) -> ViaHeader in try parse(p, range) }
+    }
+
+    /// `parse(_:_:)` on the message's bytes (`range` lies inside `b`).
+    static func parse(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws(SIPParseError) -> ViaHeader {
         var i = range.lowerBound
         let end = range.upperBound
-        func skipSpace() { while i < end, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf { i += 1 } }
-        func token() -> Range<Int> {
+        @inline(__always) func skipSpace() { while i < end, ASCII.isLWS(b[i]) { i += 1 } }
+        @inline(__always) func token() -> Range<Int> {
             let s = i
             while i < end, SIPMessage.isTokenChar(b[i]) { i += 1 }
             return s..<i
         }
-        func expect(_ c: UInt8) throws(SIPParseError) {
+        @inline(__always) func expect(_ c: UInt8) throws(SIPParseError) {
             skipSpace()
             guard i < end, b[i] == c else { throw SIPParseError(.badVia, at: i) }
             i += 1
             skipSpace()
         }
+        @inline(__always) func equalsLowercased(_ r: Range<Int>, _ literal: StaticString) -> Bool {
+            let n = literal.utf8CodeUnitCount
+            guard r.count == n else { return false }
+            let lit = literal.utf8Start
+            for k in 0..<n where ASCII.lower(b[r.lowerBound + k]) != lit[k] { return false }
+            return true
+        }
         skipSpace()
         let start = i
         let proto = token()
-        guard b.equalsLowercased(proto, "sip") else { throw SIPParseError(.badVia, at: proto.lowerBound) }
+        guard equalsLowercased(proto, "sip") else { throw SIPParseError(.badVia, at: proto.lowerBound) }
         try expect(ASCII.slash)
         let version = token()
-        guard b.equalsLowercased(version, "2.0") else { throw SIPParseError(.badVia, at: version.lowerBound) }
+        guard equalsLowercased(version, "2.0") else { throw SIPParseError(.badVia, at: version.lowerBound) }
         try expect(ASCII.slash)
         let transport = token()
         guard !transport.isEmpty else { throw SIPParseError(.badVia, at: i) }
-        guard i < end, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf else {
-            throw SIPParseError(.badVia, at: i)
-        }
+        guard i < end, ASCII.isLWS(b[i]) else { throw SIPParseError(.badVia, at: i) }
         skipSpace()
 
         // sent-by
@@ -82,16 +94,18 @@ public struct ViaHeader: Sendable {
         var hostEnd: Int
         if i < end, b[i] == ASCII.openBracket {
             let s = i + 1
-            guard let close = b.firstIndex(of: ASCII.closeBracket, in: s..<end), close > s else {
-                throw SIPParseError(.badVia, at: i)
-            }
+            var close = s
+            while close < end, b[close] != ASCII.closeBracket { close += 1 }
+            guard close < end, close > s else { throw SIPParseError(.badVia, at: i) }
             host = s..<close
             i = close + 1
             hostEnd = i
         } else {
             let s = i
-            while i < end, b[i] != ASCII.colon, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isLWS(b[i]) {
-                guard SIPMessage.isTokenChar(b[i]) else { throw SIPParseError(.badVia, at: i) }
+            while i < end {
+                let c = b[i]
+                if c == ASCII.colon || c == ASCII.semicolon || c == ASCII.comma || ASCII.isLWS(c) { break }
+                guard SIPMessage.isTokenChar(c) else { throw SIPParseError(.badVia, at: i) }
                 i += 1
             }
             host = s..<i
@@ -105,10 +119,15 @@ public struct ViaHeader: Sendable {
             i += 1
             skipSpace()
             let s = i
-            while i < end, ASCII.isDigit(b[i]) { i += 1 }
-            guard let p = b.decimalValue(s..<i), p <= 65535 else { throw SIPParseError(.badVia, at: s) }
+            var value = 0
+            while i < end, ASCII.isDigit(b[i]) {
+                if i - s < 10 { value = value * 10 + Int(b[i] &- 48) }
+                i += 1
+            }
+            // As `decimalValue`: one to ten digits.
+            guard i > s, i - s <= 10, value <= 65535 else { throw SIPParseError(.badVia, at: s) }
             portRange = s..<i
-            port = p
+            port = value
             hostEnd = i
             skipSpace()
         }
@@ -129,14 +148,30 @@ public struct ViaHeader: Sendable {
                 i += 1
                 skipSpace()
                 if i < end, b[i] == ASCII.quote {
-                    guard let close = HeaderScanner.endOfQuotedString(b, from: i, to: end) else {
-                        throw SIPParseError(.badVia, at: i)
+                    // As HeaderScanner.endOfQuotedString.
+                    var q = i + 1
+                    var close: Int? = nil
+                    while q < end {
+                        if b[q] == ASCII.backslash {
+                            q += 2
+                            continue
+                        }
+                        if b[q] == ASCII.quote {
+                            close = q + 1
+                            break
+                        }
+                        q += 1
                     }
+                    guard let close else { throw SIPParseError(.badVia, at: i) }
                     value = i..<close
                     i = close
                 } else {
                     let s = i
-                    while i < end, b[i] != ASCII.semicolon, b[i] != ASCII.comma, !ASCII.isLWS(b[i]) { i += 1 }
+                    while i < end {
+                        let c = b[i]
+                        if c == ASCII.semicolon || c == ASCII.comma || ASCII.isLWS(c) { break }
+                        i += 1
+                    }
                     value = s..<i
                 }
             }
@@ -144,13 +179,13 @@ public struct ViaHeader: Sendable {
             last = p.range.upperBound
             skipSpace()
             switch name.count {
-            case 6 where b.equalsLowercased(name, "branch"): branch = p
-            case 8 where b.equalsLowercased(name, "received"): received = p
-            case 5 where b.equalsLowercased(name, "rport"): rport = p
-            case 5 where b.equalsLowercased(name, "maddr"): maddr = p
-            case 3 where b.equalsLowercased(name, "ttl"): ttl = p
-            case 5 where b.equalsLowercased(name, "alias"): alias = p
-            case 1 where b.equalsLowercased(name, "i"): iParam = p
+            case 6 where equalsLowercased(name, "branch"): branch = p
+            case 8 where equalsLowercased(name, "received"): received = p
+            case 5 where equalsLowercased(name, "rport"): rport = p
+            case 5 where equalsLowercased(name, "maddr"): maddr = p
+            case 3 where equalsLowercased(name, "ttl"): ttl = p
+            case 5 where equalsLowercased(name, "alias"): alias = p
+            case 1 where equalsLowercased(name, "i"): iParam = p
             default: break
             }
         }
