@@ -111,12 +111,10 @@ final class SLModule: StatelessReplyAPI {
     }
 
     /// Adds the script's reply lumps (`append_to_reply()`, `set_reply_body()`, ...): their header
-    /// bytes go after the copied headers, before `Server:`, as given (the writer ends each
-    /// extra header with CRLF, so one trailing CRLF of the text is dropped).
+    /// bytes go after the copied headers, before `Server:`, as given (with a CRLF added when
+    /// the text does not end with one).
     func applyReplyLumps(_ lumps: ReplyLumps, to builder: inout StatelessReply) {
-        var text = lumps.headers
-        if text.count >= 2, text[text.count - 2] == 13, text[text.count - 1] == 10 { text.removeLast(2) }
-        if !lumps.headers.isEmpty { builder.extraHeaders = [String(decoding: text, as: UTF8.self)] }
+        builder.extraHeaderBytes = lumps.headers
         if let body = lumps.body { builder.body = body }
     }
 

@@ -52,7 +52,13 @@ extension CorePseudoVariables {
         let username = digest.string(b, "username") ?? ""
         switch part {
         case .whole: return .string(username)
-        case .user: return .string(username.split(separator: "@", maxSplits: 1).first.map(String.init) ?? "")
+        case .user:
+            // The first piece of `split(separator: "@", maxSplits: 1)` (the first run without
+            // "@": empty pieces are skipped), without making the array.
+            var user = username[...]
+            while user.first == "@" { user = user.dropFirst() }
+            if let at = user.firstIndex(of: "@") { user = user[..<at] }
+            return .string(String(user))
         case .domain:
             guard let at = username.firstIndex(of: "@") else { return .string("") }
             return .string(String(username[username.index(after: at)...]))

@@ -25,6 +25,7 @@ public struct DigestHeader: Sendable {
         let scheme = r.lowerBound..<i
         guard !scheme.isEmpty else { throw SIPParseError(.badCredentials, at: r.lowerBound) }
         var params: [(name: Range<Int>, value: Range<Int>)] = []
+        params.reserveCapacity(10)  // credentials have 5 to 10 parameters: one allocation
         func skip() {
             while i < r.upperBound, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf { i += 1 }
         }

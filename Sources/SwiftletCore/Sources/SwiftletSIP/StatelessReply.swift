@@ -13,6 +13,9 @@ public struct StatelessReply {
     public var serverHeader: String?
     /// Extra header lines (each without CRLF), placed after the copied headers.
     public var extraHeaders: [String] = []
+    /// Extra header bytes copied as they are after `extraHeaders` (reply lumps: lines ending
+    /// with CRLF; a CRLF is added when the last one has none).
+    public var extraHeaderBytes: [UInt8] = []
     /// Body bytes (Content-Length is set accordingly).
     public var body: [UInt8] = []
 
@@ -76,6 +79,13 @@ public struct StatelessReply {
         for line in extraHeaders {
             MessageEditor.appendUTF8(line, to: &out)
             out.append(contentsOf: [ASCII.cr, ASCII.lf])
+        }
+        if !extraHeaderBytes.isEmpty {
+            out.append(contentsOf: extraHeaderBytes)
+            let n = extraHeaderBytes.count
+            if n < 2 || extraHeaderBytes[n - 2] != ASCII.cr || extraHeaderBytes[n - 1] != ASCII.lf {
+                out.append(contentsOf: [ASCII.cr, ASCII.lf])
+            }
         }
         if let serverHeader {
             MessageEditor.appendUTF8(serverHeader, to: &out)
