@@ -33,9 +33,9 @@ final class DialogModule: @unchecked Sendable {
     var exports: ModuleExports {
         let e = ModuleExports(name: "dialog")
         e.parameters = parameters
-        e.functions = functions
+        e.functions = functions + profileTimeoutFunctions
         e.pseudoVariables = pseudoVariables
-        e.rpcs = rpcs
+        e.rpcs = rpcs + matchRPCs
         e.provide(self, as: DialogAPI.self)
         e.initialize = { context in try self.start(context) }
         e.destroy = { self.shutdown() }

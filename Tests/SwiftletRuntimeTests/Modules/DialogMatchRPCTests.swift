@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+@testable import SwiftletRuntime
+@testable import SwiftletSDK
+
+/// dialog's RPCs that find dialogs by match or by Call-ID and tags (`dlg.list_match`,
+/// `dlg.briefing`, `dlg.is_alive`, `dlg.set_state`, `dlg.terminate_dlg`) and the functions
+/// `dlg_set_timeout_by_profile` and `dlg_set_ruri`. In `DialogModuleTests`' serialized
+/// suite, because `dlg.set_state` moves the process-wide active-dialog counter.
+extension DialogModuleTests {
+    static func array(_ v: RPCValue) -> [RPCValue] {
+        if case .array(let a) = v { return a }
+        return []
+    }
+
+    static func names(_ v: RPCValue) -> [String] {
+        if case .object(let members) = v { return members.map(\.0) }
+        return []
+    }
+
+    @Test func listMatchBriefingIsAliveAndSetState() throws {
+        let core = try Self.core()
+        _ = try Self.confirmedCall(core, callID: "dlg-m1")
+        func match(_ key: String, _ op: String, _ value: String) throws -> [RPCValue] {
+            Self.array(try Self.rpc(core, "dlg.list_match", .string(key), .string(op), .string(value)))
+        }
+        #expect(try match("callid", "eq", "dlg-m1").first?["call-id"] == .string("dlg-m1"))
+        #expect(try match("furi", "re", "^SIP:ALICE@").count == 1)  // case-insensitive
+        #expect(try match("turi", "sw", "sip:bob").count == 1)
+        #expect(try match("ruri", "eq", "sip:bob@127.0.0.1").count == 1)
+        #expect(try match("start_ts", "gt", "1").count == 1)
+        #expect(throws: RPCError(404, "Not found")) { try match("callid", "eq", "dlg-other") }
+        #expect(throws: RPCError(404, "Not found")) { try match("start_ts", "lt", "1") }
+        #expect(throws: RPCError(500, "Matching operator not supported with start_ts key")) {
+            try match("start_ts", "eq", "1")
+        }
+        #expect(throws: RPCError(500, "Matching operator not supported")) { try match("callid", "gt", "1") }
+        #expect(throws: RPCError(500, "Invalid matching key parameter")) { try match("contact", "eq", "x") }
+        #expect(throws: RPCError(500, "Invalid matching operator parameter")) { try match("callid", "ne", "x") }
+        let ctx = Self.array(
+            try Self.rpc(core, "dlg.list_match_ctx", .string("callid"), .string("eq"), .string("dlg-m1")))
+        #expect(ctx.first?["caller"]?["tag"] == .string("a1"))
+
+        let brief = try #require(Self.array(try Self.rpc(core, "dlg.briefing")).first)
+        #expect(Self.names(brief) == ["h_entry", "h_id", "from_uri", "to_uri", "call-id", "from_tag", "to_tag"])
+        #expect(brief["from_uri"] == .string("sip:alice@127.0.0.1"))
+        #expect(brief["from_tag"] == .string("a1"))
+        #expect(brief["to_tag"] == .string("b1"))  // Kamailio 5.6.3 prints the From tag here
+        let states = try #require(Self.array(try Self.rpc(core, "dlg.briefing", .string("sE"))).first)
+        #expect(Self.names(states) == ["h_entry", "h_id", "state", "end_ts"])
+        #expect(states["state"] == .int(4))
+
+        let key: [RPCValue] = [.string("dlg-m1"), .string("a1"), .string("b1")]
+        #expect(try core.context.rpcs.call(RPCRequest(method: "dlg.is_alive", params: key)).get() == .string("Alive"))
+        // The tags the other way round: the same dialog, seen from the callee.
+        #expect(try Self.rpc(core, "dlg.is_alive", .string("dlg-m1"), .string("b1"), .string("a1")) == .string("Alive"))
+        #expect(throws: RPCError(404, "Dialog not found")) {
+            try Self.rpc(core, "dlg.is_alive", .string("dlg-m1"), .string("zz"), .string("b1"))
+        }
+        #expect(throws: RPCError(400, "Too few parameters (required callid, from-tag, to-tag)")) {
+            try Self.rpc(core, "dlg.is_alive", .string("dlg-m1"))
+        }
+        #expect(throws: RPCError(500, "Invalid state value")) {
+            try Self.rpc(core, "dlg.set_state", .string("dlg-m1"), .string("a1"), .string("b1"), .int(9))
+        }
+        let active = Self.stat("active_dialogs")
+        #expect(
+            try Self.rpc(core, "dlg.set_state", .string("dlg-m1"), .string("a1"), .string("b1"), .int(5))
+                == .string("Done"))
+        #expect(Self.stat("active_dialogs") == active - 1)
+        let d = try #require(try Self.dialogs(core).first)
+        #expect(d["state"] == .int(5))
+        guard case .int(let end)? = d["end_ts"] else { throw RPCError(0, "no end_ts") }
+        #expect(end > 0)
+        #expect(throws: RPCError(500, "Dialog not in confirmed state")) {
+            try Self.rpc(core, "dlg.is_alive", .string("dlg-m1"), .string("a1"), .string("b1"))
+        }
+    }
+
+    @Test func terminateDialogRPCSendsByesToBothSides() throws {
+        let core = try Self.core()
+        _ = try Self.confirmedCall(core, callID: "dlg-m2")
+        #expect(throws: RPCError(500, "Couldnt find callid in dialog")) {
+            try Self.rpc(core, "dlg.terminate_dlg", .string("dlg-none"), .string("a1"), .string("b1"))
+        }
+        _ = try Self.rpc(core, "dlg.terminate_dlg", .string("dlg-m2"), .string("a1"), .string("b1"))
+        let byes = core.takeSent().filter { $0.firstLine.hasPrefix("BYE") }
+        #expect(
+            Set(byes.map(\.firstLine)) == [
+                "BYE sip:alice@127.0.0.1:5070 SIP/2.0", "BYE sip:bob@127.0.0.2:5080 SIP/2.0",
+            ])
+        for bye in byes {
+            core.receive(TMModuleTests.reply(to: bye, 200, "OK", toTag: nil), from: bye.destination.address.description)
+        }
+        #expect(try Self.dialogs(core).isEmpty)
+    }
+
+    @Test func timeoutByProfileAndRequestURIFromTheDialog() throws {
+        let core = try Self.core(
+            info: """
+                if ($hdr(X-Step) == "value") { dlg_set_timeout_by_profile("caller", "alice", 7); }
+                if ($hdr(X-Step) == "other") { dlg_set_timeout_by_profile("caller", "carol", 8); }
+                if ($hdr(X-Step) == "all") { dlg_set_timeout_by_profile("calls", "9"); }
+                dlg_set_ruri();
+                $sht(ev=>ruri) = $ru;
+                """)
+        let (_, route) = try Self.confirmedCall(core, callID: "dlg-m3")
+        func info(_ step: String, fromCaller: Bool, cseq: Int) {
+            var text = Self.inDialog(
+                "INFO", callID: "dlg-m3", route: route, fromCaller: fromCaller, cseq: cseq, branch: "i\(cseq)")
+            let firstLineEnd = text.range(of: "\r\n")!
+            text.replaceSubrange(
+                text.startIndex..<firstLineEnd.lowerBound, with: "INFO sip:somewhere@127.0.0.9 SIP/2.0")
+            text = text.replacingOccurrences(of: "Max-Forwards: 70", with: "Max-Forwards: 70\r\nX-Step: \(step)")
+            core.receive(text, from: fromCaller ? Self.caller : Self.callee)
+        }
+        info("value", fromCaller: true, cseq: 11)
+        #expect(try Self.dialogs(core).first?["lifetime"] == .int(7))
+        #expect(Self.sht(core, "ruri") == .string("sip:bob@127.0.0.2:5080"))
+        let relayed = try #require(core.takeSent().first { $0.firstLine.hasPrefix("INFO") })
+        #expect(relayed.firstLine == "INFO sip:bob@127.0.0.2:5080 SIP/2.0")
+        info("other", fromCaller: false, cseq: 3)
+        #expect(try Self.dialogs(core).first?["lifetime"] == .int(7))
+        #expect(Self.sht(core, "ruri") == .string("sip:alice@127.0.0.1:5070"))
+        info("all", fromCaller: true, cseq: 12)
+        #expect(try Self.dialogs(core).first?["lifetime"] == .int(9))
+    }
+}
