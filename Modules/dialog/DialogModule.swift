@@ -35,7 +35,7 @@ final class DialogModule: @unchecked Sendable {
         e.parameters = parameters
         e.functions = functions + profileTimeoutFunctions
         e.pseudoVariables = pseudoVariables
-        e.rpcs = rpcs + matchRPCs
+        e.rpcs = rpcs + matchRPCs + [dumpFileRPC]
         e.provide(self, as: DialogAPI.self)
         e.initialize = { context in try self.start(context) }
         e.destroy = { self.shutdown() }

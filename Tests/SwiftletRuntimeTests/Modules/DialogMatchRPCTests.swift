@@ -126,4 +126,35 @@ extension DialogModuleTests {
         info("all", fromCaller: true, cseq: 12)
         #expect(try Self.dialogs(core).first?["lifetime"] == .int(9))
     }
+
+    @Test func dumpFileAppendsOneJSONLinePerDialog() throws {
+        let core = try Self.core()
+        _ = try Self.confirmedCall(core, callID: "dlg-m4")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dlg-dump-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "old line\n".write(toFile: path, atomically: true, encoding: .utf8)
+        _ = try Self.rpc(core, "dlg.dump_file", .string(path))
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0] == "old line")
+        let line = String(lines[1])
+        #expect(line.hasPrefix("{\"h_entry\":"))
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["call_id"] as? String == "dlg-m4")
+        #expect(object["state"] as? Int == 4)
+        #expect(object["from_uri"] as? String == "sip:alice@127.0.0.1")
+        let caller = try #require(object["caller"] as? [String: Any])
+        #expect(caller["tag"] as? String == "a1")
+        #expect(caller["contact"] as? String == "sip:alice@127.0.0.1:5070")
+        let callee = try #require(object["callee"] as? [String: Any])
+        #expect(callee["tag"] as? String == "b1")
+        let profiles = try #require(object["profiles"] as? [String: Any])
+        #expect(profiles["calls"] as? String == "")
+        #expect(profiles["caller"] as? String == "alice")
+        let variables = try #require(object["variables"] as? [String: Any])
+        #expect(variables["route"] as? String == "request")
+        #expect(line.contains(",\"profiles\":{") && line.hasSuffix("}}"))
+    }
+
 }
