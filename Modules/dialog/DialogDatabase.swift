@@ -20,11 +20,15 @@ extension DialogModule {
         }
     }
 
-    /// Kamailio's `load_dialog_info_from_db`: every stored dialog that is not deleted comes
-    /// back with its remaining lifetime, profiles and variables.
-    func loadDialogs(_ db: Database) throws(DatabaseError) {
+    /// Kamailio's `load_dialog_info_from_db`: every stored dialog (with `callID`, only that
+    /// Call-ID's) that is not deleted comes back with its remaining lifetime, profiles and
+    /// variables. At run time (`dlg_db_load_callid`, `dlg_db_load_extra`) a dialog whose
+    /// entry and id are already in memory is skipped. Returns the number loaded.
+    @discardableResult
+    func loadDialogs(_ db: Database, callID: String? = nil, atRunTime: Bool = false) throws(DatabaseError) -> Int {
         let c = settings.columns
-        let result = try db.query(c.table)
+        let result = try db.query(
+            c.table, where: callID.map { [DatabaseCondition(c.callID, .equal, .string($0))] } ?? [])
         func column(_ name: String) -> Int? { result.columnIndex(name) }
         let t = now
         var loaded: [Dialog] = []
@@ -53,6 +57,11 @@ extension DialogModule {
                 Log.error("dialog", "stored dialog with hash entry \(d.hashEntry) does not fit hash_size")
                 continue
             }
+            if atRunTime && table.lookup(entry: d.hashEntry, id: d.hashID) != nil {
+                let conflict = "conflicting dialog id: \(d.hashEntry)/\(d.hashID) - skipping"
+                if callID != nil { Log.warning("dialog", conflict) } else { Log.debug("dialog", conflict) }
+                continue
+            }
             table.link(d)
             for link in Self.profileLinks(fromJSON: text(c.xdata)) {
                 if let p = profiles[link.profile] { self.link(d, p, value: link.value) }
@@ -62,6 +71,7 @@ extension DialogModule {
             if state == .early { statistics?.early.add(1) }
             loaded.append(d)
         }
+        if atRunTime && loaded.isEmpty { return 0 }
         let vars = try db.query(c.varsTable)
         let e = vars.columnIndex(c.varsHashEntry)
         let i = vars.columnIndex(c.varsHashID)
@@ -71,12 +81,14 @@ extension DialogModule {
             for row in vars.rows {
                 guard let entry = row[e].intValue, let id = row[i].intValue, let key = row[k].textValue,
                     let value = row[v].textValue,
-                    let d = table.lookup(entry: UInt32(truncatingIfNeeded: entry), id: UInt32(truncatingIfNeeded: id))
+                    let d = table.lookup(entry: UInt32(truncatingIfNeeded: entry), id: UInt32(truncatingIfNeeded: id)),
+                    !atRunTime || loaded.contains(where: { $0 === d })
                 else { continue }
                 table.locked(d) { d.variables.append((key, value)) }
             }
         }
         Log.info("dialog", "loaded \(loaded.count) dialogs from the database")
+        return loaded.count
     }
 
     /// The row key of a dialog.

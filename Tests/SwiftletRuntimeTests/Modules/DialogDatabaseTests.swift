@@ -169,3 +169,69 @@ extension DatabaseSuites.DialogDatabaseTests {
         #expect(Set(variables.flatMap { $0.map { "\($0.key)=\($0.value)" } }) == ["route=request", "pending=before"])
     }
 }
+
+extension DatabaseSuites.DialogDatabaseTests {
+    /// `dlg_db_load_callid` and `dlg_db_load_extra`: a second instance (started with
+    /// `db_skip_load`) takes the dialogs the first stored, one Call-ID or all, without
+    /// duplicates; the loaded dialog ends with the BYE that matches it.
+    @Test(arguments: engines)
+    func dialogsStoredByAnotherInstanceLoadAtRunTime(engine: DatabaseEngine) throws {
+        let table = "dlgl_\(engine.rawValue)_\(UInt32.random(in: 0..<UInt32.max))"
+        try Self.createTables(engine, table)
+        let url = try engine.url()
+        let first = try Self.core(url, table)
+        _ = try T.confirmedCall(first, callID: "db-2")
+        let (_, route3) = try T.confirmedCall(first, callID: "db-3")
+        first.shutdown()
+
+        let params = """
+            loadmodule "\(url.hasPrefix("postgres") ? "db_postgres" : "db_mysql").so"
+            modparam("dialog", "db_url", "\(url)")
+            modparam("dialog", "db_mode", 1)
+            modparam("dialog", "db_skip_load", 1)
+            modparam("dialog", "table_name", "\(table)")
+            modparam("dialog", "vars_table_name", "\(table)_vars")
+            """
+        let request = """
+            if (is_method("OPTIONS")) {
+                if ($hdr(X-Load) != $null) { dlg_db_load_callid("$hdr(X-Load)"); }
+                else { dlg_db_load_extra(); }
+                $sht(ev=>load) = $rc;
+                sl_send_reply("200", "OK");
+                exit;
+            }
+            dlg_manage();
+            """
+        let second = try EmbeddedCore(config: T.config(params, request: request), modulePath: productsDirectory)
+        defer { second.shutdown() }
+        #expect(try T.dialogs(second).isEmpty)
+        func options(_ header: String) {
+            second.receive(
+                [
+                    "OPTIONS sip:127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-o\(header.count)",
+                    "From: <sip:alice@127.0.0.1>;tag=o1", "To: <sip:127.0.0.1>", "Call-ID: load-\(header.count)",
+                    "CSeq: 1 OPTIONS", header, "Content-Length: 0",
+                ].joined(separator: "\r\n") + "\r\n\r\n", from: T.caller)
+            _ = second.takeSent()
+        }
+        options("X-Load: db-2")
+        #expect(T.sht(second, "load") == .int(1))
+        var list = try T.dialogs(second)
+        #expect(list.map { $0["call-id"] } == [.string("db-2")])
+        #expect(list.first?["variables"]?.count == 2)
+        #expect(try T.rpc(second, "dlg.profile_get_size", .string("calls")) == .int(1))
+        options("X-Load: db-2")  // already in memory: skipped
+        #expect(try T.dialogs(second).count == 1)
+        options("X-Other: extra")
+        list = try T.dialogs(second)
+        #expect(
+            Set(list.compactMap { if case .string(let c)? = $0["call-id"] { c } else { nil } }) == ["db-2", "db-3"])
+        #expect(list.first { $0["call-id"] == .string("db-2") }?["variables"]?.count == 2)
+        #expect(try T.rpc(second, "dlg.profile_get_size", .string("calls")) == .int(2))
+        second.receive(
+            T.inDialog("BYE", callID: "db-3", route: route3, fromCaller: true, cseq: 11, branch: "db-bye3"),
+            from: T.caller)
+        #expect(second.takeSent().contains { $0.firstLine.hasPrefix("BYE") })
+        #expect(try T.rpc(second, "dlg.profile_get_size", .string("calls")) == .int(1))
+    }
+}
