@@ -33,7 +33,7 @@ final class DialogModule: @unchecked Sendable {
     var exports: ModuleExports {
         let e = ModuleExports(name: "dialog")
         e.parameters = parameters
-        e.functions = functions + profileTimeoutFunctions + databaseLoadFunctions
+        e.functions = functions + profileTimeoutFunctions + databaseLoadFunctions + [remoteProfileFunction]
         e.pseudoVariables = pseudoVariables
         e.rpcs = rpcs + matchRPCs + [dumpFileRPC]
         e.provide(self, as: DialogAPI.self)

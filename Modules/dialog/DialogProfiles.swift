@@ -9,6 +9,9 @@ final class DialogProfile: @unchecked Sendable {
     private var total = 0
     private var byValue: [String: Int] = [:]
     private var members: [ObjectIdentifier: (dialog: Dialog, values: [String])] = [:]
+    /// Items of dialogs other instances manage (`dlg_remote_profile`): value, uid and the
+    /// Unix time they expire at (0: never).
+    private var remote: [(value: String, uid: String, expires: Int)] = []
 
     init(name: String, hasValue: Bool) {
         self.name = name
@@ -31,10 +34,51 @@ final class DialogProfile: @unchecked Sendable {
             guard var m = members[id], let i = m.values.firstIndex(of: v) else { return }
             m.values.remove(at: i)
             members[id] = m.values.isEmpty ? nil : m
-            total -= 1
-            byValue[v, default: 1] -= 1
-            if byValue[v] == 0 { byValue[v] = nil }
+            uncount(v)
         }
+    }
+
+    /// `dlg_remote_profile("add", ...)`: one more item, counted in the size.
+    func addRemote(value: String, uid: String, expires: Int) {
+        let v = hasValue ? value : ""
+        lock.locked {
+            remote.append((v, uid, expires))
+            total += 1
+            byValue[v, default: 0] += 1
+        }
+    }
+
+    /// `dlg_remote_profile("rm", ...)`: removes the item with this value and uid; false
+    /// when there is none.
+    func removeRemote(value: String, uid: String) -> Bool {
+        let v = hasValue ? value : ""
+        return lock.locked {
+            guard let i = remote.firstIndex(where: { $0.value == v && $0.uid == uid }) else { return false }
+            remote.remove(at: i)
+            uncount(v)
+            return true
+        }
+    }
+
+    /// Removes the remote items whose time is before `now`; returns how many.
+    @discardableResult
+    func removeExpiredRemote(now: Int) -> Int {
+        lock.locked {
+            var removed = 0
+            remote.removeAll { item in
+                guard item.expires > 0 && item.expires < now else { return false }
+                uncount(item.value)
+                removed += 1
+                return true
+            }
+            return removed
+        }
+    }
+
+    private func uncount(_ v: String) {
+        total -= 1
+        byValue[v, default: 1] -= 1
+        if byValue[v] == 0 { byValue[v] = nil }
     }
 
     /// `get_profile_size`: all links, or (profiles with values) those with `value`.

@@ -110,6 +110,7 @@ extension DialogModule {
                 destroy(d)
             }
         }
+        removeExpiredRemoteProfiles()
     }
 
     /// Adds a confirmed dialog with `ka-src`/`ka-dst` to the keep-alives (`dlg_ka_add`).

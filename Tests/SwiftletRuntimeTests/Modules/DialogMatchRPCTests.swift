@@ -157,4 +157,48 @@ extension DialogModuleTests {
         #expect(line.contains(",\"profiles\":{") && line.hasSuffix("}}"))
     }
 
+    @Test func remoteProfileItemsCountUntilRemovedOrExpired() throws {
+        let core = try Self.core(
+            request: """
+                if (is_method("OPTIONS")) {
+                    dlg_remote_profile("$hdr(X-Cmd)", "$hdr(X-Profile)", "$hdr(X-Value)", "$hdr(X-Uid)", "$hdr(X-Expires)");
+                    $sht(ev=>remote) = $rc;
+                    sl_send_reply("200", "OK");
+                    exit;
+                }
+                dlg_manage();
+                """)
+        var n = 0
+        func remote(_ cmd: String, _ profile: String, _ value: String, _ uid: String, _ expires: Int) -> RPCValue? {
+            n += 1
+            core.receive(
+                [
+                    "OPTIONS sip:127.0.0.1 SIP/2.0", "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-rp\(n)",
+                    "From: <sip:alice@127.0.0.1>;tag=r\(n)", "To: <sip:127.0.0.1>", "Call-ID: rp-\(n)",
+                    "CSeq: 1 OPTIONS", "X-Cmd: \(cmd)", "X-Profile: \(profile)", "X-Value: \(value)",
+                    "X-Uid: \(uid)", "X-Expires: \(expires)", "Content-Length: 0",
+                ].joined(separator: "\r\n") + "\r\n\r\n", from: Self.caller)
+            _ = core.takeSent()
+            return Self.sht(core, "remote")
+        }
+        func size(_ profile: String, _ value: String? = nil) throws -> RPCValue {
+            try Self.rpc(core, "dlg.profile_get_size", .string(profile), value.map { .string($0) } ?? .string(""))
+        }
+        let t = Int(time(nil))
+        #expect(remote("add", "caller", "bob", "u1", t + 30) == .int(1))
+        #expect(remote("add", "caller", "bob", "u2", 0) == .int(1))
+        #expect(remote("add", "calls", "", "u3", t + 1000) == .int(1))
+        #expect(try size("caller", "bob") == .int(2))
+        #expect(try size("calls") == .int(1))
+        #expect(remote("rm", "caller", "bob", "u2", 0) == .int(1))
+        #expect(try size("caller", "bob") == .int(1))
+        #expect(remote("add", "caller", "", "u4", 0) == .int(-1))  // the profile needs a value
+        #expect(remote("add", "nope", "x", "u5", 0) == .int(-1))
+        #expect(remote("set", "calls", "", "u6", 0) == .int(-1))
+        _ = try Self.confirmedCall(core, callID: "dlg-rp")
+        #expect(try size("calls") == .int(2))  // the local dialog and the remote item
+        core.advance(milliseconds: 91_000)  // the clean-up timer (90 s): u1 has expired
+        #expect(try size("caller", "bob") == .int(0))
+        #expect(try size("calls") == .int(2))
+    }
 }
