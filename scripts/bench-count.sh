@@ -12,8 +12,9 @@
 # stateless, stateful, dialog, dispatcher, topos-redis, register, auth-register, register-pgsql;
 # {cfgdir} in a configuration becomes Benchmarks/load/cfg, or for dispatcher the run's
 # directory with a copy of dispatcher.list whose ports are rewritten), on ports BASE (server),
-# BASE+10 (SIPp UAS), BASE+20 (SIPp UAC), BASE+30 (a private redis-server for topos-redis,
-# emptied; its commands per call are counted too), BASE+40 (a private PostgreSQL for
+# BASE+10 (SIPp UAS; dispatcher: a second UAS on BASE+11, the list's two targets), BASE+20
+# (SIPp UAC), BASE+30 (a private redis-server for topos-redis, emptied; its commands per call
+# are counted too), BASE+40 (a private PostgreSQL for
 # register-pgsql, made by Benchmarks/load/start-postgres.sh and removed at the end; {dburl}
 # becomes its URL);
 # BASE=25060 unless set. Uses the release build (BIN=<dir> for another one). Callgrind runs
@@ -66,7 +67,7 @@ fi
 # uses a copy with the ports rewritten.
 cfgdir=$load/cfg
 if [ -f "$load/cfg/$scenario.list" ]; then
-    sed -e "s/5060/$sp/g" -e "s/5070/$up/g" "$load/cfg/$scenario.list" > "$dir/$scenario.list"
+    sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/5071/$((up + 1))/g" "$load/cfg/$scenario.list" > "$dir/$scenario.list"
     cfgdir=$dir
 fi
 sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" -e "s|{cfgdir}|$cfgdir|g" -e "s|{dburl}|$dburl|g" \
@@ -89,9 +90,11 @@ else
 fi
 server=$!
 uas_pid=""
+uas2_pid=""
 cleanup() {
     kill "$server" 2>/dev/null || true
     [ -n "$uas_pid" ] && kill "$uas_pid" 2>/dev/null || true
+    [ -n "$uas2_pid" ] && kill "$uas2_pid" 2>/dev/null || true
     [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
     wait 2>/dev/null || true
     [ -n "$pg_dir" ] && "$load/start-postgres.sh" stop "$pg_dir" || true
@@ -102,6 +105,11 @@ sleep 1
 if [ ${#uas[@]} -gt 0 ]; then
     sipp -i 127.0.0.1 -nostdin -buff_size 4194304 -p "$up" "${uas[@]}" > /dev/null 2>&1 &
     uas_pid=$!
+    # The dispatcher's round robin goes over two UAS (cfg/dispatcher.list names both).
+    if [ "$scenario" = dispatcher ]; then
+        sipp -i 127.0.0.1 -nostdin -buff_size 4194304 -p "$((up + 1))" "${uas[@]}" > /dev/null 2>&1 &
+        uas2_pid=$!
+    fi
     sleep 0.5
 fi
 if [ "${WARMUP:-0}" -gt 0 ]; then

@@ -12,8 +12,9 @@ configuration, {rundir} a fresh directory per run (also the server's working dir
 It is split like a shell line and started without a shell. The server must stay in the
 foreground, listen on udp:127.0.0.1:5060 as the configuration says, and stop on SIGTERM.
 
-Every run: wait until the machine is quiet, refuse if 5060/5070/5080 are taken, start the
-server, the SIPp UAS (127.0.0.1:5070) when the scenario has one, then the SIPp UAC
+Every run: wait until the machine is quiet, refuse if 5060/5070/5071/5080 are taken, start the
+server, the SIPp UAS (127.0.0.1:5070; dispatcher: a second one on 5071) when the scenario has
+one, then the SIPp UAC
 (127.0.0.1:5080) at a fixed rate for a fixed number of calls; measure; stop everything it
 started, by process id. One JSON object per run goes to stdout (run, maxrate) and is appended
 to --out. Only the Python 3 standard library is used. Fields: README.md next to this file.
@@ -43,7 +44,7 @@ LOOPBACK = "127.0.0.1"
 SERVER_PORT = 5060
 UAS_PORT = 5070
 UAC_PORT = 5080
-PORTS = (SERVER_PORT, UAS_PORT, UAC_PORT)
+PORTS = (SERVER_PORT, UAS_PORT, UAS_PORT + 1, UAC_PORT)
 
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -65,6 +66,10 @@ SCENARIOS = {
     # usrloc writes back every 5 s (timer_interval): the settle time covers one flush
     "register-pgsql": ("register-pgsql.cfg", "register-uac.xml", None, 6.0),
 }
+
+# scenario -> how many SIPp UAS it runs (default 1), on UAS_PORT, UAS_PORT + 1, ...: the
+# dispatcher's round robin goes over two UAS (cfg/dispatcher.list names both)
+UAS_COUNT = {"dispatcher": 2}
 
 # scenario -> more UAC arguments (SIPp's digest credentials, see auth-register-uac.xml)
 UAC_ARGS = {
@@ -148,7 +153,7 @@ def wait_until_quiet(max_busy, timeout):
 
 
 def taken_ports():
-    """The ports among 5060/5070/5080 that cannot be bound on 127.0.0.1 (UDP or TCP)."""
+    """The ports among 5060/5070/5071/5080 that cannot be bound on 127.0.0.1 (UDP or TCP)."""
     taken = []
     for port in PORTS:
         for kind, name in ((socket.SOCK_DGRAM, "udp"), (socket.SOCK_STREAM, "tcp")):
@@ -448,9 +453,13 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
             raise Refused("ports taken: " + ", ".join(taken) + " (another server or SIPp is running)")
 
     rundir = tempfile.mkdtemp(prefix=f"sipload-{scenario}-{rate}-")
-    uac_dir, uas_dir = os.path.join(rundir, "uac"), os.path.join(rundir, "uas")
+    uac_dir = os.path.join(rundir, "uac")
     os.mkdir(uac_dir)
-    os.mkdir(uas_dir)
+    # one directory per UAS: uas (5070), uas2 (5071), ...
+    uas_ports = [UAS_PORT + i for i in range(UAS_COUNT.get(scenario, 1))] if uas_xml else []
+    uas_dirs = [os.path.join(rundir, "uas" + (str(i + 1) if i else "")) for i in range(len(uas_ports))]
+    for d in uas_dirs:
+        os.mkdir(d)
     # A configuration naming files beside it ({cfgdir}, e.g. dispatcher's list_file) runs
     # from a copy in the run directory with the absolute directory put in.
     with open(cfg) as f:
@@ -468,7 +477,8 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
     if opt.dry_run:
         print(shlex.join(cmd))
 
-    server = uas = uac = None
+    server = uac = None
+    uases = []
     server_pids = []
     files = []
     keep = [None]   # None: keep the run directory after an error
@@ -516,20 +526,23 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
             server_pids = process_tree(server.pid)
 
         # ---------------- UAS
-        uas_cmd = None
-        if uas_xml:
+        for uas_port, uas_dir in zip(uas_ports, uas_dirs):
             uas_cmd = (["sipp", "-sf", os.path.join(HERE, "scenarios", uas_xml),
-                        "-p", str(UAS_PORT)] + sipp_common(uas_dir, opt.trace)
+                        "-p", str(uas_port)] + sipp_common(uas_dir, opt.trace)
                        + ["-timeout", f"{int(duration + settle + 90)}s"])
-            rec["uas_cmd"] = shlex.join(uas_cmd)
+            if uas_port == UAS_PORT:
+                rec["uas_cmd"] = shlex.join(uas_cmd)
+            else:
+                rec.setdefault("uas_cmds_more", []).append(shlex.join(uas_cmd))
             if opt.dry_run:
                 print(shlex.join(uas_cmd))
             else:
                 uas_err = open(os.path.join(uas_dir, "stderr"), "w")
                 files.append(uas_err)
                 uas = start(uas_cmd, uas_dir, subprocess.DEVNULL, uas_err)
+                uases.append(uas)
                 deadline = time.monotonic() + START_TIMEOUT
-                while not udp_port_bound(UAS_PORT):
+                while not udp_port_bound(uas_port):
                     if uas.poll() is not None or time.monotonic() > deadline:
                         rec["error"] = ("sipp UAS failed to start: "
                                         + tail(os.path.join(uas_dir, "stderr")))
@@ -566,7 +579,7 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         sample()
         srv0 = cpu_snapshot(process_tree(server.pid))
         sch0 = sched_snapshot(process_tree(server.pid))
-        uas0 = cpu_snapshot([uas.pid]) if uas else {}
+        uas0 = cpu_snapshot([u.pid for u in uases]) if uases else {}
         mach0 = cpu_jiffies()
         self0 = os.times()
         t0 = time.monotonic()
@@ -603,7 +616,7 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
             sample()
         srv1 = cpu_snapshot(process_tree(server.pid))
         sch1 = sched_snapshot(process_tree(server.pid))
-        uas1 = cpu_snapshot([uas.pid]) if uas else {}
+        uas1 = cpu_snapshot([u.pid for u in uases]) if uases else {}
         final_tree = process_tree(server.pid)
         server_alive = server.poll() is None
 
@@ -623,7 +636,7 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         cpu_load = sum(cpu_used(srv0, srv_load))
         cpu_sched = sched_used(sch0, sch1)
         uac_cpu = (uac_usage.ru_utime + uac_usage.ru_stime) if uac_usage else None
-        uas_cpu = sum(cpu_used(uas0, uas1)) if uas else None
+        uas_cpu = sum(cpu_used(uas0, uas1)) if uases else None
         own_cpu = (self1.user - self0.user) + (self1.system - self0.system)
         cpus = os.cpu_count() or 1
         busy_during = busy_pct(mach0, mach1)
@@ -685,7 +698,7 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         if uac is not None and uac.returncode is None and uac.poll() is None:
             uac.kill()
             uac.wait()
-        if uas is not None:
+        for uas in uases:
             stop(uas, [uas.pid])
         if server is not None:
             status = stop(server, server_pids)

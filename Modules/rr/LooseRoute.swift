@@ -14,17 +14,26 @@ enum RouteStatus {
 /// The deletions one `loose_route()` makes, applied together: Kamailio's lumps may overlap
 /// (it merges them when building), the message editor's may not.
 struct RouteDeletions {
-    private var ranges: [Range<Int>] = []
+    /// The first deletion, kept inline (the usual case, our one Route line, allocates nothing).
+    private var first: Range<Int>?
+    private var more: [Range<Int>] = []
 
-    mutating func delete(_ r: Range<Int>) { ranges.append(r) }
+    mutating func delete(_ r: Range<Int>) {
+        if first == nil {
+            first = r
+        } else {
+            more.append(r)
+        }
+    }
 
     func apply(_ ctx: MessageContext) {
-        guard !ranges.isEmpty else { return }
-        if ranges.count == 1 {
+        guard let first else { return }
+        if more.isEmpty {
             // The usual case (our one Route line): nothing to sort or merge.
-            if !ranges[0].isEmpty { ctx.edits.delete(ranges[0]) }
+            if !first.isEmpty { ctx.edits.delete(first) }
             return
         }
+        let ranges = [first] + more
         var merged: [Range<Int>] = []
         for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
             if let last = merged.last, r.lowerBound < last.upperBound {

@@ -11,26 +11,36 @@ struct RouteSet {
 
     let message: SIPMessage
     let fields: [HeaderField]
-    /// The values of each field once parsed (by field index; no dictionary to allocate).
-    private var parsed: [[NameAddr]?]
+    /// The values of the first field once parsed, and of the others (by field index, made
+    /// when a second field is parsed: the usual request has one Route field).
+    private var parsedFirst: [NameAddr]?
+    private var parsed: [[NameAddr]?] = []
 
     init(_ message: SIPMessage) {
         self.message = message
         self.fields = message.headers(.route)
-        self.parsed = [[NameAddr]?](repeating: nil, count: fields.count)
     }
 
     var isEmpty: Bool { fields.isEmpty }
 
     /// The values of field `i` (an empty or malformed field is an error, as in Kamailio).
     mutating func values(_ i: Int) throws(SIPParseError) -> [NameAddr] {
-        if let v = parsed[i] { return v }
+        if i == 0 {
+            if let v = parsedFirst { return v }
+        } else if i < parsed.count, let v = parsed[i] {
+            return v
+        }
         let b = message.buffer
         let parts = HeaderScanner.splitValues(b, fields[i].valueRange)
         guard !parts.isEmpty else { throw SIPParseError(.badNameAddr, at: fields[i].valueRange.lowerBound) }
         var values: [NameAddr] = []
         for p in parts { values.append(try NameAddr.parse(b, p)) }
-        parsed[i] = values
+        if i == 0 {
+            parsedFirst = values
+        } else {
+            if parsed.isEmpty { parsed = [[NameAddr]?](repeating: nil, count: fields.count) }
+            parsed[i] = values
+        }
         return values
     }
 

@@ -207,8 +207,8 @@ final class Transaction {
             pthread_mutex_unlock(mutex)
             return result
         }
-        let cancels = timersToCancel
-        timersToCancel = []
+        var cancels: [TimerHandle] = []
+        swap(&cancels, &timersToCancel)
         var sends: [PendingSend] = []
         if !flushing, !outbox.isEmpty {
             flushing = true
@@ -228,6 +228,7 @@ final class Transaction {
             _ = ctx.core.send(message, context: context)
             return
         }
+        if outbox.capacity == 0 { outbox.reserveCapacity(4) }
         outbox.append(PendingSend(message: message, context: context))
     }
 
@@ -260,7 +261,10 @@ final class Transaction {
 
     /// Stops a timer (at the end of the current locked section).
     func stop(_ timer: TimerHandle?) {
-        if let timer { timersToCancel.append(timer) }
+        guard let timer else { return }
+        // Room for a whole transaction's timers (finish() stops them all) at once.
+        if timersToCancel.capacity == 0 { timersToCancel.reserveCapacity(8) }
+        timersToCancel.append(timer)
     }
 
     /// True when `bytes` are this transaction's id.

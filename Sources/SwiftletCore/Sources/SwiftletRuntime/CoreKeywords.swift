@@ -31,9 +31,12 @@ struct LocalAddresses {
     /// A host as compared: its address bytes when it is an IP literal, and its lowercased text.
     private struct Name {
         let bytes: [UInt8]?
+        /// The address when it is IPv4 (compared without making the bytes of the host asked for).
+        let v4: UInt32?
         let lowered: String
         init(_ text: String) {
             bytes = IPAddressText.bytes(text)
+            v4 = bytes.flatMap { $0.count == 4 ? $0.reduce(0) { $0 << 8 | UInt32($1) } : nil }
             lowered = text.lowercased()
         }
     }
@@ -54,16 +57,24 @@ struct LocalAddresses {
         if h.utf8.first == UInt8(ascii: "["), h.utf8.last == UInt8(ascii: "]") { h = h.dropFirst().dropLast() }
         guard !h.isEmpty else { return false }
         let name = String(h)
-        let bytes = IPAddressText.bytes(name)
+        // An IPv4 host (the usual Route and Via) is compared as a number: no array is made.
+        let v4 = IPAddressText.ipv4(h)
+        let bytes = v4 == nil ? IPAddressText.bytes(name) : nil
         var lowered: String? = nil
         func same(_ other: Name) -> Bool {
+            if let v4, other.bytes != nil { return other.v4 == v4 }
             if let bytes, let o = other.bytes { return bytes == o }
             if lowered == nil { lowered = name.lowercased() }
             return other.lowered == lowered
         }
-        for (l, n) in zip(listeners, names.listeners) {
-            if same(n.address), port == nil || port == l.port { return true }
-            if let a = n.advertised, same(a), port == nil || port == (l.advertisedPort ?? l.port) { return true }
+        // By index: the listeners (strings inside) are read in place, not copied for each one.
+        for i in names.listeners.indices {
+            if same(names.listeners[i].address), port == nil || port == listeners[i].port { return true }
+            if let a = names.listeners[i].advertised, same(a),
+                port == nil || port == (listeners[i].advertisedPort ?? listeners[i].port)
+            {
+                return true
+            }
         }
         for (a, n) in zip(aliases, names.aliases) {
             if lowered == nil { lowered = name.lowercased() }

@@ -178,18 +178,22 @@ public struct MessageEditor {
     /// The edited message. Edits are applied in offset order; insertions at one offset in
     /// the order they were made. Overlapping deletions/replacements are refused.
     public func build() throws(Conflict) -> [UInt8] {
-        var edits = lumps
+        // The lumps are applied in offset order without copying them (sorting a copy of
+        // `lumps` would allocate for every message built): the order is sorted as indices on
+        // the stack; the few lumps made here go in `extra`, numbered after `lumps`.
+        var extra: [Lump] = []
         // Order at one offset: the script's insertions, then Content-Length, then the end of
         // headers, then the body (they meet at one offset when the header block is unterminated).
         if let body = newBody {
             let line = Array("Content-Length: \(body.count)\r\n".utf8)
             if let cl = message.firstHeader(.contentLength) {
-                edits.append(Lump(range: cl.lineRange, bytes: line, sequence: edits.count))
+                extra.append(Lump(range: cl.lineRange, bytes: line, sequence: lumps.count))
             } else {
-                edits.append(Lump(range: message.headersEnd..<message.headersEnd, bytes: line, sequence: edits.count))
+                extra.append(
+                    Lump(range: message.headersEnd..<message.headersEnd, bytes: line, sequence: lumps.count))
             }
         } else if let line = adjustedContentLength() {
-            edits.append(line)
+            extra.append(line)
         }
         // A header block without a complete empty line after it (the input ended, or ended
         // in a lone CR) gets one, so that added headers and a body stay apart.
@@ -199,41 +203,63 @@ public struct MessageEditor {
             (terminator.count == 1 && b0[terminator.lowerBound] == ASCII.lf)
             || (terminator.count == 2 && b0[terminator.lowerBound] == ASCII.cr
                 && b0[terminator.lowerBound + 1] == ASCII.lf)
-        if !terminated, !edits.isEmpty || newBody != nil {
-            let lastLineDeleted = edits.contains { !$0.range.isEmpty && $0.range.contains(message.headersEnd - 1) }
+        if !terminated, !lumps.isEmpty || !extra.isEmpty || newBody != nil {
+            let lastLineDeleted =
+                lumps.contains { !$0.range.isEmpty && $0.range.contains(message.headersEnd - 1) }
+                || extra.contains { !$0.range.isEmpty && $0.range.contains(message.headersEnd - 1) }
             if message.headersEnd > 0, b0[message.headersEnd - 1] != ASCII.lf, !lastLineDeleted {
                 // The last header line itself is unterminated: end it before anything is added.
-                edits.append(
+                extra.append(
                     Lump(
                         range: terminator.lowerBound..<terminator.lowerBound, bytes: [ASCII.cr, ASCII.lf], sequence: -1)
                 )
             }
-            edits.append(Lump(range: terminator, bytes: [ASCII.cr, ASCII.lf], sequence: edits.count))
+            extra.append(
+                Lump(range: terminator, bytes: [ASCII.cr, ASCII.lf], sequence: lumps.count + extra.count))
         }
         if let body = newBody {
-            edits.append(Lump(range: message.bodyRange, bytes: body, sequence: edits.count))
-        }
-        edits.sort {
-            $0.range.lowerBound != $1.range.lowerBound
-                ? $0.range.lowerBound < $1.range.lowerBound
-                : ($0.range.isEmpty != $1.range.isEmpty ? $0.range.isEmpty : $0.sequence < $1.sequence)
+            extra.append(Lump(range: message.bodyRange, bytes: body, sequence: lumps.count + extra.count))
         }
         let b = message.buffer
-        var out: [UInt8] = []
-        out.reserveCapacity(b.count + edits.reduce(0) { $0 + $1.bytes.count })
-        var position = 0
-        var lastEdit: Range<Int>? = nil
-        for e in edits {
-            if e.range.lowerBound < position {
-                throw Conflict(first: lastEdit ?? position..<position, second: e.range)
+        let own = lumps.count
+        let total = own + extra.count
+        return try lumps.withUnsafeBufferPointer { (l) throws(Conflict) -> [UInt8] in
+            try extra.withUnsafeBufferPointer { (x) throws(Conflict) -> [UInt8] in
+                @inline(__always) func range(_ i: Int) -> Range<Int> { i < own ? l[i].range : x[i - own].range }
+                @inline(__always) func sequence(_ i: Int) -> Int { i < own ? l[i].sequence : x[i - own].sequence }
+                var added = 0
+                for e in l { added += e.bytes.count }
+                for e in x { added += e.bytes.count }
+                var out: [UInt8] = []
+                out.reserveCapacity(b.count + added)
+                try withUnsafeTemporaryAllocation(of: Int.self, capacity: max(total, 1)) {
+                    (order) throws(Conflict) in
+                    for i in 0..<total { order.initializeElement(at: i, to: i) }
+                    var sorted = UnsafeMutableBufferPointer(rebasing: order[0..<total])
+                    sorted.sort {
+                        let p = range($0)
+                        let q = range($1)
+                        return p.lowerBound != q.lowerBound
+                            ? p.lowerBound < q.lowerBound
+                            : (p.isEmpty != q.isEmpty ? p.isEmpty : sequence($0) < sequence($1))
+                    }
+                    var position = 0
+                    var lastEdit: Range<Int>? = nil
+                    for i in sorted {
+                        let r = range(i)
+                        if r.lowerBound < position {
+                            throw Conflict(first: lastEdit ?? position..<position, second: r)
+                        }
+                        out.append(contentsOf: b[position..<r.lowerBound])
+                        out.append(contentsOf: i < own ? l[i].bytes : x[i - own].bytes)
+                        position = r.upperBound
+                        if !r.isEmpty { lastEdit = r }
+                    }
+                    out.append(contentsOf: b[position..<b.count])
+                }
+                return out
             }
-            out.append(contentsOf: b[position..<e.range.lowerBound])
-            out.append(contentsOf: e.bytes)
-            position = e.range.upperBound
-            if !e.range.isEmpty { lastEdit = e.range }
         }
-        out.append(contentsOf: b[position..<b.count])
-        return out
     }
 }
 

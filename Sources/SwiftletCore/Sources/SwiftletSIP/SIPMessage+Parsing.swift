@@ -36,13 +36,9 @@ extension SIPMessage {
             guard bodyStart + length <= bytes.count else { throw SIPParseError(.truncatedBody, at: bodyStart) }
             bodyEnd = bodyStart + length
         }
-        self.buffer = bytes
-        self.firstLine = firstLine
-        self.versionRange = version
-        self.headers = headers
-        self.headersEnd = headersEnd
-        self.wellKnown = wellKnown
-        self.bodyRange = min(bodyStart, bodyEnd)..<bodyEnd
+        self.storage = Storage(
+            buffer: bytes, firstLine: firstLine, versionRange: version, headers: headers, headersEnd: headersEnd,
+            bodyRange: min(bodyStart, bodyEnd)..<bodyEnd, wellKnown: wellKnown)
     }
 
     /// Indices into `headers` of the first Via, From, To, Call-ID and CSeq (-1: absent).

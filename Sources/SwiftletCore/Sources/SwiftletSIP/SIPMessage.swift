@@ -12,20 +12,48 @@ public struct SIPMessage: Sendable {
         case response(code: Int, reason: Range<Int>)
     }
 
+    /// The parsed message in one reference-counted object: a copy of a `SIPMessage` (each
+    /// `MessageContext`, a transaction's clone, every `ctx.message` read) is one retain, not
+    /// one per array plus an outlined copy of the offsets.
+    final class Storage: Sendable {
+        let buffer: [UInt8]
+        let firstLine: FirstLine
+        let versionRange: Range<Int>
+        let headers: [HeaderField]
+        let headersEnd: Int
+        let bodyRange: Range<Int>
+        let wellKnown: WellKnownHeaders
+
+        init(
+            buffer: [UInt8], firstLine: FirstLine, versionRange: Range<Int>, headers: [HeaderField], headersEnd: Int,
+            bodyRange: Range<Int>, wellKnown: WellKnownHeaders
+        ) {
+            self.buffer = buffer
+            self.firstLine = firstLine
+            self.versionRange = versionRange
+            self.headers = headers
+            self.headersEnd = headersEnd
+            self.bodyRange = bodyRange
+            self.wellKnown = wellKnown
+        }
+    }
+
+    let storage: Storage
+
     /// The message bytes as received.
-    public let buffer: [UInt8]
+    @inline(__always) public var buffer: [UInt8] { storage.buffer }
     /// The parsed first line.
-    public let firstLine: FirstLine
+    @inline(__always) public var firstLine: FirstLine { storage.firstLine }
     /// Range of the SIP version token of the first line (`SIP/2.0`).
-    public let versionRange: Range<Int>
+    @inline(__always) public var versionRange: Range<Int> { storage.versionRange }
     /// Every header field in order of appearance.
-    public let headers: [HeaderField]
+    @inline(__always) public var headers: [HeaderField] { storage.headers }
     /// Where the header block ends: the offset of the empty line that ends it.
-    public let headersEnd: Int
+    @inline(__always) public var headersEnd: Int { storage.headersEnd }
     /// The body (empty when there is none).
-    public let bodyRange: Range<Int>
+    @inline(__always) public var bodyRange: Range<Int> { storage.bodyRange }
     /// Indices into `headers` of the first Via, From, To, Call-ID and CSeq (-1: absent).
-    let wellKnown: (via: Int16, from: Int16, to: Int16, callID: Int16, cseq: Int16)
+    @inline(__always) var wellKnown: WellKnownHeaders { storage.wellKnown }
 
     /// True for requests.
     public var isRequest: Bool {

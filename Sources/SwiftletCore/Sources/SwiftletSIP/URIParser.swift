@@ -77,8 +77,23 @@ public struct URIComponents: Sendable, Equatable {
             ? .sip
             : equalsLowercased(schemeRange, "sips") ? .sips : equalsLowercased(schemeRange, "tel") ? .tel : .other
         let rest = colon + 1..<r.upperBound
-        for i in rest where b[i] <= 32 || b[i] == 127 {
-            throw SIPParseError(.badURI, at: i)  // no spaces or controls inside a URI
+        // One pass over the rest: no spaces or controls inside a URI (the first one is the
+        // error); for SIP URIs also the last '@' (userinfo ends there: a user part may contain
+        // ';', '?', ',' and ':', RFC 3261 user-unreserved, RFC 4475 3.1.1.2/3.1.1.4; '@'
+        // appears nowhere else) and the first '?' after it (the headers).
+        var at: Int? = nil
+        var question: Int? = nil
+        var i = rest.lowerBound
+        while i < rest.upperBound {
+            let c = b[i]
+            if c <= 32 || c == 127 { throw SIPParseError(.badURI, at: i) }
+            if c == UInt8(ascii: "@") {
+                at = i
+                question = nil
+            } else if c == UInt8(ascii: "?"), question == nil {
+                question = i
+            }
+            i += 1
         }
         switch scheme {
         case .other:
@@ -97,19 +112,6 @@ public struct URIComponents: Sendable, Equatable {
         case .sip, .sips:
             break
         }
-        // userinfo ends at the last '@': a user part may contain ';', '?', ',' and ':'
-        // (RFC 3261 user-unreserved, RFC 4475 3.1.1.2/3.1.1.4); '@' appears nowhere else.
-        var at: Int? = nil
-        var k = rest.upperBound - 1
-        while k >= rest.lowerBound {
-            if b[k] == UInt8(ascii: "@") {
-                at = k
-                break
-            }
-            k -= 1
-        }
-        let afterUser = at.map { $0 + 1 } ?? rest.lowerBound
-        let question = firstIndex(of: UInt8(ascii: "?"), in: afterUser..<rest.upperBound)
         let body = rest.lowerBound..<(question ?? rest.upperBound)
         let headers = question.map { $0 + 1..<rest.upperBound }
         var user: Range<Int>? = nil
