@@ -55,7 +55,7 @@ auth-register)
     exit 2
     ;;
 esac
-bin=${BIN:-$(swift build -c release --show-bin-path)}
+bin=${BIN:-$(scripts/release-build.sh --show-bin-path)}
 dir=$(mktemp -d "/tmp/swiftlet-count-$scenario-XXXX")
 pg_dir=""
 dburl=""

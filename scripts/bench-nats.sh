@@ -34,7 +34,7 @@ instructions)
     ;;
 compare)
     rate=${2:-500}; duration=${3:-20}; repeat=${4:-3}
-    bin=${BIN:-$(swift build -c release --show-bin-path)}
+    bin=${BIN:-$(scripts/release-build.sh --show-bin-path)}
     cd Benchmarks/load
     ./sipload.py compare --a "kamailio -f {cfg} -DD -E -n 2 -m 256 -Y {rundir}" --label-a kamailio \
         --b "$bin/swiftlet -f {cfg} -DD -E -L $bin" --label-b swiftlet \

@@ -23,8 +23,8 @@ driver=(python3 "$root/Benchmarks/load/streamload.py")
 mode=${1:-compare}
 [ $# -gt 0 ] && shift
 
-swift build -c release >&2
-bin=$(swift build -c release --show-bin-path)
+scripts/release-build.sh >&2
+bin=$(scripts/release-build.sh --show-bin-path)
 printf -v qbin '%q' "$bin"
 swiftlet="$qbin/swiftlet -f {cfg} -DD -E -L $qbin"
 kamailio="kamailio -f {cfg} -DD -E -n 2 -m 1024 -Y {rundir}"

@@ -114,7 +114,7 @@ hello=$tmp/hello/.build/release/libhello.so
 # A module built for another core version (the test fixture, which says 9.9.9) is refused
 # by the installed server, naming both versions. (A module records the version of the SDK it
 # is compiled against: registerSwiftletModule is emitted into the module.)
-build_dir=$(swift build -c release --show-bin-path)
+build_dir=$(scripts/release-build.sh --show-bin-path)
 cp "$build_dir/libswiftlet_test_abi_mismatch.so" "$tmp/old.so"
 printf 'loadmodule "%s"\nrequest_route { exit; }\n' "$tmp/old.so" >"$tmp/old.cfg"
 if swiftlet -c -f "$tmp/old.cfg" >"$tmp/old.log" 2>&1; then fail "a module built for core 9.9.9 was accepted"; fi

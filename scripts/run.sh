@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
-swift build -c release
+scripts/release-build.sh
 exec .build/release/swiftlet -f etc/swiftlet.cfg -DD -E "$@"

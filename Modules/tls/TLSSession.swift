@@ -55,7 +55,7 @@ final class TLSSession: StreamSecuritySession {
     func receive(_ bytes: UnsafeRawBufferPointer, plaintext: inout [UInt8], output: inout [UInt8])
         throws(StreamSecurityError) -> Bool
     {
-        ERR_clear_error()
+        Self.clearErrors()
         if bytes.count > 0 { _ = BIO_write(incoming, bytes.baseAddress, Int32(bytes.count)) }
         if !established {
             try handshake(output: &output)
@@ -70,6 +70,12 @@ final class TLSSession: StreamSecuritySession {
                     break
                 }
                 plaintext.append(contentsOf: buf[0..<Int(n)])
+                // Nothing left to read, neither ciphertext in the BIO nor a record OpenSSL
+                // holds: another SSL_read would only say SSL_ERROR_WANT_READ.
+                if BIO_ctrl_pending(incoming) == 0, SSL_has_pending(ssl) == 0 {
+                    code = SSL_ERROR_WANT_READ
+                    break
+                }
             }
         }
         drain(into: &output)
@@ -104,7 +110,7 @@ final class TLSSession: StreamSecuritySession {
     /// Drives the handshake; on completion records what was negotiated and writes the
     /// plaintext that waited for it.
     private func handshake(output: inout [UInt8]) throws(StreamSecurityError) {
-        ERR_clear_error()
+        Self.clearErrors()
         let r = SSL_do_handshake(ssl)
         if r == 1 {
             established = true
@@ -133,7 +139,7 @@ final class TLSSession: StreamSecuritySession {
     }
 
     private func write(_ plaintext: UnsafeRawBufferPointer, output: inout [UInt8]) throws(StreamSecurityError) {
-        ERR_clear_error()
+        Self.clearErrors()
         var offset = 0
         while offset < plaintext.count {
             let n = SSL_write(ssl, plaintext.baseAddress! + offset, Int32(plaintext.count - offset))
@@ -143,14 +149,24 @@ final class TLSSession: StreamSecuritySession {
         drain(into: &output)
     }
 
-    /// Moves what OpenSSL wrote to the memory BIO into `output`.
+    /// Empties this thread's OpenSSL error queue (SSL_get_error and the failure texts read
+    /// it). ERR_clear_error resets every slot of the queue even when it is empty (hundreds
+    /// of instructions per call); a look at its top first is cheap.
+    @inline(__always)
+    private static func clearErrors() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
+    }
+
+    /// Moves what OpenSSL wrote to the memory BIO into `output` (through a buffer on the
+    /// stack: no zero-filling of `output` first).
     private func drain(into output: inout [UInt8]) {
         var pending = Int(BIO_ctrl_pending(outgoing))
         while pending > 0 {
-            let start = output.count
-            output.append(contentsOf: repeatElement(0, count: pending))
-            let n = output.withUnsafeMutableBytes { BIO_read(outgoing, $0.baseAddress! + start, Int32(pending)) }
-            output.removeLast(pending - Int(max(n, 0)))
+            let n = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: pending) { buf in
+                let n = Int(BIO_read(outgoing, buf.baseAddress, Int32(pending)))
+                if n > 0 { output.append(contentsOf: UnsafeBufferPointer(rebasing: buf[0..<n])) }
+                return n
+            }
             if n <= 0 { break }
             pending = Int(BIO_ctrl_pending(outgoing))
         }

@@ -124,7 +124,7 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
         throws(WebSocketFailure)
     {
         if text && !payload.isValidUTF8 { throw .invalidPayload }
-        if payload == [13, 10] || payload == [13, 10, 13, 10] {
+        if payload.isKeepAlive {
             send(opcode, [13, 10], on: c)
             return
         }
@@ -205,5 +205,12 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
         let p = proto.name
         return "\(id): \(p):\(remote.ipString):\(remote.port) -> \(p):\(local.address.ipString):\(local.address.port) "
             + "(state: \(state.rawValue), \(pong) last used \(now - lastUsed)s ago, sub-protocol: \(subProtocol))"
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// A CRLF or CRLFCRLF keep-alive message (RFC 5626 over WebSocket).
+    fileprivate var isKeepAlive: Bool {
+        (count == 2 || count == 4) && self[0] == 13 && self[1] == 10 && (count == 2 || (self[2] == 13 && self[3] == 10))
     }
 }

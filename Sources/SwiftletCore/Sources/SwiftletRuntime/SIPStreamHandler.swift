@@ -3,8 +3,10 @@ import SwiftletSDK
 
 /// The per-connection NIO handler: frames SIP messages out of the byte stream (RFC 3261
 /// section 18.3), answers RFC 5626 keep-alives, runs the script on each message (the event
-/// loop is the connection's reader, see `StreamReaders`), and keeps the connection table up
-/// to date. Runs on the connection's event loop.
+/// loop is the connection's reader, see `StreamReaders`), keeps the connection table up
+/// to date, and closes the connection when it was not used for `tcp_connection_lifetime`
+/// (read from here, written to by `TCPConnection`: no handler of its own, which every read
+/// and write would pass through). Runs on the connection's event loop.
 final class SIPStreamHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -17,6 +19,8 @@ final class SIPStreamHandler: ChannelInboundHandler {
     private let preassignedID: Int?
     /// After refusing an oversized HTTP request: the rest of what the peer sends is dropped.
     private var discarding = false
+    /// The next `tcp_connection_lifetime` check.
+    private var idleCheck: Scheduled<Void>?
 
     init(transport: TCPTransport, socket: ListeningSocket, connectionID: Int? = nil) {
         self.transport = transport
@@ -44,11 +48,14 @@ final class SIPStreamHandler: ChannelInboundHandler {
             id: preassignedID ?? transport.table.allocateID(), channel: context.channel, remote: remote, socket: socket)
         connection = c
         transport.table.add(c)
+        c.used()
+        scheduleIdleCheck(context, at: c.lastUsed + .seconds(Int64(transport.settings.lifetime)))
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let connection, !discarding else { return }
+        connection.used()
         let buffer = unwrapInboundIn(data)
         if let codec = connection.upgrade.codec {
             buffer.withUnsafeReadableBytes { codec.received($0, on: connection) }
@@ -84,6 +91,8 @@ final class SIPStreamHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
         if let connection {
             transport.table.remove(connection.id)
             connection.upgrade.codec?.closed(connection)
@@ -91,13 +100,20 @@ final class SIPStreamHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            Log.debug("core", "closing idle connection \(connection?.id ?? 0) (tcp_connection_lifetime)")
+    /// `tcp_connection_lifetime`: at `deadline`, closes the connection if it was not used
+    /// since `lifetime` before, else looks again `lifetime` after it was last used.
+    private func scheduleIdleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        idleCheck = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: deadline) {
+            guard let connection = self.connection, context.channel.isActive else { return }
+            let due = connection.lastUsed + .seconds(Int64(self.transport.settings.lifetime))
+            if NIODeadline.now() < due {
+                self.scheduleIdleCheck(context, at: due)
+                return
+            }
+            self.idleCheck = nil
+            Log.debug("core", "closing idle connection \(connection.id) (tcp_connection_lifetime)")
             context.close(promise: nil)
-            return
         }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -35,6 +35,7 @@ final class ConnectionUpgradeSlot: Sendable {
 extension TCPConnection: StreamConnectionHandle {
     @discardableResult func writeRaw(_ bytes: [UInt8]) -> Bool {
         guard channel.isActive else { return false }
+        used()
         channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
         return true
     }

@@ -18,8 +18,13 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
     /// Plaintext written before the session exists.
     private var early: [UInt8] = []
     private var failed = false
+    // Reused for every chunk (no allocation per message while nothing else holds them).
     private var plaintext: [UInt8] = []
     private var output: [UInt8] = []
+    /// Ciphertext of what the server sends.
+    private var sendOutput: [UInt8] = []
+    /// The plaintext handed up the pipeline (the stream handler copies what it keeps).
+    private var inbound: ByteBuffer?
 
     init(provider: any StreamSecurityProvider, role: StreamSecurityRole, socket: ListeningSocket) {
         self.provider = provider
@@ -62,7 +67,12 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
             }
             write(output, context: context)
             if !plaintext.isEmpty {
-                context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(bytes: plaintext)))
+                var up = inbound ?? context.channel.allocator.buffer(capacity: plaintext.count)
+                inbound = nil
+                up.clear()
+                up.writeBytes(plaintext)
+                context.fireChannelRead(wrapInboundOut(up))
+                inbound = up
             }
             if !open { context.close(promise: nil) }
         } catch {
@@ -78,10 +88,10 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
             promise?.succeed(())
             return
         }
-        var out: [UInt8] = []
+        sendOutput.removeAll(keepingCapacity: true)
         do {
-            try buffer.withUnsafeReadableBytes { try session.send($0, output: &out) }
-            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: out)), promise: promise)
+            try buffer.withUnsafeReadableBytes { try session.send($0, output: &sendOutput) }
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: sendOutput)), promise: promise)
         } catch {
             promise?.fail(error)
             fail(context: context, error)

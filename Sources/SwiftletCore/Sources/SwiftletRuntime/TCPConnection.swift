@@ -14,6 +14,9 @@ final class TCPConnection: @unchecked Sendable {
     let socket: ListeningSocket
     /// What the connection speaks after an upgrade (WebSocket), else plain SIP.
     let upgrade = ConnectionUpgradeSlot()
+    /// When the connection was last read from or written to (`NIODeadline` uptime
+    /// nanoseconds), for `tcp_connection_lifetime` (`SIPStreamHandler`).
+    private let lastUsedNanoseconds = Atomic<UInt64>(0)
 
     init(id: Int, channel: Channel, remote: SwiftletSDK.SocketAddress, socket: ListeningSocket) {
         self.id = id
@@ -26,10 +29,18 @@ final class TCPConnection: @unchecked Sendable {
     /// the connection's event loop).
     func write(_ bytes: [UInt8]) -> Bool {
         guard channel.isActive else { return false }
+        used()
         let bytes = upgrade.codec?.encode(bytes) ?? bytes
         channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
         return true
     }
+
+    /// Kamailio refreshes a connection's lifetime when it receives on it and when it sends
+    /// on it (`tcp_send`): the connection is used now. Any thread.
+    func used() { lastUsedNanoseconds.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed) }
+
+    /// When the connection was last used.
+    var lastUsed: NIODeadline { .uptimeNanoseconds(lastUsedNanoseconds.load(ordering: .relaxed)) }
 }
 
 /// The open connections, by id and by peer address (Kamailio's connection hash), shared by

@@ -39,15 +39,12 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
     func bind(_ listen: ListenAddress, index: Int) throws(RuntimeError) -> ListeningSocket {
         let address = try SwiftletSDK.SocketAddress(host: listen.address, port: listen.port)
         let socket = ListeningSocket(index: index, listen: listen, address: address, fd: -1)
-        let lifetime = settings.lifetime
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        IdleStateHandler(allTimeout: .seconds(Int64(lifetime))))
                     try self.addSecurityHandler(to: channel, role: .server, socket: socket, proto: socket.proto)
                     try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(transport: self, socket: socket))
                 }
@@ -76,14 +73,11 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
             return false
         }
         let id = table.allocateID()
-        let lifetime = settings.lifetime
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(Int64(settings.connectTimeout)))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        IdleStateHandler(allTimeout: .seconds(Int64(lifetime))))
                     try self.addSecurityHandler(
                         to: channel, role: .client, socket: socket, proto: destination.proto)
                     try channel.pipeline.syncOperations.addHandler(

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Cuts SIP messages out of a byte stream (TCP, TLS): each message ends after the empty
 /// line plus Content-Length bytes of body (RFC 3261 section 18.3; Content-Length is
 /// mandatory on streams). CRLF keep-alives between messages (RFC 5626 section 3.5.1:
@@ -83,17 +87,22 @@ public struct StreamFramer {
         }
     }
 
-    /// The offset just after the empty line ending the header block (CRLFCRLF or LFLF).
+    /// The offset just after the empty line ending the header block (CRLFCRLF or LFLF):
+    /// from one LF to the next (memchr), checking what follows each.
     private func endOfHeaders() -> Int? {
-        var i = start
-        while i + 1 < buffer.count {
-            if buffer[i] == ASCII.lf {
-                if buffer[i + 1] == ASCII.lf { return i + 2 }
-                if buffer[i + 1] == ASCII.cr, i + 2 < buffer.count, buffer[i + 2] == ASCII.lf { return i + 3 }
+        let count = buffer.count
+        return buffer.withUnsafeBufferPointer { p -> Int? in
+            guard let base = p.baseAddress else { return nil }
+            var i = start
+            while i + 1 < count {
+                guard let found = memchr(base + i, Int32(ASCII.lf), count - 1 - i) else { return nil }
+                i = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                if p[i + 1] == ASCII.lf { return i + 2 }
+                if p[i + 1] == ASCII.cr, i + 2 < count, p[i + 2] == ASCII.lf { return i + 3 }
+                i += 1
             }
-            i += 1
+            return nil
         }
-        return nil
     }
 
     /// The Content-Length of the header block (long or compact name).
@@ -103,7 +112,7 @@ public struct StreamFramer {
             let lineEnd = buffer.firstIndex(of: ASCII.lf, in: lineStart..<headerEnd) ?? headerEnd
             if let colon = buffer.firstIndex(of: ASCII.colon, in: lineStart..<lineEnd) {
                 let name = buffer.trimmed(lineStart..<colon)
-                if HeaderName.classify(buffer, name) == .contentLength {
+                if Self.isContentLength(buffer, name) {
                     guard let v = buffer.decimalValue(buffer.trimmed(colon + 1..<lineEnd)) else {
                         throw SIPParseError(.badContentLength, at: colon + 1)
                     }
@@ -113,5 +122,16 @@ public struct StreamFramer {
             lineStart = lineEnd + 1
         }
         return nil
+    }
+
+    /// Whether the header name in `range` is Content-Length, long (any case) or compact
+    /// (`l`, `L`): what `HeaderName.classify` says, without looking up other names.
+    @inline(__always)
+    private static func isContentLength(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        switch range.count {
+        case 1: ASCII.lower(bytes[range.lowerBound]) == UInt8(ascii: "l")
+        case 14: bytes.equalsLowercased(range, "content-length")
+        default: false
+        }
     }
 }
