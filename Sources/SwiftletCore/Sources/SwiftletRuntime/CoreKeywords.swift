@@ -214,29 +214,6 @@ extension ScriptCompiler {
     /// `keyword op value` with Kamailio's meaning for core keywords (`uri == myself`,
     /// `src_ip == 10.0.0.0/8`, `method == "INVITE"` ignoring case, `proto == UDP`); nil when
     /// `lhs`/`rhs` is not such a comparison.
-    /// `a.lowercased() == b.lowercased()`, without making the strings when both are ASCII
-    /// (`method == "REGISTER"` on every request).
-    static func equalsLowercased(_ a: String, _ b: String) -> Bool {
-        var a = a
-        var b = b
-        let ascii: Bool? = a.withUTF8 { x in
-            b.withUTF8 { y -> Bool? in
-                var nonASCII = false
-                for c in x where c >= 0x80 { nonASCII = true }
-                for c in y where c >= 0x80 { nonASCII = true }
-                if nonASCII { return nil }
-                guard x.count == y.count else { return false }
-                for i in 0..<x.count {
-                    let p = x[i] &- 65 < 26 ? x[i] | 0x20 : x[i]
-                    let q = y[i] &- 65 < 26 ? y[i] | 0x20 : y[i]
-                    if p != q { return false }
-                }
-                return true
-            }
-        }
-        return ascii ?? (a.lowercased() == b.lowercased())
-    }
-
     func compileKeywordComparison(_ op: String, _ lhs: Expression, _ rhs: Expression, _ loc: SourceLocation)
         -> CompiledExpression?
     {
@@ -307,7 +284,7 @@ extension ScriptCompiler {
                 guard let s = get(ctx) else { return .int(negate ? 1 : 0) }
                 let v = value(ctx)
                 if v == .null { return .int(negate ? 1 : 0) }
-                return result(ScriptCompiler.equalsLowercased(s, v.stringValue))
+                return result(s.lowercased() == v.stringValue.lowercased())
             }
         }
         if isIP {
