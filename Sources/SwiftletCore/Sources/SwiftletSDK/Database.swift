@@ -267,22 +267,28 @@ public final class Database: @unchecked Sendable {
     }
 
     static func insertSQL(_ table: String, _ values: [(String, DatabaseValue)], _ d: any SQLDialect) -> String {
-        // Appended into one string (usrloc's write-back inserts a row of 20 columns per contact).
-        var sql = "INSERT INTO "
-        sql.reserveCapacity(64 + 24 * values.count)
-        sql += d.quote(table)
-        sql += " ("
-        for (i, v) in values.enumerated() {
-            if i > 0 { sql += "," }
-            sql += d.quote(v.0)
+        // Appended as bytes into one buffer, made a string once (usrloc's write-back inserts a
+        // row of 20 columns per contact; String appends cost more than the copies).
+        var sql: [UInt8] = []
+        sql.reserveCapacity(1024)
+        func add(_ text: String) {
+            var text = text
+            text.withUTF8 { sql.append(contentsOf: $0) }
         }
-        sql += ") VALUES ("
+        add("INSERT INTO ")
+        add(d.quote(table))
+        add(" (")
         for (i, v) in values.enumerated() {
-            if i > 0 { sql += "," }
-            sql += d.literal(v.1)
+            if i > 0 { sql.append(UInt8(ascii: ",")) }
+            add(d.quote(v.0))
         }
-        sql += ")"
-        return sql
+        add(") VALUES (")
+        for (i, v) in values.enumerated() {
+            if i > 0 { sql.append(UInt8(ascii: ",")) }
+            add(d.literal(v.1))
+        }
+        sql.append(UInt8(ascii: ")"))
+        return String(decoding: sql, as: UTF8.self)
     }
 }
 
