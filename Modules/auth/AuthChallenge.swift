@@ -22,21 +22,28 @@ extension AuthModule {
         let nonce = nonces.make(checks: checks(for: ctx), context: ctx, now: NonceCodec.now())
         var h: [UInt8] = []
         h.reserveCapacity(name.utf8.count + realm.utf8.count + nonce.utf8.count + 80)
-        h.append(contentsOf: name.utf8)
-        h.append(contentsOf: ": Digest realm=\"".utf8)
-        h.append(contentsOf: realm.utf8)
-        h.append(contentsOf: "\", nonce=\"".utf8)
-        h.append(contentsOf: nonce.utf8)
+        func put(_ text: String) {
+            var text = text
+            text.withUTF8 { h.append(contentsOf: $0) }
+        }
+        func literal(_ literal: StaticString) {
+            h.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        }
+        put(name)
+        literal(": Digest realm=\"")
+        put(realm)
+        literal("\", nonce=\"")
+        put(nonce)
         h.append(34)
         switch qop {
-        case .auth: h.append(contentsOf: ", qop=\"auth\"".utf8)
-        case .authInt: h.append(contentsOf: ", qop=\"auth-int\"".utf8)
+        case .auth: literal(", qop=\"auth\"")
+        case .authInt: literal(", qop=\"auth-int\"")
         default: break
         }
-        if stale { h.append(contentsOf: ", stale=true".utf8) }
+        if stale { literal(", stale=true") }
         if !algorithmParameter.isEmpty {
-            h.append(contentsOf: ", algorithm=".utf8)
-            h.append(contentsOf: algorithmParameter.utf8)
+            literal(", algorithm=")
+            put(algorithmParameter)
         }
         h.append(13)
         h.append(10)
@@ -80,10 +87,10 @@ extension AuthModule {
     /// Kamailio's `pv_authenticate`: checks the credentials against `password` (HA1 with
     /// flag 1). With flags 2, 4 or 8 a failed check also stores a challenge in
     /// `challenge_attr` (no qop, qop auth, qop auth-int), with `stale=true` for a stale
-    /// nonce.
+    /// nonce. `method` nil: the request's method.
     func authenticate(
         _ ctx: MessageContext, realm: String, password: String, flags: Int, header: DigestCredentialsHeader,
-        method: String, checked: inout DigestCredentials?
+        method: String?, checked: inout DigestCredentials?
     ) -> Int {
         var result: Int
         var stale = false
@@ -100,7 +107,7 @@ extension AuthModule {
             let ha1 =
                 flags & 1 != 0
                 ? password : hash.ha1(username: c.username ?? "", realm: stripRealm(realm), password: password)
-            switch checkResponse(c, method: method, ha1: ha1, context: ctx) {
+            switch checkResponse(c, method: method ?? ctx.message.methodText, ha1: ha1, context: ctx) {
             case .authenticated:
                 return postAuthenticate(ctx, credentials: c, ha1: ha1) ? AuthResultCode.ok : AuthResultCode.error
             case .notAuthenticated: result = AuthResultCode.invalidPassword

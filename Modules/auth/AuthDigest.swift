@@ -47,14 +47,16 @@ extension AuthModule: DigestAuthAPI {
         -> DigestResponseCheck
     {
         guard let response = c.response, response.utf8.count == hash.hexLength else { return .badCredentials }
-        let expected = computedResponse(c, method: method, ha1: ha1, body: context.message)
-        return expected == response ? .authenticated : .notAuthenticated
+        let (key, bodyHash) = responseKey(c, ha1: ha1, body: context.message)
+        let matches = hash.responseMatches(
+            response, ha1: key, nonce: c.nonce ?? "", nc: c.nc ?? "", cnonce: c.cnonce ?? "", qop: c.qop ?? "",
+            bodyHash: bodyHash, method: method, uri: c.uri ?? "")
+        return matches ? .authenticated : .notAuthenticated
     }
 
-    /// The response the credentials should carry. qop `auth-int` hashes the request body
-    /// (Kamailio 5.6 hashes an uninitialised buffer instead); `algorithm=MD5-sess` uses the
-    /// session key of RFC 2617 (Kamailio ignores the credentials' algorithm).
-    func computedResponse(_ c: DigestCredentials, method: String?, ha1: String, body message: SIPMessage?) -> String {
+    /// The key (HA1, or the session key of `MD5-sess`) and the body hash (qop `auth-int`) of
+    /// the response the credentials should carry.
+    func responseKey(_ c: DigestCredentials, ha1: String, body message: SIPMessage?) -> (String, String?) {
         var key = ha1
         if c.algorithmKind == .md5Session, hash == .md5 {
             key = hash.sessionHA1(ha1, nonce: c.nonce ?? "", cnonce: c.cnonce ?? "")
@@ -63,6 +65,14 @@ extension AuthModule: DigestAuthAPI {
         if c.qopKind == .authInt {
             bodyHash = hash.hex(message.map { Array($0.buffer[$0.bodyRange]) } ?? [])
         }
+        return (key, bodyHash)
+    }
+
+    /// The response the credentials should carry. qop `auth-int` hashes the request body
+    /// (Kamailio 5.6 hashes an uninitialised buffer instead); `algorithm=MD5-sess` uses the
+    /// session key of RFC 2617 (Kamailio ignores the credentials' algorithm).
+    func computedResponse(_ c: DigestCredentials, method: String?, ha1: String, body message: SIPMessage?) -> String {
+        let (key, bodyHash) = responseKey(c, ha1: ha1, body: message)
         return hash.response(
             ha1: key, nonce: c.nonce ?? "", nc: c.nc ?? "", cnonce: c.cnonce ?? "", qop: c.qop ?? "",
             bodyHash: bodyHash, method: method, uri: c.uri ?? "")

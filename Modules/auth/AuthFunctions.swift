@@ -87,10 +87,12 @@ extension AuthModule {
         let method = args.count > 3 ? try Self.nonEmpty(args, 3).stringFormat() : nil
         return { ctx in
             guard let (r, p, f) = self.realmPasswordFlags(ctx, realm, password, flags) else { return -1 }
-            var m = ctx.message.methodText
+            // The request's method is made into text only when there are credentials to check.
+            var m: String?
             if let method {
-                m = method.render(ctx)
-                guard !m.isEmpty else {
+                let text = method.render(ctx)
+                m = text
+                guard !text.isEmpty else {
                     Log.error("auth", "invalid method value - empty content")
                     return -1
                 }
@@ -140,7 +142,7 @@ extension AuthModule {
             let header: DigestCredentialsHeader = method == .register ? .authorization : .proxyAuthorization
             var checked: DigestCredentials?
             let result = self.authenticate(
-                ctx, realm: r, password: p, flags: f, header: header, method: ctx.message.methodText, checked: &checked)
+                ctx, realm: r, password: p, flags: f, header: header, method: nil, checked: &checked)
             guard result == AuthResultCode.ok, c & 1 != 0 else { return result }
             guard let checked else { return method == .prack ? AuthResultCode.ok : AuthResultCode.error }
             return self.checkIdentity(ctx, user: checked.user, skipForwarding: false, useDomain: self.useDomain != 0)

@@ -119,7 +119,75 @@ enum DigestHash: Sendable {
         return hex(ha1, nonce, nc, cnonce, qop, ha2)
     }
 
+    /// Whether `response` is the request-digest of `response(ha1:...)`, computed without
+    /// strings: H(A2) and the digest are hex-encoded on the stack and compared as bytes.
+    func responseMatches(
+        _ response: String, ha1: String, nonce: String, nc: String, cnonce: String, qop: String, bodyHash: String?,
+        method: String, uri: String
+    ) -> Bool {
+        switch self {
+        case .md5:
+            return Self.responseMatches(
+                MD5Hasher(), response, ha1, nonce, nc, cnonce, qop, bodyHash, method, uri)
+        case .sha256:
+            return Self.responseMatches(
+                SHA256Parts(), response, ha1, nonce, nc, cnonce, qop, bodyHash, method, uri)
+        }
+    }
+
+    private static func responseMatches<H: DigestParts>(
+        _ empty: H, _ response: String, _ ha1: String, _ nonce: String, _ nc: String, _ cnonce: String,
+        _ qop: String, _ bodyHash: String?, _ method: String, _ uri: String
+    ) -> Bool {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { hex in
+            let ha2 = UnsafeMutableBufferPointer(rebasing: hex[0..<64])
+            let out = UnsafeMutableBufferPointer(rebasing: hex[64..<128])
+            var a2 = empty
+            a2.update(method)
+            a2.colon()
+            a2.update(uri)
+            if let bodyHash {
+                a2.colon()
+                a2.update(bodyHash)
+            }
+            let n = a2.hexDigest(into: ha2)
+            var h = empty
+            h.update(ha1)
+            h.colon()
+            h.update(nonce)
+            if !qop.isEmpty {
+                h.colon()
+                h.update(nc)
+                h.colon()
+                h.update(cnonce)
+                h.colon()
+                h.update(qop)
+            }
+            h.colon()
+            h.update(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: ha2[0..<n])))
+            let m = h.hexDigest(into: out)
+            var response = response
+            return response.withUTF8 { r in
+                guard r.count == m else { return false }
+                for i in 0..<m where r[i] != out[i] { return false }
+                return true
+            }
+        }
+    }
+
     private static let digits: StaticString = "0123456789abcdef"
+
+    /// Lower-case hex of a digest into `out` (twice the digest's length); the count written.
+    static func writeHex(_ raw: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        precondition(out.count >= raw.count * 2, "hex buffer too small")
+        let d = digits.utf8Start
+        for i in 0..<raw.count {
+            let byte = raw[i]
+            out[2 * i] = d[Int(byte >> 4)]
+            out[2 * i + 1] = d[Int(byte & 15)]
+        }
+        return raw.count * 2
+    }
 
     /// Lower-case hex of a digest, written straight into the string's storage.
     static func hexString(_ raw: UnsafeRawBufferPointer) -> String {
@@ -140,6 +208,8 @@ protocol DigestParts {
     mutating func update(_ raw: UnsafeRawBufferPointer)
     /// The digest in lower-case hex.
     mutating func hexDigest() -> String
+    /// The digest in lower-case hex written into `out`; the count written.
+    mutating func hexDigest(into out: UnsafeMutableBufferPointer<UInt8>) -> Int
 }
 
 extension DigestParts {
@@ -156,6 +226,9 @@ extension DigestParts {
 
 extension MD5Hasher: DigestParts {
     mutating func hexDigest() -> String { finalize(DigestHash.hexString) }
+    mutating func hexDigest(into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        finalize { DigestHash.writeHex($0, into: out) }
+    }
 }
 
 /// swift-crypto's SHA-256 as `DigestParts`.
@@ -163,6 +236,9 @@ struct SHA256Parts: DigestParts {
     private var h = SHA256()
     mutating func update(_ raw: UnsafeRawBufferPointer) { h.update(bufferPointer: raw) }
     mutating func hexDigest() -> String { h.finalize().withUnsafeBytes(DigestHash.hexString) }
+    mutating func hexDigest(into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        h.finalize().withUnsafeBytes { DigestHash.writeHex($0, into: out) }
+    }
 }
 
 /// MD5 of bytes as raw bytes, for the nonce (`MD5Final` into `md5_1`/`md5_2`).

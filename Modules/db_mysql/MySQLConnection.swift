@@ -92,7 +92,11 @@ final class MySQLConnection: DatabaseConnection {
 /// MySQL's SQL: `` `name` ``, backslash-escaped strings, `X'..'` blobs, `REPLACE INTO`,
 /// `ON DUPLICATE KEY UPDATE`.
 struct MySQLDialect: SQLDialect {
-    func quote(_ name: String) -> String { "`" + name.replacing("`", with: "``") + "`" }
+    func quote(_ name: String) -> String {
+        // The character-wise replace (slow) only for a name with a backquote.
+        guard Self.text(name, contains: UInt8(ascii: "`")) else { return Self.enclosed(name, in: UInt8(ascii: "`")) }
+        return "`" + name.replacing("`", with: "``") + "`"
+    }
 
     func literal(_ value: DatabaseValue) -> String {
         switch value {

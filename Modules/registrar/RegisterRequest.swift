@@ -17,12 +17,17 @@ struct RegisterRequest {
     var star = false
     /// The Expires header value, nil when absent (Kamailio's `get_expires_hf` -1).
     var expiresHeader: Int?
+    /// The parsed To header and CSeq number (parsed once for all of save()).
+    let to: NameAddr
+    let cseq: UInt32
 
     /// Parses the headers registrar needs; throws the reason for a 400.
     init(_ msg: SIPMessage, contactMaxSize: Int) throws(RegistrarFailure) {
-        guard (try? msg.to()) != nil else { throw RegistrarFailure(.toMissing) }
+        guard let to = try? msg.to() else { throw RegistrarFailure(.toMissing) }
+        self.to = to
         guard msg.callIDRange != nil else { throw RegistrarFailure(.callIDMissing) }
-        guard (try? msg.cseq()) != nil else { throw RegistrarFailure(.cseqMissing) }
+        guard let cseq = try? msg.cseq() else { throw RegistrarFailure(.cseqMissing) }
+        self.cseq = cseq.number
         if let h = msg.firstHeader(.expires) {
             expiresHeader = try Self.expiresValue(msg.buffer[h.valueRange])
         }

@@ -13,7 +13,7 @@ enum ContactMatch {
 extension RegistrarModule {
     /// Kamailio's `pack_ci` with the message: Call-ID, CSeq, socket, connection, User-Agent,
     /// Path, flags.
-    func commonInfo(_ ctx: MessageContext, flags: SaveFlags, now: Int) throws(RegistrarFailure)
+    func commonInfo(_ ctx: MessageContext, _ req: RegisterRequest, flags: SaveFlags, now: Int) throws(RegistrarFailure)
         -> CommonContactInfo
     {
         let msg = ctx.message
@@ -24,19 +24,21 @@ extension RegistrarModule {
             callID = String(decoding: msg.buffer[r.lowerBound..<end], as: UTF8.self)
         }
         guard callID.utf8.count <= 255 else { throw RegistrarFailure(.callIDTooLong) }
-        guard let cseq = try? msg.cseq() else { throw RegistrarFailure(.invalidCSeq) }
-        var c = UsrlocContact(address: "", callID: callID, cseq: Int(cseq.number))
-        c.socket = ctx.receive.socket.map { RegistrarThreadState.current.socketString($0) } ?? ""
-        switch ctx.receive.proto {
-        case .udp: c.connectionID = -1
-        default: c.connectionID = ctx.receive.connectionID ?? -1
-        }
         let ua = msg.firstHeader(.userAgent).map { msg.value(of: $0) } ?? ""
-        c.userAgent = !ua.isEmpty && ua.utf8.count < 255 ? ua : "n/a"
-        c.lastModified = now
-        c.flags = flags.contains(.memoryOnly) ? UsrlocContact.memoryOnlyFlag : 0
-        c.cflags = UInt32(truncatingIfNeeded: ctx.branchFlags)
-        var common = CommonContactInfo(template: c)
+        let connectionID: Int
+        switch ctx.receive.proto {
+        case .udp: connectionID = -1
+        default: connectionID = ctx.receive.connectionID ?? -1
+        }
+        // Made in place (a template copied into each contact).
+        var common = CommonContactInfo(
+            template: UsrlocContact(
+                address: "", expires: 0, callID: callID, cseq: Int(req.cseq),
+                flags: flags.contains(.memoryOnly) ? UsrlocContact.memoryOnlyFlag : 0,
+                cflags: UInt32(truncatingIfNeeded: ctx.branchFlags),
+                socket: ctx.receive.socket.map { RegistrarThreadState.current.socketString($0) } ?? "",
+                userAgent: !ua.isEmpty && ua.utf8.count < 255 ? ua : "n/a", connectionID: connectionID,
+                lastModified: now))
         if settings.usePath {
             let (path, received) = try pathVector(msg)
             if !path.isEmpty {
@@ -122,7 +124,10 @@ extension RegistrarModule {
     }
 
     /// Kamailio's `get_ucontact_by_instance`/`get_ucontact` with usrloc's `matching_mode`.
-    func match(_ contacts: [UsrlocContact], uri: String, _ c: UsrlocContact, now: Int) -> ContactMatch {
+    /// `cseqOffset` is added to the CSeq of `c` (a later Contact of the same REGISTER).
+    func match(_ contacts: [UsrlocContact], uri: String, _ c: UsrlocContact, cseqOffset: Int = 0, now: Int)
+        -> ContactMatch
+    {
         if !c.instance.isEmpty {
             let want = Self.bareInstance(c.instance)
             if let i = contacts.firstIndex(where: {
@@ -148,8 +153,9 @@ extension RegistrarModule {
         guard let i = index else { return .notFound }
         let old = contacts[i]
         if !checkCallID || old.callID == c.callID {
-            if c.cseq < old.cseq { return .invalid }
-            if c.cseq == old.cseq { return old.lastModified + usrloc.cseqDelay > now ? .skip : .invalid }
+            let cseq = c.cseq + cseqOffset
+            if cseq < old.cseq { return .invalid }
+            if cseq == old.cseq { return old.lastModified + usrloc.cseqDelay > now ? .skip : .invalid }
         }
         return .found(i)
     }

@@ -3,40 +3,83 @@ import SwiftletSDK
 extension RegistrarModule {
     /// Kamailio's `build_contact`: `Contact: <uri>;q=..;expires=..[;received=".."]
     /// [;pub-gruu="..";temp-gruu=".."][;+sip.instance=".."][;reg-id=..], ...` for the valid
-    /// contacts, "" when there is none. Adds `xavp_rcd` entries as Kamailio does.
+    /// contacts, empty when there is none, written as bytes in one buffer. Adds `xavp_rcd`
+    /// entries as Kamailio does.
     func contactHeader(_ ctx: MessageContext, _ contacts: [UsrlocContact], aor: String, host: String, now: Int)
-        -> String
+        -> [UInt8]
     {
-        let msg = ctx.message
-        let gruu =
-            settings.gruuEnabled
-            && msg.tokens(.supported).contains { msg.buffer.text($0).lowercased() == "gruu" }
-        var header = ""
+        var header: [UInt8] = []
+        var gruu: Bool?
         for c in contacts where c.isValid(at: now) {
-            header += header.isEmpty ? "Contact: <" : ", <"
-            header += c.address
-            header += ">"
+            if header.isEmpty {
+                header.reserveCapacity(c.address.utf8.count + c.received.utf8.count + c.instance.utf8.count + 80)
+                header.append(contentsOf: "Contact: <".utf8)
+            } else {
+                header.append(contentsOf: ", <".utf8)
+            }
+            Self.append(c.address, to: &header)
+            header.append(UInt8(ascii: ">"))
             let q = RegisterRequest.qText(c.q)
             if !q.isEmpty {
-                header += ";q="
-                header += q
+                header.append(contentsOf: ";q=".utf8)
+                Self.append(q, to: &header)
             }
             // A permanent binding (expires 0): the largest delta-seconds (Kamailio prints a
             // wrapped negative number).
-            header += ";expires="
-            header += String(c.expires == 0 ? 4_294_967_295 : c.expires - now)
+            header.append(contentsOf: ";expires=".utf8)
+            Self.appendDecimal(c.expires == 0 ? 4_294_967_295 : c.expires - now, to: &header)
             if !settings.receivedParam.isEmpty && !c.received.isEmpty {
-                header += ";\(settings.receivedParam)=\"\(c.received)\""
+                header.append(UInt8(ascii: ";"))
+                Self.append(settings.receivedParam, to: &header)
+                header.append(contentsOf: "=\"".utf8)
+                Self.append(c.received, to: &header)
+                header.append(UInt8(ascii: "\""))
             }
-            if gruu && !c.instance.isEmpty {
-                header += gruuParameters(c, aor: aor, host: host)
+            if !c.instance.isEmpty {
+                if gruu == nil {
+                    let msg = ctx.message
+                    gruu =
+                        settings.gruuEnabled
+                        && msg.tokens(.supported).contains { msg.buffer.text($0).lowercased() == "gruu" }
+                }
+                if gruu == true { Self.append(gruuParameters(c, aor: aor, host: host), to: &header) }
+                header.append(contentsOf: ";+sip.instance=\"".utf8)
+                Self.append(c.instance, to: &header)
+                header.append(UInt8(ascii: "\""))
             }
-            if !c.instance.isEmpty { header += ";+sip.instance=\"\(c.instance)\"" }
-            if c.regID > 0 { header += ";reg-id=\(c.regID)" }
+            if c.regID > 0 {
+                header.append(contentsOf: ";reg-id=".utf8)
+                Self.appendDecimal(c.regID, to: &header)
+            }
             if let rcd = settings.xavpRcd { addRecordXAVP(ctx, rcd, c, now: now) }
         }
-        if !header.isEmpty { header += "\r\n" }
+        if !header.isEmpty {
+            header.append(13)
+            header.append(10)
+        }
         return header
+    }
+
+    /// Appends the UTF-8 of `text`.
+    static func append(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    /// Appends `value` in decimal (a minus sign first when negative).
+    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var v = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for the 20 digits of UInt64.max
+        withUnsafeMutableBytes(of: &digits) { d in
+            var i = d.count
+            repeat {
+                i -= 1
+                d[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[i...]))
+        }
     }
 
     /// `;pub-gruu="sip:aor;gr=instance";temp-gruu="sip:ruid-hash@host;gr"` (RFC 5627).
@@ -92,8 +135,8 @@ extension RegistrarModule {
         var reason = given
         func add(_ line: String) { ctx.replyLumps.appendHeader(Array(line.utf8)) }
         if !state.contactHeader.isEmpty {
-            add(state.contactHeader)
-            state.contactHeader = ""
+            ctx.replyLumps.appendHeader(state.contactHeader)
+            state.contactHeader = []
         }
         switch reason {
         case .fine:

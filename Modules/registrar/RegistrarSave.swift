@@ -55,7 +55,7 @@ extension RegistrarModule {
     func save(_ ctx: MessageContext, _ d: UsrlocDomain, flags: SaveFlags, uri: String?) -> Int {
         let state = RegistrarThreadState.current
         state.reason = .fine
-        state.contactHeader = ""
+        state.contactHeader = []
         state.path = ""
         var ret = 1
         do throws(RegistrarFailure) {
@@ -64,7 +64,7 @@ extension RegistrarModule {
             if msg.tokens(.require).contains(where: { msg.buffer.text($0).lowercased() == "outbound" }) {
                 throw RegistrarFailure(.outboundRequired)
             }
-            guard let to = try? msg.to() else { throw RegistrarFailure(.toMissing) }
+            let to = req.to
             let aor: String
             let host: String
             if let uri {
@@ -117,24 +117,32 @@ extension RegistrarModule {
         var failure: RegistrarFailure?
         var existed = false
         var storageError: RegistrarError = .usrlocInsertContact
+        // The contacts as stored, for the reply (no second lookup of the record).
+        var stored: [UsrlocContact] = []
         let result = d.update(aor) { contacts -> Int in
             existed = !contacts.isEmpty
+            let rc: Int
             do throws(RegistrarFailure) {
                 if existed {
                     storageError = .usrlocUpdateContact
-                    let rc = try self.updateContacts(ctx, &contacts, req, flags: flags, now: now, aor: aor)
-                    return rc == 0 ? 1 : rc
+                    let n = try self.updateContacts(ctx, &contacts, req, flags: flags, now: now, aor: aor)
+                    rc = n == 0 ? 1 : n
+                } else {
+                    try self.insertContacts(ctx, &contacts, req, flags: flags, now: now, aor: aor)
+                    rc = 1
                 }
-                try self.insertContacts(ctx, &contacts, req, flags: flags, now: now, aor: aor)
-                return 1
             } catch {
                 // A new record is dropped again; changes to an existing one stay (Kamailio).
                 if !existed { contacts.removeAll() }
                 failure = error
-                return -1
+                rc = -1
             }
+            stored = contacts
+            return rc
         }
-        let current = d.record(aor)?.contacts ?? []
+        // After a storage error the record is read back as it is now.
+        let current: [UsrlocContact]
+        if case .success = result { current = Self.orderedByQ(stored) } else { current = d.record(aor)?.contacts ?? [] }
         if failure == nil || existed {
             RegistrarThreadState.current.contactHeader = contactHeader(ctx, current, aor: aor, host: host, now: now)
         }
@@ -164,12 +172,13 @@ extension RegistrarModule {
                 throw RegistrarFailure(.tooMany)
             }
             num += 1
-            if common == nil { common = try commonInfo(ctx, flags: flags, now: now) }
+            if common == nil { common = try commonInfo(ctx, req, flags: flags, now: now) }
             let c = try contactInfo(ctx, rc, common!, expires: expires)
-            // Several Contacts with one address in one REGISTER: the later updates the earlier.
-            var probe = c
-            probe.cseq += 1
-            if case .found(let i) = match(contacts, uri: rc.uri, probe, now: now) {
+            // Several Contacts with one address in one REGISTER: the later updates the earlier
+            // (matched as with a CSeq one higher, so that the same CSeq is no retransmission).
+            if contacts.isEmpty {
+                contacts.append(c)
+            } else if case .found(let i) = match(contacts, uri: rc.uri, c, cseqOffset: 1, now: now) {
                 contacts[i].refresh(from: c)
             } else {
                 contacts.append(c)
@@ -182,7 +191,7 @@ extension RegistrarModule {
         _ ctx: MessageContext, _ contacts: inout [UsrlocContact], _ req: RegisterRequest, flags: SaveFlags, now: Int,
         aor: String
     ) throws(RegistrarFailure) -> Int {
-        let common = try commonInfo(ctx, flags: flags, now: now)
+        let common = try commonInfo(ctx, req, flags: flags, now: now)
         let replace = flags.contains(.replace)
         if !replace {
             let maxc = maxContacts(ctx)
@@ -257,6 +266,16 @@ extension RegistrarModule {
             Log.info("registrar", "too many contacts for AOR <\(aor)> (n:\(num) max:\(max))")
             throw RegistrarFailure(.tooMany)
         }
+    }
+}
+
+extension RegistrarModule {
+    /// The order usrloc keeps a record's contacts in (`UsrlocDomain.update`): highest q
+    /// first, equal q in their order.
+    static func orderedByQ(_ contacts: [UsrlocContact]) -> [UsrlocContact] {
+        if contacts.count < 2 || zip(contacts, contacts.dropFirst()).allSatisfy({ $0.q >= $1.q }) { return contacts }
+        let indexed = contacts.enumerated().map { ($0.offset, $0.element) }
+        return indexed.sorted { a, b in a.1.q != b.1.q ? a.1.q > b.1.q : a.0 < b.0 }.map(\.1)
     }
 }
 

@@ -7,8 +7,8 @@ import SwiftletSDK
 /// `reg_fetch_contacts()`.
 final class RegistrarThreadState {
     var reason: RegistrarError = .fine
-    /// The `Contact: ...\r\n` line of the last save, "" for none.
-    var contactHeader = ""
+    /// The `Contact: ...\r\n` line of the last save, empty for none.
+    var contactHeader: [UInt8] = []
     /// The Path vector of the last save, for the reply's `Path:` header.
     var path = ""
     var profiles: [String: FetchedContacts] = [:]

@@ -40,22 +40,20 @@ struct StatelessTag {
     /// 0x8408, init 0xFFFF, complemented) over three ranges, a byte at a time from a table
     /// instead of a bit at a time.
     static func crc(_ b: [UInt8], _ r1: Range<Int>, _ r2: Range<Int>, _ r3: Range<Int>) -> UInt16 {
-        var crc: UInt16 = 0xFFFF
-        update(&crc, b, r1)
-        update(&crc, b, r2)
-        update(&crc, b, r3)
-        return ~crc
-    }
-
-    private static func update(_ crc: inout UInt16, _ b: [UInt8], _ r: Range<Int>) {
-        precondition(r.lowerBound >= 0 && r.upperBound <= b.count, "range outside the message")
-        var c = crc
-        crcittTable.withUnsafeBufferPointer { table in
+        func inside(_ r: Range<Int>) -> Bool { r.lowerBound >= 0 && r.upperBound <= b.count }
+        precondition(inside(r1) && inside(r2) && inside(r3), "range outside the message")
+        return crcittTable.withUnsafeBufferPointer { table in
             b.withUnsafeBufferPointer { bytes in
-                for i in r { c = table[Int(UInt8(truncatingIfNeeded: c) ^ bytes[i])] ^ (c >> 8) }
+                var c: UInt16 = 0xFFFF
+                func update(_ r: Range<Int>) {
+                    for i in r { c = table[Int(UInt8(truncatingIfNeeded: c) ^ bytes[i])] ^ (c >> 8) }
+                }
+                update(r1)
+                update(r2)
+                update(r3)
+                return ~c
             }
         }
-        crc = c
     }
 
     /// `v` as 4 lower-case hex digits at `out[at...]`.

@@ -181,12 +181,31 @@ final class UsrlocModule: UsrlocAPI, UsrlocTableListing, UsrlocContactCallbacks,
 
     func newRUID() -> String {
         let n = ruidCounter.add(1, ordering: .relaxed).newValue
-        var ruid = ""
-        ruid.reserveCapacity(ruidPrefix.utf8.count + 21)
-        ruid += ruidPrefix
-        ruid += "-"
-        ruid += String(n)
-        return ruid
+        // `prefix-n` written in place: the prefix, a dash and the decimal digits.
+        var prefix = ruidPrefix
+        return prefix.withUTF8 { head in
+            String(unsafeUninitializedCapacity: head.count + 21) { out in
+                _ = out.initialize(from: head)
+                out[head.count] = UInt8(ascii: "-")
+                var digits = 1
+                var rest = n.magnitude / 10
+                while rest > 0 {
+                    digits += 1
+                    rest /= 10
+                }
+                var at = head.count + 1
+                if n < 0 {
+                    out[at] = UInt8(ascii: "-")
+                    at += 1
+                }
+                var v = n.magnitude
+                for k in stride(from: at + digits - 1, through: at, by: -1) {
+                    out[k] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+                return at + digits
+            }
+        }
     }
 
     func aorHash(_ aor: String) -> UInt32 { CoreHash.hash(aor) }

@@ -49,6 +49,9 @@ extension CorePseudoVariables {
             Log.error("core", "failed to parse credentials")
             return .null
         }
+        if case .user = part, let r = digest.parameter(b, "username"), let user = plainUser(b, r) {
+            return .string(user)
+        }
         let username = digest.string(b, "username") ?? ""
         switch part {
         case .whole: return .string(username)
@@ -66,6 +69,29 @@ extension CorePseudoVariables {
             guard let u = digest.string(b, "uri"), !u.isEmpty else { return .null }
             return .string(u)
         case .parameter(let name): return .string(digest.string(b, name) ?? "")
+        }
+    }
+
+    /// `$au` read in the message's bytes when the username has no escapes: its value without
+    /// the quotes, leading `@`s skipped, up to the next `@` (what the `.user` case makes from
+    /// the unquoted string). nil when it has a backslash (the string path handles it).
+    static func plainUser(_ b: [UInt8], _ r: Range<Int>) -> String? {
+        b.withUnsafeBufferPointer { p -> String? in
+            var s = r.lowerBound
+            var e = r.upperBound
+            if r.count >= 2, p[s] == UInt8(ascii: "\""), p[e - 1] == UInt8(ascii: "\"") {
+                s += 1
+                e -= 1
+            }
+            var i = s
+            while i < e {
+                if p[i] == UInt8(ascii: "\\") { return nil }
+                i += 1
+            }
+            while s < e, p[s] == UInt8(ascii: "@") { s += 1 }
+            var end = s
+            while end < e, p[end] != UInt8(ascii: "@") { end += 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: p[s..<end]), as: UTF8.self)
         }
     }
 

@@ -67,6 +67,14 @@ enum CorePseudoVariables {
     /// The host of the header's URI (`$fd`, `$td`), parsed in the message buffer: the same
     /// text as `URIParts(headerURIString(ctx, name))?.host`, without the copies.
     static func headerURIHost(_ ctx: MessageContext, _ name: HeaderName) -> PVValue {
+        if name == .to {
+            // Looked up once per message (`$td` is often read several times).
+            guard let host = ctx.toURIHostRange else { return .null }
+            return .string(
+                ctx.message.buffer.withUnsafeBufferPointer { b in
+                    String(decoding: UnsafeBufferPointer(rebasing: b[host]), as: UTF8.self)
+                })
+        }
         let m = ctx.message
         guard let field = m.firstHeader(name) else { return .null }
         let uri = (try? NameAddr.parse(m.buffer, field.valueRange))?.uri ?? field.valueRange

@@ -267,8 +267,28 @@ public final class Database: @unchecked Sendable {
     }
 
     static func insertSQL(_ table: String, _ values: [(String, DatabaseValue)], _ d: any SQLDialect) -> String {
-        "INSERT INTO " + d.quote(table) + " (" + values.map { d.quote($0.0) }.joined(separator: ",") + ") VALUES ("
-            + values.map { d.literal($0.1) }.joined(separator: ",") + ")"
+        // Appended as bytes into one buffer, made a string once (usrloc's write-back inserts a
+        // row of 20 columns per contact; String appends cost more than the copies).
+        var sql: [UInt8] = []
+        sql.reserveCapacity(1024)
+        func add(_ text: String) {
+            var text = text
+            text.withUTF8 { sql.append(contentsOf: $0) }
+        }
+        add("INSERT INTO ")
+        add(d.quote(table))
+        add(" (")
+        for (i, v) in values.enumerated() {
+            if i > 0 { sql.append(UInt8(ascii: ",")) }
+            add(d.quote(v.0))
+        }
+        add(") VALUES (")
+        for (i, v) in values.enumerated() {
+            if i > 0 { sql.append(UInt8(ascii: ",")) }
+            add(d.literal(v.1))
+        }
+        sql.append(UInt8(ascii: ")"))
+        return String(decoding: sql, as: UTF8.self)
     }
 }
 

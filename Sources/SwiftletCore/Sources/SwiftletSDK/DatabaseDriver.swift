@@ -56,7 +56,32 @@ extension SQLDialect {
     /// A literal for text with `'` doubled (standard SQL; engines with backslash escapes
     /// override `literal`).
     public func standardStringLiteral(_ s: String) -> String {
-        "'" + s.replacing("'", with: "''") + "'"
+        // Most text has no quote: the character-wise search-and-replace (slow) only for text
+        // that has one.
+        guard Self.text(s, contains: UInt8(ascii: "'")) else { return Self.enclosed(s, in: UInt8(ascii: "'")) }
+        return "'" + s.replacing("'", with: "''") + "'"
+    }
+
+    /// True when the UTF-8 of `s` has `byte` (read in place).
+    public static func text(_ s: String, contains byte: UInt8) -> Bool {
+        var s = s
+        return s.withUTF8 { b in
+            for c in b where c == byte { return true }
+            return false
+        }
+    }
+
+    /// `s` between two `quote` bytes, written into one new string.
+    public static func enclosed(_ s: String, in quote: UInt8) -> String {
+        var s = s
+        return s.withUTF8 { b in
+            String(unsafeUninitializedCapacity: b.count + 2) { out in
+                out[0] = quote
+                if let from = b.baseAddress, b.count > 0 { (out.baseAddress! + 1).update(from: from, count: b.count) }
+                out[b.count + 1] = quote
+                return b.count + 2
+            }
+        }
     }
 }
 

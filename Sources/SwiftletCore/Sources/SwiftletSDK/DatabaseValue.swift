@@ -92,6 +92,28 @@ public enum DatabaseValue: Equatable, Sendable, CustomStringConvertible {
         var tt = time_t(t)
         var tm = tm()
         localtime_r(&tt, &tm)
+        let fields = (tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+        if (0...99).contains(fields.0) && (0...99).contains(fields.1) && (0...99).contains(fields.2)
+            && (0...99).contains(fields.3) && (0...99).contains(fields.4)
+        {
+            // `-MM-DD HH:MM:SS` written as bytes after the year (usrloc writes two per contact).
+            return String(tm.tm_year + 1900)
+                + String(unsafeUninitializedCapacity: 15) { out in
+                    var i = 0
+                    func put(_ separator: UInt8, _ n: Int32) {
+                        out[i] = separator
+                        out[i + 1] = UInt8(48 + n / 10)
+                        out[i + 2] = UInt8(48 + n % 10)
+                        i += 3
+                    }
+                    put(UInt8(ascii: "-"), fields.0)
+                    put(UInt8(ascii: "-"), fields.1)
+                    put(UInt8(ascii: " "), fields.2)
+                    put(UInt8(ascii: ":"), fields.3)
+                    put(UInt8(ascii: ":"), fields.4)
+                    return i
+                }
+        }
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday)) "
             + "\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))"

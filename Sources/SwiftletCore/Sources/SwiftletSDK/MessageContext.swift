@@ -110,6 +110,7 @@ public final class MessageContext {
         didSet {
             via1 = try? message.topVia()
             foundToTag = nil
+            foundToURIHost = nil
         }
     }
     /// Where it came from.
@@ -220,6 +221,21 @@ public final class MessageContext {
     }
     /// `toTagRange` once looked up (`.some(nil)`: no tag).
     private var foundToTag: Range<Int>??
+    /// The host of the To URI in `message.buffer` (`$td`), looked up once per message: nil
+    /// when the To header is missing, its URI does not parse or has an empty host.
+    public var toURIHostRange: Range<Int>? {
+        if let found = foundToURIHost { return found }
+        let m = message
+        var range: Range<Int>?
+        if let field = m.firstHeader(.to) {
+            let uri = (try? NameAddr.parse(m.buffer, field.valueRange))?.uri ?? field.valueRange
+            if let c = try? URIComponents.parse(m.buffer, uri), !c.host.isEmpty { range = c.host }
+        }
+        foundToURIHost = .some(range)
+        return range
+    }
+    /// `toURIHostRange` once looked up (`.some(nil)`: none).
+    private var foundToURIHost: Range<Int>??
 
     /// A context for `message`. `via1` is the parsed top Via when the caller has it already;
     /// otherwise it is parsed here.

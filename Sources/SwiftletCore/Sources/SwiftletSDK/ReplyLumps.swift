@@ -15,7 +15,8 @@ public struct ReplyLumps: Sendable, Equatable {
     @discardableResult
     public mutating func appendHeader(_ text: [UInt8]) -> Bool {
         guard !text.isEmpty else { return false }
-        headers += text
+        // The first header takes the caller's array as it is (no copy).
+        if headers.isEmpty { headers = text } else { headers += text }
         return true
     }
 

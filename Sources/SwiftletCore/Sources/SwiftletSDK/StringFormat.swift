@@ -48,7 +48,13 @@ public struct StringFormat {
     /// The text for this message; null values print as `<null>` and a PV whose evaluation
     /// failed (a transformation that does not apply) prints nothing, as in xlog.
     public func render(_ context: MessageContext) -> String {
-        if parts.count == 1, case .literal(let s) = parts[0] { return s }
+        if parts.count == 1 {
+            // One part (a constant, or one PV such as a realm of "$td"): no concatenation.
+            switch parts[0] {
+            case .literal(let s): return s
+            case .variable(let pv): return pv.value(context)?.printed ?? ""
+            }
+        }
         var out = ""
         for part in parts {
             switch part {

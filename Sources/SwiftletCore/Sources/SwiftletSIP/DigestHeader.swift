@@ -20,46 +20,69 @@ public struct DigestHeader: Sendable {
     public func isDigest(_ b: [UInt8]) -> Bool { b.equalsLowercased(scheme, "digest") }
 
     public static func parse(_ b: [UInt8], _ r: Range<Int>) throws(SIPParseError) -> DigestHeader {
+        precondition(r.lowerBound >= 0 && r.upperBound <= b.count, "range outside the message")
+        // Scanned through a pointer: it runs on every authenticated request ($au, sanity).
+        let scanned = b.withUnsafeBufferPointer { scan($0, r) }
+        switch scanned {
+        case .success(let header): return header
+        case .failure(let error): throw error
+        }
+    }
+
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Result<DigestHeader, SIPParseError> {
         var i = r.lowerBound
-        while i < r.upperBound, SIPMessage.isTokenChar(b[i]) { i += 1 }
+        let end = r.upperBound
+        while i < end, SIPMessage.isTokenChar(b[i]) { i += 1 }
         let scheme = r.lowerBound..<i
-        guard !scheme.isEmpty else { throw SIPParseError(.badCredentials, at: r.lowerBound) }
+        guard !scheme.isEmpty else { return .failure(SIPParseError(.badCredentials, at: r.lowerBound)) }
         var params: [(name: Range<Int>, value: Range<Int>)] = []
         params.reserveCapacity(10)  // credentials have 5 to 10 parameters: one allocation
         func skip() {
-            while i < r.upperBound, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf { i += 1 }
+            while i < end, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf { i += 1 }
         }
         skip()
-        while i < r.upperBound {
+        while i < end {
             let s = i
-            while i < r.upperBound, SIPMessage.isTokenChar(b[i]) { i += 1 }
+            while i < end, SIPMessage.isTokenChar(b[i]) { i += 1 }
             let name = s..<i
             skip()
-            guard !name.isEmpty, i < r.upperBound, b[i] == ASCII.equals else {
-                throw SIPParseError(.badCredentials, at: i)
+            guard !name.isEmpty, i < end, b[i] == ASCII.equals else {
+                return .failure(SIPParseError(.badCredentials, at: i))
             }
             i += 1
             skip()
             let value: Range<Int>
-            if i < r.upperBound, b[i] == ASCII.quote {
-                guard let close = HeaderScanner.endOfQuotedString(b, from: i, to: r.upperBound) else {
-                    throw SIPParseError(.badCredentials, at: i)
+            if i < end, b[i] == ASCII.quote {
+                // `HeaderScanner.endOfQuotedString`: a backslash escapes the next byte.
+                var k = i + 1
+                var close: Int?
+                while k < end {
+                    if b[k] == ASCII.backslash {
+                        k += 2
+                        continue
+                    }
+                    if b[k] == ASCII.quote {
+                        close = k + 1
+                        break
+                    }
+                    k += 1
                 }
+                guard let close else { return .failure(SIPParseError(.badCredentials, at: i)) }
                 value = i..<close
                 i = close
             } else {
                 let v = i
-                while i < r.upperBound, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i]) { i += 1 }
+                while i < end, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i]) { i += 1 }
                 value = v..<i
             }
             params.append((name, value))
             skip()
-            if i < r.upperBound {
-                guard b[i] == ASCII.comma else { throw SIPParseError(.badCredentials, at: i) }
+            if i < end {
+                guard b[i] == ASCII.comma else { return .failure(SIPParseError(.badCredentials, at: i)) }
                 i += 1
                 skip()
             }
         }
-        return DigestHeader(scheme: scheme, parameters: params)
+        return .success(DigestHeader(scheme: scheme, parameters: params))
     }
 }

@@ -38,64 +38,98 @@ public struct StatelessReply {
         let b = request.buffer
         let via: ViaHeader
         if let topVia { via = topVia } else { via = try request.topVia() }
-        var out: [UInt8] = []
-        out.reserveCapacity(b.count + 128 + reason.utf8.count)
-        // Written as bytes: tm sends a 100 Trying for every INVITE.
-        MessageEditor.appendUTF8("SIP/2.0 ", to: &out)
-        Self.appendDecimal(code, to: &out)
-        out.append(ASCII.space)
-        MessageEditor.appendUTF8(reason, to: &out)
-        out.append(contentsOf: [ASCII.cr, ASCII.lf])
-
-        var seenFirstVia = false
-        for h in request.headers {
-            switch h.name {
-            case .via:
-                if !seenFirstVia {
-                    seenFirstVia = true
-                    appendTopVia(h, via, b, into: &out)
-                } else {
-                    out.append(contentsOf: b[h.lineRange.lowerBound..<h.valueRange.upperBound])
+        // The To-tag goes into each To without one (a To that does not parse fails here,
+        // before anything is written): bit i of `tagged` for the i-th To.
+        var tagged: UInt64 = 0
+        var taggedCount = 0
+        if code >= 180, toTag != nil {
+            var i = 0
+            for h in request.headers where h.name == .to {
+                if try NameAddr.parse(b, h.valueRange).tag(b) == nil {
+                    if i < 64 { tagged |= 1 << UInt64(i) }
+                    taggedCount += 1
                 }
-                out.append(contentsOf: [ASCII.cr, ASCII.lf])
-            case .recordRoute:
-                if code >= 180 && code < 300 { out.append(contentsOf: b[h.lineRange]) }
-            case .to:
-                if code >= 180, let toTag, try NameAddr.parse(b, h.valueRange).tag(b) == nil {
-                    out.append(contentsOf: b[h.lineRange.lowerBound..<h.valueRange.upperBound])
-                    MessageEditor.appendUTF8(";tag=", to: &out)
-                    MessageEditor.appendUTF8(toTag, to: &out)
-                    out.append(contentsOf: b[h.valueRange.upperBound..<h.lineRange.upperBound])
-                } else {
-                    out.append(contentsOf: b[h.lineRange])
-                }
-            case .from, .callID, .cseq:
-                out.append(contentsOf: b[h.lineRange])
-            default:
-                break
+                i += 1
             }
         }
-        if let last = out.last, last != ASCII.lf { out.append(contentsOf: [ASCII.cr, ASCII.lf]) }
-        for line in extraHeaders {
-            MessageEditor.appendUTF8(line, to: &out)
-            out.append(contentsOf: [ASCII.cr, ASCII.lf])
-        }
-        if !extraHeaderBytes.isEmpty {
-            out.append(contentsOf: extraHeaderBytes)
-            let n = extraHeaderBytes.count
-            if n < 2 || extraHeaderBytes[n - 2] != ASCII.cr || extraHeaderBytes[n - 1] != ASCII.lf {
-                out.append(contentsOf: [ASCII.cr, ASCII.lf])
+        var extraCount = 0
+        for line in extraHeaders { extraCount += line.utf8.count + 2 }
+        // Every byte written, at most: the copied header lines (within the request, a CRLF
+        // more for each Via), the status line (33 and the reason), what the top Via gains (37
+        // and the address), the To-tags, the added lines with their CRLFs (6),
+        // `Content-Length` (40) and the body.
+        let capacity =
+            b.count + 2 * request.headers.count + 33 + reason.utf8.count + 37 + sourceIP.utf8.count
+            + taggedCount * ((toTag?.utf8.count ?? 0) + 5) + extraCount + extraHeaderBytes.count
+            + (serverHeader?.utf8.count ?? 0) + 6 + 40 + body.count
+        return b.withUnsafeBufferPointer { src in
+            [UInt8](unsafeUninitializedCapacity: capacity) { buffer, written in
+                var out = ReplyBytes(buffer)
+                // Written as bytes: tm sends a 100 Trying for every INVITE.
+                out.put("SIP/2.0 ")
+                out.decimal(code)
+                out.byte(ASCII.space)
+                out.put(reason)
+                out.crlf()
+                var seenFirstVia = false
+                var toIndex = 0
+                for h in request.headers {
+                    switch h.name {
+                    case .via:
+                        if !seenFirstVia {
+                            seenFirstVia = true
+                            putTopVia(h, via, src, into: &out)
+                        } else {
+                            out.put(src, h.lineRange.lowerBound..<h.valueRange.upperBound)
+                        }
+                        out.crlf()
+                    case .recordRoute:
+                        if code >= 180 && code < 300 { out.put(src, h.lineRange) }
+                    case .to:
+                        let i = toIndex
+                        toIndex += 1
+                        if let toTag, taggedCount > 0,
+                            i < 64
+                                ? tagged & (1 << UInt64(i)) != 0
+                                : (try? NameAddr.parse(b, h.valueRange))?.tag(b) == nil
+                        {
+                            out.put(src, h.lineRange.lowerBound..<h.valueRange.upperBound)
+                            out.put(";tag=")
+                            out.put(toTag)
+                            out.put(src, h.valueRange.upperBound..<h.lineRange.upperBound)
+                        } else {
+                            out.put(src, h.lineRange)
+                        }
+                    case .from, .callID, .cseq:
+                        out.put(src, h.lineRange)
+                    default:
+                        break
+                    }
+                }
+                if out.count > 0, out.last != ASCII.lf { out.crlf() }
+                for line in extraHeaders {
+                    out.put(line)
+                    out.crlf()
+                }
+                if !extraHeaderBytes.isEmpty {
+                    extraHeaderBytes.withUnsafeBufferPointer { out.put($0, 0..<$0.count) }
+                    let n = extraHeaderBytes.count
+                    if n < 2 || extraHeaderBytes[n - 2] != ASCII.cr || extraHeaderBytes[n - 1] != ASCII.lf {
+                        out.crlf()
+                    }
+                }
+                if let serverHeader {
+                    out.put(serverHeader)
+                    out.crlf()
+                }
+                out.put("Content-Length: ")
+                out.decimal(body.count)
+                out.crlf()
+                out.crlf()
+                body.withUnsafeBufferPointer { out.put($0, 0..<$0.count) }
+                written = out.count
             }
         }
-        if let serverHeader {
-            MessageEditor.appendUTF8(serverHeader, to: &out)
-            out.append(contentsOf: [ASCII.cr, ASCII.lf])
-        }
-        MessageEditor.appendUTF8("Content-Length: ", to: &out)
-        Self.appendDecimal(body.count, to: &out)
-        out.append(contentsOf: [ASCII.cr, ASCII.lf, ASCII.cr, ASCII.lf])
-        out.append(contentsOf: body)
-        return out
     }
 
     /// Appends `value` in decimal (a minus sign first when negative).
@@ -112,30 +146,44 @@ public struct StatelessReply {
 
     /// Copies the first Via header field with `rport` filled and `received` added to its
     /// first value (not after the last value of a multi-value line, as Kamailio does).
-    private func appendTopVia(_ h: HeaderField, _ via: ViaHeader, _ b: [UInt8], into out: inout [UInt8]) {
+    private func putTopVia(
+        _ h: HeaderField, _ via: ViaHeader, _ b: UnsafeBufferPointer<UInt8>, into out: inout ReplyBytes
+    ) {
         let rport = via.rport
         let needsRport = forceRport || rport != nil
-        let needsReceived =
-            via.received != nil || rport != nil
-            || !IPAddressText.sameAddress(host: b.string(via.host), ip: sourceIP)
-        out.append(contentsOf: b[h.lineRange.lowerBound..<via.range.lowerBound])
+        let needsReceived = via.received != nil || rport != nil || !Self.sameAddress(b, via.host, sourceIP)
+        out.put(b, h.lineRange.lowerBound..<via.range.lowerBound)
         if needsRport, let rport {
-            out.append(contentsOf: b[via.range.lowerBound..<rport.range.lowerBound])
-            MessageEditor.appendUTF8(";rport=", to: &out)
-            Self.appendDecimal(sourcePort, to: &out)
-            out.append(contentsOf: b[rport.range.upperBound..<via.range.upperBound])
+            out.put(b, via.range.lowerBound..<rport.range.lowerBound)
+            out.put(";rport=")
+            out.decimal(sourcePort)
+            out.put(b, rport.range.upperBound..<via.range.upperBound)
         } else {
-            out.append(contentsOf: b[via.range])
+            out.put(b, via.range)
             if needsRport {
-                MessageEditor.appendUTF8(";rport=", to: &out)
-                Self.appendDecimal(sourcePort, to: &out)
+                out.put(";rport=")
+                out.decimal(sourcePort)
             }
         }
         if needsReceived {
-            MessageEditor.appendUTF8(";received=", to: &out)
-            MessageEditor.appendUTF8(sourceIP, to: &out)
+            out.put(";received=")
+            out.put(sourceIP)
         }
-        out.append(contentsOf: b[via.range.upperBound..<h.valueRange.upperBound])
+        out.put(b, via.range.upperBound..<h.valueRange.upperBound)
+    }
+
+    /// `IPAddressText.sameAddress` of the Via host and the source address; the same text is
+    /// the same address without parsing either (the source is always an address).
+    private static func sameAddress(_ b: UnsafeBufferPointer<UInt8>, _ host: Range<Int>, _ ip: String) -> Bool {
+        var ip = ip
+        let equal = ip.withUTF8 { t -> Bool in
+            guard t.count == host.count else { return false }
+            for k in 0..<t.count where b[host.lowerBound + k] != t[k] { return false }
+            return true
+        }
+        if equal { return true }
+        return IPAddressText.sameAddress(
+            host: String(decoding: UnsafeBufferPointer(rebasing: b[host]), as: UTF8.self), ip: ip)
     }
 
     /// Where a reply to `request` goes (RFC 3261 18.2.2 for unreliable transports, RFC 3581):
@@ -145,5 +193,67 @@ public struct StatelessReply {
         guard let via = try? request.topVia() else { return sourcePort }
         if forceRport || via.rport != nil { return sourcePort }
         return via.port ?? 5060
+    }
+}
+
+/// The reply being written into its array's uninitialised storage, with the capacity
+/// computed beforehand (a write past it is a bug, and traps).
+struct ReplyBytes {
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private(set) var count = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
+    }
+
+    var last: UInt8? { count > 0 ? base[count - 1] : nil }
+
+    private mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        precondition(n >= 0 && count + n <= capacity, "reply longer than its computed size")
+        let p = base + count
+        count += n
+        return p
+    }
+
+    mutating func byte(_ c: UInt8) { reserve(1).pointee = c }
+
+    mutating func crlf() {
+        let p = reserve(2)
+        p[0] = ASCII.cr
+        p[1] = ASCII.lf
+    }
+
+    mutating func put(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) {
+        precondition(r.lowerBound >= 0 && r.upperBound <= b.count, "range outside the message")
+        guard !r.isEmpty else { return }
+        reserve(r.count).update(from: b.baseAddress! + r.lowerBound, count: r.count)
+    }
+
+    mutating func put(_ s: StaticString) {
+        reserve(s.utf8CodeUnitCount).update(from: s.utf8Start, count: s.utf8CodeUnitCount)
+    }
+
+    mutating func put(_ s: String) {
+        var s = s
+        s.withUTF8 { put($0, 0..<$0.count) }
+    }
+
+    /// `value` in decimal (a minus sign first when negative).
+    mutating func decimal(_ value: Int) {
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        var v = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: the 20 digits of UInt64.max
+        withUnsafeMutableBytes(of: &digits) { d in
+            var i = d.count
+            repeat {
+                i -= 1
+                d[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+            let n = d.count - i
+            reserve(n).update(from: d.baseAddress!.assumingMemoryBound(to: UInt8.self) + i, count: n)
+        }
     }
 }
