@@ -1,7 +1,7 @@
 import SwiftletSDK
 
 /// The `kex` module (Kamailio's `modules/kex`): script, branch and destination-URI flag
-/// functions, `pv_printf`, `is_myself`, `setdebug`, and the `stats.*` RPC commands over the
+/// functions, `pv_printf`, `is_myself`, `setdebug`, `$sruid`, and the `stats.*` RPC commands over the
 /// core's counters (Kamailio's kex registers the "core" statistics; Swiftlet's core does).
 final class KexModule {
     var exports: ModuleExports {
@@ -23,6 +23,8 @@ final class KexModule {
             ScriptFunction("resetdebug", parameters: 0, routes: .any, fixup: Self.resetDebug),
         ]
         e.rpcs = KexStatsRPC.commands
+        let uniqueID = KexUniqueID()
+        e.pseudoVariables = [.readOnly("sruid") { _ in .string(uniqueID.next()) }]
         e.initialize = { _ in KexSharedMemoryStatistics.register(in: Counters.shared) }
         return e
     }

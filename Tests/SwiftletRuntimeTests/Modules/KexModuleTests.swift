@@ -42,6 +42,33 @@ import Testing
         ScriptFlags.value = 0
     }
 
+    @Test func sruidIsANewUniqueIDOnEachRead() throws {
+        var script = ""
+        for i in 1...17 { script += "$avp(id\(i)) = $sruid;\n" }
+        let ctx = try run(script)
+        let ids = (1...17).compactMap { i -> String? in
+            if case .string(let s)? = ctx.avps["id\(i)"]?.first { return s }
+            return nil
+        }
+        #expect(ids.count == 17)
+        #expect(Set(ids).count == 17)
+        // srid-<time hex>-<pid hex>-<counter, least significant hex digit first>
+        let parts = ids[0].split(separator: "-")
+        #expect(parts.count == 4)
+        #expect(parts[0] == "srid")
+        let time = try #require(UInt32(parts[1], radix: 16))
+        #expect(abs(Int(time) - Int(Foundation.time(nil))) < 3600)
+        #expect(parts[2] == String(getpid(), radix: 16))
+        let prefix = parts[0...2].joined(separator: "-") + "-"
+        let counters = ids.map { String($0.dropFirst(prefix.count)) }
+        #expect(ids.allSatisfy { $0.hasPrefix(prefix) })
+        // Consecutive reads: n, n+1, ... written least significant digit first.
+        let values = counters.map { UInt32(String($0.reversed()), radix: 16) ?? 0 }
+        #expect(zip(values, values.dropFirst()).allSatisfy { $1 == $0 + 1 })
+        let sixteen = try #require(counters.firstIndex { UInt32(String($0.reversed()), radix: 16)! % 16 == 0 })
+        #expect(counters[sixteen].hasPrefix("0"))
+    }
+
     @Test func branchFlagsByBranchIndex() throws {
         let ctx = try run(
             """
