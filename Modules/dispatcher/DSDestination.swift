@@ -179,6 +179,9 @@ struct DSDestination: Sendable {
     var latency = DSLatency()
     /// Runtime priority of algorithm 13.
     var runtimePriority = 0
+    /// The fields of its failover record (`xavp_dst`), newest first and without `dstid`;
+    /// built once when the list is installed (`DispatcherModule.install`).
+    var failoverFields: [XAVP] = []
 }
 
 /// A destination set (Kamailio's `ds_set_t`).

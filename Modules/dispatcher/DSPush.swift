@@ -55,32 +55,39 @@ extension DispatcherModule {
         return true
     }
 
-    /// Kamailio's `ds_add_xavp_record`: `uri`, `grp`, `attrs` (unless `xavp_dst_mode` 1),
-    /// `sock` (the socket as `proto:ip:port`), `socket`/`sockname` (modes 2 and 4), `dstid`
-    /// (call load), the newest field first; the record goes after the previous one.
-    func addRecord(_ ctx: MessageContext, _ d: DSDestination, set: Int, alg: Int, state: inout DSSelectState) -> Bool {
+    /// Kamailio's `ds_add_xavp_record` fields: `uri`, `grp`, `attrs` (unless `xavp_dst_mode`
+    /// 1), `sock` (the socket as `proto:ip:port`), `socket`/`sockname` (modes 2 and 4), the
+    /// newest field first. `dstid` (call load) is added per call by `addRecord`.
+    static func failoverFields(_ d: DSDestination, set: Int, xavpDstMode: Int) -> [XAVP] {
         var fields: [XAVP] = [XAVP(name: "uri", value: .string(d.uri)), XAVP(name: "grp", value: .int(set))]
-        if settings.xavpDstMode & 1 == 0 && !d.attrs.body.isEmpty {
+        if xavpDstMode & 1 == 0 && !d.attrs.body.isEmpty {
             fields.append(XAVP(name: "attrs", value: .string(d.attrs.body)))
         }
         if let s = d.socket {
             fields.append(XAVP(name: "sock", value: .string(s.socketString)))
-            if settings.xavpDstMode & 2 != 0 && !d.attrs.socket.isEmpty {
+            if xavpDstMode & 2 != 0 && !d.attrs.socket.isEmpty {
                 fields.append(XAVP(name: "socket", value: .string(d.attrs.socket)))
             }
-            if settings.xavpDstMode & 4 != 0 && !d.attrs.sockname.isEmpty {
+            if xavpDstMode & 4 != 0 && !d.attrs.sockname.isEmpty {
                 fields.append(XAVP(name: "sockname", value: .string(d.attrs.sockname)))
             }
         }
+        return fields.reversed()
+    }
+
+    /// Kamailio's `ds_add_xavp_record`: the destination's precomputed fields (plus `dstid`
+    /// with call load, as the newest field); the record goes after the previous one.
+    func addRecord(_ ctx: MessageContext, _ d: DSDestination, set: Int, alg: Int, state: inout DSSelectState) -> Bool {
+        var fields = d.failoverFields
         if alg == DSAlgorithm.callLoad {
             guard !d.attrs.duid.isEmpty else {
                 Log.error("dispatcher", "no uid for destination: \(set) \(d.uri)")
                 return false
             }
-            fields.append(XAVP(name: "dstid", value: .string(d.attrs.duid)))
+            fields.insert(XAVP(name: "dstid", value: .string(d.attrs.duid)), at: 0)
         }
         let at = min(state.insertAt, ctx.xavps.count)
-        ctx.xavps.insert(XAVP(name: settings.xavpDst, value: .list(fields.reversed())), at: at)
+        ctx.xavps.insert(XAVP(name: settings.xavpDst, value: .list(fields)), at: at)
         state.insertAt = at + 1
         state.count += 1
         return true

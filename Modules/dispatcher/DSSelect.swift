@@ -24,11 +24,13 @@ struct DSSelectState {
     var insertAt = 0
 }
 
-/// What a selection decided under the list lock, applied to the message after it.
+/// What a selection decided under the list lock, applied to the message after it: indexes
+/// into the set's destinations as they were (a shared copy, no destination copied).
 private struct DSSelection {
-    var chosen: DSDestination
+    var destinations: [DSDestination]
     var chosenIndex: Int
-    var records: [(DSDestination, alg: Int)] = []
+    /// Indexes of the destinations that get failover records, in order.
+    var records: [Int] = []
     var branches: [DSDestination] = []
     var alg: Int
 }
@@ -88,7 +90,8 @@ extension DispatcherModule {
             }
         default: break
         }
-        let callID = ctx.message.callID ?? ""
+        // Only call load reads the Call-ID.
+        let callID = alg == DSAlgorithm.callLoad ? ctx.message.callID ?? "" : ""
         let useDefault = settings.useDefault != 0
         let failover = settings.failover && !settings.xavpDst.isEmpty
         let limit = state.limit
@@ -103,8 +106,11 @@ extension DispatcherModule {
                 failure = "destination set [\(state.setid)] not found"
                 return nil
             }
-            var set = list.sets[p]
-            defer { list.sets[p] = set }
+            // Moved out and back (not copied), so that changing a destination (call load)
+            // does not copy the whole array.
+            var set = DSSet(id: 0, destinations: [])
+            swap(&set, &list.sets[p])
+            defer { swap(&set, &list.sets[p]) }
             let nr = set.count
             var updateLast = false
             var seenLast = 0
@@ -179,7 +185,7 @@ extension DispatcherModule {
             }
             let chosen = i
             if updateLast && seenLast == set.last { set.last = (chosen + 1) % nr }
-            var result = DSSelection(chosen: set.destinations[chosen], chosenIndex: chosen, alg: alg)
+            var result = DSSelection(destinations: set.destinations, chosenIndex: chosen, alg: alg)
             if alg == DSAlgorithm.parallel {
                 if state.mode == .xavp {
                     result.branches = Array(set.destinations[chosen...])
@@ -192,10 +198,10 @@ extension DispatcherModule {
             if !filled {
                 records.append(chosen)
                 let usable = { (k: Int) -> Bool in
-                    let d = set.destinations[k]
-                    if DSState.skipped(d.flags) || (useDefault && k == nr - 1) { return false }
-                    if alg == DSAlgorithm.callLoad && d.attrs.maxload != 0 && d.dload >= d.attrs.maxload {
-                        return false
+                    if DSState.skipped(set.destinations[k].flags) || (useDefault && k == nr - 1) { return false }
+                    if alg == DSAlgorithm.callLoad {
+                        let maxload = set.destinations[k].attrs.maxload
+                        if maxload != 0 && set.destinations[k].dload >= maxload { return false }
                     }
                     return true
                 }
@@ -205,7 +211,7 @@ extension DispatcherModule {
                 for k in 0..<chosen where records.count + startCount < Int(limit) && usable(k) { records.append(k) }
             }
             if useDefault && chosen != nr - 1 && records.count + startCount < Int(limit) { records.append(nr - 1) }
-            result.records = records.map { (set.destinations[$0], alg) }
+            result.records = records
             return result
         }
         guard let selection else {
@@ -213,8 +219,9 @@ extension DispatcherModule {
             return -1
         }
         if state.mode != .xavp {
-            guard push(ctx, selection.chosen.uri, selection.chosen.socket, state.mode) else {
-                Log.error("dispatcher", "cannot set next hop address with: \(selection.chosen.uri)")
+            let uri = selection.destinations[selection.chosenIndex].uri
+            guard push(ctx, uri, selection.destinations[selection.chosenIndex].socket, state.mode) else {
+                Log.error("dispatcher", "cannot set next hop address with: \(uri)")
                 return -1
             }
             state.updated = true
@@ -222,8 +229,12 @@ extension DispatcherModule {
         if selection.alg == DSAlgorithm.parallel {
             return addBranches(ctx, selection.branches, state.mode) ? 1 : 2
         }
-        for (d, a) in selection.records {
-            guard addRecord(ctx, d, set: state.setid, alg: a, state: &state) else { return -1 }
+        // Room for the records and the count record at once (not an allocation per insert).
+        if !selection.records.isEmpty { ctx.xavps.reserveCapacity(ctx.xavps.count + selection.records.count + 1) }
+        for k in selection.records {
+            guard addRecord(ctx, selection.destinations[k], set: state.setid, alg: selection.alg, state: &state) else {
+                return -1
+            }
         }
         return 1
     }

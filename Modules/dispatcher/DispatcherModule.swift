@@ -259,6 +259,16 @@ final class DispatcherModule: @unchecked Sendable {
 
     /// Replaces the list, keeping nothing of the old one (as Kamailio's reload).
     func install(_ new: DSList) {
+        var new = new
+        // The failover records' fields depend only on the destination, its set and the
+        // modparams: built here once instead of per selection.
+        for p in new.sets.indices {
+            let id = new.sets[p].id
+            for i in new.sets[p].destinations.indices {
+                new.sets[p].destinations[i].failoverFields = Self.failoverFields(
+                    new.sets[p].destinations[i], set: id, xavpDstMode: settings.xavpDstMode)
+            }
+        }
         list.withLock { $0 = new }
         Log.debug("dispatcher", "found [\(new.sets.count)] dest sets")
     }

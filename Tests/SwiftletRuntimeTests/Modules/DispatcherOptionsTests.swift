@@ -109,6 +109,49 @@ import Testing
         #expect(try loads() == [.int(0), .int(0)])
     }
 
+    /// The failover records' fields as Kamailio 5.6.3 fills them (checked against it with the
+    /// same list and `xavp_dst_mode` 2): `attrs` (the body), `sock` only for a destination with
+    /// a socket (Kamailio prints its pointer; Swiftlet the socket), `socket` (mode 2), `dstid`
+    /// only with call load, which fails on a further destination without a `duid` after `$du`
+    /// and the first record are set (and no count).
+    @Test func failoverRecordsCarryAttrsSocketAndDstidAsKamailio() throws {
+        let fields =
+            "$du $xavp(_dsctx_=>cnt) $xavp(_dsdst_[0]=>uri) $xavp(_dsdst_[0]=>grp) $xavp(_dsdst_[0]=>attrs) "
+            + "$xavp(_dsdst_[0]=>sock) $xavp(_dsdst_[0]=>socket) $xavp(_dsdst_[0]=>dstid) $xavp(_dsdst_[1]=>uri) "
+            + "$xavp(_dsdst_[1]=>attrs) $xavp(_dsdst_[1]=>sock) $xavp(_dsdst_[1]=>dstid) $xavp(_dsdst_[2]=>uri) "
+            + "$xavp(_dsdst_[2]=>sock) $xavp(_dsdst_[2]=>dstid)"
+        let core = try base.core(
+            """
+            if ($rm == "INVITE") { ds_select_dst("1", "10"); } else { ds_select_dst("1", "4"); }
+            sl_send_reply("200", "\(fields)");
+            """,
+            list: """
+                1 sip:127.0.0.2:5081 0 0 duid=d1;socket=udp:127.0.0.1:5060;maxload=5;x=y
+                1 sip:127.0.0.2:5082 0 0 x=1
+                1 sip:127.0.0.2:5083 0 0 duid=d3
+
+                """,
+            extra: "modparam(\"dispatcher\", \"xavp_dst_mode\", 2)\nmodparam(\"dispatcher\", \"ds_hash_size\", 9)")
+        #expect(
+            reply(core, DispatcherModuleTests.request(callID: "r1"))
+                == "SIP/2.0 200 sip:127.0.0.2:5083 3 sip:127.0.0.2:5083 1 duid=d3 <null> <null> <null> "
+                + "sip:127.0.0.2:5082 x=1 <null> <null> sip:127.0.0.2:5081 udp:127.0.0.1:5060 <null>")
+        #expect(
+            reply(core, DispatcherModuleTests.request(callID: "r2"))
+                == "SIP/2.0 200 sip:127.0.0.2:5082 3 sip:127.0.0.2:5082 1 x=1 <null> <null> <null> "
+                + "sip:127.0.0.2:5081 duid=d1;socket=udp:127.0.0.1:5060;maxload=5;x=y udp:127.0.0.1:5060 <null> "
+                + "sip:127.0.0.2:5083 <null> <null>")
+        #expect(
+            reply(core, DispatcherModuleTests.request(callID: "r3"))
+                == "SIP/2.0 200 sip:127.0.0.2:5081 3 sip:127.0.0.2:5081 1 duid=d1;socket=udp:127.0.0.1:5060;maxload=5;x=y "
+                + "udp:127.0.0.1:5060 udp:127.0.0.1:5060 <null> sip:127.0.0.2:5083 duid=d3 <null> <null> "
+                + "sip:127.0.0.2:5082 <null> <null>")
+        #expect(
+            reply(core, DispatcherModuleTests.request("INVITE", callID: "r4"))
+                == "SIP/2.0 200 sip:127.0.0.2:5083 <null> sip:127.0.0.2:5083 1 duid=d3 <null> <null> d3 "
+                + "<null> <null> <null> <null> <null> <null> <null>")
+    }
+
     @Test func isFromListModeFourSkipsInactiveTargets() throws {
         let core = try base.core(
             #"if (ds_is_from_list("1", "6")) { sl_send_reply("200", "yes"); } else { sl_send_reply("200", "no"); }"#)
