@@ -111,6 +111,35 @@ public enum Server {
                 "core", "command-line options without effect in Swiftlet: \(options.ignored.joined(separator: " "))")
         }
         defer { if let pidFile = options.pidFile { unlink(pidFile) } }
+        // The listening sockets exist before modules initialise, as Kamailio's socket lists
+        // do (fix_all_socket_lists runs before init_modules): mod_init finds them (dispatcher's
+        // `socket=` attributes and default socket, dialogs loaded from a database). UDP
+        // sockets are bound now (nothing reads them before the workers start); TCP and TLS
+        // listeners start accepting once the modules have initialised (TLS needs its module);
+        // the sctp module's transport makes the SCTP sockets afterwards.
+        var listeners: [UDPListener] = []
+        var sockets: [ListeningSocket] = []
+        var streamSockets: [ListeningSocket] = []
+        for (i, a) in config.listen.enumerated() {
+            switch a.proto {
+            case .udp:
+                let l = try UDPListener(a, index: i)
+                listeners.append(l)
+                sockets.append(l.socket)
+            case .tcp, .tls:
+                let socket = try TCPTransport.socket(a, index: i)
+                streamSockets.append(socket)
+                sockets.append(socket)
+            case .sctp: break
+            default:
+                throw RuntimeError("listen=\(a): \(a.proto.name) is not supported yet")
+            }
+        }
+        let table = SocketTable(
+            sockets: sockets, local: LocalAddresses(listeners: config.listen, aliases: config.aliases),
+            mhomed: config.network.mhomed)
+        loaded.install(transport: table)
+
         // Modules initialise in load order, before any thread exists.
         let core = loaded.context
         let initContext = ModuleInitContext(listeners: config.listen, core: core)
@@ -122,8 +151,6 @@ public enum Server {
             }
         }
         if config.openFilesLimit > 0 { try OpenFilesLimit.raise(to: config.openFilesLimit) }
-        var listeners: [UDPListener] = []
-        var sockets: [ListeningSocket] = []
         let tcpListen = config.listen.enumerated().filter { $0.element.proto == .tcp || $0.element.proto == .tls }
         let tcp: TCPTransport? =
             tcpListen.isEmpty
@@ -138,29 +165,16 @@ public enum Server {
         var sctp: (any SCTPTransportProvider)? = nil
         if config.sctp.isWanted(listen: config.listen) { sctp = try sctpTransport(core) }
         var sctpListeners: [SCTPListener] = []
-        for (i, a) in config.listen.enumerated() {
-            switch a.proto {
-            case .udp:
-                let l = try UDPListener(a, index: i)
-                listeners.append(l)
-                sockets.append(l.socket)
-            case .tcp:
-                sockets.append(try tcp!.bind(a, index: i))
-            case .tls:
-                tcp!.security = try tlsEngine(core)
-                sockets.append(try tcp!.bind(a, index: i))
-            case .sctp:
-                guard let sctp else { throw RuntimeError("listen=\(a): SCTP is disabled") }
-                let l = try SCTPListener(a, index: i, provider: sctp)
-                sctpListeners.append(l)
-                sockets.append(l.socket)
-            default:
-                throw RuntimeError("listen=\(a): \(a.proto.name) is not supported yet")
-            }
+        for socket in streamSockets {
+            if socket.proto == .tls { tcp!.security = try tlsEngine(core) }
+            try tcp!.bind(socket)
         }
-        let table = SocketTable(
-            sockets: sockets, local: LocalAddresses(listeners: config.listen, aliases: config.aliases),
-            mhomed: config.network.mhomed)
+        for (i, a) in config.listen.enumerated() where a.proto == .sctp {
+            guard let sctp else { throw RuntimeError("listen=\(a): SCTP is disabled") }
+            let l = try SCTPListener(a, index: i, provider: sctp)
+            sctpListeners.append(l)
+        }
+        table.appendLate(sctpListeners.map(\.socket))
         table.streams = tcp
         table.sctp = sctp
         loaded.install(transport: table)
@@ -230,7 +244,8 @@ public enum Server {
         for m in loaded.modules { try childInit(m, rank: ProcessRank.main) }
         startAsyncTaskWorkers(loaded, firstLogRank: rank + 1, failed: failed)
         startTimers(loaded.modules, logRank: rank, failed: failed)
-        printListening(sockets.map { ($0.proto.rawValue, $0.address.ipString, $0.listen) }, aliases: config.aliases)
+        printListening(
+            table.sockets.map { ($0.proto.rawValue, $0.address.ipString, $0.listen) }, aliases: config.aliases)
         if let fd = startupReport { reportStarted(fd, keepStderr: config.logStderror) }
         Log.info("core", "\(Core.fullVersion) started with \(config.children) worker(s) per listener")
 

@@ -18,7 +18,9 @@ protocol StreamSender: AnyObject, Sendable {
 /// runtime installs for forwarding and modules. Immutable after start-up, so every worker
 /// uses it without locks (a UDP `sendto` on a shared descriptor is thread-safe).
 final class SocketTable: TransportLayer, @unchecked Sendable {
-    let sockets: [ListeningSocket]
+    /// In configuration order. Complete before modules initialise, but for SCTP sockets
+    /// (the sctp module's transport makes them afterwards: `appendLate`).
+    private(set) var sockets: [ListeningSocket]
     let local: LocalAddresses
     /// The TCP side, once started.
     var streams: StreamSender?
@@ -36,6 +38,11 @@ final class SocketTable: TransportLayer, @unchecked Sendable {
         routes = mhomed ? RouteSocketChooser(sockets: sockets) : nil
         firstUDP4 = sockets.first { $0.proto == .udp && !$0.isIPv6 }
         firstUDP6 = sockets.first { $0.proto == .udp && $0.isIPv6 }
+    }
+
+    /// Adds sockets made after the modules initialised (SCTP), before any worker runs.
+    func appendLate(_ more: [ListeningSocket]) {
+        sockets = (sockets + more).sorted { $0.index < $1.index }
     }
 
     func sendSocket(for proto: TransportProtocol, to address: SocketAddress, received: ListeningSocket?)

@@ -37,8 +37,22 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
 
     /// Binds a TCP listener.
     func bind(_ listen: ListenAddress, index: Int) throws(RuntimeError) -> ListeningSocket {
+        let socket = try Self.socket(listen, index: index)
+        try bind(socket)
+        return socket
+    }
+
+    /// The socket object of a TCP/TLS listener, made before it is bound (the server makes
+    /// them before modules initialise, so that `mod_init` finds every socket).
+    static func socket(_ listen: ListenAddress, index: Int) throws(RuntimeError) -> ListeningSocket {
         let address = try SwiftletSDK.SocketAddress(host: listen.address, port: listen.port)
-        let socket = ListeningSocket(index: index, listen: listen, address: address, fd: -1)
+        return ListeningSocket(index: index, listen: listen, address: address, fd: -1)
+    }
+
+    /// Binds and starts accepting on `socket` (made by `socket(_:index:)`).
+    func bind(_ socket: ListeningSocket) throws(RuntimeError) {
+        let listen = socket.listen
+        let address = socket.address
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -54,7 +68,6 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
         } catch {
             throw RuntimeError("cannot bind \(listen): \(error)")
         }
-        return socket
     }
 
     func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool {
