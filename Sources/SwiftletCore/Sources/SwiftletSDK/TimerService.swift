@@ -70,7 +70,7 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
 
     func isPending(_ timer: TimerHandle) -> Bool { locked { timer.state == .pending || timer.state == .due } }
 
-    func cancel(_ timer: TimerHandle) -> Bool {
+    func cancel(_ timer: TimerHandle, wait: Bool) -> Bool {
         locked {
             switch timer.state {
             case .pending:
@@ -82,6 +82,7 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
                 return true
             case .running:
                 timer.cancelRequested = true
+                if !wait { return false }
                 if let t = runner, pthread_equal(t, pthread_self()) != 0 { return false }
                 while timer.state == .running { pthread_cond_wait(condition, mutex) }
                 return false
@@ -98,6 +99,16 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
     {
         let ticks = Self.ticks(milliseconds: milliseconds)
         return add(name: name, delay: ticks, interval: ticks, handler: handler)
+    }
+
+    /// Calls `target.timerFired(event)` `milliseconds` ms from now, then as it answers.
+    func schedule(afterMilliseconds milliseconds: Int, name: String, target: any TimerTarget, event: Int)
+        -> TimerHandle
+    {
+        let ticks = Self.ticks(milliseconds: milliseconds)
+        let timer = TimerHandle(name: name, interval: ticks, service: self, target: target, event: event)
+        locked { wheel.add(timer, expire: wheel.tick + ticks) }
+        return timer
     }
 
     /// Processes `count` ticks at once on the calling thread, running every timer that
@@ -172,7 +183,7 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
         guard timer.state == .due else { return }  // cancelled after it was collected
         timer.state = .running
         pthread_mutex_unlock(mutex)
-        let next = timer.handler()
+        let next = timer.run()
         pthread_mutex_lock(mutex)
         let delay: UInt64? =
             switch next {

@@ -92,9 +92,22 @@ public protocol TimerScheduling: AnyObject, Sendable {
     @discardableResult
     func schedule(afterMilliseconds milliseconds: Int, name: String, _ handler: @escaping () -> TimerNext)
         -> TimerHandle
+    /// Calls `target.timerFired(event)` `milliseconds` ms from now (rounded up to ticks, at
+    /// least one), then as it answers; the target is held until the timer is done. No closure
+    /// is allocated (the default implementation wraps the call in one).
+    @discardableResult
+    func schedule(afterMilliseconds milliseconds: Int, name: String, target: any TimerTarget, event: Int)
+        -> TimerHandle
 }
 
 extension TimerScheduling {
+    @discardableResult
+    public func schedule(afterMilliseconds milliseconds: Int, name: String, target: any TimerTarget, event: Int)
+        -> TimerHandle
+    {
+        schedule(afterMilliseconds: milliseconds, name: name) { target.timerFired(event) }
+    }
+
     /// Calls `body` once, `milliseconds` ms from now.
     @discardableResult
     public func after(milliseconds: Int, name: String = "timer", _ body: @escaping () -> Void) -> TimerHandle {
@@ -141,6 +154,13 @@ public final class VirtualClock: TimerScheduling, @unchecked Sendable {
         -> TimerHandle
     {
         service.schedule(afterMilliseconds: milliseconds, name: name, handler)
+    }
+
+    @discardableResult
+    public func schedule(afterMilliseconds milliseconds: Int, name: String, target: any TimerTarget, event: Int)
+        -> TimerHandle
+    {
+        service.schedule(afterMilliseconds: milliseconds, name: name, target: target, event: event)
     }
 
     /// Moves the clock forward, running every timer that falls due meanwhile, in order.

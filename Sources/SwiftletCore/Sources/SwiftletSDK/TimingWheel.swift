@@ -8,13 +8,24 @@ public enum TimerNext: Equatable, Sendable {
     case after(milliseconds: Int)
 }
 
+/// An object a timer calls (`TimerScheduling.schedule(afterMilliseconds:name:target:event:)`)
+/// instead of a closure: a module with many short-lived timers (tm's retransmission and
+/// final-response timers) then allocates no closure context per timer.
+public protocol TimerTarget: AnyObject {
+    /// The timer registered with `event` expired; answers as a timer closure does.
+    func timerFired(_ event: Int) -> TimerNext
+}
+
 /// A registered timer: keep it to cancel the timer. Created by `Timers`.
 public final class TimerHandle: @unchecked Sendable {
     enum State { case idle, pending, due, running, done }
 
     /// The name given at registration (for log lines).
     public let name: String
-    let handler: () -> TimerNext
+    /// What runs: the closure, else `target` with `event`.
+    let handler: (() -> TimerNext)?
+    let target: (any TimerTarget)?
+    let event: Int
     /// The interval in ticks used by `.again`.
     let interval: UInt64
     unowned let service: TimerService
@@ -30,6 +41,23 @@ public final class TimerHandle: @unchecked Sendable {
         self.interval = interval
         self.service = service
         self.handler = handler
+        self.target = nil
+        self.event = 0
+    }
+
+    init(name: String, interval: UInt64, service: TimerService, target: any TimerTarget, event: Int) {
+        self.name = name
+        self.interval = interval
+        self.service = service
+        self.handler = nil
+        self.target = target
+        self.event = event
+    }
+
+    /// Runs the timer's callback.
+    @inline(__always) func run() -> TimerNext {
+        if let handler { return handler() }
+        return target!.timerFired(event)
     }
 
     /// Stops the timer (Kamailio's `timer_del`). Returns true when the timer was waiting and
@@ -37,7 +65,13 @@ public final class TimerHandle: @unchecked Sendable {
     /// cancelled before, or is running right now: then it is not re-armed, and unless the
     /// call comes from the callback itself, `cancel` returns only after the callback ended.
     @discardableResult
-    public func cancel() -> Bool { service.cancel(self) }
+    public func cancel() -> Bool { service.cancel(self, wait: true) }
+
+    /// Stops the timer as `cancel()` does, but never waits for a callback running right now
+    /// (it runs to its end and is not re-armed). For a caller holding a lock that the
+    /// callback takes: the callback, once it has the lock, sees what the caller changed.
+    @discardableResult
+    public func stop() -> Bool { service.cancel(self, wait: false) }
 
     /// True while the timer waits to run (again).
     public var isPending: Bool { service.isPending(self) }
