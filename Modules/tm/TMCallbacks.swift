@@ -1,4 +1,5 @@
 import SwiftletSDK
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -140,6 +141,7 @@ extension TransactionManager {
 
     /// The transaction left the table: `destroy` callbacks (Kamailio's `TMCB_DESTROY`).
     func transactionDestroyed(_ tx: Transaction) {
+        defer { tx.released.store(true, ordering: .relaxed) }
         tx.locked {
             guard !tx.callbacks.isEmpty else { return }
             // Only an INVITE with `e2eAckIn` callbacks waits (the key is built from the request).

@@ -43,8 +43,12 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
         return e
     }
 
-    /// The end of a request route: the delayed error reply of a failed `t_relay()`.
-    func requestRouteFinished(_ context: MessageContext) { manager.sendDelayedError(context) }
+    /// The end of a request route: the delayed error reply of a failed `t_relay()`; the
+    /// transaction leaves the worker's state (which holds it strongly).
+    func requestRouteFinished(_ context: MessageContext) {
+        manager.sendDelayedError(context)
+        TMThreadState.thread.current = nil
+    }
 
     func hasTransaction(_ context: MessageContext) -> Bool {
         guard let tx = TMThreadState.thread.current else { return false }

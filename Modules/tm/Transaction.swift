@@ -1,4 +1,5 @@
 import SwiftletSDK
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -147,9 +148,15 @@ final class Transaction {
     /// `t_continue()` (TMReplySuspend.swift).
     var suspendedReply: (branch: Int, context: MessageContext)?
 
+    /// The manager its timers call (`TimerTarget`), set when the first is armed and cleared
+    /// when the transaction leaves the table.
+    var timerManager: TransactionManager?
+    /// Set once the transaction left the table (after its `destroy` callbacks): a worker's
+    /// `TMThreadState.current` no longer finds it.
+    let released = Atomic<Bool>(false)
+
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var depth = 0
-    private var timersToCancel: [TimerHandle] = []
     /// Messages to send once the lock is released, in order (`send(_:context:)`).
     private var outbox: [PendingSend] = []
     /// A thread is sending the outbox (others queued meanwhile leave theirs to it).
@@ -193,30 +200,24 @@ final class Transaction {
         mutex.deallocate()
     }
 
-    /// Runs `body` under the transaction's lock. Timers stopped meanwhile (`stop(_:)`) are
-    /// cancelled after the outermost unlock: a timer callback waiting for this lock must not
-    /// be waited for while holding it. Messages queued meanwhile (`send(_:context:)`) go out
-    /// after the outermost unlock too, as Kamailio sends relayed replies after
-    /// `UNLOCK_REPLIES`: another worker waiting for the lock does not wait for `sendto`.
+    /// Runs `body` under the transaction's lock. Messages queued meanwhile
+    /// (`send(_:context:)`) go out after the outermost unlock, as Kamailio sends relayed
+    /// replies after `UNLOCK_REPLIES`: another worker waiting for the lock does not wait for
+    /// `sendto`.
     func locked<R>(_ body: () -> R) -> R {
         pthread_mutex_lock(mutex)
         depth += 1
         let result = body()
         depth -= 1
-        guard depth == 0, !timersToCancel.isEmpty || (!outbox.isEmpty && !flushing) else {
+        guard depth == 0, !outbox.isEmpty, !flushing else {
             pthread_mutex_unlock(mutex)
             return result
         }
-        var cancels: [TimerHandle] = []
-        swap(&cancels, &timersToCancel)
+        flushing = true
         var sends: [PendingSend] = []
-        if !flushing, !outbox.isEmpty {
-            flushing = true
-            swap(&sends, &outbox)
-        }
+        swap(&sends, &outbox)
         pthread_mutex_unlock(mutex)
-        for t in cancels { t.cancel() }
-        if !sends.isEmpty { flush(sends) }
+        flush(&sends)
         return result
     }
 
@@ -232,16 +233,16 @@ final class Transaction {
         outbox.append(PendingSend(message: message, context: context))
     }
 
-    /// Sends what the queue held, then what other workers queued meanwhile, until it is empty.
-    private func flush(_ first: [PendingSend]) {
-        var sends = first
+    /// Sends what the queue held (`sends`), then what other workers queued meanwhile, until
+    /// it is empty. The emptied buffer becomes the queue again (no allocation for the next
+    /// locked section's messages).
+    private func flush(_ sends: inout [PendingSend]) {
         while true {
             for s in sends { _ = ctx.core.send(s.message, context: s.context) }
-            // Not removeAll(keepingCapacity:): the buffer is shared with the caller's copy,
-            // so keeping its capacity would allocate a new one for nothing.
-            sends = []
+            sends.removeAll(keepingCapacity: true)
             pthread_mutex_lock(mutex)
             if outbox.isEmpty {
+                if outbox.capacity == 0 { swap(&sends, &outbox) }
                 flushing = false
                 pthread_mutex_unlock(mutex)
                 return
@@ -256,15 +257,14 @@ final class Transaction {
     func sendQueuedNow() {
         guard !outbox.isEmpty, !flushing else { return }
         for s in outbox { _ = ctx.core.send(s.message, context: s.context) }
-        outbox.removeAll()
+        outbox.removeAll(keepingCapacity: true)
     }
 
-    /// Stops a timer (at the end of the current locked section).
+    /// Stops a timer (lock held). A timer callback running now, waiting for this lock, is
+    /// not waited for (that would deadlock): it runs once it has the lock, sees the
+    /// transaction as this section left it, and is not re-armed.
     func stop(_ timer: TimerHandle?) {
-        guard let timer else { return }
-        // Room for a whole transaction's timers (finish() stops them all) at once.
-        if timersToCancel.capacity == 0 { timersToCancel.reserveCapacity(8) }
-        timersToCancel.append(timer)
+        timer?.stop()
     }
 
     /// True when `bytes` are this transaction's id.

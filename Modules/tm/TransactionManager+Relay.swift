@@ -163,17 +163,18 @@ extension TransactionManager {
         let firstDU = ctx.destinationURI
         let firstFlags = ctx.branchFlags
         var targets: [(uri: String, du: String?, socket: ListeningSocket?, flags: UInt64, binding: ContactBinding)] = []
+        targets.reserveCapacity(1 + ctx.branches.count)
         // In a failure route the Request-URI makes a branch only when it is new (changed
         // there, or `$du` set), as Kamailio's `ruri_is_new`.
         let failureRoute = ctx.routeType == .failure || ctx.routeType == .branchFailure
         if ctx.requestURIIsNew || !failureRoute {
             targets.append((firstURI, firstDU, ctx.forcedSendSocket, firstFlags, ctx.binding))
         }
-        let firstBinding = ctx.binding
         // Only the request's own target and no branch route: the context holds the branch's
         // Request-URI, $du, flags and edits already, and nothing changes them: nothing to set
         // or restore.
         let plain = targets.count == 1 && ctx.branches.isEmpty && tx.onBranch == nil
+        let firstBinding = plain ? nil : ctx.binding
         for b in ctx.branches {
             targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags, b.binding))
         }
@@ -189,7 +190,7 @@ extension TransactionManager {
                 if let savedEdits { ctx.edits = savedEdits }
                 ctx.routeType = savedRouteType
                 ctx.branchFlags = firstFlags
-                ctx.binding = firstBinding
+                if let firstBinding { ctx.binding = firstBinding }
             }
             ctx.requestURIIsNew = false  // consumed (Kamailio's ruri_mark_consumed)
         }
@@ -318,21 +319,8 @@ extension TransactionManager {
     func startTimers(_ tx: Transaction, _ b: ClientBranch) {
         if !b.isReliable {
             b.retransmissionInterval = settings.retrTimer1
-            b.retransmission = timers.schedule(afterMilliseconds: b.retransmissionInterval, name: "tm-retr") { [self] in
-                tx.locked {
-                    // INVITE: until any reply; others: until the final one (at T2 once provisional).
-                    guard !b.isFinal, !tx.finished, !b.cancelPending, !(tx.isInvite && b.lastCode >= 100) else {
-                        return .stop
-                    }
-                    stats.add(.retransmissions)
-                    tx.send(
-                        OutboundMessage(bytes: b.request.bytes, destination: b.destination, kind: .request),
-                        context: nil)
-                    b.retransmissionInterval =
-                        b.lastCode >= 100 ? settings.retrTimer2 : min(b.retransmissionInterval * 2, settings.retrTimer2)
-                    return .after(milliseconds: b.retransmissionInterval)
-                }
-            }
+            b.retransmission = schedule(
+                tx, .retransmission, branch: b.index, milliseconds: b.retransmissionInterval, name: "tm-retr")
         }
         // After the transaction's maximum lifetime a new branch times out at once.
         armFinalResponseTimer(tx, b, milliseconds: tx.expired ? 1 : tx.frTimeout ?? settings.frTimer)
@@ -341,10 +329,7 @@ extension TransactionManager {
     /// (Re)starts the branch's final-response timer.
     func armFinalResponseTimer(_ tx: Transaction, _ b: ClientBranch, milliseconds: Int) {
         tx.stop(b.finalResponseTimer)
-        b.finalResponseTimer = timers.schedule(afterMilliseconds: milliseconds, name: "tm-fr") { [self] in
-            tx.locked { branchTimedOut(tx, b) }
-            return .stop
-        }
+        b.finalResponseTimer = schedule(tx, .finalResponse, branch: b.index, milliseconds: milliseconds, name: "tm-fr")
     }
 
     /// No final reply in time: a CANCEL when the branch rang, then the branch counts as a

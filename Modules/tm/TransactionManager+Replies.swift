@@ -101,6 +101,8 @@ extension TransactionManager {
         b.finalReply = rctx
         tx.stop(b.retransmission)
         tx.stop(b.finalResponseTimer)
+        b.retransmission = nil
+        b.finalResponseTimer = nil
         if code == 503 { branchGot503(tx, b, rctx) }
         if code < 300, tx.replicated {
             // A replicated request's reply stays here.

@@ -10,8 +10,24 @@ import Synchronization
 /// thread, as Kamailio keeps them per process (`T`, `goto_on_failure`, ...); reset for every
 /// request by tm's request-in hook.
 final class TMThreadState {
-    /// Weak: the table owns transactions; a finished one must not live on in a worker.
-    weak var current: Transaction?
+    /// The transaction the current route runs for; nil once it left the table
+    /// (`Transaction.released`), as a weak reference would be. Strong rather than weak: a weak
+    /// reference gives every transaction a side table (an allocation, and atomic slow paths
+    /// for each retain and release of it). Dropped at the end of the request route
+    /// (`requestRouteFinished`) and by `reset()`, so that a finished transaction does not live
+    /// on in a worker.
+    var current: Transaction? {
+        get {
+            guard let tx = held else { return nil }
+            if tx.released.load(ordering: .relaxed) {
+                held = nil
+                return nil
+            }
+            return tx
+        }
+        set { held = newValue }
+    }
+    private var held: Transaction?
     var onFailure: String?
     var onReply: String?
     var onBranch: String?
@@ -60,7 +76,8 @@ final class TMThreadState {
     }
 }
 
-/// tm's counters (`tm.stats`).
+/// tm's counters (`tm.stats`): one atomic each (no lock for the workers to share, as
+/// Kamailio's per-process counters need none).
 final class TMStats: Sendable {
     enum Counter: Int, CaseIterable {
         case created, local, relayed, retransmissions, timeouts, refused
@@ -69,14 +86,64 @@ final class TMStats: Sendable {
         /// transactions finished (tmx's `rpl_sent`, `rpl_received`, `active_transactions`).
         case sent, received, waiting
     }
-    private let values = Mutex([Int](repeating: 0, count: Counter.allCases.count))
+    private let created = Atomic<Int>(0)
+    private let local = Atomic<Int>(0)
+    private let relayed = Atomic<Int>(0)
+    private let retransmissions = Atomic<Int>(0)
+    private let timeouts = Atomic<Int>(0)
+    private let refused = Atomic<Int>(0)
+    private let final1xx = Atomic<Int>(0)
+    private let final2xx = Atomic<Int>(0)
+    private let final3xx = Atomic<Int>(0)
+    private let final4xx = Atomic<Int>(0)
+    private let final5xx = Atomic<Int>(0)
+    private let final6xx = Atomic<Int>(0)
+    private let sent = Atomic<Int>(0)
+    private let received = Atomic<Int>(0)
+    private let waiting = Atomic<Int>(0)
 
-    func add(_ c: Counter) { values.withLock { $0[c.rawValue] += 1 } }
+    func add(_ c: Counter) {
+        switch c {
+        case .created: created.add(1, ordering: .relaxed)
+        case .local: local.add(1, ordering: .relaxed)
+        case .relayed: relayed.add(1, ordering: .relaxed)
+        case .retransmissions: retransmissions.add(1, ordering: .relaxed)
+        case .timeouts: timeouts.add(1, ordering: .relaxed)
+        case .refused: refused.add(1, ordering: .relaxed)
+        case .final1xx: final1xx.add(1, ordering: .relaxed)
+        case .final2xx: final2xx.add(1, ordering: .relaxed)
+        case .final3xx: final3xx.add(1, ordering: .relaxed)
+        case .final4xx: final4xx.add(1, ordering: .relaxed)
+        case .final5xx: final5xx.add(1, ordering: .relaxed)
+        case .final6xx: final6xx.add(1, ordering: .relaxed)
+        case .sent: sent.add(1, ordering: .relaxed)
+        case .received: received.add(1, ordering: .relaxed)
+        case .waiting: waiting.add(1, ordering: .relaxed)
+        }
+    }
 
     /// Counts a final reply sent upstream by its class.
     func addFinal(_ code: Int) { add(Counter(rawValue: Counter.final1xx.rawValue + min(max(code / 100, 1), 6) - 1)!) }
 
-    func value(_ c: Counter) -> Int { values.withLock { $0[c.rawValue] } }
+    func value(_ c: Counter) -> Int {
+        switch c {
+        case .created: created.load(ordering: .relaxed)
+        case .local: local.load(ordering: .relaxed)
+        case .relayed: relayed.load(ordering: .relaxed)
+        case .retransmissions: retransmissions.load(ordering: .relaxed)
+        case .timeouts: timeouts.load(ordering: .relaxed)
+        case .refused: refused.load(ordering: .relaxed)
+        case .final1xx: final1xx.load(ordering: .relaxed)
+        case .final2xx: final2xx.load(ordering: .relaxed)
+        case .final3xx: final3xx.load(ordering: .relaxed)
+        case .final4xx: final4xx.load(ordering: .relaxed)
+        case .final5xx: final5xx.load(ordering: .relaxed)
+        case .final6xx: final6xx.load(ordering: .relaxed)
+        case .sent: sent.load(ordering: .relaxed)
+        case .received: received.load(ordering: .relaxed)
+        case .waiting: waiting.load(ordering: .relaxed)
+        }
+    }
 }
 
 /// The transaction engine: creation and matching, sending on branches, replies and timers
@@ -250,34 +317,16 @@ final class TransactionManager: @unchecked Sendable {
     func finish(_ tx: Transaction) {
         guard !tx.finished else { return }
         tx.finished = true
+        // Stopped and dropped here, on the worker: the wait timer has nothing left to stop.
         tx.stop(tx.lifetimeTimer)
+        tx.lifetimeTimer = nil
         stats.add(.waiting)
         for b in tx.branches {
             tx.stop(b.retransmission)
             tx.stop(b.finalResponseTimer)
+            b.retransmission = nil
+            b.finalResponseTimer = nil
         }
-        // `schedule` with `.stop` rather than `after`: one closure fewer per timer.
-        tx.waitTimer = timers.schedule(afterMilliseconds: settings.wtTimer, name: "tm-wait") { [self] in
-            table.remove(tx)
-            transactionDestroyed(tx)
-            // Timer closures hold the transaction: drop them so that it (and its shared
-            // memory) is freed.
-            tx.locked {
-                for b in tx.branches {
-                    tx.stop(b.retransmission)
-                    tx.stop(b.finalResponseTimer)
-                    tx.stop(b.cancelRetransmission)
-                    b.retransmission = nil
-                    b.finalResponseTimer = nil
-                    b.cancelRetransmission = nil
-                }
-                tx.stop(tx.replyRetransmission)
-                tx.replyRetransmission = nil
-                tx.stop(tx.lifetimeTimer)
-                tx.lifetimeTimer = nil
-                tx.waitTimer = nil
-            }
-            return .stop
-        }
+        tx.waitTimer = schedule(tx, .wait, milliseconds: settings.wtTimer, name: "tm-wait")
     }
 }

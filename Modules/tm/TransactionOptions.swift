@@ -33,17 +33,13 @@ extension TransactionManager {
         tx.expired = false
         let ms = milliseconds ?? maxLifetime(tx)
         tx.endOfLife = timers.ticks + (UInt64(ms) * UInt64(Timers.ticksPerSecond) + 999) / 1000
-        tx.lifetimeTimer = timers.schedule(afterMilliseconds: ms, name: "tm-lifetime") {
-            [self] in
-            tx.locked { lifetimeEnded(tx) }
-            return .stop
-        }
+        tx.lifetimeTimer = schedule(tx, .lifetime, milliseconds: ms, name: "tm-lifetime")
     }
 
     /// The maximum lifetime passed: every branch still waiting for a final reply ends as on
     /// its final-response timeout (a CANCEL when it rang, then 408), as Kamailio's branches
     /// whose `fr_expire` is capped at `end_of_life`. Lock held.
-    private func lifetimeEnded(_ tx: Transaction) {
+    func lifetimeEnded(_ tx: Transaction) {
         tx.lifetimeTimer = nil
         guard !tx.finished else { return }
         tx.expired = true
