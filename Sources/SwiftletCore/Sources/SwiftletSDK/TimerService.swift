@@ -30,6 +30,7 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
     }
 
     deinit {
+        wheel.removeAll()
         pthread_cond_destroy(condition)
         pthread_mutex_destroy(mutex)
         condition.deallocate()

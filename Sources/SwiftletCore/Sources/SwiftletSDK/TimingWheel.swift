@@ -33,7 +33,10 @@ public final class TimerHandle: @unchecked Sendable {
     var state = State.idle
     var cancelRequested = false
     var expire: UInt64 = 0
-    var next: TimerHandle?
+    /// The wheel's list links: the wheel holds one reference to each timer in it (taken in
+    /// `add`, given back in `remove`), so the links count none (no retain and release for
+    /// each link changed).
+    unowned(unsafe) var next: TimerHandle?
     unowned(unsafe) var previous: TimerHandle?
 
     init(name: String, interval: UInt64, service: TimerService, handler: @escaping () -> TimerNext) {
@@ -83,7 +86,8 @@ public final class TimerHandle: @unchecked Sendable {
 /// `TimerService` lock guards it.
 struct TimingWheel {
     static let slotCount = 1024
-    private var slots = [TimerHandle?](repeating: nil, count: slotCount)
+    /// The head of each slot's list (unretained: see `TimerHandle.next`).
+    private var slots = [Unmanaged<TimerHandle>?](repeating: nil, count: slotCount)
     /// The last tick processed.
     private(set) var tick: UInt64 = 0
     /// Number of timers in the wheel.
@@ -95,37 +99,48 @@ struct TimingWheel {
         let i = Int(e % UInt64(Self.slotCount))
         timer.expire = e
         timer.previous = nil
-        timer.next = slots[i]
-        slots[i]?.previous = timer
-        slots[i] = timer
+        let head = slots[i]?.takeUnretainedValue()
+        timer.next = head
+        head?.previous = timer
+        slots[i] = Unmanaged.passRetained(timer)
         timer.state = .pending
         count += 1
     }
 
-    /// Takes a pending `timer` out of the wheel.
+    /// Takes a pending `timer` out of the wheel (the caller holds a reference to it).
     mutating func remove(_ timer: TimerHandle) {
+        let next = timer.next
         if let p = timer.previous {
-            p.next = timer.next
+            p.next = next
         } else {
-            slots[Int(timer.expire % UInt64(Self.slotCount))] = timer.next
+            slots[Int(timer.expire % UInt64(Self.slotCount))] = next.map { Unmanaged.passUnretained($0) }
         }
-        timer.next?.previous = timer.previous
+        next?.previous = timer.previous
         timer.next = nil
         timer.previous = nil
         count -= 1
+        Unmanaged.passUnretained(timer).release()
+    }
+
+    /// Lets go of every timer still waiting (the service is going away).
+    mutating func removeAll() {
+        for i in slots.indices {
+            while let timer = slots[i]?.takeUnretainedValue() { remove(timer) }
+        }
     }
 
     /// Moves to the next tick and returns the timers that expire at it, marked `due`.
     mutating func advance() -> [TimerHandle] {
         tick += 1
         var expired: [TimerHandle] = []
-        var t = slots[Int(tick % UInt64(Self.slotCount))]
+        var t = slots[Int(tick % UInt64(Self.slotCount))]?.takeUnretainedValue()
         while let timer = t {
             t = timer.next
             if timer.expire <= tick {
+                // Into the list (which holds it) before the wheel lets go of it.
+                expired.append(timer)
                 remove(timer)
                 timer.state = .due
-                expired.append(timer)
             }
         }
         return expired
