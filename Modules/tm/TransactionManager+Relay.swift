@@ -162,13 +162,15 @@ extension TransactionManager {
         let firstURI = ctx.requestURI ?? ""
         let firstDU = ctx.destinationURI
         let firstFlags = ctx.branchFlags
-        var targets: [(uri: String, du: String?, socket: ListeningSocket?, flags: UInt64, binding: ContactBinding)] = []
+        // A target's binding: nil for the request's own (the context's, not copied).
+        var targets: [(uri: String, du: String?, socket: ListeningSocket?, flags: UInt64, binding: ContactBinding?)] =
+            []
         targets.reserveCapacity(1 + ctx.branches.count)
         // In a failure route the Request-URI makes a branch only when it is new (changed
         // there, or `$du` set), as Kamailio's `ruri_is_new`.
         let failureRoute = ctx.routeType == .failure || ctx.routeType == .branchFailure
         if ctx.requestURIIsNew || !failureRoute {
-            targets.append((firstURI, firstDU, ctx.forcedSendSocket, firstFlags, ctx.binding))
+            targets.append((firstURI, firstDU, ctx.forcedSendSocket, firstFlags, nil))
         }
         // Only the request's own target and no branch route: the context holds the branch's
         // Request-URI, $du, flags and edits already, and nothing changes them: nothing to set
@@ -216,7 +218,7 @@ extension TransactionManager {
                 ctx.destinationURI = target.du
                 // The branch's own flags while its branch route runs (Kamailio sets bflags per branch).
                 ctx.branchFlags = target.flags
-                ctx.binding = target.binding
+                ctx.binding = target.binding ?? firstBinding ?? ContactBinding()
             }
             if let name = tx.onBranch, let routes = core.routes, routes.branchRouteNames.contains(name) {
                 let state = TMThreadState.thread
