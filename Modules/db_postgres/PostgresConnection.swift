@@ -27,6 +27,8 @@ final class PostgresConnection: DatabaseConnection {
         }
     }
 
+    var executesTogether: Bool { true }
+
     /// The statements in one simple query (one round trip; PostgreSQL stops at the first
     /// that fails); the rows each changed or returned.
     func executeTogether(_ sql: [UInt8], statements: Int) throws(DatabaseError) -> [Int]? {

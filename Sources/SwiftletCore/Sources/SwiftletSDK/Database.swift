@@ -227,7 +227,7 @@ public final class Database: @unchecked Sendable {
     /// per contact costs a wake-up each.
     public func applyTogether(_ statements: [DatabaseStatement], accept: ([Int]) -> Bool = { _ in true }) -> Bool {
         guard !statements.isEmpty else { return true }
-        guard !isInTransaction, let c = try? connection() else { return false }
+        guard !isInTransaction, let c = try? connection(), c.executesTogether else { return false }
         let d = c.dialect
         var sql: [UInt8] = Array("BEGIN".utf8)
         sql.reserveCapacity(statements.count * 640)
@@ -243,7 +243,7 @@ public final class Database: @unchecked Sendable {
             disconnect()
             return false
         } catch {
-            _ = try? c.execute("ROLLBACK")
+            if (try? c.execute("ROLLBACK")) == nil { disconnect() }
             return false
         }
         guard let counts else { return false }

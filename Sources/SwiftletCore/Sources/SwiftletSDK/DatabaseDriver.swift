@@ -41,10 +41,14 @@ public protocol DatabaseConnection: AnyObject {
     /// text with `BEGIN` and ends the transaction after. nil (the default) when the engine
     /// cannot take several statements at once: callers then run them one by one.
     func executeTogether(_ sql: [UInt8], statements: Int) throws(DatabaseError) -> [Int]?
+    /// True when `executeTogether` runs statements (false, the default: it returns nil), so
+    /// that callers need not write them out for nothing.
+    var executesTogether: Bool { get }
 }
 
 extension DatabaseConnection {
     public func executeTogether(_ sql: [UInt8], statements: Int) throws(DatabaseError) -> [Int]? { nil }
+    public var executesTogether: Bool { false }
 }
 
 /// The SQL spelling of an engine: how names are quoted and values written as literals, and
@@ -96,6 +100,11 @@ extension SQLDialect {
 
     /// Appends the decimal digits of `v` to `sql` (the bytes of `String(v)`).
     public static func appendDecimal(_ v: Int64, to sql: inout [UInt8]) {
+        // One digit (most flags, ids and counts of a row) without the buffer.
+        if v >= 0 && v < 10 {
+            sql.append(UInt8(ascii: "0") + UInt8(v))
+            return
+        }
         if v < 0 { sql.append(UInt8(ascii: "-")) }
         var m = v.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, written backwards
