@@ -16,7 +16,7 @@ final class PostgresConnection: DatabaseConnection {
         defer { PQclear(res) }
         switch PQresultStatus(res) {
         case PGRES_COMMAND_OK:
-            affectedRows = Int(String(cString: PQcmdTuples(res))) ?? 0
+            affectedRows = Self.count(PQcmdTuples(res))
             return DatabaseResult()
         case PGRES_TUPLES_OK:
             affectedRows = Int(PQntuples(res))
@@ -25,6 +25,48 @@ final class PostgresConnection: DatabaseConnection {
             let message = PQresultErrorMessage(res).map { String(cString: $0) } ?? "error"
             throw lostOrFailed(message.trimmedLines)
         }
+    }
+
+    var executesTogether: Bool { true }
+
+    /// The statements in one simple query (one round trip; PostgreSQL stops at the first
+    /// that fails); the rows each changed or returned.
+    func executeTogether(_ sql: [UInt8], statements: Int) throws(DatabaseError) -> [Int]? {
+        var sql = sql
+        sql.append(0)
+        let sent = sql.withUnsafeBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { PQsendQuery(conn, $0.baseAddress) }
+        }
+        guard sent == 1 else { throw lostOrFailed(PostgresDriver.errorText(conn)) }
+        var counts: [Int] = []
+        counts.reserveCapacity(statements)
+        var failure: String?
+        while let res = PQgetResult(conn) {
+            switch PQresultStatus(res) {
+            case PGRES_COMMAND_OK:
+                counts.append(Self.count(PQcmdTuples(res)))
+            case PGRES_TUPLES_OK:
+                counts.append(Int(PQntuples(res)))
+            default:
+                if failure == nil {
+                    failure = PQresultErrorMessage(res).map { String(cString: $0) } ?? "error"
+                }
+            }
+            PQclear(res)
+        }
+        if let failure { throw lostOrFailed(failure.trimmedLines) }
+        return counts
+    }
+
+    /// The decimal count `PQcmdTuples` returns ("" for none).
+    static func count(_ p: UnsafeMutablePointer<CChar>?) -> Int {
+        guard var p else { return 0 }
+        var n = 0
+        while p.pointee >= 48 && p.pointee <= 57 {
+            n = n * 10 + Int(p.pointee - 48)
+            p += 1
+        }
+        return n
     }
 
     func lastInsertedID() throws(DatabaseError) -> Int64 {
@@ -147,6 +189,29 @@ struct PostgresDialect: SQLDialect {
             }
             s.append(UInt8(ascii: "'"))
             return String(decoding: s, as: UTF8.self)
+        }
+    }
+
+    func appendQuoted(_ name: String, to sql: inout [UInt8]) {
+        if !Self.appendEnclosed(name, in: 34, unless: 34, to: &sql) { Self.append(quote(name), to: &sql) }
+    }
+
+    /// `literal(value)` written into `sql`: numbers, datetimes and text without `'` or NUL
+    /// without a string of their own.
+    func appendLiteral(_ value: DatabaseValue, to sql: inout [UInt8]) {
+        switch value {
+        case .null: sql.append(contentsOf: "NULL".utf8)
+        case .int(let v): Self.appendDecimal(Int64(v), to: &sql)
+        case .bigint(let v): Self.appendDecimal(v, to: &sql)
+        case .datetime(let t):
+            sql.append(UInt8(ascii: "'"))
+            DatabaseValue.appendDateTime(t, to: &sql)
+            sql.append(UInt8(ascii: "'"))
+        case .string(let s), .str(let s):
+            if !Self.appendEnclosed(s, in: UInt8(ascii: "'"), unless: 0, to: &sql) {
+                Self.append(literal(value), to: &sql)
+            }
+        case .double, .blob: Self.append(literal(value), to: &sql)
         }
     }
 

@@ -48,13 +48,53 @@ final class DatabaseContactStorage: ContactStorage, @unchecked Sendable {
         dirty.removeAll()
         pthread_mutex_unlock(mutex)
         var firstError: UsrlocError?
-        for (_, d) in pending {
-            if let e = write(domain: d.domain, aor: d.aor, ContactChanges(old: d.written, new: d.now)) {
-                firstError = firstError ?? e
+        // The AoRs' statements go to the database together, a few hundred at a time (one
+        // round trip, one transaction); when that cannot be done or does not apply as
+        // separate statements would (a failure, an UPDATE that finds no row), nothing of
+        // it stays and those AoRs are written one statement at a time, as before.
+        var group: [(domain: String, aor: String, changes: ContactChanges)] = []
+        var statements: [DatabaseStatement] = []
+        var updates: [Int] = []
+        func writeGroup() {
+            let applied =
+                db.applyTogether(statements) { counts in
+                    for i in updates where counts[i] == 0 { return false }
+                    return true
+                }
+            if !applied {
+                for g in group {
+                    if let e = write(domain: g.domain, aor: g.aor, g.changes) { firstError = firstError ?? e }
+                }
             }
+            group.removeAll(keepingCapacity: true)
+            statements.removeAll(keepingCapacity: true)
+            updates.removeAll(keepingCapacity: true)
         }
+        for (_, d) in pending {
+            let changes = ContactChanges(old: d.written, new: d.now)
+            if changes.isEmpty { continue }
+            group.append((d.domain, d.aor, changes))
+            for c in changes.deleted where c.flags & UsrlocContact.memoryOnlyFlag == 0 {
+                statements.append(.delete(d.domain, where: [DatabaseCondition("ruid", .equal, .string(c.ruid))]))
+            }
+            for c in changes.updated where c.flags & UsrlocContact.memoryOnlyFlag == 0 {
+                updates.append(statements.count)
+                statements.append(
+                    .update(
+                        d.domain, set: Array(row(d.aor, c).dropFirst(3)),
+                        where: [DatabaseCondition("ruid", .equal, .string(c.ruid))]))
+            }
+            for c in changes.inserted where c.flags & UsrlocContact.memoryOnlyFlag == 0 {
+                statements.append(.insertRow(d.domain, columns: Self.columns, values: values(d.aor, c)))
+            }
+            if statements.count >= Self.statementsTogether { writeGroup() }
+        }
+        if !group.isEmpty { writeGroup() }
         return firstError
     }
+
+    /// About how many statements the write-back flush sends together.
+    static let statementsTogether = 256
 
     func write(domain: String, aor: String, _ changes: ContactChanges) -> UsrlocError? {
         do {
@@ -79,6 +119,11 @@ final class DatabaseContactStorage: ContactStorage, @unchecked Sendable {
 
     /// A contact as a row: ruid, username, domain first, then the other columns.
     func row(_ aor: String, _ c: UsrlocContact) -> [(String, DatabaseValue)] {
+        Array(zip(Self.columns, values(aor, c)))
+    }
+
+    /// The values of a contact's row, in the order of `columns`.
+    func values(_ aor: String, _ c: UsrlocContact) -> [DatabaseValue] {
         var user = aor
         var dom: DatabaseValue = .null
         if useDomain, let at = aor.firstIndex(of: "@") {
@@ -87,14 +132,11 @@ final class DatabaseContactStorage: ContactStorage, @unchecked Sendable {
         }
         func optional(_ s: String) -> DatabaseValue { s.isEmpty ? .null : .string(s) }
         return [
-            ("ruid", .string(c.ruid)), ("username", .string(user)), ("domain", dom), ("contact", .string(c.address)),
-            ("received", optional(c.received)), ("path", optional(c.path)), ("expires", .datetime(c.expires)),
-            ("q", .double(Double(c.q) / 1000)), ("callid", .string(c.callID)), ("cseq", .int(c.cseq)),
-            ("last_modified", .datetime(c.lastModified)), ("flags", .int(Int(c.flags))),
-            ("cflags", .int(Int(Int32(bitPattern: c.cflags)))), ("user_agent", .string(c.userAgent)),
-            ("socket", optional(c.socket)), ("methods", .int(Int(Int32(bitPattern: c.methods)))),
-            ("instance", optional(c.instance)), ("reg_id", .int(c.regID)), ("server_id", .int(c.serverID)),
-            ("connection_id", .int(c.connectionID)), ("keepalive", .int(c.keepalive)),
+            .string(c.ruid), .string(user), dom, .string(c.address), optional(c.received), optional(c.path),
+            .datetime(c.expires), .double(Double(c.q) / 1000), .string(c.callID), .int(c.cseq),
+            .datetime(c.lastModified), .int(Int(c.flags)), .int(Int(Int32(bitPattern: c.cflags))),
+            .string(c.userAgent), optional(c.socket), .int(Int(Int32(bitPattern: c.methods))),
+            optional(c.instance), .int(c.regID), .int(c.serverID), .int(c.connectionID), .int(c.keepalive),
         ]
     }
 

@@ -86,6 +86,52 @@ extension DatabaseSuites {
             #expect(try Self.rows(engine, "select count(*) from location") == ["0"])
         }
 
+        /// Write-back sends an AoR's inserts, updates and deletes together on the timer: the
+        /// table ends as separate statements would leave it.
+        @Test(arguments: DatabaseDriverTests.engines)
+        func writeBackFlushesUpdatesAndDeletes(engine: DatabaseEngine) throws {
+            try engine.createSchema(["version", "location"])
+            let core = try Self.core(engine, mode: 2)
+            defer { core.shutdown() }
+            _ = reply(
+                core, RegistrarModuleTests.register(contacts: ["<sip:alice@10.0.0.1>", "<sip:alice@10.0.0.2>"]))
+            _ = reply(core, RegistrarModuleTests.register(user: "bob", contacts: ["<sip:bob@10.0.0.3>"], callID: "b"))
+            core.advance(milliseconds: 10_500)
+            #expect(
+                try Self.rows(engine, "select contact from location order by contact")
+                    == ["sip:alice@10.0.0.1", "sip:alice@10.0.0.2", "sip:bob@10.0.0.3"])
+            #expect(
+                try Self.rows(engine, "select username from location where contact = 'sip:bob@10.0.0.3'") == ["bob"])
+            _ = reply(
+                core,
+                RegistrarModuleTests.register(
+                    contacts: ["<sip:alice@10.0.0.1>;expires=300", "<sip:alice@10.0.0.2>;expires=0"], cseq: 2))
+            core.advance(milliseconds: 10_500)
+            #expect(
+                try Self.rows(engine, "select contact from location where username = 'alice'") == ["sip:alice@10.0.0.1"]
+            )
+            #expect(try Self.rows(engine, "select cseq from location where contact = 'sip:alice@10.0.0.1'") == ["2"])
+            #expect(try Self.rows(engine, "select count(*) from location where username = 'bob'") == ["1"])
+        }
+
+        /// An UPDATE that finds no row (someone deleted it) is followed by an INSERT, as when
+        /// each statement runs on its own.
+        @Test(arguments: DatabaseDriverTests.engines)
+        func writeBackInsertsTheRowAnUpdateDidNotFind(engine: DatabaseEngine) throws {
+            try engine.createSchema(["version", "location"])
+            let core = try Self.core(engine, mode: 2)
+            defer { core.shutdown() }
+            _ = reply(core, RegistrarModuleTests.register(contacts: ["<sip:alice@10.0.0.1>"]))
+            core.advance(milliseconds: 10_500)
+            #expect(try Self.rows(engine, "select count(*) from location") == ["1"])
+            _ = try engine.sql("delete from location")
+            _ = reply(core, RegistrarModuleTests.register(contacts: ["<sip:alice@10.0.0.1>"], cseq: 2))
+            _ = reply(core, RegistrarModuleTests.register(user: "bob", contacts: ["<sip:bob@10.0.0.3>"], callID: "b"))
+            core.advance(milliseconds: 10_500)
+            #expect(try Self.rows(engine, "select cseq from location where contact = 'sip:alice@10.0.0.1'") == ["2"])
+            #expect(try Self.rows(engine, "select count(*) from location") == ["2"])
+        }
+
         /// `db_mode` 3: the table is the only copy. A REGISTER is written at once, a row
         /// another server wrote is found without a restart, nothing stays in memory, and the
         /// timer deletes expired rows but keeps permanent ones (`expires` 0).

@@ -123,11 +123,17 @@ public final class Database: @unchecked Sendable {
         throws(DatabaseError) -> Int
     {
         try run { (c) throws(DatabaseError) in
-            let d = c.dialect
-            let set = assignments.map { d.quote($0.0) + "=" + d.literal($0.1) }.joined(separator: ",")
-            _ = try c.execute("UPDATE " + d.quote(table) + " SET " + set + Self.whereClause(conditions, d))
+            _ = try c.execute(Self.updateSQL(table, assignments, conditions, c.dialect))
             return c.affectedRows
         }
+    }
+
+    static func updateSQL(
+        _ table: String, _ assignments: [(String, DatabaseValue)], _ conditions: [DatabaseCondition],
+        _ d: any SQLDialect
+    ) -> String {
+        let set = assignments.map { d.quote($0.0) + "=" + d.literal($0.1) }.joined(separator: ",")
+        return "UPDATE " + d.quote(table) + " SET " + set + whereClause(conditions, d)
     }
 
     /// `DELETE FROM table WHERE conditions` (`delete`; no conditions deletes every row);
@@ -135,9 +141,19 @@ public final class Database: @unchecked Sendable {
     @discardableResult
     public func delete(_ table: String, where conditions: [DatabaseCondition]) throws(DatabaseError) -> Int {
         try run { (c) throws(DatabaseError) in
-            _ = try c.execute("DELETE FROM " + c.dialect.quote(table) + Self.whereClause(conditions, c.dialect))
+            _ = try c.execute(Self.deleteSQL(table, conditions, c.dialect))
             return c.affectedRows
         }
+    }
+
+    /// Appends the UTF-8 of `text` to `sql`.
+    static func append(_ text: String, to sql: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { sql.append(contentsOf: $0) }
+    }
+
+    static func deleteSQL(_ table: String, _ conditions: [DatabaseCondition], _ d: any SQLDialect) -> String {
+        "DELETE FROM " + d.quote(table) + whereClause(conditions, d)
     }
 
     /// Inserts the row, or replaces the row that has the same values in the first
@@ -197,6 +213,51 @@ public final class Database: @unchecked Sendable {
     /// A value as this engine's SQL literal (for modules that write raw queries).
     public func literal(_ value: DatabaseValue) throws(DatabaseError) -> String {
         try connection().dialect.literal(value)
+    }
+
+    // MARK: Statements sent together
+
+    /// Runs `statements` in one transaction sent in one round trip, when the driver can
+    /// (`DatabaseConnection.executeTogether`; PostgreSQL), and commits them when `accept`
+    /// takes the rows each changed. Returns true when they all took effect; false when none
+    /// did — the driver cannot, a statement failed, the connection broke, `accept` refused,
+    /// or a transaction is open on this thread — and the caller then runs them its usual
+    /// way (one by one, with its own error handling), so that the outcome is the same as
+    /// that of separate statements. Used by usrloc's write-back flush, where one round trip
+    /// per contact costs a wake-up each.
+    public func applyTogether(_ statements: [DatabaseStatement], accept: ([Int]) -> Bool = { _ in true }) -> Bool {
+        guard !statements.isEmpty else { return true }
+        guard !isInTransaction, let c = try? connection(), c.executesTogether else { return false }
+        let d = c.dialect
+        var sql: [UInt8] = Array("BEGIN".utf8)
+        sql.reserveCapacity(statements.count * 640)
+        var prefixes = InsertPrefixes()
+        for s in statements {
+            sql.append(UInt8(ascii: ";"))
+            s.append(d, to: &sql, prefixes: &prefixes)
+        }
+        let counts: [Int]?
+        do {
+            counts = try c.executeTogether(sql, statements: statements.count + 1)
+        } catch .connectionLost {
+            disconnect()
+            return false
+        } catch {
+            if (try? c.execute("ROLLBACK")) == nil { disconnect() }
+            return false
+        }
+        guard let counts else { return false }
+        guard counts.count == statements.count + 1, accept(Array(counts.dropFirst())) else {
+            if (try? c.execute("ROLLBACK")) == nil { disconnect() }
+            return false
+        }
+        do {
+            _ = try c.execute("COMMIT")
+            return true
+        } catch {
+            if (try? c.execute("ROLLBACK")) == nil { disconnect() }
+            return false
+        }
     }
 
     // MARK: Transactions (srdb1's start_transaction / end_transaction / abort_transaction)
@@ -267,28 +328,31 @@ public final class Database: @unchecked Sendable {
     }
 
     static func insertSQL(_ table: String, _ values: [(String, DatabaseValue)], _ d: any SQLDialect) -> String {
-        // Appended as bytes into one buffer, made a string once (usrloc's write-back inserts a
-        // row of 20 columns per contact; String appends cost more than the copies).
         var sql: [UInt8] = []
-        sql.reserveCapacity(1024)
-        func add(_ text: String) {
-            var text = text
-            text.withUTF8 { sql.append(contentsOf: $0) }
-        }
-        add("INSERT INTO ")
-        add(d.quote(table))
-        add(" (")
+        appendInsert(table, values, d, to: &sql)
+        return String(decoding: sql, as: UTF8.self)
+    }
+
+    /// `INSERT INTO table (keys) VALUES (values)` appended as bytes: names and values go
+    /// straight into one buffer, without a string per value (usrloc's write-back inserts a
+    /// row of 21 columns per contact).
+    static func appendInsert(
+        _ table: String, _ values: [(String, DatabaseValue)], _ d: any SQLDialect, to sql: inout [UInt8]
+    ) {
+        sql.reserveCapacity(sql.count + 1024)
+        sql.append(contentsOf: "INSERT INTO ".utf8)
+        d.appendQuoted(table, to: &sql)
+        sql.append(contentsOf: " (".utf8)
         for (i, v) in values.enumerated() {
             if i > 0 { sql.append(UInt8(ascii: ",")) }
-            add(d.quote(v.0))
+            d.appendQuoted(v.0, to: &sql)
         }
-        add(") VALUES (")
+        sql.append(contentsOf: ") VALUES (".utf8)
         for (i, v) in values.enumerated() {
             if i > 0 { sql.append(UInt8(ascii: ",")) }
-            add(d.literal(v.1))
+            d.appendLiteral(v.1, to: &sql)
         }
         sql.append(UInt8(ascii: ")"))
-        return String(decoding: sql, as: UTF8.self)
     }
 }
 

@@ -35,6 +35,20 @@ public protocol DatabaseConnection: AnyObject {
     /// The id the last INSERT generated on this connection (`last_inserted_id`): MySQL's
     /// `mysql_insert_id`, PostgreSQL's `lastval()`; throws when there is none.
     func lastInsertedID() throws(DatabaseError) -> Int64
+    /// Runs `sql`, the text of `statements` statements joined by `;`, sent together in one
+    /// round trip, and returns the rows each one changed (or returned). Throws when one
+    /// failed (the statements after it did not run). `Database.applyTogether` begins the
+    /// text with `BEGIN` and ends the transaction after. nil (the default) when the engine
+    /// cannot take several statements at once: callers then run them one by one.
+    func executeTogether(_ sql: [UInt8], statements: Int) throws(DatabaseError) -> [Int]?
+    /// True when `executeTogether` runs statements (false, the default: it returns nil), so
+    /// that callers need not write them out for nothing.
+    var executesTogether: Bool { get }
+}
+
+extension DatabaseConnection {
+    public func executeTogether(_ sql: [UInt8], statements: Int) throws(DatabaseError) -> [Int]? { nil }
+    public var executesTogether: Bool { false }
 }
 
 /// The SQL spelling of an engine: how names are quoted and values written as literals, and
@@ -50,9 +64,61 @@ public protocol SQLDialect {
     /// The upsert clause after `INSERT ... VALUES (...)` for `insertUpdate`, given the
     /// unique key columns and the assignments; nil when the engine has none.
     func upsertClause(uniqueKeys: [String], assignments: [String]) -> String?
+    /// Appends the bytes of `quote(name)` to `sql` (statements are built as bytes).
+    func appendQuoted(_ name: String, to sql: inout [UInt8])
+    /// Appends the bytes of `literal(value)` to `sql`.
+    func appendLiteral(_ value: DatabaseValue, to sql: inout [UInt8])
 }
 
 extension SQLDialect {
+    public func appendQuoted(_ name: String, to sql: inout [UInt8]) { Self.append(quote(name), to: &sql) }
+
+    public func appendLiteral(_ value: DatabaseValue, to sql: inout [UInt8]) {
+        Self.append(literal(value), to: &sql)
+    }
+
+    /// Appends the UTF-8 of `text` to `sql`.
+    public static func append(_ text: String, to sql: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { sql.append(contentsOf: $0) }
+    }
+
+    /// Appends `text` between two `quote` bytes when it has neither `quote` nor any of
+    /// `refused` (true); false (nothing appended) otherwise, for the dialect's escaping.
+    public static func appendEnclosed(_ text: String, in quote: UInt8, unless refused: UInt8, to sql: inout [UInt8])
+        -> Bool
+    {
+        var text = text
+        return text.withUTF8 { b in
+            for c in b where c == quote || c == refused { return false }
+            sql.append(quote)
+            sql.append(contentsOf: b)
+            sql.append(quote)
+            return true
+        }
+    }
+
+    /// Appends the decimal digits of `v` to `sql` (the bytes of `String(v)`).
+    public static func appendDecimal(_ v: Int64, to sql: inout [UInt8]) {
+        // One digit (most flags, ids and counts of a row) without the buffer.
+        if v >= 0 && v < 10 {
+            sql.append(UInt8(ascii: "0") + UInt8(v))
+            return
+        }
+        if v < 0 { sql.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, written backwards
+        let n = withUnsafeMutableBytes(of: &digits) { raw in
+            var i = 0
+            repeat {
+                raw[23 - i] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+                i += 1
+            } while m > 0
+            return i
+        }
+        withUnsafeBytes(of: &digits) { raw in sql.append(contentsOf: raw[(24 - n)...]) }
+    }
     /// A literal for text with `'` doubled (standard SQL; engines with backslash escapes
     /// override `literal`).
     public func standardStringLiteral(_ s: String) -> String {

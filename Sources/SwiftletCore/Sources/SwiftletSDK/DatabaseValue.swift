@@ -119,6 +119,42 @@ public enum DatabaseValue: Equatable, Sendable, CustomStringConvertible {
             + "\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))"
     }
 
+    /// Appends `formatDateTime(t)` to `out` as bytes (statements are built as bytes).
+    public static func appendDateTime(_ t: Int, to out: inout [UInt8]) {
+        var tt = time_t(t)
+        var tm = tm()
+        localtime_r(&tt, &tm)
+        let fields = (tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+        guard
+            (0...99).contains(fields.0) && (0...99).contains(fields.1) && (0...99).contains(fields.2)
+                && (0...99).contains(fields.3) && (0...99).contains(fields.4)
+        else {
+            var text = formatDateTime(t)
+            text.withUTF8 { out.append(contentsOf: $0) }
+            return
+        }
+        let year = Int(tm.tm_year) + 1900
+        if (1000...9999).contains(year) {
+            out.append(UInt8(48 + year / 1000))
+            out.append(UInt8(48 + year / 100 % 10))
+            out.append(UInt8(48 + year / 10 % 10))
+            out.append(UInt8(48 + year % 10))
+        } else {
+            var text = String(year)
+            text.withUTF8 { out.append(contentsOf: $0) }
+        }
+        func put(_ separator: UInt8, _ n: Int32) {
+            out.append(separator)
+            out.append(UInt8(48 + n / 10))
+            out.append(UInt8(48 + n % 10))
+        }
+        put(UInt8(ascii: "-"), fields.0)
+        put(UInt8(ascii: "-"), fields.1)
+        put(UInt8(ascii: " "), fields.2)
+        put(UInt8(ascii: ":"), fields.3)
+        put(UInt8(ascii: ":"), fields.4)
+    }
+
     /// `YYYY-MM-DD[ HH:MM:SS[.frac]]` in local time as `time_t` (`db_str2time`), nil if malformed.
     public static func parseDateTime(_ s: String) -> Int? {
         let parts = s.split(whereSeparator: { $0 == " " || $0 == "T" })
