@@ -95,6 +95,24 @@ extension DialogModule {
                     return self.refer(d, leg, to: to) ? 1 : -1
                 }
             },
+            ScriptFunction("dlg_bridge", parameters: 3, routes: .any) { args throws(FixupError) in
+                let from = try args[0].stringFormat()
+                let to = try args[1].stringFormat()
+                let proxy = try args[2].stringFormat()
+                return { ctx in
+                    let f = from.render(ctx)
+                    guard !f.isEmpty else {
+                        Log.error("dialog", "invalid From parameter")
+                        return -1
+                    }
+                    let t = to.render(ctx)
+                    guard !t.isEmpty else {
+                        Log.error("dialog", "invalid To parameter")
+                        return -1
+                    }
+                    return self.bridge(from: f, to: t, outboundProxy: proxy.render(ctx)) ? 1 : -1
+                }
+            },
             ScriptFunction("dlg_get", parameters: 3, routes: .any) { args throws(FixupError) in
                 let callID = try args[0].stringFormat()
                 let fromTag = try args[1].stringFormat()

@@ -28,6 +28,25 @@ extension DialogModule {
                 _ = self.byeAll(d, headers: headers)
                 return .object([])
             },
+            RPCCommand(
+                "dlg.bridge_dlg",
+                "Bridge two SIP addresses in a call using INVITE(hold)-REFER-BYE mechanism:"
+                    + " to, from, [outbound SIP proxy]"
+            ) { r throws(RPCError) in
+                // from, to [, outbound proxy ("." none) [, body ("." the on-hold SDP, "_" none)]]
+                guard let from = try? r.string(0), let to = try? r.string(1) else {
+                    throw RPCError(500, "Invalid parameters")
+                }
+                var proxy = ""
+                var body: String?
+                if let op = try? r.string(2) {
+                    if op != "." { proxy = op }
+                    if let bd = try? r.string(3), bd != "." { body = bd == "_" ? "" : bd }
+                }
+                // As Kamailio: no fault when the INVITE cannot be sent (it is logged).
+                _ = self.bridge(from: from, to: to, outboundProxy: proxy, body: body)
+                return .object([])
+            },
             RPCCommand("dlg.profile_get_size", "Returns the number of dialogs belonging to a profile") {
                 r throws(RPCError) in
                 let name = try r.string(0)

@@ -96,7 +96,8 @@ extension DialogModule {
         }
     }
 
-    /// `$dlg_ctx(name)`: on, set, dir, flags, timeout, timeout_bye, timeout_route.
+    /// `$dlg_ctx(name)`: on, set, dir, flags, timeout, timeout_bye, timeout_route,
+    /// timeout_route_id.
     func contextVariable(_ text: String, _ name: String) throws(FixupError) -> PseudoVariable {
         func int(_ v: PVValue) -> Int {
             switch v {
@@ -154,6 +155,19 @@ extension DialogModule {
                     }
                     let known = route.isEmpty || (self.core?.routes?.routeNames.contains(route) ?? false)
                     DialogMessageStates.state(ctx).timeoutRoute = known ? route : ""
+                    return true
+                })
+        case "timeout_route_id":
+            // Kamailio's index of the timeout route (0: none); an assignment sets `on`, as
+            // Kamailio 5.6.3's `pv_set_dlg_ctx` does for this name.
+            return PseudoVariable(
+                text: text,
+                get: { ctx in
+                    let r = DialogMessageStates.state(ctx).timeoutRoute
+                    return .int(r.isEmpty ? 0 : self.core?.routes?.routeIndex(r) ?? 0)
+                },
+                set: { ctx, v in
+                    DialogMessageStates.state(ctx).on = int(v)
                     return true
                 })
         default:

@@ -188,7 +188,10 @@ extension TransactionManager {
         if !routes.isEmpty { text += "Route: " + routes.joined(separator: ", ") + "\r\n" }
         text += "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
         guard let ack = runLocalRequestRoute(ack: Array(text.utf8), tx) else { return }
-        tx.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
+        // Sent at once, not queued until the lock is released: as in Kamailio the ACK leaves
+        // before the completion runs (which may send the next request in the dialog, as
+        // dialog's `dlg_bridge` does its REFER).
+        _ = tx.ctx.core.send(OutboundMessage(bytes: ack, destination: b.destination, kind: .request), context: nil)
     }
 }
 

@@ -21,6 +21,8 @@ public final class CompiledScript: ScriptRoutes {
     var requestRoute: CompiledRoute?
     var replyRoute: CompiledRoute?
     var namedRoutes: [String: CompiledRoute] = [:]
+    /// The index of each `route[NAME]` (from 1, in the order of definition).
+    var namedRouteIndexes: [String: Int] = [:]
     /// `failure_route[NAME]` blocks (run by tm when it exists).
     var failureRoutes: [String: CompiledRoute] = [:]
     /// `branch_route[NAME]` blocks (run by tm when it exists).
@@ -38,6 +40,7 @@ public final class CompiledScript: ScriptRoutes {
     public var onReplyRouteNames: Set<String> { Set(onReplyRoutes.keys) }
     public var eventRouteNames: Set<String> { Set(eventRoutes.keys) }
     public var routeNames: Set<String> { Set(namedRoutes.keys) }
+    public func routeIndex(_ name: String) -> Int? { namedRouteIndexes[name] }
     public var hasOnSendRoute: Bool { onSendRoute != nil }
 
     /// Runs the request route on a request. Returns the final flow (`.drop` when dropped).

@@ -105,7 +105,12 @@ final class ScriptCompiler {
                 error("\(k) is defined twice (first at \(first))", block.location)
             }
             seen[k] = block.location
-            if case .named(let n) = block.kind { named[n] = CompiledRoute(name: n) }
+            if case .named(let n) = block.kind {
+                named[n] = CompiledRoute(name: n)
+                if script.namedRouteIndexes[n] == nil {
+                    script.namedRouteIndexes[n] = script.namedRouteIndexes.count + 1
+                }
+            }
         }
         for block in config.routes {
             let k = key(block.kind)

@@ -13,6 +13,10 @@ public protocol ScriptRoutes: AnyObject {
     func runOnReplyRoute(_ name: String, _ ctx: MessageContext) -> Bool
     /// The `route[NAME]` blocks defined.
     var routeNames: Set<String> { get }
+    /// Kamailio's index of `route[name]` in its table of routes (`route_lookup(&main_rt,
+    /// name)`, `$dlg_ctx(timeout_route_id)`): the `route[NAME]` blocks numbered from 1 in the
+    /// order the configuration defines them (0 is `request_route`); nil when not defined.
+    func routeIndex(_ name: String) -> Int?
     /// Runs `route[name]` as a top route of type `routeType` (async and tm's suspend/continue
     /// resume a request in one); nil when it is not defined, false when it ran `drop`.
     func runRoute(_ name: String, _ ctx: MessageContext, as routeType: RouteTypes) -> Bool?
