@@ -1,4 +1,5 @@
 import SwiftletSDK
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -25,14 +26,17 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
     var handle: StreamConnectionHandle? { locked { handleValue } }
 
     // Event loop only.
+    /// Whether `received` attached the connection's handle already.
+    private var attached = false
     private var reader = WebSocketFrameReader()
     private var fragments: [UInt8]?
     private var fragmentsAreText = false
 
-    // Any thread, under `lock`.
+    // Any thread: the handle and awaitingPong under `lock`; the state and the last use are
+    // atomics (read and written for every frame).
     private var lock = pthread_mutex_t()
-    private var stateValue = State.open
-    private var lastUsedValue = Int(time(nil))
+    private let closing = Atomic<Bool>(false)
+    private let lastUsedValue = Atomic<Int>(Int(time(nil)))
     private var awaitingPongValue = false
 
     init(id: Int, remote: SocketAddress, local: ListeningSocket, subProtocol: String, module: WebSocketModule) {
@@ -57,17 +61,23 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
         return body()
     }
 
-    var state: State { locked { stateValue } }
-    var lastUsed: Int { locked { lastUsedValue } }
+    var state: State { closing.load(ordering: .acquiring) ? .closing : .open }
+    var lastUsed: Int { lastUsedValue.load(ordering: .relaxed) }
     var awaitingPong: Bool { locked { awaitingPongValue } }
 
     /// Kamailio's `wsconn_update`: the connection was used now.
-    private func touch() { locked { lastUsedValue = Int(time(nil)) } }
+    private func touch() { lastUsedValue.store(Int(time(nil)), ordering: .relaxed) }
+
+    /// The state becomes CLOSING (it never goes back).
+    private func setClosing() { closing.store(true, ordering: .releasing) }
 
     // MARK: receiving
 
     func received(_ bytes: UnsafeRawBufferPointer, on connection: StreamConnectionHandle) {
-        if handle == nil { attach(connection) }
+        if !attached {
+            if handle == nil { attach(connection) }
+            attached = true
+        }
         reader.append(bytes)
         do {
             while let frame = try reader.next() {
@@ -156,18 +166,18 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
         }
         guard c.writeRaw(WebSocketFrame.close(code, reason)) else { return false }
         module.stats.localClosed.increment()
-        locked { stateValue = .closing }
+        setClosing()
         return true
     }
 
     /// Kamailio's `wsconn_close_now`.
     func closeNow(_ c: StreamConnectionHandle? = nil) {
-        locked { stateValue = .closing }
+        setClosing()
         (c ?? handle)?.close()
     }
 
     func closed(_ connection: StreamConnectionHandle) {
-        locked { stateValue = .closing }
+        setClosing()
         module.connectionClosed(self)
     }
 

@@ -186,6 +186,26 @@ enum CoreKeywords {
         }
     }
 
+    /// `a.lowercased() == b.lowercased()` without making the lowercased copies when both are
+    /// ASCII (a method or URI nearly always is): compares their bytes with ASCII case folding.
+    static func equalIgnoringCase(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        let folded: Bool? = a.withUTF8 { x in
+            b.withUTF8 { y in
+                // Any non-ASCII byte: nil, and Unicode case folding decides.
+                guard x.allSatisfy({ $0 < 0x80 }), y.allSatisfy({ $0 < 0x80 }) else { return nil }
+                guard x.count == y.count else { return false }
+                for i in 0..<x.count where x[i] != y[i] {
+                    let p = x[i] | 0x20
+                    guard p == y[i] | 0x20, p >= 0x61, p <= 0x7A else { return false }
+                }
+                return true
+            }
+        }
+        return folded ?? (a.lowercased() == b.lowercased())
+    }
+
     /// The host and port a URI stands for in a `myself` check (5061 for sips: and TLS).
     static func hostPort(ofURI text: String) -> (host: String, port: Int)? {
         guard let u = SIPURI(text), u.scheme != "tel" else { return nil }
@@ -295,7 +315,7 @@ extension ScriptCompiler {
                 guard let s = get(ctx) else { return .int(negate ? 1 : 0) }
                 let v = value(ctx)
                 if v == .null { return .int(negate ? 1 : 0) }
-                return result(s.lowercased() == v.stringValue.lowercased())
+                return result(CoreKeywords.equalIgnoringCase(s, v.stringValue))
             }
         }
         if isIP {

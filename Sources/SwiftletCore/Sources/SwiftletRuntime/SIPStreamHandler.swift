@@ -47,6 +47,12 @@ final class SIPStreamHandler: ChannelInboundHandler {
         let c = TCPConnection(
             id: preassignedID ?? transport.table.allocateID(), channel: context.channel, remote: remote, socket: socket)
         connection = c
+        c.reader = transport.workers.state(of: context.eventLoop)
+        // A TLS connection's security layer installs its own writer once its session exists;
+        // until then what is sent waits there (plaintext must not reach the socket).
+        if (try? context.pipeline.syncOperations.handler(type: StreamSecurityHandler.self)) == nil {
+            c.loopWriter = StreamLoopWriter(context: context)
+        }
         transport.table.add(c)
         c.used()
         scheduleIdleCheck(context, at: c.lastUsed + .seconds(Int64(transport.settings.lifetime)))
@@ -69,7 +75,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
                     let receive = ReceiveInfo(
                         proto: socket.proto, source: connection.remote, local: socket.address, socket: socket,
                         connectionID: connection.id)
-                    transport.workers.dispatch(bytes, receive: receive, on: context.eventLoop)
+                    connection.reader?.dispatch(bytes, receive: receive)
                 case .ping:
                     context.writeAndFlush(
                         wrapOutboundOut(context.channel.allocator.buffer(string: "\r\n")), promise: nil)
@@ -94,6 +100,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
         idleCheck?.cancel()
         idleCheck = nil
         if let connection {
+            connection.loopWriter = nil
             transport.table.remove(connection.id)
             connection.upgrade.codec?.closed(connection)
         }

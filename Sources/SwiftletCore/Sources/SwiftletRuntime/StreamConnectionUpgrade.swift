@@ -4,31 +4,34 @@ import Synchronization
 
 /// The codec a connection switched to (`StreamConnectionControl.upgrade`), if any: read by
 /// the event loop for every received chunk and by every sender, set once by a worker.
-final class ConnectionUpgradeSlot: Sendable {
-    private struct State {
-        var codec: StreamConnectionCodec?
-        var workers: StreamReaders?
-    }
+/// Published as a value is once: written before the releasing store of `upgraded`, read
+/// only after its acquiring load (no lock per read, and never written again).
+final class ConnectionUpgradeSlot: @unchecked Sendable {
     /// Fast path: false for every connection that speaks plain SIP.
     private let upgraded = Atomic<Bool>(false)
-    private let state = Mutex(State())
+    /// Serialises `set` (a second upgrade of a connection is refused).
+    private let setting = Mutex(false)
+    private var codecValue: StreamConnectionCodec?
 
     init() {}
 
     /// The codec, nil for a plain SIP connection.
     var codec: StreamConnectionCodec? {
         guard upgraded.load(ordering: .acquiring) else { return nil }
-        return state.withLock { $0.codec }
+        return codecValue
     }
 
-    var workers: StreamReaders? { state.withLock { $0.workers } }
-
-    func set(_ codec: StreamConnectionCodec, workers: StreamReaders) {
-        state.withLock {
-            $0.codec = codec
-            $0.workers = workers
+    /// Switches the connection to `codec`; false (and nothing changes) when it was switched
+    /// already.
+    @discardableResult
+    func set(_ codec: StreamConnectionCodec) -> Bool {
+        setting.withLock { done in
+            guard !done else { return false }
+            done = true
+            codecValue = codec
+            upgraded.store(true, ordering: .releasing)
+            return true
         }
-        upgraded.store(true, ordering: .releasing)
     }
 }
 
@@ -36,13 +39,13 @@ extension TCPConnection: StreamConnectionHandle {
     @discardableResult func writeRaw(_ bytes: [UInt8]) -> Bool {
         guard channel.isActive else { return false }
         used()
-        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+        send(bytes)
         return true
     }
 
     func deliver(_ message: [UInt8], proto: TransportProtocol) {
         let receive = ReceiveInfo(proto: proto, source: remote, local: socket.address, socket: socket, connectionID: id)
-        upgrade.workers?.dispatch(message, receive: receive, on: channel.eventLoop)
+        reader?.dispatch(message, receive: receive)
     }
 
     func close() { channel.close(promise: nil) }
@@ -50,8 +53,9 @@ extension TCPConnection: StreamConnectionHandle {
 
 extension TCPTransport {
     func upgrade(connectionID id: Int, to codec: StreamConnectionCodec, preface: [UInt8]) -> StreamConnectionHandle? {
-        guard let c = table.connection(id: id), c.channel.isActive else { return nil }
-        c.upgrade.set(codec, workers: workers)
+        guard let c = table.connection(id: id), c.channel.isActive, c.upgrade.set(codec) else {
+            return nil
+        }
         c.writeRaw(preface)
         return c
     }

@@ -12,19 +12,33 @@ import SwiftletSDK
 /// message a loop reads before `start` set it up as a worker waits on that loop, and runs
 /// right after the set-up.
 final class StreamReaders: @unchecked Sendable {
-    /// What one loop keeps; touched only on that loop.
-    private final class LoopState {
+    /// What one loop keeps; touched only on that loop. A connection keeps its loop's
+    /// (`TCPConnection.reader`), so a message costs no lookup of its loop.
+    final class LoopState {
         let index: Int
-        var ready = false
-        var pending: [(bytes: [UInt8], receive: ReceiveInfo)] = []
-        init(index: Int) { self.index = index }
+        fileprivate var ready = false
+        fileprivate var pending: [(bytes: [UInt8], receive: ReceiveInfo)] = []
+        fileprivate unowned let readers: StreamReaders
+        fileprivate init(index: Int, readers: StreamReaders) {
+            self.index = index
+            self.readers = readers
+        }
+
+        /// Runs the script on a framed message read on this loop (the caller is on it).
+        func dispatch(_ bytes: [UInt8], receive: ReceiveInfo) {
+            guard ready, let dispatcher = readers.dispatcher else {
+                pending.append((bytes, receive))
+                return
+            }
+            dispatcher.handle(bytes, receive: receive)
+        }
     }
 
     /// The reader threads' event loops, in rank order.
     let loops: [EventLoop]
-    private let states: [ObjectIdentifier: LoopState]
+    private var states: [ObjectIdentifier: LoopState] = [:]
     /// Set once by `start`, before any loop is set up (read only on the loops after that).
-    private var dispatcher: MessageDispatcher?
+    fileprivate var dispatcher: MessageDispatcher?
 
     var count: Int { loops.count }
 
@@ -32,10 +46,11 @@ final class StreamReaders: @unchecked Sendable {
         var loops: [EventLoop] = []
         for loop in group.makeIterator() { loops.append(loop) }
         self.loops = loops
-        var states: [ObjectIdentifier: LoopState] = [:]
-        for (i, loop) in loops.enumerated() { states[ObjectIdentifier(loop)] = LoopState(index: i) }
-        self.states = states
+        for (i, loop) in loops.enumerated() { states[ObjectIdentifier(loop)] = LoopState(index: i, readers: self) }
     }
+
+    /// The state of `loop` (one of the readers), nil for another loop.
+    func state(of loop: EventLoop) -> LoopState? { states[ObjectIdentifier(loop)] }
 
     /// Sets every loop up as a worker (`setUp(index)`: its rank, `child_init`), then lets it
     /// hand what it reads to `dispatcher`.
@@ -55,12 +70,7 @@ final class StreamReaders: @unchecked Sendable {
 
     /// Runs the script on a framed message read on `loop` (the caller is on it).
     func dispatch(_ bytes: [UInt8], receive: ReceiveInfo, on loop: EventLoop) {
-        guard let state = states[ObjectIdentifier(loop)] else { return }
-        guard state.ready, let dispatcher else {
-            state.pending.append((bytes, receive))
-            return
-        }
-        dispatcher.handle(bytes, receive: receive)
+        states[ObjectIdentifier(loop)]?.dispatch(bytes, receive: receive)
     }
 
     /// Whether the calling thread is one of the readers (a blocking wait there would stall

@@ -25,6 +25,11 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
     private var sendOutput: [UInt8] = []
     /// The plaintext handed up the pipeline (the stream handler copies what it keeps).
     private var inbound: ByteBuffer?
+    /// Writes the ciphertext (reusing its buffer); while the session exists, also the
+    /// connection's `loopWriter`, so that a message the loop sends is encrypted here directly.
+    private var writer: Writer?
+    /// The connection whose `loopWriter` this handler is.
+    private var connection: TCPConnection?
 
     init(provider: any StreamSecurityProvider, role: StreamSecurityRole, socket: ListeningSocket) {
         self.provider = provider
@@ -36,15 +41,19 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
         // The SIP handler behind registers the connection (and may refuse it) first.
         context.fireChannelActive()
         guard context.channel.isActive,
-            let id = try? context.pipeline.syncOperations.handler(type: SIPStreamHandler.self).connection?.id,
+            let connection = try? context.pipeline.syncOperations.handler(type: SIPStreamHandler.self).connection,
             let remote = context.remoteAddress.flatMap(Self.address),
             let local = context.localAddress.flatMap(Self.address)
         else { return }
         let endpoint = StreamSecurityEndpoint(
-            connectionID: id, role: role, socket: socket.listen, local: local, remote: remote)
+            connectionID: connection.id, role: role, socket: socket.listen, local: local, remote: remote)
         do {
             let s = try provider.makeSession(for: endpoint)
             session = s
+            let w = Writer(context: context, handler: self)
+            writer = w
+            self.connection = connection
+            connection.loopWriter = w
             var first = try s.start()
             if !early.isEmpty {
                 try early.withUnsafeBytes { try s.send($0, output: &first) }
@@ -91,11 +100,42 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
         sendOutput.removeAll(keepingCapacity: true)
         do {
             try buffer.withUnsafeReadableBytes { try session.send($0, output: &sendOutput) }
-            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: sendOutput)), promise: promise)
+            if let writer {
+                writer.write(sendOutput, flush: false, promise: promise)
+            } else {
+                context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: sendOutput)), promise: promise)
+            }
         } catch {
             promise?.fail(error)
             fail(context: context, error)
         }
+    }
+
+    /// A message the connection's event loop sends (`TCPConnection.send` through `writer`):
+    /// encrypted and written as `write` then `flush` would, without a plaintext buffer or the
+    /// pipeline in between.
+    fileprivate func send(_ plaintext: [UInt8], context: ChannelHandlerContext, writer: Writer) {
+        guard let session else { return }
+        sendOutput.removeAll(keepingCapacity: true)
+        do {
+            try plaintext.withUnsafeBytes { try session.send($0, output: &sendOutput) }
+            writer.write(sendOutput, flush: true, promise: nil)
+        } catch {
+            fail(context: context, error)
+        }
+    }
+
+    /// The connection's loop writer while the session exists: encrypts, then writes from
+    /// this handler's context.
+    fileprivate final class Writer: StreamLoopWriter {
+        private unowned let handler: StreamSecurityHandler
+
+        init(context: ChannelHandlerContext, handler: StreamSecurityHandler) {
+            self.handler = handler
+            super.init(context: context)
+        }
+
+        override func send(_ bytes: [UInt8]) { handler.send(bytes, context: context, writer: self) }
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
@@ -109,7 +149,17 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         session?.closed()
         session = nil
+        dropWriter()
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { dropWriter() }
+
+    /// Ends the loop writer (it holds the context, which holds this handler).
+    private func dropWriter() {
+        if let connection, connection.loopWriter === writer { connection.loopWriter = nil }
+        connection = nil
+        writer = nil
     }
 
     private func write(_ bytes: [UInt8], context: ChannelHandlerContext) {

@@ -30,10 +30,28 @@ final class TCPConnection: @unchecked Sendable {
     func write(_ bytes: [UInt8]) -> Bool {
         guard channel.isActive else { return false }
         used()
-        let bytes = upgrade.codec?.encode(bytes) ?? bytes
-        channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+        send(upgrade.codec?.encode(bytes) ?? bytes)
         return true
     }
+
+    /// Writes `bytes` as they are and flushes: on the connection's event loop (a reply to a
+    /// message the loop read) through `loopWriter`, else through the channel (NIO hops to the
+    /// loop).
+    func send(_ bytes: [UInt8]) {
+        if channel.eventLoop.inEventLoop, let loopWriter {
+            loopWriter.send(bytes)
+        } else {
+            channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
+        }
+    }
+
+    /// How the connection's event loop writes on it, without passing the pipeline's tail: its
+    /// TLS layer, or the SIP handler's context. Set and cleared on the loop by the handlers
+    /// (while the channel is active), read only on the loop (`send`).
+    var loopWriter: StreamLoopWriter?
+    /// The script worker of the connection's event loop (set by the SIP handler when the
+    /// connection becomes active; read on the loop).
+    var reader: StreamReaders.LoopState?
 
     /// Kamailio refreshes a connection's lifetime when it receives on it and when it sends
     /// on it (`tcp_send`): the connection is used now. Any thread.
