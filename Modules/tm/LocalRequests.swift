@@ -19,6 +19,11 @@ final class LocalUAC {
 private let localLabels = Atomic<UInt64>(1)
 
 extension TransactionManager {
+    /// A random value drawn once per process and hashed into every Call-ID tm makes, as
+    /// Kamailio's random `callid_prefix`: local requests of two instances, or of one instance
+    /// before and after a restart, never share a Call-ID (nor the From tag made from it).
+    static let callIDSeed = String(UInt64.random(in: .min ... .max), radix: 16)
+
     /// Sends a request tm originates (Kamailio's `t_uac`): builds it as `build_uac_req`
     /// lays it out (Request line, Via, To, From, CSeq, Call-ID, Route set, Max-Forwards,
     /// Content-Length, User-Agent, the extra headers, body) and sends it on one branch with
@@ -37,7 +42,9 @@ extension TransactionManager {
         }
         let n = localLabels.add(1, ordering: .relaxed).newValue
         let label = String(n, radix: 16)
-        let callID = r.callID ?? (TagHash.hex128(["SWIFTLET-TM/callid", label]).prefix(16) + "-\(label)@swiftlet")
+        let callID =
+            r.callID
+            ?? (TagHash.hex128(["SWIFTLET-TM/callid", Self.callIDSeed, label]).prefix(16) + "-\(label)@swiftlet")
         let fromTag = r.fromTag ?? TagHash.hex128(["SWIFTLET-TM/fromtag", callID, r.requestURI])
         let socket = r.sendSocket ?? core.transport?.sockets.first
         let from = r.from ?? "sip:" + (socket.map { $0.advertisedHost } ?? "127.0.0.1")

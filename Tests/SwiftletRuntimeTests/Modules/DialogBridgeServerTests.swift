@@ -145,6 +145,25 @@ import Testing
         _ = server.stop()
     }
 
+    /// tm's own Call-IDs (and the From tags made from them) differ after a restart, as
+    /// Kamailio's random Call-ID prefix makes them: the first local request of each run.
+    @Test func localCallIDsDifferAcrossRestarts() throws {
+        var seen: [(callID: String, from: String)] = []
+        for _ in 0..<2 {
+            let (server, call) = try Self.start()
+            let party = UDPClient()
+            let r = try call(["dlg.bridge_dlg", "sip:carol@127.0.0.1:\(party.port)", "sip:dave@example.org"])
+            #expect(r["error"] == nil)
+            let invite = try #require(party.receive(timeout: 3))
+            let callID = try #require(Self.header("Call-ID", invite))
+            #expect(callID.hasSuffix("@swiftlet"))
+            seen.append((callID, try #require(Self.header("From", invite))))
+            _ = server.stop()
+        }
+        #expect(seen[0].callID != seen[1].callID)
+        #expect(seen[0].from != seen[1].from)
+    }
+
     @Test func dlgBridgeOverRPCAndAPartyThatDoesNotAnswer() throws {
         let (server, call) = try Self.start()
         // Nobody answers: the INVITE (and its retransmissions) until fr_timer, then nothing.
