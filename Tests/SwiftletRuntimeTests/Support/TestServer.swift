@@ -18,22 +18,34 @@ let productsDirectory: String = {
 
 let swiftletBinary = productsDirectory + "/swiftlet"
 
-/// A free UDP port on 127.0.0.1 (bound once, then released).
+/// A port free for UDP on 127.0.0.1 (bound once, then released) that is also free for TCP
+/// there at that moment: tests start SIPp and servers over TCP on it too, and a UDP port
+/// alone may be the local port of another test's TCP connection (SIPp then exits 254,
+/// "cannot bind").
 func freeUDPPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    for _ in 0..<64 {
+        let port = boundPort(type: SOCK_DGRAM, port: 0)
+        if port > 0, boundPort(type: SOCK_STREAM, port: port) == port { return port }
+    }
+    return boundPort(type: SOCK_DGRAM, port: 0)
+}
+
+/// Binds a socket of `type` to 127.0.0.1:`port` (0: any) and returns the port it got, or
+/// -1 when the bind fails; the socket is closed again.
+private func boundPort(type: __socket_type, port: Int) -> Int {
+    let fd = socket(AF_INET, Int32(type.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    withUnsafeMutablePointer(to: &addr) { p in
+    let ok = withUnsafeMutablePointer(to: &addr) { p in
         p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sp in
-            _ = bind(fd, sp, len)
-            _ = getsockname(fd, sp, &len)
+            bind(fd, sp, len) == 0 && getsockname(fd, sp, &len) == 0
         }
     }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    return ok ? Int(UInt16(bigEndian: addr.sin_port)) : -1
 }
 
 /// A temporary directory removed at the end of the test.
