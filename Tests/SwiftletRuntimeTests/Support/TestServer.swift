@@ -69,25 +69,12 @@ func runSwiftlet(_ args: [String], timeout: TimeInterval = 20) throws -> (status
     try runProgram(swiftletBinary, args, timeout: timeout)
 }
 
-/// Runs a program to its end (killed after `timeout`): its status and output.
+/// Runs a program to its end (killed after `timeout`): its status and output (through
+/// `posix_spawn`, see `spawnProgram`).
 func runProgram(_ path: String, _ args: [String], timeout: TimeInterval = 20) throws -> (
     status: Int32, stdout: String, stderr: String
 ) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while p.isRunning, Date() < deadline { usleep(20_000) }
-    if p.isRunning { p.terminate() }
-    let status = p.waitForExit(timeout: 10)
-    let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    return (status, o, e)
+    try spawnProgram(path, args, timeout: timeout)
 }
 
 /// A swiftlet server process running a configuration, in the foreground, logging to a file.
