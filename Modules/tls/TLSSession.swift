@@ -62,20 +62,19 @@ final class TLSSession: StreamSecuritySession {
             guard established else { return true }
         }
         var code = SSL_ERROR_NONE
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16384) { buf in
-            while true {
-                let n = SSL_read(ssl, buf.baseAddress, Int32(buf.count))
-                guard n > 0 else {
-                    code = SSL_get_error(ssl, n)
-                    break
-                }
-                plaintext.append(contentsOf: buf[0..<Int(n)])
-                // Nothing left to read, neither ciphertext in the BIO nor a record OpenSSL
-                // holds: another SSL_read would only say SSL_ERROR_WANT_READ.
-                if BIO_ctrl_pending(incoming) == 0, SSL_has_pending(ssl) == 0 {
-                    code = SSL_ERROR_WANT_READ
-                    break
-                }
+        let buf = TLSReadBuffer.ofThisThread
+        while true {
+            let n = SSL_read(ssl, buf, Int32(TLSReadBuffer.size))
+            guard n > 0 else {
+                code = SSL_get_error(ssl, n)
+                break
+            }
+            plaintext.append(contentsOf: UnsafeBufferPointer(start: buf, count: Int(n)))
+            // Nothing left to read, neither ciphertext in the BIO nor a record OpenSSL
+            // holds: another SSL_read would only say SSL_ERROR_WANT_READ.
+            if BIO_ctrl_pending(incoming) == 0, SSL_has_pending(ssl) == 0 {
+                code = SSL_ERROR_WANT_READ
+                break
             }
         }
         drain(into: &output)

@@ -18,9 +18,13 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
     let local: ListeningSocket
     /// `sip` or `msrp`.
     let subProtocol: String
+    /// Whether `subProtocol` is `sip` (looked at for every message).
+    private let speaksSIP: Bool
     /// `ws`, or `wss` for a connection on a TLS socket (Kamailio's `con->rcv.proto`).
     let proto: TransportProtocol
-    unowned let module: WebSocketModule
+    /// The module outlives its connections (loaded for the life of the process): no
+    /// reference counting of it per frame.
+    unowned(unsafe) let module: WebSocketModule
     /// Set once the upgrade is done (under `lock`).
     private var handleValue: StreamConnectionHandle?
     var handle: StreamConnectionHandle? { locked { handleValue } }
@@ -44,6 +48,7 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
         self.remote = remote
         self.local = local
         self.subProtocol = subProtocol
+        speaksSIP = subProtocol == "sip"
         self.proto = local.proto == .tls ? .wss : .ws
         self.module = module
         pthread_mutex_init(&lock, nil)
@@ -138,7 +143,7 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
             send(opcode, [13, 10], on: c)
             return
         }
-        guard subProtocol == "sip" else {
+        guard speaksSIP else {
             Log.error("websocket", "no callback registered for MSRP")
             return
         }
@@ -205,6 +210,15 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
         module.stats.transmittedFrames.increment()
         module.stats.sipTransmittedFrames.increment()
         return WebSocketFrame.encode(message.isValidUTF8 ? .text : .binary, message)
+    }
+
+    /// What `encode` does, but only the frame's header: the core writes it and the message
+    /// into the connection's buffer (no frame array per message).
+    func header(for message: [UInt8]) -> StreamFrameHeader? {
+        touch()
+        module.stats.transmittedFrames.increment()
+        module.stats.sipTransmittedFrames.increment()
+        return WebSocketFrame.header(message.isValidUTF8 ? .text : .binary, count: message.count)
     }
 
     /// The `ws.dump` line: `3: ws:127.0.0.1:40000 -> ws:127.0.0.1:5060 (state: OPEN,  last used 2s ago, sub-protocol: sip)`

@@ -1,3 +1,5 @@
+import SwiftletSDK
+
 /// RFC 6455 frames as the websocket module reads and writes them (Kamailio's
 /// `ws_frame.c`): received frames must be masked (a server), a message is at most
 /// Kamailio's BUF_SIZE, and what is sent is unmasked.
@@ -25,22 +27,36 @@ struct WebSocketFrame {
     let opcode: WebSocketOpcode
     let payload: [UInt8]
 
-    /// A server frame (unmasked, FIN set) carrying `payload`.
+    /// A server frame (unmasked, FIN set) carrying `payload`: one allocation of the frame's
+    /// size, the header, then the payload. (Not `Array(unsafeUninitializedCapacity:)`: the
+    /// standard library does not specialise it, and it looks up the array storage's generic
+    /// metadata on every call.)
     static func encode(_ opcode: WebSocketOpcode, _ payload: [UInt8]) -> [UInt8] {
+        let head = header(opcode, count: payload.count)
         var out: [UInt8] = []
-        out.reserveCapacity(payload.count + 10)
-        out.append(0x80 | opcode.rawValue)
-        let n = payload.count
-        if n < 126 {
-            out.append(UInt8(n))
-        } else if n <= 0xFFFF {
-            out += [126, UInt8(n >> 8), UInt8(n & 0xFF)]
-        } else {
-            out.append(127)
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8((UInt64(n) >> UInt64(shift)) & 0xFF)) }
-        }
-        out += payload
+        out.reserveCapacity(head.count + payload.count)
+        head.withUnsafeBytes { out.append(contentsOf: $0) }
+        out.append(contentsOf: payload)
         return out
+    }
+
+    /// The header of a server frame (FIN set, unmasked) with a payload of `count` bytes.
+    static func header(_ opcode: WebSocketOpcode, count n: Int) -> StreamFrameHeader {
+        var head = StreamFrameHeader()
+        head.append(0x80 | opcode.rawValue)
+        if n < 126 {
+            head.append(UInt8(n))
+        } else if n <= 0xFFFF {
+            head.append(126)
+            head.append(UInt8(n >> 8))
+            head.append(UInt8(n & 0xFF))
+        } else {
+            head.append(127)
+            for shift in stride(from: 56, through: 0, by: -8) {
+                head.append(UInt8((UInt64(n) >> UInt64(shift)) & 0xFF))
+            }
+        }
+        return head
     }
 
     /// A Close frame with `code` and `reason`.
@@ -85,46 +101,72 @@ struct WebSocketFrameReader {
         let total = maskStart + 4 + length
         guard buffer.count >= total else { return nil }
         let payload = Self.unmask(buffer, maskAt: maskStart, count: length)
-        buffer.removeFirst(total)
+        if total == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+        } else {
+            buffer.removeFirst(total)
+        }
         return WebSocketFrame(fin: fin, opcode: opcode, payload: payload)
     }
 }
 
 extension WebSocketFrameReader {
-    /// The `count` payload bytes after the 4-byte mask at `maskAt`, unmasked (eight bytes at
-    /// a time with the mask repeated, then the rest byte by byte).
+    /// The `count` payload bytes after the 4-byte mask at `maskAt`, unmasked: copied into an
+    /// array of their size, then unmasked in place sixteen bytes at a time with the mask
+    /// repeated, the rest byte by byte. (Not `Array(unsafeUninitializedCapacity:)`, which
+    /// looks up generic metadata on every call.)
     static func unmask(_ frame: [UInt8], maskAt: Int, count: Int) -> [UInt8] {
-        frame.withUnsafeBytes { src in
-            let mask = src.loadUnaligned(fromByteOffset: maskAt, as: UInt32.self)
-            let wide = UInt64(mask) | UInt64(mask) << 32
-            let start = maskAt + 4
-            return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
-                let dst = UnsafeMutableRawBufferPointer(out)
-                var i = 0
-                while i + 8 <= count {
-                    dst.storeBytes(
-                        of: src.loadUnaligned(fromByteOffset: start + i, as: UInt64.self) ^ wide, toByteOffset: i,
-                        as: UInt64.self)
-                    i += 8
-                }
+        var payload: [UInt8] = []
+        payload.reserveCapacity(count)
+        let mask: UInt32 = frame.withUnsafeBytes { src in
+            payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: src[(maskAt + 4)..<(maskAt + 4 + count)]))
+            return src.loadUnaligned(fromByteOffset: maskAt, as: UInt32.self)
+        }
+        let wide = UInt64(mask) | UInt64(mask) << 32
+        payload.withUnsafeMutableBytes { buffer in
+            guard let p = buffer.baseAddress else { return }
+            var i = 0
+            while i + 16 <= count {
+                p.storeBytes(
+                    of: p.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ wide, toByteOffset: i, as: UInt64.self)
+                p.storeBytes(
+                    of: p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ wide, toByteOffset: i + 8,
+                    as: UInt64.self)
+                i += 16
+            }
+            if i + 8 <= count {
+                p.storeBytes(
+                    of: p.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ wide, toByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            withUnsafeBytes(of: mask) { m in
                 while i < count {
-                    dst[i] = src[start + i] ^ src[maskAt + (i & 3)]
+                    p.storeBytes(
+                        of: p.load(fromByteOffset: i, as: UInt8.self) ^ m[i & 3], toByteOffset: i, as: UInt8.self)
                     i += 1
                 }
-                initialized = count
             }
         }
+        return payload
     }
 }
 
 extension Array where Element == UInt8 {
     /// Whether the bytes are well-formed UTF-8 (what a text message must be). SIP is mostly
-    /// ASCII: eight bytes at a time are checked for a high bit, and only from the first
+    /// ASCII: 32 bytes at a time (then eight) are checked for a high bit, and only from the first
     /// non-ASCII byte on does the UTF-8 decoder run.
     var isValidUTF8: Bool {
         let firstNonASCII: Int = withUnsafeBytes { raw in
             let n = raw.count
             var i = 0
+            while i + 32 <= n {
+                let a = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let b = raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                let c = raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
+                let d = raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+                if (a | b | c | d) & 0x8080_8080_8080_8080 != 0 { break }
+                i += 32
+            }
             while i + 8 <= n {
                 if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
                 i += 8

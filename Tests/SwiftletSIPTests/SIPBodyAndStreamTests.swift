@@ -58,6 +58,24 @@ let sdpText =
         #expect(f.pendingByteCount == 5)
     }
 
+    @Test func contentLengthAmongHeadersOfTheSameInitials() throws {
+        // Names starting with c/C, co/CO and l/L that are not Content-Length, a folded line,
+        // the long name in any case after white space, and the compact one.
+        let head =
+            "MESSAGE sip:a@b SIP/2.0\r\nCall-ID: 1\r\nCSeq: 1 MESSAGE\r\nContact: <sip:c@d>\r\n"
+            + "Content-Type: text/plain\r\nLocation: x\r\nSubject: a\r\n co: 9\r\n"
+        for line in ["Content-Length: 3", "cOnTeNt-LeNgTh:3", "  Content-Length : 3 ", "L: 3", "l:3"] {
+            var f = StreamFramer()
+            let message = Array((head + line + "\r\n\r\nabc").utf8)
+            f.append(message + Array("OPT".utf8))
+            #expect(try f.next() == .message(message), "\(line)")
+            #expect(f.pendingByteCount == 3)
+        }
+        var none = StreamFramer()
+        none.append(Array((head + "Content-Lengths: 3\r\nLength: 3\r\n\r\n").utf8))
+        #expect(throws: SIPParseError(.missingContentLength, at: 0)) { try none.next() }
+    }
+
     @Test func keepAlives() throws {
         var f = StreamFramer()
         f.append(Array("\r\n\r\n\r\n".utf8))

@@ -296,6 +296,11 @@ extension ScriptCompiler {
             }
         }
         if isString {
+            if keyword == "method", op != "=~",
+                let compare = CoreKeywords.methodComparison(with: other, negate: negate, result: result)
+            {
+                return compare
+            }
             let get = CoreKeywords.stringValue(keyword)
             // `method == INVITE`: a bare word is a string here.
             let value: CompiledExpression

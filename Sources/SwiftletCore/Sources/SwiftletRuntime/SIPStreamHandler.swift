@@ -60,22 +60,24 @@ final class SIPStreamHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        unwrapInboundIn(data).withUnsafeReadableBytes { received($0, context: context) }
+    }
+
+    /// Bytes read on the connection (plaintext, on a TLS connection: its security handler
+    /// hands them here directly, without a buffer and a pass through the pipeline).
+    func received(_ bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
         guard let connection, !discarding else { return }
         connection.used()
-        let buffer = unwrapInboundIn(data)
         if let codec = connection.upgrade.codec {
-            buffer.withUnsafeReadableBytes { codec.received($0, on: connection) }
+            codec.received(bytes, on: connection)
             return
         }
-        buffer.withUnsafeReadableBytes { framer.append($0) }
+        framer.append(bytes)
         do {
             while let frame = try framer.next() {
                 switch frame {
                 case .message(let bytes):
-                    let receive = ReceiveInfo(
-                        proto: socket.proto, source: connection.remote, local: socket.address, socket: socket,
-                        connectionID: connection.id)
-                    connection.reader?.dispatch(bytes, receive: receive)
+                    connection.reader?.dispatch(bytes, receive: connection.receiveInfo, from: connection)
                 case .ping:
                     context.writeAndFlush(
                         wrapOutboundOut(context.channel.allocator.buffer(string: "\r\n")), promise: nil)
@@ -95,6 +97,10 @@ final class SIPStreamHandler: ChannelInboundHandler {
             context.close(promise: nil)
         }
     }
+
+    /// Nothing to do at the end of a read (NIO's tail handler, where the event would go next,
+    /// ignores it too): the event stops here.
+    func channelReadComplete(context: ChannelHandlerContext) {}
 
     func channelInactive(context: ChannelHandlerContext) {
         idleCheck?.cancel()

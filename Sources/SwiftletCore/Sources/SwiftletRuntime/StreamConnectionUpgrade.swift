@@ -44,8 +44,7 @@ extension TCPConnection: StreamConnectionHandle {
     }
 
     func deliver(_ message: [UInt8], proto: TransportProtocol) {
-        let receive = ReceiveInfo(proto: proto, source: remote, local: socket.address, socket: socket, connectionID: id)
-        reader?.dispatch(message, receive: receive)
+        dispatch(message, proto: proto)
     }
 
     func close() { channel.close(promise: nil) }

@@ -2,6 +2,10 @@ import NIOCore
 import NIOPosix
 import SwiftletSDK
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The script workers of the connection-oriented transports (`tcp_children`): each one is an
 /// event loop of the transport's group, as each Kamailio TCP reader process owns the
 /// connections it reads. A framed message runs the script on the loop that read it, and a
@@ -17,28 +21,51 @@ final class StreamReaders: @unchecked Sendable {
     final class LoopState {
         let index: Int
         fileprivate var ready = false
+        /// The readers' dispatcher, set with `ready`.
+        fileprivate var dispatcher: MessageDispatcher?
         fileprivate var pending: [(bytes: [UInt8], receive: ReceiveInfo)] = []
-        fileprivate unowned let readers: StreamReaders
-        fileprivate init(index: Int, readers: StreamReaders) {
-            self.index = index
-            self.readers = readers
-        }
+        /// The connection whose message the script is running on (while `dispatch` runs):
+        /// a reply to it is written without looking the connection up in the table.
+        private(set) var delivering: TCPConnection?
+        fileprivate init(index: Int) { self.index = index }
 
-        /// Runs the script on a framed message read on this loop (the caller is on it).
-        func dispatch(_ bytes: [UInt8], receive: ReceiveInfo) {
-            guard ready, let dispatcher = readers.dispatcher else {
+        /// Runs the script on a framed message read on this loop from `connection` (the
+        /// caller is on it).
+        func dispatch(_ bytes: [UInt8], receive: ReceiveInfo, from connection: TCPConnection) {
+            guard ready, let dispatcher else {
                 pending.append((bytes, receive))
                 return
             }
+            let outer = delivering
+            delivering = connection
+            defer { delivering = outer }
             dispatcher.handle(bytes, receive: receive)
         }
+    }
+
+    /// Where each reader thread finds its `LoopState` (set once on the loop's thread).
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// The state of the loop the calling thread runs, nil on any other thread.
+    static var current: LoopState? {
+        guard let raw = pthread_getspecific(threadKey) else { return nil }
+        return Unmanaged<LoopState>.fromOpaque(raw).takeUnretainedValue()
+    }
+
+    /// The connection whose message the calling reader thread is running the script on, if
+    /// it is connection `id`.
+    static func delivering(_ id: Int) -> TCPConnection? {
+        guard let c = current?.delivering, c.id == id else { return nil }
+        return c
     }
 
     /// The reader threads' event loops, in rank order.
     let loops: [EventLoop]
     private var states: [ObjectIdentifier: LoopState] = [:]
-    /// Set once by `start`, before any loop is set up (read only on the loops after that).
-    fileprivate var dispatcher: MessageDispatcher?
 
     var count: Int { loops.count }
 
@@ -46,7 +73,13 @@ final class StreamReaders: @unchecked Sendable {
         var loops: [EventLoop] = []
         for loop in group.makeIterator() { loops.append(loop) }
         self.loops = loops
-        for (i, loop) in loops.enumerated() { states[ObjectIdentifier(loop)] = LoopState(index: i, readers: self) }
+        for (i, loop) in loops.enumerated() {
+            let state = LoopState(index: i)
+            states[ObjectIdentifier(loop)] = state
+            // The states live as long as this object, which outlives its loops.
+            let raw = UInt(bitPattern: Unmanaged.passUnretained(state).toOpaque())
+            loop.execute { pthread_setspecific(Self.threadKey, UnsafeRawPointer(bitPattern: raw)) }
+        }
     }
 
     /// The state of `loop` (one of the readers), nil for another loop.
@@ -55,22 +88,17 @@ final class StreamReaders: @unchecked Sendable {
     /// Sets every loop up as a worker (`setUp(index)`: its rank, `child_init`), then lets it
     /// hand what it reads to `dispatcher`.
     func start(dispatcher: MessageDispatcher, setUp: @escaping (Int) -> Void) {
-        self.dispatcher = dispatcher
         for loop in loops {
             guard let state = states[ObjectIdentifier(loop)] else { continue }
             loop.execute {
                 setUp(state.index)
+                state.dispatcher = dispatcher
                 state.ready = true
                 let held = state.pending
                 state.pending = []
                 for m in held { dispatcher.handle(m.bytes, receive: m.receive) }
             }
         }
-    }
-
-    /// Runs the script on a framed message read on `loop` (the caller is on it).
-    func dispatch(_ bytes: [UInt8], receive: ReceiveInfo, on loop: EventLoop) {
-        states[ObjectIdentifier(loop)]?.dispatch(bytes, receive: receive)
     }
 
     /// Whether the calling thread is one of the readers (a blocking wait there would stall

@@ -23,8 +23,12 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
     private var output: [UInt8] = []
     /// Ciphertext of what the server sends.
     private var sendOutput: [UInt8] = []
-    /// The plaintext handed up the pipeline (the stream handler copies what it keeps).
-    private var inbound: ByteBuffer?
+    /// A codec's header and a message joined (WebSocket over TLS).
+    private var joined: [UInt8] = []
+    /// The SIP stream handler right behind this one (the transport's pipelines hold only
+    /// the two) and its context: plaintext goes to it directly, without a buffer and a pass
+    /// through the pipeline. Set while the session exists.
+    private var sip: (handler: SIPStreamHandler, context: ChannelHandlerContext)?
     /// Writes the ciphertext (reusing its buffer); while the session exists, also the
     /// connection's `loopWriter`, so that a message the loop sends is encrypted here directly.
     private var writer: Writer?
@@ -41,7 +45,9 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
         // The SIP handler behind registers the connection (and may refuse it) first.
         context.fireChannelActive()
         guard context.channel.isActive,
-            let connection = try? context.pipeline.syncOperations.handler(type: SIPStreamHandler.self).connection,
+            let sipContext = try? context.pipeline.syncOperations.context(handlerType: SIPStreamHandler.self),
+            let sipHandler = sipContext.handler as? SIPStreamHandler,
+            let connection = sipHandler.connection,
             let remote = context.remoteAddress.flatMap(Self.address),
             let local = context.localAddress.flatMap(Self.address)
         else { return }
@@ -54,6 +60,7 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
             writer = w
             self.connection = connection
             connection.loopWriter = w
+            sip = (sipHandler, sipContext)
             var first = try s.start()
             if !early.isEmpty {
                 try early.withUnsafeBytes { try s.send($0, output: &first) }
@@ -75,13 +82,10 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
                 try session.receive($0, plaintext: &plaintext, output: &output)
             }
             write(output, context: context)
-            if !plaintext.isEmpty {
-                var up = inbound ?? context.channel.allocator.buffer(capacity: plaintext.count)
-                inbound = nil
-                up.clear()
-                up.writeBytes(plaintext)
-                context.fireChannelRead(wrapInboundOut(up))
-                inbound = up
+            if !plaintext.isEmpty, let sip {
+                plaintext.withUnsafeBytes { sip.handler.received($0, context: sip.context) }
+            } else if !plaintext.isEmpty {
+                context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(bytes: plaintext)))
             }
             if !open { context.close(promise: nil) }
         } catch {
@@ -89,6 +93,10 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
             fail(context: context, error)
         }
     }
+
+    /// The SIP handler behind ignores the end of a read (plaintext reaches it directly), as
+    /// NIO's tail handler does: the event stops here.
+    func channelReadComplete(context: ChannelHandlerContext) {}
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let buffer = unwrapOutboundIn(data)
@@ -125,10 +133,21 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
         }
     }
 
+    /// A codec's header and a message (`Writer.send(_:_:)`), joined in a reused buffer and
+    /// sent as `send` sends one message.
+    fileprivate func send(_ header: StreamFrameHeader, _ bytes: [UInt8], context: ChannelHandlerContext, writer: Writer)
+    {
+        joined.removeAll(keepingCapacity: true)
+        header.withUnsafeBytes { joined.append(contentsOf: $0) }
+        joined.append(contentsOf: bytes)
+        send(joined, context: context, writer: writer)
+    }
+
     /// The connection's loop writer while the session exists: encrypts, then writes from
     /// this handler's context.
     fileprivate final class Writer: StreamLoopWriter {
-        private unowned let handler: StreamSecurityHandler
+        /// The handler owns the writer and ends it (`dropWriter`) before it goes.
+        private unowned(unsafe) let handler: StreamSecurityHandler
 
         init(context: ChannelHandlerContext, handler: StreamSecurityHandler) {
             self.handler = handler
@@ -136,6 +155,12 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
         }
 
         override func send(_ bytes: [UInt8]) { handler.send(bytes, context: context, writer: self) }
+
+        /// The header and the message as one plaintext (one TLS record, as the encoded
+        /// message would be).
+        override func send(_ header: StreamFrameHeader, _ bytes: [UInt8]) {
+            handler.send(header, bytes, context: context, writer: self)
+        }
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
@@ -155,11 +180,13 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) { dropWriter() }
 
-    /// Ends the loop writer (it holds the context, which holds this handler).
+    /// Ends the loop writer (it holds the context, which holds this handler) and the direct
+    /// path to the SIP handler.
     private func dropWriter() {
         if let connection, connection.loopWriter === writer { connection.loopWriter = nil }
         connection = nil
         writer = nil
+        sip = nil
     }
 
     private func write(_ bytes: [UInt8], context: ChannelHandlerContext) {

@@ -18,11 +18,44 @@ final class TCPConnection: @unchecked Sendable {
     /// nanoseconds), for `tcp_connection_lifetime` (`SIPStreamHandler`).
     private let lastUsedNanoseconds = Atomic<UInt64>(0)
 
+    /// How a message read on the connection was received (made once, not per message).
+    let receiveInfo: ReceiveInfo
+    /// The same for messages of another protocol (`ws`, `wss` after an upgrade), made on
+    /// first use; event loop only. In an object of its own whose `let` is passed on without
+    /// a copy of the value (a `var`'s would be copied for every message).
+    private var upgradedReceive: ReceiveInfoBox?
+
+    private final class ReceiveInfoBox {
+        let info: ReceiveInfo
+        init(_ info: ReceiveInfo) { self.info = info }
+    }
+
     init(id: Int, channel: Channel, remote: SwiftletSDK.SocketAddress, socket: ListeningSocket) {
         self.id = id
         self.channel = channel
         self.remote = remote
         self.socket = socket
+        receiveInfo = ReceiveInfo(
+            proto: socket.proto, source: remote, local: socket.address, socket: socket, connectionID: id)
+    }
+
+    /// Runs the script on `message`, received over `proto` on this connection (on the event
+    /// loop).
+    func dispatch(_ message: [UInt8], proto: TransportProtocol) {
+        guard let reader else { return }
+        if proto == socket.proto {
+            reader.dispatch(message, receive: receiveInfo, from: self)
+            return
+        }
+        let box: ReceiveInfoBox
+        if let b = upgradedReceive, b.info.proto == proto {
+            box = b
+        } else {
+            box = ReceiveInfoBox(
+                ReceiveInfo(proto: proto, source: remote, local: socket.address, socket: socket, connectionID: id))
+            upgradedReceive = box
+        }
+        reader.dispatch(message, receive: box.info, from: self)
     }
 
     /// Writes `bytes`; false when the connection is already closed. Thread-safe (NIO hops to
@@ -30,7 +63,16 @@ final class TCPConnection: @unchecked Sendable {
     func write(_ bytes: [UInt8]) -> Bool {
         guard channel.isActive else { return false }
         used()
-        send(upgrade.codec?.encode(bytes) ?? bytes)
+        guard let codec = upgrade.codec else {
+            send(bytes)
+            return true
+        }
+        // On the loop, a codec's header goes into the output buffer with the message itself.
+        if channel.eventLoop.inEventLoop, let loopWriter, let header = codec.header(for: bytes) {
+            loopWriter.send(header, bytes)
+        } else {
+            send(codec.encode(bytes))
+        }
         return true
     }
 

@@ -71,7 +71,11 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
     }
 
     func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool {
-        if let id = destination.connectionID, let c = table.connection(id: id), c.write(bytes) { return true }
+        if let id = destination.connectionID {
+            // A reply to the message the calling reader is running the script on (the usual
+            // case) needs no look-up in the table.
+            if let c = StreamReaders.delivering(id) ?? table.connection(id: id), c.write(bytes) { return true }
+        }
         // A connection to the address serves the destination's protocol; a WebSocket client's
         // connection is a TCP or TLS one upgraded, so `ws` and `wss` take it whatever its
         // socket's protocol (as Kamailio, which looks WebSocket connections up by address only).

@@ -8,8 +8,43 @@ public protocol StreamConnectionCodec: AnyObject, Sendable {
     func received(_ bytes: UnsafeRawBufferPointer, on connection: StreamConnectionHandle)
     /// The bytes to write for `message` (a SIP message sent on the connection); any thread.
     func encode(_ message: [UInt8]) -> [UInt8]
+    /// For a codec whose `encode` is a header followed by the message unchanged (a WebSocket
+    /// frame): that header, with everything else `encode` does (it is called instead of
+    /// `encode`, on the connection's event loop), so that the header and the message are
+    /// written into the connection's output buffer without a frame in between. Nil (the
+    /// default): the connection calls `encode`.
+    func header(for message: [UInt8]) -> StreamFrameHeader?
     /// The connection closed (either side); on the event loop.
     func closed(_ connection: StreamConnectionHandle)
+}
+
+extension StreamConnectionCodec {
+    public func header(for message: [UInt8]) -> StreamFrameHeader? { nil }
+}
+
+/// The bytes a codec puts before a message (`StreamConnectionCodec.header(for:)`): at most
+/// 16, kept inline (no allocation).
+public struct StreamFrameHeader: Sendable {
+    /// How many bytes were appended.
+    public private(set) var count = 0
+    private var storage: (UInt64, UInt64) = (0, 0)
+
+    public init() {}
+
+    /// Appends `byte` (at most 16 in all).
+    public mutating func append(_ byte: UInt8) {
+        precondition(count < 16, "a stream frame header holds at most 16 bytes")
+        let i = count
+        withUnsafeMutableBytes(of: &storage) { $0[i] = byte }
+        count += 1
+    }
+
+    /// Calls `body` with the bytes, in order. (Not generic: a generic function of another
+    /// module is not specialised for its caller, and costs far more than the bytes.)
+    public func withUnsafeBytes(_ body: (UnsafeRawBufferPointer) -> Void) {
+        let n = count
+        Swift.withUnsafeBytes(of: storage) { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+    }
 }
 
 /// An upgraded connection as its codec sees it.

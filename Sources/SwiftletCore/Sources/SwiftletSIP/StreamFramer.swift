@@ -105,12 +105,30 @@ public struct StreamFramer {
         }
     }
 
-    /// The Content-Length of the header block (long or compact name).
+    /// The Content-Length of the header block (long or compact name). Only a line whose
+    /// name (after white space) starts with `l` or `co` (either case) can carry it: the
+    /// others are passed over (one `memchr` for their end) without looking for their colon.
     private func contentLength(headerEnd: Int) throws(SIPParseError) -> Int? {
         var lineStart = start
         while lineStart < headerEnd {
-            let lineEnd = buffer.firstIndex(of: ASCII.lf, in: lineStart..<headerEnd) ?? headerEnd
-            if let colon = buffer.firstIndex(of: ASCII.colon, in: lineStart..<lineEnd) {
+            let (lineEnd, candidate) = buffer.withUnsafeBufferPointer { p -> (Int, Bool) in
+                let base = p.baseAddress!
+                let end =
+                    memchr(base + lineStart, Int32(ASCII.lf), headerEnd - lineStart).map {
+                        base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
+                    } ?? headerEnd
+                var first = lineStart
+                while first < end, ASCII.isLWS(base[first]) { first += 1 }
+                guard first < end else { return (end, false) }
+                let initial = base[first] | 0x20
+                return (
+                    end,
+                    initial == UInt8(ascii: "l")
+                        || (initial == UInt8(ascii: "c") && first + 1 < end
+                            && base[first + 1] | 0x20 == UInt8(ascii: "o"))
+                )
+            }
+            if candidate, let colon = buffer.firstIndex(of: ASCII.colon, in: lineStart..<lineEnd) {
                 let name = buffer.trimmed(lineStart..<colon)
                 if Self.isContentLength(buffer, name) {
                     guard let v = buffer.decimalValue(buffer.trimmed(colon + 1..<lineEnd)) else {
