@@ -96,7 +96,8 @@ extension AuthModule {
     ) -> Int {
         var result: Int
         var stale = false
-        switch preAuthenticateInPlace(ctx, realm: realm, header: header) {
+        var scan = DigestFieldRanges()
+        switch preAuthenticateInPlace(ctx, realm: realm, header: header, scan: &scan) {
         case .done(.authenticated): return AuthResultCode.ok
         case .done(.nonceReused): result = AuthResultCode.nonceReused
         case .done(.staleNonce):
@@ -104,7 +105,7 @@ extension AuthModule {
             stale = true
         case .done(.noCredentials): result = AuthResultCode.noCredentials
         case .done: result = AuthResultCode.error
-        case .found(let scan, let field):
+        case .found(let field):
             let message = ctx.message
             let p = password()
             if keepChecked { checked = message.buffer.withUnsafeBufferPointer { scan.credentials($0, field) } }

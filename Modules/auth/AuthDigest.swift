@@ -7,8 +7,9 @@ extension AuthModule: DigestAuthAPI {
     func preAuthenticate(_ ctx: MessageContext, realm: String, header: DigestCredentialsHeader)
         -> DigestPreAuthentication
     {
-        switch preAuthenticateInPlace(ctx, realm: realm, header: header) {
-        case .found(let scan, let field):
+        var scan = DigestFieldRanges()
+        switch preAuthenticateInPlace(ctx, realm: realm, header: header, scan: &scan) {
+        case .found(let field):
             return .authenticate(ctx.message.buffer.withUnsafeBufferPointer { scan.credentials($0, field) })
         case .done(let outcome): return outcome
         }
@@ -16,32 +17,31 @@ extension AuthModule: DigestAuthAPI {
 
     /// What `preAuthenticateInPlace` found.
     enum CredentialsInPlace {
-        /// Credentials with a valid, fresh nonce, as ranges of the message buffer.
-        case found(DigestFieldRanges, HeaderField)
+        /// Credentials with a valid, fresh nonce in this header (their ranges in the scan).
+        case found(HeaderField)
         /// Any other outcome of `pre_auth` (never `.authenticate`).
         case done(DigestPreAuthentication)
     }
 
     /// `pre_auth` without making the credentials' strings: the fields and the nonce are
-    /// checked in the message buffer.
-    func preAuthenticateInPlace(_ ctx: MessageContext, realm: String, header: DigestCredentialsHeader)
-        -> CredentialsInPlace
-    {
+    /// checked in the message buffer; `scan` holds the ranges of the credentials found.
+    func preAuthenticateInPlace(
+        _ ctx: MessageContext, realm: String, header: DigestCredentialsHeader, scan: inout DigestFieldRanges
+    ) -> CredentialsInPlace {
         switch ctx.message.method {
         case .ack, .cancel, .prack: return .done(.authenticated)
         default: break
         }
         let realm = stripRealm(realm)
-        let scan: DigestFieldRanges
         let field: HeaderField
-        switch DigestCredentialsParser.findRanges(ctx.message, realm: realm, kind: header) {
+        switch DigestCredentialsParser.findRanges(ctx.message, realm: realm, kind: header, into: &scan) {
         case .failure:
             Log.error("auth", "error while parsing credentials")
             return .done(.error)
         case .success(nil):
             Log.debug("auth", "credentials with realm '\(realm)' not found")
             return .done(.noCredentials)
-        case .success(let found?): (scan, field) = found
+        case .success(let found?): field = found
         }
         AuthorizedCredentials.mark(ctx, field, header)
         let message = ctx.message
@@ -56,7 +56,7 @@ extension AuthModule: DigestAuthAPI {
                 nonce: UnsafeBufferPointer(rebasing: b[nonce]), nc: nc, checks: checks(for: ctx), context: ctx,
                 now: NonceCodec.now())
             {
-            case .ok: return .found(scan, field)
+            case .ok: return .found(field)
             case .stale, .extraChecksFailed: return .done(.staleNonce)
             case .reused: return .done(.nonceReused)
             case let other:

@@ -21,32 +21,33 @@ enum DigestCredentialsParser {
     static func find(_ message: SIPMessage, realm: String, kind: DigestCredentialsHeader) -> Result<
         DigestCredentials?, ParseFailure
     > {
-        switch findRanges(message, realm: realm, kind: kind) {
+        var scan = DigestFieldRanges()
+        switch findRanges(message, realm: realm, kind: kind, into: &scan) {
         case .failure(let e): return .failure(e)
         case .success(nil): return .success(nil)
-        case .success(let (scan, field)?):
+        case .success(let field?):
             return .success(message.buffer.withUnsafeBufferPointer { scan.credentials($0, field) })
         }
     }
 
     struct ParseFailure: Error {}
 
-    /// `find` without making the credentials' strings: the scan of the header that matched
-    /// (ranges of `message.buffer`) and the header.
-    static func findRanges(_ message: SIPMessage, realm: String, kind: DigestCredentialsHeader) -> Result<
-        (DigestFieldRanges, HeaderField)?, ParseFailure
-    > {
+    /// `find` without making the credentials' strings: the header that matched, its scan
+    /// (ranges of `message.buffer`) left in `scan`.
+    static func findRanges(
+        _ message: SIPMessage, realm: String, kind: DigestCredentialsHeader, into scan: inout DigestFieldRanges
+    ) -> Result<HeaderField?, ParseFailure> {
         let name = kind.headerName
         var realm = realm
         return realm.withUTF8 { wanted in
             message.buffer.withUnsafeBufferPointer { b in
                 for field in message.headers where field.name == name {
-                    var scan = DigestFieldRanges()
+                    scan = DigestFieldRanges()
                     switch scan.parse(b, field.valueRange) {
                     case .otherScheme: continue
                     case .malformed: return .failure(ParseFailure())
                     case .digest:
-                        if let r = scan.realm, equalsIgnoringCase(b, r, wanted) { return .success((scan, field)) }
+                        if let r = scan.realm, equalsIgnoringCase(b, r, wanted) { return .success(field) }
                     }
                 }
                 return .success(nil)
