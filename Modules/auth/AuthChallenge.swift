@@ -19,12 +19,12 @@ extension AuthModule {
     ) -> [UInt8] {
         let realm = stripRealm(realm)
         let name = header == .proxyAuthorization ? proxyChallengeHeader : wwwChallengeHeader
-        let nonce = nonces.make(checks: checks(for: ctx), context: ctx, now: NonceCodec.now())
         var h: [UInt8] = []
-        h.reserveCapacity(name.utf8.count + realm.utf8.count + nonce.utf8.count + 80)
+        // The nonce is at most 64 characters (45 bytes in base64).
+        h.reserveCapacity(name.utf8.count + realm.utf8.count + 64 + 80)
         func put(_ text: String) {
-            var text = text
-            text.withUTF8 { h.append(contentsOf: $0) }
+            let done: Void? = text.utf8.withContiguousStorageIfAvailable { h.append(contentsOf: $0) }
+            if done == nil { h.append(contentsOf: text.utf8) }
         }
         func literal(_ literal: StaticString) {
             h.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
@@ -33,7 +33,7 @@ extension AuthModule {
         literal(": Digest realm=\"")
         put(realm)
         literal("\", nonce=\"")
-        put(nonce)
+        nonces.make(checks: checks(for: ctx), context: ctx, now: NonceCodec.now(), appendingTo: &h)
         h.append(34)
         switch qop {
         case .auth: literal(", qop=\"auth\"")
@@ -87,29 +87,49 @@ extension AuthModule {
     /// Kamailio's `pv_authenticate`: checks the credentials against `password` (HA1 with
     /// flag 1). With flags 2, 4 or 8 a failed check also stores a challenge in
     /// `challenge_attr` (no qop, qop auth, qop auth-int), with `stale=true` for a stale
-    /// nonce. `method` nil: the request's method.
+    /// nonce. `method` nil: the request's method. `password` is asked for only when there are
+    /// credentials to check (the callers render it before when it could be empty, an error
+    /// that comes first). With `keepChecked`, `checked` gets the credentials that were checked.
     func authenticate(
-        _ ctx: MessageContext, realm: String, password: String, flags: Int, header: DigestCredentialsHeader,
-        method: String?, checked: inout DigestCredentials?
+        _ ctx: MessageContext, realm: String, password: () -> String, flags: Int, header: DigestCredentialsHeader,
+        method: String?, keepChecked: Bool = false, checked: inout DigestCredentials?
     ) -> Int {
         var result: Int
         var stale = false
-        switch preAuthenticate(ctx, realm: realm, header: header) {
-        case .authenticated: return AuthResultCode.ok
-        case .nonceReused: result = AuthResultCode.nonceReused
-        case .staleNonce:
+        var scan = DigestFieldRanges()
+        switch preAuthenticateInPlace(ctx, realm: realm, header: header, scan: &scan) {
+        case .done(.authenticated): return AuthResultCode.ok
+        case .done(.nonceReused): result = AuthResultCode.nonceReused
+        case .done(.staleNonce):
             result = AuthResultCode.staleNonce
             stale = true
-        case .noCredentials: result = AuthResultCode.noCredentials
-        case .error: result = AuthResultCode.error
-        case .authenticate(let c):
-            checked = c
-            let ha1 =
-                flags & 1 != 0
-                ? password : hash.ha1(username: c.username ?? "", realm: stripRealm(realm), password: password)
-            switch checkResponse(c, method: method ?? ctx.message.methodText, ha1: ha1, context: ctx) {
+        case .done(.noCredentials): result = AuthResultCode.noCredentials
+        case .done: result = AuthResultCode.error
+        case .found(let field):
+            let message = ctx.message
+            let p = password()
+            if keepChecked { checked = message.buffer.withUnsafeBufferPointer { scan.credentials($0, field) } }
+            let inPlace =
+                addAuthInfo == 0
+                ? checkResponseInPlace(
+                    ctx, scan, realm: realm, password: p, passwordIsHA1: flags & 1 != 0, method: method)
+                : nil
+            let check: DigestResponseCheck
+            var ha1 = ""
+            var credentials: DigestCredentials?
+            if let inPlace {
+                check = inPlace
+            } else {
+                let c = checked ?? message.buffer.withUnsafeBufferPointer { scan.credentials($0, field) }
+                credentials = c
+                ha1 = flags & 1 != 0 ? p : hash.ha1(username: c.username ?? "", realm: stripRealm(realm), password: p)
+                check = checkResponse(c, method: method ?? message.methodText, ha1: ha1, context: ctx)
+            }
+            switch check {
             case .authenticated:
-                return postAuthenticate(ctx, credentials: c, ha1: ha1) ? AuthResultCode.ok : AuthResultCode.error
+                guard let credentials else { return AuthResultCode.ok }
+                return postAuthenticate(ctx, credentials: credentials, ha1: ha1)
+                    ? AuthResultCode.ok : AuthResultCode.error
             case .notAuthenticated: result = AuthResultCode.invalidPassword
             case .badCredentials: result = AuthResultCode.error
             }
@@ -120,5 +140,49 @@ extension AuthModule {
             ctx.avps[challengeAVP, default: []].insert(.string(line), at: 0)
         }
         return result
+    }
+
+    /// `auth_check_response` (with HA1 from `password`) on the credentials as they are in the
+    /// message buffer, without making their strings; nil for credentials that need the
+    /// general path (qop `auth-int`, `algorithm=MD5-sess`).
+    func checkResponseInPlace(
+        _ ctx: MessageContext, _ scan: DigestFieldRanges, realm: String, password: String, passwordIsHA1: Bool,
+        method: String?
+    ) -> DigestResponseCheck? {
+        let message = ctx.message
+        var password = password
+        var realm = passwordIsHA1 ? "" : stripRealm(realm)
+        var method = method ?? message.methodText
+        return message.buffer.withUnsafeBytes { b -> DigestResponseCheck? in
+            let bytes = b.assumingMemoryBound(to: UInt8.self)
+            if scan.qopKind(bytes) == .authInt { return nil }
+            if hash == .md5, scan.algorithmKind(bytes) == .md5Session { return nil }
+            // The fields were checked by pre_auth (check_dig_cred).
+            guard let response = scan.response, let username = scan.username, let nonce = scan.nonce,
+                let uri = scan.uri, response.count == hash.hexLength
+            else { return .badCredentials }
+            func part(_ r: Range<Int>?) -> UnsafeRawBufferPointer {
+                r.map { UnsafeRawBufferPointer(rebasing: b[$0]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            }
+            return password.withUTF8 { pw in
+                method.withUTF8 { m in
+                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { ha1Hex in
+                        var ha1 = UnsafeRawBufferPointer(pw)
+                        if !passwordIsHA1 {
+                            let n = realm.withUTF8 { r in
+                                hash.ha1(
+                                    username: part(username), realm: UnsafeRawBufferPointer(r),
+                                    password: UnsafeRawBufferPointer(pw), into: ha1Hex)
+                            }
+                            ha1 = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: ha1Hex[0..<n]))
+                        }
+                        let input = DigestResponseInput(
+                            ha1: ha1, nonce: part(nonce), nc: part(scan.nc), cnonce: part(scan.cnonce),
+                            qop: part(scan.qop), bodyHash: nil, method: UnsafeRawBufferPointer(m), uri: part(uri))
+                        return hash.responseMatches(part(response), input) ? .authenticated : .notAuthenticated
+                    }
+                }
+            }
+        }
     }
 }

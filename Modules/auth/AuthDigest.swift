@@ -7,35 +7,62 @@ extension AuthModule: DigestAuthAPI {
     func preAuthenticate(_ ctx: MessageContext, realm: String, header: DigestCredentialsHeader)
         -> DigestPreAuthentication
     {
+        var scan = DigestFieldRanges()
+        switch preAuthenticateInPlace(ctx, realm: realm, header: header, scan: &scan) {
+        case .found(let field):
+            return .authenticate(ctx.message.buffer.withUnsafeBufferPointer { scan.credentials($0, field) })
+        case .done(let outcome): return outcome
+        }
+    }
+
+    /// What `preAuthenticateInPlace` found.
+    enum CredentialsInPlace {
+        /// Credentials with a valid, fresh nonce in this header (their ranges in the scan).
+        case found(HeaderField)
+        /// Any other outcome of `pre_auth` (never `.authenticate`).
+        case done(DigestPreAuthentication)
+    }
+
+    /// `pre_auth` without making the credentials' strings: the fields and the nonce are
+    /// checked in the message buffer; `scan` holds the ranges of the credentials found.
+    func preAuthenticateInPlace(
+        _ ctx: MessageContext, realm: String, header: DigestCredentialsHeader, scan: inout DigestFieldRanges
+    ) -> CredentialsInPlace {
         switch ctx.message.method {
-        case .ack, .cancel, .prack: return .authenticated
+        case .ack, .cancel, .prack: return .done(.authenticated)
         default: break
         }
         let realm = stripRealm(realm)
-        let found: DigestCredentials
-        switch DigestCredentialsParser.find(ctx.message, realm: realm, kind: header) {
+        let field: HeaderField
+        switch DigestCredentialsParser.findRanges(ctx.message, realm: realm, kind: header, into: &scan) {
         case .failure:
             Log.error("auth", "error while parsing credentials")
-            return .error
+            return .done(.error)
         case .success(nil):
             Log.debug("auth", "credentials with realm '\(realm)' not found")
-            return .noCredentials
-        case .success(let c?): found = c
+            return .done(.noCredentials)
+        case .success(let found?): field = found
         }
-        AuthorizedCredentials.mark(ctx, found.field, header)
-        guard DigestCredentialsParser.hasRequiredFields(found) else {
-            Log.error("auth", "credentials are not filled properly")
-            return .error
-        }
-        switch nonces.check(
-            nonce: found.nonce ?? "", nc: found.nc, checks: checks(for: ctx), context: ctx, now: NonceCodec.now())
-        {
-        case .ok: return .authenticate(found)
-        case .stale, .extraChecksFailed: return .staleNonce
-        case .reused: return .nonceReused
-        case let other:
-            Log.debug("auth", "invalid nonce value received (\(other))")
-            return .error
+        AuthorizedCredentials.mark(ctx, field, header)
+        let message = ctx.message
+        return message.buffer.withUnsafeBufferPointer { b in
+            guard scan.hasRequiredFields(b), let nonce = scan.nonce else {
+                Log.error("auth", "credentials are not filled properly")
+                return .done(.error)
+            }
+            // The nc is only read with nonce counts on.
+            let nc = nonces.counts == nil ? nil : scan.nc.map { DigestCredentialsParser.string(b, $0) }
+            switch nonces.check(
+                nonce: UnsafeBufferPointer(rebasing: b[nonce]), nc: nc, checks: checks(for: ctx), context: ctx,
+                now: NonceCodec.now())
+            {
+            case .ok: return .found(field)
+            case .stale, .extraChecksFailed: return .done(.staleNonce)
+            case .reused: return .done(.nonceReused)
+            case let other:
+                Log.debug("auth", "invalid nonce value received (\(other))")
+                return .done(.error)
+            }
         }
     }
 

@@ -98,22 +98,26 @@ extension AuthModule {
                 }
             }
             var checked: DigestCredentials?
-            return self.authenticate(ctx, realm: r, password: p, flags: f, header: header, method: m, checked: &checked)
+            return self.authenticate(
+                ctx, realm: r, password: { p ?? password.render(ctx) }, flags: f, header: header, method: m,
+                checked: &checked)
         }
     }
 
     /// The realm, password and flags of a `pv_*` call; nil (an error) when one is empty or
-    /// the flags are not a number.
+    /// the flags are not a number. The password is rendered here only when it could be empty
+    /// (else nil: it is rendered when there are credentials to check, so a request without
+    /// them, the first of each registration, does not render it).
     func realmPasswordFlags(
         _ ctx: MessageContext, _ realm: StringFormat, _ password: StringFormat, _ flags: IntParameter
-    ) -> (String, String, Int)? {
+    ) -> (String, String?, Int)? {
         let r = realm.render(ctx)
-        let p = password.render(ctx)
+        let p = Self.neverEmpty(password) ? nil : password.render(ctx)
         guard !r.isEmpty else {
             Log.error("auth", "invalid realm value - empty content")
             return nil
         }
-        guard !p.isEmpty else {
+        if let p, p.isEmpty {
             Log.error("auth", "invalid password value - empty content")
             return nil
         }
@@ -122,6 +126,13 @@ extension AuthModule {
             return nil
         }
         return (r, p, f)
+    }
+
+    /// Whether a format always renders text: it has a literal part that is not empty.
+    static func neverEmpty(_ format: StringFormat) -> Bool {
+        format.parts.contains { part in
+            if case .literal(let s) = part { !s.isEmpty } else { false }
+        }
     }
 
     /// `pv_auth_check(realm, passwd, flags, checks)`: `Authorization` for REGISTER,
@@ -142,7 +153,8 @@ extension AuthModule {
             let header: DigestCredentialsHeader = method == .register ? .authorization : .proxyAuthorization
             var checked: DigestCredentials?
             let result = self.authenticate(
-                ctx, realm: r, password: p, flags: f, header: header, method: nil, checked: &checked)
+                ctx, realm: r, password: { p ?? password.render(ctx) }, flags: f, header: header, method: nil,
+                keepChecked: c & 1 != 0, checked: &checked)
             guard result == AuthResultCode.ok, c & 1 != 0 else { return result }
             guard let checked else { return method == .prack ? AuthResultCode.ok : AuthResultCode.error }
             return self.checkIdentity(ctx, user: checked.user, skipForwarding: false, useDomain: self.useDomain != 0)

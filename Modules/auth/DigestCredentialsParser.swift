@@ -21,27 +21,39 @@ enum DigestCredentialsParser {
     static func find(_ message: SIPMessage, realm: String, kind: DigestCredentialsHeader) -> Result<
         DigestCredentials?, ParseFailure
     > {
+        var scan = DigestFieldRanges()
+        switch findRanges(message, realm: realm, kind: kind, into: &scan) {
+        case .failure(let e): return .failure(e)
+        case .success(nil): return .success(nil)
+        case .success(let field?):
+            return .success(message.buffer.withUnsafeBufferPointer { scan.credentials($0, field) })
+        }
+    }
+
+    struct ParseFailure: Error {}
+
+    /// `find` without making the credentials' strings: the header that matched, its scan
+    /// (ranges of `message.buffer`) left in `scan`.
+    static func findRanges(
+        _ message: SIPMessage, realm: String, kind: DigestCredentialsHeader, into scan: inout DigestFieldRanges
+    ) -> Result<HeaderField?, ParseFailure> {
         let name = kind.headerName
         var realm = realm
         return realm.withUTF8 { wanted in
             message.buffer.withUnsafeBufferPointer { b in
                 for field in message.headers where field.name == name {
-                    var scan = DigestFieldRanges()
+                    scan = DigestFieldRanges()
                     switch scan.parse(b, field.valueRange) {
                     case .otherScheme: continue
                     case .malformed: return .failure(ParseFailure())
                     case .digest:
-                        if let r = scan.realm, equalsIgnoringCase(b, r, wanted) {
-                            return .success(scan.credentials(b, field))
-                        }
+                        if let r = scan.realm, equalsIgnoringCase(b, r, wanted) { return .success(field) }
                     }
                 }
                 return .success(nil)
             }
         }
     }
-
-    struct ParseFailure: Error {}
 
     /// `parse_digest_cred`.
     static func parse(_ b: [UInt8], _ field: HeaderField) -> Parsed {
@@ -250,6 +262,24 @@ struct DigestFieldRanges {
             while i < end, P.isLWS(b[i]) { i += 1 }
         }
         return .digest
+    }
+
+    /// `qop`'s class (`parse_qop`), `.unspecified` without one.
+    func qopKind(_ b: UnsafeBufferPointer<UInt8>) -> DigestQOP {
+        qop.map { DigestCredentialsParser.qopKind(b, $0) } ?? .unspecified
+    }
+
+    /// `algorithm`'s class (`parse_algorithm`), `.unspecified` without one.
+    func algorithmKind(_ b: UnsafeBufferPointer<UInt8>) -> DigestAlgorithmName {
+        algorithm.map { DigestCredentialsParser.algorithmKind(b, $0) } ?? .unspecified
+    }
+
+    /// Kamailio's `check_dig_cred` (as `DigestCredentialsParser.hasRequiredFields`).
+    func hasRequiredFields(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard username != nil, realm != nil, nonce != nil, uri != nil, response != nil else { return false }
+        let q = qopKind(b)
+        if q == .auth || q == .authInt { return cnonce != nil && nc != nil }
+        return true
     }
 
     /// The credentials with their strings.

@@ -125,53 +125,90 @@ enum DigestHash: Sendable {
         _ response: String, ha1: String, nonce: String, nc: String, cnonce: String, qop: String, bodyHash: String?,
         method: String, uri: String
     ) -> Bool {
+        // The texts side by side in one buffer, then compared as bytes.
+        let texts = [response, ha1, nonce, nc, cnonce, qop, bodyHash ?? "", method, uri]
+        var storage: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for t in texts {
+            let start = storage.count
+            storage.append(contentsOf: t.utf8)
+            ranges.append(start..<storage.count)
+        }
+        return storage.withUnsafeBytes { b in
+            func part(_ i: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: b[ranges[i]]) }
+            let input = DigestResponseInput(
+                ha1: part(1), nonce: part(2), nc: part(3), cnonce: part(4), qop: part(5),
+                bodyHash: bodyHash == nil ? nil : part(6), method: part(7), uri: part(8))
+            return responseMatches(part(0), input)
+        }
+    }
+
+    /// Whether `response` is the request-digest of `input` (the bytes of the parts, read in
+    /// place in the message): H(A2) and the digest are hex-encoded on the stack.
+    func responseMatches(_ response: UnsafeRawBufferPointer, _ input: DigestResponseInput) -> Bool {
         switch self {
-        case .md5:
-            return Self.responseMatches(
-                MD5Hasher(), response, ha1, nonce, nc, cnonce, qop, bodyHash, method, uri)
-        case .sha256:
-            return Self.responseMatches(
-                SHA256Parts(), response, ha1, nonce, nc, cnonce, qop, bodyHash, method, uri)
+        case .md5: return Self.responseMatches(MD5Hasher(), response, input)
+        case .sha256: return Self.responseMatches(SHA256Parts(), response, input)
         }
     }
 
     private static func responseMatches<H: DigestParts>(
-        _ empty: H, _ response: String, _ ha1: String, _ nonce: String, _ nc: String, _ cnonce: String,
-        _ qop: String, _ bodyHash: String?, _ method: String, _ uri: String
+        _ empty: H, _ response: UnsafeRawBufferPointer, _ p: DigestResponseInput
     ) -> Bool {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { hex in
             let ha2 = UnsafeMutableBufferPointer(rebasing: hex[0..<64])
             let out = UnsafeMutableBufferPointer(rebasing: hex[64..<128])
             var a2 = empty
-            a2.update(method)
+            a2.update(p.method)
             a2.colon()
-            a2.update(uri)
-            if let bodyHash {
+            a2.update(p.uri)
+            if let bodyHash = p.bodyHash {
                 a2.colon()
                 a2.update(bodyHash)
             }
             let n = a2.hexDigest(into: ha2)
             var h = empty
-            h.update(ha1)
+            h.update(p.ha1)
             h.colon()
-            h.update(nonce)
-            if !qop.isEmpty {
+            h.update(p.nonce)
+            if !p.qop.isEmpty {
                 h.colon()
-                h.update(nc)
+                h.update(p.nc)
                 h.colon()
-                h.update(cnonce)
+                h.update(p.cnonce)
                 h.colon()
-                h.update(qop)
+                h.update(p.qop)
             }
             h.colon()
             h.update(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: ha2[0..<n])))
             let m = h.hexDigest(into: out)
-            var response = response
-            return response.withUTF8 { r in
-                guard r.count == m else { return false }
-                for i in 0..<m where r[i] != out[i] { return false }
-                return true
-            }
+            guard response.count == m else { return false }
+            for i in 0..<m where response[i] != out[i] { return false }
+            return true
+        }
+    }
+
+    /// H(A1) = H(username:realm:password) in hex, written into `out` (at least `hexLength`
+    /// bytes); the count written.
+    func ha1(
+        username: UnsafeRawBufferPointer, realm: UnsafeRawBufferPointer, password: UnsafeRawBufferPointer,
+        into out: UnsafeMutableBufferPointer<UInt8>
+    ) -> Int {
+        func feed<H: DigestParts>(_ h: inout H) -> Int {
+            h.update(username)
+            h.colon()
+            h.update(realm)
+            h.colon()
+            h.update(password)
+            return h.hexDigest(into: out)
+        }
+        switch self {
+        case .md5:
+            var h = MD5Hasher()
+            return feed(&h)
+        case .sha256:
+            var h = SHA256Parts()
+            return feed(&h)
         }
     }
 
@@ -203,6 +240,19 @@ enum DigestHash: Sendable {
     }
 }
 
+/// The parts of a request-digest (`calc_response`) as bytes: `bodyHash` for qop `auth-int`;
+/// `nc`, `cnonce` and `qop` go in only when `qop` is not empty.
+struct DigestResponseInput {
+    var ha1: UnsafeRawBufferPointer
+    var nonce: UnsafeRawBufferPointer
+    var nc: UnsafeRawBufferPointer
+    var cnonce: UnsafeRawBufferPointer
+    var qop: UnsafeRawBufferPointer
+    var bodyHash: UnsafeRawBufferPointer?
+    var method: UnsafeRawBufferPointer
+    var uri: UnsafeRawBufferPointer
+}
+
 /// A hash that takes the parts of a digest one by one (MD5 or SHA-256).
 protocol DigestParts {
     mutating func update(_ raw: UnsafeRawBufferPointer)
@@ -214,8 +264,12 @@ protocol DigestParts {
 
 extension DigestParts {
     mutating func update(_ text: String) {
-        var text = text
-        text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+        // In place (no copy of the string, so no retain and release of its storage).
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            var text = text
+            text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     mutating func colon() {

@@ -70,6 +70,24 @@ final class NonceCodec: @unchecked Sendable {
     /// `calc_new_nonce`: a nonce valid from `now` for `lifetime` seconds. `context` nil
     /// (`auth_get_www_authenticate`) makes a nonce without the extra checks.
     func make(checks: NonceChecks, context: MessageContext?, now: Int) -> String {
+        NonceBytes.withBuffer { bytes in
+            fill(&bytes, checks: checks, context: context, now: now)
+            return bytes.base64()
+        }
+    }
+
+    /// `make`, with the nonce's text appended to `out` (a challenge header being written)
+    /// instead of made into a string.
+    func make(checks: NonceChecks, context: MessageContext?, now: Int, appendingTo out: inout [UInt8]) {
+        NonceBytes.withBuffer { bytes in
+            fill(&bytes, checks: checks, context: context, now: now)
+            bytes.appendBase64(to: &out)
+        }
+    }
+
+    /// The binary nonce of `make`, with a new nonce id when nonce counts or one-time nonces
+    /// are on.
+    private func fill(_ bytes: inout NonceBytes, checks: NonceChecks, context: MessageContext?, now: Int) {
         var id: UInt32 = 0
         var pf: UInt8 = 0
         if let pools, counts != nil || oneTime != nil {
@@ -85,13 +103,10 @@ final class NonceCodec: @unchecked Sendable {
                 pf |= Self.oneTimeFlag
             }
         }
-        return NonceBytes.withBuffer { bytes in
-            binary(
-                into: &bytes, expires: UInt32(truncatingIfNeeded: now + lifetime),
-                since: UInt32(truncatingIfNeeded: now), id: id, pf: pf, checks: context == nil ? [] : checks,
-                context: context)
-            return bytes.base64()
-        }
+        binary(
+            into: &bytes, expires: UInt32(truncatingIfNeeded: now + lifetime),
+            since: UInt32(truncatingIfNeeded: now), id: id, pf: pf, checks: context == nil ? [] : checks,
+            context: context)
     }
 
     /// The binary nonce (`BIN_NONCE_PREPARE` + `calc_bin_nonce_md5`), built in one buffer.
@@ -133,9 +148,18 @@ final class NonceCodec: @unchecked Sendable {
     /// `check_nonce` for the nonce and `nc` of credentials.
     func check(nonce: String, nc: String?, checks: NonceChecks, context: MessageContext, now: Int) -> Check {
         var text = nonce
-        guard text.utf8.count >= 32 else { return .invalid }
+        return text.withUTF8 { check(nonce: $0, nc: nc, checks: checks, context: context, now: now) }
+    }
+
+    /// `check_nonce` of the nonce's bytes (read in place in the message).
+    func check(
+        nonce text: UnsafeBufferPointer<UInt8>, nc: String?, checks: NonceChecks, context: MessageContext, now: Int
+    )
+        -> Check
+    {
+        guard text.count >= 32 else { return .invalid }
         return NonceBytes.withBuffer { b in
-            guard text.withUTF8({ b.decodeBase64($0) }), b.count >= 24, b.count <= 48 else { return .invalid }
+            guard b.decodeBase64(text), b.count >= 24, b.count <= 48 else { return .invalid }
             return NonceBytes.withBuffer { expected in
                 check(b, &expected, nc: nc, checks: checks, context: context, now: now)
             }

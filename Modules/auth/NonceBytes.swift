@@ -57,26 +57,40 @@ struct NonceBytes {
 
     private static let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
+    /// The length of the base64 text.
+    var base64Count: Int { (count + 2) / 3 * 4 }
+
     /// Base64 with `=` padding.
     func base64() -> String {
+        String(unsafeUninitializedCapacity: base64Count) { writeBase64($0) }
+    }
+
+    /// The base64 text appended to `out`.
+    func appendBase64(to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: base64Count) { text in
+            let n = writeBase64(text)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[0..<n]))
+        }
+    }
+
+    /// Writes the base64 text into `out` (at least `base64Count` bytes); the count written.
+    private func writeBase64(_ out: UnsafeMutableBufferPointer<UInt8>) -> Int {
         let n = count
         let a = Self.alphabet.utf8Start
         let b = buffer
-        return String(unsafeUninitializedCapacity: (n + 2) / 3 * 4) { out in
-            var i = 0
-            var o = 0
-            while i < n {
-                let k = min(3, n - i)
-                let v = UInt32(b[i]) << 16 | (k > 1 ? UInt32(b[i + 1]) << 8 : 0) | (k > 2 ? UInt32(b[i + 2]) : 0)
-                out[o] = a[Int(v >> 18 & 63)]
-                out[o + 1] = a[Int(v >> 12 & 63)]
-                out[o + 2] = k > 1 ? a[Int(v >> 6 & 63)] : 61
-                out[o + 3] = k > 2 ? a[Int(v & 63)] : 61
-                i += 3
-                o += 4
-            }
-            return o
+        var i = 0
+        var o = 0
+        while i < n {
+            let k = min(3, n - i)
+            let v = UInt32(b[i]) << 16 | (k > 1 ? UInt32(b[i + 1]) << 8 : 0) | (k > 2 ? UInt32(b[i + 2]) : 0)
+            out[o] = a[Int(v >> 18 & 63)]
+            out[o + 1] = a[Int(v >> 12 & 63)]
+            out[o + 2] = k > 1 ? a[Int(v >> 6 & 63)] : 61
+            out[o + 3] = k > 2 ? a[Int(v & 63)] : 61
+            i += 3
+            o += 4
         }
+        return o
     }
 
     private static func value(_ c: UInt8) -> UInt32 {

@@ -44,6 +44,38 @@ import Testing
         #expect(AuthHarness.rc(try h.run(AuthHarness.request(headers: [asRegister])).ctx) == -2)
     }
 
+    @Test func passwordTemplateWithTheCredentialsUser() throws {
+        // As the auth-register benchmark: the password made from the credentials' user ($au),
+        // rendered only when there are credentials to check.
+        let route = """
+            pv_www_authenticate("$fd", "pw-$au", "0");
+            $avp(rc) = $rc;
+            if ($avp(rc) < 0) { www_challenge("$fd", "1"); exit; }
+            sl_send_reply("200", "OK");
+            """
+        let h = try AuthHarness(route: route)
+        let first = try h.run(AuthHarness.request())
+        #expect(AuthHarness.rc(first.ctx) == -5)
+        let nonce = try #require(AuthHarness.challenge(first.reply).flatMap { digestParameter($0, "nonce") })
+        var alice = h.client
+        alice.password = "pw-alice"
+        for qop: String? in [nil, "auth"] {
+            let right = alice.header(method: "REGISTER", uri: "sip:example.com", nonce: nonce, qop: qop)
+            let ok = try h.run(AuthHarness.request(headers: [right]))
+            #expect(AuthHarness.rc(ok.ctx) == 1 && ok.reply?.hasPrefix("SIP/2.0 200 OK") == true)
+        }
+        alice.password = "pw-bob"
+        let wrong = alice.header(method: "REGISTER", uri: "sip:example.com", nonce: nonce, qop: "auth")
+        #expect(AuthHarness.rc(try h.run(AuthHarness.request(headers: [wrong])).ctx) == -2)
+        // A response of the wrong length is an error (-1), not a wrong password.
+        let short = alice.header(method: "REGISTER", uri: "sip:example.com", nonce: nonce, response: "0123")
+        #expect(AuthHarness.rc(try h.run(AuthHarness.request(headers: [short])).ctx) == -1)
+        // A password that renders empty is an error (-1) before credentials are looked for.
+        let empty = try AuthHarness(
+            route: "$var(pw) = \"\";\npv_www_authenticate(\"$fd\", \"$var(pw)\", \"0\");\n$avp(rc) = $rc;")
+        #expect(AuthHarness.rc(try empty.run(AuthHarness.request()).ctx) == -1)
+    }
+
     @Test func identityChecksOfPvAuthCheck() throws {
         let h = try AuthHarness()
         let nonce = try h.nonce()

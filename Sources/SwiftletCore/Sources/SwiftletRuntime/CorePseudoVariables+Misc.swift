@@ -45,12 +45,18 @@ extension CorePseudoVariables {
         guard let field = msg.firstHeader(.proxyAuthorization) ?? msg.firstHeader(.authorization) else {
             return .null
         }
+        if case .user = part {
+            // `$au`: the username found while the header is checked, without the parameter list.
+            let username: Range<Int>?
+            do { username = try DigestHeader.firstParameter(b, field.valueRange, "username") } catch {
+                Log.error("core", "failed to parse credentials")
+                return .null
+            }
+            if let r = username, let user = plainUser(b, r) { return .string(user) }
+        }
         guard let digest = try? DigestHeader.parse(b, field.valueRange) else {
             Log.error("core", "failed to parse credentials")
             return .null
-        }
-        if case .user = part, let r = digest.parameter(b, "username"), let user = plainUser(b, r) {
-            return .string(user)
         }
         let username = digest.string(b, "username") ?? ""
         switch part {

@@ -22,21 +22,41 @@ public struct DigestHeader: Sendable {
     public static func parse(_ b: [UInt8], _ r: Range<Int>) throws(SIPParseError) -> DigestHeader {
         precondition(r.lowerBound >= 0 && r.upperBound <= b.count, "range outside the message")
         // Scanned through a pointer: it runs on every authenticated request ($au, sanity).
-        let scanned = b.withUnsafeBufferPointer { scan($0, r) }
+        var params: [(name: Range<Int>, value: Range<Int>)] = []
+        params.reserveCapacity(10)  // credentials have 5 to 10 parameters: one allocation
+        let scanned = b.withUnsafeBufferPointer { p in scan(p, r) { params.append(($0, $1)) } }
         switch scanned {
-        case .success(let header): return header
+        case .success(let scheme): return DigestHeader(scheme: scheme, parameters: params)
         case .failure(let error): throw error
         }
     }
 
-    private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Result<DigestHeader, SIPParseError> {
+    /// The value (as written) of the first parameter `name` (lower-case literal) of a header
+    /// that parses as `parse` does, without collecting the parameters (`$au`): nil when
+    /// there is no such parameter; throws when the header does not parse.
+    public static func firstParameter(_ b: [UInt8], _ r: Range<Int>, _ name: StaticString) throws(SIPParseError)
+        -> Range<Int>?
+    {
+        precondition(r.lowerBound >= 0 && r.upperBound <= b.count, "range outside the message")
+        var found: Range<Int>?
+        let scanned = b.withUnsafeBufferPointer { p in
+            scan(p, r) { n, v in
+                if found == nil, b.equalsLowercased(n, name) { found = v }
+            }
+        }
+        if case .failure(let error) = scanned { throw error }
+        return found
+    }
+
+    /// Scans the scheme and the parameters, passing each `name=value` to `visit`; the scheme.
+    private static func scan(
+        _ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ visit: (Range<Int>, Range<Int>) -> Void
+    ) -> Result<Range<Int>, SIPParseError> {
         var i = r.lowerBound
         let end = r.upperBound
         while i < end, SIPMessage.isTokenChar(b[i]) { i += 1 }
         let scheme = r.lowerBound..<i
         guard !scheme.isEmpty else { return .failure(SIPParseError(.badCredentials, at: r.lowerBound)) }
-        var params: [(name: Range<Int>, value: Range<Int>)] = []
-        params.reserveCapacity(10)  // credentials have 5 to 10 parameters: one allocation
         func skip() {
             while i < end, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf { i += 1 }
         }
@@ -75,7 +95,7 @@ public struct DigestHeader: Sendable {
                 while i < end, b[i] != ASCII.comma, !ASCII.isWhitespace(b[i]) { i += 1 }
                 value = v..<i
             }
-            params.append((name, value))
+            visit(name, value)
             skip()
             if i < end {
                 guard b[i] == ASCII.comma else { return .failure(SIPParseError(.badCredentials, at: i)) }
@@ -83,6 +103,6 @@ public struct DigestHeader: Sendable {
                 skip()
             }
         }
-        return .success(DigestHeader(scheme: scheme, parameters: params))
+        return .success(scheme)
     }
 }

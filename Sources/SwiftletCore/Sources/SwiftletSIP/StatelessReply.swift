@@ -236,8 +236,12 @@ struct ReplyBytes {
     }
 
     mutating func put(_ s: String) {
-        var s = s
-        s.withUTF8 { put($0, 0..<$0.count) }
+        // From the string's own storage: a copy (`var s = s`) costs a retain and a release.
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { put($0, 0..<$0.count) }
+        if done == nil {
+            var s = s
+            s.withUTF8 { put($0, 0..<$0.count) }
+        }
     }
 
     /// `value` in decimal (a minus sign first when negative).
