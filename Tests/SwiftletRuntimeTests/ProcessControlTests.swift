@@ -137,7 +137,7 @@ import Testing
         let socket = run + "swiftlet_rpc.sock"
         var reply = ""
         for _ in 0..<50 where !reply.contains("\"result\"") {
-            let p = Process()
+            let p = SpawnedProcess()
             p.executableURL = URL(fileURLWithPath: productsDirectory + "/swiftletctl")
             p.arguments = ["-s", socket, "core.version"]
             let out = Pipe()

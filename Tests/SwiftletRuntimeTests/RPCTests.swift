@@ -24,7 +24,7 @@ import Testing
                 """)
         let ctl = productsDirectory + "/swiftletctl"
         func call(_ args: [String]) throws -> (Int32, Any?) {
-            let p = Process()
+            let p = SpawnedProcess()
             p.executableURL = URL(fileURLWithPath: ctl)
             p.arguments = ["-s", socket] + args
             let out = Pipe()
@@ -134,7 +134,7 @@ import Testing
 
         // Text output, as kamcmd prints values; errors as "error: code - message".
         func callText(_ args: [String]) throws -> (Int32, String) {
-            let p = Process()
+            let p = SpawnedProcess()
             p.executableURL = URL(fileURLWithPath: ctl)
             p.arguments = ["-s", socket, "-o", "text"] + args
             let out = Pipe()

@@ -17,8 +17,8 @@ import Testing
         Case(transport: "udp", ip: "::1"), Case(transport: "tcp", ip: "::1"),
     ]
 
-    static func sipp(_ arguments: [String]) throws -> (Process, Pipe) {
-        let p = Process()
+    static func sipp(_ arguments: [String]) throws -> (SpawnedProcess, Pipe) {
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: sippPath!)
         p.arguments = arguments + ["-nostdin", "-timeout", "30s"]
         let out = Pipe()

@@ -14,7 +14,7 @@ let scenariosDirectory = URL(fileURLWithPath: #filePath).deletingLastPathCompone
     func sippOptionsScenario() throws {
         let server = try TestServer(config: basicConfig.replacingOccurrences(of: "debug=2", with: "debug=0"))
         let sippPort = freeUDPPort()
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: sippPath!)
         p.arguments = [
             "-sf", scenariosDirectory + "/options/uac.xml", "-m", "200", "-r", "100", "-i", "127.0.0.1",

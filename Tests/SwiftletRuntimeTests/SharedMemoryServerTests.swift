@@ -31,7 +31,7 @@ import Testing
 
     /// Calls an RPC command with swiftletctl; the decoded JSON reply.
     static func rpc(_ socket: String, _ args: [String]) throws -> [String: Any]? {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: productsDirectory + "/swiftletctl")
         p.arguments = ["-s", socket] + args
         let out = Pipe()

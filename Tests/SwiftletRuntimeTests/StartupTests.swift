@@ -274,7 +274,7 @@ import Testing
     @Test func theABISignatureIsCurrent() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/abi-signature.sh").path
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = [script, "--check"]
         let err = Pipe()

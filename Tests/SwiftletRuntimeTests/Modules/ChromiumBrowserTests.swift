@@ -88,7 +88,7 @@ import Testing
         let server: TestServer
         let tlsPort: Int
         let uasPort: Int
-        let uas: Process
+        let uas: SpawnedProcess
         let uasOut: Pipe
 
         init() throws {

@@ -147,7 +147,7 @@ import Testing
     /// printing (member order kept).
     static func rpc(_ socket: String, _ method: String) throws -> String {
         for _ in 0..<50 {
-            let p = Process()
+            let p = SpawnedProcess()
             p.executableURL = URL(fileURLWithPath: productsDirectory + "/swiftletctl")
             p.arguments = ["-s", socket, method]
             let out = Pipe()

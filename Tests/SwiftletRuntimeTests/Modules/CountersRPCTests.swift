@@ -32,7 +32,7 @@ import Testing
 
     /// Runs swiftletctl against `socket`; returns the decoded reply document.
     static func call(_ socket: String, _ args: [String]) throws -> [String: Any] {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: productsDirectory + "/swiftletctl")
         p.arguments = ["-s", socket] + args
         let out = Pipe()

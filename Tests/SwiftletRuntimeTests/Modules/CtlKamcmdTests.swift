@@ -63,7 +63,7 @@ struct CtlKamcmdTests {
 
     /// Runs kamcmd against `socket`; its standard output and exit status.
     func kamcmd(_ socket: String, _ args: [String]) throws -> (out: String, status: Int32) {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: kamcmdPath)
         p.arguments = ["-s", socket] + args
         let out = Pipe()
@@ -157,7 +157,7 @@ struct CtlKamcmdTests {
 
     /// ctl's connection commands answer only over ctl, as in Kamailio (jsonrpcs gets 606).
     @Test func connectionCommandsFailThroughJsonrpcs() throws {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: productsDirectory + "/swiftletctl")
         p.arguments = ["-s", dir.path + "/rpc.sock", "ctl.who"]
         let out = Pipe()
@@ -196,7 +196,7 @@ func ctlDefaultSocketAndBodyLimit() throws {
             """, extraArguments: ["-Y", run.path + "/rt"])
     let socket = run.path + "/rt/swiftlet_ctl"
     func kamcmd(_ args: [String]) throws -> String {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: kamcmdPath)
         p.arguments = ["-s", "unix:" + socket] + args
         let out = Pipe()

@@ -32,8 +32,8 @@ import Testing
         }
         """
 
-    func sipp(_ scenario: String, service: String, rate: Int, calls: Int, port: Int) throws -> (Process, Pipe) {
-        let p = Process()
+    func sipp(_ scenario: String, service: String, rate: Int, calls: Int, port: Int) throws -> (SpawnedProcess, Pipe) {
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: sippPath!)
         p.arguments = [
             "-sf", scenariosDirectory + "/http/\(scenario).xml", "-s", service, "-m", String(calls), "-r",

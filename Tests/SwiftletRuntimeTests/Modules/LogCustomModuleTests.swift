@@ -92,7 +92,7 @@ import Testing
                 sl_send_reply("200", "OK");
             }
             """)
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: swiftletBinary)
         process.arguments = ["-f", cfg, "-DD", "-L", productsDirectory]
         process.standardOutput = FileHandle.nullDevice

@@ -125,7 +125,7 @@ struct NDBRedisBatchTests {
 /// redis-cli on a database of a test's redis-server: its output lines (`--raw`).
 enum RedisCLI {
     static func cli(_ port: Int, _ db: Int, _ args: [String]) throws -> [String] {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
         p.arguments = ["-p", String(port), "-n", String(db), "--raw"] + args
         let out = Pipe()

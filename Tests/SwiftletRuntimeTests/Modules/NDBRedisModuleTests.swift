@@ -192,7 +192,7 @@ struct NDBRedisModuleTests {
     /// and the core library load neither.
     @Test func onlyTheModulesLinkHiredisAndOpenSSL() throws {
         func ldd(_ path: String) throws -> String {
-            let p = Process()
+            let p = SpawnedProcess()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
             p.arguments = [path]
             let out = Pipe()

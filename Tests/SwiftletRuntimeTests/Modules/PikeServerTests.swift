@@ -136,7 +136,7 @@ import Testing
     }
 
     func runCtl(_ socket: String, _ args: [String]) throws -> String {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: productsDirectory + "/swiftletctl")
         p.arguments = ["-s", socket] + args
         let out = Pipe()

@@ -67,7 +67,7 @@ import Testing
     /// A SIPp UAS that also answers OPTIONS (`-aa`), running until stopped.
     final class UAS {
         let port: Int
-        let process = Process()
+        let process = SpawnedProcess()
         let directory = TemporaryDirectory()
 
         init(port: Int) throws {

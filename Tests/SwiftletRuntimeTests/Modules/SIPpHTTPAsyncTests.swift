@@ -81,9 +81,9 @@ struct SIPpHTTPAsyncTests {
 
     /// Starts sipp with `arguments` (output to a file of `directory`).
     static func sipp(_ arguments: [String], _ name: String, in directory: TemporaryDirectory) throws -> (
-        Process, String
+        SpawnedProcess, String
     ) {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: sippPath!)
         p.currentDirectoryURL = URL(fileURLWithPath: directory.path)
         let output = directory.write("\(name).out", "")

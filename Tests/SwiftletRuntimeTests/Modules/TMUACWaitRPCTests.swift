@@ -96,8 +96,8 @@ import Testing
                 """)
         let callee = SIPSocketParty(user: "bob")
         let ctl = productsDirectory + "/swiftletctl"
-        func start(_ args: [String]) throws -> (Process, Pipe) {
-            let p = Process()
+        func start(_ args: [String]) throws -> (SpawnedProcess, Pipe) {
+            let p = SpawnedProcess()
             p.executableURL = URL(fileURLWithPath: ctl)
             p.arguments = ["-s", socket] + args
             let out = Pipe()
@@ -105,7 +105,7 @@ import Testing
             try p.run()
             return (p, out)
         }
-        func result(_ run: (Process, Pipe)) -> Any? {
+        func result(_ run: (SpawnedProcess, Pipe)) -> Any? {
             let data = run.1.fileHandleForReading.readDataToEndOfFile()
             run.0.waitUntilExit()
             return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["result"]

@@ -31,7 +31,7 @@ struct ToposRedisModuleTests {
 
     /// redis-cli's output lines for one command on database 3.
     static func cli(_ port: Int, _ args: [String]) throws -> [String] {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
         p.arguments = ["-p", String(port), "-n", "3", "--raw"] + args
         let out = Pipe()

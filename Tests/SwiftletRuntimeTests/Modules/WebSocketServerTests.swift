@@ -79,7 +79,7 @@ import Testing
 
     /// Starts the python client; its stdout lines as they come.
     final class PythonClient {
-        let process = Process()
+        let process = SpawnedProcess()
         let out = Pipe()
         private var text = ""
 

@@ -14,7 +14,7 @@ import Foundation
 /// `X-Test: one` and `X-Test: two`.
 final class HTTPAsyncTestServer {
     let port: Int
-    private let process = Process()
+    private let process = SpawnedProcess()
     private let directory = TemporaryDirectory()
 
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") }

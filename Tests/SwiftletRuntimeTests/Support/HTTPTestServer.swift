@@ -8,7 +8,7 @@ import Foundation
 /// CONNECT proxy), recording every request it gets.
 final class HTTPTestServer {
     let directory = TemporaryDirectory()
-    let process = Process()
+    let process = SpawnedProcess()
     let port: Int
     let logPath: String
 

@@ -14,7 +14,7 @@ let kamailioModules = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 final class KamailioTestServer {
     let directory = TemporaryDirectory()
     let port: Int
-    let process = Process()
+    let process = SpawnedProcess()
     let logPath: String
 
     init(config: String, port: Int = freeUDPPort()) throws {

@@ -23,7 +23,7 @@ final class MariaDBTestServer {
     let port: Int
     let directory: String
     let database = "kamailio"
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     /// The URL of the test database for `db_url`.
     var url: String { "mysql://kamailio:secret@127.0.0.1:\(port)/\(database)" }
@@ -47,7 +47,7 @@ final class MariaDBTestServer {
     static var userName: String { String(cString: getpwuid(geteuid()).pointee.pw_name) }
 
     func start() throws {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: mariadbServerPath!)
         p.arguments = [
             "--no-defaults", "--datadir=\(directory)/data", "--port=\(port)", "--bind-address=127.0.0.1",

@@ -13,7 +13,7 @@ let natsServerPath: String? = ["/usr/sbin/nats-server", "/usr/bin/nats-server", 
 /// server that accepts but never reads) and restarted on the same port by the test.
 final class NATSTestServer {
     let port: Int
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     init(port: Int = freeNATSPort(), start: Bool = true) throws {
         self.port = port
@@ -23,7 +23,7 @@ final class NATSTestServer {
     var url: String { "nats://127.0.0.1:\(port)" }
 
     func start() throws {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: natsServerPath ?? "/usr/sbin/nats-server")
         p.arguments = ["-a", "127.0.0.1", "-p", String(port)]
         p.standardOutput = FileHandle.nullDevice

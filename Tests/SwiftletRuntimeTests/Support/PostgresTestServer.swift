@@ -23,7 +23,7 @@ final class PostgresTestServer {
     let port: Int
     let directory: String
     let database = "kamailio"
-    private var process: Process?
+    private var process: SpawnedProcess?
     private let bin: String
 
     /// The URL of the test database for `db_url`.
@@ -47,7 +47,7 @@ final class PostgresTestServer {
     }
 
     func start() throws {
-        let p = Process()
+        let p = SpawnedProcess()
         let args = [
             "\(bin)/postgres", "-D", "\(directory)/data", "-p", String(port), "-h", "127.0.0.1", "-k", directory,
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
@@ -98,7 +98,7 @@ final class PostgresTestServer {
         removeDirectory()
     }
 
-    private func configureAsServerUser(_ p: Process, _ args: [String]) {
+    private func configureAsServerUser(_ p: SpawnedProcess, _ args: [String]) {
         // The server's user may not enter the test's working directory (/root in CI).
         p.currentDirectoryURL = URL(fileURLWithPath: directory)
         if geteuid() == 0 {
@@ -111,7 +111,7 @@ final class PostgresTestServer {
     }
 
     private func runAsServerUser(_ tool: String, _ args: [String], log: String) throws {
-        let p = Process()
+        let p = SpawnedProcess()
         configureAsServerUser(p, [tool] + args)
         FileManager.default.createFile(atPath: log, contents: nil)
         let h = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice

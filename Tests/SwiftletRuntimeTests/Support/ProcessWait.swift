@@ -4,7 +4,7 @@ import Foundation
     import Glibc
 #endif
 
-extension Process {
+extension SpawnedProcess {
     /// Waits at most `timeout` seconds for the process to end and returns its exit status
     /// (128 + signal when killed). Unlike `waitUntilExit()` it cannot hang: a child that the
     /// runner did not get to reap (a zombie, seen under heavy load) is reaped here, and one

@@ -26,7 +26,7 @@ struct RedisTestServerError: Error, CustomStringConvertible {
 final class RedisTestServer {
     private(set) var port: Int
     let password: String?
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     /// Starts the server on `port`, or on a free port: a port free for UDP can still be taken
     /// for TCP by another test, so without a given port up to three ports are tried.
@@ -46,7 +46,7 @@ final class RedisTestServer {
     }
 
     func start() throws {
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: redisServerPath ?? "/usr/bin/redis-server")
         var args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         if let password { args += ["--requirepass", password] }

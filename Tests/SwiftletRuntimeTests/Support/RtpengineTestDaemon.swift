@@ -14,11 +14,11 @@ let rtpengineDaemonPath: String? = ["/usr/bin/rtpengine", "/usr/sbin/rtpengine"]
 /// `--delete-delay`), stopped by the test.
 final class RtpengineTestDaemon {
     let port: Int
-    private var process: Process?
+    private var process: SpawnedProcess?
 
     init(port: Int = freeUDPPort()) throws {
         self.port = port
-        let p = Process()
+        let p = SpawnedProcess()
         p.executableURL = URL(fileURLWithPath: rtpengineDaemonPath ?? "/usr/bin/rtpengine")
         let media = 20000 + (port % 400) * 100
         p.arguments = [

@@ -46,8 +46,8 @@ enum SIPpParties {
         let directory = TemporaryDirectory()
         // Output goes to files: a pipe nobody reads while the UAC runs could fill up and
         // stall a UAS.
-        func start(_ arguments: [String], _ name: String) throws -> (Process, String, String) {
-            let p = Process()
+        func start(_ arguments: [String], _ name: String) throws -> (SpawnedProcess, String, String) {
+            let p = SpawnedProcess()
             p.executableURL = URL(fileURLWithPath: sippPath!)
             p.currentDirectoryURL = URL(fileURLWithPath: directory.path)
             let tracePath = directory.path + "/\(name).msg"
@@ -61,13 +61,13 @@ enum SIPpParties {
             try p.run()
             return (p, outputPath, tracePath)
         }
-        func finish(_ p: Process, _ output: String, _ trace: String, within seconds: TimeInterval) -> Run {
+        func finish(_ p: SpawnedProcess, _ output: String, _ trace: String, within seconds: TimeInterval) -> Run {
             let status = p.waitForExit(timeout: seconds)
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             let messages = (try? String(contentsOfFile: trace, encoding: .utf8)) ?? ""
             return Run(status: status, text: text, messages: messages)
         }
-        var started: [(Process, String, String)] = []
+        var started: [(SpawnedProcess, String, String)] = []
         for (i, arguments) in uases.enumerated() { started.append(try start(arguments, "uas\(i + 1)")) }
         usleep(300_000)
         let (uacProcess, uacOut, uacTrace) = try start(uac, "uac")

@@ -128,7 +128,7 @@ final class SecSIPIDTestPKI {
 /// tells which paths were fetched.
 final class TestHTTPFileServer {
     let port: Int
-    let process = Process()
+    let process = SpawnedProcess()
     let logPath: String
 
     init(directory: String) throws {

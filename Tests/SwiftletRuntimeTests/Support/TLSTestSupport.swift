@@ -64,7 +64,7 @@ final class TestPKI {
 /// A long-running helper process (openssl s_client, a Python party) whose stdout and stderr
 /// are collected, with a pipe to its stdin.
 final class InteractiveProcess: @unchecked Sendable {
-    let process = Process()
+    let process = SpawnedProcess()
     private let input = Pipe()
     private let output = Pipe()
     private let lock = NSLock()

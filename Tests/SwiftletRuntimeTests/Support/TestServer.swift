@@ -81,7 +81,7 @@ func runProgram(_ path: String, _ args: [String], timeout: TimeInterval = 20) th
 final class TestServer {
     let directory = TemporaryDirectory()
     let port: Int
-    let process = Process()
+    let process = SpawnedProcess()
     let logPath: String
 
     /// Starts the server with `config`, where `PORT` is replaced by a free port; `environment`
@@ -149,7 +149,7 @@ final class TestServer {
             kill(process.processIdentifier, SIGTERM)
             let deadline = Date().addingTimeInterval(10)
             while process.isRunning, Date() < deadline { usleep(20_000) }
-            if process.isRunning && !Process.isZombie(process.processIdentifier) {
+            if process.isRunning && !SpawnedProcess.isZombie(process.processIdentifier) {
                 kill(process.processIdentifier, SIGKILL)
             }
         }
