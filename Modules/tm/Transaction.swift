@@ -70,6 +70,7 @@ final class ClientBranch {
     }
 
     var isFinal: Bool { lastCode >= 200 }
+    var isReliable: Bool { destination.proto != .udp }
     /// The branch's final reply was made here (a timeout, a cancelled or suspended branch).
     var hasLocalFinal: Bool { isFinal && !receivedFinal }
 
@@ -77,7 +78,6 @@ final class ClientBranch {
     /// `receivedFinal`: the reply's memory goes back on the worker that processed it instead
     /// of waiting `wt_timer` with the transaction. Lock held.
     func releaseFinalReply() { storedFinalReply = nil }
-    var isReliable: Bool { destination.proto != .udp }
 }
 
 /// A transaction: the server transaction of a received request and its client branches
