@@ -316,12 +316,14 @@ extension RRModule {
     /// Kamailio's `COND_IF_DIFF_REALMS`: the request leaves from another socket (address,
     /// port, protocol) or over another protocol than it arrived.
     static func differentRealms(_ ctx: MessageContext, _ target: SendSocketLump.Target) -> Bool {
-        let (address, proto) = receivingSocket(ctx)
         let s = target.socket
-        let same =
-            address.port == s.listen.port && proto == s.proto && ctx.receive.proto == target.proto
-            && address.ipString == s.address.ipString
-        return !same
+        guard ctx.receive.proto == target.proto else { return true }
+        // The receiving socket's address as its text, formatted once per socket.
+        if let r = ctx.receive.socket {
+            return !(r.listen.port == s.listen.port && r.proto == s.proto && r.addressText == s.addressText)
+        }
+        let a = ctx.receive.local
+        return !(a.port == s.listen.port && ctx.receive.proto == s.proto && a.ipString == s.addressText)
     }
 
     /// Kamailio's `COND_IF_DIFF_PROTO`.

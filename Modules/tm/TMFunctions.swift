@@ -89,7 +89,7 @@ extension TMModule {
                     guard let b = TMThreadState.thread.failedBranch, let tx = TMThreadState.thread.current else {
                         return -1
                     }
-                    return tx.locked { b.finalReply == nil } ? 1 : -1
+                    return tx.locked { !b.receivedFinal } ? 1 : -1
                 }
             },
             ScriptFunction("t_branch_replied", parameters: 0, routes: [.failure, .event]) { _ in

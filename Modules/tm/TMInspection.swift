@@ -148,7 +148,7 @@ final class TMInspection: TransactionInspectionAPI {
     static func info(_ b: ClientBranch) -> TransactionBranchInfo {
         TransactionBranchInfo(
             index: b.index, uri: b.uri, ruid: b.binding.ruid, flags: b.flags, lastReceived: b.lastCode,
-            replyIsLocal: b.isFinal && b.finalReply == nil, binding: b.binding)
+            replyIsLocal: b.hasLocalFinal, binding: b.binding)
     }
 
     func branchCount(_ context: MessageContext) -> Int? {

@@ -24,8 +24,20 @@ final class ClientBranch {
     var lastCode = 0
     /// Some reply came back on this branch (`t_branch_replied()`).
     var replied = false
-    /// The final reply received (the context it was processed in), nil for a timeout.
-    var finalReply: MessageContext?
+    /// The final reply received (the context it was processed in), nil for a timeout or a
+    /// local final. Released once a proxied transaction's 2xx went upstream
+    /// (`releaseFinalReply()`): only failure routes and tm's own requests read it later, and
+    /// neither follows a 2xx; `receivedFinal` still tells that one came.
+    var finalReply: MessageContext? {
+        get { storedFinalReply }
+        set {
+            storedFinalReply = newValue
+            receivedFinal = newValue != nil
+        }
+    }
+    private var storedFinalReply: MessageContext?
+    /// A final reply was received on this branch (false for a timeout or a local final).
+    private(set) var receivedFinal = false
     var retransmission: TimerHandle?
     /// The interval of the next retransmission (ms; kept here rather than in a box the timer
     /// closure captures).
@@ -59,6 +71,13 @@ final class ClientBranch {
 
     var isFinal: Bool { lastCode >= 200 }
     var isReliable: Bool { destination.proto != .udp }
+    /// The branch's final reply was made here (a timeout, a cancelled or suspended branch).
+    var hasLocalFinal: Bool { isFinal && !receivedFinal }
+
+    /// Frees the received final reply (its message, buffer and context) while keeping
+    /// `receivedFinal`: the reply's memory goes back on the worker that processed it instead
+    /// of waiting `wt_timer` with the transaction. Lock held.
+    func releaseFinalReply() { storedFinalReply = nil }
 }
 
 /// A transaction: the server transaction of a received request and its client branches
@@ -242,7 +261,13 @@ final class Transaction {
             sends.removeAll(keepingCapacity: true)
             pthread_mutex_lock(mutex)
             if outbox.isEmpty {
-                if outbox.capacity == 0 { swap(&sends, &outbox) }
+                // A finished transaction sends little more (the replies it absorbs again): its
+                // buffer is freed now rather than kept for the `wt_timer` wait.
+                if finished {
+                    outbox = []
+                } else if outbox.capacity == 0 {
+                    swap(&sends, &outbox)
+                }
                 flushing = false
                 pthread_mutex_unlock(mutex)
                 return

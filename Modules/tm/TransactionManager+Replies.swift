@@ -123,6 +123,9 @@ extension TransactionManager {
                 tx.send(
                     OutboundMessage(bytes: bytes, destination: tx.ctx.replyDestination, kind: .reply), context: tx.ctx)
             }
+            // Nothing reads a relayed 2xx's context again (no failure route follows it); tm's
+            // own requests hand it to their caller (LocalRequests).
+            if tx.localUAC == nil { b.releaseFinalReply() }
             return
         }
         runBranchFailure(tx, b)
@@ -226,7 +229,7 @@ extension TransactionManager {
         var best: (branch: ClientBranch, priority: Int)?
         for b in tx.branches where b.isFinal && !b.dropped {
             // A timeout's local reply carries the faked_reply_prio penalty.
-            let p = Self.replyPriority(b.lastCode) + (b.finalReply == nil ? settings.fakedReplyPriority : 0)
+            let p = Self.replyPriority(b.lastCode) + (b.hasLocalFinal ? settings.fakedReplyPriority : 0)
             if best == nil || p < best!.priority { best = (b, p) }
         }
         return best?.branch

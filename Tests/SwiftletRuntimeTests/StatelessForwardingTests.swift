@@ -171,6 +171,26 @@ import Testing
         #expect(back[1] == lines[2])
     }
 
+    @Test func receivedIsAddedWhenTheViaHostIsNotTheSourceAddress() throws {
+        let uas = UDPClient()
+        let server = try TestServer(
+            config: Self.config("forward(\"127.0.0.1\", \(uas.port));\nexit;"))
+        let uac = UDPClient()
+        // Kamailio's received_test: the sent-by host is compared with the source address (an
+        // IPv4 literal as a number, anything else as text; a name never matches).
+        for (host, received) in [
+            ("127.0.0.1", false), ("192.0.2.7", true), ("127.0.0.01", true), ("uac.example.com", true),
+        ] {
+            uac.send(
+                sipRequest(Self.invite(via: "SIP/2.0/UDP \(host):5099;branch=z9hG4bK-h\(host)"), clientPort: uac.port),
+                to: server.port)
+            let lines = replyLines(try #require(uas.receive(), "log: \(server.log)"))
+            #expect(
+                lines[2]
+                    == "Via: SIP/2.0/UDP \(host):5099\(received ? ";received=127.0.0.1" : "");branch=z9hG4bK-h\(host)")
+        }
+    }
+
     @Test func forceRportAddLocalRportAndAdvertisedAddress() throws {
         let uas = UDPClient()
         let server = try TestServer(

@@ -142,6 +142,32 @@ import Testing
         #expect(lines(core.takeSent()) == ["SIP/2.0 200 OK -> 127.0.0.1:5070"])
     }
 
+    /// After a 2xx went up (tm frees its reply context then), the transaction still answers a
+    /// retransmitted INVITE with that 2xx and relays the callee's 2xx retransmission and a
+    /// second fork's 2xx.
+    @Test func after200TheTransactionStillAnswersRetransmissionsAndLateForks() throws {
+        let core = try core()
+        core.receive(Self.invite("fork"), from: Self.caller)
+        let sent = core.takeSent()
+        core.receive(Self.reply(to: sent[1], 200, "OK"), from: Self.callee)
+        let first = core.takeSent()
+        // The other fork has not answered yet: its CANCEL waits for a provisional reply.
+        #expect(lines(first) == ["SIP/2.0 200 OK -> 127.0.0.1:5070"])
+        // The caller's INVITE again: the 200 it got, byte for byte.
+        core.receive(Self.invite("fork"), from: Self.caller)
+        let again = core.takeSent()
+        #expect(lines(again) == ["SIP/2.0 200 OK -> 127.0.0.1:5070"])
+        #expect(again.first?.bytes == first.first?.bytes)
+        // The callee's 200 again (it did not see the ACK yet) goes up again.
+        core.receive(Self.reply(to: sent[1], 200, "OK"), from: Self.callee)
+        #expect(lines(core.takeSent()) == ["SIP/2.0 200 OK -> 127.0.0.1:5070"])
+        // The other fork answers 200 too before its CANCEL: it goes up as well (RFC 3261 16.7).
+        core.receive(Self.reply(to: sent[2], 200, "OK", toTag: "c2"), from: "127.0.0.3:5080")
+        let late = core.takeSent()
+        #expect(lines(late).first == "SIP/2.0 200 OK -> 127.0.0.1:5070")
+        #expect(late.first?.text.contains(";tag=c2") == true)
+    }
+
     @Test func noAnswerEndsWith408AfterFrTimer() throws {
         let core = try core("modparam(\"tm\", \"fr_timer\", 2000)")
         core.receive(Self.invite(), from: Self.caller)

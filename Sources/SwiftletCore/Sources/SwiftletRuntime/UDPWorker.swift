@@ -57,8 +57,10 @@ final class UDPWorker {
         }
     }
 
-    /// The malloc arena grown for each worker before it receives (see `MallocArena`).
-    static let arenaReserveBytes = 32 * 1024 * 1024
+    /// The malloc arena grown for each worker before it receives (see `MallocArena`): most
+    /// of the arena's first 64 MB heap (its header and glibc's bookkeeping take the rest;
+    /// more would start a second heap, which glibc unmaps again when the blocks are freed).
+    static let arenaReserveBytes = 56 * 1024 * 1024
 
     /// Longest time spent draining a socket after the stop request.
     static let drainSeconds = 2

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Stateless forwarding of requests and replies (Kamailio's `forward_request`,
 /// `build_req_buf_from_sip_req`, `do_forward_reply`), used by the core's `forward()`/`send()`
 /// actions and by modules (corex, tm) that send a request on.
@@ -88,9 +92,8 @@ public enum StatelessForwarding {
     /// `force_rport()` was called. New parameters go right after host:port.
     static func addReceivedAndRport(_ e: inout MessageEditor, _ via: ViaHeader, _ ctx: MessageContext) {
         let b = ctx.message.buffer
-        let source = ctx.receive.sourceIP
         let needsReceived =
-            via.received != nil || via.rport != nil || !IPAddressText.sameAddress(host: b.text(via.host), ip: source)
+            via.received != nil || via.rport != nil || !isSource(b, via.host, ctx.receive.source)
         let needsRport = ctx.forceRport || via.rport != nil
         let anchor = via.portRange?.upperBound ?? via.host.upperBound
         // Kamailio inserts both after the same anchor, each right after it: rport ends up first.
@@ -99,9 +102,22 @@ public enum StatelessForwarding {
             if let r = via.rport { e.replace(r.range, with: text) } else { e.insert(text, at: anchor) }
         }
         if needsReceived {
-            let text = Array(";received=\(source)".utf8)
+            let text = Array(";received=\(ctx.receive.sourceIP)".utf8)
             if let r = via.received { e.replace(r.range, with: text) } else { e.insert(text, at: anchor) }
         }
+    }
+
+    /// `IPAddressText.sameAddress(host:ip:)` of the Via host `host` in `b` and the source
+    /// address: an IPv4 literal is compared as a number in place (no texts made for the usual
+    /// request), anything else as text.
+    static func isSource(_ b: [UInt8], _ host: Range<Int>, _ source: SocketAddress) -> Bool {
+        let v4 = b.withUnsafeBytes { raw in
+            IPAddressText.ipv4(UnsafeRawBufferPointer(rebasing: raw[host.clamped(to: 0..<raw.count)]))
+        }
+        guard let v4 else { return IPAddressText.sameAddress(host: b.text(host), ip: source.ipString) }
+        guard source.family == AF_INET else { return false }
+        return withUnsafeBytes(of: source.storage) { UInt32(bigEndian: $0.load(fromByteOffset: 4, as: UInt32.self)) }
+            == v4
     }
 
     /// Sends the request statelessly to `destination` through the core's send path. Returns

@@ -21,7 +21,15 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
     private var startNanoseconds: UInt64 = 0
 
     init() {
-        pthread_mutex_init(mutex, nil)
+        // Adaptive (glibc's PTHREAD_MUTEX_ADAPTIVE_NP): every worker arms and stops timers
+        // under this lock, a few times per message, and holds it for a moment only; spinning
+        // briefly on a busy lock instead of sleeping at once spares both sides a futex call
+        // and the waiter a context switch when the timer thread holds it.
+        var mutexAttributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&mutexAttributes)
+        pthread_mutexattr_settype(&mutexAttributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
+        pthread_mutex_init(mutex, &mutexAttributes)
+        pthread_mutexattr_destroy(&mutexAttributes)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)

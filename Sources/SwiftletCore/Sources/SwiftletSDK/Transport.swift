@@ -8,18 +8,22 @@ public final class ListeningSocket: Sendable, CustomStringConvertible {
     public let address: SocketAddress
     /// The UDP socket descriptor, or -1 for connection-oriented listeners.
     public let fd: Int32
+    /// The bound address as text (`address.ipString`), formatted once: every request sent on
+    /// names it (Via, Record-Route).
+    public let addressText: String
 
     public init(index: Int, listen: ListenAddress, address: SocketAddress, fd: Int32) {
         self.index = index
         self.listen = listen
         self.address = address
         self.fd = fd
+        self.addressText = address.ipString
     }
 
     public var proto: TransportProtocol { listen.proto }
     public var isIPv6: Bool { address.isIPv6 }
     /// The address put in Via and Record-Route: `advertise` if set, else the bound one.
-    public var advertisedHost: String { listen.advertisedAddress ?? address.ipString }
+    public var advertisedHost: String { listen.advertisedAddress ?? addressText }
     /// The port put in Via and Record-Route.
     public var advertisedPort: Int { listen.advertisedPort ?? listen.port }
     /// `udp:127.0.0.1:5060`
