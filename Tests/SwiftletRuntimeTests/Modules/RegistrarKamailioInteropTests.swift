@@ -75,6 +75,35 @@ import Testing
         }
     }
 
+    /// Whether two normalized replies are the same, line by line, where a Contact's remaining
+    /// `expires=` may differ by one second: each server counts it down from when it saved the
+    /// contact, and the two registrations of a step can fall on either side of a second.
+    static func sameReply(_ a: [String], _ b: [String]) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { x, y in
+            if x == y { return true }
+            guard x.hasPrefix("Contact:"), y.hasPrefix("Contact:") else { return false }
+            let (xs, xe) = withoutExpiresValues(x)
+            let (ys, ye) = withoutExpiresValues(y)
+            return xs == ys && xe.count == ye.count && zip(xe, ye).allSatisfy { abs($0 - $1) <= 1 }
+        }
+    }
+
+    /// `line` with the value of every `expires=` parameter taken out, and those values.
+    static func withoutExpiresValues(_ line: String) -> (String, [Int]) {
+        var text = ""
+        var values: [Int] = []
+        var rest = Substring(line)
+        while let r = rest.range(of: "expires=") {
+            text += rest[..<r.upperBound]
+            rest = rest[r.upperBound...]
+            let digits = rest.prefix { $0.isNumber }
+            values.append(Int(digits) ?? -1)
+            rest = rest.dropFirst(digits.count)
+        }
+        return (text + rest, values)
+    }
+
     @Test(.enabled(if: kamailioPath != nil, "needs kamailio (apt-get install kamailio)"))
     func registerRepliesMatchKamailios() throws {
         let kamailio = try KamailioTestServer(config: Self.config(mpath: kamailioModules))
@@ -91,7 +120,7 @@ import Testing
                 return
             }
             #expect(
-                Self.normalized(s, port: sPhone.port) == Self.normalized(k, port: kPhone.port),
+                Self.sameReply(Self.normalized(s, port: sPhone.port), Self.normalized(k, port: kPhone.port)),
                 "step \(step):\nKamailio:\n\(k.text)\nSwiftlet:\n\(s.text)")
         }
     }
