@@ -7,9 +7,12 @@ import SwiftletSIP
 
 /// The credentials the last check of a request used (Kamailio's `mark_authorized_cred`),
 /// which `consume_credentials()` removes. Kept per worker thread for the request the thread
-/// runs (a weak reference, so a later request never sees them).
+/// runs. The context is held strongly until the thread checks another request: a weak
+/// reference would give every checked context a side table (an allocation, and a slower
+/// release), and while it is held its address cannot be reused by a later context, so the
+/// identity check never mistakes a new request for the old one.
 final class AuthorizedCredentials {
-    weak var context: MessageContext?
+    var context: MessageContext?
     var authorization: HeaderField?
     var proxyAuthorization: HeaderField?
     var consumed = false

@@ -41,14 +41,30 @@ enum MaxForwards {
 
     /// Writes `value` over the digits in `range` (Kamailio's `decrement_maxfwd`).
     static func store(_ ctx: MessageContext, value: Int, in range: Range<Int>) {
-        var out = [UInt8](repeating: 32, count: range.count)
-        var x = value
-        var i = range.count - 1
-        while i >= 0 {
-            out[i] = UInt8(48 + x % 10)
-            x /= 10
-            i -= 1
-            if x == 0 { break }
+        guard !range.isEmpty else {
+            ctx.edits.replace(range, with: [])
+            return
+        }
+        // The digits, lowest first, as many as fit (at least one).
+        var digits: (UInt64, UInt64) = (0, 0)
+        let n = withUnsafeMutableBytes(of: &digits) { d -> Int in
+            var x = value
+            var n = 0
+            repeat {
+                d[n] = UInt8(48 + x % 10)
+                x /= 10
+                n += 1
+            } while x != 0 && n < range.count && n < d.count
+            return n
+        }
+        // Spaces, then the digits highest first. An empty array reserved and appended to:
+        // `[UInt8](repeating:count:)` allocates through the standard library's unspecialised
+        // generic path (a metadata lookup per call).
+        var out: [UInt8] = []
+        out.reserveCapacity(range.count)
+        for _ in 0..<(range.count - n) { out.append(32) }
+        withUnsafeBytes(of: &digits) { d in
+            for k in stride(from: n - 1, through: 0, by: -1) { out.append(d[k]) }
         }
         ctx.edits.replace(range, with: out)
     }

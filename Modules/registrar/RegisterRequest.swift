@@ -64,9 +64,10 @@ struct RegisterRequest {
             guard expiresHeader == 0 else { throw RegistrarFailure(.starExpires) }
             guard contacts.isEmpty, all.count == 1 else { throw RegistrarFailure(.starContacts) }
         }
-        for c in contacts {
-            if c.uri.utf8.count > contactMaxSize { throw RegistrarFailure(.contactTooLong) }
-            if let r = c.received, r.utf8.count > 255 { throw RegistrarFailure(.contactTooLong) }
+        // By index: `for c in contacts` copies each contact (a retain per string).
+        for i in contacts.indices {
+            if contacts[i].uri.utf8.count > contactMaxSize { throw RegistrarFailure(.contactTooLong) }
+            if let n = contacts[i].received?.utf8.count, n > 255 { throw RegistrarFailure(.contactTooLong) }
         }
     }
 

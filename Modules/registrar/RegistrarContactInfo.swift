@@ -78,8 +78,9 @@ extension RegistrarModule {
     }
 
     /// Kamailio's `pack_ci` for one Contact: address, q, expires, methods, received,
-    /// instance, reg-id and a new ruid.
-    func contactInfo(_ ctx: MessageContext, _ r: RequestContact, _ common: CommonContactInfo, expires: Int)
+    /// instance, reg-id and a new ruid. `common` is only read; it is `inout` so that it is
+    /// passed in place (a copy retains and releases each of its strings).
+    func contactInfo(_ ctx: MessageContext, _ r: RequestContact, _ common: inout CommonContactInfo, expires: Int)
         throws(RegistrarFailure) -> UsrlocContact
     {
         var c = common.template

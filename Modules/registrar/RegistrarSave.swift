@@ -163,9 +163,12 @@ extension RegistrarModule {
         let maxc = maxContacts(ctx)
         var num = 0
         var common: CommonContactInfo?
-        for rc in req.contacts {
+        // By index, and `common` passed in place: copies of a contact or of the common part
+        // retain and release each of their strings.
+        for k in req.contacts.indices {
             let expires = try contactExpires(
-                ctx, rc.expires, header: req.expiresHeader, now: now, noVariation: flags.contains(.noVariation))
+                ctx, req.contacts[k].expires, header: req.expiresHeader, now: now,
+                noVariation: flags.contains(.noVariation))
             if expires == 0 { continue }
             if maxc > 0 && num >= maxc {
                 Log.info("registrar", "too many contacts (n:\(num) max:\(maxc)) for AOR <\(aor)>")
@@ -173,12 +176,12 @@ extension RegistrarModule {
             }
             num += 1
             if common == nil { common = try commonInfo(ctx, req, flags: flags, now: now) }
-            let c = try contactInfo(ctx, rc, common!, expires: expires)
+            let c = try contactInfo(ctx, req.contacts[k], &common!, expires: expires)
             // Several Contacts with one address in one REGISTER: the later updates the earlier
             // (matched as with a CSeq one higher, so that the same CSeq is no retransmission).
             if contacts.isEmpty {
                 contacts.append(c)
-            } else if case .found(let i) = match(contacts, uri: rc.uri, c, cseqOffset: 1, now: now) {
+            } else if case .found(let i) = match(contacts, uri: req.contacts[k].uri, c, cseqOffset: 1, now: now) {
                 contacts[i].refresh(from: c)
             } else {
                 contacts.append(c)
@@ -191,7 +194,7 @@ extension RegistrarModule {
         _ ctx: MessageContext, _ contacts: inout [UsrlocContact], _ req: RegisterRequest, flags: SaveFlags, now: Int,
         aor: String
     ) throws(RegistrarFailure) -> Int {
-        let common = try commonInfo(ctx, req, flags: flags, now: now)
+        var common = try commonInfo(ctx, req, flags: flags, now: now)
         let replace = flags.contains(.replace)
         if !replace {
             let maxc = maxContacts(ctx)
@@ -201,7 +204,7 @@ extension RegistrarModule {
         for r in req.contacts {
             let expires = try contactExpires(
                 ctx, r.expires, header: req.expiresHeader, now: now, noVariation: flags.contains(.noVariation))
-            let c = try contactInfo(ctx, r, common, expires: expires)
+            let c = try contactInfo(ctx, r, &common, expires: expires)
             var updated = false
             switch match(contacts, uri: r.uri, c, now: now) {
             case .invalid:

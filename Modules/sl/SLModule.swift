@@ -94,10 +94,11 @@ final class SLModule: StatelessReplyAPI {
             sourceIP: ctx.receive.sourceIP, sourcePort: ctx.receive.sourcePort, serverHeader: Core.serverHeader)
         builder.forceRport = ctx.forceRport
         applyReplyLumps(ctx.replyLumps, to: &builder)
+        // The To-tag as its fixed prefix and this request's suffix (no string of 41 bytes).
+        if code >= 180 { builder.toTagSuffix = tags.suffix(for: msg, topVia: ctx.via1) }
         do {
             let bytes = try builder.build(
-                for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.tag(for: msg, topVia: ctx.via1) : nil,
-                topVia: ctx.via1)
+                for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.prefix : nil, topVia: ctx.via1)
             guard ctx.sendReply(bytes) else {
                 stats.countFailure()
                 return -1
@@ -127,7 +128,7 @@ final class SLModule: StatelessReplyAPI {
         else {
             return false
         }
-        guard m.buffer[range].elementsEqual(tags.tag(for: m, topVia: ctx.via1).utf8) else { return false }
+        guard tags.matches(m.buffer, range, for: m, topVia: ctx.via1) else { return false }
         Log.debug("sl", "local ACK found -> dropping it")
         stats.countFilteredACK()
         return true

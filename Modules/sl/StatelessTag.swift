@@ -17,23 +17,32 @@ struct StatelessTag {
 
     /// The tag for a request; `topVia` is its parsed top Via when the caller has it (`via1`).
     func tag(for msg: SIPMessage, topVia: ViaHeader? = nil) -> String {
-        guard let via = topVia ?? (try? msg.topVia()) else { return prefix + "00000000" }
+        prefix + suffix(for: msg, topVia: topVia)
+    }
+
+    /// The 8 hex digits after the prefix: a small string, stored inline (the whole tag of
+    /// 41 bytes would be allocated).
+    func suffix(for msg: SIPMessage, topVia: ViaHeader? = nil) -> String {
+        guard let via = topVia ?? (try? msg.topVia()) else { return "00000000" }
         let b = msg.buffer
         let port = via.portRange ?? via.host.upperBound..<via.host.upperBound
         let branch = via.branch?.value ?? port.upperBound..<port.upperBound
         let callID = msg.firstHeader(.callID)?.valueRange ?? 0..<0
         let first = Self.crc(b, via.host, port, branch)
         let second = Self.crc(b, port, via.host, callID)
-        var p = prefix
-        // Written in one go: the prefix and 8 hex digits (a string of 41 bytes).
-        return p.withUTF8 { head in
-            String(unsafeUninitializedCapacity: head.count + 8) { out in
-                _ = out.initialize(from: head)
-                Self.writeHex(first, into: out, at: head.count)
-                Self.writeHex(second, into: out, at: head.count + 4)
-                return head.count + 8
-            }
+        return String(unsafeUninitializedCapacity: 8) { out in
+            Self.writeHex(first, into: out, at: 0)
+            Self.writeHex(second, into: out, at: 4)
+            return 8
         }
+    }
+
+    /// Whether `b[range]` is the tag of `msg` (without building it).
+    func matches(_ b: [UInt8], _ range: Range<Int>, for msg: SIPMessage, topVia: ViaHeader? = nil) -> Bool {
+        guard range.count == Self.length else { return false }
+        let head = range.lowerBound..<range.lowerBound + Self.length - 8
+        return b[head].elementsEqual(prefix.utf8)
+            && b[head.upperBound..<range.upperBound].elementsEqual(suffix(for: msg, topVia: topVia).utf8)
     }
 
     /// The CRC of `TagHash.crcitt` (Kamailio's `crcitt_string_array`: CRC-16/CCITT, reflected

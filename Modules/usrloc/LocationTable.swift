@@ -60,6 +60,9 @@ class LocationTable: UsrlocDomain, @unchecked Sendable {
         return UsrlocRecord(aor: aor, aorHash: CoreHash.hash(aor), contacts: contacts)
     }
 
+    // Specialised for registrar's `save()` (an `Int` result): called through the protocol,
+    // the generic body looks up `Result<R, UsrlocError>`'s metadata on every call.
+    @_specialize(where R == Int)
     func update<R>(_ aor: String, _ body: (inout [UsrlocContact]) -> R) -> Result<R, UsrlocError> {
         let s = slot(for: aor)
         return s.locked {

@@ -18,6 +18,10 @@ public struct StatelessReply {
     public var extraHeaderBytes: [UInt8] = []
     /// Body bytes (Content-Length is set accordingly).
     public var body: [UInt8] = []
+    /// Text written right after the To-tag passed to `build` (sl's tags: a prefix fixed per
+    /// server and 8 hex digits per request, written without joining them into a string of
+    /// their own, which would be allocated for every reply).
+    public var toTagSuffix: String = ""
 
     public init(sourceIP: String, sourcePort: Int, serverHeader: String?) {
         self.sourceIP = sourceIP
@@ -60,76 +64,101 @@ public struct StatelessReply {
         // `Content-Length` (40) and the body.
         let capacity =
             b.count + 2 * request.headers.count + 33 + reason.utf8.count + 37 + sourceIP.utf8.count
-            + taggedCount * ((toTag?.utf8.count ?? 0) + 5) + extraCount + extraHeaderBytes.count
+            + taggedCount * ((toTag?.utf8.count ?? 0) + toTagSuffix.utf8.count + 5) + extraCount
+            + extraHeaderBytes.count
             + (serverHeader?.utf8.count ?? 0) + 6 + 40 + body.count
         return b.withUnsafeBufferPointer { src in
-            [UInt8](unsafeUninitializedCapacity: capacity) { buffer, written in
-                var out = ReplyBytes(buffer)
-                // Written as bytes: tm sends a 100 Trying for every INVITE.
-                out.put("SIP/2.0 ")
-                out.decimal(code)
-                out.byte(ASCII.space)
-                out.put(reason)
-                out.crlf()
-                var seenFirstVia = false
-                var toIndex = 0
-                for h in request.headers {
-                    switch h.name {
-                    case .via:
-                        if !seenFirstVia {
-                            seenFirstVia = true
-                            putTopVia(h, via, src, into: &out)
-                        } else {
-                            out.put(src, h.lineRange.lowerBound..<h.valueRange.upperBound)
-                        }
-                        out.crlf()
-                    case .recordRoute:
-                        if code >= 180 && code < 300 { out.put(src, h.lineRange) }
-                    case .to:
-                        let i = toIndex
-                        toIndex += 1
-                        if let toTag, taggedCount > 0,
-                            i < 64
-                                ? tagged & (1 << UInt64(i)) != 0
-                                : (try? NameAddr.parse(b, h.valueRange))?.tag(b) == nil
-                        {
-                            out.put(src, h.lineRange.lowerBound..<h.valueRange.upperBound)
-                            out.put(";tag=")
-                            out.put(toTag)
-                            out.put(src, h.valueRange.upperBound..<h.lineRange.upperBound)
-                        } else {
-                            out.put(src, h.lineRange)
-                        }
-                    case .from, .callID, .cseq:
-                        out.put(src, h.lineRange)
-                    default:
-                        break
-                    }
+            // Written on the stack and copied into the array when it fits the 1 KiB the
+            // standard library always allows there: `[UInt8](unsafeUninitializedCapacity:)`
+            // allocates through its unspecialised generic path (a metadata lookup per reply),
+            // the copy from a buffer pointer does not.
+            if capacity <= 1024 {
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+                    let n = write(
+                        request, b, code: code, reason: reason, toTag: toTag, via: via, tagged: tagged,
+                        taggedCount: taggedCount, src: src, into: buffer)
+                    return [UInt8](UnsafeBufferPointer(rebasing: buffer[..<n]))
                 }
-                if out.count > 0, out.last != ASCII.lf { out.crlf() }
-                for line in extraHeaders {
-                    out.put(line)
-                    out.crlf()
-                }
-                if !extraHeaderBytes.isEmpty {
-                    extraHeaderBytes.withUnsafeBufferPointer { out.put($0, 0..<$0.count) }
-                    let n = extraHeaderBytes.count
-                    if n < 2 || extraHeaderBytes[n - 2] != ASCII.cr || extraHeaderBytes[n - 1] != ASCII.lf {
-                        out.crlf()
-                    }
-                }
-                if let serverHeader {
-                    out.put(serverHeader)
-                    out.crlf()
-                }
-                out.put("Content-Length: ")
-                out.decimal(body.count)
-                out.crlf()
-                out.crlf()
-                body.withUnsafeBufferPointer { out.put($0, 0..<$0.count) }
-                written = out.count
+            }
+            return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, written in
+                written = write(
+                    request, b, code: code, reason: reason, toTag: toTag, via: via, tagged: tagged,
+                    taggedCount: taggedCount, src: src, into: buffer)
             }
         }
+    }
+
+    /// Writes the reply into `buffer` (of the capacity `build` computed); the bytes written.
+    private func write(
+        _ request: SIPMessage, _ b: [UInt8], code: Int, reason: String, toTag: String?, via: ViaHeader,
+        tagged: UInt64, taggedCount: Int, src: UnsafeBufferPointer<UInt8>,
+        into buffer: UnsafeMutableBufferPointer<UInt8>
+    ) -> Int {
+        var out = ReplyBytes(buffer)
+        // Written as bytes: tm sends a 100 Trying for every INVITE.
+        out.put("SIP/2.0 ")
+        out.decimal(code)
+        out.byte(ASCII.space)
+        out.put(reason)
+        out.crlf()
+        var seenFirstVia = false
+        var toIndex = 0
+        for h in request.headers {
+            switch h.name {
+            case .via:
+                if !seenFirstVia {
+                    seenFirstVia = true
+                    putTopVia(h, via, src, into: &out)
+                } else {
+                    out.put(src, h.lineRange.lowerBound..<h.valueRange.upperBound)
+                }
+                out.crlf()
+            case .recordRoute:
+                if code >= 180 && code < 300 { out.put(src, h.lineRange) }
+            case .to:
+                let i = toIndex
+                toIndex += 1
+                if let toTag, taggedCount > 0,
+                    i < 64
+                        ? tagged & (1 << UInt64(i)) != 0
+                        : (try? NameAddr.parse(b, h.valueRange))?.tag(b) == nil
+                {
+                    out.put(src, h.lineRange.lowerBound..<h.valueRange.upperBound)
+                    out.put(";tag=")
+                    out.put(toTag)
+                    out.put(toTagSuffix)
+                    out.put(src, h.valueRange.upperBound..<h.lineRange.upperBound)
+                } else {
+                    out.put(src, h.lineRange)
+                }
+            case .from, .callID, .cseq:
+                out.put(src, h.lineRange)
+            default:
+                break
+            }
+        }
+        if out.count > 0, out.last != ASCII.lf { out.crlf() }
+        for line in extraHeaders {
+            out.put(line)
+            out.crlf()
+        }
+        if !extraHeaderBytes.isEmpty {
+            extraHeaderBytes.withUnsafeBufferPointer { out.put($0, 0..<$0.count) }
+            let n = extraHeaderBytes.count
+            if n < 2 || extraHeaderBytes[n - 2] != ASCII.cr || extraHeaderBytes[n - 1] != ASCII.lf {
+                out.crlf()
+            }
+        }
+        if let serverHeader {
+            out.put(serverHeader)
+            out.crlf()
+        }
+        out.put("Content-Length: ")
+        out.decimal(body.count)
+        out.crlf()
+        out.crlf()
+        body.withUnsafeBufferPointer { out.put($0, 0..<$0.count) }
+        return out.count
     }
 
     /// Appends `value` in decimal (a minus sign first when negative).
