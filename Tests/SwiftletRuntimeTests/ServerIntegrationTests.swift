@@ -108,6 +108,10 @@ func optionsRequest(
             Array("OPTIONS sip:x SIP/2.0\r\nContent-Length: 99\r\n\r\nshort".utf8),
             Array("OPTIONS sip:x SIP/2.0\r\nCall-ID: no-via\r\n\r\n".utf8),
             Array("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP\r\n\r\n".utf8),
+            // A valid Via but no To: dropped before the script (Kamailio's receive_msg).
+            Array(
+                "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;rport;branch=z9hG4bK-noto\r\nFrom: <sip:a@b>;tag=1\r\nCall-ID: no-to\r\nCSeq: 1 OPTIONS\r\n\r\n"
+                    .utf8),
             [UInt8](repeating: 0xff, count: 3000),
             Array("\r\n\r\n".utf8),
             [],
@@ -121,6 +125,7 @@ func optionsRequest(
                 server.log, "WARNING", "<core>",
                 "dropping a malformed message from 127.0.0.1:\(client.port): malformed first line"))
         #expect(server.log.contains("dropping a message without a valid Via"))
+        #expect(server.log.contains("required headers not found in request from 127.0.0.1:\(client.port)"))
     }
 
     /// An ACK for a stateless negative reply carries our To-tag and is absorbed by sl

@@ -162,6 +162,29 @@ let optionsLines = [
         #expect(HeaderURI.uriText("\"A\" <sip:a@b;x=1>;tag=2") == "sip:a@b;x=1")
         #expect(HeaderURI.uriText("sip:a@b;tag=2") == "sip:a@b")
     }
+
+    @Test func requestMethodRangeIsTheMethodTokenOfRequestsOnly() throws {
+        let m = try SIPMessage(parsing: wire(optionsLines))
+        #expect(m.requestMethodRange.map(m.buffer.string) == "OPTIONS")
+        let reply = try SIPMessage(
+            parsing: wire(["SIP/2.0 200 OK", "Via: SIP/2.0/UDP h;branch=z9hG4bKx", "CSeq: 2 INVITE", ""]))
+        #expect(reply.requestMethodRange == nil)
+    }
+
+    @Test func callIDCSeqFromToPresenceFollowsTheHeaders() throws {
+        #expect(try SIPMessage(parsing: wire(optionsLines)).hasCallIDCSeqFromTo)
+        // Compact forms count (i, f, t); each of the four missing makes it false.
+        let compact = [
+            "OPTIONS sip:a@h SIP/2.0", "v: SIP/2.0/UDP h;branch=z9hG4bKx", "f: <sip:a@h>;tag=1", "t: <sip:b@h>",
+            "i: c1", "CSeq: 1 OPTIONS", "",
+        ]
+        #expect(try SIPMessage(parsing: wire(compact)).hasCallIDCSeqFromTo)
+        for dropped in ["From:", "To:", "Call-ID:", "CSeq:"] {
+            let lines = optionsLines.filter { !$0.hasPrefix(dropped) }
+            #expect(lines.count == optionsLines.count - 1)
+            #expect(try !SIPMessage(parsing: wire(lines)).hasCallIDCSeqFromTo, "without \(dropped)")
+        }
+    }
 }
 
 /// HTTP/1.x request lines (what xhttp serves on the SIP listeners).

@@ -22,9 +22,9 @@ extension CoreKeywords {
         return { ctx in
             let message = ctx.message
             let range: Range<Int>
-            switch message.firstLine {
-            case .request(_, let r, _): range = r
-            case .response:
+            if let r = message.requestMethodRange {
+                range = r
+            } else {
                 guard let cseq = try? message.cseq() else { return .int(negate ? 1 : 0) }
                 range = cseq.methodRange
             }

@@ -19,11 +19,16 @@ final class CoreSendPath: OutboundPath, @unchecked Sendable {
     }
 
     func send(_ message: OutboundMessage, context: MessageContext?) -> SendOutcome {
+        // A destination with its socket (every reply) is used as it is, without a copy.
+        if message.destination.socket != nil { return send(message, to: message.destination, context: context) }
         var dst = message.destination
-        if dst.socket == nil {
-            dst.socket = transport.sendSocket(
-                for: dst.proto, to: dst.address, received: context?.receive.socket, forced: context?.forcedSendSocket)
-        }
+        dst.socket = transport.sendSocket(
+            for: dst.proto, to: dst.address, received: context?.receive.socket, forced: context?.forcedSendSocket)
+        return send(message, to: dst, context: context)
+    }
+
+    /// `send(_:context:)` to `dst`, whose socket has been chosen (nil: there is none).
+    private func send(_ message: OutboundMessage, to dst: Destination, context: MessageContext?) -> SendOutcome {
         guard let socket = dst.socket else {
             Log.error(
                 "core",

@@ -69,9 +69,7 @@ final class MessageDispatcher: ReceivedMessageInjectionAPI, @unchecked Sendable 
             Log.warning("core", "dropping a message without a valid Via from \(receive.source): \(error)")
             return
         }
-        guard message.firstHeader(.callID) != nil, message.firstHeader(.cseq) != nil,
-            message.firstHeader(.from) != nil, message.firstHeader(.to) != nil
-        else {
+        guard message.hasCallIDCSeqFromTo else {
             countBad(message)
             Log.warning(
                 "core",

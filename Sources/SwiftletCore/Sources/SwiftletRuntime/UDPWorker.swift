@@ -25,7 +25,9 @@ final class UDPWorker {
         MallocArena.reserve(bytes: UDPWorker.arenaReserveBytes)
         var buffer = [UInt8](repeating: 0, count: 65536)
         let fd = listener.fd
-        let receive = ReceiveInfo(
+        // One ReceiveInfo for the worker's life: each datagram's source is received straight
+        // into it (the handler copies what it keeps), no copy of the whole struct per datagram.
+        var info = ReceiveInfo(
             proto: .udp, source: SocketAddress(), local: listener.socket.address, socket: listener.socket)
         var drainDeadline: timespec? = nil
         while true {
@@ -34,15 +36,15 @@ final class UDPWorker {
             if stop.isSet, drainDeadline == nil { drainDeadline = UDPWorker.monotonicNow(plus: UDPWorker.drainSeconds) }
             if let d = drainDeadline, UDPWorker.monotonicNow(plus: 0).tv_sec >= d.tv_sec { break }
             let flags = drainDeadline == nil ? Int32(0) : Int32(MSG_DONTWAIT)
-            var addr = SocketAddress()
-            addr.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let n = buffer.withUnsafeMutableBytes { buf in
-                withUnsafeMutablePointer(to: &addr.storage) { sp in
+                withUnsafeMutablePointer(to: &info.source.storage) { sp in
                     sp.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        recvfrom(fd, buf.baseAddress, buf.count, flags, $0, &addr.length)
+                        recvfrom(fd, buf.baseAddress, buf.count, flags, $0, &length)
                     }
                 }
             }
+            info.source.length = length
             if n <= 0 {
                 let e = errno
                 if drainDeadline != nil, n < 0, e == EAGAIN || e == EWOULDBLOCK { break }
@@ -51,8 +53,6 @@ final class UDPWorker {
                 }
                 continue
             }
-            var info = receive
-            info.source = addr
             dispatcher.handle(Array(buffer[0..<n]), receive: info)
         }
     }

@@ -159,12 +159,12 @@ public final class MessageContext {
     /// `t_next_contacts()`, `t_reuse_branch()`.
     public var binding = ContactBinding()
     /// AVPs of this message (`$avp(name)`): each name holds a stack, the newest value first.
-    public var avps: [String: [PVValue]] = [:]
+    public var avps = [String: [PVValue]]()
     /// cfg group instances selected with `cfg_select(group, id)`, until `cfg_reset(group)`
     /// or the end of the message.
-    public var cfgInstances: [String: Int] = [:]
+    public var cfgInstances = [String: Int]()
     /// The flags of each AVP value (`setavpflag`), parallel to `avps` (newest first).
-    public var avpFlags: [String: [UInt32]] = [:]
+    public var avpFlags = [String: [UInt32]]()
     /// Extended AVPs of this message (`$xavp(root=>field)`), the newest first.
     public var xavps: [XAVP] = []
     /// Edits to the message recorded by the script (`append_hf`, `remove_hf`, ...), applied
@@ -247,7 +247,10 @@ public final class MessageContext {
         self.receive = receive
         self.routeType = routeType
         self.core = core
-        self.via1 = via1 ?? (try? message.topVia())
+        // Not `via1 ?? ...` nor `if let`: the optional ViaHeader (over 500 bytes) is copied
+        // once, not through temporaries.
+        self.via1 = via1
+        if via1 == nil { self.via1 = try? message.topVia() }
     }
 
     /// Where a reply to this request goes (RFC 3261 section 18.2.2, RFC 3581): the source

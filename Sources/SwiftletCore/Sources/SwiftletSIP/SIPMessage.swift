@@ -76,6 +76,14 @@ public struct SIPMessage: Sendable {
     }
 
     /// The Request-URI range, or nil for a reply.
+    /// The method token's range in `buffer` for a request, nil for a reply. Reads only the
+    /// range: unlike matching on `firstLine`, it copies no `SIPMethod` (the script's
+    /// `method == "..."` test asks for it on every request).
+    public var requestMethodRange: Range<Int>? {
+        if case .request(_, let r, _) = storage.firstLine { return r }
+        return nil
+    }
+
     public var requestURIRange: Range<Int>? {
         if case .request(_, _, let u) = firstLine { return u }
         return nil
@@ -106,6 +114,13 @@ public struct SIPMessage: Sendable {
             return nil
         }
         return known >= 0 ? headers[Int(known)] : nil
+    }
+
+    /// Whether Call-ID, CSeq, From and To are all present (the receive path's check), read
+    /// from the indices found while parsing: `firstHeader(_:)` of each, without copying a field.
+    public var hasCallIDCSeqFromTo: Bool {
+        let w = wellKnown
+        return w.callID >= 0 && w.cseq >= 0 && w.from >= 0 && w.to >= 0
     }
 
     /// Every header field of the given kind, in order.
