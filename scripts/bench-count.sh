@@ -3,7 +3,8 @@
 #   instructions  user-space instructions per call (valgrind --tool=callgrind; this VM has no
 #                 hardware counters for `perf stat -e instructions`), with a profile to read
 #                 with callgrind_annotate
-#   syscalls      system calls and context switches per call (perf stat tracepoints)
+#   syscalls      system calls, context switches, page faults, CPU migrations and task-clock
+#                 (ms of CPU) per call (perf stat; EXTRA_EVENTS=<list> adds events)
 #
 #   scripts/bench-count.sh instructions [scenario [rate [duration]]]   (default: stateful 30 10)
 #   scripts/bench-count.sh syscalls     [scenario [rate [duration]]]   (default: stateful 300 20)
@@ -130,6 +131,7 @@ if [ "$mode" = instructions ]; then
 else
     events=raw_syscalls:sys_enter,context-switches,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto
     events+=,syscalls:sys_enter_futex,syscalls:sys_enter_mprotect,syscalls:sys_enter_read,syscalls:sys_enter_write
+    events+=,page-faults,cpu-migrations,task-clock${EXTRA_EVENTS:+,$EXTRA_EVENTS}
     perf stat -x, -e "$events" -p "$server" -o "$dir/perf.txt" &
     perf_pid=$!
     sleep 0.3
