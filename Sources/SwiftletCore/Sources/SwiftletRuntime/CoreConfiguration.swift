@@ -14,6 +14,9 @@ public struct CoreConfiguration {
     public var port = 5060
     /// UDP workers per UDP listener (`children`, `-n`).
     public var children = 8
+    /// `udp_standby_workers` (Swiftlet's own): worker 0 of each UDP listener receives, the
+    /// others wait until the load needs them (`UDPReceiverPool`). 0: all receive, as Kamailio.
+    public var udpStandbyWorkers = true
     public var debug = LogLevel.warning
     public var logStderror = false
     public var logFacility: Int32 = LOG_DAEMON
@@ -126,6 +129,8 @@ public struct CoreConfiguration {
                     }
                     children = v
                 }
+            case "udp_standby_workers":
+                if let v = int() { udpStandbyWorkers = v != 0 }
             case "debug":
                 if let v = int() { debug = LogLevel(debugValue: v) }
             case "log_stderror":

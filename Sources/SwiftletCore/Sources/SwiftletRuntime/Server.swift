@@ -203,9 +203,13 @@ public enum Server {
         var rank = ProcessRank.firstWorker
         let failed = StopFlag()
         let script = loaded.script
+        var pools: [UDPReceiverPool] = []
         for listener in listeners {
+            let pool = UDPReceiverPool(size: config.children, adaptive: config.udpStandbyWorkers)
+            if pool.adaptive { pools.append(pool) }
             for child in 0..<config.children {
-                let worker = UDPWorker(listener: listener, rank: rank, dispatcher: dispatcher, stop: stop)
+                let worker = UDPWorker(
+                    listener: listener, rank: rank, dispatcher: dispatcher, pool: pool, index: child, stop: stop)
                 let workerRank = rank
                 let sock = "\(listener.address.address):\(listener.address.port)"
                 threads.append(
@@ -223,6 +227,10 @@ public enum Server {
                     })
                 rank += 1
             }
+        }
+        if !pools.isEmpty {
+            let watched = pools
+            Timers.every(milliseconds: 1, name: "udp-standby") { for pool in watched { pool.checkForStall() } }
         }
         rank = startSCTPReceivers(
             sctpListeners, children: config.sctp.children > 0 ? config.sctp.children : config.children,

@@ -11,12 +11,20 @@ final class UDPWorker {
     let listener: UDPListener
     let rank: Int
     let dispatcher: MessageDispatcher
+    /// The listener's workers, and this worker's place among them (0 always receives).
+    let pool: UDPReceiverPool
+    let index: Int
     private let stop: StopFlag
 
-    init(listener: UDPListener, rank: Int, dispatcher: MessageDispatcher, stop: StopFlag) {
+    init(
+        listener: UDPListener, rank: Int, dispatcher: MessageDispatcher, pool: UDPReceiverPool, index: Int,
+        stop: StopFlag
+    ) {
         self.listener = listener
         self.rank = rank
         self.dispatcher = dispatcher
+        self.pool = pool
+        self.index = index
         self.stop = stop
     }
 
@@ -35,6 +43,11 @@ final class UDPWorker {
             // arrived before it are still handled (bounded by drainSeconds under load).
             if stop.isSet, drainDeadline == nil { drainDeadline = UDPWorker.monotonicNow(plus: UDPWorker.drainSeconds) }
             if let d = drainDeadline, UDPWorker.monotonicNow(plus: 0).tv_sec >= d.tv_sec { break }
+            // A standby worker waits until the load needs it (see `UDPReceiverPool`).
+            if drainDeadline == nil, pool.adaptive, !pool.shouldReceive(index) {
+                pool.waitUntilReceiving(index, stop: stop)
+                continue
+            }
             let flags = drainDeadline == nil ? Int32(0) : Int32(MSG_DONTWAIT)
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let n = buffer.withUnsafeMutableBytes { buf in
@@ -53,7 +66,13 @@ final class UDPWorker {
                 }
                 continue
             }
-            dispatcher.handle(Array(buffer[0..<n]), receive: info)
+            if pool.adaptive {
+                let start = pool.started(index)
+                dispatcher.handle(Array(buffer[0..<n]), receive: info)
+                pool.finished(index, startedAt: start)
+            } else {
+                dispatcher.handle(Array(buffer[0..<n]), receive: info)
+            }
         }
     }
 
