@@ -23,11 +23,15 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
         e.requestFilters = [
             { _ in
                 TMThreadState.thread.reset()
+                m.graveyard.free()
                 return true
             },
             { ctx in m.e2eAckFilter(ctx) },
         ]
-        e.replyHandler = { ctx in m.handleReply(ctx) }
+        e.replyHandler = { ctx in
+            m.graveyard.free()
+            return m.handleReply(ctx)
+        }
         e.initialize = { context in
             m.start(core: context.core)
             CfgVariables.shared.declare(group: "tm", m.cfgVariables)

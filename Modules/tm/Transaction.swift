@@ -87,6 +87,8 @@ final class Transaction {
     /// The request's key in the table (RFC 3261 branch, sent-by and method class, or the
     /// RFC 2543 fields).
     let key: String
+    /// `key` hashed for the table (`TransactionTable.HashedKey`), once.
+    let keyHash: UInt64
     /// The id in the branches of our requests: `z9hG4bK<label>.<id>.<branch>`.
     let id: String
     let label: String
@@ -173,6 +175,10 @@ final class Transaction {
     /// Set once the transaction left the table (after its `destroy` callbacks): a worker's
     /// `TMThreadState.current` no longer finds it.
     let released = Atomic<Bool>(false)
+    /// The transaction buried before this one (`TransactionGraveyard`), as an address.
+    var nextInGrave: UInt = 0
+    /// Handed to the graveyard already.
+    var buried = false
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var depth = 0
@@ -183,9 +189,10 @@ final class Transaction {
 
     init(
         key: String, id: String, number: UInt64, numberedID: Bool, isInvite: Bool, ctx: MessageContext,
-        clone: SharedBytes
+        clone: SharedBytes, keyHash: UInt64? = nil
     ) {
         self.key = key
+        self.keyHash = keyHash ?? TransactionTable.HashedKey(key).hash
         self.id = id
         self.label = Self.hex(number)
         self.number = number

@@ -329,7 +329,15 @@ extension TransactionManager {
     }
 
     /// (Re)starts the branch's final-response timer.
+    /// The branch's handle is moved when it can be (no new handle for `fr_inv_timer` after
+    /// a provisional reply).
     func armFinalResponseTimer(_ tx: Transaction, _ b: ClientBranch, milliseconds: Int) {
+        if let timer = b.finalResponseTimer,
+            timer.restart(
+                afterMilliseconds: milliseconds, name: "tm-fr", event: TMTimer.finalResponse.event(branch: b.index))
+        {
+            return
+        }
         tx.stop(b.finalResponseTimer)
         b.finalResponseTimer = schedule(tx, .finalResponse, branch: b.index, milliseconds: milliseconds, name: "tm-fr")
     }

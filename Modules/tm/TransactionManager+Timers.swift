@@ -90,5 +90,7 @@ extension TransactionManager {
             tx.waitTimer = nil
             tx.timerManager = nil
         }
+        // Its memory goes back on a worker (the next message), not here.
+        graveyard.bury(tx)
     }
 }

@@ -157,13 +157,21 @@ final class TransactionManager: @unchecked Sendable {
     /// The core's DNS failover switch and destination blocklist (read in mod_init).
     var destinationPolicy: (any DestinationPolicy)?
     let callbacks = TMCallbacks()
+    /// Ended transactions waiting for a worker to free them (TransactionGraveyard.swift).
+    let graveyard = TransactionGraveyard()
     private let labels = Atomic<UInt64>(1)
 
-    /// Applies `max_transactions` once parameters are set (mod_init).
+    /// Applies `max_transactions` once parameters are set (mod_init); the graveyard's idle
+    /// look starts.
     func start(core: CoreContext) {
         self.core = core
         destinationPolicy = core.destinationPolicy
         table = TransactionTable(maxTransactions: settings.maxTransactions)
+        let graveyard = graveyard
+        core.timers.schedule(afterMilliseconds: 1000, name: "tm-graveyard") {
+            graveyard.freeIfIdle()
+            return .again
+        }
     }
 
     var timers: any TimerScheduling { core.timers }
@@ -203,7 +211,8 @@ final class TransactionManager: @unchecked Sendable {
             Log.error("tm", "cannot match the request: no parsable top Via")
             return .refused
         }
-        if let tx = table.transaction(key: key) { return .existing(tx) }
+        let hashed = TransactionTable.HashedKey(key)
+        if let tx = table.transaction(key: hashed) { return .existing(tx) }
         guard let clone = SharedBytes(m.buffer, in: core.memory) else {
             stats.add(.refused)
             Log.error(
@@ -214,7 +223,7 @@ final class TransactionManager: @unchecked Sendable {
         let n = labels.add(1, ordering: .relaxed).newValue
         let tx = Transaction(
             key: key, id: TransactionKey.id(n), number: n, numberedID: true, isInvite: m.method == .invite, ctx: ctx,
-            clone: clone)
+            clone: clone, keyHash: hashed.hash)
         let state = TMThreadState.thread
         tx.onFailure = state.onFailure
         tx.onReply = state.onReply
@@ -318,7 +327,9 @@ final class TransactionManager: @unchecked Sendable {
         guard !tx.finished else { return }
         tx.finished = true
         // Stopped and dropped here, on the worker: the wait timer has nothing left to stop.
-        tx.stop(tx.lifetimeTimer)
+        // The lifetime timer's handle becomes the wait timer when it can be moved (one
+        // handle fewer per transaction).
+        let lifetime = tx.lifetimeTimer
         tx.lifetimeTimer = nil
         stats.add(.waiting)
         for b in tx.branches {
@@ -327,6 +338,13 @@ final class TransactionManager: @unchecked Sendable {
             b.retransmission = nil
             b.finalResponseTimer = nil
         }
+        if let lifetime,
+            lifetime.restart(afterMilliseconds: settings.wtTimer, name: "tm-wait", event: TMTimer.wait.event())
+        {
+            tx.waitTimer = lifetime
+            return
+        }
+        tx.stop(lifetime)
         tx.waitTimer = schedule(tx, .wait, milliseconds: settings.wtTimer, name: "tm-wait")
     }
 }

@@ -58,6 +58,12 @@ final class TransactionTable: @unchecked Sendable {
             hash = t.withUTF8 { Self.hash($0) }
         }
 
+        /// A key whose hash is known (a transaction's `keyHash`).
+        init(_ text: String, hash: UInt64) {
+            self.text = text
+            self.hash = hash
+        }
+
         /// A multiply-xorshift hash of the UTF-8 bytes, eight at a time (the keys hold a
         /// branch: enough entropy for the dictionaries, which hash this value again).
         static func hash(_ u: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -123,7 +129,7 @@ final class TransactionTable: @unchecked Sendable {
         } else {
             live.add(1, ordering: .relaxed)
         }
-        let key = HashedKey(tx.key)
+        let key = HashedKey(tx.key, hash: tx.keyHash)
         shard(key).locked { $0.byKey[key] = tx }
         if tx.hasNumberedID {
             shard(ofNumber: tx.number).locked { $0.byNumber[tx.number] = tx }
@@ -134,10 +140,11 @@ final class TransactionTable: @unchecked Sendable {
         return .success(())
     }
 
-    func transaction(key: String) -> Transaction? {
-        let key = HashedKey(key)
-        return shard(key).locked { $0.byKey[key] }
-    }
+    func transaction(key: String) -> Transaction? { transaction(key: HashedKey(key)) }
+
+    /// The transaction of a key hashed already (a new request's, whose transaction gets the
+    /// hash if there is none).
+    func transaction(key: HashedKey) -> Transaction? { shard(key).locked { $0.byKey[key] } }
 
     /// The transaction whose id is `id`.
     func transaction(id: String) -> Transaction? {
@@ -177,8 +184,8 @@ final class TransactionTable: @unchecked Sendable {
     }
 
     func remove(_ tx: Transaction) {
-        // Each key is hashed once: found by index, removed at that index.
-        let key = HashedKey(tx.key)
+        // Found by index, removed at that index, with the hash the transaction keeps.
+        let key = HashedKey(tx.key, hash: tx.keyHash)
         let removed: Bool = shard(key).locked { s in
             guard let i = s.byKey.index(forKey: key), s.byKey[i].value === tx else { return false }
             s.byKey.remove(at: i)

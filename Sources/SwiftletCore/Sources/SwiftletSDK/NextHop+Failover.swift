@@ -21,11 +21,15 @@ extension NextHop {
     public static func destination(
         forURI uri: String, resolver: any SIPNameResolver, proto overrideProto: TransportProtocol? = nil
     ) throws(Failure) -> Destination {
+        let cache = NextHopLiteralCache.thread
+        if let d = cache.destination(uri, proto: overrideProto, port: nil, resolver: resolver) { return d }
         let (host, port, proto) = try nextHop(ofURI: uri, proto: overrideProto)
         guard let t = resolver.resolve(host: host, port: port, proto: proto) else {
             throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress)
         }
-        return Destination(proto: t.proto, address: t.address)
+        let destination = Destination(proto: t.proto, address: t.address)
+        cache.remember(uri, host: host, proto: overrideProto, port: nil, resolver: resolver, destination: destination)
+        return destination
     }
 
     /// The host, port and protocol a SIP URI names (its `transport=`, TLS for `sips:`).

@@ -38,6 +38,9 @@ public enum NextHop {
     public static func destination(
         forURI uri: String, proto overrideProto: TransportProtocol? = nil, port overridePort: Int? = nil
     ) throws(Failure) -> Destination {
+        let resolver = CoreContext.current.resolver
+        let cache = NextHopLiteralCache.thread
+        if let d = cache.destination(uri, proto: overrideProto, port: overridePort, resolver: resolver) { return d }
         let bytes = Array(uri.utf8)
         let c: URIComponents
         do {
@@ -65,11 +68,13 @@ public enum NextHop {
         }
         if let overrideProto { proto = overrideProto }
         let host = bytes.text(c.host)
-        guard let target = CoreContext.current.resolver.resolve(host: host, port: overridePort ?? c.port, proto: proto)
-        else {
+        guard let target = resolver.resolve(host: host, port: overridePort ?? c.port, proto: proto) else {
             throw Failure("could not resolve hostname: \"\(host)\"", error: .badAddress)
         }
-        return Destination(proto: target.proto, address: target.address)
+        let destination = Destination(proto: target.proto, address: target.address)
+        cache.remember(
+            uri, host: host, proto: overrideProto, port: overridePort, resolver: resolver, destination: destination)
+        return destination
     }
 
     /// Where a reply goes after the top Via was removed: the (second) Via's `received`

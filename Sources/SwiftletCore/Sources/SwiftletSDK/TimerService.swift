@@ -103,6 +103,23 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
 
     var ticks: UInt64 { currentTick }
 
+    /// `TimerHandle.restart`: `timer` again `ticks` from now, unless it is due or running.
+    func restart(_ timer: TimerHandle, ticks: UInt64, name: String, event: Int) -> Bool {
+        locked {
+            switch timer.state {
+            case .pending: wheel.remove(timer)
+            case .idle, .done: break
+            case .due, .running: return false
+            }
+            timer.name = name
+            timer.event = event
+            timer.interval = ticks
+            timer.cancelRequested = false
+            wheel.add(timer, expire: wheel.tick + ticks)
+            return true
+        }
+    }
+
     func schedule(afterMilliseconds milliseconds: Int, name: String, _ handler: @escaping () -> TimerNext)
         -> TimerHandle
     {

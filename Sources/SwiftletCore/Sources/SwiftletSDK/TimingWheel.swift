@@ -20,14 +20,15 @@ public protocol TimerTarget: AnyObject {
 public final class TimerHandle: @unchecked Sendable {
     enum State { case idle, pending, due, running, done }
 
-    /// The name given at registration (for log lines).
-    public let name: String
+    /// The name given at registration (for log lines); `restart` may change it (guarded by
+    /// the service's lock, like `event` and `interval`).
+    public internal(set) var name: String
     /// What runs: the closure, else `target` with `event`.
     let handler: (() -> TimerNext)?
     let target: (any TimerTarget)?
-    let event: Int
+    var event: Int
     /// The interval in ticks used by `.again`.
-    let interval: UInt64
+    var interval: UInt64
     unowned let service: TimerService
     // Guarded by the service's lock.
     var state = State.idle
@@ -78,6 +79,16 @@ public final class TimerHandle: @unchecked Sendable {
 
     /// True while the timer waits to run (again).
     public var isPending: Bool { service.isPending(self) }
+
+    /// Arms the timer again, `milliseconds` ms from now (rounded up to ticks, at least one),
+    /// under `name` and, for a target's timer, with `event`: as `stop()` followed by a new
+    /// `schedule` with the same target, without allocating another handle. Only a timer that
+    /// is waiting, done or never ran can be moved; false (nothing changed) when it is about
+    /// to run or running now, and the caller then stops it and schedules a new one.
+    @discardableResult
+    public func restart(afterMilliseconds milliseconds: Int, name: String, event: Int) -> Bool {
+        service.restart(self, ticks: TimerService.ticks(milliseconds: milliseconds), name: name, event: event)
+    }
 }
 
 /// A hashed timing wheel: `slotCount` lists of timers indexed by expiry tick modulo the
