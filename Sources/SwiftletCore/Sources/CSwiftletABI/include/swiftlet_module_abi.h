@@ -31,7 +31,7 @@
  * it; a test fails when it is stale). Swift classes shared with modules have no stable
  * layout, so a module built against other sources is refused, not run.
  */
-#define SWIFTLET_SDK_SIGNATURE "d8079e8e2c346f13"
+#define SWIFTLET_SDK_SIGNATURE "fec96ac91df4063d"
 
 /** The symbol every module exports. */
 #define SWIFTLET_MODULE_REGISTER_SYMBOL "swiftlet_module_register"
