@@ -21,21 +21,28 @@ class StreamLoopWriter {
     let context: ChannelHandlerContext
     /// The buffer of the last write through NIO, reused by the next.
     private var spare: ByteBuffer?
-    /// The connection's socket and the count of writes NIO holds; nil when the channel does
-    /// not expose its socket (every write then goes through NIO).
-    private let direct: (fd: CInt, tracker: StreamWriteTracker, channel: Channel)?
+    /// The connection's socket, -1 when the channel does not expose it (every write then
+    /// goes through NIO).
+    private let fd: CInt
+    /// The count of writes NIO holds (nil with `fd` -1). Separate properties, read in place:
+    /// an optional tuple of them would be copied, with a retain of each object, per write.
+    private let tracker: StreamWriteTracker?
+    private let channel: Channel
     /// A codec's header and the message joined for one `write(2)`; kept for the next message.
     private var joined: [UInt8] = []
 
     init(context: ChannelHandlerContext) {
         self.context = context
+        channel = context.channel
         let ops = context.pipeline.syncOperations
         if let tracker = try? ops.handler(type: StreamWriteTracker.self),
             let fd = try? ops.withUnsafeTransportIfAvailable(of: NIOBSDSocket.Handle.self, { $0 }), fd >= 0
         {
-            direct = (fd, tracker, context.channel)
+            self.fd = fd
+            self.tracker = tracker
         } else {
-            direct = nil
+            fd = -1
+            tracker = nil
         }
     }
 
@@ -44,7 +51,7 @@ class StreamLoopWriter {
 
     /// Writes and flushes a codec's `header` followed by `bytes` (one message).
     func send(_ header: StreamFrameHeader, _ bytes: [UInt8]) {
-        if direct != nil {
+        if fd >= 0 {
             joined.removeAll(keepingCapacity: true)
             header.withUnsafeBytes { joined.append(contentsOf: $0) }
             joined.append(contentsOf: bytes)
@@ -72,12 +79,10 @@ class StreamLoopWriter {
     /// Writes as much of `bytes` to the socket as it takes now, when nothing is waiting in
     /// NIO; returns how many bytes were written (the rest is for NIO).
     private func writeToSocket(_ bytes: UnsafeRawBufferPointer) -> Int {
-        guard let direct, direct.tracker.queued == 0, direct.channel.isActive, let base = bytes.baseAddress else {
-            return 0
-        }
+        guard fd >= 0, tracker?.queued == 0, channel.isActive, let base = bytes.baseAddress else { return 0 }
         var done = 0
         while done < bytes.count {
-            let n = Glibc.write(direct.fd, base + done, bytes.count - done)
+            let n = Glibc.write(fd, base + done, bytes.count - done)
             if n > 0 {
                 done += n
             } else if n < 0, errno == EINTR {
