@@ -1,15 +1,17 @@
 import COpenSSL
 import SwiftletSDK
 
-/// One connection's OpenSSL session over two memory BIOs: the core hands in what the
-/// socket received and gets back plaintext and the bytes to write (DESIGN.md section 4:
-/// the core sees no OpenSSL, the module no event loop). Used by one event loop only.
+/// One connection's OpenSSL session over a BIO of our own (`TLSSessionBIO`): the core hands
+/// in what the socket received and gets back plaintext and the bytes to write (DESIGN.md
+/// section 4: the core sees no OpenSSL, the module no event loop). Used by one event loop
+/// only.
 final class TLSSession: StreamSecuritySession {
     private let ssl: OpaquePointer
-    /// Ciphertext from the peer, read by OpenSSL.
-    private let incoming: OpaquePointer
-    /// Ciphertext OpenSSL produced, for the peer.
-    private let outgoing: OpaquePointer
+    /// What the BIO reads (the ciphertext received) and writes (the ciphertext to send).
+    private let io = TLSSessionIO()
+    /// Received ciphertext OpenSSL left unread (kept for the next `receive`; it reads all
+    /// it is given, so this stays empty).
+    private var unread: [UInt8] = []
     let state: TLSConnectionState
     /// The profiles this session chooses from (SNI).
     let domains: TLSDomainSet
@@ -23,12 +25,16 @@ final class TLSSession: StreamSecuritySession {
         endpoint: StreamSecurityEndpoint, domain: TLSDomainSet.Loaded, domains: TLSDomainSet,
         registry: TLSConnectionRegistry, sendCloseNotify: Bool
     ) throws(StreamSecurityError) {
-        guard let ssl = SSL_new(domain.context), let rbio = BIO_new(BIO_s_mem()), let wbio = BIO_new(BIO_s_mem())
-        else { throw StreamSecurityError("cannot create an SSL session: \(TLSError.text())") }
-        SSL_set_bio(ssl, rbio, wbio)
+        guard let ssl = SSL_new(domain.context) else {
+            throw StreamSecurityError("cannot create an SSL session: \(TLSError.text())")
+        }
+        guard let bio = TLSSessionBIO.make(io) else {
+            SSL_free(ssl)
+            throw StreamSecurityError("cannot create an SSL session: \(TLSError.text())")
+        }
+        // One BIO for both directions: SSL_set_bio takes the one reference.
+        SSL_set_bio(ssl, bio, bio)
         self.ssl = ssl
-        incoming = rbio
-        outgoing = wbio
         self.domains = domains
         self.registry = registry
         self.sendCloseNotify = sendCloseNotify
@@ -55,8 +61,32 @@ final class TLSSession: StreamSecuritySession {
     func receive(_ bytes: UnsafeRawBufferPointer, plaintext: inout [UInt8], output: inout [UInt8])
         throws(StreamSecurityError) -> Bool
     {
+        guard unread.isEmpty else {
+            var held = unread
+            unread = []
+            held.append(contentsOf: bytes)
+            // (Array.withUnsafeBytes rethrows untyped: the failure comes out as a value.)
+            let result = held.withUnsafeBytes { all in
+                Result { () throws(StreamSecurityError) -> Bool in
+                    try receive(from: all, plaintext: &plaintext, output: &output)
+                }
+            }
+            return try result.get()
+        }
+        return try receive(from: bytes, plaintext: &plaintext, output: &output)
+    }
+
+    /// `receive` with `bytes` as what the BIO reads (for this call only: what OpenSSL leaves
+    /// is copied to `unread`).
+    private func receive(from bytes: UnsafeRawBufferPointer, plaintext: inout [UInt8], output: inout [UInt8])
+        throws(StreamSecurityError) -> Bool
+    {
         Self.clearErrors()
-        if bytes.count > 0 { _ = BIO_write(incoming, bytes.baseAddress, Int32(bytes.count)) }
+        io.input = bytes
+        defer {
+            if io.input.count > 0 { unread.append(contentsOf: io.input) }
+            io.input = UnsafeRawBufferPointer(start: nil, count: 0)
+        }
         if !established {
             try handshake(output: &output)
             guard established else { return true }
@@ -70,9 +100,9 @@ final class TLSSession: StreamSecuritySession {
                 break
             }
             plaintext.append(contentsOf: UnsafeBufferPointer(start: buf, count: Int(n)))
-            // Nothing left to read, neither ciphertext in the BIO nor a record OpenSSL
+            // Nothing left to read, neither ciphertext for the BIO nor a record OpenSSL
             // holds: another SSL_read would only say SSL_ERROR_WANT_READ.
-            if BIO_ctrl_pending(incoming) == 0, SSL_has_pending(ssl) == 0 {
+            if io.input.count == 0, SSL_has_pending(ssl) == 0 {
                 code = SSL_ERROR_WANT_READ
                 break
             }
@@ -156,20 +186,8 @@ final class TLSSession: StreamSecuritySession {
         if ERR_peek_error() != 0 { ERR_clear_error() }
     }
 
-    /// Moves what OpenSSL wrote to the memory BIO into `output` (through a buffer on the
-    /// stack: no zero-filling of `output` first).
-    private func drain(into output: inout [UInt8]) {
-        var pending = Int(BIO_ctrl_pending(outgoing))
-        while pending > 0 {
-            let n = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: pending) { buf in
-                let n = Int(BIO_read(outgoing, buf.baseAddress, Int32(pending)))
-                if n > 0 { output.append(contentsOf: UnsafeBufferPointer(rebasing: buf[0..<n])) }
-                return n
-            }
-            if n <= 0 { break }
-            pending = Int(BIO_ctrl_pending(outgoing))
-        }
-    }
+    /// Moves what OpenSSL wrote (to the BIO) into `output`.
+    private func drain(into output: inout [UInt8]) { io.take(into: &output) }
 
     /// The server's SNI callback: switches to the profile for the name the client asked for.
     fileprivate func serverNameReceived(_ name: String) {

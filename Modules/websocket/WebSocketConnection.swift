@@ -84,6 +84,8 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
             attached = true
         }
         reader.append(bytes)
+        // `bytes` is valid only during this call: what is left of it waits in the reader.
+        defer { reader.endOfRead() }
         do {
             while let frame = try reader.next() {
                 module.stats.receivedFrames.increment()

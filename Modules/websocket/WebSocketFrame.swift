@@ -65,21 +65,60 @@ struct WebSocketFrame {
     }
 }
 
-/// Cuts frames out of a connection's byte stream.
+/// Cuts frames out of a connection's byte stream. The bytes of a read are looked at where
+/// they are (`received`): only a frame they do not complete is copied, to wait for the rest.
 struct WebSocketFrameReader {
     /// Largest payload accepted: Kamailio refuses `payload_len >= BUF_SIZE` (65535).
     static let maxPayload = 65534
+    /// The start of a frame whose rest has not arrived yet.
     private var buffer: [UInt8] = []
+    /// The bytes of the current read not cut into frames yet, while `buffer` is empty
+    /// (valid until `endOfRead`).
+    private var chunk = UnsafeRawBufferPointer(start: nil, count: 0)
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) { buffer.append(contentsOf: bytes) }
+    /// Adds received bytes (until `endOfRead`, they are read in place when nothing waits).
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if buffer.isEmpty, chunk.isEmpty {
+            chunk = bytes
+        } else {
+            endOfRead()
+            buffer.append(contentsOf: bytes)
+        }
+    }
+
+    /// The bytes given to `append` stop being valid: what was not cut into frames is kept.
+    mutating func endOfRead() {
+        if !chunk.isEmpty { buffer.append(contentsOf: chunk) }
+        chunk = UnsafeRawBufferPointer(start: nil, count: 0)
+    }
 
     /// The next complete frame; nil when more bytes are needed. Throws the close code for a
     /// frame the server must refuse (checked as soon as its header is in, so an oversized
     /// frame is refused before its payload arrives).
     mutating func next() throws(WebSocketFailure) -> WebSocketFrame? {
-        guard buffer.count >= 2 else { return nil }
-        let b0 = buffer[0]
-        let b1 = buffer[1]
+        if !chunk.isEmpty {
+            guard let (frame, total) = try Self.frame(in: chunk) else { return nil }
+            chunk = UnsafeRawBufferPointer(rebasing: chunk[total...])
+            return frame
+        }
+        // (Array.withUnsafeBytes rethrows untyped: the failure comes out as a value.)
+        let found = buffer.withUnsafeBytes { bytes in
+            Result { () throws(WebSocketFailure) in try Self.frame(in: bytes) }
+        }
+        guard let (frame, total) = try found.get() else { return nil }
+        if total == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+        } else {
+            buffer.removeFirst(total)
+        }
+        return frame
+    }
+
+    /// The frame at the start of `bytes` and its size on the wire; nil when incomplete.
+    private static func frame(in bytes: UnsafeRawBufferPointer) throws(WebSocketFailure) -> (WebSocketFrame, Int)? {
+        guard bytes.count >= 2 else { return nil }
+        let b0 = bytes[0]
+        let b1 = bytes[1]
         if b0 & 0x70 != 0 { throw .protocolError }  // RSV1-3
         guard let opcode = WebSocketOpcode(rawValue: b0 & 0x0F) else { throw .unsupportedOpcode }
         if b1 & 0x80 == 0 { throw .protocolError }  // client frames are masked
@@ -87,26 +126,21 @@ struct WebSocketFrameReader {
         var length = Int(b1 & 0x7F)
         var maskStart = 2
         if length == 126 {
-            guard buffer.count >= 4 else { return nil }
-            length = Int(buffer[2]) << 8 | Int(buffer[3])
+            guard bytes.count >= 4 else { return nil }
+            length = Int(bytes[2]) << 8 | Int(bytes[3])
             maskStart = 4
         } else if length == 127 {
-            guard buffer.count >= 10 else { return nil }
-            if buffer[2..<6].contains(where: { $0 != 0 }) { throw .tooBig }
-            length = buffer[6..<10].reduce(0) { $0 << 8 | Int($1) }
+            guard bytes.count >= 10 else { return nil }
+            if bytes[2..<6].contains(where: { $0 != 0 }) { throw .tooBig }
+            length = bytes[6..<10].reduce(0) { $0 << 8 | Int($1) }
             maskStart = 10
         }
         if opcode.isControl, length > 125 || !fin { throw .protocolError }
         if length > Self.maxPayload { throw .tooBig }
         let total = maskStart + 4 + length
-        guard buffer.count >= total else { return nil }
-        let payload = Self.unmask(buffer, maskAt: maskStart, count: length)
-        if total == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-        } else {
-            buffer.removeFirst(total)
-        }
-        return WebSocketFrame(fin: fin, opcode: opcode, payload: payload)
+        guard bytes.count >= total else { return nil }
+        let payload = unmask(bytes, maskAt: maskStart, count: length)
+        return (WebSocketFrame(fin: fin, opcode: opcode, payload: payload), total)
     }
 }
 
@@ -115,13 +149,11 @@ extension WebSocketFrameReader {
     /// array of their size, then unmasked in place sixteen bytes at a time with the mask
     /// repeated, the rest byte by byte. (Not `Array(unsafeUninitializedCapacity:)`, which
     /// looks up generic metadata on every call.)
-    static func unmask(_ frame: [UInt8], maskAt: Int, count: Int) -> [UInt8] {
+    static func unmask(_ src: UnsafeRawBufferPointer, maskAt: Int, count: Int) -> [UInt8] {
         var payload: [UInt8] = []
         payload.reserveCapacity(count)
-        let mask: UInt32 = frame.withUnsafeBytes { src in
-            payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: src[(maskAt + 4)..<(maskAt + 4 + count)]))
-            return src.loadUnaligned(fromByteOffset: maskAt, as: UInt32.self)
-        }
+        payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: src[(maskAt + 4)..<(maskAt + 4 + count)]))
+        let mask = src.loadUnaligned(fromByteOffset: maskAt, as: UInt32.self)
         let wide = UInt64(mask) | UInt64(mask) << 32
         payload.withUnsafeMutableBytes { buffer in
             guard let p = buffer.baseAddress else { return }

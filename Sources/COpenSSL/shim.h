@@ -30,6 +30,10 @@ static inline void swiftlet_ssl_ctx_disable_compression(SSL_CTX *ctx) { SSL_CTX_
 
 static inline void swiftlet_openssl_free(void *p) { OPENSSL_free(p); }
 
+/// BIO_clear_retry_flags and BIO_set_retry_read, for a BIO of our own (TLSSessionBIO).
+static inline void swiftlet_bio_clear_retry_flags(BIO *b) { BIO_clear_retry_flags(b); }
+static inline void swiftlet_bio_set_retry_read(BIO *b) { BIO_set_retry_read(b); }
+
 /// The oldest queued OpenSSL error as text ("" when none), clearing the queue.
 static inline void swiftlet_ssl_error_text(char *buf, size_t len) {
     unsigned long e = ERR_get_error();

@@ -45,6 +45,30 @@ import Testing
         #expect(reply[1] == "Via: SIP/2.0/TCP 127.0.0.1:\(client.localPort);branch=z9hG4bK-t1")
     }
 
+    @Test func repliesStayInOrderWhileTheSocketIsFull() throws {
+        // The client sends every request before it reads, through a small receive buffer:
+        // the server's socket fills, so a reply its loop writes goes partly to the socket and
+        // the rest to NIO's queue, and the replies after it must wait behind it.
+        let server = try TestServer(config: Self.config)
+        let client = try TCPClient(port: server.port, receiveBuffer: 4096)
+        let count = 20000
+        var all = ""
+        for n in 1...count { all += Self.options(n, port: client.localPort) }
+        client.send(all)
+        var vias: [String] = []
+        for _ in 1...count {
+            guard let reply = client.receiveMessage(timeout: 30) else { break }
+            vias.append(replyLines(reply)[1])
+        }
+        #expect(vias.count == count, "log: \(server.log)")
+        let expected = (1...count).map { "Via: SIP/2.0/TCP 127.0.0.1:\(client.localPort);branch=z9hG4bK-t\($0)" }
+        #expect(vias == Array(expected.prefix(vias.count)))
+        // Once NIO wrote what it held, the loop writes to the socket again: still in order.
+        client.send(Self.options(count + 1, port: client.localPort))
+        let last = replyLines(try #require(client.receiveMessage(), "log: \(server.log)"))
+        #expect(last[1].hasSuffix("-t\(count + 1)"))
+    }
+
     @Test func aMessageSplitAcrossSegmentsAndTwoInOneSegment() throws {
         let server = try TestServer(config: Self.config)
         let client = try TCPClient(port: server.port)

@@ -76,6 +76,29 @@ let sdpText =
         #expect(throws: SIPParseError(.missingContentLength, at: 0)) { try none.next() }
     }
 
+    @Test func bytesAsReadAndTheFirstContentLengthLine() throws {
+        // Received bytes as a connection reads them (the UnsafeRawBufferPointer overload).
+        var f = StreamFramer()
+        let bytes = Array(one.utf8)
+        bytes.withUnsafeBytes { f.append(UnsafeRawBufferPointer(rebasing: $0[0..<30])) }
+        #expect(try f.next() == nil)
+        bytes.withUnsafeBytes { f.append(UnsafeRawBufferPointer(rebasing: $0[30...])) }
+        #expect(try f.next() == .message(bytes))
+        // A bad value is reported only once the header block is complete, at the value.
+        var bad = StreamFramer()
+        let head = "OPTIONS sip:a@b SIP/2.0\r\nContent-Length: x\r\nVia: h\r\n"
+        bad.append(Array(head.utf8))
+        #expect(try bad.next() == nil)
+        bad.append(Array("\r\n".utf8))
+        #expect(throws: SIPParseError(.badContentLength, at: 40)) { try bad.next() }
+        // The first Content-Length line counts; LF alone ends lines and the block.
+        var first = StreamFramer()
+        let twice = Array("OPTIONS sip:a@b SIP/2.0\nl: 2\nContent-Length: x\n\nabOPT".utf8)
+        first.append(twice)
+        #expect(try first.next() == .message(Array(twice[0..<(twice.count - 3)])))
+        #expect(first.pendingByteCount == 3)
+    }
+
     @Test func keepAlives() throws {
         var f = StreamFramer()
         f.append(Array("\r\n\r\n\r\n".utf8))

@@ -15,7 +15,8 @@ exits 0 when every step went as expected.
   ws_sip_client.py bad PROXY_PORT KIND
       handshake, then send a bad frame (unmasked | oversized | badutf8 | opcode | fragclose: a Close
       in the middle of a fragmented message) and print
-      the close code the server answers with ("CLOSE 1002")
+      the close code the server answers with ("CLOSE 1002"); `pieces` sends four requests in
+      frames cut across TCP writes and prints the CSeq numbers of the replies ("CSEQ 1,2,3,4")
 
 With `--tls CA_FILE` first, the connection is WebSocket over TLS (WSS): the server's
 certificate must verify against CA_FILE for 127.0.0.1.
@@ -243,6 +244,25 @@ def bad(port, kind):
         ws.s.sendall(bytes([0x81, 0x80 | 100]) + os.urandom(4) + b"OPTIONS si")
         ws.s.close()
         print("GONE", flush=True)
+        return
+    elif kind == "pieces":
+        # Four masked frames cut across TCP writes: a header in two writes, a payload in
+        # two, then the end of one frame, a whole one and the start of the next in one write.
+        frames = []
+        for n in range(1, 5):
+            text = request("OPTIONS", "sip:nobody@127.0.0.1", "p", n, "p1", "t1", "<sip:nobody@127.0.0.1>").encode()
+            key = os.urandom(4)
+            frames.append(bytes([0x81, 0x80 | 126]) + struct.pack(">H", len(text)) + key
+                          + bytes(b ^ key[i % 4] for i, b in enumerate(text)))
+        first = frames[0]
+        for piece in (first[:3], first[3:40], first[40:], frames[1] + frames[2][:10], frames[2][10:] + frames[3]):
+            ws.s.sendall(piece)
+            time.sleep(0.2)
+        got = []
+        for _ in frames:
+            msg = ws.read_sip()
+            got.append(header(msg, "CSeq").split()[0])
+        print("CSEQ %s" % ",".join(got), flush=True)
         return
     elif kind == "ping":
         ws.frame(9, b"hello")

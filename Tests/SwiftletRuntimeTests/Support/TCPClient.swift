@@ -9,9 +9,14 @@ final class TCPClient {
     let fd: Int32
     private var pending: [UInt8] = []
 
-    init(port: Int, ipv6: Bool = false) throws {
+    /// `receiveBuffer`: the socket's SO_RCVBUF, set before connecting (a small one keeps
+    /// the server's socket full while the client does not read).
+    init(port: Int, ipv6: Bool = false, receiveBuffer: Int32? = nil) throws {
         let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         let rc: Int32
         if ipv6 {
             var a = sockaddr_in6()

@@ -59,6 +59,7 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(StreamWriteTracker())
                     try self.addSecurityHandler(to: channel, role: .server, socket: socket, proto: socket.proto)
                     try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(transport: self, socket: socket))
                 }
@@ -95,6 +96,7 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(StreamWriteTracker())
                     try self.addSecurityHandler(
                         to: channel, role: .client, socket: socket, proto: destination.proto)
                     try channel.pipeline.syncOperations.addHandler(

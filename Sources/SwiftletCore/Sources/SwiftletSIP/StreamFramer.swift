@@ -35,11 +35,25 @@ public struct StreamFramer {
 
     /// Adds received bytes.
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        dropReturned()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Adds received bytes as a connection reads them. (Not generic: a generic function of
+    /// another module is not specialised for its caller, and its copy goes element by
+    /// element through the protocol's witnesses.)
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        dropReturned()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Once every byte was returned as a frame, the buffer starts over.
+    @inline(__always)
+    private mutating func dropReturned() {
         if start > 0, start == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             start = 0
         }
-        buffer.append(contentsOf: bytes)
     }
 
     /// The next complete frame, nil when more bytes are needed. Throws when the stream is
@@ -61,11 +75,17 @@ public struct StreamFramer {
             }
             return nil  // maybe the start of a ping
         }
-        guard let headerEnd = endOfHeaders() else {
+        guard let (headerEnd, lengthLine) = headerBlock() else {
             if pendingByteCount > maxMessageSize { throw SIPParseError(.tooLarge, at: start) }
             return nil
         }
-        guard let length = try contentLength(headerEnd: headerEnd) ?? (acceptsMissingContentLength ? 0 : nil) else {
+        var contentLength: Int?
+        switch lengthLine {
+        case .value(let v): contentLength = v
+        case .bad(let at): throw SIPParseError(.badContentLength, at: at)
+        case nil: contentLength = nil
+        }
+        guard let length = contentLength ?? (acceptsMissingContentLength ? 0 : nil) else {
             throw SIPParseError(.missingContentLength, at: start)
         }
         let total = headerEnd - start + length
@@ -87,59 +107,61 @@ public struct StreamFramer {
         }
     }
 
-    /// The offset just after the empty line ending the header block (CRLFCRLF or LFLF):
-    /// from one LF to the next (memchr), checking what follows each.
-    private func endOfHeaders() -> Int? {
+    /// What the first Content-Length line of a header block says.
+    private enum LengthLine {
+        case value(Int)
+        /// Not a number: the offset of its value.
+        case bad(at: Int)
+    }
+
+    /// The offset just after the empty line ending the header block (CRLFCRLF or LFLF), and
+    /// its first Content-Length line (long or compact name), in one pass from one LF to the
+    /// next (memchr); nil while the block is incomplete. Only a line whose name (after white
+    /// space) starts with `l` or `co` (either case) can carry the length: the others are
+    /// passed over without looking for their colon.
+    private func headerBlock() -> (end: Int, length: LengthLine?)? {
         let count = buffer.count
-        return buffer.withUnsafeBufferPointer { p -> Int? in
+        return buffer.withUnsafeBufferPointer { p -> (Int, LengthLine?)? in
             guard let base = p.baseAddress else { return nil }
-            var i = start
-            while i + 1 < count {
-                guard let found = memchr(base + i, Int32(ASCII.lf), count - 1 - i) else { return nil }
-                i = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                if p[i + 1] == ASCII.lf { return i + 2 }
-                if p[i + 1] == ASCII.cr, i + 2 < count, p[i + 2] == ASCII.lf { return i + 3 }
-                i += 1
+            var length: LengthLine?
+            var lineStart = start
+            while lineStart < count {
+                guard let found = memchr(base + lineStart, Int32(ASCII.lf), count - lineStart) else { return nil }
+                let lf = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                if length == nil, Self.mayBeContentLength(p, lineStart, lf) {
+                    length = contentLength(lineStart..<lf)
+                }
+                // The line after this LF is empty: the block ends with it.
+                if lf + 1 < count, p[lf + 1] == ASCII.lf { return (lf + 2, length) }
+                if lf + 2 < count, p[lf + 1] == ASCII.cr, p[lf + 2] == ASCII.lf { return (lf + 3, length) }
+                lineStart = lf + 1
             }
             return nil
         }
     }
 
-    /// The Content-Length of the header block (long or compact name). Only a line whose
-    /// name (after white space) starts with `l` or `co` (either case) can carry it: the
-    /// others are passed over (one `memchr` for their end) without looking for their colon.
-    private func contentLength(headerEnd: Int) throws(SIPParseError) -> Int? {
-        var lineStart = start
-        while lineStart < headerEnd {
-            let (lineEnd, candidate) = buffer.withUnsafeBufferPointer { p -> (Int, Bool) in
-                let base = p.baseAddress!
-                let end =
-                    memchr(base + lineStart, Int32(ASCII.lf), headerEnd - lineStart).map {
-                        base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
-                    } ?? headerEnd
-                var first = lineStart
-                while first < end, ASCII.isLWS(base[first]) { first += 1 }
-                guard first < end else { return (end, false) }
-                let initial = base[first] | 0x20
-                return (
-                    end,
-                    initial == UInt8(ascii: "l")
-                        || (initial == UInt8(ascii: "c") && first + 1 < end
-                            && base[first + 1] | 0x20 == UInt8(ascii: "o"))
-                )
-            }
-            if candidate, let colon = buffer.firstIndex(of: ASCII.colon, in: lineStart..<lineEnd) {
-                let name = buffer.trimmed(lineStart..<colon)
-                if Self.isContentLength(buffer, name) {
-                    guard let v = buffer.decimalValue(buffer.trimmed(colon + 1..<lineEnd)) else {
-                        throw SIPParseError(.badContentLength, at: colon + 1)
-                    }
-                    return v
-                }
-            }
-            lineStart = lineEnd + 1
+    /// Whether the line `lineStart..<lineEnd` may be a Content-Length header: its first
+    /// character after white space is `l`, or it starts with `co` (either case).
+    @inline(__always)
+    private static func mayBeContentLength(_ p: UnsafeBufferPointer<UInt8>, _ lineStart: Int, _ lineEnd: Int) -> Bool {
+        var first = lineStart
+        while first < lineEnd, ASCII.isLWS(p[first]) { first += 1 }
+        guard first < lineEnd else { return false }
+        let initial = p[first] | 0x20
+        return initial == UInt8(ascii: "l")
+            || (initial == UInt8(ascii: "c") && first + 1 < lineEnd && p[first + 1] | 0x20 == UInt8(ascii: "o"))
+    }
+
+    /// The length a header line gives, when it is a Content-Length header; nil for another
+    /// header (or a line without a colon).
+    private func contentLength(_ line: Range<Int>) -> LengthLine? {
+        guard let colon = buffer.firstIndex(of: ASCII.colon, in: line),
+            Self.isContentLength(buffer, buffer.trimmed(line.lowerBound..<colon))
+        else { return nil }
+        guard let v = buffer.decimalValue(buffer.trimmed(colon + 1..<line.upperBound)) else {
+            return .bad(at: colon + 1)
         }
-        return nil
+        return .value(v)
     }
 
     /// Whether the header name in `range` is Content-Length, long (any case) or compact
