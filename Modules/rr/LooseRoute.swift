@@ -179,7 +179,7 @@ extension RRModule {
                 deletions.delete(try routes.bodyStart(pos.field)..<routes.entry(pos).range.lowerBound)
             }
             // The last Route is the remote target: it becomes the Request-URI.
-            let lastField = routes.fields.count - 1
+            let lastField = routes.fieldCount - 1
             let values = try routes.values(lastField)
             let last = values[values.count - 1]
             guard let remote = try RouteURI(b, last.uri).maddrTarget else { return RouteStatus.error }

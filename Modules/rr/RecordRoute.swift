@@ -285,21 +285,57 @@ extension RRModule {
     /// `SUBST_RCV_ALL`: the receiving socket's advertised or own address, its advertised or
     /// own port unless 5060, `;transport=`, `;sn=` (set_advertised_* do not apply).
     static func receiveAddress(_ ctx: MessageContext, _ sockname: Bool) -> [UInt8] {
+        // Written as bytes (this runs for every Record-Route added): no strings are joined.
         let r = ctx.receive
-        var out: String
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
         if let s = r.socket {
-            out = bracketed(s.listen.advertisedAddress ?? s.address.ipString, s.isIPv6)
+            // The socket's address text is formatted once per socket (`addressText`).
+            appendBracketed(s.listen.advertisedAddress ?? s.addressText, s.isIPv6, to: &out)
             let port = s.listen.advertisedPort ?? s.listen.port
-            if port != 5060 { out += ":\(port)" }
-            out += transportParameter(s.proto, ws: r.proto == .ws || r.proto == .wss)
-            if sockname, let name = s.listen.name, !name.isEmpty { out += ";sn=" + name }
+            if port != 5060 { appendPort(port, to: &out) }
+            appendTransportParameter(s.proto, ws: r.proto == .ws || r.proto == .wss, to: &out)
+            if sockname, let name = s.listen.name, !name.isEmpty {
+                appendUTF8(";sn=", to: &out)
+                appendUTF8(name, to: &out)
+            }
         } else {
             // A message without a socket (faked): its local address.
-            out = bracketed(r.local.ipString, r.local.isIPv6)
-            if r.local.port != 5060 { out += ":\(r.local.port)" }
-            out += transportParameter(r.proto, ws: false)
+            appendBracketed(r.local.ipString, r.local.isIPv6, to: &out)
+            if r.local.port != 5060 { appendPort(r.local.port, to: &out) }
+            appendTransportParameter(r.proto, ws: false, to: &out)
         }
-        return Array(out.utf8)
+        return out
+    }
+
+    /// `bracketed(_:_:)` appended as bytes.
+    private static func appendBracketed(_ host: String, _ ipv6: Bool, to out: inout [UInt8]) {
+        if ipv6 && !host.hasPrefix("[") && host.contains(":") {
+            out.append(UInt8(ascii: "["))
+            appendUTF8(host, to: &out)
+            out.append(UInt8(ascii: "]"))
+        } else {
+            appendUTF8(host, to: &out)
+        }
+    }
+
+    /// `:<port>` in decimal.
+    private static func appendPort(_ port: Int, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: ":"))
+        appendUTF8(String(port), to: &out)
+    }
+
+    /// `transportParameter(_:ws:)` appended as bytes.
+    private static func appendTransportParameter(_ proto: TransportProtocol, ws: Bool, to out: inout [UInt8]) {
+        guard proto != .udp else { return }
+        appendUTF8(";transport=", to: &out)
+        appendUTF8(protocolName(proto, ws: ws), to: &out)
+    }
+
+    /// The UTF-8 bytes of `text`, copied at once.
+    private static func appendUTF8(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
     }
 
     /// `SUBST_SND_PROTO`: `udp`, `tcp`, `tls`, `sctp` (`ws` for WebSocket).

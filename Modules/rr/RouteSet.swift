@@ -10,18 +10,37 @@ struct RouteSet {
     }
 
     let message: SIPMessage
-    let fields: [HeaderField]
+    /// The first Route field, found without collecting the others (the usual request has one).
+    private let first: HeaderField?
+    /// All Route fields, collected only when the message has more than one.
+    private let all: [HeaderField]?
+    /// The number of Route fields.
+    let fieldCount: Int
     /// The values of the first field once parsed, and of the others (by field index, made
-    /// when a second field is parsed: the usual request has one Route field).
+    /// when a second field is parsed).
     private var parsedFirst: [NameAddr]?
     private var parsed: [[NameAddr]?] = []
 
     init(_ message: SIPMessage) {
         self.message = message
-        self.fields = message.headers(.route)
+        var first: HeaderField? = nil
+        var count = 0
+        for h in message.headers where h.name == .route {
+            if first == nil { first = h }
+            count += 1
+        }
+        self.first = first
+        self.fieldCount = count
+        self.all = count > 1 ? message.headers(.route) : nil
     }
 
-    var isEmpty: Bool { fields.isEmpty }
+    var isEmpty: Bool { fieldCount == 0 }
+
+    /// Route field `i` (0 ..< `fieldCount`).
+    func field(_ i: Int) -> HeaderField {
+        if i == 0, let first { return first }
+        return all![i]
+    }
 
     /// The values of field `i` (an empty or malformed field is an error, as in Kamailio).
     mutating func values(_ i: Int) throws(SIPParseError) -> [NameAddr] {
@@ -31,17 +50,36 @@ struct RouteSet {
             return v
         }
         let b = message.buffer
-        let parts = HeaderScanner.splitValues(b, fields[i].valueRange)
-        guard !parts.isEmpty else { throw SIPParseError(.badNameAddr, at: fields[i].valueRange.lowerBound) }
+        let range = field(i).valueRange
+        // The values split at top-level commas (as `HeaderScanner.splitValues`, without
+        // collecting the ranges first), empty ones skipped.
         var values: [NameAddr] = []
-        for p in parts { values.append(try NameAddr.parse(b, p)) }
+        var start = range.lowerBound
+        while start <= range.upperBound {
+            let end = HeaderScanner.nextTopLevelComma(b, start..<range.upperBound) ?? range.upperBound
+            let part = Self.trimmed(b, start..<end)
+            if !part.isEmpty { values.append(try NameAddr.parse(b, part)) }
+            start = end + 1
+        }
+        guard !values.isEmpty else { throw SIPParseError(.badNameAddr, at: range.lowerBound) }
         if i == 0 {
             parsedFirst = values
         } else {
-            if parsed.isEmpty { parsed = [[NameAddr]?](repeating: nil, count: fields.count) }
+            if parsed.isEmpty { parsed = [[NameAddr]?](repeating: nil, count: fieldCount) }
             parsed[i] = values
         }
         return values
+    }
+
+    /// `range` without leading and trailing spaces, tabs, CRs and LFs (as the SIP parser's
+    /// `trimmed`).
+    private static func trimmed(_ b: [UInt8], _ range: Range<Int>) -> Range<Int> {
+        @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
+        var lo = range.lowerBound
+        var hi = range.upperBound
+        while lo < hi, isSpace(b[lo]) { lo += 1 }
+        while hi > lo, isSpace(b[hi - 1]) { hi -= 1 }
+        return lo..<hi
     }
 
     mutating func entry(_ p: Position) throws(SIPParseError) -> NameAddr { try values(p.field)[p.value] }
@@ -53,17 +91,17 @@ struct RouteSet {
 
     /// The first value of the next Route field after `p`'s, or nil (`find_next_route`).
     mutating func nextField(after p: Position) throws(SIPParseError) -> Position? {
-        guard p.field + 1 < fields.count else { return nil }
+        guard p.field + 1 < fieldCount else { return nil }
         _ = try values(p.field + 1)
         return Position(field: p.field + 1, value: 0)
     }
 
     /// The whole line of field `i` (name to line break): what Kamailio deletes with
     /// `hdr->name.s`, `hdr->len`.
-    func line(_ i: Int) -> Range<Int> { fields[i].lineRange }
+    func line(_ i: Int) -> Range<Int> { field(i).lineRange }
 
     /// Where the value of field `i` starts (Kamailio's `hdr->body.s`).
-    func bodyStart(_ i: Int) -> Int { fields[i].valueRange.lowerBound }
+    func bodyStart(_ i: Int) -> Int { field(i).valueRange.lowerBound }
 }
 
 /// A Route or Request-URI URI taken apart, with what rr asks of it.

@@ -53,12 +53,12 @@ struct LocalAddresses {
 
     /// True when `host` (IPv6 with or without brackets) and `port` (nil: any) is one of ours.
     func isMyself(host: String, port: Int?) -> Bool {
-        var h = Substring(host)
-        if h.utf8.first == UInt8(ascii: "["), h.utf8.last == UInt8(ascii: "]") { h = h.dropFirst().dropLast() }
-        guard !h.isEmpty else { return false }
-        let name = String(h)
+        // The host without brackets; the usual host has none and is used as it is (no copy).
+        let bracketed = host.utf8.first == UInt8(ascii: "[") && host.utf8.last == UInt8(ascii: "]")
+        let name = bracketed ? String(host.dropFirst().dropLast()) : host
+        guard !name.isEmpty else { return false }
         // An IPv4 host (the usual Route and Via) is compared as a number: no array is made.
-        let v4 = IPAddressText.ipv4(h)
+        let v4 = IPAddressText.ipv4(name)
         let bytes = v4 == nil ? IPAddressText.bytes(name) : nil
         var lowered: String? = nil
         func same(_ other: Name) -> Bool {

@@ -39,6 +39,19 @@ public enum IPAddressText {
         return copy.withUTF8 { ipv4(UnsafeRawBufferPointer($0)) }
     }
 
+    /// `ipv4(_:)` for a String: read in its UTF-8 storage (the generic version is not
+    /// specialized in other modules, and dispatches through the protocol's witnesses).
+    public static func ipv4(_ text: String) -> UInt32? {
+        var text = text
+        return text.withUTF8 { ipv4(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `ipv4(_:)` for a Substring, read in place when its storage is native UTF-8.
+    public static func ipv4(_ text: Substring) -> UInt32? {
+        if let v = text.utf8.withContiguousStorageIfAvailable({ ipv4(UnsafeRawBufferPointer($0)) }) { return v }
+        return ipv4(String(text))
+    }
+
     /// `ipv4(_:)` over bytes.
     public static func ipv4(_ b: UnsafeRawBufferPointer) -> UInt32? {
         guard b.count >= 7, b.count <= 15 else { return nil }

@@ -164,13 +164,18 @@ public struct StatelessReply {
     /// Appends `value` in decimal (a minus sign first when negative).
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
-        let v = value.magnitude
-        var divisor: UInt = 1
-        while divisor <= v / 10 { divisor *= 10 }
-        repeat {
-            out.append(UInt8(ascii: "0") + UInt8((v / divisor) % 10))
-            divisor /= 10
-        } while divisor > 0
+        var v = value.magnitude
+        // The digits are written backwards on the stack and appended at once (appending them
+        // one by one checks the array's capacity and uniqueness for each).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var i = digits.count
+            repeat {
+                i -= 1
+                digits[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+            out.append(contentsOf: UnsafeMutableBufferPointer(rebasing: digits[i...]))
+        }
     }
 
     /// Copies the first Via header field with `rport` filled and `received` added to its
