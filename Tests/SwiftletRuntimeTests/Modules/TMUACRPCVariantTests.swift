@@ -92,8 +92,10 @@ import Testing
     @Test func waitBlockNoackReturnsTheFinalReplyWithoutACK() async throws {
         let core = try EmbeddedCore(config: TMUACTests.config(), modulePath: productsDirectory)
         let rpcs = core.context.rpcs
-        let call = Task.detached {
-            rpcs.call(RPCRequest(method: "tm.t_uac_wait_block_noack", params: Self.params("INVITE")))
+        let call = Task {
+            await onOwnThread {
+                rpcs.call(RPCRequest(method: "tm.t_uac_wait_block_noack", params: Self.params("INVITE")))
+            }
         }
         var sent: [MemoryTransport.Sent] = []
         for _ in 0..<200 where sent.isEmpty {

@@ -251,14 +251,16 @@ import Testing
     @Test func tUACWaitBlockReturnsTheFinalReply() async throws {
         let core = try EmbeddedCore(config: TMUACTests.config(), modulePath: productsDirectory)
         let rpcs = core.context.rpcs
-        let call = Task.detached {
-            rpcs.call(
-                RPCRequest(
-                    method: "tm.t_uac_wait_block",
-                    params: [
-                        .string("OPTIONS"), .string("sip:bob@127.0.0.2:5080"), .string(""), .string(""),
-                        .string("From: <sip:rpc@example.com>\r\nTo: <sip:bob@example.com>\r\n"),
-                    ]))
+        let call = Task {
+            await onOwnThread {
+                rpcs.call(
+                    RPCRequest(
+                        method: "tm.t_uac_wait_block",
+                        params: [
+                            .string("OPTIONS"), .string("sip:bob@127.0.0.2:5080"), .string(""), .string(""),
+                            .string("From: <sip:rpc@example.com>\r\nTo: <sip:bob@example.com>\r\n"),
+                        ]))
+            }
         }
         var sent: [MemoryTransport.Sent] = []
         for _ in 0..<200 where sent.isEmpty {
