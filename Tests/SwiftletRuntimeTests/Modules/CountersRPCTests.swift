@@ -152,13 +152,14 @@ import Testing
     }
 
     /// Four workers count into their own rows; the values are the sums of the rows, and an
-    /// RPC reset starts them from 0 again.
+    /// RPC reset starts them from 0 again. All four receive from the start
+    /// (`udp_standby_workers=0`): with a standby pool, a light burst may stay on worker 0.
     @Test func countsFromSeveralWorkersAddUp() throws {
         let dir = TemporaryDirectory()
         let socket = dir.path + "/rpc.sock"
         let server = try TestServer(
             config: Self.config.replacingOccurrences(of: "SOCKET", with: socket).replacingOccurrences(
-                of: "children=1", with: "children=4"))
+                of: "children=1", with: "children=4\nudp_standby_workers=0"))
         for _ in 0..<50 where (try Self.call(socket, ["core.version"]))["result"] == nil { usleep(50_000) }
         let port = server.port
         func burst(_ tag: String) {
