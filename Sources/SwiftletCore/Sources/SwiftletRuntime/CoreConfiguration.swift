@@ -17,6 +17,10 @@ public struct CoreConfiguration {
     /// `udp_standby_workers` (Swiftlet's own): worker 0 of each UDP listener receives, the
     /// others wait until the load needs them (`UDPReceiverPool`). 0: all receive, as Kamailio.
     public var udpStandbyWorkers = true
+    /// `tcp_standby_workers` (Swiftlet's own): a new TCP/TLS/WS connection goes to the first
+    /// `tcp_children` loop that is not busy, so that the others wait until the load needs
+    /// them (`StreamLoopBalancer`); 0: to the loops in turn.
+    public var tcpStandbyWorkers = true
     public var debug = LogLevel.warning
     public var logStderror = false
     public var logFacility: Int32 = LOG_DAEMON
@@ -131,6 +135,8 @@ public struct CoreConfiguration {
                 }
             case "udp_standby_workers":
                 if let v = int() { udpStandbyWorkers = v != 0 }
+            case "tcp_standby_workers":
+                if let v = int() { tcpStandbyWorkers = v != 0 }
             case "debug":
                 if let v = int() { debug = LogLevel(debugValue: v) }
             case "log_stderror":

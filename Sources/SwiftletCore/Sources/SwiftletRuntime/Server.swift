@@ -159,7 +159,8 @@ public enum Server {
                 settings: TCPSettings(
                     lifetime: config.tcpConnectionLifetime, maxConnections: config.tcpMaxConnections,
                     acceptNoContentLength: config.tcpAcceptNoCL,
-                    workers: config.tcpChildren > 0 ? config.tcpChildren : config.children))
+                    workers: config.tcpChildren > 0 ? config.tcpChildren : config.children,
+                    standbyWorkers: config.tcpStandbyWorkers))
         tcp?.registerStatistics()
         // SCTP: the module's transport, and the kernel's support checked first.
         var sctp: (any SCTPTransportProvider)? = nil

@@ -6,13 +6,33 @@ import NIOCore
 /// sent after what is written later. Every write of the pipeline passes here (the writes of
 /// the handlers behind it and those from the channel's tail); the loop writer's own socket
 /// writes do not. Runs on the connection's event loop.
-final class StreamWriteTracker: ChannelOutboundHandler {
+///
+/// Being first, it also measures the loop's load for `StreamLoopBalancer`: the wall-clock time
+/// of everything a read sets off behind it (TLS, framing, the script, the reply).
+final class StreamWriteTracker: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
 
     /// Writes NIO holds: passed on to it and not yet completed.
     private(set) var queued = 0
+    /// The load counter of the connection's loop (nil: not measured).
+    private let load: StreamLoopBalancer.Load?
 
-    init() {}
+    init(load: StreamLoopBalancer.Load? = nil) { self.load = load }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let load else { return context.fireChannelRead(data) }
+        let start = UDPReceiverPool.now()
+        context.fireChannelRead(data)
+        load.add(UDPReceiverPool.now() - start)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        guard let load else { return context.fireChannelReadComplete() }
+        let start = UDPReceiverPool.now()
+        context.fireChannelReadComplete()
+        load.add(UDPReceiverPool.now() - start)
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         queued += 1

@@ -14,18 +14,23 @@ struct TCPSettings: Sendable {
     var workers = 2
     /// Seconds to wait for an outgoing connection (`tcp_connect_timeout`, Kamailio's 10).
     var connectTimeout = 10
+    /// `tcp_standby_workers` (Swiftlet's own): new connections go to the first loop that is
+    /// not busy (`StreamLoopBalancer`); false: to the loops in turn.
+    var standbyWorkers = true
 }
 
 /// SIP over TCP (DESIGN.md section 4): `tcp_children` SwiftNIO event loops own the
 /// connections, frame the messages and run the script on them (`StreamReaders`); replies and
 /// forwarded requests go out through the connection table, opening a connection when none
-/// exists.
+/// exists. A thread per listening socket accepts connections (`StreamAcceptor`) and
+/// `StreamLoopBalancer` chooses the loop of each new connection.
 final class TCPTransport: StreamSender, @unchecked Sendable {
     let settings: TCPSettings
     let table = TCPConnectionTable()
     let workers: StreamReaders
+    let balancer: StreamLoopBalancer
     private let group: MultiThreadedEventLoopGroup
-    private var servers: [Channel] = []
+    private var acceptors: [StreamAcceptor] = []
     /// The module's security layer for `tls:` sockets (set before binding them).
     var security: (any StreamSecurityProvider)?
 
@@ -33,6 +38,7 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
         self.settings = settings
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.workers))
         workers = StreamReaders(group: group)
+        balancer = StreamLoopBalancer(loops: workers.loops, packing: settings.standbyWorkers)
     }
 
     /// Binds a TCP listener.
@@ -51,24 +57,28 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
 
     /// Binds and starts accepting on `socket` (made by `socket(_:index:)`).
     func bind(_ socket: ListeningSocket) throws(RuntimeError) {
-        let listen = socket.listen
-        let address = socket.address
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [self] channel in
+        let acceptor = try StreamAcceptor(socket)
+        acceptors.append(acceptor)
+        acceptor.start { [self] fd in adopt(fd, from: socket) }
+    }
+
+    /// Makes a connection of the accepted socket `fd` on the loop the balancer chooses.
+    private func adopt(_ fd: Int32, from socket: ListeningSocket) {
+        let (index, loop) = balancer.next()
+        let load = balancer.loads[index]
+        ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(StreamWriteTracker())
+                    try channel.pipeline.syncOperations.addHandler(StreamWriteTracker(load: load))
                     try self.addSecurityHandler(to: channel, role: .server, socket: socket, proto: socket.proto)
                     try channel.pipeline.syncOperations.addHandler(SIPStreamHandler(transport: self, socket: socket))
                 }
             }
-        do {
-            servers.append(try bootstrap.bind(host: address.ipString, port: listen.port).wait())
-        } catch {
-            throw RuntimeError("cannot bind \(listen): \(error)")
-        }
+            .withConnectedSocket(fd)
+            .whenFailure { error in
+                Log.error("core", "cannot serve a connection accepted on \(socket.listen): \(error)")
+            }
     }
 
     func send(_ bytes: [UInt8], to destination: Destination, from socket: ListeningSocket) -> Bool {
@@ -91,12 +101,14 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
             return false
         }
         let id = table.allocateID()
-        let bootstrap = ClientBootstrap(group: group)
+        let (index, loop) = balancer.next()
+        let load = balancer.loads[index]
+        let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.seconds(Int64(settings.connectTimeout)))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(StreamWriteTracker())
+                    try channel.pipeline.syncOperations.addHandler(StreamWriteTracker(load: load))
                     try self.addSecurityHandler(
                         to: channel, role: .client, socket: socket, proto: destination.proto)
                     try channel.pipeline.syncOperations.addHandler(
@@ -140,7 +152,7 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
     /// The first step of shutdown: no new connections. The readers go on serving the open
     /// connections (replies in flight still go out) until `closeConnections`.
     func stopAccepting() {
-        for s in servers { try? s.close().wait() }
+        for a in acceptors { a.stop() }
     }
 
     /// The last step, after the other workers stopped: closes every connection and the event
