@@ -63,7 +63,8 @@ import Testing
     /// Sends one request on `client` and waits for its reply.
     func ask(_ client: TCPClient, user: String = "fast", callID: String, server: TestServer) throws {
         client.send(request(user: user, callID: callID, port: client.localPort))
-        let reply = try #require(client.receiveMessage(timeout: 5), "no reply to \(callID); log: \(server.log.suffix(600))")
+        let reply = try #require(
+            client.receiveMessage(timeout: 5), "no reply to \(callID); log: \(server.log.suffix(600))")
         #expect(reply.hasPrefix("SIP/2.0 200 OK"))
     }
 

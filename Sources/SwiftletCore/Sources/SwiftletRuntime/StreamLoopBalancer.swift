@@ -60,7 +60,8 @@ final class StreamLoopBalancer: @unchecked Sendable {
         self.loops = loops
         self.loads = loops.map { _ in Load() }
         self.packing = packing && loops.count > 1
-        state = Mutex(Sample(busy: Array(repeating: 0, count: loops.count), fraction: Array(repeating: 0, count: loops.count)))
+        state = Mutex(
+            Sample(busy: Array(repeating: 0, count: loops.count), fraction: Array(repeating: 0, count: loops.count)))
     }
 
     /// The loop that takes the next connection, and its index.
