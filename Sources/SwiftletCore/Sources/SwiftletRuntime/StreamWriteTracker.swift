@@ -8,7 +8,8 @@ import NIOCore
 /// writes do not. Runs on the connection's event loop.
 ///
 /// Being first, it also measures the loop's load for `StreamLoopBalancer`: the wall-clock time
-/// of everything a read sets off behind it (TLS, framing, the script, the reply).
+/// of everything a read sets off behind it (TLS, framing, the script, the reply written in
+/// it).
 final class StreamWriteTracker: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -24,13 +25,6 @@ final class StreamWriteTracker: ChannelDuplexHandler {
         guard let load else { return context.fireChannelRead(data) }
         let start = UDPReceiverPool.now()
         context.fireChannelRead(data)
-        load.add(UDPReceiverPool.now() - start)
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        guard let load else { return context.fireChannelReadComplete() }
-        let start = UDPReceiverPool.now()
-        context.fireChannelReadComplete()
         load.add(UDPReceiverPool.now() - start)
     }
 
