@@ -34,6 +34,11 @@ final class TLSSession: StreamSecuritySession {
         }
         // One BIO for both directions: SSL_set_bio takes the one reference.
         SSL_set_bio(ssl, bio, bio)
+        // OpenSSL takes all the ciphertext handed in with one BIO read (a record's header
+        // and body, and whatever follows) instead of a read for the header and another for
+        // the body of each record. The bytes are in memory already (the BIO reads from
+        // them): nothing is waited for. Does not change what is negotiated or sent.
+        SSL_set_read_ahead(ssl, 1)
         self.ssl = ssl
         self.domains = domains
         self.registry = registry

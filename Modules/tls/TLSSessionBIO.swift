@@ -26,9 +26,11 @@ enum TLSSessionBIO {
         return m
     }()
 
+    /// Runs `body` on the BIO's `TLSSessionIO` without a retain and release of it per call
+    /// (the session holds it for as long as OpenSSL may call the BIO).
     @inline(__always)
-    private static func io(_ bio: OpaquePointer?) -> TLSSessionIO {
-        Unmanaged<TLSSessionIO>.fromOpaque(BIO_get_data(bio)!).takeUnretainedValue()
+    private static func withIO<T>(_ bio: OpaquePointer?, _ body: (TLSSessionIO) -> T) -> T {
+        Unmanaged<TLSSessionIO>.fromOpaque(BIO_get_data(bio)!)._withUnsafeGuaranteedRef(body)
     }
 
     /// What OpenSSL writes (records for the peer) is appended to the output.
@@ -36,7 +38,7 @@ enum TLSSessionBIO {
         bio, data, count in
         swiftlet_bio_clear_retry_flags(bio)
         guard count > 0, let data else { return 0 }
-        io(bio).sink.append(contentsOf: UnsafeRawBufferPointer(start: data, count: Int(count)))
+        withIO(bio) { $0.sink.append(contentsOf: UnsafeRawBufferPointer(start: data, count: Int(count))) }
         return count
     }
 
@@ -45,17 +47,18 @@ enum TLSSessionBIO {
     private static let read: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int32) -> Int32 = {
         bio, buffer, count in
         swiftlet_bio_clear_retry_flags(bio)
-        let io = io(bio)
-        let available = io.input.count
-        guard available > 0 else {
-            swiftlet_bio_set_retry_read(bio)
-            return -1
+        return withIO(bio) { io in
+            let available = io.input.count
+            guard available > 0 else {
+                swiftlet_bio_set_retry_read(bio)
+                return -1
+            }
+            guard count > 0, let buffer, let source = io.input.baseAddress else { return 0 }
+            let n = min(Int(count), available)
+            UnsafeMutableRawPointer(buffer).copyMemory(from: source, byteCount: n)
+            io.input = UnsafeRawBufferPointer(start: source + n, count: available - n)
+            return Int32(n)
         }
-        guard count > 0, let buffer, let source = io.input.baseAddress else { return 0 }
-        let n = min(Int(count), available)
-        UnsafeMutableRawPointer(buffer).copyMemory(from: source, byteCount: n)
-        io.input = UnsafeRawBufferPointer(start: source + n, count: available - n)
-        return Int32(n)
     }
 
     /// The controls OpenSSL uses on a BIO of this kind: flush (nothing to do), the bytes
@@ -65,7 +68,7 @@ enum TLSSessionBIO {
         bio, command, _, _ in
         switch command {
         case BIO_CTRL_FLUSH: return 1
-        case BIO_CTRL_PENDING: return io(bio).input.count
+        case BIO_CTRL_PENDING: return withIO(bio) { $0.input.count }
         default: return 0
         }
     }

@@ -107,6 +107,68 @@ let sdpText =
         #expect(try f.next() == nil)
     }
 
+    /// What a framer gives for `reads`: per read, the frames until nil or an error (which
+    /// ends the stream), then the bytes it holds.
+    private static func outcome(_ reads: [[UInt8]], inPlace: Bool, maxMessageSize: Int = 65535) -> [String] {
+        var f = StreamFramer(maxMessageSize: maxMessageSize)
+        var out: [String] = []
+        for read in reads {
+            read.withUnsafeBytes { bytes in
+                if inPlace { f.appendInPlace(bytes) } else { f.append(bytes) }
+                defer { if inPlace { f.endOfRead() } }
+                do {
+                    while let frame = try f.next() {
+                        if case .message(let m) = frame {
+                            out.append("message " + String(decoding: m, as: UTF8.self))
+                        } else {
+                            out.append("\(frame)")
+                        }
+                    }
+                    out.append("nil")
+                } catch {
+                    out.append("error \(error)")
+                }
+                out.append("pending \(f.pendingByteCount) " + String(decoding: f.pendingBytes, as: UTF8.self))
+            }
+        }
+        return out
+    }
+
+    @Test func bytesFramedInPlaceGiveTheSameFramesErrorsAndLeftovers() throws {
+        let stream =
+            Array((one + "\r\n\r\n" + two + "\r\n" + one).utf8)
+            + Array("OPTIONS sip:a@b SIP/2.0\r\nl: x\r\n\r\n".utf8)
+        // Every split into two reads, and three reads around each message boundary.
+        for cut in 0...stream.count {
+            let reads = [Array(stream[..<cut]), Array(stream[cut...])]
+            #expect(Self.outcome(reads, inPlace: true) == Self.outcome(reads, inPlace: false), "cut \(cut)")
+        }
+        for cut in stride(from: 1, to: stream.count - 8, by: 7) {
+            let reads = [Array(stream[..<cut]), Array(stream[cut..<(cut + 8)]), Array(stream[(cut + 8)...])]
+            #expect(Self.outcome(reads, inPlace: true) == Self.outcome(reads, inPlace: false), "cuts \(cut)")
+        }
+        // Errors after a message of the same read are reported at the same offsets.
+        let missing = Array((two + "OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n").utf8)
+        #expect(Self.outcome([missing], inPlace: true) == Self.outcome([missing], inPlace: false))
+        #expect(
+            Self.outcome([missing], inPlace: true)[1].hasPrefix(
+                "error stream message without Content-Length at byte 46"))
+        let big = Array((two + two + "OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 100\r\n\r\n").utf8)
+        #expect(
+            Self.outcome([big], inPlace: true, maxMessageSize: 64)
+                == Self.outcome([big], inPlace: false, maxMessageSize: 64))
+        // More than 64 KiB of messages in one read: what is kept afterwards, and the offset
+        // of an error after them (counted from where the buffer dropped what it returned),
+        // are the same.
+        let many = Array(repeating: Array(two.utf8), count: 1600).flatMap { $0 }
+        let reads = [many + Array(one.utf8.prefix(20)), Array(one.utf8.dropFirst(20))]
+        #expect(Self.outcome(reads, inPlace: true) == Self.outcome(reads, inPlace: false))
+        let refused = [many + Array("OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n".utf8)]
+        let outcome = Self.outcome(refused, inPlace: true)
+        #expect(outcome == Self.outcome(refused, inPlace: false))
+        #expect(outcome[1600].hasPrefix("error stream message without Content-Length at byte \(1600 * 46 - 65550)"))
+    }
+
     @Test func streamErrors() throws {
         var missing = StreamFramer()
         missing.append(Array("OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n".utf8))

@@ -14,7 +14,11 @@ final class SIPStreamHandler: ChannelInboundHandler {
     private let transport: TCPTransport
     private let socket: ListeningSocket
     private var framer: StreamFramer
-    private(set) var connection: TCPConnection?
+    private(set) var connection: TCPConnection? {
+        didSet { current = connection.map { .passUnretained($0) } }
+    }
+    /// `connection` without a retain and release of it for each read (`connection` holds it).
+    private var current: Unmanaged<TCPConnection>?
     /// Set for outgoing connections, which register themselves when connected.
     private let preassignedID: Int?
     /// After refusing an oversized HTTP request: the rest of what the peer sends is dropped.
@@ -66,13 +70,20 @@ final class SIPStreamHandler: ChannelInboundHandler {
     /// Bytes read on the connection (plaintext, on a TLS connection: its security handler
     /// hands them here directly, without a buffer and a pass through the pipeline).
     func received(_ bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
-        guard let connection, !discarding else { return }
+        guard let current, !discarding else { return }
+        current._withUnsafeGuaranteedRef { received(bytes, on: $0, context: context) }
+    }
+
+    private func received(_ bytes: UnsafeRawBufferPointer, on connection: TCPConnection, context: ChannelHandlerContext)
+    {
         connection.used()
         if let codec = connection.upgrade.codec {
             codec.received(bytes, on: connection)
             return
         }
-        framer.append(bytes)
+        // Messages complete in `bytes` are copied out of them directly; the rest is kept.
+        framer.appendInPlace(bytes)
+        defer { framer.endOfRead() }
         do {
             while let frame = try framer.next() {
                 switch frame {

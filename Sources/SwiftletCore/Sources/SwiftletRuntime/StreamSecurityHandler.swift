@@ -27,8 +27,12 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
     private var joined: [UInt8] = []
     /// The SIP stream handler right behind this one (the transport's pipelines hold only
     /// the two) and its context: plaintext goes to it directly, without a buffer and a pass
-    /// through the pipeline. Set while the session exists.
-    private var sip: (handler: SIPStreamHandler, context: ChannelHandlerContext)?
+    /// through the pipeline. Set while the session exists. Not counted references (no
+    /// retain and release of each per read): the pipeline holds both for as long as they
+    /// are set (`dropWriter` clears them when the channel goes inactive or this handler is
+    /// removed).
+    private var sipHandler: Unmanaged<SIPStreamHandler>?
+    private var sipContext: Unmanaged<ChannelHandlerContext>?
     /// Writes the ciphertext (reusing its buffer); while the session exists, also the
     /// connection's `loopWriter`, so that a message the loop sends is encrypted here directly.
     private var writer: Writer?
@@ -60,7 +64,8 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
             writer = w
             self.connection = connection
             connection.loopWriter = w
-            sip = (sipHandler, sipContext)
+            self.sipHandler = .passUnretained(sipHandler)
+            self.sipContext = .passUnretained(sipContext)
             var first = try s.start()
             if !early.isEmpty {
                 try early.withUnsafeBytes { try s.send($0, output: &first) }
@@ -82,8 +87,12 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
                 try session.receive($0, plaintext: &plaintext, output: &output)
             }
             write(output, context: context)
-            if !plaintext.isEmpty, let sip {
-                plaintext.withUnsafeBytes { sip.handler.received($0, context: sip.context) }
+            if !plaintext.isEmpty, let sipHandler, let sipContext {
+                sipHandler._withUnsafeGuaranteedRef { handler in
+                    sipContext._withUnsafeGuaranteedRef { sipContext in
+                        plaintext.withUnsafeBytes { handler.received($0, context: sipContext) }
+                    }
+                }
             } else if !plaintext.isEmpty {
                 context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(bytes: plaintext)))
             }
@@ -186,7 +195,8 @@ final class StreamSecurityHandler: ChannelDuplexHandler {
         if let connection, connection.loopWriter === writer { connection.loopWriter = nil }
         connection = nil
         writer = nil
-        sip = nil
+        sipHandler = nil
+        sipContext = nil
     }
 
     private func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
