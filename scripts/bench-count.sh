@@ -5,9 +5,13 @@
 #                 with callgrind_annotate
 #   syscalls      system calls, context switches, page faults, CPU migrations and task-clock
 #                 (ms of CPU) per call (perf stat; EXTRA_EVENTS=<list> adds events)
+#   threads       the same per server thread: task-clock (µs of CPU), context switches and
+#                 page faults per call of each thread (perf stat --per-thread), e.g. how much
+#                 of a call's CPU tm's timer thread spends ending transactions
 #
 #   scripts/bench-count.sh instructions [scenario [rate [duration]]]   (default: stateful 30 10)
 #   scripts/bench-count.sh syscalls     [scenario [rate [duration]]]   (default: stateful 300 20)
+#   scripts/bench-count.sh threads      [scenario [rate [duration]]]   (default: stateful 300 20)
 #
 # Scenarios and configurations are those of Benchmarks/load (options, jwt-hs256, jwt-rs256,
 # stateless, stateful, dialog, dispatcher, topos-redis, register, auth-register, register-pgsql;
@@ -27,7 +31,7 @@
 # WARMUP=<calls> first runs that many calls uncounted (users w<n> instead of l<n>, so the counted
 # calls still register new AoRs): the count is then the steady state, without the one-time
 # work of the first requests (Swift metadata, lazy statics, first-use allocations).
-# Needs: sipp, valgrind (instructions), perf (syscalls).
+# Needs: sipp, valgrind (instructions), perf (syscalls, threads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -35,8 +39,8 @@ mode=${1:-instructions}
 scenario=${2:-stateful}
 case "$mode" in
 instructions) rate=${3:-30}; duration=${4:-10} ;;
-syscalls) rate=${3:-300}; duration=${4:-20} ;;
-*) echo "usage: $0 instructions|syscalls [scenario [rate [duration]]]" >&2; exit 2 ;;
+syscalls | threads) rate=${3:-300}; duration=${4:-20} ;;
+*) echo "usage: $0 instructions|syscalls|threads [scenario [rate [duration]]]" >&2; exit 2 ;;
 esac
 base=${BASE:-25060}
 sp=$base; up=$((base + 10)); cp=$((base + 20)); rp=$((base + 30)); pp=$((base + 40))
@@ -128,6 +132,10 @@ if [ "${WARMUP:-0}" -gt 0 ]; then
 fi
 if [ "$mode" = instructions ]; then
     callgrind_control -i on "$server" > /dev/null 2>&1
+elif [ "$mode" = threads ]; then
+    perf stat --per-thread -x, -e task-clock,context-switches,page-faults -p "$server" -o "$dir/perf.txt" &
+    perf_pid=$!
+    sleep 0.3
 else
     events=raw_syscalls:sys_enter,context-switches,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto
     events+=,syscalls:sys_enter_futex,syscalls:sys_enter_mprotect,syscalls:sys_enter_read,syscalls:sys_enter_write
@@ -160,5 +168,17 @@ if [ "$mode" = instructions ]; then
 else
     kill -INT "$perf_pid"
     wait "$perf_pid" 2>/dev/null || true
-    awk -F, -v n="$ok" '$3 != "" {printf "%-30s %8.2f per call\n", $3, $1 / n}' "$dir/perf.txt"
+    if [ "$mode" = threads ]; then
+        # thread-tid,value,unit,event,...: threads that ran during the calls, busiest first
+        printf "%-20s %12s %14s %12s\n" thread "CPU us/call" "switches/call" "faults/call"
+        awk -F, -v n="$ok" '$2 ~ /^[0-9.]+$/ {
+                t = $1; sub(/-[0-9]+$/, "", t)
+                if ($4 == "task-clock") { cpu[t] += $2 * 1000 / n } else { v[t, $4] += $2 / n }
+            } END {
+                for (t in cpu) if (cpu[t] > 0)
+                    printf "%-20s %12.2f %14.3f %12.3f\n", t, cpu[t], v[t, "context-switches"], v[t, "page-faults"]
+            }' "$dir/perf.txt" | sort -k2 -rn
+    else
+        awk -F, -v n="$ok" '$3 != "" {printf "%-30s %8.2f per call\n", $3, $1 / n}' "$dir/perf.txt"
+    fi
 fi
