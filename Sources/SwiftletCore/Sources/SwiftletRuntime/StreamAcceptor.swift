@@ -36,7 +36,10 @@ final class StreamAcceptor: @unchecked Sendable {
         self.fd = fd
     }
 
-    deinit { if thread == nil { close(fd) } }
+    /// False once `stop` closed the socket.
+    private var isOpen = true
+
+    deinit { if isOpen { close(fd) } }
 
     /// Starts the accepting thread; `onAccept` gets each connected socket (non-blocking,
     /// close-on-exec) and owns it.
@@ -80,11 +83,14 @@ final class StreamAcceptor: @unchecked Sendable {
 
     /// Stops accepting: wakes the thread out of `accept`, waits for it and closes the socket.
     func stop() {
-        guard let thread else { return }
+        guard isOpen else { return }
         stopped.set()
-        shutdown(fd, Int32(SHUT_RDWR))
-        pthread_join(thread, nil)
-        self.thread = nil
+        if let thread {
+            shutdown(fd, Int32(SHUT_RDWR))
+            pthread_join(thread, nil)
+            self.thread = nil
+        }
+        isOpen = false
         close(fd)
     }
 }
