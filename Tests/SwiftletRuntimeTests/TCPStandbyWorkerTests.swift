@@ -75,7 +75,8 @@ import Testing
             let client = try TCPClient(port: server.port)
             try ask(client, callID: "\(tag)-\(i)", server: server)
             clients.append(client)
-            usleep(5_000)
+            // Far apart, so that even a slow machine keeps the loop well under half busy.
+            usleep(30_000)
         }
         return clients
     }
