@@ -74,6 +74,13 @@ cfgdir=$load/cfg
 if [ -f "$load/cfg/$scenario.list" ]; then
     sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/5071/$((up + 1))/g" "$load/cfg/$scenario.list" > "$dir/$scenario.list"
     cfgdir=$dir
+    # dispatcher runs two UAS: the list must name both, or the count is of another call path
+    if [ "$scenario" = dispatcher ]; then
+        for port in "$up" "$((up + 1))"; do
+            grep -q "^[0-9]* sip:127.0.0.1:$port\b" "$dir/$scenario.list" ||
+                { echo "$load/cfg/$scenario.list names no target on UAS port $port" >&2; exit 2; }
+        done
+    fi
 fi
 sed -e "s/5060/$sp/g" -e "s/5070/$up/g" -e "s/6379/$rp/g" -e "s|{cfgdir}|$cfgdir|g" -e "s|{dburl}|$dburl|g" \
     "${CFG:-$load/cfg/$scenario.cfg}" > "$dir/$scenario.cfg"

@@ -26,6 +26,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -421,6 +422,20 @@ def empty_location_table(url):
         raise Refused("cannot empty the location table: " + (r.stderr.strip() or r.stdout.strip()))
 
 
+def check_targets(cfg, uas_ports):
+    """A scenario with several UAS (dispatcher) must send calls to each: its dispatcher.list
+    beside the configuration has to name every UAS port, or the run measures something else."""
+    if len(uas_ports) < 2:
+        return
+    path = os.path.join(os.path.dirname(cfg), "dispatcher.list")
+    with open(path) as f:
+        named = {int(m) for m in re.findall(r"^\s*\d+\s+sip:127\.0\.0\.1:(\d+)", f.read(), re.M)}
+    missing = [p for p in uas_ports if p not in named]
+    if missing:
+        raise SystemExit(f"{path} names no target on UAS port(s) {missing}: every UAS of the "
+                         f"scenario must get calls (ports {uas_ports})")
+
+
 def server_command(template, cfg, rundir):
     return shlex.split(template.replace("{cfg}", cfg).replace("{rundir}", rundir))
 
@@ -470,6 +485,7 @@ def one_run(opt, template, label, scenario, rate, duration, mode="fixed"):
         with open(run_cfg, "w") as f:
             f.write(cfg_text.replace("{cfgdir}", os.path.dirname(cfg))
                     .replace("{dburl}", opt.db_url or ""))
+    check_targets(cfg, uas_ports)
     if scenario in DATABASE_SCENARIOS and not opt.dry_run:
         empty_location_table(opt.db_url)
     cmd = server_command(template, run_cfg, rundir)
