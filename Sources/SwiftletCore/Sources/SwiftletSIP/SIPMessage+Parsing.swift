@@ -106,25 +106,19 @@ extension SIPMessage {
                 pos = next
                 continue
             }
-            // The name: token characters directly followed by the colon (as every SIP stack
-            // writes it) in one pass; otherwise the general rule: up to the first colon,
-            // trimmed, with no space or tab inside.
-            var nameEnd = pos
-            while nameEnd < end, isTokenChar(bytes[nameEnd]) { nameEnd += 1 }
-            let colon: Int
-            let name: Range<Int>
-            if nameEnd > pos, nameEnd < end, bytes[nameEnd] == ASCII.colon {
-                colon = nameEnd
-                name = pos..<nameEnd
-            } else {
-                guard let found = find(ASCII.colon, pos, end) else { throw SIPParseError(.badHeader, at: pos) }
-                colon = found
+            guard let colon = find(ASCII.colon, pos, end) else { throw SIPParseError(.badHeader, at: pos) }
+            // A name the core knows, written right before the colon (as every SIP stack writes
+            // it), is letters and `-` only: nothing to trim, no space inside. Any other name
+            // goes by the general rule: trimmed, with no space or tab inside.
+            var name = pos..<colon
+            var kind = HeaderName.classify(bytes, name)
+            if kind == .other {
                 name = trimmed(pos..<colon)
                 guard !name.isEmpty else { throw SIPParseError(.badHeader, at: pos) }
                 for k in name where ASCII.isWhitespace(bytes[k]) { throw SIPParseError(.badHeader, at: pos) }
+                if name != pos..<colon { kind = HeaderName.classify(bytes, name) }
             }
             let value = trimmed(colon + 1..<end)
-            let kind = HeaderName.classify(bytes, name)
             if headers.count < Int(Int16.max) {
                 let index = Int16(headers.count)
                 switch kind {
