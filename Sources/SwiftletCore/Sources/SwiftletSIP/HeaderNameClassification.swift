@@ -16,83 +16,126 @@ extension HeaderName {
         switch n {
         case 2:
             let w0 = word(b, range.lowerBound + 0, 2)
-            if w0 | 0x2020 == 0x6F74 { return .to }  // to
+            // to
+            if w0 | 0x2020 == 0x6F74 { return .to }
             return .other
         case 3:
             let w0 = word(b, range.lowerBound + 0, 3)
-            if w0 | 0x202020 == 0x616976 { return .via }  // via
+            // via
+            if w0 | 0x202020 == 0x616976 { return .via }
             return .other
         case 4:
             let w0 = word(b, range.lowerBound + 0, 4)
-            if w0 | 0x20202020 == 0x6D6F7266 { return .from }  // from
-            if w0 | 0x20202020 == 0x71657363 { return .cseq }  // cseq
-            if w0 | 0x20202020 == 0x65746164 { return .date }  // date
-            if w0 | 0x20202020 == 0x68746170 { return .path }  // path
-            if w0 | 0x20202020 == 0x6B636172 { return .rack }  // rack
-            if w0 | 0x20202020 == 0x71657372 { return .rseq }  // rseq
+            // from
+            if w0 | 0x20202020 == 0x6D6F7266 { return .from }
+            // cseq
+            if w0 | 0x20202020 == 0x71657363 { return .cseq }
+            // date
+            if w0 | 0x20202020 == 0x65746164 { return .date }
+            // path
+            if w0 | 0x20202020 == 0x68746170 { return .path }
+            // rack
+            if w0 | 0x20202020 == 0x6B636172 { return .rack }
+            // rseq
+            if w0 | 0x20202020 == 0x71657372 { return .rseq }
             return .other
         case 5:
             let w0 = word(b, range.lowerBound + 0, 5)
-            if w0 | 0x2020202020 == 0x6574756F72 { return .route }  // route
-            if w0 | 0x2020202020 == 0x776F6C6C61 { return .allow }  // allow
-            if w0 | 0x2020202020 == 0x746E657665 { return .event }  // event
+            // route
+            if w0 | 0x2020202020 == 0x6574756F72 { return .route }
+            // allow
+            if w0 | 0x2020202020 == 0x776F6C6C61 { return .allow }
+            // event
+            if w0 | 0x2020202020 == 0x746E657665 { return .event }
             return .other
         case 6:
             let w0 = word(b, range.lowerBound + 0, 6)
-            if w0 | 0x202020202020 == 0x726576726573 { return .server }  // server
-            if w0 | 0x202020202020 == 0x747065636361 { return .accept }  // accept
-            if w0 | 0x202000202020 == 0x65732D6E696D { return .minSE }  // min-se
+            // server
+            if w0 | 0x202020202020 == 0x726576726573 { return .server }
+            // accept
+            if w0 | 0x202020202020 == 0x747065636361 { return .accept }
+            // min-se
+            if w0 | 0x202000202020 == 0x65732D6E696D { return .minSE }
             return .other
         case 7:
             let w0 = word(b, range.lowerBound + 0, 7)
-            if w0 | 0x20200020202020 == 0x64692D6C6C6163 { return .callID }  // call-id
-            if w0 | 0x20202020202020 == 0x746361746E6F63 { return .contact }  // contact
-            if w0 | 0x20202020202020 == 0x73657269707865 { return .expires }  // expires
-            if w0 | 0x20202020202020 == 0x65726975716572 { return .require }  // require
-            if w0 | 0x20202020202020 == 0x79636176697270 { return .privacy }  // privacy
-            if w0 | 0x20202020202020 == 0x7463656A627573 { return .subject }  // subject
-            if w0 | 0x20202020202020 == 0x676E696E726177 { return .warning }  // warning
+            // call-id
+            if w0 | 0x20200020202020 == 0x64692D6C6C6163 { return .callID }
+            // contact
+            if w0 | 0x20202020202020 == 0x746361746E6F63 { return .contact }
+            // expires
+            if w0 | 0x20202020202020 == 0x73657269707865 { return .expires }
+            // require
+            if w0 | 0x20202020202020 == 0x65726975716572 { return .require }
+            // privacy
+            if w0 | 0x20202020202020 == 0x79636176697270 { return .privacy }
+            // subject
+            if w0 | 0x20202020202020 == 0x7463656A627573 { return .subject }
+            // warning
+            if w0 | 0x20202020202020 == 0x676E696E726177 { return .warning }
             return .other
         case 8:
             let w0 = word(b, range.lowerBound + 0, 8)
-            if w0 | 0x2020202020202020 == 0x797469746E656469 { return .identity }  // identity
-            if w0 | 0x2020202020202020 == 0x797469726F697270 { return .priority }  // priority
-            if w0 | 0x2020002020202020 == 0x6F742D7265666572 { return .referTo }  // refer-to
-            if w0 | 0x2020002020202020 == 0x6F742D796C706572 { return .replyTo }  // reply-to
+            // identity
+            if w0 | 0x2020202020202020 == 0x797469746E656469 { return .identity }
+            // priority
+            if w0 | 0x2020202020202020 == 0x797469726F697270 { return .priority }
+            // refer-to
+            if w0 | 0x2020002020202020 == 0x6F742D7265666572 { return .referTo }
+            // reply-to
+            if w0 | 0x2020002020202020 == 0x6F742D796C706572 { return .replyTo }
             return .other
         case 9:
             let w0 = word(b, range.lowerBound + 0, 8)
             let w1 = word(b, range.lowerBound + 8, 1)
-            if w0 | 0x2020202020202020 == 0x6574726F70707573 && w1 | 0x20 == 0x64 { return .supported }  // supported
-            if w0 | 0x2020200020202020 == 0x666E692D6C6C6163 && w1 | 0x20 == 0x6F { return .callInfo }  // call-info
-            if w0 | 0x2020202020202020 == 0x6F69737265766964 && w1 | 0x20 == 0x6E { return .diversion }  // diversion
-            if w0 | 0x2020202020202020 == 0x6D617473656D6974 && w1 | 0x20 == 0x70 { return .timestamp }  // timestamp
+            // supported
+            if w0 | 0x2020202020202020 == 0x6574726F70707573 && w1 | 0x20 == 0x64 { return .supported }
+            // call-info
+            if w0 | 0x2020200020202020 == 0x666E692D6C6C6163 && w1 | 0x20 == 0x6F { return .callInfo }
+            // diversion
+            if w0 | 0x2020202020202020 == 0x6F69737265766964 && w1 | 0x20 == 0x6E { return .diversion }
+            // timestamp
+            if w0 | 0x2020202020202020 == 0x6D617473656D6974 && w1 | 0x20 == 0x70 { return .timestamp }
             return .other
         case 10:
             let w0 = word(b, range.lowerBound + 0, 8)
             let w1 = word(b, range.lowerBound + 8, 2)
-            if w0 | 0x2020200020202020 == 0x6567612D72657375 && w1 | 0x2020 == 0x746E { return .userAgent }  // user-agent
-            if w0 | 0x2020002020202020 == 0x6E692D7472656C61 && w1 | 0x2020 == 0x6F66 { return .alertInfo }  // alert-info
-            if w0 | 0x2020002020202020 == 0x6E692D726F727265 && w1 | 0x2020 == 0x6F66 { return .errorInfo }  // error-info
+            // user-agent
+            if w0 | 0x2020200020202020 == 0x6567612D72657375 && w1 | 0x2020 == 0x746E { return .userAgent }
+            // alert-info
+            if w0 | 0x2020002020202020 == 0x6E692D7472656C61 && w1 | 0x2020 == 0x6F66 { return .alertInfo }
+            // error-info
+            if w0 | 0x2020002020202020 == 0x6E692D726F727265 && w1 | 0x2020 == 0x6F66 { return .errorInfo }
             return .other
         case 11:
             let w0 = word(b, range.lowerBound + 0, 8)
             let w1 = word(b, range.lowerBound + 8, 3)
-            if w0 | 0x2020202020002020 == 0x796C7065722D6E69 && w1 | 0x202000 == 0x6F742D { return .inReplyTo }  // in-reply-to
-            if w0 | 0x2020202000202020 == 0x697078652D6E696D && w1 | 0x202020 == 0x736572 { return .minExpires }  // min-expires
-            if w0 | 0x2020202020202020 == 0x6465727265666572 && w1 | 0x202000 == 0x79622D { return .referredBy }  // referred-by
-            if w0 | 0x2020002020202020 == 0x66612D7972746572 && w1 | 0x202020 == 0x726574 { return .retryAfter }  // retry-after
-            if w0 | 0x2020202020202020 == 0x726F707075736E75 && w1 | 0x202020 == 0x646574 { return .unsupported }  // unsupported
+            // in-reply-to
+            if w0 | 0x2020202020002020 == 0x796C7065722D6E69 && w1 | 0x202000 == 0x6F742D { return .inReplyTo }
+            // min-expires
+            if w0 | 0x2020202000202020 == 0x697078652D6E696D && w1 | 0x202020 == 0x736572 { return .minExpires }
+            // referred-by
+            if w0 | 0x2020202020202020 == 0x6465727265666572 && w1 | 0x202000 == 0x79622D { return .referredBy }
+            // retry-after
+            if w0 | 0x2020002020202020 == 0x66612D7972746572 && w1 | 0x202020 == 0x726574 { return .retryAfter }
+            // unsupported
+            if w0 | 0x2020202020202020 == 0x726F707075736E75 && w1 | 0x202020 == 0x646574 { return .unsupported }
             return .other
         case 12:
             let w0 = word(b, range.lowerBound + 0, 8)
             let w1 = word(b, range.lowerBound + 8, 4)
-            if w0 | 0x2020202000202020 == 0x77726F662D78616D && w1 | 0x20202020 == 0x73647261 { return .maxForwards }  // max-forwards
-            if w0 | 0x20202020202020 == 0x2D746E65746E6F63 && w1 | 0x20202020 == 0x65707974 { return .contentType }  // content-type
-            if w0 | 0x2000202020202020 == 0x722D64726F636572 && w1 | 0x20202020 == 0x6574756F { return .recordRoute }  // record-route
-            if w0 | 0x2020002020202020 == 0x76652D776F6C6C61 && w1 | 0x20202020 == 0x73746E65 { return .allowEvents }  // allow-events
-            if w0 | 0x2020200020202020 == 0x7265762D656D696D && w1 | 0x20202020 == 0x6E6F6973 { return .mimeVersion }  // mime-version
-            if w0 | 0x2020202020202020 == 0x617A696E6167726F && w1 | 0x20202020 == 0x6E6F6974 { return .organization }  // organization
+            // max-forwards
+            if w0 | 0x2020202000202020 == 0x77726F662D78616D && w1 | 0x20202020 == 0x73647261 { return .maxForwards }
+            // content-type
+            if w0 | 0x20202020202020 == 0x2D746E65746E6F63 && w1 | 0x20202020 == 0x65707974 { return .contentType }
+            // record-route
+            if w0 | 0x2000202020202020 == 0x722D64726F636572 && w1 | 0x20202020 == 0x6574756F { return .recordRoute }
+            // allow-events
+            if w0 | 0x2020002020202020 == 0x76652D776F6C6C61 && w1 | 0x20202020 == 0x73746E65 { return .allowEvents }
+            // mime-version
+            if w0 | 0x2020200020202020 == 0x7265762D656D696D && w1 | 0x20202020 == 0x6E6F6973 { return .mimeVersion }
+            // organization
+            if w0 | 0x2020202020202020 == 0x617A696E6167726F && w1 | 0x20202020 == 0x6E6F6974 { return .organization }
             return .other
         case 13:
             let w0 = word(b, range.lowerBound + 0, 8)
@@ -106,7 +149,8 @@ extension HeaderName {
             if w0 | 0x2020002020202020 == 0x65722D79786F7270 && w1 | 0x2020202020 == 0x6572697571 {
                 return .proxyRequire
             }  // proxy-require
-            if w0 | 0x20202020202020 == 0x2D65636976726573 && w1 | 0x2020202020 == 0x6574756F72 { return .serviceRoute }  // service-route
+            // service-route
+            if w0 | 0x20202020202020 == 0x2D65636976726573 && w1 | 0x2020202020 == 0x6574756F72 { return .serviceRoute }
             return .other
         case 14:
             let w0 = word(b, range.lowerBound + 0, 8)
