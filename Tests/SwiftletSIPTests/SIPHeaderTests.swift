@@ -32,6 +32,36 @@ func message(_ headerLines: [String], body: String = "", firstLine: String = "IN
         #expect(HeaderName(name: "X-Custom") == .other)
     }
 
+    /// Names inside a longer buffer (as in a message: the classifier reads whole words around
+    /// them) in mixed case, and near misses: one letter off, one byte longer or shorter, a CR
+    /// where a `-` belongs (a CR is a `-` with its case bit cleared).
+    @Test func longNamesAreClassifiedInsideABufferAndNearMissesAreNot() {
+        for h in HeaderName.allCases where h != .other {
+            let name = h.canonicalName
+            let mixed = String(
+                name.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element })
+            for (prefix, text) in [("", name), ("xxxxxxxxxx", name.lowercased()), ("yy", mixed)] {
+                let bytes = Array((prefix + text + ": value\r\n").utf8)
+                let range = prefix.utf8.count..<prefix.utf8.count + text.utf8.count
+                #expect(HeaderName.classify(bytes, range) == h, "\(prefix)|\(text)")
+                if text.count > 2 {  // ("T" is To's compact form)
+                    #expect(HeaderName.classify(bytes, range.lowerBound..<range.upperBound - 1) != h, "\(text) shorter")
+                }
+                #expect(HeaderName.classify(bytes, range.lowerBound..<range.upperBound + 1) == .other, "\(text) + :")
+            }
+            var changed = Array(name.lowercased().utf8)
+            changed[changed.count - 1] ^= 0x01
+            #expect(HeaderName.classify(changed, 0..<changed.count) != h, "\(name) last byte changed")
+            if let dash = changed.firstIndex(of: UInt8(ascii: "-")) {
+                var cr = Array(name.lowercased().utf8)
+                cr[dash] = 13
+                #expect(HeaderName.classify(cr, 0..<cr.count) == .other, "\(name) with CR for -")
+            }
+        }
+        #expect(HeaderName(name: "Vi@") == .other)
+        #expect(HeaderName(name: "Call-Id ") == .other)
+    }
+
     @Test func fromAndToNameAddrForms() throws {
         let m = try message([
             "From: \"Bob \\\"B\\\" Smith\" <sip:bob@example.com;transport=tcp>;tag=a1;x=\"q;v\"",

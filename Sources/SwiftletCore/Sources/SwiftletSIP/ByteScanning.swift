@@ -26,6 +26,14 @@ enum ASCII {
     @inline(__always) static func isLWS(_ b: UInt8) -> Bool { b == space || b == tab || b == cr || b == lf }
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
     @inline(__always) static func lower(_ b: UInt8) -> UInt8 { (b >= 65 && b <= 90) ? b | 0x20 : b }
+
+    /// Whether `b` (below 64) is in `set`, given as bit `b` of the word: one test for a
+    /// set of separators instead of one compare each.
+    @inline(__always) static func isIn(_ b: UInt8, _ set: UInt64) -> Bool { b < 64 && (set &>> UInt64(b)) & 1 != 0 }
+    /// `;`, `,`, space, tab, CR, LF: where an unquoted parameter value ends.
+    @inline(__always) static var parameterValueEnd: UInt64 { 1 << 59 | 1 << 44 | 1 << 32 | 1 << 9 | 1 << 13 | 1 << 10 }
+    /// `:` and `parameterValueEnd`: where a Via sent-by host ends.
+    @inline(__always) static var viaHostEnd: UInt64 { parameterValueEnd | 1 << 58 }
 }
 
 extension Array where Element == UInt8 {

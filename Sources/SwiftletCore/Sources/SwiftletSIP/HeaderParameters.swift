@@ -124,7 +124,7 @@ public enum HeaderScanner {
                     let s = i
                     while i < end {
                         let c = b[i]
-                        if c == ASCII.semicolon || c == ASCII.comma || ASCII.isLWS(c) { break }
+                        if ASCII.isIn(c, ASCII.parameterValueEnd) { break }
                         i += 1
                     }
                     value = s..<i

@@ -36,6 +36,15 @@ public struct NameAddr: Sendable {
 
     /// Parses one value (use `HeaderScanner.splitValues` first for multi-value fields).
     public static func parse(_ b: [UInt8], _ range: Range<Int>) throws(SIPParseError) -> NameAddr {
+        var tag: Range<Int>? = nil
+        return try parse(b, range, tag: &tag)
+    }
+
+    /// `parse(_:_:)`, also giving the value of the first `tag` parameter (found while the
+    /// parameters are checked: `tag(in:_:)` needs no second scan).
+    private static func parse(_ b: [UInt8], _ range: Range<Int>, tag: inout Range<Int>?) throws(SIPParseError)
+        -> NameAddr
+    {
         let r = b.trimmed(range)
         guard !r.isEmpty else { throw SIPParseError(.badNameAddr, at: range.lowerBound) }
         if r.count == 1, b[r.lowerBound] == UInt8(ascii: "*") {
@@ -64,7 +73,7 @@ public struct NameAddr: Sendable {
             }
             let uri = b.trimmed(i + 1..<gt)
             guard !uri.isEmpty else { throw SIPParseError(.badNameAddr, at: i + 1) }
-            try checkParameters(b, from: gt + 1, to: r.upperBound)
+            try checkParameters(b, from: gt + 1, to: r.upperBound, tag: &tag)
             return NameAddr(
                 range: r, displayName: display, uri: uri, isNameAddr: true, isWildcard: false,
                 parametersRange: gt + 1..<r.upperBound)
@@ -77,23 +86,31 @@ public struct NameAddr: Sendable {
         guard !uri.isEmpty, b.firstIndex(of: ASCII.colon, in: uri) != nil else {
             throw SIPParseError(.badNameAddr, at: i)
         }
-        try checkParameters(b, from: end, to: r.upperBound)
+        try checkParameters(b, from: end, to: r.upperBound, tag: &tag)
         return NameAddr(
             range: r, displayName: nil, uri: uri, isNameAddr: false, isWildcard: false,
             parametersRange: end..<r.upperBound)
     }
 
     /// Checks the header parameters. RFC 3261 `tag-param = "tag" EQUAL token`: a tag without
-    /// a value is malformed (a reply would otherwise get a second To-tag).
-    private static func checkParameters(_ b: [UInt8], from start: Int, to end: Int) throws(SIPParseError) {
+    /// a value is malformed (a reply would otherwise get a second To-tag). `tag` becomes the
+    /// value of the first `tag` parameter, if any.
+    private static func checkParameters(_ b: [UInt8], from start: Int, to end: Int, tag: inout Range<Int>?)
+        throws(SIPParseError)
+    {
         var valuelessTag: Int? = nil
+        var firstTag: Range<Int>? = nil
         try HeaderScanner.scanParameters(b, from: start, to: end, failure: .badNameAddr) { p in
-            if b.equalsLowercased(p.name, "tag"), p.value?.isEmpty ?? true {
-                valuelessTag = p.range.lowerBound
-                return false
+            if b.equalsLowercased(p.name, "tag") {
+                guard let value = p.value, !value.isEmpty else {
+                    valuelessTag = p.range.lowerBound
+                    return false
+                }
+                if firstTag == nil { firstTag = value }
             }
             return true
         }
+        tag = firstTag
         if let at = valuelessTag { throw SIPParseError(.badNameAddr, at: at) }
     }
 
@@ -111,7 +128,9 @@ public struct NameAddr: Sendable {
     /// The range of the `tag` parameter value in a From/To value, if present (no throw:
     /// malformed values have no tag).
     public static func tag(in b: [UInt8], _ range: Range<Int>) -> Range<Int>? {
-        (try? parse(b, range))?.tag(b)
+        var tag: Range<Int>? = nil
+        guard (try? parse(b, range, tag: &tag)) != nil else { return nil }
+        return tag
     }
 
     /// Where the header parameters of a name-addr/addr-spec value start (index of the first

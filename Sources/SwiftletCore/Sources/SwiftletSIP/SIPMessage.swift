@@ -52,7 +52,8 @@ public struct SIPMessage: Sendable {
     @inline(__always) public var headersEnd: Int { storage.headersEnd }
     /// The body (empty when there is none).
     @inline(__always) public var bodyRange: Range<Int> { storage.bodyRange }
-    /// Indices into `headers` of the first Via, From, To, Call-ID and CSeq (-1: absent).
+    /// Indices into `headers` of the first Via, From, To, Call-ID, CSeq and Content-Length
+    /// (-1: absent).
     @inline(__always) var wellKnown: WellKnownHeaders { storage.wellKnown }
 
     /// True for requests.
@@ -109,6 +110,7 @@ public struct SIPMessage: Sendable {
         case .to: known = wellKnown.to
         case .callID: known = wellKnown.callID
         case .cseq: known = wellKnown.cseq
+        case .contentLength where wellKnown.contentLength >= 0: known = wellKnown.contentLength
         default:
             for h in headers where h.name == name { return h }
             return nil

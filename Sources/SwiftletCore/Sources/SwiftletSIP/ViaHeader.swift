@@ -104,7 +104,7 @@ public struct ViaHeader: Sendable {
             let s = i
             while i < end {
                 let c = b[i]
-                if c == ASCII.colon || c == ASCII.semicolon || c == ASCII.comma || ASCII.isLWS(c) { break }
+                if ASCII.isIn(c, ASCII.viaHostEnd) { break }
                 guard SIPMessage.isTokenChar(c) else { throw SIPParseError(.badVia, at: i) }
                 i += 1
             }
@@ -169,7 +169,7 @@ public struct ViaHeader: Sendable {
                     let s = i
                     while i < end {
                         let c = b[i]
-                        if c == ASCII.semicolon || c == ASCII.comma || ASCII.isLWS(c) { break }
+                        if ASCII.isIn(c, ASCII.parameterValueEnd) { break }
                         i += 1
                     }
                     value = s..<i
