@@ -1,5 +1,9 @@
 import SwiftletSDK
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 extension TransactionKey {
     /// `parse(branch:)` on the bytes of a received branch value: the id and branch index of
     /// `z9hG4bK<label>.<id>.<n>`, or nil. No intermediate strings: this runs for every reply.
@@ -107,6 +111,17 @@ extension TransactionKey {
     /// reply to a request of an earlier run matches nothing). Made without hashing the key:
     /// it is the `<id>` of every branch `z9hG4bK<label>.<id>.<n>`.
     static func id(_ n: UInt64) -> String {
+        String(unsafeUninitializedCapacity: idLength) { out in
+            writeID(n, to: out.baseAddress!)
+            return idLength
+        }
+    }
+
+    /// The length of `id(_:)`.
+    static let idLength = 32
+
+    /// Writes `id(n)` (`idLength` bytes) at `out`.
+    static func writeID(_ n: UInt64, to out: UnsafeMutablePointer<UInt8>) {
         /// SplitMix64's finaliser (a bijection on 64 bits).
         func mix(_ x: UInt64) -> UInt64 {
             var z = x
@@ -117,16 +132,64 @@ extension TransactionKey {
         var a = mix(n &+ idSeed.0)
         // `number(ofID:)` inverts this half.
         var b = mix(n ^ idSeed.1)
-        return String(unsafeUninitializedCapacity: 32) { out in
-            for i in stride(from: 15, through: 0, by: -1) {
-                let d = UInt8(truncatingIfNeeded: a & 0xf)
-                let e = UInt8(truncatingIfNeeded: b & 0xf)
-                out[i] = d < 10 ? 0x30 + d : 0x57 + d
-                out[16 + i] = e < 10 ? 0x30 + e : 0x57 + e
-                a >>= 4
-                b >>= 4
+        for i in stride(from: 15, through: 0, by: -1) {
+            let d = UInt8(truncatingIfNeeded: a & 0xf)
+            let e = UInt8(truncatingIfNeeded: b & 0xf)
+            out[i] = d < 10 ? 0x30 + d : 0x57 + d
+            out[16 + i] = e < 10 ? 0x30 + e : 0x57 + e
+            a >>= 4
+            b >>= 4
+        }
+    }
+
+    /// True when `bytes` are `id(n)` (compared without making the string).
+    static func isID(_ bytes: UnsafeBufferPointer<UInt8>, of n: UInt64) -> Bool {
+        guard bytes.count == idLength else { return false }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: idLength) { digits in
+            writeID(n, to: digits.baseAddress!)
+            return memcmp(digits.baseAddress!, bytes.baseAddress!, idLength) == 0
+        }
+    }
+
+    /// `branch(label:id:index:)` of transaction `tx`, its id written straight into the branch
+    /// (a numbered transaction keeps no id string).
+    static func branch(of tx: Transaction, index: Int) -> String {
+        guard tx.hasNumberedID else { return branch(label: tx.label, id: tx.id, index: index) }
+        var label = tx.label
+        return label.withUTF8 { l in
+            // The index's decimal digits.
+            var digits = 1
+            var v = index.magnitude / 10
+            while v > 0 {
+                digits += 1
+                v /= 10
             }
-            return 32
+            let sign = index < 0 ? 1 : 0
+            let cookie: StaticString = "z9hG4bK"
+            let count = cookie.utf8CodeUnitCount + l.count + 1 + idLength + 1 + sign + digits
+            return String(unsafeUninitializedCapacity: count) { out in
+                let p = out.baseAddress!
+                p.initialize(from: cookie.utf8Start, count: cookie.utf8CodeUnitCount)
+                var n = cookie.utf8CodeUnitCount
+                if let base = l.baseAddress { (p + n).initialize(from: base, count: l.count) }
+                n += l.count
+                p[n] = UInt8(ascii: ".")
+                n += 1
+                writeID(tx.number, to: p + n)
+                n += idLength
+                p[n] = UInt8(ascii: ".")
+                n += 1
+                if sign == 1 {
+                    p[n] = UInt8(ascii: "-")
+                    n += 1
+                }
+                var rest = index.magnitude
+                for k in stride(from: digits - 1, through: 0, by: -1) {
+                    p[n + k] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                return n + digits
+            }
         }
     }
 
