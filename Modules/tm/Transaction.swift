@@ -324,9 +324,10 @@ final class Transaction {
         timer?.stop()
     }
 
-    /// True when `bytes` are this transaction's id.
+    /// True when `bytes` are this transaction's id; for a numbered transaction, `bytes` are
+    /// an id whose first half gave its number (`TransactionKey.number(ofID:)`).
     func hasID(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard var id = irregularID else { return TransactionKey.isID(bytes, of: number) }
+        guard var id = irregularID else { return TransactionKey.isID(bytes, ofNumberFromFirstHalf: number) }
         return id.withUTF8 { u in
             u.count == bytes.count && (u.isEmpty || memcmp(u.baseAddress!, bytes.baseAddress!, u.count) == 0)
         }

@@ -1,9 +1,5 @@
 import SwiftletSDK
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 extension TransactionKey {
     /// `parse(branch:)` on the bytes of a received branch value: the id and branch index of
     /// `z9hG4bK<label>.<id>.<n>`, or nil. No intermediate strings: this runs for every reply.
@@ -117,18 +113,20 @@ extension TransactionKey {
         }
     }
 
+    /// SplitMix64's finaliser (a bijection on 64 bits).
+    @inline(__always)
+    private static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
     /// The length of `id(_:)`.
     static let idLength = 32
 
     /// Writes `id(n)` (`idLength` bytes) at `out`.
     static func writeID(_ n: UInt64, to out: UnsafeMutablePointer<UInt8>) {
-        /// SplitMix64's finaliser (a bijection on 64 bits).
-        func mix(_ x: UInt64) -> UInt64 {
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
         var a = mix(n &+ idSeed.0)
         // `number(ofID:)` inverts this half.
         var b = mix(n ^ idSeed.1)
@@ -142,13 +140,18 @@ extension TransactionKey {
         }
     }
 
-    /// True when `bytes` are `id(n)` (compared without making the string).
-    static func isID(_ bytes: UnsafeBufferPointer<UInt8>, of n: UInt64) -> Bool {
+    /// True when `bytes`, an id whose first half `number(ofID:)` read as `n`, are `id(n)`:
+    /// the first half is then `n`'s by construction (a bijection), so only the second half's
+    /// digits are compared, each with `n`'s (no string made or kept).
+    static func isID(_ bytes: UnsafeBufferPointer<UInt8>, ofNumberFromFirstHalf n: UInt64) -> Bool {
         guard bytes.count == idLength else { return false }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: idLength) { digits in
-            writeID(n, to: digits.baseAddress!)
-            return memcmp(digits.baseAddress!, bytes.baseAddress!, idLength) == 0
+        var b = mix(n ^ idSeed.1)
+        for i in stride(from: idLength - 1, through: idLength / 2, by: -1) {
+            let e = UInt8(truncatingIfNeeded: b & 0xf)
+            guard bytes[i] == (e < 10 ? 0x30 + e : 0x57 + e) else { return false }
+            b >>= 4
         }
+        return true
     }
 
     /// `branch(label:id:index:)` of transaction `tx`, its id written straight into the branch
