@@ -15,8 +15,20 @@ struct PendingSend {
 /// the bytes sent (kept in shared memory for retransmissions), and what came back.
 final class ClientBranch {
     let index: Int
+    /// Where the branch's Request-URI is kept.
+    enum RequestURI {
+        case text(String)
+        /// The received request's own, unchanged (made into a string when asked for).
+        case received(SIPMessage)
+    }
+    private let storedURI: RequestURI
     /// The Request-URI the branch was sent with.
-    let uri: String
+    var uri: String {
+        switch storedURI {
+        case .text(let text): text
+        case .received(let message): message.requestURI ?? ""
+        }
+    }
     let destination: Destination
     /// The request as sent (retransmissions, and the source of its CANCEL and ACK).
     let request: SharedBytes
@@ -64,7 +76,14 @@ final class ClientBranch {
 
     init(index: Int, uri: String, destination: Destination, request: SharedBytes) {
         self.index = index
-        self.uri = uri
+        self.storedURI = .text(uri)
+        self.destination = destination
+        self.request = request
+    }
+
+    init(index: Int, uri: RequestURI, destination: Destination, request: SharedBytes) {
+        self.index = index
+        self.storedURI = uri
         self.destination = destination
         self.request = request
     }
@@ -89,8 +108,12 @@ final class Transaction {
     let key: String
     /// `key` hashed for the table (`TransactionTable.HashedKey`), once.
     let keyHash: UInt64
-    /// The id in the branches of our requests: `z9hG4bK<label>.<id>.<branch>`.
-    let id: String
+    /// The id in the branches of our requests: `z9hG4bK<label>.<id>.<branch>`. Made from
+    /// `number` when asked for (`TransactionKey.id`) unless it is irregular (a local
+    /// request's): no string kept per transaction.
+    var id: String { irregularID ?? TransactionKey.id(number) }
+    /// A local request's id (not `TransactionKey.id(number)`), else nil.
+    private let irregularID: String?
     let label: String
     /// The number the label is written from (hex); `id` is `TransactionKey.id(number)` when
     /// `hasNumberedID` (every transaction but tm's local requests).
@@ -187,13 +210,15 @@ final class Transaction {
     /// A thread is sending the outbox (others queued meanwhile leave theirs to it).
     private var flushing = false
 
+    /// `id` is used only when `numberedID` is false (a numbered transaction's is made from
+    /// `number`).
     init(
         key: String, id: String, number: UInt64, numberedID: Bool, isInvite: Bool, ctx: MessageContext,
         clone: SharedBytes, keyHash: UInt64? = nil
     ) {
         self.key = key
         self.keyHash = keyHash ?? TransactionTable.HashedKey(key).hash
-        self.id = id
+        self.irregularID = numberedID ? nil : id
         self.label = Self.hex(number)
         self.number = number
         self.hasNumberedID = numberedID
@@ -299,9 +324,10 @@ final class Transaction {
         timer?.stop()
     }
 
-    /// True when `bytes` are this transaction's id.
+    /// True when `bytes` are this transaction's id; for a numbered transaction, `bytes` are
+    /// an id whose first half gave its number (`TransactionKey.number(ofID:)`).
     func hasID(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var id = id
+        guard var id = irregularID else { return TransactionKey.isID(bytes, ofNumberFromFirstHalf: number) }
         return id.withUTF8 { u in
             u.count == bytes.count && (u.isEmpty || memcmp(u.baseAddress!, bytes.baseAddress!, u.count) == 0)
         }

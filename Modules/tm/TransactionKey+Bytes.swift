@@ -107,26 +107,92 @@ extension TransactionKey {
     /// reply to a request of an earlier run matches nothing). Made without hashing the key:
     /// it is the `<id>` of every branch `z9hG4bK<label>.<id>.<n>`.
     static func id(_ n: UInt64) -> String {
-        /// SplitMix64's finaliser (a bijection on 64 bits).
-        func mix(_ x: UInt64) -> UInt64 {
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
+        String(unsafeUninitializedCapacity: idLength) { out in
+            writeID(n, to: out.baseAddress!)
+            return idLength
         }
+    }
+
+    /// SplitMix64's finaliser (a bijection on 64 bits).
+    @inline(__always)
+    private static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// The length of `id(_:)`.
+    static let idLength = 32
+
+    /// Writes `id(n)` (`idLength` bytes) at `out`.
+    static func writeID(_ n: UInt64, to out: UnsafeMutablePointer<UInt8>) {
         var a = mix(n &+ idSeed.0)
         // `number(ofID:)` inverts this half.
         var b = mix(n ^ idSeed.1)
-        return String(unsafeUninitializedCapacity: 32) { out in
-            for i in stride(from: 15, through: 0, by: -1) {
-                let d = UInt8(truncatingIfNeeded: a & 0xf)
-                let e = UInt8(truncatingIfNeeded: b & 0xf)
-                out[i] = d < 10 ? 0x30 + d : 0x57 + d
-                out[16 + i] = e < 10 ? 0x30 + e : 0x57 + e
-                a >>= 4
-                b >>= 4
+        for i in stride(from: 15, through: 0, by: -1) {
+            let d = UInt8(truncatingIfNeeded: a & 0xf)
+            let e = UInt8(truncatingIfNeeded: b & 0xf)
+            out[i] = d < 10 ? 0x30 + d : 0x57 + d
+            out[16 + i] = e < 10 ? 0x30 + e : 0x57 + e
+            a >>= 4
+            b >>= 4
+        }
+    }
+
+    /// True when `bytes`, an id whose first half `number(ofID:)` read as `n`, are `id(n)`:
+    /// the first half is then `n`'s by construction (a bijection), so only the second half's
+    /// digits are compared, each with `n`'s (no string made or kept).
+    static func isID(_ bytes: UnsafeBufferPointer<UInt8>, ofNumberFromFirstHalf n: UInt64) -> Bool {
+        guard bytes.count == idLength else { return false }
+        var b = mix(n ^ idSeed.1)
+        for i in stride(from: idLength - 1, through: idLength / 2, by: -1) {
+            let e = UInt8(truncatingIfNeeded: b & 0xf)
+            guard bytes[i] == (e < 10 ? 0x30 + e : 0x57 + e) else { return false }
+            b >>= 4
+        }
+        return true
+    }
+
+    /// `branch(label:id:index:)` of transaction `tx`, its id written straight into the branch
+    /// (a numbered transaction keeps no id string).
+    static func branch(of tx: Transaction, index: Int) -> String {
+        guard tx.hasNumberedID else { return branch(label: tx.label, id: tx.id, index: index) }
+        var label = tx.label
+        return label.withUTF8 { l in
+            // The index's decimal digits.
+            var digits = 1
+            var v = index.magnitude / 10
+            while v > 0 {
+                digits += 1
+                v /= 10
             }
-            return 32
+            let sign = index < 0 ? 1 : 0
+            let cookie: StaticString = "z9hG4bK"
+            let count = cookie.utf8CodeUnitCount + l.count + 1 + idLength + 1 + sign + digits
+            return String(unsafeUninitializedCapacity: count) { out in
+                let p = out.baseAddress!
+                p.initialize(from: cookie.utf8Start, count: cookie.utf8CodeUnitCount)
+                var n = cookie.utf8CodeUnitCount
+                if let base = l.baseAddress { (p + n).initialize(from: base, count: l.count) }
+                n += l.count
+                p[n] = UInt8(ascii: ".")
+                n += 1
+                writeID(tx.number, to: p + n)
+                n += idLength
+                p[n] = UInt8(ascii: ".")
+                n += 1
+                if sign == 1 {
+                    p[n] = UInt8(ascii: "-")
+                    n += 1
+                }
+                var rest = index.magnitude
+                for k in stride(from: digits - 1, through: 0, by: -1) {
+                    p[n + k] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                return n + digits
+            }
         }
     }
 

@@ -1,5 +1,16 @@
 import SwiftletSDK
 
+/// A target `startBranches` makes a branch for: the request's own Request-URI (`uri` nil
+/// for a plain relay's, which is the context's) or an appended branch.
+struct BranchTarget {
+    let uri: String?
+    let du: String?
+    let socket: ListeningSocket?
+    let flags: UInt64
+    /// nil for the request's own (the context's, not copied).
+    let binding: ContactBinding?
+}
+
 extension TransactionManager {
     /// `t_relay()`: the request goes on statefully to the Request-URI / `$du` and every
     /// appended branch (or to `forced`); 100 Trying answers a new INVITE first. In a failure
@@ -159,28 +170,36 @@ extension TransactionManager {
             Log.error("tm", "cannot relay: no transport")
             return 0
         }
-        let firstURI = ctx.requestURI ?? ""
         let firstDU = ctx.destinationURI
         let firstFlags = ctx.branchFlags
-        // A target's binding: nil for the request's own (the context's, not copied).
-        var targets: [(uri: String, du: String?, socket: ListeningSocket?, flags: UInt64, binding: ContactBinding?)] =
-            []
-        targets.reserveCapacity(1 + ctx.branches.count)
         // In a failure route the Request-URI makes a branch only when it is new (changed
         // there, or `$du` set), as Kamailio's `ruri_is_new`.
         let failureRoute = ctx.routeType == .failure || ctx.routeType == .branchFailure
-        if ctx.requestURIIsNew || !failureRoute {
-            targets.append((firstURI, firstDU, ctx.forcedSendSocket, firstFlags, nil))
-        }
+        let includeFirst = ctx.requestURIIsNew || !failureRoute
+        // The appended branches, taken (the context's list is emptied; this keeps its buffer).
+        let appended = ctx.branches
         // Only the request's own target and no branch route: the context holds the branch's
         // Request-URI, $du, flags and edits already, and nothing changes them: nothing to set
-        // or restore.
-        let plain = targets.count == 1 && ctx.branches.isEmpty && tx.onBranch == nil
+        // or restore, and the Request-URI is made into a string only when it is needed.
+        let plain = includeFirst && appended.isEmpty && tx.onBranch == nil
+        // The first target's Request-URI (nil for a plain relay: `ctx.requestURI` as it is).
+        let firstURI: String? = plain ? nil : ctx.requestURI ?? ""
+        // A target's binding: nil for the request's own (the context's, not copied).
         let firstBinding = plain ? nil : ctx.binding
-        for b in ctx.branches {
-            targets.append((b.uri, b.destinationURI, b.sendSocket ?? ctx.forcedSendSocket, b.flags, b.binding))
+        if !appended.isEmpty { ctx.branches.removeAll() }
+        let forcedSocket = ctx.forcedSendSocket
+        let targetCount = (includeFirst ? 1 : 0) + appended.count
+        /// Target `i`: the request's own first (when it makes a branch), then the appended ones.
+        func target(_ i: Int) -> BranchTarget {
+            if includeFirst, i == 0 {
+                return BranchTarget(
+                    uri: firstURI, du: firstDU, socket: forcedSocket, flags: firstFlags, binding: nil)
+            }
+            let b = appended[i - (includeFirst ? 1 : 0)]
+            return BranchTarget(
+                uri: b.uri, du: b.destinationURI, socket: b.sendSocket ?? forcedSocket, flags: b.flags,
+                binding: b.binding)
         }
-        ctx.branches.removeAll()
         let deferring = deferSend && plain && tx.localUAC == nil
         let savedURI = plain ? nil : ctx.newRequestURI
         let savedEdits = plain ? nil : ctx.edits
@@ -196,9 +215,15 @@ extension TransactionManager {
             }
             ctx.requestURIIsNew = false  // consumed (Kamailio's ruri_mark_consumed)
         }
-        // The branch's Request-URI: a plain relay's is `firstURI` (nothing changed it since),
-        // so the received one is not made into a string again for each use.
-        func branchURI(_ targetURI: String) -> String { plain ? targetURI : ctx.requestURI ?? targetURI }
+        // The branch's Request-URI (non-plain: the context's, as the branch route left it).
+        func branchURI(_ target: BranchTarget) -> String { ctx.requestURI ?? target.uri ?? "" }
+        // The Request-URI a branch keeps: a plain relay's received one is made into a string
+        // only if asked for (`$T_branch(uri)`, failure routes).
+        func keptURI(_ target: BranchTarget) -> ClientBranch.RequestURI {
+            guard plain else { return .text(branchURI(target)) }
+            if let uri = ctx.newRequestURI { return .text(uri) }
+            return .received(ctx.message)
+        }
         var sent = 0
         // What went wrong, for sl_reply_error() (Kamailio's ser_error): a branch that could
         // not be made (the lowest error), or E_SEND once one was made but not sent.
@@ -207,7 +232,8 @@ extension TransactionManager {
         defer {
             if sent == 0 { ctx.coreError.current = sendFailed ? .send : addError ?? .unspecified }
         }
-        for target in targets {
+        for t in 0..<targetCount {
+            let target = target(t)
             if !plain {
                 if let savedEdits { ctx.edits = savedEdits }
                 if target.uri != ctx.message.requestURI {
@@ -235,14 +261,14 @@ extension TransactionManager {
             } else {
                 do throws(NextHop.Failure) {
                     guard
-                        let found = try branchDestinations(tx, uri: ctx.destinationURI ?? branchURI(target.uri))
+                        let found = try branchDestinations(tx, uri: ctx.destinationURI ?? branchURI(target))
                     else {
                         sendFailed = true  // Kamailio's t_send_branch refuses a blocklisted one
                         continue
                     }
                     (dst, alternatives) = found
                 } catch {
-                    Log.error("tm", "cannot relay to <\(ctx.destinationURI ?? target.uri)>: \(error)")
+                    Log.error("tm", "cannot relay to <\(ctx.destinationURI ?? branchURI(target))>: \(error)")
                     addError = Self.lowest(addError, error.error)
                     continue
                 }
@@ -266,7 +292,7 @@ extension TransactionManager {
             dst.socket = socket
             dst.flags = ctx.sendFlags
             let index = tx.branches.count
-            let branchID = TransactionKey.branch(label: tx.label, id: tx.id, index: index)
+            let branchID = TransactionKey.branch(of: tx, index: index)
             let bytes: [UInt8]
             do {
                 bytes = try StatelessForwarding.buildRequest(ctx, socket: socket, proto: dst.proto, branch: branchID)
@@ -281,8 +307,7 @@ extension TransactionManager {
                 continue
             }
             if deferring {
-                let branch = ClientBranch(
-                    index: index, uri: branchURI(target.uri), destination: dst, request: copy)
+                let branch = ClientBranch(index: index, uri: keptURI(target), destination: dst, request: copy)
                 branch.flags = ctx.branchFlags
                 branch.binding = ctx.binding
                 branch.onBranchFailure = tx.onBranchFailure
@@ -298,7 +323,7 @@ extension TransactionManager {
             let outcome = core.send(
                 OutboundMessage(bytes: bytes, destination: dst, kind: .request), context: tx.localUAC == nil ? ctx : nil
             )
-            let branch = ClientBranch(index: index, uri: branchURI(target.uri), destination: dst, request: copy)
+            let branch = ClientBranch(index: index, uri: keptURI(target), destination: dst, request: copy)
             branch.flags = ctx.branchFlags
             branch.binding = ctx.binding
             branch.onBranchFailure = tx.onBranchFailure

@@ -222,7 +222,7 @@ final class TransactionManager: @unchecked Sendable {
         }
         let n = labels.add(1, ordering: .relaxed).newValue
         let tx = Transaction(
-            key: key, id: TransactionKey.id(n), number: n, numberedID: true, isInvite: m.method == .invite, ctx: ctx,
+            key: key, id: "", number: n, numberedID: true, isInvite: m.method == .invite, ctx: ctx,
             clone: clone, keyHash: hashed.hash)
         let state = TMThreadState.thread
         tx.onFailure = state.onFailure

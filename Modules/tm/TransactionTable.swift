@@ -20,7 +20,7 @@ final class TransactionTable: @unchecked Sendable {
     /// so Synchronization.Mutex's `sending` rules do not fit).
     private final class Shard: @unchecked Sendable {
         var byKey: [HashedKey: Transaction] = [:]
-        var byNumber: [UInt64: Transaction] = [:]
+        var byNumber: [NumberKey: Transaction] = [:]
         /// Local requests' transactions (whose id is not `TransactionKey.id(number)`), by id
         /// and by label.
         var byID: [String: Transaction] = [:]
@@ -93,7 +93,27 @@ final class TransactionTable: @unchecked Sendable {
 
         func hash(into hasher: inout Hasher) { hasher.combine(hash) }
 
+        /// The dictionaries' hash: the mixed value itself (with their seed), not SipHash of it
+        /// again (a lookup, insertion or removal, and each entry a removal shifts, hashes).
+        func _rawHashValue(seed: Int) -> Int { Int(truncatingIfNeeded: hash) ^ seed }
+
         static func == (a: HashedKey, b: HashedKey) -> Bool { a.hash == b.hash && a.text == b.text }
+    }
+
+    /// A transaction number as a dictionary key, hashed by one multiply-xorshift instead of
+    /// SipHash (numbers are consecutive: mixed so that they spread over the buckets).
+    struct NumberKey: Hashable {
+        let value: UInt64
+
+        init(_ value: UInt64) { self.value = value }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(value) }
+
+        func _rawHashValue(seed: Int) -> Int {
+            var h = (value ^ UInt64(truncatingIfNeeded: seed)) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 29
+            return Int(truncatingIfNeeded: h)
+        }
     }
 
     @inline(__always) private func shard(_ key: HashedKey) -> Shard {
@@ -132,7 +152,7 @@ final class TransactionTable: @unchecked Sendable {
         let key = HashedKey(tx.key, hash: tx.keyHash)
         shard(key).locked { $0.byKey[key] = tx }
         if tx.hasNumberedID {
-            shard(ofNumber: tx.number).locked { $0.byNumber[tx.number] = tx }
+            shard(ofNumber: tx.number).locked { $0.byNumber[NumberKey(tx.number)] = tx }
         } else {
             shard(ofTag: tx.id).locked { $0.byID[tx.id] = tx }
             shard(ofTag: tx.label).locked { $0.byLabel[tx.label] = tx }
@@ -166,7 +186,7 @@ final class TransactionTable: @unchecked Sendable {
     private func transaction(id: UnsafeBufferPointer<UInt8>) -> Transaction? {
         guard let n = TransactionKey.number(ofID: id) else { return nil }
         return shard(ofNumber: n).locked { s -> Transaction? in
-            guard let tx = s.byNumber[n], tx.hasID(id) else { return nil }
+            guard let tx = s.byNumber[NumberKey(n)], tx.hasID(id) else { return nil }
             return tx
         }
     }
@@ -175,7 +195,7 @@ final class TransactionTable: @unchecked Sendable {
     /// relayed request's, else a local request's (their numbers are counted apart).
     func transaction(label: String, where accept: (Transaction) -> Bool = { _ in true }) -> Transaction? {
         if let n = UInt64(label, radix: 16),
-            let tx = shard(ofNumber: n).locked({ $0.byNumber[n] }), tx.label == label, accept(tx)
+            let tx = shard(ofNumber: n).locked({ $0.byNumber[NumberKey(n)] }), tx.label == label, accept(tx)
         {
             return tx
         }
@@ -194,7 +214,9 @@ final class TransactionTable: @unchecked Sendable {
         if removed { live.subtract(1, ordering: .relaxed) }
         if tx.hasNumberedID {
             shard(ofNumber: tx.number).locked { s in
-                if let i = s.byNumber.index(forKey: tx.number), s.byNumber[i].value === tx { s.byNumber.remove(at: i) }
+                if let i = s.byNumber.index(forKey: NumberKey(tx.number)), s.byNumber[i].value === tx {
+                    s.byNumber.remove(at: i)
+                }
             }
             return
         }

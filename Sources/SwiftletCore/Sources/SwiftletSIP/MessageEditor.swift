@@ -101,37 +101,121 @@ public struct MessageEditor {
     public mutating func addVia(
         transport: String, host: String, port: Int?, branch: String, extraParameters: String = "", rport: Bool = false
     ) {
-        // Written as bytes, each text copied from its UTF-8 storage at once: this runs for
-        // every forwarded request.
-        var line: [UInt8] = []
-        line.reserveCapacity(
-            64 + transport.utf8.count + host.utf8.count + branch.utf8.count + extraParameters.utf8.count)
-        Self.appendUTF8("Via: SIP/2.0/", to: &line)
-        if transport.utf8.allSatisfy({ $0 < 0x80 }) {
-            for c in transport.utf8 { line.append(c >= 0x61 && c <= 0x7A ? c - 0x20 : c) }
-        } else {
-            Self.appendUTF8(transport.uppercased(), to: &line)
+        let line = Self.viaLine(
+            transport: transport, host: host, port: port, branch: branch, extraParameters: extraParameters,
+            rport: rport)
+        let at =
+            message.firstHeader(.via)?.lineRange.lowerBound ?? message.headers.first?.lineRange.lowerBound
+            ?? message.headersEnd
+        insert(line, at: at)
+    }
+
+    /// The Via line `addVia` inserts: its length counted first, then the bytes written into
+    /// an array of exactly that size (this runs for every forwarded request).
+    static func viaLine(
+        transport: String, host: String, port: Int?, branch: String, extraParameters: String, rport: Bool
+    ) -> [UInt8] {
+        var transport = transport
+        // A transport that is not ASCII is uppercased as a string (its length may change).
+        guard transport.withUTF8({ t in t.allSatisfy({ $0 < 0x80 }) }) else {
+            return slowViaLine(
+                transport: transport.uppercased(), host: host, port: port, branch: branch, extra: extraParameters,
+                rport: rport)
         }
+        var host = host
+        var branch = branch
+        var extra = extraParameters
+        return transport.withUTF8 { t in
+            host.withUTF8 { h in
+                branch.withUTF8 { br in
+                    extra.withUTF8 { x in
+                        let bracket = h.contains(UInt8(ascii: ":")) && h.first != UInt8(ascii: "[")
+                        var portDigits = 0
+                        if let port {
+                            var v = port.magnitude
+                            repeat {
+                                portDigits += 1
+                                v /= 10
+                            } while v > 0
+                            portDigits += 1 + (port < 0 ? 1 : 0)  // the colon, a sign
+                        }
+                        let prefix: StaticString = "Via: SIP/2.0/"
+                        let branchName: StaticString = ";branch="
+                        let rportName: StaticString = ";rport"
+                        let count =
+                            prefix.utf8CodeUnitCount + t.count + 1 + (bracket ? 2 : 0) + h.count + portDigits
+                            + branchName.utf8CodeUnitCount + br.count + x.count
+                            + (rport ? rportName.utf8CodeUnitCount : 0) + 2
+                        return [UInt8](unsafeUninitializedCapacity: count) { out, written in
+                            let p = out.baseAddress!
+                            var n = 0
+                            @inline(__always) func put(_ s: StaticString) {
+                                (p + n).initialize(from: s.utf8Start, count: s.utf8CodeUnitCount)
+                                n += s.utf8CodeUnitCount
+                            }
+                            @inline(__always) func put(_ u: UnsafeBufferPointer<UInt8>) {
+                                if let base = u.baseAddress { (p + n).initialize(from: base, count: u.count) }
+                                n += u.count
+                            }
+                            @inline(__always) func put(_ c: UInt8) {
+                                p[n] = c
+                                n += 1
+                            }
+                            put(prefix)
+                            for c in t { put(c >= 0x61 && c <= 0x7A ? c - 0x20 : c) }
+                            put(UInt8(ascii: " "))
+                            if bracket { put(UInt8(ascii: "[")) }
+                            put(h)
+                            if bracket { put(UInt8(ascii: "]")) }
+                            if let port {
+                                put(UInt8(ascii: ":"))
+                                if port < 0 { put(UInt8(ascii: "-")) }
+                                let digits = portDigits - 1 - (port < 0 ? 1 : 0)
+                                var v = port.magnitude
+                                for k in stride(from: digits - 1, through: 0, by: -1) {
+                                    p[n + k] = UInt8(ascii: "0") + UInt8(v % 10)
+                                    v /= 10
+                                }
+                                n += digits
+                            }
+                            put(branchName)
+                            put(br)
+                            put(x)
+                            if rport { put(rportName) }
+                            put(ASCII.cr)
+                            put(ASCII.lf)
+                            written = n
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `viaLine` for a transport uppercased already (not ASCII).
+    private static func slowViaLine(
+        transport: String, host: String, port: Int?, branch: String, extra: String, rport: Bool
+    ) -> [UInt8] {
+        var line: [UInt8] = []
+        appendUTF8("Via: SIP/2.0/", to: &line)
+        appendUTF8(transport, to: &line)
         line.append(UInt8(ascii: " "))
         var hostText = host
         let bracket = hostText.withUTF8 { h in h.contains(UInt8(ascii: ":")) && h.first != UInt8(ascii: "[") }
         if bracket { line.append(UInt8(ascii: "[")) }
-        Self.appendUTF8(hostText, to: &line)
+        appendUTF8(hostText, to: &line)
         if bracket { line.append(UInt8(ascii: "]")) }
         if let port {
             line.append(UInt8(ascii: ":"))
             StatelessReply.appendDecimal(port, to: &line)
         }
-        Self.appendUTF8(";branch=", to: &line)
-        Self.appendUTF8(branch, to: &line)
-        if !extraParameters.isEmpty { Self.appendUTF8(extraParameters, to: &line) }
-        if rport { Self.appendUTF8(";rport", to: &line) }
+        appendUTF8(";branch=", to: &line)
+        appendUTF8(branch, to: &line)
+        if !extra.isEmpty { appendUTF8(extra, to: &line) }
+        if rport { appendUTF8(";rport", to: &line) }
         line.append(ASCII.cr)
         line.append(ASCII.lf)
-        let at =
-            message.firstHeader(.via)?.lineRange.lowerBound ?? message.headers.first?.lineRange.lowerBound
-            ?? message.headersEnd
-        insert(line, at: at)
+        return line
     }
 
     /// Appends the UTF-8 bytes of `text` in one copy (appending `text.utf8` goes byte by byte).
@@ -294,7 +378,7 @@ public enum BranchGenerator {
                 h.add(b[via.host])
                 h.add(b[port])
                 if ack { h.add((msg.method?.name ?? "").utf8) }
-                return magicCookie + h.digits
+                return withMagicCookie(h)
             }
             parts = [b.string(branch), b.string(via.host), b.string(port)]
             if ack { parts.append(msg.method?.name ?? "") }
@@ -306,6 +390,27 @@ public enum BranchGenerator {
             ]
         }
         return magicCookie + TagHash.hex128(parts)
+    }
+
+    /// `magicCookie + h.digits`, written as one string (an ACK relayed statelessly makes one).
+    static func withMagicCookie(_ h: TagHash.Hex128) -> String {
+        let cookie: StaticString = "z9hG4bK"
+        let n = cookie.utf8CodeUnitCount
+        return String(unsafeUninitializedCapacity: n + 32) { out in
+            let p = out.baseAddress!
+            p.initialize(from: cookie.utf8Start, count: n)
+            var x = h.h1
+            var y = h.h2
+            for i in stride(from: 15, through: 0, by: -1) {
+                let d = UInt8(truncatingIfNeeded: x & 0xf)
+                let e = UInt8(truncatingIfNeeded: y & 0xf)
+                p[n + i] = d < 10 ? 0x30 + d : 0x57 + d
+                p[n + 16 + i] = e < 10 ? 0x30 + e : 0x57 + e
+                x >>= 4
+                y >>= 4
+            }
+            return n + 32
+        }
     }
 
     /// A fresh random branch.
