@@ -53,8 +53,8 @@ struct StatelessTag {
     }
 
     /// The CRC of `TagHash.crcitt` (Kamailio's `crcitt_string_array`: CRC-16/CCITT, reflected
-    /// 0x8408, init 0xFFFF, complemented) over three ranges, two bytes at a time from two
-    /// tables (then the last byte from the first), instead of a bit at a time.
+    /// 0x8408, init 0xFFFF, complemented) over three ranges, four bytes at a time from four
+    /// tables (then byte by byte from the first), instead of a bit at a time.
     static func crc(_ b: [UInt8], _ r1: Range<Int>, _ r2: Range<Int>, _ r3: Range<Int>) -> UInt16 {
         func inside(_ r: Range<Int>) -> Bool { r.lowerBound >= 0 && r.upperBound <= b.count }
         precondition(inside(r1) && inside(r2) && inside(r3), "range outside the message")
@@ -65,15 +65,18 @@ struct StatelessTag {
                 func update(_ r: Range<Int>) {
                     var p = base + r.lowerBound
                     let end = base + r.upperBound
-                    // Two steps of the byte-wise update at once: the CRC's low byte meets the
-                    // first byte, its high byte the second; the high byte's step is the
-                    // second table's (shifted through one more byte), the low one's the first.
-                    while end - p >= 2 {
+                    // Four steps of the byte-wise update at once: the CRC's two bytes meet the
+                    // first two input bytes; each of the four then goes through the table of a
+                    // byte followed by as many zero bytes as come after it in the group.
+                    while end - p >= 4 {
                         let x = c ^ (UInt16(p[0]) | UInt16(p[1]) << 8)
-                        c = t[256 + Int(x & 0xFF)] ^ t[Int(x >> 8)]
-                        p += 2
+                        c = t[768 + Int(x & 0xFF)] ^ t[512 + Int(x >> 8)] ^ t[256 + Int(p[2])] ^ t[Int(p[3])]
+                        p += 4
                     }
-                    if p < end { c = t[Int(UInt8(truncatingIfNeeded: c) ^ p[0])] ^ (c >> 8) }
+                    while p < end {
+                        c = t[Int(UInt8(truncatingIfNeeded: c) ^ p[0])] ^ (c >> 8)
+                        p += 1
+                    }
                 }
                 update(r1)
                 update(r2)
@@ -91,8 +94,13 @@ struct StatelessTag {
         return x
     }
 
-    /// `crcittTable`, then the same steps followed by those of a zero byte (the table for
-    /// the byte two steps back in `crc`'s two-byte update).
-    static let crcittTables: [UInt16] =
-        crcittTable + crcittTable.map { v in crcittTable[Int(v & 0xFF)] ^ (v >> 8) }
+    /// Four tables of 256 entries: `crcittTable` (a byte), then the same followed by the steps
+    /// of one, two and three zero bytes (for the bytes three, two and one places before the end
+    /// of a group of four in `crc`).
+    static let crcittTables: [UInt16] = {
+        let step = { (v: UInt16) in crcittTable[Int(v & 0xFF)] ^ (v >> 8) }
+        let two = crcittTable.map(step)
+        let three = two.map(step)
+        return crcittTable + two + three + three.map(step)
+    }()
 }
