@@ -90,15 +90,20 @@ final class SLModule: StatelessReplyAPI {
             Log.error("sl", "invalid reply code \(code)")
             return -1
         }
-        var builder = StatelessReply(
-            sourceIP: ctx.receive.sourceIP, sourcePort: ctx.receive.sourcePort, serverHeader: Core.serverHeader)
-        builder.forceRport = ctx.forceRport
-        applyReplyLumps(ctx.replyLumps, to: &builder)
-        // The To-tag as its fixed prefix and this request's suffix (no string of 41 bytes).
-        if code >= 180 { builder.toTagSuffix = tags.suffix(for: msg, topVia: ctx.via1) }
+        // The To-tag as its fixed prefix and this request's suffix, written as a number (no
+        // string of 41 bytes, nor one of 8). The top Via is copied out of the context once, and
+        // the builder is a constant made in place (building from a variable copied it).
         do {
-            let bytes = try builder.build(
-                for: msg, code: code, reason: reason, toTag: code >= 180 ? tags.prefix : nil, topVia: ctx.via1)
+            let toTag = code >= 180 ? tags.prefix : nil
+            let bytes: [UInt8]
+            if let via = ctx.via1 {
+                let builder = replyBuilder(ctx, suffixCode: code >= 180 ? tags.suffixCode(for: msg, via: via) : nil)
+                bytes = try builder.build(for: msg, code: code, reason: reason, toTag: toTag, via: via)
+            } else {
+                var builder = replyBuilder(ctx, suffixCode: nil)
+                if code >= 180 { builder.toTagSuffix = tags.suffix(for: msg) }
+                bytes = try builder.build(for: msg, code: code, reason: reason, toTag: toTag)
+            }
             guard ctx.sendReply(bytes) else {
                 stats.countFailure()
                 return -1
@@ -109,6 +114,17 @@ final class SLModule: StatelessReplyAPI {
             Log.error("sl", "cannot build a reply: \(error)")
             return -1
         }
+    }
+
+    /// The reply builder for `ctx`'s request: its source, `force_rport()`, the reply lumps and
+    /// the To-tag's per-request number.
+    private func replyBuilder(_ ctx: MessageContext, suffixCode: UInt32?) -> StatelessReply {
+        var builder = StatelessReply(
+            sourceIP: ctx.receive.sourceIP, sourcePort: ctx.receive.sourcePort, serverHeader: Core.serverHeader)
+        builder.forceRport = ctx.forceRport
+        applyReplyLumps(ctx.replyLumps, to: &builder)
+        builder.toTagSuffixCode = suffixCode
+        return builder
     }
 
     /// Adds the script's reply lumps (`append_to_reply()`, `set_reply_body()`, ...): their header

@@ -104,7 +104,8 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
         case .text, .binary:
             if fragments != nil { throw .protocolError }  // a new message inside a fragmented one
             if frame.fin {
-                try message(frame.payload, text: frame.opcode == .text, c, opcode: frame.opcode)
+                try message(
+                    frame.payload, text: frame.opcode == .text, c, opcode: frame.opcode, isASCII: frame.isASCII)
             } else {
                 fragments = frame.payload
                 fragmentsAreText = frame.opcode == .text
@@ -137,10 +138,11 @@ final class WebSocketConnection: StreamConnectionCodec, @unchecked Sendable {
     }
 
     /// A complete message: CRLF keep-alives are answered, SIP goes to the script.
-    private func message(_ payload: [UInt8], text: Bool, _ c: StreamConnectionHandle, opcode: WebSocketOpcode)
-        throws(WebSocketFailure)
-    {
-        if text && !payload.isValidUTF8 { throw .invalidPayload }
+    /// `isASCII`: the payload is known to be ASCII (then it needs no UTF-8 check).
+    private func message(
+        _ payload: [UInt8], text: Bool, _ c: StreamConnectionHandle, opcode: WebSocketOpcode, isASCII: Bool = false
+    ) throws(WebSocketFailure) {
+        if text && !isASCII && !payload.isValidUTF8 { throw .invalidPayload }
         if payload.isKeepAlive {
             send(opcode, [13, 10], on: c)
             return

@@ -26,6 +26,9 @@ struct WebSocketFrame {
     let fin: Bool
     let opcode: WebSocketOpcode
     let payload: [UInt8]
+    /// Whether every payload byte is below 0x80 (found while unmasking; such a text payload
+    /// is valid UTF-8 without decoding it).
+    var isASCII = false
 
     /// A server frame (unmasked, FIN set) carrying `payload`: one allocation of the frame's
     /// size, the header, then the payload. (Not `Array(unsafeUninitializedCapacity:)`: the
@@ -139,8 +142,8 @@ struct WebSocketFrameReader {
         if length > Self.maxPayload { throw .tooBig }
         let total = maskStart + 4 + length
         guard bytes.count >= total else { return nil }
-        let payload = unmask(bytes, maskAt: maskStart, count: length)
-        return (WebSocketFrame(fin: fin, opcode: opcode, payload: payload), total)
+        let (payload, isASCII) = unmask(bytes, maskAt: maskStart, count: length)
+        return (WebSocketFrame(fin: fin, opcode: opcode, payload: payload, isASCII: isASCII), total)
     }
 }
 
@@ -148,38 +151,43 @@ extension WebSocketFrameReader {
     /// The `count` payload bytes after the 4-byte mask at `maskAt`, unmasked: copied into an
     /// array of their size, then unmasked in place sixteen bytes at a time with the mask
     /// repeated, the rest byte by byte. (Not `Array(unsafeUninitializedCapacity:)`, which
-    /// looks up generic metadata on every call.)
-    static func unmask(_ src: UnsafeRawBufferPointer, maskAt: Int, count: Int) -> [UInt8] {
+    /// looks up generic metadata on every call.) Also whether they are all ASCII: the
+    /// unmasked words are or-ed together on the way.
+    static func unmask(_ src: UnsafeRawBufferPointer, maskAt: Int, count: Int) -> ([UInt8], isASCII: Bool) {
         var payload: [UInt8] = []
         payload.reserveCapacity(count)
         payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: src[(maskAt + 4)..<(maskAt + 4 + count)]))
         let mask = src.loadUnaligned(fromByteOffset: maskAt, as: UInt32.self)
         let wide = UInt64(mask) | UInt64(mask) << 32
-        payload.withUnsafeMutableBytes { buffer in
-            guard let p = buffer.baseAddress else { return }
+        let seen: UInt64 = payload.withUnsafeMutableBytes { buffer in
+            guard let p = buffer.baseAddress else { return 0 }
             var i = 0
+            var seen: UInt64 = 0
             while i + 16 <= count {
-                p.storeBytes(
-                    of: p.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ wide, toByteOffset: i, as: UInt64.self)
-                p.storeBytes(
-                    of: p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ wide, toByteOffset: i + 8,
-                    as: UInt64.self)
+                let a = p.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ wide
+                let b = p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ wide
+                p.storeBytes(of: a, toByteOffset: i, as: UInt64.self)
+                p.storeBytes(of: b, toByteOffset: i + 8, as: UInt64.self)
+                seen |= a | b
                 i += 16
             }
             if i + 8 <= count {
-                p.storeBytes(
-                    of: p.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ wide, toByteOffset: i, as: UInt64.self)
+                let a = p.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ wide
+                p.storeBytes(of: a, toByteOffset: i, as: UInt64.self)
+                seen |= a
                 i += 8
             }
             withUnsafeBytes(of: mask) { m in
                 while i < count {
-                    p.storeBytes(
-                        of: p.load(fromByteOffset: i, as: UInt8.self) ^ m[i & 3], toByteOffset: i, as: UInt8.self)
+                    let a = p.load(fromByteOffset: i, as: UInt8.self) ^ m[i & 3]
+                    p.storeBytes(of: a, toByteOffset: i, as: UInt8.self)
+                    seen |= UInt64(a)
                     i += 1
                 }
             }
+            return seen
         }
-        return payload
+        return (payload, seen & 0x8080_8080_8080_8080 == 0)
     }
 }
 

@@ -89,6 +89,28 @@ import Testing
         }
     }
 
+    /// sl's To-tag suffix as a number (`toTagSuffixCode`) is written as the same 8 lower-case
+    /// hex digits as the string (`toTagSuffix`), and `build(via:)` is `build(topVia:)`.
+    @Test func toTagSuffixCodeIsWrittenAsHexDigits() throws {
+        let m = try SIPMessage(parsing: wire(optionsLines))
+        var byCode = StatelessReply(sourceIP: "127.0.0.1", sourcePort: 5061, serverHeader: nil)
+        byCode.toTagSuffixCode = 0x0a1b_f29c
+        var byText = StatelessReply(sourceIP: "127.0.0.1", sourcePort: 5061, serverHeader: nil)
+        byText.toTagSuffix = "0a1bf29c"
+        let viaGiven = try byCode.build(for: m, code: 200, reason: "OK", toTag: "PREFIX.", via: m.topVia())
+        #expect(viaGiven == (try byText.build(for: m, code: 200, reason: "OK", toTag: "PREFIX.")))
+        #expect(viaGiven == (try byCode.build(for: m, code: 200, reason: "OK", toTag: "PREFIX.", topVia: nil)))
+        #expect(
+            String(decoding: viaGiven, as: UTF8.self).contains("\r\nTo: <sip:bob@example.com>;tag=PREFIX.0a1bf29c\r\n"))
+        // A reply below 180 gets no To-tag.
+        #expect(
+            !String(decoding: try byCode.build(for: m, code: 100, reason: "Trying", toTag: "P."), as: UTF8.self)
+                .contains(";tag=P."))
+        var digits = [UInt8](repeating: 0, count: 8)
+        digits.withUnsafeMutableBufferPointer { StatelessReply.writeHex(0xffff_0000, to: $0.baseAddress!) }
+        #expect(String(decoding: digits, as: UTF8.self) == "ffff0000")
+    }
+
     @Test func tagHashesAreStable() {
         #expect(TagHash.hex128(["a", "b"]).count == 32)
         #expect(TagHash.hex128(["a", "b"]) == TagHash.hex128(["a", "b"]))

@@ -28,8 +28,6 @@ class StreamLoopWriter {
     /// an optional tuple of them would be copied, with a retain of each object, per write.
     private let tracker: StreamWriteTracker?
     private let channel: Channel
-    /// A codec's header and the message joined for one `write(2)`; kept for the next message.
-    private var joined: [UInt8] = []
 
     init(context: ChannelHandlerContext) {
         self.context = context
@@ -49,18 +47,23 @@ class StreamLoopWriter {
     /// Writes and flushes `bytes`, a message the server sends on the connection.
     func send(_ bytes: [UInt8]) { write(bytes, flush: true, promise: nil) }
 
-    /// Writes and flushes a codec's `header` followed by `bytes` (one message).
+    /// Writes and flushes a codec's `header` followed by `bytes` (one message): both with
+    /// one `writev(2)` when the socket takes them at once (no copy joining them), else what
+    /// is left of them through NIO.
     func send(_ header: StreamFrameHeader, _ bytes: [UInt8]) {
+        var written = 0
         if fd >= 0 {
-            joined.removeAll(keepingCapacity: true)
-            header.withUnsafeBytes { joined.append(contentsOf: $0) }
-            joined.append(contentsOf: bytes)
-            write(joined, flush: true, promise: nil)
-            return
+            header.withUnsafeBytes { head in
+                written = bytes.withUnsafeBytes { body in writeToSocket(head, body) }
+            }
+            if written == header.count + bytes.count { return }
         }
-        var buffer = reusedBuffer(capacity: header.count + bytes.count)
-        header.withUnsafeBytes { _ = buffer.writeBytes($0) }
-        buffer.writeBytes(bytes)
+        var buffer = reusedBuffer(capacity: header.count + bytes.count - written)
+        header.withUnsafeBytes { head in
+            if written < head.count { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: head[written...])) }
+        }
+        let bodyStart = max(written - header.count, 0)
+        bytes.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
         emit(buffer, flush: true, promise: nil)
     }
 
@@ -93,6 +96,34 @@ class StreamLoopWriter {
                 break
             }
         }
+        return done
+    }
+
+    /// `writeToSocket` for `head` followed by `body`: `writev(2)` while some of `head` is left,
+    /// then `write(2)`; how many bytes of the two were written.
+    private func writeToSocket(_ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> Int {
+        guard fd >= 0, tracker?.queued == 0, channel.isActive, let h = head.baseAddress, !head.isEmpty else {
+            return 0
+        }
+        var done = 0
+        while done < head.count {
+            var parts = (
+                iovec(iov_base: UnsafeMutableRawPointer(mutating: h + done), iov_len: head.count - done),
+                iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count)
+            )
+            let n = withUnsafePointer(to: &parts) {
+                $0.withMemoryRebound(to: iovec.self, capacity: 2) { Glibc.writev(fd, $0, body.isEmpty ? 1 : 2) }
+            }
+            if n > 0 {
+                done += n
+            } else if n < 0, errno == EINTR {
+                continue
+            } else {
+                return done
+            }
+        }
+        let rest = done - head.count
+        if rest < body.count { done += writeToSocket(UnsafeRawBufferPointer(rebasing: body[rest...])) }
         return done
     }
 

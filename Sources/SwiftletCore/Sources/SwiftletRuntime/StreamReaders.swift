@@ -25,8 +25,10 @@ final class StreamReaders: @unchecked Sendable {
         fileprivate var dispatcher: MessageDispatcher?
         fileprivate var pending: [(bytes: [UInt8], receive: ReceiveInfo)] = []
         /// The connection whose message the script is running on (while `dispatch` runs):
-        /// a reply to it is written without looking the connection up in the table.
-        private(set) var delivering: TCPConnection?
+        /// a reply to it is written without looking the connection up in the table. Not
+        /// retained: `dispatch`'s caller holds the connection while it runs.
+        private var deliveringRef: Unmanaged<TCPConnection>?
+        var delivering: TCPConnection? { deliveringRef?.takeUnretainedValue() }
         fileprivate init(index: Int) { self.index = index }
 
         /// Runs the script on a framed message read on this loop from `connection` (the
@@ -36,9 +38,9 @@ final class StreamReaders: @unchecked Sendable {
                 pending.append((bytes, receive))
                 return
             }
-            let outer = delivering
-            delivering = connection
-            defer { delivering = outer }
+            let outer = deliveringRef
+            deliveringRef = .passUnretained(connection)
+            defer { deliveringRef = outer }
             dispatcher.handle(bytes, receive: receive)
         }
     }
@@ -55,6 +57,9 @@ final class StreamReaders: @unchecked Sendable {
         guard let raw = pthread_getspecific(threadKey) else { return nil }
         return Unmanaged<LoopState>.fromOpaque(raw).takeUnretainedValue()
     }
+
+    /// Where the state of the loop the calling thread runs is (`current` without a reference).
+    static var currentAddress: UnsafeRawPointer? { UnsafeRawPointer(pthread_getspecific(threadKey)) }
 
     /// The connection whose message the calling reader thread is running the script on, if
     /// it is connection `id`.

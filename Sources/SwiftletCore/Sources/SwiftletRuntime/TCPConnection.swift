@@ -28,6 +28,12 @@ final class TCPConnection: @unchecked Sendable {
     private final class ReceiveInfoBox {
         let info: ReceiveInfo
         init(_ info: ReceiveInfo) { self.info = info }
+
+        /// `reader.dispatch` with `info`, passed from here where it is not copied (read
+        /// through a reference held by the caller, the 300-byte value was copied first).
+        func dispatch(_ message: [UInt8], on reader: StreamReaders.LoopState, from connection: TCPConnection) {
+            reader.dispatch(message, receive: info, from: connection)
+        }
     }
 
     init(id: Int, channel: Channel, remote: SwiftletSDK.SocketAddress, socket: ListeningSocket) {
@@ -55,7 +61,7 @@ final class TCPConnection: @unchecked Sendable {
                 ReceiveInfo(proto: proto, source: remote, local: socket.address, socket: socket, connectionID: id))
             upgradedReceive = box
         }
-        reader.dispatch(message, receive: box.info, from: self)
+        box.dispatch(message, on: reader, from: self)
     }
 
     /// Writes `bytes`; false when the connection is already closed. Thread-safe (NIO hops to
@@ -68,7 +74,7 @@ final class TCPConnection: @unchecked Sendable {
             return true
         }
         // On the loop, a codec's header goes into the output buffer with the message itself.
-        if channel.eventLoop.inEventLoop, let loopWriter, let header = codec.header(for: bytes) {
+        if onLoop, let loopWriter, let header = codec.header(for: bytes) {
             loopWriter.send(header, bytes)
         } else {
             send(codec.encode(bytes))
@@ -80,7 +86,7 @@ final class TCPConnection: @unchecked Sendable {
     /// message the loop read) through `loopWriter`, else through the channel (NIO hops to the
     /// loop).
     func send(_ bytes: [UInt8]) {
-        if channel.eventLoop.inEventLoop, let loopWriter {
+        if onLoop, let loopWriter {
             loopWriter.send(bytes)
         } else {
             channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
@@ -92,8 +98,21 @@ final class TCPConnection: @unchecked Sendable {
     /// (while the channel is active), read only on the loop (`send`).
     var loopWriter: StreamLoopWriter?
     /// The script worker of the connection's event loop (set by the SIP handler when the
-    /// connection becomes active; read on the loop).
-    var reader: StreamReaders.LoopState?
+    /// connection becomes active; read on the loop). Not retained: the loops' states live as
+    /// long as the transport.
+    unowned(unsafe) var reader: StreamReaders.LoopState? {
+        didSet { readerAddress = reader.map { UnsafeRawPointer(Unmanaged.passUnretained($0).toOpaque()) } }
+    }
+    /// Where `reader` is (compared with the calling thread's, without reference counting).
+    private var readerAddress: UnsafeRawPointer?
+
+    /// Whether the calling thread is the connection's event loop: its reader's thread (one
+    /// thread-local read), else NIO's check (the channel's loop, an existential, and its
+    /// thread).
+    private var onLoop: Bool {
+        if let current = StreamReaders.currentAddress, let readerAddress { return current == readerAddress }
+        return channel.eventLoop.inEventLoop
+    }
 
     /// Kamailio refreshes a connection's lifetime when it receives on it and when it sends
     /// on it (`tcp_send`): the connection is used now. Any thread.

@@ -8,25 +8,39 @@ public struct StatelessReply {
     public var sourceIP: String
     public var sourcePort: Int
     /// Fill `rport` even if the request's Via did not ask for it (`force_rport()`).
-    public var forceRport: Bool = false
+    public var forceRport: Bool
     /// The complete `Server:` header line without CRLF, or nil for none.
     public var serverHeader: String?
     /// Extra header lines (each without CRLF), placed after the copied headers.
-    public var extraHeaders: [String] = []
+    public var extraHeaders: [String]
     /// Extra header bytes copied as they are after `extraHeaders` (reply lumps: lines ending
     /// with CRLF; a CRLF is added when the last one has none).
-    public var extraHeaderBytes: [UInt8] = []
+    public var extraHeaderBytes: [UInt8]
     /// Body bytes (Content-Length is set accordingly).
-    public var body: [UInt8] = []
+    public var body: [UInt8]
     /// Text written right after the To-tag passed to `build` (sl's tags: a prefix fixed per
     /// server and 8 hex digits per request, written without joining them into a string of
     /// their own, which would be allocated for every reply).
-    public var toTagSuffix: String = ""
+    public var toTagSuffix: String
+    /// Eight lower-case hex digits of this number written after `toTagSuffix` (sl's
+    /// per-request part of its tags: no string made for it).
+    public var toTagSuffixCode: UInt32?
 
+    /// A builder with no extra headers, an empty body and no To-tag suffix. (Every property
+    /// is set here, in order, and none has an initial value of its own: the caller's module
+    /// then makes the value in place instead of calling out for each initial value and
+    /// copying the whole.)
+    @inlinable
     public init(sourceIP: String, sourcePort: Int, serverHeader: String?) {
         self.sourceIP = sourceIP
         self.sourcePort = sourcePort
+        self.forceRport = false
         self.serverHeader = serverHeader
+        self.extraHeaders = []
+        self.extraHeaderBytes = []
+        self.body = []
+        self.toTagSuffix = ""
+        self.toTagSuffixCode = nil
     }
 
     /// The reply bytes for `request`.
@@ -39,9 +53,16 @@ public struct StatelessReply {
     public func build(
         for request: SIPMessage, code: Int, reason: String, toTag: String?, topVia: ViaHeader? = nil
     ) throws(SIPParseError) -> [UInt8] {
+        if let topVia { return try build(for: request, code: code, reason: reason, toTag: toTag, via: topVia) }
+        return try build(for: request, code: code, reason: reason, toTag: toTag, via: request.topVia())
+    }
+
+    /// `build(for:code:reason:toTag:topVia:)` with the request's parsed top Via (`via`, not
+    /// copied: a `ViaHeader` is over 500 bytes).
+    public func build(
+        for request: SIPMessage, code: Int, reason: String, toTag: String?, via: ViaHeader
+    ) throws(SIPParseError) -> [UInt8] {
         let b = request.buffer
-        let via: ViaHeader
-        if let topVia { via = topVia } else { via = try request.topVia() }
         // The To-tag goes into each To without one (a To that does not parse fails here,
         // before anything is written): bit i of `tagged` for the i-th To.
         var tagged: UInt64 = 0
@@ -64,7 +85,7 @@ public struct StatelessReply {
         // `Content-Length` (40) and the body.
         let capacity =
             b.count + 2 * request.headers.count + 33 + reason.utf8.count + 37 + sourceIP.utf8.count
-            + taggedCount * ((toTag?.utf8.count ?? 0) + toTagSuffix.utf8.count + 5) + extraCount
+            + taggedCount * ((toTag?.utf8.count ?? 0) + toTagSuffix.utf8.count + 5 + 8) + extraCount
             + extraHeaderBytes.count
             + (serverHeader?.utf8.count ?? 0) + 6 + 40 + body.count
         return b.withUnsafeBufferPointer { src in
@@ -127,6 +148,7 @@ public struct StatelessReply {
                     out.put(";tag=")
                     out.put(toTag)
                     out.put(toTagSuffix)
+                    if let c = toTagSuffixCode { Self.writeHex(c, to: out.reserve(8)) }
                     out.put(src, h.valueRange.upperBound..<h.lineRange.upperBound)
                 } else {
                     out.put(src, h.lineRange)
@@ -159,6 +181,15 @@ public struct StatelessReply {
         out.crlf()
         body.withUnsafeBufferPointer { out.put($0, 0..<$0.count) }
         return out.count
+    }
+
+    /// `v` as 8 lower-case hex digits at `p`.
+    @inlinable
+    public static func writeHex(_ v: UInt32, to p: UnsafeMutablePointer<UInt8>) {
+        for i in 0..<8 {
+            let d = UInt8(truncatingIfNeeded: v >> UInt32(28 - 4 * i)) & 0xf
+            p[i] = d < 10 ? 0x30 + d : 0x57 + d
+        }
     }
 
     /// Appends `value` in decimal (a minus sign first when negative).
@@ -244,7 +275,8 @@ struct ReplyBytes {
 
     var last: UInt8? { count > 0 ? base[count - 1] : nil }
 
-    private mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+    /// Room for `n` more bytes, counted as written: the caller fills them.
+    mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
         precondition(n >= 0 && count + n <= capacity, "reply longer than its computed size")
         let p = base + count
         count += n
