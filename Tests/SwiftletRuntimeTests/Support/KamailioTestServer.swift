@@ -13,14 +13,30 @@ let kamailioModules = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 /// stopping it stops its children too.
 final class KamailioTestServer {
     let directory = TemporaryDirectory()
-    let port: Int
-    let process = SpawnedProcess()
+    private(set) var port: Int
+    private(set) var process = SpawnedProcess()
     let logPath: String
 
-    init(config: String, port: Int = freeUDPPort()) throws {
-        self.port = port
-        let cfg = directory.write("kamailio.cfg", config.replacingOccurrences(of: "PORT", with: String(port)))
+    /// Starts Kamailio on `port`, or on a free UDP port. A free port can be taken by another
+    /// test between choosing it and Kamailio's bind: then Kamailio exits with "Address already
+    /// in use" and it is started again on another free port (at most three times).
+    init(config: String, port: Int? = nil) throws {
         logPath = directory.path + "/kamailio.log"
+        self.port = port ?? freeUDPPort()
+        for attempt in 1...3 {
+            if try start(config) { return }
+            guard port == nil, attempt < 3, log.contains("Address already in use") else { break }
+            stop()
+            process = SpawnedProcess()
+            self.port = freeUDPPort()
+        }
+        throw KamailioFailed(log: self.log)
+    }
+
+    /// Runs Kamailio on `self.port`; true once it has bound the port, false if it exited or
+    /// did not bind within 5 s.
+    private func start(_ config: String) throws -> Bool {
+        let cfg = directory.write("kamailio.cfg", config.replacingOccurrences(of: "PORT", with: String(port)))
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: kamailioPath ?? "/usr/sbin/kamailio")
         process.arguments = ["-f", cfg, "-DD", "-E", "-Y", directory.path, "-w", directory.path]
@@ -30,11 +46,11 @@ final class KamailioTestServer {
         try process.run()
         // Ready when its UDP port is taken.
         for _ in 0..<200 {
-            if !Self.canBind(port) { return }
-            if !process.isRunning { break }
+            if !process.isRunning { return false }
+            if !Self.canBind(port) { return true }
             usleep(25_000)
         }
-        throw KamailioFailed(log: self.log)
+        return false
     }
 
     struct KamailioFailed: Error, CustomStringConvertible {
