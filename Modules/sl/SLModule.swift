@@ -97,8 +97,14 @@ final class SLModule: StatelessReplyAPI {
             let toTag = code >= 180 ? tags.prefix : nil
             let bytes: [UInt8]
             if let via = ctx.via1 {
-                let builder = replyBuilder(ctx, suffixCode: code >= 180 ? tags.suffixCode(for: msg, via: via) : nil)
-                bytes = try builder.build(for: msg, code: code, reason: reason, toTag: toTag, via: via)
+                // The builder made in place in one initialiser (`replyBuilder` is not called:
+                // the value it returned was copied whole for every reply).
+                let lumps = ctx.replyLumps
+                bytes = try StatelessReply(
+                    sourceIP: ctx.receive.sourceIP, sourcePort: ctx.receive.sourcePort,
+                    serverHeader: Core.serverHeader, forceRport: ctx.forceRport, extraHeaderBytes: lumps.headers,
+                    body: lumps.body ?? [], toTagSuffixCode: code >= 180 ? tags.suffixCode(for: msg, via: via) : nil
+                ).build(for: msg, code: code, reason: reason, toTag: toTag, via: via)
             } else {
                 var builder = replyBuilder(ctx, suffixCode: nil)
                 if code >= 180 { builder.toTagSuffix = tags.suffix(for: msg) }

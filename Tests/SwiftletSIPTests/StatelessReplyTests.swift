@@ -111,6 +111,30 @@ import Testing
         #expect(String(decoding: digits, as: UTF8.self) == "ffff0000")
     }
 
+    /// The initialiser taking every property (sl's) makes the builder the property setters
+    /// make: the same reply, with rport forced, reply-lump header bytes without a final
+    /// CRLF, a body and the To-tag number.
+    @Test func fullInitialiserBuildsWhatTheSettersBuild() throws {
+        let m = try SIPMessage(parsing: wire(optionsLines))
+        let lump = Array("X-Lump: 1\r\nX-Other: 2".utf8)
+        let body = Array("hello".utf8)
+        let whole = StatelessReply(
+            sourceIP: "192.0.2.7", sourcePort: 4242, serverHeader: "Server: test", forceRport: true,
+            extraHeaderBytes: lump, body: body, toTagSuffixCode: 0xdead_beef)
+        var set = StatelessReply(sourceIP: "192.0.2.7", sourcePort: 4242, serverHeader: "Server: test")
+        set.forceRport = true
+        set.extraHeaderBytes = lump
+        set.body = body
+        set.toTagSuffixCode = 0xdead_beef
+        let reply = try whole.build(for: m, code: 200, reason: "OK", toTag: "P.", via: m.topVia())
+        #expect(reply == (try set.build(for: m, code: 200, reason: "OK", toTag: "P.", via: m.topVia())))
+        let text = String(decoding: reply, as: UTF8.self)
+        #expect(text.contains(";rport=4242;"))
+        #expect(text.contains(";received=192.0.2.7\r\n"))
+        #expect(text.contains("\r\nTo: <sip:bob@example.com>;tag=P.deadbeef\r\n"))
+        #expect(text.hasSuffix("X-Lump: 1\r\nX-Other: 2\r\nServer: test\r\nContent-Length: 5\r\n\r\nhello"))
+    }
+
     @Test func tagHashesAreStable() {
         #expect(TagHash.hex128(["a", "b"]).count == 32)
         #expect(TagHash.hex128(["a", "b"]) == TagHash.hex128(["a", "b"]))

@@ -88,7 +88,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
             while let frame = try framer.next() {
                 switch frame {
                 case .message(let bytes):
-                    connection.reader?.dispatch(bytes, receive: connection.receiveInfo, from: connection)
+                    connection.dispatch(bytes)
                 case .ping:
                     context.writeAndFlush(
                         wrapOutboundOut(context.channel.allocator.buffer(string: "\r\n")), promise: nil)

@@ -27,8 +27,7 @@ final class StreamReaders: @unchecked Sendable {
         /// The connection whose message the script is running on (while `dispatch` runs):
         /// a reply to it is written without looking the connection up in the table. Not
         /// retained: `dispatch`'s caller holds the connection while it runs.
-        private var deliveringRef: Unmanaged<TCPConnection>?
-        var delivering: TCPConnection? { deliveringRef?.takeUnretainedValue() }
+        fileprivate var deliveringRef: Unmanaged<TCPConnection>?
         fileprivate init(index: Int) { self.index = index }
 
         /// Runs the script on a framed message read on this loop from `connection` (the
@@ -61,11 +60,17 @@ final class StreamReaders: @unchecked Sendable {
     /// Where the state of the loop the calling thread runs is (`current` without a reference).
     static var currentAddress: UnsafeRawPointer? { UnsafeRawPointer(pthread_getspecific(threadKey)) }
 
-    /// The connection whose message the calling reader thread is running the script on, if
-    /// it is connection `id`.
-    static func delivering(_ id: Int) -> TCPConnection? {
-        guard let c = current?.delivering, c.id == id else { return nil }
-        return c
+    /// `body` on the connection whose message the calling reader thread is running the
+    /// script on, if it is connection `id` (nil otherwise). Without a retain and release of
+    /// the loop's state or of the connection: the state lives as long as the transport, and
+    /// `dispatch`'s caller holds the connection while the script runs.
+    @inline(__always)
+    static func withDelivering<T>(_ id: Int, _ body: (TCPConnection) -> T) -> T? {
+        guard let raw = currentAddress else { return nil }
+        return Unmanaged<LoopState>.fromOpaque(raw)._withUnsafeGuaranteedRef { state in
+            guard let c = state.deliveringRef else { return nil }
+            return c._withUnsafeGuaranteedRef { $0.id == id ? body($0) : nil }
+        }
     }
 
     /// The reader threads' event loops, in rank order.

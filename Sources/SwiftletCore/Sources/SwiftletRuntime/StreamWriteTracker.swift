@@ -10,6 +10,12 @@ import NIOCore
 /// Being first, it also measures the loop's load for `StreamLoopBalancer`: the wall-clock time
 /// of everything a read sets off behind it (TLS, framing, the script, the reply written in
 /// it).
+///
+/// It also asks NIO for each next read: `TCPTransport` turns NIO's `autoRead` off, which after
+/// each read sends a `read` from the pipeline's tail through every outbound handler (and
+/// `channelReadComplete` through every inbound one) to get here; from here it goes to NIO's
+/// head directly. As with `autoRead`, a read is asked for when the channel becomes active and
+/// after each read's end, so the socket is read whenever it is readable.
 final class StreamWriteTracker: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -20,6 +26,16 @@ final class StreamWriteTracker: ChannelDuplexHandler {
     private let load: StreamLoopBalancer.Load?
 
     init(load: StreamLoopBalancer.Load? = nil) { self.load = load }
+
+    /// The first read (NIO's `autoRead` is off), once the handlers behind know the channel.
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        context.read()
+    }
+
+    /// The end of a read: the next one is asked for (the handlers behind ignore the event,
+    /// as NIO's tail does, so it stops here).
+    func channelReadComplete(context: ChannelHandlerContext) { context.read() }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let load else { return context.fireChannelRead(data) }

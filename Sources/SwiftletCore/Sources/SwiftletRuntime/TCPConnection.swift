@@ -48,7 +48,24 @@ final class TCPConnection: @unchecked Sendable {
     /// Runs the script on `message`, received over `proto` on this connection (on the event
     /// loop).
     func dispatch(_ message: [UInt8], proto: TransportProtocol) {
-        guard let reader else { return }
+        withReader { dispatch(message, proto: proto, on: $0) }
+    }
+
+    /// Runs the script on `message`, received on this connection over its socket's protocol
+    /// (on the event loop).
+    func dispatch(_ message: [UInt8]) {
+        withReader { $0.dispatch(message, receive: receiveInfo, from: self) }
+    }
+
+    /// `body` on the connection's reader, if set, without a retain and release of it (the
+    /// loops' states live as long as the transport).
+    @inline(__always)
+    private func withReader(_ body: (StreamReaders.LoopState) -> Void) {
+        guard let readerAddress else { return }
+        Unmanaged<StreamReaders.LoopState>.fromOpaque(readerAddress)._withUnsafeGuaranteedRef(body)
+    }
+
+    private func dispatch(_ message: [UInt8], proto: TransportProtocol, on reader: StreamReaders.LoopState) {
         if proto == socket.proto {
             reader.dispatch(message, receive: receiveInfo, from: self)
             return

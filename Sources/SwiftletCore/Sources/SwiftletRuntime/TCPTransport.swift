@@ -68,6 +68,7 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
         let load = balancer.loads[index]
         ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.autoRead, value: false)  // StreamWriteTracker asks for each read
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(StreamWriteTracker(load: load))
@@ -85,7 +86,11 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
         if let id = destination.connectionID {
             // A reply to the message the calling reader is running the script on (the usual
             // case) needs no look-up in the table.
-            if let c = StreamReaders.delivering(id) ?? table.connection(id: id), c.write(bytes) { return true }
+            if let written = StreamReaders.withDelivering(id, { $0.write(bytes) }) {
+                if written { return true }
+            } else if let c = table.connection(id: id), c.write(bytes) {
+                return true
+            }
         }
         // A connection to the address serves the destination's protocol; a WebSocket client's
         // connection is a TCP or TLS one upgraded, so `ws` and `wss` take it whatever its
@@ -106,6 +111,7 @@ final class TCPTransport: StreamSender, @unchecked Sendable {
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.seconds(Int64(settings.connectTimeout)))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.autoRead, value: false)  // StreamWriteTracker asks for each read
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(StreamWriteTracker(load: load))

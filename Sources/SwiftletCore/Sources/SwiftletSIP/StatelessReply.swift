@@ -43,6 +43,26 @@ public struct StatelessReply {
         self.toTagSuffixCode = nil
     }
 
+    /// A builder with the given source, `force_rport()`, extra header bytes (reply lumps),
+    /// body and To-tag number, no extra header lines and no To-tag suffix text, every
+    /// property set in one initialiser (sl's replies: a builder its module returned from a
+    /// function of its own after setting the properties one by one was copied whole).
+    @inlinable
+    public init(
+        sourceIP: String, sourcePort: Int, serverHeader: String?, forceRport: Bool, extraHeaderBytes: [UInt8],
+        body: [UInt8], toTagSuffixCode: UInt32?
+    ) {
+        self.sourceIP = sourceIP
+        self.sourcePort = sourcePort
+        self.forceRport = forceRport
+        self.serverHeader = serverHeader
+        self.extraHeaders = []
+        self.extraHeaderBytes = extraHeaderBytes
+        self.body = body
+        self.toTagSuffix = ""
+        self.toTagSuffixCode = toTagSuffixCode
+    }
+
     /// The reply bytes for `request`.
     /// - Parameters:
     ///   - code: status code, 100...699.
