@@ -141,16 +141,20 @@ extension TransactionManager {
 
     /// The transaction left the table: `destroy` callbacks (Kamailio's `TMCB_DESTROY`).
     func transactionDestroyed(_ tx: Transaction) {
-        defer { tx.released.store(true, ordering: .relaxed) }
-        tx.locked {
-            guard !tx.callbacks.isEmpty else { return }
-            // Only an INVITE with `e2eAckIn` callbacks waits (the key is built from the request).
-            if tx.isInvite, tx.callbacks.contains(where: { $0.types.contains(.e2eAckIn) }) {
-                callbacks.stopWaitingForAck(tx)
-            }
-            runCallbacks(.destroy, tx, code: tx.lastReplyCode)
-            tx.callbacks = []
+        tx.locked { runDestroyCallbacks(tx) }
+        tx.released.store(true, ordering: .relaxed)
+    }
+
+    /// The `destroy` callbacks of `transactionDestroyed`, lock held (the caller sets
+    /// `released` after it).
+    func runDestroyCallbacks(_ tx: Transaction) {
+        guard !tx.callbacks.isEmpty else { return }
+        // Only an INVITE with `e2eAckIn` callbacks waits (the key is built from the request).
+        if tx.isInvite, tx.callbacks.contains(where: { $0.types.contains(.e2eAckIn) }) {
+            callbacks.stopWaitingForAck(tx)
         }
+        runCallbacks(.destroy, tx, code: tx.lastReplyCode)
+        tx.callbacks = []
     }
 
     /// tm's request-in hook for ACKs: the ACK of a 2xx of an INVITE transaction with

@@ -202,6 +202,10 @@ final class Transaction {
     var nextInGrave: UInt = 0
     /// Handed to the graveyard already.
     var buried = false
+    /// The next transaction in its bucket of the table by key hash and by number
+    /// (`TransactionTable`, whose bucket locks guard them; the table holds the references).
+    var nextByKey: Unmanaged<Transaction>?
+    var nextByNumber: Unmanaged<Transaction>?
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var depth = 0

@@ -5,7 +5,8 @@ import Synchronization
 /// context, message and edits, its branches, copies in shared memory, its last reply): the
 /// timer thread freed them into the workers' malloc arenas, past its own thread cache, at
 /// about one and a half times the instructions a worker takes, and in a burst every tick.
-/// A lock-free stack: the timer thread pushes, a worker takes the whole stack at once. When
+/// The wait timer's handle stays with its transaction until then, so that it is freed here
+/// as well. A lock-free stack: the timer thread pushes, a worker takes the whole stack at once. When
 /// no worker takes it for a second (no traffic), the timer thread frees it itself
 /// (`freeIfIdle`), so that memory comes back without messages too.
 final class TransactionGraveyard: @unchecked Sendable {
@@ -54,7 +55,11 @@ final class TransactionGraveyard: @unchecked Sendable {
         var address = first
         while let p = UnsafeRawPointer(bitPattern: address) {
             let tx = Unmanaged<Transaction>.fromOpaque(p)
-            address = tx.takeUnretainedValue().nextInGrave
+            tx._withUnsafeGuaranteedRef { t in
+                address = t.nextInGrave
+                // The wait timer's handle (which holds the transaction) goes first, here too.
+                t.waitTimer = nil
+            }
             tx.release()
         }
     }

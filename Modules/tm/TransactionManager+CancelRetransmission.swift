@@ -15,8 +15,9 @@ extension TransactionManager {
         b.cancelRetransmission = timers.schedule(afterMilliseconds: interval, name: "tm-cancel-retr") { [self] in
             tx.locked {
                 elapsed += interval
-                // The transaction is gone once its wait timer has run (finish() clears it).
-                let gone = tx.finished && tx.waitTimer == nil
+                // The transaction is gone once its wait timer has run (which keeps the handle
+                // for the graveyard) or `tm.clean` took it (which drops it).
+                let gone = tx.finished && (tx.waitTimer == nil || tx.released.load(ordering: .relaxed))
                 guard !b.cancelAnswered, elapsed < limit, !gone else {
                     b.cancelRetransmission = nil
                     return .stop

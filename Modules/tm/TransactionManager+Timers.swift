@@ -72,9 +72,11 @@ extension TransactionManager {
     /// `wt_timer` after the transaction finished: it leaves the table.
     private func waitEnded(_ tx: Transaction) {
         table.remove(tx)
-        transactionDestroyed(tx)
-        // Timers hold the transaction: drop them so that it (and its shared memory) is freed.
+        // One locked section for the `destroy` callbacks and the timers (the timer thread
+        // finds the transaction's lock cold).
         tx.locked {
+            runDestroyCallbacks(tx)
+            // Timers hold the transaction: drop them so that it (and its shared memory) is freed.
             for b in tx.branches {
                 tx.stop(b.retransmission)
                 tx.stop(b.finalResponseTimer)
@@ -87,10 +89,15 @@ extension TransactionManager {
             tx.replyRetransmission = nil
             tx.stop(tx.lifetimeTimer)
             tx.lifetimeTimer = nil
-            tx.waitTimer = nil
             tx.timerManager = nil
         }
-        // Its memory goes back on a worker (the next message), not here.
-        graveyard.bury(tx)
+        tx.released.store(true, ordering: .relaxed)
+        // Its memory goes back on a worker (the next message), not here: the wait timer's
+        // handle too, which the transaction keeps until then (`TransactionGraveyard.release`).
+        if tx.buried {
+            tx.waitTimer = nil
+        } else {
+            graveyard.bury(tx)
+        }
     }
 }

@@ -6,21 +6,22 @@ import Synchronization
 #endif
 
 /// The transactions, found by the received request's key and by the number their label and
-/// id are made from (Kamailio's `tm` hash table): 256 shards, each two dictionaries behind
-/// its own lock, with concrete types so that the hot path is specialised in this module.
-/// Bounded by `max_transactions` (0: no limit beyond shared memory).
+/// id are made from (Kamailio's `tm` hash table): two tables of 65,536 buckets (by key hash
+/// and by number), each bucket a list linked through the transactions themselves
+/// (`Transaction.nextByKey`, `nextByNumber`), guarded by one of 256 locks (the bucket's low
+/// byte). Adding and removing a transaction allocate and free nothing and hash nothing (its
+/// key's hash is kept). Bounded by `max_transactions` (0: no limit beyond shared memory).
 ///
 /// A transaction's label is its number in hex and its id (`TransactionKey.id`) a bijection
-/// of that number: both find it in one dictionary keyed by the number, the id after
-/// inverting the bijection (and comparing the id, so a forged one finds nothing). tm's local
-/// requests, numbered by their own counter and with ids made otherwise, have dictionaries by
-/// id and by label of their own.
+/// of that number: both find it in the table by number, the id after inverting the bijection
+/// (and comparing the id, so a forged one finds nothing). tm's local requests, numbered by
+/// their own counter and with ids made otherwise, have dictionaries by id and by label of
+/// their own.
 final class TransactionTable: @unchecked Sendable {
-    /// One shard: the dictionaries behind one pthread mutex (Transaction is not Sendable,
-    /// so Synchronization.Mutex's `sending` rules do not fit).
+    /// One lock and what it guards: the buckets whose index ends in its number, and the local
+    /// requests' dictionaries of its share of ids and labels (Transaction is not Sendable, so
+    /// Synchronization.Mutex's `sending` rules do not fit).
     private final class Shard: @unchecked Sendable {
-        var byKey: [HashedKey: Transaction] = [:]
-        var byNumber: [NumberKey: Transaction] = [:]
         /// Local requests' transactions (whose id is not `TransactionKey.id(number)`), by id
         /// and by label.
         var byID: [String: Transaction] = [:]
@@ -38,17 +39,48 @@ final class TransactionTable: @unchecked Sendable {
         }
     }
     private static let shardCount = 256
+    /// Buckets per table (Kamailio's `TABLE_ENTRIES`).
+    private static let bucketCount = 1 << 16
     private let shards = (0..<TransactionTable.shardCount).map { _ in Shard() }
+    /// The first transaction of each bucket by key hash and by number; each list holds one
+    /// reference to each transaction in it (taken in `insert`, given back in `remove`), its
+    /// links none. Zeroed pages from `calloc`: untouched buckets cost no memory.
+    private let keyBuckets: UnsafeMutablePointer<Unmanaged<Transaction>?>
+    private let numberBuckets: UnsafeMutablePointer<Unmanaged<Transaction>?>
     private let live = Atomic<Int>(0)
     private let limit: Int
 
-    init(maxTransactions: Int) { limit = maxTransactions }
+    init(maxTransactions: Int) {
+        limit = maxTransactions
+        let size = MemoryLayout<Unmanaged<Transaction>?>.stride
+        keyBuckets = calloc(Self.bucketCount, size)!.bindMemory(
+            to: Unmanaged<Transaction>?.self, capacity: Self.bucketCount)
+        numberBuckets = calloc(Self.bucketCount, size)!.bindMemory(
+            to: Unmanaged<Transaction>?.self, capacity: Self.bucketCount)
+    }
+
+    deinit {
+        for i in 0..<Self.bucketCount {
+            var next = keyBuckets[i]
+            while let u = next {
+                next = u._withUnsafeGuaranteedRef { $0.nextByKey }
+                u.release()
+            }
+            next = numberBuckets[i]
+            while let u = next {
+                next = u._withUnsafeGuaranteedRef { $0.nextByNumber }
+                u.release()
+            }
+        }
+        free(keyBuckets)
+        free(numberBuckets)
+    }
 
     var count: Int { live.load(ordering: .relaxed) }
 
-    /// A request's key with its hash computed once (not SipHash: the key is hashed for its
-    /// shard and again by the shard's dictionary on every lookup, insertion and removal).
-    struct HashedKey: Hashable {
+    /// A request's key with its hash computed once (for its bucket; a transaction keeps it
+    /// as `keyHash`).
+    struct HashedKey {
         let text: String
         let hash: UInt64
 
@@ -65,7 +97,7 @@ final class TransactionTable: @unchecked Sendable {
         }
 
         /// A multiply-xorshift hash of the UTF-8 bytes, eight at a time (the keys hold a
-        /// branch: enough entropy for the dictionaries, which hash this value again).
+        /// branch: enough entropy for the buckets).
         static func hash(_ u: UnsafeBufferPointer<UInt8>) -> UInt64 {
             var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(u.count)
             guard let base = u.baseAddress else { return h }
@@ -91,39 +123,19 @@ final class TransactionTable: @unchecked Sendable {
             return h ^ (h >> 31)
         }
 
-        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-
-        /// The dictionaries' hash: the mixed value itself (with their seed), not SipHash of it
-        /// again (a lookup, insertion or removal, and each entry a removal shifts, hashes).
-        func _rawHashValue(seed: Int) -> Int { Int(truncatingIfNeeded: hash) ^ seed }
-
-        static func == (a: HashedKey, b: HashedKey) -> Bool { a.hash == b.hash && a.text == b.text }
     }
 
-    /// A transaction number as a dictionary key, hashed by one multiply-xorshift instead of
-    /// SipHash (numbers are consecutive: mixed so that they spread over the buckets).
-    struct NumberKey: Hashable {
-        let value: UInt64
-
-        init(_ value: UInt64) { self.value = value }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(value) }
-
-        func _rawHashValue(seed: Int) -> Int {
-            var h = (value ^ UInt64(truncatingIfNeeded: seed)) &* 0x9E37_79B9_7F4A_7C15
-            h ^= h >> 29
-            return Int(truncatingIfNeeded: h)
-        }
+    /// The bucket of a key hash (its high half; the shard is the bucket's low byte).
+    @inline(__always) private static func bucket(ofHash hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: hash >> 32) & (bucketCount - 1)
     }
 
-    @inline(__always) private func shard(_ key: HashedKey) -> Shard {
-        shards[Int(truncatingIfNeeded: key.hash >> 32) & (Self.shardCount - 1)]
+    /// The bucket of a transaction number: its low bits (numbers are consecutive).
+    @inline(__always) private static func bucket(ofNumber n: UInt64) -> Int {
+        Int(truncatingIfNeeded: n) & (bucketCount - 1)
     }
 
-    /// The shard of a transaction number: its low bits (numbers are consecutive).
-    @inline(__always) private func shard(ofNumber n: UInt64) -> Shard {
-        shards[Int(truncatingIfNeeded: n) & (Self.shardCount - 1)]
-    }
+    @inline(__always) private func shard(ofBucket b: Int) -> Shard { shards[b & (Self.shardCount - 1)] }
 
     /// The shard of an irregular id: its last two bytes, which vary from one transaction to
     /// the next (hex digits of a hash), pick it without hashing the string again.
@@ -149,10 +161,11 @@ final class TransactionTable: @unchecked Sendable {
         } else {
             live.add(1, ordering: .relaxed)
         }
-        let key = HashedKey(tx.key, hash: tx.keyHash)
-        shard(key).locked { $0.byKey[key] = tx }
+        let kb = Self.bucket(ofHash: tx.keyHash)
+        shard(ofBucket: kb).locked { _ in linkByKey(tx, bucket: kb) }
         if tx.hasNumberedID {
-            shard(ofNumber: tx.number).locked { $0.byNumber[NumberKey(tx.number)] = tx }
+            let nb = Self.bucket(ofNumber: tx.number)
+            shard(ofBucket: nb).locked { _ in linkByNumber(tx, bucket: nb) }
         } else {
             shard(ofTag: tx.id).locked { $0.byID[tx.id] = tx }
             shard(ofTag: tx.label).locked { $0.byLabel[tx.label] = tx }
@@ -160,11 +173,97 @@ final class TransactionTable: @unchecked Sendable {
         return .success(())
     }
 
+    /// Puts `tx` first in its key bucket, in place of a transaction with the same key (which
+    /// the table no longer holds: its own `remove` then finds nothing). Shard lock held.
+    private func linkByKey(_ tx: Transaction, bucket b: Int) {
+        var previous: Unmanaged<Transaction>? = nil
+        var next = keyBuckets[b]
+        while let u = next {
+            let same = u._withUnsafeGuaranteedRef { $0.keyHash == tx.keyHash && $0.key == tx.key }
+            if same {
+                unlinkByKey(u, previous: previous, bucket: b)
+                u.release()
+                break
+            }
+            previous = u
+            next = u._withUnsafeGuaranteedRef { $0.nextByKey }
+        }
+        tx.nextByKey = keyBuckets[b]
+        keyBuckets[b] = Unmanaged.passRetained(tx)
+    }
+
+    /// As `linkByKey`, by number. Shard lock held.
+    private func linkByNumber(_ tx: Transaction, bucket b: Int) {
+        var previous: Unmanaged<Transaction>? = nil
+        var next = numberBuckets[b]
+        while let u = next {
+            if u._withUnsafeGuaranteedRef({ $0.number == tx.number }) {
+                unlinkByNumber(u, previous: previous, bucket: b)
+                u.release()
+                break
+            }
+            previous = u
+            next = u._withUnsafeGuaranteedRef { $0.nextByNumber }
+        }
+        tx.nextByNumber = numberBuckets[b]
+        numberBuckets[b] = Unmanaged.passRetained(tx)
+    }
+
+    /// Takes `u` (after `previous`, nil when first) out of key bucket `b`; the caller gives
+    /// back the list's reference. Shard lock held.
+    private func unlinkByKey(_ u: Unmanaged<Transaction>, previous: Unmanaged<Transaction>?, bucket b: Int) {
+        u._withUnsafeGuaranteedRef { tx in
+            let next = tx.nextByKey
+            if let previous {
+                previous._withUnsafeGuaranteedRef { $0.nextByKey = next }
+            } else {
+                keyBuckets[b] = next
+            }
+            tx.nextByKey = nil
+        }
+    }
+
+    /// As `unlinkByKey`, by number. Shard lock held.
+    private func unlinkByNumber(_ u: Unmanaged<Transaction>, previous: Unmanaged<Transaction>?, bucket b: Int) {
+        u._withUnsafeGuaranteedRef { tx in
+            let next = tx.nextByNumber
+            if let previous {
+                previous._withUnsafeGuaranteedRef { $0.nextByNumber = next }
+            } else {
+                numberBuckets[b] = next
+            }
+            tx.nextByNumber = nil
+        }
+    }
+
+    /// The transaction of key `key` in its bucket. Shard lock held.
+    private func findByKey(_ key: HashedKey) -> Transaction? {
+        var next = keyBuckets[Self.bucket(ofHash: key.hash)]
+        while let u = next {
+            let found = u._withUnsafeGuaranteedRef { $0.keyHash == key.hash && $0.key == key.text }
+            if found { return u.takeUnretainedValue() }
+            next = u._withUnsafeGuaranteedRef { $0.nextByKey }
+        }
+        return nil
+    }
+
+    /// The transaction numbered `n` in its bucket. Shard lock held.
+    private func findByNumber(_ n: UInt64) -> Transaction? {
+        var next = numberBuckets[Self.bucket(ofNumber: n)]
+        while let u = next {
+            if u._withUnsafeGuaranteedRef({ $0.number == n }) { return u.takeUnretainedValue() }
+            next = u._withUnsafeGuaranteedRef { $0.nextByNumber }
+        }
+        return nil
+    }
+
     func transaction(key: String) -> Transaction? { transaction(key: HashedKey(key)) }
 
     /// The transaction of a key hashed already (a new request's, whose transaction gets the
     /// hash if there is none).
-    func transaction(key: HashedKey) -> Transaction? { shard(key).locked { $0.byKey[key] } }
+    func transaction(key: HashedKey) -> Transaction? {
+        shard(ofBucket: Self.bucket(ofHash: key.hash)).locked { _ in findByKey(key) }
+    }
 
     /// The transaction whose id is `id`.
     func transaction(id: String) -> Transaction? {
@@ -185,8 +284,8 @@ final class TransactionTable: @unchecked Sendable {
     /// The numbered transaction whose id is `id`, or nil.
     private func transaction(id: UnsafeBufferPointer<UInt8>) -> Transaction? {
         guard let n = TransactionKey.number(ofID: id) else { return nil }
-        return shard(ofNumber: n).locked { s -> Transaction? in
-            guard let tx = s.byNumber[NumberKey(n)], tx.hasID(id) else { return nil }
+        return shard(ofBucket: Self.bucket(ofNumber: n)).locked { _ -> Transaction? in
+            guard let tx = findByNumber(n), tx.hasID(id) else { return nil }
             return tx
         }
     }
@@ -195,7 +294,8 @@ final class TransactionTable: @unchecked Sendable {
     /// relayed request's, else a local request's (their numbers are counted apart).
     func transaction(label: String, where accept: (Transaction) -> Bool = { _ in true }) -> Transaction? {
         if let n = UInt64(label, radix: 16),
-            let tx = shard(ofNumber: n).locked({ $0.byNumber[NumberKey(n)] }), tx.label == label, accept(tx)
+            let tx = shard(ofBucket: Self.bucket(ofNumber: n)).locked({ _ in findByNumber(n) }), tx.label == label,
+            accept(tx)
         {
             return tx
         }
@@ -204,19 +304,17 @@ final class TransactionTable: @unchecked Sendable {
     }
 
     func remove(_ tx: Transaction) {
-        // Found by index, removed at that index, with the hash the transaction keeps.
-        let key = HashedKey(tx.key, hash: tx.keyHash)
-        let removed: Bool = shard(key).locked { s in
-            guard let i = s.byKey.index(forKey: key), s.byKey[i].value === tx else { return false }
-            s.byKey.remove(at: i)
+        let kb = Self.bucket(ofHash: tx.keyHash)
+        let removed: Bool = shard(ofBucket: kb).locked { _ in
+            guard let u = unlinkByKey(tx, bucket: kb) else { return false }
+            u.release()
             return true
         }
         if removed { live.subtract(1, ordering: .relaxed) }
         if tx.hasNumberedID {
-            shard(ofNumber: tx.number).locked { s in
-                if let i = s.byNumber.index(forKey: NumberKey(tx.number)), s.byNumber[i].value === tx {
-                    s.byNumber.remove(at: i)
-                }
+            let nb = Self.bucket(ofNumber: tx.number)
+            shard(ofBucket: nb).locked { _ in
+                unlinkByNumber(tx, bucket: nb)?.release()
             }
             return
         }
@@ -228,8 +326,53 @@ final class TransactionTable: @unchecked Sendable {
         }
     }
 
+    /// Takes `tx` out of key bucket `b` and returns the list's reference to it, or nil when
+    /// it is not there (another transaction with its key took its place). Shard lock held.
+    private func unlinkByKey(_ tx: Transaction, bucket b: Int) -> Unmanaged<Transaction>? {
+        var previous: Unmanaged<Transaction>? = nil
+        var next = keyBuckets[b]
+        while let u = next {
+            if u.toOpaque() == Unmanaged.passUnretained(tx).toOpaque() {
+                unlinkByKey(u, previous: previous, bucket: b)
+                return u
+            }
+            previous = u
+            next = u._withUnsafeGuaranteedRef { $0.nextByKey }
+        }
+        return nil
+    }
+
+    /// As `unlinkByKey(_:bucket:)`, by number. Shard lock held.
+    private func unlinkByNumber(_ tx: Transaction, bucket b: Int) -> Unmanaged<Transaction>? {
+        var previous: Unmanaged<Transaction>? = nil
+        var next = numberBuckets[b]
+        while let u = next {
+            if u.toOpaque() == Unmanaged.passUnretained(tx).toOpaque() {
+                unlinkByNumber(u, previous: previous, bucket: b)
+                return u
+            }
+            previous = u
+            next = u._withUnsafeGuaranteedRef { $0.nextByNumber }
+        }
+        return nil
+    }
+
     /// Every transaction (for `tm.list`).
-    var all: [Transaction] { shards.flatMap { $0.locked { Array($0.byKey.values) } } }
+    var all: [Transaction] {
+        var result: [Transaction] = []
+        for i in 0..<Self.shardCount {
+            shards[i].locked { _ in
+                for b in stride(from: i, to: Self.bucketCount, by: Self.shardCount) {
+                    var next = keyBuckets[b]
+                    while let u = next {
+                        result.append(u.takeUnretainedValue())
+                        next = u._withUnsafeGuaranteedRef { $0.nextByKey }
+                    }
+                }
+            }
+        }
+        return result
+    }
 }
 /// How transactions are matched (Kamailio's `t_lookup.c`).
 enum TransactionKey {

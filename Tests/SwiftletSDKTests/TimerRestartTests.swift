@@ -63,4 +63,31 @@ import Testing
         #expect(r.fired.map(\.event) == [9])
         #expect(clock.pendingCount == 0)
     }
+
+    /// Timers due at the same tick run in order even when one of them stops another one of
+    /// that tick and arms it again: the moved timer runs at its new expiry, once, and the
+    /// others of the tick still run.
+    @Test func aTimerStoppedAndArmedAgainByAnotherOfItsTickRunsAtItsNewExpiry() {
+        let clock = VirtualClock()
+        var order: [String] = []
+        var moved: TimerHandle?
+        var movedAgain: Bool?
+        let first = clock.after(milliseconds: 125, name: "a") { order.append("a") }
+        moved = clock.after(milliseconds: 125, name: "b") { order.append("b") }
+        let third = clock.after(milliseconds: 125, name: "c") { order.append("c") }
+        // The wheel runs a tick's timers in the order of its list: the last added first.
+        _ = clock.after(milliseconds: 125, name: "mover") {
+            order.append("mover")
+            moved?.stop()
+            movedAgain = moved?.restart(afterMilliseconds: 250, name: "b", event: 0)
+        }
+        clock.advance(milliseconds: 125)
+        #expect(movedAgain == true)
+        #expect(order == ["mover", "c", "a"])
+        #expect(clock.pendingCount == 1)
+        clock.advance(milliseconds: 250)
+        #expect(order == ["mover", "c", "a", "b"])
+        #expect(clock.pendingCount == 0)
+        #expect(!first.isPending && !third.isPending && moved?.isPending == false)
+    }
 }

@@ -144,9 +144,7 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
         precondition(thread == nil, "a virtual clock has no timer thread")
         runner = pthread_self()
         let target = wheel.tick + count
-        while wheel.tick < target {
-            for timer in wheel.advance() { fire(timer, now: wheel.tick) }
-        }
+        while wheel.tick < target { fireDue(wheel.advance(), now: wheel.tick) }
         runner = nil
         pthread_mutex_unlock(mutex)
     }
@@ -190,9 +188,7 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
         runner = pthread_self()
         while !stopping {
             let now = (Self.monotonicNanoseconds() - startNanoseconds) / Self.nanosecondsPerTick
-            while wheel.tick < now, !stopping {
-                for timer in wheel.advance() { fire(timer, now: now) }
-            }
+            while wheel.tick < now, !stopping { fireDue(wheel.advance(), now: now) }
             if stopping { break }
             var deadline = timespec()
             let at = startNanoseconds + (wheel.tick + 1) * Self.nanosecondsPerTick
@@ -202,6 +198,20 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
         }
         runner = nil
         pthread_mutex_unlock(mutex)
+    }
+
+    /// Runs the timers of one tick (`TimingWheel.advance`), in order, and lets go of the
+    /// wheel's reference each carried (lock held).
+    private func fireDue(_ first: Unmanaged<TimerHandle>?, now: UInt64) {
+        var due = first
+        while let u = due {
+            u._withUnsafeGuaranteedRef { timer in
+                due = timer.nextDue
+                timer.nextDue = nil
+                fire(timer, now: now)
+            }
+            u.release()
+        }
     }
 
     /// Runs one due timer (called and returning with the lock held; unlocked meanwhile).

@@ -29,7 +29,10 @@ public final class TimerHandle: @unchecked Sendable {
     var event: Int
     /// The interval in ticks used by `.again`.
     var interval: UInt64
-    unowned let service: TimerService
+    /// Unretained: a service outlives its handles (the process's, or a `VirtualClock` a
+    /// test keeps while it uses them); a counted `unowned` reference cost an atomic increment
+    /// and decrement on every `cancel`, `stop` and `restart`.
+    private let serviceReference: Unmanaged<TimerService>
     // Guarded by the service's lock.
     var state = State.idle
     var cancelRequested = false
@@ -37,13 +40,18 @@ public final class TimerHandle: @unchecked Sendable {
     /// The wheel's list links: the wheel holds one reference to each timer in it (taken in
     /// `add`, given back in `remove`), so the links count none (no retain and release for
     /// each link changed).
-    unowned(unsafe) var next: TimerHandle?
-    unowned(unsafe) var previous: TimerHandle?
+    /// `Unmanaged`: following a link retains and releases nothing either.
+    var next: Unmanaged<TimerHandle>?
+    var previous: Unmanaged<TimerHandle>?
+    /// The next timer due at the same tick (`TimingWheel.advance`), which carries the
+    /// wheel's reference meanwhile; apart from `next` so that a due timer stopped and armed
+    /// again by another thread leaves the list intact.
+    var nextDue: Unmanaged<TimerHandle>?
 
     init(name: String, interval: UInt64, service: TimerService, handler: @escaping () -> TimerNext) {
         self.name = name
         self.interval = interval
-        self.service = service
+        self.serviceReference = Unmanaged.passUnretained(service)
         self.handler = handler
         self.target = nil
         self.event = 0
@@ -52,10 +60,15 @@ public final class TimerHandle: @unchecked Sendable {
     init(name: String, interval: UInt64, service: TimerService, target: any TimerTarget, event: Int) {
         self.name = name
         self.interval = interval
-        self.service = service
+        self.serviceReference = Unmanaged.passUnretained(service)
         self.handler = nil
         self.target = target
         self.event = event
+    }
+
+    /// The service it runs on.
+    @inline(__always) func withService<R>(_ body: (TimerService) -> R) -> R {
+        serviceReference._withUnsafeGuaranteedRef(body)
     }
 
     /// Runs the timer's callback.
@@ -69,16 +82,16 @@ public final class TimerHandle: @unchecked Sendable {
     /// cancelled before, or is running right now: then it is not re-armed, and unless the
     /// call comes from the callback itself, `cancel` returns only after the callback ended.
     @discardableResult
-    public func cancel() -> Bool { service.cancel(self, wait: true) }
+    public func cancel() -> Bool { withService { $0.cancel(self, wait: true) } }
 
     /// Stops the timer as `cancel()` does, but never waits for a callback running right now
     /// (it runs to its end and is not re-armed). For a caller holding a lock that the
     /// callback takes: the callback, once it has the lock, sees what the caller changed.
     @discardableResult
-    public func stop() -> Bool { service.cancel(self, wait: false) }
+    public func stop() -> Bool { withService { $0.cancel(self, wait: false) } }
 
     /// True while the timer waits to run (again).
-    public var isPending: Bool { service.isPending(self) }
+    public var isPending: Bool { withService { $0.isPending(self) } }
 
     /// Arms the timer again, `milliseconds` ms from now (rounded up to ticks, at least one),
     /// under `name` and, for a target's timer, with `event`: as `stop()` followed by a new
@@ -87,7 +100,9 @@ public final class TimerHandle: @unchecked Sendable {
     /// to run or running now, and the caller then stops it and schedules a new one.
     @discardableResult
     public func restart(afterMilliseconds milliseconds: Int, name: String, event: Int) -> Bool {
-        service.restart(self, ticks: TimerService.ticks(milliseconds: milliseconds), name: name, event: event)
+        withService {
+            $0.restart(self, ticks: TimerService.ticks(milliseconds: milliseconds), name: name, event: event)
+        }
     }
 }
 
@@ -110,50 +125,66 @@ struct TimingWheel {
         let i = Int(e % UInt64(Self.slotCount))
         timer.expire = e
         timer.previous = nil
-        let head = slots[i]?.takeUnretainedValue()
+        let head = slots[i]
         timer.next = head
-        head?.previous = timer
-        slots[i] = Unmanaged.passRetained(timer)
+        let u = Unmanaged.passRetained(timer)
+        head?._withUnsafeGuaranteedRef { $0.previous = u }
+        slots[i] = u
         timer.state = .pending
         count += 1
     }
 
     /// Takes a pending `timer` out of the wheel (the caller holds a reference to it).
     mutating func remove(_ timer: TimerHandle) {
+        unlink(timer)
+        Unmanaged.passUnretained(timer).release()
+    }
+
+    /// Takes a pending `timer` out of its slot's list, keeping the wheel's reference for the
+    /// caller.
+    private mutating func unlink(_ timer: TimerHandle) {
         let next = timer.next
-        if let p = timer.previous {
-            p.next = next
+        let previous = timer.previous
+        if let previous {
+            previous._withUnsafeGuaranteedRef { $0.next = next }
         } else {
-            slots[Int(timer.expire % UInt64(Self.slotCount))] = next.map { Unmanaged.passUnretained($0) }
+            slots[Int(timer.expire % UInt64(Self.slotCount))] = next
         }
-        next?.previous = timer.previous
+        next?._withUnsafeGuaranteedRef { $0.previous = previous }
         timer.next = nil
         timer.previous = nil
         count -= 1
-        Unmanaged.passUnretained(timer).release()
     }
 
     /// Lets go of every timer still waiting (the service is going away).
     mutating func removeAll() {
         for i in slots.indices {
-            while let timer = slots[i]?.takeUnretainedValue() { remove(timer) }
+            while let u = slots[i] { remove(u.takeUnretainedValue()) }
         }
     }
 
-    /// Moves to the next tick and returns the timers that expire at it, marked `due`.
-    mutating func advance() -> [TimerHandle] {
+    /// Moves to the next tick and returns the first of the timers that expire at it, marked
+    /// `due` and linked by `TimerHandle.nextDue` in the slot's order. Each carries the
+    /// reference the wheel held: the caller releases it once the timer ran (no array, no
+    /// retain and release per timer).
+    mutating func advance() -> Unmanaged<TimerHandle>? {
         tick += 1
-        var expired: [TimerHandle] = []
-        var t = slots[Int(tick % UInt64(Self.slotCount))]?.takeUnretainedValue()
-        while let timer = t {
-            t = timer.next
-            if timer.expire <= tick {
-                // Into the list (which holds it) before the wheel lets go of it.
-                expired.append(timer)
-                remove(timer)
-                timer.state = .due
+        var first: Unmanaged<TimerHandle>?
+        var last: Unmanaged<TimerHandle>?
+        var t = slots[Int(tick % UInt64(Self.slotCount))]
+        while let u = t {
+            t = u._withUnsafeGuaranteedRef { timer in
+                let next = timer.next
+                if timer.expire <= tick {
+                    unlink(timer)
+                    timer.state = .due
+                    timer.nextDue = nil
+                    if let last { last._withUnsafeGuaranteedRef { $0.nextDue = u } } else { first = u }
+                    last = u
+                }
+                return next
             }
         }
-        return expired
+        return first
     }
 }
