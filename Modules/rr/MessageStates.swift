@@ -36,10 +36,12 @@ final class MessageState {
 
     /// Forgets everything (a new message on the thread).
     func reset() {
-        pendingParameters = []
-        inserted = []
-        routed = nil
-        direction = nil
+        // Only what was set is cleared: most messages leave it all empty, and an assignment
+        // releases the old value even then.
+        if !pendingParameters.isEmpty { pendingParameters = [] }
+        if !inserted.isEmpty { inserted = [] }
+        if routed != nil { routed = nil }
+        if direction != nil { direction = nil }
     }
 }
 

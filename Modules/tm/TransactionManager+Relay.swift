@@ -36,18 +36,17 @@ extension TransactionManager {
         }
         let state = TMThreadState.thread
         if let tx = state.current, tx.ctx === ctx {
-            // The 100 Trying goes out (after this lock) before the branches are sent.
-            tx.locked {
+            let inRequestRoute = ctx.routeType == .request
+            // One locked section: the 100 Trying is queued first and goes out when it ends,
+            // before the branches are sent (after it, or queued behind it).
+            let (result, unsent) = tx.locked { () -> (Int, UnsentBranch?) in
                 if replicate { tx.replicated = true }
                 // After t_newtran(), t_relay() answers the INVITE 100 as Kamailio's t_relay_to.
-                if ctx.routeType == .request {
+                if inRequestRoute {
                     sendTrying(tx)
                     if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
                 }
-            }
-            let inRequestRoute = ctx.routeType == .request
-            let (result, unsent) = tx.locked { () -> (Int, UnsentBranch?) in
-                // A CANCEL answered meanwhile (after the 100 went): nothing more goes out.
+                // A CANCEL answered already: nothing more goes out.
                 if inRequestRoute, tx.canceled, tx.lastReplyCode >= 200 { return (0, nil) }
                 if startBranches(tx, forced: forced, deferSend: inRequestRoute) > 0 {
                     return (1, tx.takeUnsentBranch())
@@ -65,13 +64,13 @@ extension TransactionManager {
             absorbRetransmission(tx)
             return 0
         case .created(let tx):
-            tx.locked {
+            // One locked section: the 100 Trying is queued first and goes out when it ends,
+            // before the branches are sent (after it, or queued behind it).
+            let (result, unsent) = tx.locked { () -> (Int, UnsentBranch?) in
                 tx.replicated = replicate
                 sendTrying(tx)
                 if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
-            }
-            let (result, unsent) = tx.locked { () -> (Int, UnsentBranch?) in
-                // A CANCEL answered meanwhile (after the 100 went): nothing more goes out.
+                // A CANCEL answered already: nothing more goes out.
                 if tx.canceled, tx.lastReplyCode >= 200 { return (0, nil) }
                 if startBranches(tx, forced: forced, deferSend: true) > 0 { return (1, tx.takeUnsentBranch()) }
                 if tx.loopDetected, !replicate, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {

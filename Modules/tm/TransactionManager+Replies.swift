@@ -249,8 +249,14 @@ extension TransactionManager {
     /// The reply as it goes upstream: our top Via removed, the reply route's edits applied.
     func upstreamBytes(_ rctx: MessageContext) -> [UInt8]? {
         var editor = rctx.editsSoFar
+        let topVia = topViaRange(rctx)
+        // The usual reply (no edits of the reply route): the bytes without our Via, made
+        // without an editor's list of edits.
+        if let topVia, editor.isUnchanged, let bytes = MessageEditor.deleting(topVia, from: rctx.message) {
+            return bytes
+        }
         do {
-            if !removeTopVia(rctx, &editor) { try editor.removeTopVia() }
+            if let topVia { editor.delete(topVia) } else { try editor.removeTopVia() }
             return try editor.build()
         } catch {
             Log.error("tm", "cannot build the reply to relay: \(error)")
@@ -258,22 +264,20 @@ extension TransactionManager {
         }
     }
 
-    /// `MessageEditor.removeTopVia()` with the top Via parsed on receipt (`via1`) instead of
-    /// parsing it again: the whole line when it holds one value, else the value and its comma.
-    /// False when `via1` is not the first Via field's first value (the message was replaced).
-    private func removeTopVia(_ rctx: MessageContext, _ editor: inout MessageEditor) -> Bool {
-        let b = rctx.message.buffer
-        guard let via = rctx.via1, let field = rctx.message.firstHeader(.via),
+    /// What `MessageEditor.removeTopVia()` deletes, from the top Via parsed on receipt (`via1`)
+    /// instead of parsing it again: the whole line when it holds one value, else the value and
+    /// its comma. nil when `via1` is not the first Via field's first value (the message was
+    /// replaced).
+    private func topViaRange(_ rctx: MessageContext) -> Range<Int>? {
+        let m = rctx.message
+        guard let via = rctx.via1, let field = m.firstHeader(.via),
             via.range.lowerBound == field.valueRange.lowerBound, via.range.upperBound <= field.valueRange.upperBound
-        else { return false }
-        guard let next = via.nextValueStart else {
-            editor.removeHeader(field)
-            return true
-        }
+        else { return nil }
+        guard let next = via.nextValueStart else { return field.lineRange }
+        let b = m.buffer
         var end = next
         while end < field.valueRange.upperBound, b[end] == 32 || b[end] == 9 { end += 1 }
-        editor.delete(field.valueRange.lowerBound..<end)
-        return true
+        return field.valueRange.lowerBound..<end
     }
 
     private func sendAck(_ tx: Transaction, _ b: ClientBranch, _ reply: SIPMessage) {

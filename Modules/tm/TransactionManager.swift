@@ -50,14 +50,15 @@ final class TMThreadState {
     func reset() {
         options = TransactionOptions()
         lastKey = nil
-        current = nil
-        onFailure = nil
-        onReply = nil
-        onBranch = nil
+        held = nil
+        // The route names are nearly always unset: assigning nil would release them anyway.
+        if onFailure != nil { onFailure = nil }
+        if onReply != nil { onReply = nil }
+        if onBranch != nil { onBranch = nil }
         frTimeout = nil
         frInvTimeout = nil
         replyCode = nil
-        failedBranch = nil
+        if failedBranch != nil { failedBranch = nil }
         branchIndex = nil
     }
 

@@ -246,6 +246,37 @@ let sdpText =
         #expect(try m2.vias().map { m2.buffer.string($0.host) } == ["b", "c"])
     }
 
+    /// `MessageEditor.deleting(_:from:)` (tm's relayed replies) gives the bytes of an editor's
+    /// `delete` then `build()` of each header line, or nil where `build()` does more.
+    @Test(arguments: tortureCases.filter(\.valid))
+    func deletingALineAsTheEditorDoes(_ c: TortureCase) throws {
+        let m = try SIPMessage(parsing: try tortureBytes(c))
+        for field in m.headers {
+            var e = MessageEditor(m)
+            e.delete(field.lineRange)
+            let built = try e.build()
+            if let fast = MessageEditor.deleting(field.lineRange, from: m) { #expect(fast == built) }
+        }
+    }
+
+    @Test func deletingLeavesUnterminatedHeaderBlocksAndBodiesToTheEditor() throws {
+        let m = try SIPMessage(parsing: wire(optionsLines))
+        let via = try #require(m.firstHeader(.via))
+        let fast = try #require(MessageEditor.deleting(via.lineRange, from: m))
+        var e = MessageEditor(m)
+        e.removeHeader(via)
+        #expect(fast == (try e.build()))
+        #expect(MessageEditor(m).isUnchanged)
+        #expect(!e.isUnchanged)
+        // Past the header block, or an empty range: nil.
+        #expect(MessageEditor.deleting(m.headersEnd - 1..<m.headersEnd + 1, from: m) == nil)
+        #expect(MessageEditor.deleting(via.lineRange.lowerBound..<via.lineRange.lowerBound, from: m) == nil)
+        // A header block without its empty line: nil (build() would end it).
+        let open = try SIPMessage(parsing: Array("I sip:a SIP/2.0\nv:SIP/2.0/UDP s\nX-A: 1".utf8))
+        let top = try #require(open.firstHeader(.via))
+        #expect(MessageEditor.deleting(top.lineRange, from: open) == nil)
+    }
+
     @Test func overlappingEditsAreRefused() throws {
         let m = try SIPMessage(parsing: wire(optionsLines))
         var e = MessageEditor(m)

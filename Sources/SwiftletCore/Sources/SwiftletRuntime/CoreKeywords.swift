@@ -45,9 +45,25 @@ struct LocalAddresses {
     private struct Names {
         var listeners: [(address: Name, advertised: Name?)] = []
         var aliases: [Name] = []
+        /// Every name as its IPv4 address with the port it matches (nil: any), when every
+        /// name is an IP literal (else nil): an IPv4 host is then matched against these plain
+        /// numbers, with no string or array of a name read (no reference counting).
+        var v4: [(address: UInt32, port: Int?)]?
         init(_ listeners: [ListenAddress], _ aliases: [LocalAlias]) {
             self.listeners = listeners.map { (Name($0.address), $0.advertisedAddress.map(Name.init)) }
             self.aliases = aliases.map { Name($0.host) }
+            var v4: [(address: UInt32, port: Int?)] = []
+            var allLiteral = true
+            for (l, n) in zip(listeners, self.listeners) {
+                allLiteral = allLiteral && n.address.bytes != nil && (n.advertised.map { $0.bytes != nil } ?? true)
+                if let a = n.address.v4 { v4.append((a, l.port)) }
+                if let a = n.advertised?.v4 { v4.append((a, l.advertisedPort ?? l.port)) }
+            }
+            for (a, n) in zip(aliases, self.aliases) {
+                allLiteral = allLiteral && n.bytes != nil
+                if let v = n.v4 { v4.append((v, a.port)) }
+            }
+            self.v4 = allLiteral ? v4 : nil
         }
     }
 
@@ -59,6 +75,14 @@ struct LocalAddresses {
         guard !name.isEmpty else { return false }
         // An IPv4 host (the usual Route and Via) is compared as a number: no array is made.
         let v4 = IPAddressText.ipv4(name)
+        // The usual case: an IPv4 host and only IP literals of ours, compared as numbers (an
+        // IPv4 host matches only an IPv4 name; no name's text can equal it then).
+        if let v4, let entries = names.v4 {
+            for e in entries where e.address == v4 && (port == nil || e.port == nil || e.port == port) {
+                return true
+            }
+            return MyselfCallbacks.run(host: host, port: port, proto: nil)
+        }
         let bytes = v4 == nil ? IPAddressText.bytes(name) : nil
         var lowered: String? = nil
         func same(_ other: Name) -> Bool {

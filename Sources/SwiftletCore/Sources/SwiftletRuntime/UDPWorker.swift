@@ -49,15 +49,9 @@ final class UDPWorker {
                 continue
             }
             let flags = drainDeadline == nil ? Int32(0) : Int32(MSG_DONTWAIT)
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let n = buffer.withUnsafeMutableBytes { buf in
-                withUnsafeMutablePointer(to: &info.source.storage) { sp in
-                    sp.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        recvfrom(fd, buf.baseAddress, buf.count, flags, $0, &length)
-                    }
-                }
+                info.source.receive { sa, length in recvfrom(fd, buf.baseAddress, buf.count, flags, sa, &length) }
             }
-            info.source.length = length
             if n <= 0 {
                 let e = errno
                 if drainDeadline != nil, n < 0, e == EAGAIN || e == EWOULDBLOCK { break }

@@ -5,10 +5,48 @@
 /// An IPv4 or IPv6 socket address (a `sockaddr_storage` with its length): where a message
 /// came from or goes to (Kamailio's `union sockaddr_union`).
 public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
-    public var storage = sockaddr_storage()
+    /// The address as a `sockaddr_in` or `sockaddr_in6`: its first 28 bytes (the size of a
+    /// `sockaddr_in6`), kept inline instead of a whole 128-byte `sockaddr_storage`. Every
+    /// `Destination`, `ReceiveInfo` and message context holds addresses and is copied on the
+    /// relay path: 32 bytes each instead of 136.
+    private var raw: (UInt64, UInt64, UInt64, UInt32) = (0, 0, 0, 0)
     public var length = socklen_t(0)
 
-    public var family: Int32 { Int32(storage.ss_family) }
+    /// The address as a `sockaddr_storage` (IPv4 and IPv6 only: the bytes after the first 28
+    /// are zero when read, dropped when set).
+    public var storage: sockaddr_storage {
+        get {
+            var s = sockaddr_storage()
+            withUnsafeMutableBytes(of: &s) { dst in withUnsafeBytes(of: raw) { dst.copyMemory(from: $0) } }
+            return s
+        }
+        set {
+            withUnsafeMutableBytes(of: &raw) { dst in
+                withUnsafeBytes(of: newValue) {
+                    dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<dst.count]))
+                }
+            }
+        }
+    }
+
+    /// Reads the address bytes in place (a `sockaddr_in`/`sockaddr_in6` prefix, 28 bytes).
+    @inline(__always)
+    private func withRaw<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { withUnsafeBytes(of: raw, body) }
+
+    /// Fills the address from a kernel call that writes a `sockaddr` (`recvfrom`,
+    /// `getsockname`) and its length, through a `sockaddr_storage` on the stack.
+    public mutating func receive(_ fill: (UnsafeMutablePointer<sockaddr>, inout socklen_t) -> Int) -> Int {
+        var s = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let n = withUnsafeMutablePointer(to: &s) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { fill($0, &len) }
+        }
+        storage = s
+        length = len
+        return n
+    }
+
+    public var family: Int32 { withRaw { Int32($0.load(as: sa_family_t.self)) } }
     public var isIPv6: Bool { family == AF_INET6 }
 
     /// Resolves a numeric address or a host name (first result of `getaddrinfo`).
@@ -42,7 +80,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
             sin.sin_family = sa_family_t(AF_INET)
             sin.sin_port = UInt16(truncatingIfNeeded: port).bigEndian
             sin.sin_addr.s_addr = v4.bigEndian
-            withUnsafeMutableBytes(of: &storage) { dst in
+            withUnsafeMutableBytes(of: &raw) { dst in
                 withUnsafeBytes(of: sin) { dst.copyMemory(from: $0) }
             }
             length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -55,7 +93,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         if inet_pton(AF_INET, text, &sin.sin_addr) == 1 {
             sin.sin_family = sa_family_t(AF_INET)
             sin.sin_port = UInt16(truncatingIfNeeded: port).bigEndian
-            withUnsafeMutableBytes(of: &storage) { dst in
+            withUnsafeMutableBytes(of: &raw) { dst in
                 withUnsafeBytes(of: sin) { dst.copyMemory(from: $0) }
             }
             length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -65,7 +103,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         if inet_pton(AF_INET6, text, &sin6.sin6_addr) == 1 {
             sin6.sin6_family = sa_family_t(AF_INET6)
             sin6.sin6_port = UInt16(truncatingIfNeeded: port).bigEndian
-            withUnsafeMutableBytes(of: &storage) { dst in
+            withUnsafeMutableBytes(of: &raw) { dst in
                 withUnsafeBytes(of: sin6) { dst.copyMemory(from: $0) }
             }
             length = socklen_t(MemoryLayout<sockaddr_in6>.size)
@@ -78,7 +116,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The address bytes (4 or 16).
     public var addressBytes: [UInt8] {
-        withUnsafeBytes(of: storage) { raw in
+        withRaw { raw in
             family == AF_INET ? Array(raw[4..<8]) : family == AF_INET6 ? Array(raw[8..<24]) : []
         }
     }
@@ -103,7 +141,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     /// The IPv4 address as dotted decimal (as inet_ntop writes it), built without a
     /// temporary buffer: at most 15 bytes, a small string.
     private var ipv4String: String {
-        let a = withUnsafeBytes(of: storage) { $0.load(fromByteOffset: 4, as: UInt32.self) }
+        let a = withRaw { $0.load(fromByteOffset: 4, as: UInt32.self) }
         return String(unsafeUninitializedCapacity: 15) { out in
             var n = 0
             withUnsafeBytes(of: a) { octets in
@@ -131,13 +169,13 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     /// The port.
     public var port: Int {
         get {
-            withUnsafeBytes(of: storage) { raw in
+            withRaw { raw in
                 // sin_port and sin6_port are at the same offset, in network byte order.
                 Int(UInt16(bigEndian: raw.load(fromByteOffset: 2, as: UInt16.self)))
             }
         }
         set {
-            withUnsafeMutableBytes(of: &storage) { raw in
+            withUnsafeMutableBytes(of: &raw) { raw in
                 raw.storeBytes(of: UInt16(truncatingIfNeeded: newValue).bigEndian, toByteOffset: 2, as: UInt16.self)
             }
         }
@@ -147,7 +185,8 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     public var description: String { isIPv6 ? "[\(ipString)]:\(port)" : "\(ipString):\(port)" }
 
     public func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-        var copy = storage
+        // `length` (16 or 28) bytes are read: within the inline address.
+        var copy = raw
         return withUnsafePointer(to: &copy) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
         }
@@ -156,8 +195,8 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     public static func == (a: SocketAddress, b: SocketAddress) -> Bool {
         guard a.family == b.family, a.port == b.port else { return false }
         let range = a.addressRange
-        return withUnsafeBytes(of: a.storage) { x in
-            withUnsafeBytes(of: b.storage) { y in
+        return withUnsafeBytes(of: a.raw) { x in
+            withUnsafeBytes(of: b.raw) { y in
                 memcmp(x.baseAddress! + range.lowerBound, y.baseAddress! + range.lowerBound, range.count) == 0
             }
         }
@@ -169,7 +208,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         // As the hash of `addressBytes` (an array hashes its count, then its elements).
         let range = addressRange
         hasher.combine(range.count)
-        withUnsafeBytes(of: storage) { raw in
+        withRaw { raw in
             for i in range { hasher.combine(raw[i]) }
         }
     }

@@ -23,6 +23,31 @@ public struct MessageEditor {
 
     public init(_ message: SIPMessage) { self.message = message }
 
+    /// Nothing edited yet: no edit recorded and the body not replaced (`build()` would
+    /// return the message as it is, or with its header block terminated).
+    public var isUnchanged: Bool { lumps.isEmpty && newBody == nil }
+
+    /// The message with `range` (inside the header block) deleted: the bytes `build()` makes
+    /// after the single edit `delete(range)` of an unchanged editor, made without one (tm
+    /// relaying a reply without our Via). nil when `build()` would do more than that (an
+    /// empty range, a range reaching past the header block, or a header block that does not
+    /// end in an empty line), then the editor is for the caller to use.
+    public static func deleting(_ range: Range<Int>, from message: SIPMessage) -> [UInt8]? {
+        let b = message.buffer
+        let end = message.headersEnd
+        let terminator = end..<message.bodyRange.lowerBound
+        let terminated =
+            (terminator.count == 1 && b[terminator.lowerBound] == ASCII.lf)
+            || (terminator.count == 2 && b[terminator.lowerBound] == ASCII.cr
+                && b[terminator.lowerBound + 1] == ASCII.lf)
+        guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= end, terminated else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count - range.count)
+        out.append(contentsOf: b[0..<range.lowerBound])
+        out.append(contentsOf: b[range.upperBound..<b.count])
+        return out
+    }
+
     private mutating func record(_ range: Range<Int>, _ bytes: [UInt8]) {
         // A forwarded request collects about ten edits (Via, Record-Route, Route removal,
         // Max-Forwards, received/rport...): room for them at once instead of growing by one.
