@@ -12,20 +12,17 @@ import Testing
     func withResolver(
         _ dns: FakeDNSServer, _ configure: (inout DNSSettings) -> Void = { _ in }, _ body: () throws -> Void
     ) rethrows {
-        let saved = DNSResolver.settings
         var s = DNSSettings()
         s.server = ("127.0.0.1", dns.port)
         s.retransmitSeconds = 1
         s.retransmissions = 1
         s.useSearchList = false
         configure(&s)
-        DNSResolver.settings = s
+        // A task-local override: suites that load configurations in parallel write
+        // `DNSResolver.settings` and must not redirect these lookups.
         DNSResolver.shared.flush()
-        defer {
-            DNSResolver.settings = saved
-            DNSResolver.shared.flush()
-        }
-        try body()
+        defer { DNSResolver.shared.flush() }
+        try DNSResolver.$taskSettings.withValue(s) { try body() }
     }
 
     func resolve(_ host: String, port: Int? = nil, proto: TransportProtocol? = nil) -> String? {
@@ -240,6 +237,12 @@ import Testing
         }
     }
 
+    /// `NextHop.destination(forURI:)` through the runtime's resolver: not through
+    /// `CoreContext.current`'s, which suites that load configurations in parallel replace.
+    func destination(_ uri: String) throws -> Destination {
+        try NextHop.destination(forURI: uri, proto: nil, port: nil, resolver: SystemSIPResolver())
+    }
+
     @Test func uriAndViaDestinationsCarryTheChosenProtocol() throws {
         let dns = FakeDNSServer([
             "proxy.test": [
@@ -252,22 +255,24 @@ import Testing
             "node.proxy.test": [.a("127.0.0.1")],
         ])
         try withResolver(dns, { $0.tryNAPTR = true }) {
-            #expect(try NextHop.destination(forURI: "sip:bob@proxy.test").description == "tcp:127.0.0.1:7602")
+            #expect(try destination("sip:bob@proxy.test").description == "tcp:127.0.0.1:7602")
             #expect(
-                try NextHop.destination(forURI: "sip:bob@proxy.test;transport=udp").description
+                try destination("sip:bob@proxy.test;transport=udp").description
                     == "udp:127.0.0.1:7601")
             // A port: A/AAAA only, and proxy.test has none.
-            #expect(throws: NextHop.Failure.self) { try NextHop.destination(forURI: "sip:bob@proxy.test:7000") }
+            #expect(throws: NextHop.Failure.self) { try destination("sip:bob@proxy.test:7000") }
             #expect(
-                try NextHop.destination(forURI: "sip:bob@node.proxy.test:7000").description == "udp:127.0.0.1:7000")
-            #expect(throws: NextHop.Failure.self) { try NextHop.destination(forURI: "sip:bob@nowhere.test") }
+                try destination("sip:bob@node.proxy.test:7000").description == "udp:127.0.0.1:7000")
+            #expect(throws: NextHop.Failure.self) { try destination("sip:bob@nowhere.test") }
             #expect(throws: NextHop.Failure.self) {
-                try NextHop.destination(forURI: "sips:bob@proxy.test;transport=udp")
+                try destination("sips:bob@proxy.test;transport=udp")
             }
             // A Via without a port: SRV for the Via's protocol (RFC 3263 section 5).
             let text = Array("SIP/2.0/UDP proxy.test;branch=z9hG4bK1".utf8)
             let via = try ViaHeader.parse(text, 0..<text.count)
-            #expect(try NextHop.destination(forReplyVia: via, in: text).description == "udp:127.0.0.1:7601")
+            #expect(
+                try NextHop.destination(forReplyVia: via, in: text, resolver: SystemSIPResolver()).description
+                    == "udp:127.0.0.1:7601")
         }
     }
 }

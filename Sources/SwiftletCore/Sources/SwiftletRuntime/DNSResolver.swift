@@ -14,7 +14,18 @@ public final class DNSResolver: Sendable {
     public static let shared = DNSResolver()
 
     /// Settings from the configuration; written by the runtime before workers start.
-    nonisolated(unsafe) public static var settings = DNSSettings()
+    /// Reads return `taskSettings` when the current task has set it.
+    public static var settings: DNSSettings {
+        get { taskSettings ?? configuredSettings }
+        set { configuredSettings = newValue }
+    }
+
+    /// Settings that override `settings` for one task and what it calls synchronously, so
+    /// that a test can point the resolver at its own DNS server while other tests in the
+    /// same process load configurations (which write `settings`).
+    @TaskLocal public static var taskSettings: DNSSettings?
+
+    nonisolated(unsafe) private static var configuredSettings = DNSSettings()
 
     private struct Key: Hashable {
         let name: String

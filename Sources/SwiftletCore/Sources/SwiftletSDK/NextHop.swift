@@ -38,7 +38,14 @@ public enum NextHop {
     public static func destination(
         forURI uri: String, proto overrideProto: TransportProtocol? = nil, port overridePort: Int? = nil
     ) throws(Failure) -> Destination {
-        let resolver = CoreContext.current.resolver
+        try destination(forURI: uri, proto: overrideProto, port: overridePort, resolver: CoreContext.current.resolver)
+    }
+
+    /// `destination(forURI:proto:port:)` through `resolver` instead of the current context's.
+    public static func destination(
+        forURI uri: String, proto overrideProto: TransportProtocol?, port overridePort: Int?,
+        resolver: any SIPNameResolver
+    ) throws(Failure) -> Destination {
         let cache = NextHopLiteralCache.thread
         if let d = cache.destination(uri, proto: overrideProto, port: overridePort, resolver: resolver) { return d }
         let bytes = Array(uri.utf8)
@@ -81,6 +88,13 @@ public enum NextHop {
     /// address or else its host, at its `rport` value or else its port (Kamailio's
     /// `update_sock_struct_from_via` for a forwarded reply).
     public static func destination(forReplyVia via: ViaHeader, in b: [UInt8]) throws(Failure) -> Destination {
+        try destination(forReplyVia: via, in: b, resolver: CoreContext.current.resolver)
+    }
+
+    /// `destination(forReplyVia:in:)` through `resolver` instead of the current context's.
+    public static func destination(
+        forReplyVia via: ViaHeader, in b: [UInt8], resolver: any SIPNameResolver
+    ) throws(Failure) -> Destination {
         let proto = transport(named: b.text(via.transport)) ?? .udp
         var port = 0
         if let rport = via.rport, let v = rport.value {
@@ -95,8 +109,7 @@ public enum NextHop {
         if port == 0, via.received != nil { port = via.port ?? 5060 }
         if port == 0, let p = via.port { port = p }
         // No port: SRV for the Via's protocol (RFC 3263 section 5), as Kamailio does.
-        guard let target = CoreContext.current.resolver.resolve(host: host, port: port == 0 ? nil : port, proto: proto)
-        else {
+        guard let target = resolver.resolve(host: host, port: port == 0 ? nil : port, proto: proto) else {
             throw Failure("resolve_host(\(host)) failure", error: .badAddress)
         }
         return Destination(proto: proto, address: target.address)
