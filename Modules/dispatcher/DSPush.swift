@@ -75,16 +75,22 @@ extension DispatcherModule {
         return fields.reversed()
     }
 
-    /// Kamailio's `ds_add_xavp_record`: the destination's precomputed fields (plus `dstid`
-    /// with call load, as the newest field); the record goes after the previous one.
-    func addRecord(_ ctx: MessageContext, _ d: DSDestination, set: Int, alg: Int, state: inout DSSelectState) -> Bool {
-        var fields = d.failoverFields
+    /// Kamailio's `ds_add_xavp_record`: the precomputed fields of destination `index` of
+    /// `destinations` (plus `dstid` with call load, as the newest field); the record goes
+    /// after the previous one. The destination is read in place (a copy would retain each of
+    /// its strings).
+    func addRecord(
+        _ ctx: MessageContext, _ destinations: [DSDestination], _ index: Int, set: Int, alg: Int,
+        state: inout DSSelectState
+    ) -> Bool {
+        var fields = destinations[index].failoverFields
         if alg == DSAlgorithm.callLoad {
-            guard !d.attrs.duid.isEmpty else {
-                Log.error("dispatcher", "no uid for destination: \(set) \(d.uri)")
+            let duid = destinations[index].attrs.duid
+            guard !duid.isEmpty else {
+                Log.error("dispatcher", "no uid for destination: \(set) \(destinations[index].uri)")
                 return false
             }
-            fields.insert(XAVP(name: "dstid", value: .string(d.attrs.duid)), at: 0)
+            fields.insert(XAVP(name: "dstid", value: .string(duid)), at: 0)
         }
         let at = min(state.insertAt, ctx.xavps.count)
         ctx.xavps.insert(XAVP(name: settings.xavpDst, value: .list(fields)), at: at)

@@ -195,6 +195,8 @@ extension DispatcherModule {
                 return result
             }
             guard failover else { return result }
+            // One allocation for all the records (at most every destination once).
+            records.reserveCapacity(nr)
             if !filled {
                 records.append(chosen)
                 let usable = { (k: Int) -> Bool in
@@ -232,7 +234,7 @@ extension DispatcherModule {
         // Room for the records and the count record at once (not an allocation per insert).
         if !selection.records.isEmpty { ctx.xavps.reserveCapacity(ctx.xavps.count + selection.records.count + 1) }
         for k in selection.records {
-            guard addRecord(ctx, selection.destinations[k], set: state.setid, alg: selection.alg, state: &state) else {
+            guard addRecord(ctx, selection.destinations, k, set: state.setid, alg: selection.alg, state: &state) else {
                 return -1
             }
         }

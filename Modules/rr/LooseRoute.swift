@@ -60,7 +60,7 @@ extension RRModule {
             return -1
         }
         do {
-            _ = try routes.values(0)
+            try routes.parseFirstField()
         } catch {
             Log.error("rr", "failed to parse Route HF")
             return -1
@@ -82,13 +82,14 @@ extension RRModule {
         }
         var deletions = RouteDeletions()
         defer { deletions.apply(ctx) }
-        let state = states.state(ctx)
-        state.routed = nil
+        // Only a state this message already has can hold a routed range (a new one starts
+        // empty): none is made here, so a message that only routes takes no state.
+        states.existing(ctx)?.routed = nil
         if !hasToTag(ctx) {
             return afterLoose(ctx, &routes, &deletions, preloaded: true, ownParameters: &ownParameters)
         }
         if mode == 0, isMyself(ctx, ruri) {
-            return afterStrict(ctx, &routes, &deletions, state)
+            return afterStrict(ctx, &routes, &deletions, states.state(ctx))
         }
         return afterLoose(ctx, &routes, &deletions, preloaded: false, ownParameters: &ownParameters)
     }

@@ -37,9 +37,10 @@ final class MessageState {
     /// Forgets everything (a new message on the thread).
     func reset() {
         // Only what was set is cleared: most messages leave it all empty, and an assignment
-        // releases the old value even then.
+        // releases the old value even then. The lists keep their storage for the next
+        // message (a record-routed request adds one or two headers every time).
         if !pendingParameters.isEmpty { pendingParameters = [] }
-        if !inserted.isEmpty { inserted = [] }
+        if !inserted.isEmpty { inserted.removeAll(keepingCapacity: true) }
         if routed != nil { routed = nil }
         if direction != nil { direction = nil }
     }

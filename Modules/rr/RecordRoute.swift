@@ -92,7 +92,11 @@ extension RRModule {
         suffix += pending
         let double = enableDoubleRR
         let sockname = socknameMode != 0
-        for outbound in double != 0 ? [true, false] : [false] {
+        // Room for both lumps at once; the passes counted, not listed (no array is made).
+        let passes = double != 0 ? 2 : 1
+        ctx.sendSocketLumps.reserveCapacity(ctx.sendSocketLumps.count + passes)
+        for pass in 0..<passes {
+            let outbound = passes == 2 && pass == 0
             let header = InsertedRecordRoute()
             state.inserted.append(header)
             addLump(ctx) { target, ctx in
@@ -214,8 +218,10 @@ extension RRModule {
         var sips = false
         if ignoreSips == 0 {
             // The received Request-URI where it lies; one set by the script from its text.
+            // Only a URI whose scheme is `sips` needs parsing (whether it parses decides).
             if ctx.newRequestURI == nil, let r = ctx.message.requestURIRange {
-                sips = (try? RouteURI(ctx.message.buffer, r))?.isSIPS ?? false
+                let b = ctx.message.buffer
+                if Self.hasSIPSScheme(b, r) { sips = (try? RouteURI(b, r))?.isSIPS ?? false }
             } else if let ru = ctx.requestURI, let uri = try? RouteURI(text: ru) {
                 sips = uri.isSIPS
             }
@@ -223,6 +229,18 @@ extension RRModule {
         var p = Array((sips ? "Record-Route: <sips:" : "Record-Route: <sip:").utf8)
         if !user.isEmpty { p += Array((user + "@").utf8) }
         return p
+    }
+
+    /// True when the URI in `range` (after leading spaces, tabs, CRs and LFs, as
+    /// `URIComponents.parse` trims them) starts with `sips:` in any case: the only URIs
+    /// whose scheme parses as `sips` (the scheme is what comes before the first colon).
+    static func hasSIPSScheme(_ b: [UInt8], _ range: Range<Int>) -> Bool {
+        var i = range.lowerBound
+        while i < range.upperBound, b[i] == 32 || b[i] == 9 || b[i] == 13 || b[i] == 10 { i += 1 }
+        guard range.upperBound - i >= 5 else { return false }
+        return b[i] | 0x20 == UInt8(ascii: "s") && b[i + 1] | 0x20 == UInt8(ascii: "i")
+            && b[i + 2] | 0x20 == UInt8(ascii: "p") && b[i + 3] | 0x20 == UInt8(ascii: "s")
+            && b[i + 4] == UInt8(ascii: ":")
     }
 
     /// The user part with `add_username`: the `custom_user_avp` value when set and not empty,

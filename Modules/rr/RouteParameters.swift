@@ -11,7 +11,7 @@ extension RRModule {
     func routedParameters(_ ctx: MessageContext) -> (range: Range<Int>, fromRoute: Bool)? {
         if case .requestURI(let r)? = states.existing(ctx)?.routed, !r.isEmpty { return (r, false) }
         var routes = RouteSet(ctx.message)
-        guard !routes.isEmpty, let top = try? routes.values(0).first,
+        guard !routes.isEmpty, let top = try? routes.parseFirstField(),
             let uri = try? RouteURI(ctx.message.buffer, top.uri), isMyself(ctx, uri)
         else { return nil }
         return uri.parametersRange.isEmpty ? nil : (uri.parametersRange, true)
@@ -135,7 +135,7 @@ extension RRModule {
                     Log.info("rr", "No route header present.")
                     return nil
                 }
-                guard let first = try? routes.values(0).first else {
+                guard let first = try? routes.parseFirstField() else {
                     Log.error("rr", "Error while parsing Route header")
                     return nil
                 }

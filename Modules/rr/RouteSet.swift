@@ -16,9 +16,13 @@ struct RouteSet {
     private let all: [HeaderField]?
     /// The number of Route fields.
     let fieldCount: Int
-    /// The values of the first field once parsed, and of the others (by field index, made
-    /// when a second field is parsed).
+    /// The first value of the first field and the number of values in that field, once
+    /// parsed (the usual field has one value: no array is made for it).
+    private var firstValue: NameAddr?
+    private var firstCount = 0
+    /// All values of the first field, kept only when it has more than one.
     private var parsedFirst: [NameAddr]?
+    /// The values of the other fields, by field index (made when a second field is parsed).
     private var parsed: [[NameAddr]?] = []
 
     init(_ message: SIPMessage) {
@@ -42,33 +46,73 @@ struct RouteSet {
         return all![i]
     }
 
+    /// Parses the first field (all its values, as Kamailio's `parse_rr` does; an empty or
+    /// malformed one is an error) and gives its first value, keeping an array only when the
+    /// field has more than one value.
+    @discardableResult
+    mutating func parseFirstField() throws(SIPParseError) -> NameAddr {
+        if let v = firstValue { return v }
+        let range = field(0).valueRange
+        var head: NameAddr? = nil
+        var count = 0
+        var list: [NameAddr] = []
+        try Self.forEachValue(message.buffer, range) { (v: NameAddr) in
+            if let h = head {
+                if list.isEmpty { list.append(h) }
+                list.append(v)
+            } else {
+                head = v
+            }
+            count += 1
+        }
+        guard let head else { throw SIPParseError(.badNameAddr, at: range.lowerBound) }
+        firstValue = head
+        firstCount = count
+        if count > 1 { parsedFirst = list }
+        return head
+    }
+
     /// The values of field `i` (an empty or malformed field is an error, as in Kamailio).
     mutating func values(_ i: Int) throws(SIPParseError) -> [NameAddr] {
         if i == 0 {
-            if let v = parsedFirst { return v }
-        } else if i < parsed.count, let v = parsed[i] {
-            return v
+            let first = try parseFirstField()
+            return parsedFirst ?? [first]
         }
-        let b = message.buffer
+        if i < parsed.count, let v = parsed[i] { return v }
         let range = field(i).valueRange
-        // The values split at top-level commas (as `HeaderScanner.splitValues`, without
-        // collecting the ranges first), empty ones skipped.
         var values: [NameAddr] = []
+        try Self.forEachValue(message.buffer, range) { (v: NameAddr) in values.append(v) }
+        guard !values.isEmpty else { throw SIPParseError(.badNameAddr, at: range.lowerBound) }
+        if parsed.isEmpty { parsed = [[NameAddr]?](repeating: nil, count: fieldCount) }
+        parsed[i] = values
+        return values
+    }
+
+    /// Parses the values of the field value in `range` in order: split at top-level commas
+    /// (as `HeaderScanner.splitValues`, without collecting the ranges first), empty ones
+    /// skipped.
+    private static func forEachValue(
+        _ b: [UInt8], _ range: Range<Int>, _ body: (NameAddr) -> Void
+    ) throws(SIPParseError) {
+        // The usual field has no comma at all: one value, found without the scanner's
+        // quote and angle-bracket tracking.
+        let hasComma = b.withUnsafeBufferPointer { p in
+            var i = range.lowerBound
+            while i < range.upperBound {
+                if p[i] == UInt8(ascii: ",") { return true }
+                i += 1
+            }
+            return false
+        }
         var start = range.lowerBound
         while start <= range.upperBound {
-            let end = HeaderScanner.nextTopLevelComma(b, start..<range.upperBound) ?? range.upperBound
+            let end =
+                hasComma
+                ? HeaderScanner.nextTopLevelComma(b, start..<range.upperBound) ?? range.upperBound : range.upperBound
             let part = Self.trimmed(b, start..<end)
-            if !part.isEmpty { values.append(try NameAddr.parse(b, part)) }
+            if !part.isEmpty { body(try NameAddr.parse(b, part)) }
             start = end + 1
         }
-        guard !values.isEmpty else { throw SIPParseError(.badNameAddr, at: range.lowerBound) }
-        if i == 0 {
-            parsedFirst = values
-        } else {
-            if parsed.isEmpty { parsed = [[NameAddr]?](repeating: nil, count: fieldCount) }
-            parsed[i] = values
-        }
-        return values
     }
 
     /// `range` without leading and trailing spaces, tabs, CRs and LFs (as the SIP parser's
@@ -82,11 +126,18 @@ struct RouteSet {
         return lo..<hi
     }
 
-    mutating func entry(_ p: Position) throws(SIPParseError) -> NameAddr { try values(p.field)[p.value] }
+    mutating func entry(_ p: Position) throws(SIPParseError) -> NameAddr {
+        if p.field == 0 && p.value == 0 { return try parseFirstField() }
+        return try values(p.field)[p.value]
+    }
 
     /// True when `p` is the last value of its field (Kamailio's `!rt->next`).
     mutating func isLastInField(_ p: Position) throws(SIPParseError) -> Bool {
-        try p.value == values(p.field).count - 1
+        if p.field == 0 {
+            try parseFirstField()
+            return p.value == firstCount - 1
+        }
+        return try p.value == values(p.field).count - 1
     }
 
     /// The first value of the next Route field after `p`'s, or nil (`find_next_route`).
@@ -142,8 +193,9 @@ struct RouteURI {
         }
     }
 
-    /// The value of parameter `name` (any case); "" for a flag; nil when absent.
-    func parameter(_ name: String) -> String? {
+    /// The value of parameter `name` (lower-case ASCII literal, any case in the URI); "" for
+    /// a flag; nil when absent.
+    func parameter(_ name: StaticString) -> String? {
         guard mayHaveParameter(name) else { return nil }
         for p in parts.parameters(buffer) where nameMatches(p.name, name) {
             return p.value.map(string) ?? ""
@@ -153,20 +205,21 @@ struct RouteURI {
 
     /// False when `name` (lower-case ASCII) occurs nowhere in the ASCII parameters, in any
     /// case: then no parameter has that name and they need not be parsed (`gr`, `maddr` and
-    /// `transport` are looked up for every Route). True when it may be there.
-    private func mayHaveParameter(_ name: String) -> Bool {
-        var name = name
+    /// `transport` are looked up for every Route). True when it may be there. The name is a
+    /// literal: its bytes are read in place (no string is made or copied).
+    private func mayHaveParameter(_ name: StaticString) -> Bool {
         let r = parts.parametersRange
-        return name.withUTF8 { w in
+        let w = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        return buffer.withUnsafeBufferPointer { b in
             guard let first = w.first, r.count >= w.count else { return false }
             var i = r.lowerBound
             while i + w.count <= r.upperBound {
-                let c = buffer[i]
+                let c = b[i]
                 if c >= 0x80 { return true }  // non-ASCII: leave it to the parser
                 if (c >= 0x41 && c <= 0x5A ? c + 0x20 : c) == first {
                     var k = 1
                     while k < w.count {
-                        let d = buffer[i + k]
+                        let d = b[i + k]
                         if d >= 0x80 { return true }
                         if (d >= 0x41 && d <= 0x5A ? d + 0x20 : d) != w[k] { break }
                         k += 1
@@ -177,7 +230,7 @@ struct RouteURI {
             }
             // Bytes after the last position a match could start at may still be non-ASCII.
             while i < r.upperBound {
-                if buffer[i] >= 0x80 { return true }
+                if b[i] >= 0x80 { return true }
                 i += 1
             }
             return false
@@ -186,14 +239,16 @@ struct RouteURI {
 
     /// True when the parameter name in `range`, lowercased, is `name`: ASCII names compared
     /// byte by byte (no strings made), others through `lowercased()`.
-    private func nameMatches(_ range: Range<Int>, _ name: String) -> Bool {
-        let wanted = name.utf8
-        guard buffer[range].allSatisfy({ $0 < 0x80 }) else { return string(range).lowercased() == name }
+    private func nameMatches(_ range: Range<Int>, _ name: StaticString) -> Bool {
+        let wanted = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        guard buffer[range].allSatisfy({ $0 < 0x80 }) else {
+            return string(range).lowercased() == String(decoding: wanted, as: UTF8.self)
+        }
         guard range.count == wanted.count else { return false }
         return zip(buffer[range], wanted).allSatisfy { c, w in (c >= 0x41 && c <= 0x5A ? c + 0x20 : c) == w }
     }
 
-    func hasParameter(_ name: String) -> Bool { parameter(name) != nil }
+    func hasParameter(_ name: StaticString) -> Bool { parameter(name) != nil }
 
     func string(_ r: Range<Int>) -> String { String(decoding: buffer[r], as: UTF8.self) }
 

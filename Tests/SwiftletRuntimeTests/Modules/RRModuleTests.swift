@@ -869,6 +869,49 @@ import Testing
         #expect(core.takeSent().map(\.firstLine) == ["SIP/2.0 200 c=no d=yes u=[] rdir=1"])
     }
 
+    /// A comma inside a quoted display name does not split a Route field: the field with one
+    /// value is ours and goes whole; with a second value after it, only ours goes and the
+    /// second is the next hop. (rr looks for top-level commas only when the field has a comma
+    /// at all; both paths must find the same values.)
+    @Test func aQuotedCommaDoesNotSplitTheRouteField() throws {
+        let core = try core("request_route { if (loose_route()) { forward(); } }\n")
+        let one = Self.request(
+            "BYE", uri: "sip:bob@127.0.0.1:35070", branch: "qc1", toTag: "xyz", callID: "call-qc1",
+            cseq: "2 BYE", extra: ["Route: \"Proxy, Inc\" <sip:127.0.0.1:35090;lr;ftag=abc123>"])
+        core.receive(one, from: "127.0.0.1:35070")
+        let first = try #require(Self.forwarded(core.takeSent()))
+        #expect(first.destination.description == "udp:127.0.0.1:35070")
+        #expect(!Self.lines(first).contains { $0.hasPrefix("Route:") })
+        let two = Self.request(
+            "BYE", uri: "sip:bob@127.0.0.1:35070", branch: "qc2", toTag: "xyz", callID: "call-qc2",
+            cseq: "2 BYE", extra: ["Route: \"A, B\" <sip:127.0.0.1:35090;lr>, <sip:127.0.0.1:35082;lr>"])
+        core.receive(two, from: "127.0.0.1:35070")
+        let second = try #require(Self.forwarded(core.takeSent()))
+        #expect(second.destination.description == "udp:127.0.0.1:35082")
+        #expect(Self.lines(second).filter { $0.hasPrefix("Route:") } == ["Route: <sip:127.0.0.1:35082;lr>"])
+    }
+
+    /// The scheme of the Request-URI decides `sip:` or `sips:` in Record-Route in any case
+    /// (`SIPS:`), and a `sips:` URI that does not parse counts as `sip:` (rr parses the
+    /// Request-URI only when its scheme is `sips`).
+    @Test func theRecordRouteSchemeFollowsASIPSRequestURIInAnyCase() throws {
+        let core = try core(
+            """
+            request_route { record_route(); $du = "sip:127.0.0.1:35080"; forward(); }
+
+            """)
+        for (name, uri, scheme) in [
+            ("upper", "SIPS:bob@127.0.0.1:35090", "sips"), ("lower", "sips:bob@127.0.0.1:35090", "sips"),
+            ("sip", "sip:bob@127.0.0.1:35090", "sip"), ("badsips", "sips:@127.0.0.1", "sip"),
+        ] {
+            core.receive(Self.invite(name, uri: uri), from: "127.0.0.1:35070")
+            let sent = try #require(Self.forwarded(core.takeSent()), "\(name)")
+            #expect(
+                Self.lines(sent).filter { $0.hasPrefix("Record-Route:") }
+                    == ["Record-Route: <\(scheme):127.0.0.1:35090;lr;ftag=abc123>"], "\(name)")
+        }
+    }
+
     // MARK: start-up errors
 
     @Test func badArgumentsAreRefusedAtStartUp() {

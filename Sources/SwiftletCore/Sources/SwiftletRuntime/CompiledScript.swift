@@ -8,6 +8,13 @@ enum Flow {
 /// A compiled statement or block.
 typealias CompiledStatement = (MessageContext) -> Flow
 
+/// A compiled statement in a list. The closure is a struct's field so that it is kept as
+/// it is: an array of closures stores each behind a reabstraction thunk (its result
+/// returned indirectly), and every call then goes through the thunk.
+struct CompiledStep {
+    let run: CompiledStatement
+}
+
 /// A compiled routing block. A class so that `route(NAME)` calls can be compiled before
 /// the body of NAME (and recursion works).
 final class CompiledRoute {

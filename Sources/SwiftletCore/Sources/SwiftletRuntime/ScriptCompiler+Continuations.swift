@@ -23,12 +23,12 @@ extension ScriptCompiler {
     /// case). A function call that is a statement of its own may take the actions after it
     /// (`ScriptContinuations.following()` in its fixup): they are set once the whole block
     /// is compiled.
-    func compileStatements(_ body: [Statement]) -> [CompiledStatement] {
-        var compiled: [CompiledStatement] = []
+    func compileStatements(_ body: [Statement]) -> [CompiledStep] {
+        var compiled: [CompiledStep] = []
         var taken: [(index: Int, continuation: BlockContinuation)] = []
         for statement in body {
             let mark = pendingContinuations.count
-            compiled.append(compile(statement))
+            compiled.append(CompiledStep(run: compile(statement)))
             for c in pendingContinuations[mark...] { taken.append((compiled.count - 1, c)) }
             pendingContinuations.removeSubrange(mark...)
         }

@@ -41,9 +41,35 @@ extension POSIXRegex {
 
 extension ScriptCompiler {
     /// A condition: the expression's integer value is > 0 (Kamailio's `if (v>0)`).
+    /// A function call as the condition (`if (f())`, `if (!f())`, the usual tests) calls
+    /// the action directly: no value is made and no expression closure is in between. The
+    /// effects are those of the expression's call (`$rc`, 0 ends the script).
     func compileCondition(_ e: Expression) -> (MessageContext) -> Bool {
-        let v = compileExpression(e)
-        return { ctx in v(ctx).intValue > 0 }
+        switch e {
+        case .call(let name, let args, let loc) where !Self.expressionFunctions.contains(name):
+            let action = compileCall(name, args, loc)
+            return { ctx in Self.runConditionCall(action, ctx) > 0 }
+        case .unary("!", .call(let name, let args, let loc), _) where !Self.expressionFunctions.contains(name):
+            let action = compileCall(name, args, loc)
+            return { ctx in Self.runConditionCall(action, ctx) <= 0 }
+        default:
+            let v = compileExpression(e)
+            return { ctx in v(ctx).intValue > 0 }
+        }
+    }
+
+    /// The core's functions that yield a value rather than a return code.
+    static let expressionFunctions: Set<String> = ["strlen", "strempty", "selval"]
+
+    /// Runs a function called in an expression: its return code becomes `$rc`, and 0 ends
+    /// the script (as `compileExpression` does for a call).
+    @inline(__always)
+    private static func runConditionCall(_ action: ScriptAction, _ ctx: MessageContext) -> Int {
+        ctx.coreError.beginAction()
+        let r = action(ctx)
+        ctx.lastReturnCode = r
+        if r == 0 { ctx.exitRequested = true }
+        return r
     }
 
     func compileExpression(_ e: Expression) -> CompiledExpression {
@@ -58,7 +84,7 @@ extension ScriptCompiler {
             return compilePseudoVariable(text, loc)?.get ?? { _ in .null }
         case .name(let n, let loc):
             return compileKeyword(n, loc)
-        case .call(let name, let args, let loc) where ["strlen", "strempty", "selval"].contains(name):
+        case .call(let name, let args, let loc) where Self.expressionFunctions.contains(name):
             return compileExpressionFunction(name, args, loc)
         case .call(let name, let args, let loc):
             let action = compileCall(name, args, loc)

@@ -73,7 +73,7 @@ extension ScriptCompiler {
             }
         }
         // One flat list of statements; each case starts at an offset in it.
-        var flat: [CompiledStatement] = []
+        var flat: [CompiledStep] = []
         var starts: [Int] = []
         for c in cases {
             starts.append(flat.count)
@@ -109,7 +109,7 @@ extension ScriptCompiler {
             }
             guard let start else { return .next }
             for k in start..<flat.count {
-                switch flat[k](ctx) {
+                switch flat[k].run(ctx) {
                 case .next: continue
                 case .break: return .next
                 case let f: return f

@@ -148,18 +148,37 @@ final class ScriptCompiler {
         return r
     }
 
-    func sequence(_ statements: [CompiledStatement]) -> CompiledStatement {
+    /// The statements run in order until one does not end with `.next`. Built from
+    /// closures that each capture their statements directly (two or three; longer lists as
+    /// a balanced tree of them): a statement is called without reading it from an array
+    /// (which retains and releases it for the call).
+    func sequence(_ statements: [CompiledStep]) -> CompiledStatement {
         switch statements.count {
         case 0: return { _ in .next }
-        case 1: return statements[0]
-        default:
+        case 1: return statements[0].run
+        case 2:
+            let a = statements[0].run
+            let b = statements[1].run
             return { ctx in
-                for s in statements {
-                    let f = s(ctx)
-                    if f != .next { return f }
-                }
-                return .next
+                let f = a(ctx)
+                return f != .next ? f : b(ctx)
             }
+        case 3:
+            let a = statements[0].run
+            let b = statements[1].run
+            let c = statements[2].run
+            return { ctx in
+                var f = a(ctx)
+                if f != .next { return f }
+                f = b(ctx)
+                return f != .next ? f : c(ctx)
+            }
+        default:
+            let middle = statements.count / 2
+            return sequence([
+                CompiledStep(run: sequence(Array(statements[..<middle]))),
+                CompiledStep(run: sequence(Array(statements[middle...]))),
+            ])
         }
     }
 
