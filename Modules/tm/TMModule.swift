@@ -50,8 +50,9 @@ final class TMModule: TransactionAPI, RequestRouteCompletion {
     /// The end of a request route: the delayed error reply of a failed `t_relay()`; the
     /// transaction leaves the worker's state (which holds it strongly).
     func requestRouteFinished(_ context: MessageContext) {
-        manager.sendDelayedError(context)
-        TMThreadState.thread.current = nil
+        let state = TMThreadState.thread
+        manager.sendDelayedError(context, state: state)
+        state.current = nil
     }
 
     func hasTransaction(_ context: MessageContext) -> Bool {

@@ -279,7 +279,8 @@ final class Transaction {
     /// Sends `message` through `ctx.core`'s send path when the outermost `locked` section
     /// ends, after what was queued before it (the transaction's messages keep their order
     /// whichever worker sends them). Call with the lock held; without it, sends at once.
-    func send(_ message: OutboundMessage, context: MessageContext?) {
+    /// `message` and `context` are taken (consumed): queued without a copy of their references.
+    func send(_ message: consuming OutboundMessage, context: consuming MessageContext?) {
         guard depth > 0 else {
             _ = ctx.core.send(message, context: context)
             return
@@ -288,13 +289,19 @@ final class Transaction {
         outbox.append(PendingSend(message: message, context: context))
     }
 
+    /// Sends the messages of `sends` in order and empties it, keeping its buffer: each is
+    /// moved out of the array (no copy of its references, which a `for` loop would make).
+    private func sendAll(_ sends: inout [PendingSend]) {
+        if sends.count > 1 { sends.reverse() }
+        while let s = sends.popLast() { _ = ctx.core.send(s.message, context: s.context) }
+    }
+
     /// Sends what the queue held (`sends`), then what other workers queued meanwhile, until
     /// it is empty. The emptied buffer becomes the queue again (no allocation for the next
     /// locked section's messages).
     private func flush(_ sends: inout [PendingSend]) {
         while true {
-            for s in sends { _ = ctx.core.send(s.message, context: s.context) }
-            sends.removeAll(keepingCapacity: true)
+            sendAll(&sends)
             pthread_mutex_lock(mutex)
             if outbox.isEmpty {
                 // A finished transaction sends little more (the replies it absorbs again): its
@@ -317,8 +324,11 @@ final class Transaction {
     /// needs (a branch's request), so that the transaction's messages keep their order.
     func sendQueuedNow() {
         guard !outbox.isEmpty, !flushing else { return }
-        for s in outbox { _ = ctx.core.send(s.message, context: s.context) }
-        outbox.removeAll(keepingCapacity: true)
+        // Taken out of `outbox` while they go (a send never finds the queue being emptied).
+        var sends: [PendingSend] = []
+        swap(&sends, &outbox)
+        sendAll(&sends)
+        if outbox.isEmpty { swap(&sends, &outbox) }  // the buffer stays the queue's
     }
 
     /// Stops a timer (lock held). A timer callback running now, waiting for this lock, is

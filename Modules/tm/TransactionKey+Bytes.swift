@@ -1,5 +1,9 @@
 import SwiftletSDK
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 extension TransactionKey {
     /// `parse(branch:)` on the bytes of a received branch value: the id and branch index of
     /// `z9hG4bK<label>.<id>.<n>`, or nil. No intermediate strings: this runs for every reply.
@@ -12,22 +16,28 @@ extension TransactionKey {
         // z9hG4bK, compared without an array (this runs for every reply).
         let cookie: StaticString = "z9hG4bK"
         let cookieCount = cookie.utf8CodeUnitCount
-        guard range.count >= cookieCount else { return nil }
-        for i in 0..<cookieCount where b[range.lowerBound + i] != cookie.utf8Start[i] { return nil }
-        let dot = UInt8(ascii: ".")
-        var firstDot = -1
-        var secondDot = -1
-        for i in (range.lowerBound + cookieCount)..<range.upperBound where b[i] == dot {
-            if firstDot < 0 {
-                firstDot = i
-            } else if secondDot < 0 {
-                secondDot = i
-            } else {
-                return nil  // more than three parts
+        guard range.count >= cookieCount, range.lowerBound >= 0, range.upperBound <= b.count else { return nil }
+        // The dots, found with memchr (no loop over each byte here).
+        let dots = b.withUnsafeBufferPointer { u -> (first: Int, second: Int)? in
+            let p = u.baseAddress!
+            guard memcmp(p + range.lowerBound, cookie.utf8Start, cookieCount) == 0 else { return nil }
+            /// The offset of the first dot at or after `from`, or -1.
+            @inline(__always) func dot(from: Int) -> Int {
+                guard from < range.upperBound,
+                    let hit = memchr(p + from, Int32(UInt8(ascii: ".")), range.upperBound - from)
+                else { return -1 }
+                return UnsafeRawPointer(p).distance(to: UnsafeRawPointer(hit))
             }
+            let first = dot(from: range.lowerBound + cookieCount)
+            guard first >= 0 else { return nil }
+            let second = dot(from: first + 1)
+            guard second >= 0, dot(from: second + 1) < 0 else { return nil }  // two dots, not more
+            return (first, second)
         }
-        guard secondDot >= 0, let n = decimal(b, (secondDot + 1)..<range.upperBound), n >= 0 else { return nil }
-        return ((firstDot + 1)..<secondDot, n)
+        guard let dots, dots.second >= 0, let n = decimal(b, (dots.second + 1)..<range.upperBound), n >= 0 else {
+            return nil
+        }
+        return ((dots.first + 1)..<dots.second, n)
     }
 
     /// The number in `range` as `Int(_:)` reads it (an optional sign, then decimal digits), or nil.
@@ -62,34 +72,47 @@ extension TransactionKey {
         return cls.withUTF8 { method in
             // The port's decimal digits, written without a String.
             var digits = 1
-            var p = port.magnitude / 10
-            while p > 0 {
+            var rest = port.magnitude / 10
+            while rest > 0 {
                 digits += 1
-                p /= 10
+                rest /= 10
             }
             let negative = port < 0
             let count = 5 + branch.count + 1 + host.count + 1 + (negative ? 1 : 0) + digits + 1 + method.count
-            return String(unsafeUninitializedCapacity: count) { out in
-                var n = 0
-                func put(_ c: UInt8) {
-                    out[n] = c
+            precondition(branch.lowerBound >= 0 && branch.upperBound <= b.count, "branch outside the message")
+            precondition(host.lowerBound >= 0 && host.upperBound <= b.count, "host outside the message")
+            return b.withUnsafeBufferPointer { src in
+                // Written with copies of whole parts (this runs for every request tm looks up).
+                String(unsafeUninitializedCapacity: count) { out in
+                    let p = out.baseAddress!
+                    var n = 0
+                    @inline(__always) func put(_ from: UnsafePointer<UInt8>?, _ count: Int) {
+                        if count > 0, let from { (p + n).initialize(from: from, count: count) }
+                        n += count
+                    }
+                    let prefix: StaticString = "3261|"
+                    put(prefix.utf8Start, prefix.utf8CodeUnitCount)
+                    put(src.baseAddress.map { $0 + branch.lowerBound }, branch.count)
+                    p[n] = UInt8(ascii: "|")
                     n += 1
+                    put(src.baseAddress.map { $0 + host.lowerBound }, host.count)
+                    p[n] = UInt8(ascii: ":")
+                    n += 1
+                    if negative {
+                        p[n] = UInt8(ascii: "-")
+                        n += 1
+                    }
+                    var v = port.magnitude
+                    for k in stride(from: digits - 1, through: 0, by: -1) {
+                        p[n + k] = UInt8(ascii: "0") + UInt8(v % 10)
+                        v /= 10
+                    }
+                    n += digits
+                    p[n] = UInt8(ascii: "|")
+                    n += 1
+                    put(method.baseAddress, method.count)
+                    return n
                 }
-                for c in "3261|".utf8 { put(c) }
-                for i in branch { put(b[i]) }
-                put(UInt8(ascii: "|"))
-                for i in host { put(b[i]) }
-                put(UInt8(ascii: ":"))
-                if negative { put(UInt8(ascii: "-")) }
-                var v = port.magnitude
-                for k in stride(from: digits - 1, through: 0, by: -1) {
-                    out[n + k] = UInt8(ascii: "0") + UInt8(v % 10)
-                    v /= 10
-                }
-                n += digits
-                put(UInt8(ascii: "|"))
-                for c in method { put(c) }
-                return n
             }
         }
     }
@@ -130,11 +153,11 @@ extension TransactionKey {
         var a = mix(n &+ idSeed.0)
         // `number(ofID:)` inverts this half.
         var b = mix(n ^ idSeed.1)
+        let hex: StaticString = "0123456789abcdef"  // the digits by value
+        let digits = hex.utf8Start
         for i in stride(from: 15, through: 0, by: -1) {
-            let d = UInt8(truncatingIfNeeded: a & 0xf)
-            let e = UInt8(truncatingIfNeeded: b & 0xf)
-            out[i] = d < 10 ? 0x30 + d : 0x57 + d
-            out[16 + i] = e < 10 ? 0x30 + e : 0x57 + e
+            out[i] = digits[Int(truncatingIfNeeded: a & 0xf)]
+            out[16 + i] = digits[Int(truncatingIfNeeded: b & 0xf)]
             a >>= 4
             b >>= 4
         }
@@ -146,9 +169,10 @@ extension TransactionKey {
     static func isID(_ bytes: UnsafeBufferPointer<UInt8>, ofNumberFromFirstHalf n: UInt64) -> Bool {
         guard bytes.count == idLength else { return false }
         var b = mix(n ^ idSeed.1)
+        let hex: StaticString = "0123456789abcdef"  // the digits by value
+        let digits = hex.utf8Start
         for i in stride(from: idLength - 1, through: idLength / 2, by: -1) {
-            let e = UInt8(truncatingIfNeeded: b & 0xf)
-            guard bytes[i] == (e < 10 ? 0x30 + e : 0x57 + e) else { return false }
+            guard bytes[i] == digits[Int(truncatingIfNeeded: b & 0xf)] else { return false }
             b >>= 4
         }
         return true

@@ -12,8 +12,10 @@ struct UnsentBranch {
 extension Transaction {
     /// The branch left unsent by `startBranches`, handed over once. Lock held.
     func takeUnsentBranch() -> UnsentBranch? {
-        defer { unsentBranch = nil }
-        return unsentBranch
+        // Swapped out rather than copied and cleared (no retain and release of its references).
+        var taken: UnsentBranch?
+        swap(&taken, &unsentBranch)
+        return taken
     }
 }
 
@@ -23,7 +25,7 @@ extension TransactionManager {
     /// final-response timers once sent (unless a reply that came meanwhile made them moot or
     /// armed them), else the send error (blocklist, DNS failover, `t_relay()`'s error).
     /// Returns `t_relay()`'s result.
-    func send(_ unsent: UnsentBranch, of tx: Transaction, replicate: Bool) -> Int {
+    func send(_ unsent: consuming UnsentBranch, of tx: Transaction, replicate: Bool) -> Int {
         let b = unsent.branch
         let outcome = core.send(
             OutboundMessage(bytes: unsent.bytes, destination: b.destination, kind: .request), context: unsent.context)

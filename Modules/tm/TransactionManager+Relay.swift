@@ -21,25 +21,27 @@ extension TransactionManager {
     /// `replicate` (`t_replicate()`): the transaction's replies are not relayed upstream and a
     /// failure is silent (Kamailio's `T_IS_LOCAL_FLAG`).
     func relay(_ ctx: MessageContext, forced: Destination? = nil, replicate: Bool = false) -> Int {
+        let state = TMThreadState.thread
         switch ctx.message.method {
         case .ack:
-            if let tx = lookup(ctx, methodClass: "INVITE"), tx.locked({ tx.lastReplyCode >= 300 }) {
+            if let tx = lookup(ctx, methodClass: "INVITE", state: state), tx.locked({ tx.lastReplyCode >= 300 }) {
                 absorbAck(tx)
                 return 0
             }
             // An end-to-end ACK (for a 2xx) goes on statelessly, as in Kamailio.
             return forwardStatelessly(ctx, forced)
         case .cancel:
-            if let invite = lookup(ctx, methodClass: "INVITE") { return cancelInvite(ctx, invite) }
+            if let invite = lookup(ctx, methodClass: "INVITE", state: state) { return cancelInvite(ctx, invite) }
         default:
             break
         }
-        let state = TMThreadState.thread
         if let tx = state.current, tx.ctx === ctx {
             let inRequestRoute = ctx.routeType == .request
             // One locked section: the 100 Trying is queued first and goes out when it ends,
             // before the branches are sent (after it, or queued behind it).
-            let (result, unsent) = tx.locked { () -> (Int, UnsentBranch?) in
+            // The branch to send once unlocked, moved out of the transaction (no copy).
+            var unsent: UnsentBranch?
+            let result = tx.locked { () -> Int in
                 if replicate { tx.replicated = true }
                 // After t_newtran(), t_relay() answers the INVITE 100 as Kamailio's t_relay_to.
                 if inRequestRoute {
@@ -47,17 +49,18 @@ extension TransactionManager {
                     if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
                 }
                 // A CANCEL answered already: nothing more goes out.
-                if inRequestRoute, tx.canceled, tx.lastReplyCode >= 200 { return (0, nil) }
+                if inRequestRoute, tx.canceled, tx.lastReplyCode >= 200 { return 0 }
                 if startBranches(tx, forced: forced, deferSend: inRequestRoute) > 0 {
-                    return (1, tx.takeUnsentBranch())
+                    unsent = tx.takeUnsentBranch()
+                    return 1
                 }
-                guard inRequestRoute else { return (-1, nil) }
-                return (relayFailed(tx, replicate: replicate), nil)
+                guard inRequestRoute else { return -1 }
+                return relayFailed(tx, replicate: replicate)
             }
-            guard let unsent else { return result }
-            return send(unsent, of: tx, replicate: replicate)
+            guard let taken = unsent.take() else { return result }
+            return send(taken, of: tx, replicate: replicate)
         }
-        switch transaction(for: ctx) {
+        switch transaction(for: ctx, state: state) {
         case .refused:
             return 0
         case .existing(let tx):
@@ -66,23 +69,28 @@ extension TransactionManager {
         case .created(let tx):
             // One locked section: the 100 Trying is queued first and goes out when it ends,
             // before the branches are sent (after it, or queued behind it).
-            let (result, unsent) = tx.locked { () -> (Int, UnsentBranch?) in
+            // The branch to send once unlocked, moved out of the transaction (no copy).
+            var unsent: UnsentBranch?
+            let result = tx.locked { () -> Int in
                 tx.replicated = replicate
                 sendTrying(tx)
                 if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
                 // A CANCEL answered already: nothing more goes out.
-                if tx.canceled, tx.lastReplyCode >= 200 { return (0, nil) }
-                if startBranches(tx, forced: forced, deferSend: true) > 0 { return (1, tx.takeUnsentBranch()) }
+                if tx.canceled, tx.lastReplyCode >= 200 { return 0 }
+                if startBranches(tx, forced: forced, deferSend: true) > 0 {
+                    unsent = tx.takeUnsentBranch()
+                    return 1
+                }
                 if tx.loopDetected, !replicate, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
                     // Every target was this server: the caller gets 482 and the script stops.
                     stats.add(.local)
                     sendUpstream(tx, loop, code: 482)
-                    return (0, nil)
+                    return 0
                 }
-                return (relayFailed(tx, replicate: replicate), nil)
+                return relayFailed(tx, replicate: replicate)
             }
-            guard let unsent else { return result }
-            return send(unsent, of: tx, replicate: replicate)
+            guard let taken = unsent.take() else { return result }
+            return send(taken, of: tx, replicate: replicate)
         }
     }
 
@@ -110,8 +118,10 @@ extension TransactionManager {
     /// script neither replied statefully nor relayed since, the error goes to the caller as
     /// `err2reason_phrase` words it (`500 I'm terribly sorry, server error occurred (7/TM)`,
     /// `478 Unresolvable destination (478/TM)`, ...).
-    func sendDelayedError(_ ctx: MessageContext) {
-        guard let tx = TMThreadState.thread.current, tx.ctx === ctx else { return }
+    func sendDelayedError(_ ctx: MessageContext, state: TMThreadState = .thread) {
+        // `delayedError` is set only by `relayFailed` in the request route, on this thread:
+        // read here without the lock, the usual request (no error) takes no lock.
+        guard let tx = state.current, tx.ctx === ctx, tx.delayedError != nil else { return }
         tx.locked {
             guard let error = tx.delayedError else { return }
             tx.delayedError = nil
@@ -308,7 +318,7 @@ extension TransactionManager {
             if deferring {
                 let branch = ClientBranch(index: index, uri: keptURI(target), destination: dst, request: copy)
                 branch.flags = ctx.branchFlags
-                branch.binding = ctx.binding
+                if ctx.hasBinding { branch.binding = ctx.binding }
                 branch.onBranchFailure = tx.onBranchFailure
                 branch.alternatives = alternatives
                 tx.branches.append(branch)
@@ -324,7 +334,7 @@ extension TransactionManager {
             )
             let branch = ClientBranch(index: index, uri: keptURI(target), destination: dst, request: copy)
             branch.flags = ctx.branchFlags
-            branch.binding = ctx.binding
+            if ctx.hasBinding { branch.binding = ctx.binding }
             branch.onBranchFailure = tx.onBranchFailure
             branch.alternatives = alternatives
             guard outcome == .sent else {

@@ -6,13 +6,13 @@ extension TransactionManager {
     /// consumed here; any other reply goes on statelessly.
     func handleReply(_ rctx: MessageContext) -> ReplyDisposition {
         let msg = rctx.message
+        let b = msg.buffer
         guard let code = msg.statusCode, let via = rctx.via1, let branchValue = via.branch?.value,
-            let (id, index) = TransactionKey.parseRange(msg.buffer, branchValue),
-            let tx = table.transaction(id: msg.buffer, id)
+            let (id, index) = TransactionKey.parseRange(b, branchValue), let tx = table.transaction(id: b, id)
         else { return .notMine }
         stats.add(.received)
         // The reply to a CANCEL we sent carries the INVITE branch's id: it ends here.
-        if let cseq = try? msg.cseq(), cseq.method == .cancel {
+        if Self.isReplyToCancel(msg, b) {
             tx.locked {
                 if index < tx.branches.count { cancelAnswered(tx, tx.branches[index]) }
             }
@@ -24,6 +24,21 @@ extension TransactionManager {
             process(tx, tx.branches[index], rctx, code: code)
         }
         return .consumed
+    }
+
+    /// The reply's CSeq method is CANCEL (`cseq()`'s): the CSeq header is parsed only when
+    /// its value ends with `CANCEL` (every other reply is told apart by that alone).
+    static func isReplyToCancel(_ msg: SIPMessage, _ b: [UInt8]) -> Bool {
+        guard let field = msg.firstHeader(.cseq) else { return false }
+        let lo = field.valueRange.lowerBound
+        var hi = field.valueRange.upperBound
+        // `CSeqHeader.parse` trims the method of spaces, tabs, CR and LF.
+        while hi > lo, b[hi - 1] == 32 || b[hi - 1] == 9 || b[hi - 1] == 13 || b[hi - 1] == 10 { hi -= 1 }
+        let cancel: StaticString = "CANCEL"
+        let n = cancel.utf8CodeUnitCount
+        guard hi - lo > n else { return false }
+        for i in 0..<n where b[hi - n + i] != cancel.utf8Start[i] { return false }
+        return (try? msg.cseq())?.method == .cancel
     }
 
     /// One reply on a branch. Lock held.

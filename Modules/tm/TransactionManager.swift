@@ -188,16 +188,15 @@ final class TransactionManager: @unchecked Sendable {
     }
 
     /// The transaction of the request in `ctx` for method class `cls`, if any.
-    func lookup(_ ctx: MessageContext, methodClass cls: String? = nil) -> Transaction? {
+    func lookup(_ ctx: MessageContext, methodClass cls: String? = nil, state: TMThreadState = .thread) -> Transaction? {
         let m = ctx.message
         let c = cls ?? TransactionKey.methodClass(m.method, text: m.methodText)
-        return key(ctx, methodClass: c).flatMap { table.transaction(key: $0) }
+        return key(ctx, methodClass: c, state: state).flatMap { table.transaction(key: $0) }
     }
 
     /// The key of the request in `ctx` for method class `cls` (`TransactionKey.key`), made
-    /// once per request and class on this thread.
-    func key(_ ctx: MessageContext, methodClass cls: String) -> String? {
-        let state = TMThreadState.thread
+    /// once per request and class on this thread (`state`, the thread's).
+    func key(_ ctx: MessageContext, methodClass cls: String, state: TMThreadState = .thread) -> String? {
         if let last = state.lastKey, last.ctx === ctx, last.methodClass == cls { return last.key }
         guard let key = TransactionKey.key(ctx, methodClass: cls) else { return nil }
         state.lastKey = (ctx, cls, key)
@@ -205,10 +204,10 @@ final class TransactionManager: @unchecked Sendable {
     }
 
     /// Finds or creates the transaction of the request in `ctx` (Kamailio's `t_newtran`).
-    func transaction(for ctx: MessageContext) -> Creation {
+    func transaction(for ctx: MessageContext, state: TMThreadState = .thread) -> Creation {
         let m = ctx.message
         let cls = TransactionKey.methodClass(m.method, text: m.methodText)
-        guard let key = self.key(ctx, methodClass: cls) else {
+        guard let key = self.key(ctx, methodClass: cls, state: state) else {
             Log.error("tm", "cannot match the request: no parsable top Via")
             return .refused
         }
@@ -225,7 +224,6 @@ final class TransactionManager: @unchecked Sendable {
         let tx = Transaction(
             key: key, id: "", number: n, numberedID: true, isInvite: m.method == .invite, ctx: ctx,
             clone: clone, keyHash: hashed.hash)
-        let state = TMThreadState.thread
         tx.onFailure = state.onFailure
         tx.onReply = state.onReply
         tx.onBranch = state.onBranch

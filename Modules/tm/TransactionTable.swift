@@ -378,10 +378,10 @@ final class TransactionTable: @unchecked Sendable {
 enum TransactionKey {
     /// The method class of a request: an ACK belongs to its INVITE's transaction, a CANCEL
     /// has its own (found with the INVITE's key).
-    static func methodClass(_ m: SIPMethod?, text: String) -> String {
+    static func methodClass(_ m: SIPMethod?, text: @autoclosure () -> String) -> String {
         switch m {
         case .invite, .ack: "INVITE"
-        default: text
+        default: text()
         }
     }
 

@@ -54,6 +54,43 @@ import Testing
         #expect(T().lines(core.takeSent()) == ["INVITE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
     }
 
+    /// Branches that are ours but malformed (`TransactionKey.parseRange` reads them through a
+    /// pointer): another cookie, a part more, no index, a non-numeric index, a cut id.
+    @Test(arguments: ["cookie", "extra part", "no index", "letter index", "short id"])
+    func aReplyWithAMalformedBranchMatchesNoTransaction(kind: String) throws {
+        let core = try core()
+        core.receive(T.invite(), from: T.caller)
+        let invite = core.takeSent()[1]
+        let b = branch(invite)
+        let parts = b.split(separator: ".").map(String.init)
+        let bad: String
+        switch kind {
+        case "cookie": bad = "z9hG4bk" + b.dropFirst(7)
+        case "extra part": bad = b + ".1"
+        case "no index": bad = parts[0] + "." + parts[1]
+        case "letter index": bad = parts[0] + "." + parts[1] + ".a"
+        default: bad = parts[0] + "." + parts[1].dropLast() + "." + parts[2]
+        }
+        core.receive(T.reply(to: invite, 180, "Ringing").replacingOccurrences(of: b, with: bad), from: T.callee)
+        _ = core.takeSent()
+        core.advance(milliseconds: 500)
+        #expect(T().lines(core.takeSent()) == ["INVITE sip:bob@127.0.0.1 SIP/2.0 -> 127.0.0.2:5080"])
+    }
+
+    /// A retransmitted INVITE finds its transaction by the key made from its top Via (branch,
+    /// sent-by with the port, method class) and is absorbed; one from another sent-by port is
+    /// another transaction.
+    @Test func aRetransmissionMatchesByTheWholeKey() throws {
+        let core = try core()
+        let invite = T.invite(callID: "k-1", branch: "z9hG4bK-k1")
+        core.receive(invite, from: T.caller)
+        #expect(core.takeSent().count == 2)  // 100 Trying, the INVITE relayed
+        core.receive(invite, from: T.caller)
+        #expect(T().lines(core.takeSent()) == ["SIP/2.0 100 trying -- your call is important to us -> 127.0.0.1:5070"])
+        core.receive(invite.replacingOccurrences(of: "127.0.0.1:5070;", with: "127.0.0.1:5072;"), from: T.caller)
+        #expect(core.takeSent().count == 2)  // a new transaction: its own 100 and INVITE
+    }
+
     @Test func repliesFindEachOfManyTransactions() throws {
         let core = try core()
         var invites: [MemoryTransport.Sent] = []

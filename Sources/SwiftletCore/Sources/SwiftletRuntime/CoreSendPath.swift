@@ -20,27 +20,36 @@ final class CoreSendPath: OutboundPath, @unchecked Sendable {
 
     func send(_ message: OutboundMessage, context: MessageContext?) -> SendOutcome {
         // A destination with its socket (every reply) is used as it is, without a copy.
-        if message.destination.socket != nil { return send(message, to: message.destination, context: context) }
-        var dst = message.destination
-        dst.socket = transport.sendSocket(
-            for: dst.proto, to: dst.address, received: context?.receive.socket, forced: context?.forcedSendSocket)
-        return send(message, to: dst, context: context)
-    }
-
-    /// `send(_:context:)` to `dst`, whose socket has been chosen (nil: there is none).
-    private func send(_ message: OutboundMessage, to dst: Destination, context: MessageContext?) -> SendOutcome {
-        guard let socket = dst.socket else {
+        if let socket = message.destination.socket { return send(message, from: socket, context: context) }
+        let dst = message.destination
+        guard
+            let socket = transport.sendSocket(
+                for: dst.proto, to: dst.address, received: context?.receive.socket, forced: context?.forcedSendSocket)
+        else {
             Log.error(
                 "core",
                 "cannot send to af \(dst.address.isIPv6 ? 10 : 2), proto \(dst.proto.name): no corresponding listening socket"
             )
             return .noSocket
         }
+        var chosen = message
+        chosen.destination.socket = socket
+        return send(chosen, from: socket, context: context)
+    }
+
+    /// `send(_:context:)` from `socket`, the socket of `message.destination`.
+    private func send(_ message: OutboundMessage, from socket: ListeningSocket, context: MessageContext?) -> SendOutcome
+    {
         // onsend_route sees requests only, before any module rewrote the bytes (topoh encodes
         // after it), as in Kamailio.
-        if message.kind == .request, let context, let onSend, !onSend(context, dst, message.bytes) {
+        if message.kind == .request, let context, let onSend, !onSend(context, message.destination, message.bytes) {
             return .droppedByScript
         }
+        // No module hooks the bytes (the usual case): written as they are, without copies.
+        if hooks.netDataOut.isEmpty, hooks.netDataSent.isEmpty {
+            return transport.send(message.bytes, to: message.destination, from: socket) ? .sent : .failed
+        }
+        let dst = message.destination
         var bytes = message.bytes
         if !hooks.netDataOut.isEmpty {
             var data = NetData(

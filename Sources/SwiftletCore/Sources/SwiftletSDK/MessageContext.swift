@@ -168,6 +168,9 @@ public final class MessageContext {
         set { madeExtras.binding = newValue }
         _modify { yield &madeExtras.binding }
     }
+    /// `binding` is not empty, read in place (no copy of its texts as `binding` makes): the
+    /// relay path asks for every branch, and nearly every request has none.
+    public var hasBinding: Bool { !(extras?.binding.isEmpty ?? true) }
     /// AVPs of this message (`$avp(name)`): each name holds a stack, the newest value first.
     public var avps: [String: [PVValue]] {
         get { extras?.avps ?? [:] }

@@ -53,8 +53,7 @@ public enum StatelessForwarding {
             extraParameters: extra, rport: ctx.addLocalRport)
         // The path vector as a Route header, before the other Route headers or else right
         // after the new Via (Kamailio's `build_req_buf_from_sip_req`).
-        let path = ctx.binding.path
-        if !path.isEmpty {
+        if ctx.hasBinding, case let path = ctx.binding.path, !path.isEmpty {
             let at =
                 msg.firstHeader(.route)?.lineRange.lowerBound ?? msg.firstHeader(.via)?.lineRange.lowerBound
                 ?? msg.headers.first?.lineRange.lowerBound ?? msg.headersEnd
