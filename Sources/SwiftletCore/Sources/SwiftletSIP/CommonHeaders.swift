@@ -8,20 +8,38 @@ public struct CSeqHeader: Sendable {
     public let method: SIPMethod
 
     public static func parse(_ b: [UInt8], _ r: Range<Int>) throws(SIPParseError) -> CSeqHeader {
+        precondition(r.lowerBound >= 0 && r.upperBound <= b.count)
+        // On the raw bytes: the CSeq of every received message is parsed.
+        let (n, method, known) = try b.withUnsafeBufferPointer {
+            (p) throws(SIPParseError) -> (UInt32, Range<Int>, SIPMethod?) in try scan(p, r)
+        }
+        return CSeqHeader(
+            number: n, methodRange: method,
+            method: known ?? .other(String(decoding: b[method], as: UTF8.self)))
+    }
+
+    /// The number, the method's range and the method when it is a known one.
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) throws(SIPParseError) -> (
+        UInt32, Range<Int>, SIPMethod?
+    ) {
         var i = r.lowerBound
-        while i < r.upperBound, ASCII.isDigit(b[i]) { i += 1 }
-        guard i > r.lowerBound, i - r.lowerBound <= 10, let n = b.decimalValue(r.lowerBound..<i), n <= Int(UInt32.max)
-        else {
+        var n = 0
+        while i < r.upperBound, ASCII.isDigit(b[i]) {
+            if i - r.lowerBound < 10 { n = n &* 10 &+ Int(b[i] &- 48) }
+            i += 1
+        }
+        // One to ten digits, at most 2^32-1.
+        guard i > r.lowerBound, i - r.lowerBound <= 10, n <= Int(UInt32.max) else {
             throw SIPParseError(.badCSeq, at: r.lowerBound)
         }
-        guard i < r.upperBound, ASCII.isWhitespace(b[i]) || b[i] == ASCII.cr || b[i] == ASCII.lf else {
-            throw SIPParseError(.badCSeq, at: i)
-        }
-        let method = b.trimmed(i..<r.upperBound)
-        guard !method.isEmpty, method.allSatisfy({ SIPMessage.isTokenChar(b[$0]) }) else {
-            throw SIPParseError(.badCSeq, at: i)
-        }
-        return CSeqHeader(number: UInt32(n), methodRange: method, method: SIPMethod(bytes: b, method))
+        guard i < r.upperBound, ASCII.isLWS(b[i]) else { throw SIPParseError(.badCSeq, at: i) }
+        var lo = i
+        var hi = r.upperBound
+        while lo < hi, ASCII.isLWS(b[lo]) { lo += 1 }
+        while hi > lo, ASCII.isLWS(b[hi - 1]) { hi -= 1 }
+        guard lo < hi else { throw SIPParseError(.badCSeq, at: i) }
+        for k in lo..<hi where !SIPMessage.isTokenChar(b[k]) { throw SIPParseError(.badCSeq, at: i) }
+        return (UInt32(n), lo..<hi, SIPMethod.known(b, lo..<hi))
     }
 }
 

@@ -15,13 +15,17 @@ public struct SIPMessage: Sendable {
     /// The parsed message in one reference-counted object: a copy of a `SIPMessage` (each
     /// `MessageContext`, a transaction's clone, every `ctx.message` read) is one retain, not
     /// one per array plus an outlined copy of the offsets.
-    final class Storage: Sendable {
-        let buffer: [UInt8]
-        let firstLine: FirstLine
-        let versionRange: Range<Int>
-        let headers: [HeaderField]
-        let headersEnd: Int
-        let bodyRange: Range<Int>
+    /// `@usableFromInline` with the plain getters below `@inlinable`: a module reading
+    /// `message.buffer` loads the field in place, not through a call that returns the array
+    /// retained (the core refuses modules built against other SwiftletSIP sources, so
+    /// inlining the layout is safe).
+    @usableFromInline final class Storage: Sendable {
+        @usableFromInline let buffer: [UInt8]
+        @usableFromInline let firstLine: FirstLine
+        @usableFromInline let versionRange: Range<Int>
+        @usableFromInline let headers: [HeaderField]
+        @usableFromInline let headersEnd: Int
+        @usableFromInline let bodyRange: Range<Int>
         let wellKnown: WellKnownHeaders
 
         init(
@@ -38,20 +42,20 @@ public struct SIPMessage: Sendable {
         }
     }
 
-    let storage: Storage
+    @usableFromInline let storage: Storage
 
     /// The message bytes as received.
-    @inline(__always) public var buffer: [UInt8] { storage.buffer }
+    @inlinable @inline(__always) public var buffer: [UInt8] { storage.buffer }
     /// The parsed first line.
-    @inline(__always) public var firstLine: FirstLine { storage.firstLine }
+    @inlinable @inline(__always) public var firstLine: FirstLine { storage.firstLine }
     /// Range of the SIP version token of the first line (`SIP/2.0`).
-    @inline(__always) public var versionRange: Range<Int> { storage.versionRange }
+    @inlinable @inline(__always) public var versionRange: Range<Int> { storage.versionRange }
     /// Every header field in order of appearance.
-    @inline(__always) public var headers: [HeaderField] { storage.headers }
+    @inlinable @inline(__always) public var headers: [HeaderField] { storage.headers }
     /// Where the header block ends: the offset of the empty line that ends it.
-    @inline(__always) public var headersEnd: Int { storage.headersEnd }
+    @inlinable @inline(__always) public var headersEnd: Int { storage.headersEnd }
     /// The body (empty when there is none).
-    @inline(__always) public var bodyRange: Range<Int> { storage.bodyRange }
+    @inlinable @inline(__always) public var bodyRange: Range<Int> { storage.bodyRange }
     /// Indices into `headers` of the first Via, From, To, Call-ID, CSeq and Content-Length
     /// (-1: absent).
     @inline(__always) var wellKnown: WellKnownHeaders { storage.wellKnown }

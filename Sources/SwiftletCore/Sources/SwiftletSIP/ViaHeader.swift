@@ -60,8 +60,10 @@ public struct ViaHeader: Sendable {
         @inline(__always) func skipSpace() { while i < end, ASCII.isLWS(b[i]) { i += 1 } }
         @inline(__always) func token() -> Range<Int> {
             let s = i
-            while i < end, SIPMessage.isTokenChar(b[i]) { i += 1 }
-            return s..<i
+            var k = i
+            while k < end, SIPMessage.isTokenChar(b[k]) { k += 1 }
+            i = k
+            return s..<k
         }
         @inline(__always) func expect(_ c: UInt8) throws(SIPParseError) {
             skipSpace()
@@ -101,13 +103,13 @@ public struct ViaHeader: Sendable {
             i = close + 1
             hostEnd = i
         } else {
+            // Token characters up to one of `viaHostEnd` (none of which is a token character)
+            // or the end; anything else is malformed.
             let s = i
-            while i < end {
-                let c = b[i]
-                if ASCII.isIn(c, ASCII.viaHostEnd) { break }
-                guard SIPMessage.isTokenChar(c) else { throw SIPParseError(.badVia, at: i) }
-                i += 1
-            }
+            var k = i
+            while k < end, SIPMessage.isTokenChar(b[k]) { k += 1 }
+            guard k == end || ASCII.isIn(b[k], ASCII.viaHostEnd) else { throw SIPParseError(.badVia, at: k) }
+            i = k
             host = s..<i
             hostEnd = i
         }
@@ -119,11 +121,15 @@ public struct ViaHeader: Sendable {
             i += 1
             skipSpace()
             let s = i
+            var k = i
             var value = 0
-            while i < end, ASCII.isDigit(b[i]) {
-                if i - s < 10 { value = value * 10 + Int(b[i] &- 48) }
-                i += 1
+            while k < end {
+                let d = b[k] &- 48
+                guard d < 10 else { break }
+                if k - s < 10 { value = value &* 10 &+ Int(d) }
+                k += 1
             }
+            i = k
             // As `decimalValue`: one to ten digits.
             guard i > s, i - s <= 10, value <= 65535 else { throw SIPParseError(.badVia, at: s) }
             portRange = s..<i
@@ -167,11 +173,9 @@ public struct ViaHeader: Sendable {
                     i = close
                 } else {
                     let s = i
-                    while i < end {
-                        let c = b[i]
-                        if ASCII.isIn(c, ASCII.parameterValueEnd) { break }
-                        i += 1
-                    }
+                    var k = i
+                    while k < end, !ASCII.isIn(b[k], ASCII.parameterValueEnd) { k += 1 }
+                    i = k
                     value = s..<i
                 }
             }
