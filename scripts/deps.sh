@@ -9,7 +9,8 @@
 #                           redis-server, PostgreSQL and MariaDB servers (the tests start
 #                           private ones; the packages' own services are not needed),
 #                           rtpengine-daemon (the rtpengine tests run it in user space),
-#                           chromium (the headless-browser tests)
+#                           chromium (the headless-browser tests), Kamailio's tls and
+#                           websocket modules (the TLS/WebSocket benchmark's reference)
 #   scripts/deps.sh install those of build, plus what scripts/install uses: patchelf (the
 #                           installed files' RUNPATH) and help2man (the man pages)
 #   scripts/deps.sh package those of install, plus what scripts/package-deb uses: dpkg-dev
@@ -64,6 +65,10 @@ if [ "$mode" = test ]; then
     compgen -G '/usr/lib/*/kamailio/modules/nats.so' >/dev/null || need+=(kamailio-nats-modules)
     compgen -G '/usr/lib/*/kamailio/modules/http_client.so' >/dev/null || need+=(kamailio-utils-modules)
     compgen -G '/usr/lib/*/kamailio/modules/secsipid.so' >/dev/null || need+=(kamailio-secsipid-modules)
+    # Kamailio's tls and websocket modules (scripts/bench-tls-ws.sh runs Kamailio over TLS and
+    # WebSocket as the reference).
+    compgen -G '/usr/lib/*/kamailio/modules/tls.so' >/dev/null || need+=(kamailio-tls-modules)
+    compgen -G '/usr/lib/*/kamailio/modules/websocket.so' >/dev/null || need+=(kamailio-websocket-modules)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing: ${need[*]}"
