@@ -31,7 +31,7 @@
  * it; a test fails when it is stale). Swift classes shared with modules have no stable
  * layout, so a module built against other sources is refused, not run.
  */
-#define SWIFTLET_SDK_SIGNATURE "466cb6c91dd2de13"
+#define SWIFTLET_SDK_SIGNATURE "0b6aad66a8cac580"
 
 /** The symbol every module exports. */
 #define SWIFTLET_MODULE_REGISTER_SYMBOL "swiftlet_module_register"
