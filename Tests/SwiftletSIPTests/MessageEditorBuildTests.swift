@@ -159,7 +159,8 @@ import Testing
         guard let m = try? SIPMessage(parsing: bytes) else { return }
         let via = try? m.topVia()
         let text = BranchGenerator.stateless(for: m, topVia: via)
-        let written = BranchGenerator.withStateless(for: m, topVia: via) { Array($0) }
+        var written: [UInt8] = []
+        BranchGenerator.withStateless(for: m, topVia: via) { written = Array($0) }
         #expect(Array(text.utf8) == written, "\(label)")
         var a = MessageEditor(m)
         a.addVia(transport: "udp", host: "::1", port: 5062, branch: text, extraParameters: ";i=a", rport: true)

@@ -393,26 +393,32 @@ public struct MessageEditor {
                         position = r.upperBound
                         if !r.isEmpty { lastEdit = r }
                     }
-                    var out: [UInt8] = []
-                    out.reserveCapacity(b.count + added)
-                    b.withUnsafeBufferPointer { src in
-                        @inline(__always) func copy(_ from: UnsafeBufferPointer<UInt8>) {
-                            if !from.isEmpty { out.append(contentsOf: from) }
-                        }
-                        var at = 0
-                        for i in sorted {
-                            let r = range(i)
-                            copy(UnsafeBufferPointer(rebasing: src[at..<r.lowerBound]))
-                            if i < own {
-                                l[i].bytes.withUnsafeBufferPointer { copy($0) }
-                            } else {
-                                x[i - own].bytes.withUnsafeBufferPointer { copy($0) }
+                    // Plain copies into uninitialized room: the generic allocation this
+                    // takes costs less than an `append(contentsOf:)` for each piece.
+                    return b.withUnsafeBufferPointer { src in
+                        [UInt8](unsafeUninitializedCapacity: b.count + added) { out, written in
+                            let dst = out.baseAddress!
+                            var n = 0
+                            @inline(__always) func copy(_ from: UnsafeBufferPointer<UInt8>) {
+                                guard let base = from.baseAddress, from.count > 0 else { return }
+                                (dst + n).initialize(from: base, count: from.count)
+                                n += from.count
                             }
-                            at = r.upperBound
+                            var at = 0
+                            for i in sorted {
+                                let r = range(i)
+                                copy(UnsafeBufferPointer(rebasing: src[at..<r.lowerBound]))
+                                if i < own {
+                                    l[i].bytes.withUnsafeBufferPointer { copy($0) }
+                                } else {
+                                    x[i - own].bytes.withUnsafeBufferPointer { copy($0) }
+                                }
+                                at = r.upperBound
+                            }
+                            copy(UnsafeBufferPointer(rebasing: src[at..<src.count]))
+                            written = n
                         }
-                        copy(UnsafeBufferPointer(rebasing: src[at..<src.count]))
                     }
-                    return out
                 }
             }
         }
