@@ -83,9 +83,9 @@ extension RRModule {
         let prefix = headerPrefix(ctx, user: user)
         var suffix: [UInt8] = []
         suffix.reserveCapacity(12 + tag.count + params.count + pending.count)
-        suffix += (enableFullLR != 0 ? ";lr=on" : ";lr").utf8
+        Self.appendLiteral(enableFullLR != 0 ? ";lr=on" : ";lr", to: &suffix)
         if !tag.isEmpty {
-            suffix += ";ftag=".utf8
+            Self.appendLiteral(";ftag=", to: &suffix)
             suffix += tag
         }
         suffix += params
@@ -113,10 +113,10 @@ extension RRModule {
                 } else {
                     Self.appendReceiveAddress(ctx, sockname, to: &out)
                 }
-                if double != 0, realms { out += ";r2=on".utf8 }
+                if double != 0, realms { Self.appendLiteral(";r2=on", to: &out) }
                 out += suffix
                 out += header.laterParameters
-                out += ">\r\n".utf8
+                Self.appendLiteral(">\r\n", to: &out)
                 return out
             }
         }
@@ -230,7 +230,8 @@ extension RRModule {
                 sips = uri.isSIPS
             }
         }
-        var p = Array((sips ? "Record-Route: <sips:" : "Record-Route: <sip:").utf8)
+        var p: [UInt8] = []
+        Self.appendLiteral(sips ? "Record-Route: <sips:" : "Record-Route: <sip:", to: &p)
         if !user.isEmpty { p += Array((user + "@").utf8) }
         return p
     }
@@ -367,6 +368,11 @@ extension RRModule {
         guard proto != .udp else { return }
         appendUTF8(";transport=", to: &out)
         appendUTF8(protocolName(proto, ws: ws), to: &out)
+    }
+
+    /// The bytes of a literal, copied at once (appending a string's `utf8` view costs more).
+    static func appendLiteral(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// The UTF-8 bytes of `text`, copied at once.
