@@ -83,9 +83,9 @@ extension RRModule {
         let prefix = headerPrefix(ctx, user: user)
         var suffix: [UInt8] = []
         suffix.reserveCapacity(12 + tag.count + params.count + pending.count)
-        suffix += (enableFullLR != 0 ? ";lr=on" : ";lr").utf8
+        Self.appendLiteral(enableFullLR != 0 ? ";lr=on" : ";lr", to: &suffix)
         if !tag.isEmpty {
-            suffix += ";ftag=".utf8
+            Self.appendLiteral(";ftag=", to: &suffix)
             suffix += tag
         }
         suffix += params
@@ -103,16 +103,20 @@ extension RRModule {
                 guard !header.removed else { return [] }
                 let realms = double == 2 || Self.differentRealms(ctx, target)
                 if outbound, !realms { return [] }
-                let address = outbound ? Self.sendAddress(target, ctx, sockname) : Self.receiveAddress(ctx, sockname)
-                // One buffer of the final size (this runs for each request sent).
+                // One buffer (this runs for each request sent): room for the usual address, the
+                // inbound one written into it in place (no array of its own).
                 var out: [UInt8] = []
-                out.reserveCapacity(prefix.count + address.count + suffix.count + header.laterParameters.count + 9)
+                out.reserveCapacity(prefix.count + 96 + suffix.count + header.laterParameters.count + 9)
                 out += prefix
-                out += address
-                if double != 0, realms { out += ";r2=on".utf8 }
+                if outbound {
+                    out += Self.sendAddress(target, ctx, sockname)
+                } else {
+                    Self.appendReceiveAddress(ctx, sockname, to: &out)
+                }
+                if double != 0, realms { Self.appendLiteral(";r2=on", to: &out) }
                 out += suffix
                 out += header.laterParameters
-                out += ">\r\n".utf8
+                Self.appendLiteral(">\r\n", to: &out)
                 return out
             }
         }
@@ -226,7 +230,8 @@ extension RRModule {
                 sips = uri.isSIPS
             }
         }
-        var p = Array((sips ? "Record-Route: <sips:" : "Record-Route: <sip:").utf8)
+        var p: [UInt8] = []
+        Self.appendLiteral(sips ? "Record-Route: <sips:" : "Record-Route: <sip:", to: &p)
         if !user.isEmpty { p += Array((user + "@").utf8) }
         return p
     }
@@ -273,16 +278,19 @@ extension RRModule {
 
     /// The `ftag` value: the From tag, or the To tag for a request going upstream; [] without
     /// `append_fromtag` or a tag; nil when the header does not parse.
-    private func recordRouteTag(_ ctx: MessageContext) -> [UInt8]? {
+    private func recordRouteTag(_ ctx: MessageContext) -> ArraySlice<UInt8>? {
         guard appendFromTag != 0 else { return [] }
         let upstream = direction(ctx) == .upstream
         let m = ctx.message
-        guard let header = try? upstream ? m.to() : m.from() else {
+        // The tag found while the header is parsed (one scan, no text made), where it lies.
+        var tag: Range<Int>? = nil
+        guard let field = m.firstHeader(upstream ? .to : .from),
+            (try? NameAddr.parse(m.buffer, field.valueRange, tag: &tag)) != nil
+        else {
             Log.error("rr", upstream ? "To parsing failed" : "From parsing failed")
             return nil
         }
-        // The tag of the header just parsed (parsed once, no text made).
-        return header.tag(m.buffer).map { Array(m.buffer[$0]) } ?? []
+        return tag.map { m.buffer[$0] } ?? []
     }
 
     // MARK: addresses (the core's SUBST_* lumps)
@@ -302,11 +310,10 @@ extension RRModule {
 
     /// `SUBST_RCV_ALL`: the receiving socket's advertised or own address, its advertised or
     /// own port unless 5060, `;transport=`, `;sn=` (set_advertised_* do not apply).
-    static func receiveAddress(_ ctx: MessageContext, _ sockname: Bool) -> [UInt8] {
-        // Written as bytes (this runs for every Record-Route added): no strings are joined.
+    /// Appended to `out` as bytes (this runs for every Record-Route added): no strings are
+    /// joined, no array of its own is made.
+    static func appendReceiveAddress(_ ctx: MessageContext, _ sockname: Bool, to out: inout [UInt8]) {
         let r = ctx.receive
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
         if let s = r.socket {
             // The socket's address text is formatted once per socket (`addressText`).
             appendBracketed(s.listen.advertisedAddress ?? s.addressText, s.isIPv6, to: &out)
@@ -323,7 +330,6 @@ extension RRModule {
             if r.local.port != 5060 { appendPort(r.local.port, to: &out) }
             appendTransportParameter(r.proto, ws: false, to: &out)
         }
-        return out
     }
 
     /// `bracketed(_:_:)` appended as bytes.
@@ -340,7 +346,21 @@ extension RRModule {
     /// `:<port>` in decimal.
     private static func appendPort(_ port: Int, to out: inout [UInt8]) {
         out.append(UInt8(ascii: ":"))
-        appendUTF8(String(port), to: &out)
+        guard port >= 0 else { return appendUTF8(String(port), to: &out) }
+        // The digits written directly (no string is made for the number).
+        var digits = 1
+        var v = port
+        while v >= 10 {
+            v /= 10
+            digits += 1
+        }
+        let start = out.count
+        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        v = port
+        for k in stride(from: start + digits - 1, through: start, by: -1) {
+            out[k] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
+        }
     }
 
     /// `transportParameter(_:ws:)` appended as bytes.
@@ -348,6 +368,11 @@ extension RRModule {
         guard proto != .udp else { return }
         appendUTF8(";transport=", to: &out)
         appendUTF8(protocolName(proto, ws: ws), to: &out)
+    }
+
+    /// The bytes of a literal, copied at once (appending a string's `utf8` view costs more).
+    static func appendLiteral(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// The UTF-8 bytes of `text`, copied at once.

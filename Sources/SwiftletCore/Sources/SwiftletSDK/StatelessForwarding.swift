@@ -47,10 +47,19 @@ public enum StatelessForwarding {
             extra = ";i=" + reversedHex(id)
         }
         // `ws` leaving from a TLS socket is a WSS connection (Kamailio looks at the connection).
-        editor.addVia(
-            transport: viaTransport(proto == .ws && socket.proto == .tls ? .wss : proto), host: host, port: port,
-            branch: branch ?? BranchGenerator.stateless(for: msg, topVia: ctx.via1),
-            extraParameters: extra, rport: ctx.addLocalRport)
+        let transport = viaTransport(proto == .ws && socket.proto == .tls ? .wss : proto)
+        if let branch {
+            editor.addVia(
+                transport: transport, host: host, port: port, branch: branch, extraParameters: extra,
+                rport: ctx.addLocalRport)
+        } else {
+            // The stateless branch written on the stack, not made as a string.
+            BranchGenerator.withStateless(for: msg, topVia: ctx.via1) { br in
+                editor.addVia(
+                    transport: transport, host: host, port: port, branchBytes: br, extraParameters: extra,
+                    rport: ctx.addLocalRport)
+            }
+        }
         // The path vector as a Route header, before the other Route headers or else right
         // after the new Via (Kamailio's `build_req_buf_from_sip_req`).
         if ctx.hasBinding, case let path = ctx.binding.path, !path.isEmpty {

@@ -19,7 +19,7 @@ public struct MessageEditor {
     public let message: SIPMessage
     public private(set) var lumps: [Lump] = []
     /// The new body, when replaced: Content-Length is then rewritten on build.
-    private var newBody: [UInt8]? = nil
+    private(set) var newBody: [UInt8]? = nil
 
     public init(_ message: SIPMessage) { self.message = message }
 
@@ -41,10 +41,14 @@ public struct MessageEditor {
             || (terminator.count == 2 && b[terminator.lowerBound] == ASCII.cr
                 && b[terminator.lowerBound + 1] == ASCII.lf)
         guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= end, terminated else { return nil }
+        // Two copies from the raw bytes into an array of the exact size (slices of `b` would
+        // retain it; `Array(unsafeUninitializedCapacity:)` allocates through a generic path).
         var out: [UInt8] = []
         out.reserveCapacity(b.count - range.count)
-        out.append(contentsOf: b[0..<range.lowerBound])
-        out.append(contentsOf: b[range.upperBound..<b.count])
+        b.withUnsafeBufferPointer { src in
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: src[0..<range.lowerBound]))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: src[range.upperBound..<src.count]))
+        }
         return out
     }
 
@@ -126,8 +130,21 @@ public struct MessageEditor {
     public mutating func addVia(
         transport: String, host: String, port: Int?, branch: String, extraParameters: String = "", rport: Bool = false
     ) {
+        var branch = branch
+        branch.withUTF8 { br in
+            addVia(
+                transport: transport, host: host, port: port, branchBytes: br, extraParameters: extraParameters,
+                rport: rport)
+        }
+    }
+
+    /// `addVia` with the branch given as its UTF-8 bytes (a stateless branch made on the stack).
+    public mutating func addVia(
+        transport: String, host: String, port: Int?, branchBytes: UnsafeBufferPointer<UInt8>,
+        extraParameters: String = "", rport: Bool = false
+    ) {
         let line = Self.viaLine(
-            transport: transport, host: host, port: port, branch: branch, extraParameters: extraParameters,
+            transport: transport, host: host, port: port, branch: branchBytes, extraParameters: extraParameters,
             rport: rport)
         let at =
             message.firstHeader(.via)?.lineRange.lowerBound ?? message.headers.first?.lineRange.lowerBound
@@ -140,77 +157,89 @@ public struct MessageEditor {
     static func viaLine(
         transport: String, host: String, port: Int?, branch: String, extraParameters: String, rport: Bool
     ) -> [UInt8] {
+        var branch = branch
+        return branch.withUTF8 { br in
+            viaLine(
+                transport: transport, host: host, port: port, branch: br, extraParameters: extraParameters,
+                rport: rport)
+        }
+    }
+
+    /// `viaLine` with the branch as UTF-8 bytes.
+    static func viaLine(
+        transport: String, host: String, port: Int?, branch br: UnsafeBufferPointer<UInt8>, extraParameters: String,
+        rport: Bool
+    ) -> [UInt8] {
         var transport = transport
         // A transport that is not ASCII is uppercased as a string (its length may change).
         guard transport.withUTF8({ t in t.allSatisfy({ $0 < 0x80 }) }) else {
             return slowViaLine(
-                transport: transport.uppercased(), host: host, port: port, branch: branch, extra: extraParameters,
-                rport: rport)
+                transport: transport.uppercased(), host: host, port: port,
+                branch: String(decoding: br, as: UTF8.self), extra: extraParameters, rport: rport)
         }
         var host = host
-        var branch = branch
         var extra = extraParameters
         return transport.withUTF8 { t in
             host.withUTF8 { h in
-                branch.withUTF8 { br in
-                    extra.withUTF8 { x in
-                        let bracket = h.contains(UInt8(ascii: ":")) && h.first != UInt8(ascii: "[")
-                        var portDigits = 0
+                extra.withUTF8 { x in
+                    let bracket = h.contains(UInt8(ascii: ":")) && h.first != UInt8(ascii: "[")
+                    var portDigits = 0
+                    if let port {
+                        var v = port.magnitude
+                        repeat {
+                            portDigits += 1
+                            v /= 10
+                        } while v > 0
+                        portDigits += 1 + (port < 0 ? 1 : 0)  // the colon, a sign
+                    }
+                    let prefix: StaticString = "Via: SIP/2.0/"
+                    let branchName: StaticString = ";branch="
+                    let rportName: StaticString = ";rport"
+                    let count =
+                        prefix.utf8CodeUnitCount + t.count + 1 + (bracket ? 2 : 0) + h.count + portDigits
+                        + branchName.utf8CodeUnitCount + br.count + x.count
+                        + (rport ? rportName.utf8CodeUnitCount : 0) + 2
+                    // Written on the stack, then copied into an array of that size
+                    // (`Array(unsafeUninitializedCapacity:)` allocates through a generic path).
+                    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { out in
+                        let p = out.baseAddress!
+                        var n = 0
+                        @inline(__always) func put(_ s: StaticString) {
+                            (p + n).initialize(from: s.utf8Start, count: s.utf8CodeUnitCount)
+                            n += s.utf8CodeUnitCount
+                        }
+                        @inline(__always) func put(_ u: UnsafeBufferPointer<UInt8>) {
+                            if let base = u.baseAddress { (p + n).initialize(from: base, count: u.count) }
+                            n += u.count
+                        }
+                        @inline(__always) func put(_ c: UInt8) {
+                            p[n] = c
+                            n += 1
+                        }
+                        put(prefix)
+                        for c in t { put(c >= 0x61 && c <= 0x7A ? c - 0x20 : c) }
+                        put(UInt8(ascii: " "))
+                        if bracket { put(UInt8(ascii: "[")) }
+                        put(h)
+                        if bracket { put(UInt8(ascii: "]")) }
                         if let port {
+                            put(UInt8(ascii: ":"))
+                            if port < 0 { put(UInt8(ascii: "-")) }
+                            let digits = portDigits - 1 - (port < 0 ? 1 : 0)
                             var v = port.magnitude
-                            repeat {
-                                portDigits += 1
+                            for k in stride(from: digits - 1, through: 0, by: -1) {
+                                p[n + k] = UInt8(ascii: "0") + UInt8(v % 10)
                                 v /= 10
-                            } while v > 0
-                            portDigits += 1 + (port < 0 ? 1 : 0)  // the colon, a sign
+                            }
+                            n += digits
                         }
-                        let prefix: StaticString = "Via: SIP/2.0/"
-                        let branchName: StaticString = ";branch="
-                        let rportName: StaticString = ";rport"
-                        let count =
-                            prefix.utf8CodeUnitCount + t.count + 1 + (bracket ? 2 : 0) + h.count + portDigits
-                            + branchName.utf8CodeUnitCount + br.count + x.count
-                            + (rport ? rportName.utf8CodeUnitCount : 0) + 2
-                        return [UInt8](unsafeUninitializedCapacity: count) { out, written in
-                            let p = out.baseAddress!
-                            var n = 0
-                            @inline(__always) func put(_ s: StaticString) {
-                                (p + n).initialize(from: s.utf8Start, count: s.utf8CodeUnitCount)
-                                n += s.utf8CodeUnitCount
-                            }
-                            @inline(__always) func put(_ u: UnsafeBufferPointer<UInt8>) {
-                                if let base = u.baseAddress { (p + n).initialize(from: base, count: u.count) }
-                                n += u.count
-                            }
-                            @inline(__always) func put(_ c: UInt8) {
-                                p[n] = c
-                                n += 1
-                            }
-                            put(prefix)
-                            for c in t { put(c >= 0x61 && c <= 0x7A ? c - 0x20 : c) }
-                            put(UInt8(ascii: " "))
-                            if bracket { put(UInt8(ascii: "[")) }
-                            put(h)
-                            if bracket { put(UInt8(ascii: "]")) }
-                            if let port {
-                                put(UInt8(ascii: ":"))
-                                if port < 0 { put(UInt8(ascii: "-")) }
-                                let digits = portDigits - 1 - (port < 0 ? 1 : 0)
-                                var v = port.magnitude
-                                for k in stride(from: digits - 1, through: 0, by: -1) {
-                                    p[n + k] = UInt8(ascii: "0") + UInt8(v % 10)
-                                    v /= 10
-                                }
-                                n += digits
-                            }
-                            put(branchName)
-                            put(br)
-                            put(x)
-                            if rport { put(rportName) }
-                            put(ASCII.cr)
-                            put(ASCII.lf)
-                            written = n
-                        }
+                        put(branchName)
+                        put(br)
+                        put(x)
+                        if rport { put(rportName) }
+                        put(ASCII.cr)
+                        put(ASCII.lf)
+                        return [UInt8](UnsafeBufferPointer(start: p, count: n))
                     }
                 }
             }
@@ -339,10 +368,10 @@ public struct MessageEditor {
                 var added = 0
                 for e in l { added += e.bytes.count }
                 for e in x { added += e.bytes.count }
-                var out: [UInt8] = []
-                out.reserveCapacity(b.count + added)
-                try withUnsafeTemporaryAllocation(of: Int.self, capacity: max(total, 1)) {
-                    (order) throws(Conflict) in
+                // The edits sorted and checked first, then the output written in one array
+                // (room for the message and every insertion) by copies from the raw bytes.
+                return try withUnsafeTemporaryAllocation(of: Int.self, capacity: max(total, 1)) {
+                    (order) throws(Conflict) -> [UInt8] in
                     for i in 0..<total { order.initializeElement(at: i, to: i) }
                     var sorted = UnsafeMutableBufferPointer(rebasing: order[0..<total])
                     sorted.sort {
@@ -359,14 +388,38 @@ public struct MessageEditor {
                         if r.lowerBound < position {
                             throw Conflict(first: lastEdit ?? position..<position, second: r)
                         }
-                        out.append(contentsOf: b[position..<r.lowerBound])
-                        out.append(contentsOf: i < own ? l[i].bytes : x[i - own].bytes)
+                        // As slicing the buffer would: an edit outside the message traps.
+                        precondition(r.upperBound <= b.count, "edit outside the message")
                         position = r.upperBound
                         if !r.isEmpty { lastEdit = r }
                     }
-                    out.append(contentsOf: b[position..<b.count])
+                    // Plain copies into uninitialized room: the generic allocation this
+                    // takes costs less than an `append(contentsOf:)` for each piece.
+                    return b.withUnsafeBufferPointer { src in
+                        [UInt8](unsafeUninitializedCapacity: b.count + added) { out, written in
+                            let dst = out.baseAddress!
+                            var n = 0
+                            @inline(__always) func copy(_ from: UnsafeBufferPointer<UInt8>) {
+                                guard let base = from.baseAddress, from.count > 0 else { return }
+                                (dst + n).initialize(from: base, count: from.count)
+                                n += from.count
+                            }
+                            var at = 0
+                            for i in sorted {
+                                let r = range(i)
+                                copy(UnsafeBufferPointer(rebasing: src[at..<r.lowerBound]))
+                                if i < own {
+                                    l[i].bytes.withUnsafeBufferPointer { copy($0) }
+                                } else {
+                                    x[i - own].bytes.withUnsafeBufferPointer { copy($0) }
+                                }
+                                at = r.upperBound
+                            }
+                            copy(UnsafeBufferPointer(rebasing: src[at..<src.count]))
+                            written = n
+                        }
+                    }
                 }
-                return out
             }
         }
     }
@@ -387,24 +440,56 @@ public enum BranchGenerator {
 
     /// `stateless(for:)` with the message's top Via parsed already (nil: it does not parse).
     public static func stateless(for msg: SIPMessage, topVia: ViaHeader?) -> String {
+        if let h = statelessHash(for: msg, topVia: topVia) { return withMagicCookie(h) }
+        return textStateless(for: msg, topVia: topVia)
+    }
+
+    /// `stateless(for:topVia:)` handed to `body` as its UTF-8 bytes: the usual branch (an RFC
+    /// 3261 top Via in ASCII) is written on the stack, no string is made.
+    public static func withStateless(
+        for msg: SIPMessage, topVia: ViaHeader?, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        guard let h = statelessHash(for: msg, topVia: topVia) else {
+            var text = textStateless(for: msg, topVia: topVia)
+            return text.withUTF8 { body($0) }
+        }
+        // The 39 bytes in a local tuple (not generic: no metadata is looked up per call).
+        var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            let p = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            writeWithMagicCookie(h, to: p)
+            body(UnsafeBufferPointer(start: p, count: 7 + 32))
+        }
+    }
+
+    /// The hash of the usual branch: the received RFC 3261 branch, the sent-by host and port
+    /// (and the method of an ACK or CANCEL) hashed in place; nil when the top Via is missing,
+    /// not RFC 3261 or not ASCII there (the text path decides then).
+    static func statelessHash(for msg: SIPMessage, topVia: ViaHeader?) -> TagHash.Hex128? {
+        let b = msg.buffer
+        guard let via = topVia, via.hasRFC3261Branch(b), let branch = via.branch?.value else { return nil }
+        let port = via.portRange ?? via.host.upperBound..<via.host.upperBound
+        // The ranges hashed in place, as the same texts would be (an ACK's branch is
+        // computed for each one relayed); bytes that are not ASCII take the text path,
+        // whose UTF-8 decoding may replace them.
+        guard b[branch].allSatisfy({ $0 < 0x80 }), b[via.host].allSatisfy({ $0 < 0x80 }),
+            b[port].allSatisfy({ $0 < 0x80 })
+        else { return nil }
+        var h = TagHash.Hex128()
+        h.add(b[branch])
+        h.add(b[via.host])
+        h.add(b[port])
+        if msg.method == .cancel || msg.method == .ack { h.add((msg.method?.name ?? "").utf8) }
+        return h
+    }
+
+    /// `stateless(for:topVia:)` from texts (the top Via is missing, not RFC 3261 or not ASCII).
+    static func textStateless(for msg: SIPMessage, topVia: ViaHeader?) -> String {
         let b = msg.buffer
         var parts: [String] = []
         if let via = topVia, via.hasRFC3261Branch(b), let branch = via.branch?.value {
             let port = via.portRange ?? via.host.upperBound..<via.host.upperBound
             let ack = msg.method == .cancel || msg.method == .ack
-            // The ranges hashed in place, as the same texts would be (an ACK's branch is
-            // computed for each one relayed); bytes that are not ASCII take the text path,
-            // whose UTF-8 decoding may replace them.
-            if b[branch].allSatisfy({ $0 < 0x80 }), b[via.host].allSatisfy({ $0 < 0x80 }),
-                b[port].allSatisfy({ $0 < 0x80 })
-            {
-                var h = TagHash.Hex128()
-                h.add(b[branch])
-                h.add(b[via.host])
-                h.add(b[port])
-                if ack { h.add((msg.method?.name ?? "").utf8) }
-                return withMagicCookie(h)
-            }
             parts = [b.string(branch), b.string(via.host), b.string(port)]
             if ack { parts.append(msg.method?.name ?? "") }
         } else {
@@ -422,19 +507,26 @@ public enum BranchGenerator {
         let cookie: StaticString = "z9hG4bK"
         let n = cookie.utf8CodeUnitCount
         return String(unsafeUninitializedCapacity: n + 32) { out in
-            let p = out.baseAddress!
-            p.initialize(from: cookie.utf8Start, count: n)
-            var x = h.h1
-            var y = h.h2
-            for i in stride(from: 15, through: 0, by: -1) {
-                let d = UInt8(truncatingIfNeeded: x & 0xf)
-                let e = UInt8(truncatingIfNeeded: y & 0xf)
-                p[n + i] = d < 10 ? 0x30 + d : 0x57 + d
-                p[n + 16 + i] = e < 10 ? 0x30 + e : 0x57 + e
-                x >>= 4
-                y >>= 4
-            }
+            writeWithMagicCookie(h, to: out.baseAddress!)
             return n + 32
+        }
+    }
+
+    /// Writes the 39 bytes of `withMagicCookie(h)` at `p`.
+    @inline(__always)
+    static func writeWithMagicCookie(_ h: TagHash.Hex128, to p: UnsafeMutablePointer<UInt8>) {
+        let cookie: StaticString = "z9hG4bK"
+        let n = cookie.utf8CodeUnitCount
+        p.initialize(from: cookie.utf8Start, count: n)
+        var x = h.h1
+        var y = h.h2
+        for i in stride(from: 15, through: 0, by: -1) {
+            let d = UInt8(truncatingIfNeeded: x & 0xf)
+            let e = UInt8(truncatingIfNeeded: y & 0xf)
+            p[n + i] = d < 10 ? 0x30 + d : 0x57 + d
+            p[n + 16 + i] = e < 10 ? 0x30 + e : 0x57 + e
+            x >>= 4
+            y >>= 4
         }
     }
 

@@ -42,7 +42,7 @@ public struct NameAddr: Sendable {
 
     /// `parse(_:_:)`, also giving the value of the first `tag` parameter (found while the
     /// parameters are checked: `tag(in:_:)` needs no second scan).
-    private static func parse(_ b: [UInt8], _ range: Range<Int>, tag: inout Range<Int>?) throws(SIPParseError)
+    public static func parse(_ b: [UInt8], _ range: Range<Int>, tag: inout Range<Int>?) throws(SIPParseError)
         -> NameAddr
     {
         let r = b.trimmed(range)

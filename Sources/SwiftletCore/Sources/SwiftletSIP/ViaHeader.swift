@@ -3,31 +3,110 @@
 /// The parameters Kamailio and RFC 3261/3581 care about (`branch`, `received`, `rport`,
 /// `maddr`, `ttl`, `alias`, `i`) are located while parsing; the full list is available from
 /// `parameters(_:)`.
+///
+/// Stored as 32-bit offsets (a parsed Via is copied with every message context and reply):
+/// the ranges below are made from them when read. An offset 0 marks what is absent (nothing
+/// optional can start at 0: every Via value starts with its protocol name).
 public struct ViaHeader: Sendable {
+    /// A located parameter: `;` at `start` (0: absent), its name, its value (`valueStart` 0:
+    /// a flag); it ends where its value or else its name ends.
+    struct Slot: Sendable {
+        var start: Int32 = 0
+        var nameStart: Int32 = 0
+        var nameEnd: Int32 = 0
+        var valueStart: Int32 = 0
+        var valueEnd: Int32 = 0
+
+        @inline(__always) init() {}
+
+        @inline(__always) init(_ p: HeaderParameter?) {
+            guard let p else { return }
+            start = Int32(p.range.lowerBound)
+            nameStart = Int32(p.name.lowerBound)
+            nameEnd = Int32(p.name.upperBound)
+            if let v = p.value {
+                valueStart = Int32(v.lowerBound)
+                valueEnd = Int32(v.upperBound)
+            }
+        }
+
+        @inline(__always) var parameter: HeaderParameter? {
+            guard start != 0 else { return nil }
+            let value: Range<Int>? = valueStart != 0 ? Int(valueStart)..<Int(valueEnd) : nil
+            return HeaderParameter(
+                range: Int(start)..<(value?.upperBound ?? Int(nameEnd)), name: Int(nameStart)..<Int(nameEnd),
+                value: value)
+        }
+    }
+
+    private let rangeStart, rangeEnd, protocolNameStart, protocolNameEnd, protocolVersionStart,
+        protocolVersionEnd, transportStart, transportEnd, hostStart, hostEnd, portStart, portEnd, portValue,
+        parametersStart, parametersEnd, next: Int32
+    private let slotBranch, slotReceived, slotRport, slotMaddr, slotTTL, slotAlias, slotI: Slot
+
     /// The whole Via value (up to a `,` that starts the next value, or the end of the field).
-    public let range: Range<Int>
+    public var range: Range<Int> { Int(rangeStart)..<Int(rangeEnd) }
     /// The protocol name and version (`SIP`, `2.0`).
-    public let protocolName: Range<Int>
-    public let protocolVersion: Range<Int>
+    public var protocolName: Range<Int> { Int(protocolNameStart)..<Int(protocolNameEnd) }
+    public var protocolVersion: Range<Int> { Int(protocolVersionStart)..<Int(protocolVersionEnd) }
     /// The transport token (`UDP`, `TCP`, `TLS`, `SCTP`, `WS`, `WSS`).
-    public let transport: Range<Int>
+    public var transport: Range<Int> { Int(transportStart)..<Int(transportEnd) }
     /// The sent-by host, without brackets for IPv6 references.
-    public let host: Range<Int>
+    public var host: Range<Int> { Int(hostStart)..<Int(hostEnd) }
     /// The sent-by port text, if written.
-    public let portRange: Range<Int>?
+    public var portRange: Range<Int>? { portStart != 0 ? Int(portStart)..<Int(portEnd) : nil }
     /// The sent-by port, if written.
-    public let port: Int?
+    public var port: Int? { portStart != 0 ? Int(portValue) : nil }
     /// From the first `;` to the end of the value (empty when there are no parameters).
-    public let parametersRange: Range<Int>
-    public let branch: HeaderParameter?
-    public let received: HeaderParameter?
-    public let rport: HeaderParameter?
-    public let maddr: HeaderParameter?
-    public let ttl: HeaderParameter?
-    public let alias: HeaderParameter?
-    public let i: HeaderParameter?
+    public var parametersRange: Range<Int> { Int(parametersStart)..<Int(parametersEnd) }
+    public var branch: HeaderParameter? { slotBranch.parameter }
+    public var received: HeaderParameter? { slotReceived.parameter }
+    public var rport: HeaderParameter? { slotRport.parameter }
+    public var maddr: HeaderParameter? { slotMaddr.parameter }
+    public var ttl: HeaderParameter? { slotTTL.parameter }
+    public var alias: HeaderParameter? { slotAlias.parameter }
+    public var i: HeaderParameter? { slotI.parameter }
     /// Where this value ends in its header field (the `,` before the next value, or the end).
-    public let nextValueStart: Int?
+    public var nextValueStart: Int? { next != 0 ? Int(next) : nil }
+
+    /// A Via from its parts (all offsets below `Int32.max`; the optional ones above 0).
+    init(
+        range: Range<Int>, protocolName: Range<Int>, protocolVersion: Range<Int>, transport: Range<Int>,
+        host: Range<Int>, portRange: Range<Int>?, port: Int?, parametersRange: Range<Int>, branch: HeaderParameter?,
+        received: HeaderParameter?, rport: HeaderParameter?, maddr: HeaderParameter?, ttl: HeaderParameter?,
+        alias: HeaderParameter?, i: HeaderParameter?, nextValueStart: Int?
+    ) {
+        self.init(
+            range: range, protocolName: protocolName, protocolVersion: protocolVersion, transport: transport,
+            host: host, portStart: Int32(portRange?.lowerBound ?? 0), portEnd: Int32(portRange?.upperBound ?? 0),
+            port: Int32(port ?? 0), parametersRange: parametersRange,
+            slots: (Slot(branch), Slot(received), Slot(rport), Slot(maddr), Slot(ttl), Slot(alias), Slot(i)),
+            next: Int32(nextValueStart ?? 0))
+    }
+
+    @inline(__always) private init(
+        range: Range<Int>, protocolName: Range<Int>, protocolVersion: Range<Int>, transport: Range<Int>,
+        host: Range<Int>, portStart: Int32, portEnd: Int32, port: Int32, parametersRange: Range<Int>,
+        slots: (Slot, Slot, Slot, Slot, Slot, Slot, Slot), next: Int32
+    ) {
+        rangeStart = Int32(truncatingIfNeeded: range.lowerBound)
+        rangeEnd = Int32(truncatingIfNeeded: range.upperBound)
+        protocolNameStart = Int32(truncatingIfNeeded: protocolName.lowerBound)
+        protocolNameEnd = Int32(truncatingIfNeeded: protocolName.upperBound)
+        protocolVersionStart = Int32(truncatingIfNeeded: protocolVersion.lowerBound)
+        protocolVersionEnd = Int32(truncatingIfNeeded: protocolVersion.upperBound)
+        transportStart = Int32(truncatingIfNeeded: transport.lowerBound)
+        transportEnd = Int32(truncatingIfNeeded: transport.upperBound)
+        hostStart = Int32(truncatingIfNeeded: host.lowerBound)
+        hostEnd = Int32(truncatingIfNeeded: host.upperBound)
+        self.portStart = portStart
+        self.portEnd = portEnd
+        portValue = port
+        parametersStart = Int32(truncatingIfNeeded: parametersRange.lowerBound)
+        parametersEnd = Int32(truncatingIfNeeded: parametersRange.upperBound)
+        (slotBranch, slotReceived, slotRport, slotMaddr, slotTTL, slotAlias, slotI) = slots
+        self.next = next
+    }
 
     /// Every parameter in order.
     public func parameters(_ b: [UInt8]) -> [HeaderParameter] {
@@ -42,8 +121,13 @@ public struct ViaHeader: Sendable {
 
     /// True when the branch starts with RFC 3261's magic cookie `z9hG4bK`.
     public func hasRFC3261Branch(_ b: [UInt8]) -> Bool {
-        guard let v = branch?.value, v.count >= 7 else { return false }
-        return b[v.lowerBound..<v.lowerBound + 7].elementsEqual("z9hG4bK".utf8)
+        guard let v = branch?.value, v.count >= 7, v.lowerBound >= 0, v.lowerBound + 7 <= b.count else {
+            return false
+        }
+        // Seven byte compares (a generic `elementsEqual` on a slice costs hundreds of instructions).
+        let s = v.lowerBound
+        return b[s] == 0x7A && b[s + 1] == 0x39 && b[s + 2] == 0x68 && b[s + 3] == 0x47 && b[s + 4] == 0x34
+            && b[s + 5] == 0x62 && b[s + 6] == 0x4B
     }
 
     /// Parses the first Via value found in `range` of `b`.
@@ -55,6 +139,8 @@ public struct ViaHeader: Sendable {
 
     /// `parse(_:_:)` on the message's bytes (`range` lies inside `b`).
     static func parse(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws(SIPParseError) -> ViaHeader {
+        // The offsets are stored in 32 bits (no SIP message comes near 2 GB).
+        guard range.upperBound < Int(Int32.max) else { throw SIPParseError(.badVia, at: range.lowerBound) }
         var i = range.lowerBound
         let end = range.upperBound
         @inline(__always) func skipSpace() { while i < end, ASCII.isLWS(b[i]) { i += 1 } }
@@ -115,8 +201,9 @@ public struct ViaHeader: Sendable {
         }
         guard !host.isEmpty else { throw SIPParseError(.badVia, at: i) }
         skipSpace()
-        var portRange: Range<Int>? = nil
-        var port: Int? = nil
+        var portStart: Int32 = 0
+        var portEnd: Int32 = 0
+        var port: Int32 = 0
         if i < end, b[i] == ASCII.colon {
             i += 1
             skipSpace()
@@ -132,8 +219,9 @@ public struct ViaHeader: Sendable {
             i = k
             // As `decimalValue`: one to ten digits.
             guard i > s, i - s <= 10, value <= 65535 else { throw SIPParseError(.badVia, at: s) }
-            portRange = s..<i
-            port = value
+            portStart = Int32(truncatingIfNeeded: s)
+            portEnd = Int32(truncatingIfNeeded: i)
+            port = Int32(truncatingIfNeeded: value)
             hostEnd = i
             skipSpace()
         }
@@ -141,7 +229,7 @@ public struct ViaHeader: Sendable {
         // parameters, located without building a list
         let paramsStart = i
         var last = hostEnd
-        var branch, received, rport, maddr, ttl, alias, iParam: HeaderParameter?
+        var slots = (Slot(), Slot(), Slot(), Slot(), Slot(), Slot(), Slot())
         while i < end, b[i] == ASCII.semicolon {
             let pStart = i
             i += 1
@@ -149,7 +237,8 @@ public struct ViaHeader: Sendable {
             let name = token()
             guard !name.isEmpty else { throw SIPParseError(.badVia, at: i) }
             skipSpace()
-            var value: Range<Int>? = nil
+            var valueStart = 0
+            var valueEnd = 0
             if i < end, b[i] == ASCII.equals {
                 i += 1
                 skipSpace()
@@ -169,27 +258,32 @@ public struct ViaHeader: Sendable {
                         q += 1
                     }
                     guard let close else { throw SIPParseError(.badVia, at: i) }
-                    value = i..<close
+                    valueStart = i
+                    valueEnd = close
                     i = close
                 } else {
-                    let s = i
-                    var k = i
-                    while k < end, !ASCII.isIn(b[k], ASCII.parameterValueEnd) { k += 1 }
-                    i = k
-                    value = s..<i
+                    valueStart = i
+                    i = Self.valueEnd(b.baseAddress!, i, end)
+                    valueEnd = i
                 }
             }
-            let p = HeaderParameter(range: pStart..<(value?.upperBound ?? name.upperBound), name: name, value: value)
-            last = p.range.upperBound
+            // A value starts after the `;` (so never at 0): 0 marks a flag.
+            last = valueStart != 0 ? valueEnd : name.upperBound
+            var slot = Slot()
+            slot.start = Int32(truncatingIfNeeded: pStart)
+            slot.nameStart = Int32(truncatingIfNeeded: name.lowerBound)
+            slot.nameEnd = Int32(truncatingIfNeeded: name.upperBound)
+            slot.valueStart = Int32(truncatingIfNeeded: valueStart)
+            slot.valueEnd = Int32(truncatingIfNeeded: valueEnd)
             skipSpace()
             switch name.count {
-            case 6 where equalsLowercased(name, "branch"): branch = p
-            case 8 where equalsLowercased(name, "received"): received = p
-            case 5 where equalsLowercased(name, "rport"): rport = p
-            case 5 where equalsLowercased(name, "maddr"): maddr = p
-            case 3 where equalsLowercased(name, "ttl"): ttl = p
-            case 5 where equalsLowercased(name, "alias"): alias = p
-            case 1 where equalsLowercased(name, "i"): iParam = p
+            case 6 where equalsLowercased(name, "branch"): slots.0 = slot
+            case 8 where equalsLowercased(name, "received"): slots.1 = slot
+            case 5 where equalsLowercased(name, "rport"): slots.2 = slot
+            case 5 where equalsLowercased(name, "maddr"): slots.3 = slot
+            case 3 where equalsLowercased(name, "ttl"): slots.4 = slot
+            case 5 where equalsLowercased(name, "alias"): slots.5 = slot
+            case 1 where equalsLowercased(name, "i"): slots.6 = slot
             default: break
             }
         }
@@ -197,10 +291,21 @@ public struct ViaHeader: Sendable {
         guard i == end || b[i] == ASCII.comma else { throw SIPParseError(.badVia, at: i) }
         return ViaHeader(
             range: start..<last, protocolName: proto, protocolVersion: version, transport: transport, host: host,
-            portRange: portRange, port: port, parametersRange: min(paramsStart, last)..<last, branch: branch,
-            received: received,
-            rport: rport, maddr: maddr, ttl: ttl, alias: alias, i: iParam,
-            nextValueStart: i < end ? i + 1 : nil)
+            portStart: portStart, portEnd: portEnd, port: port, parametersRange: min(paramsStart, last)..<last,
+            slots: slots, next: i < end ? Int32(truncatingIfNeeded: i + 1) : 0)
+    }
+
+    /// Where an unquoted parameter value starting at `from` ends (`ASCII.parameterValueEnd`
+    /// or `end`). A function of its own: the loop keeps its index in a register.
+    @inline(never)
+    static func valueEnd(_ p: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+        var k = from
+        while k < end {
+            let c = p[k]
+            if c < 64, (ASCII.parameterValueEnd &>> UInt64(c)) & 1 != 0 { break }
+            k += 1
+        }
+        return k
     }
 
     /// Every Via value of one header field (`Via: a, b`).
