@@ -81,7 +81,8 @@ extension TransactionManager {
         }
         let key = "local|" + callID + "|" + label
         let tx = Transaction(
-            key: key, id: TagHash.hex128([key, label]), number: n, numberedID: false, isInvite: r.method == "INVITE",
+            key: TransactionKey.Probe(text: key), id: TagHash.hex128([key, label]), number: n, numberedID: false,
+            isInvite: r.method == "INVITE",
             ctx: ctx, clone: clone)
         tx.localUAC = LocalUAC(
             completion: completion, wantsProvisionals: r.wantsProvisionals, noAutoAck: r.noAutoAck)

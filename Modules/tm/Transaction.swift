@@ -103,10 +103,11 @@ final class ClientBranch {
 /// (Kamailio's `struct cell`). Every field is guarded by `lock` (recursive: a failure route
 /// run under it may call `t_relay()` again).
 final class Transaction {
-    /// The request's key in the table (RFC 3261 branch, sent-by and method class, or the
-    /// RFC 2543 fields).
-    let key: String
-    /// `key` hashed for the table (`TransactionTable.HashedKey`), once.
+    /// The request's key in the table: an RFC 3261 key as its parts (branch and sent-by in
+    /// `clone`, port, method class: no string made), else its text (the RFC 2543 fields, a
+    /// local request's).
+    let key: TransactionKey.Stored
+    /// `key` hashed for the table (`TransactionKey.Probe.hash`), once.
     let keyHash: UInt64
     /// The id in the branches of our requests: `z9hG4bK<label>.<id>.<branch>`. Made from
     /// `number` when asked for (`TransactionKey.id`) unless it is irregular (a local
@@ -207,7 +208,8 @@ final class Transaction {
     var nextByKey: Unmanaged<Transaction>?
     var nextByNumber: Unmanaged<Transaction>?
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// A recursive mutex, from the thread's spares when it has one (`TransactionMutexes`).
+    private let mutex = TransactionMutexes.take()
     private var depth = 0
     /// Messages to send once the lock is released, in order (`send(_:context:)`).
     private var outbox: [PendingSend] = []
@@ -217,11 +219,11 @@ final class Transaction {
     /// `id` is used only when `numberedID` is false (a numbered transaction's is made from
     /// `number`).
     init(
-        key: String, id: String, number: UInt64, numberedID: Bool, isInvite: Bool, ctx: MessageContext,
-        clone: SharedBytes, keyHash: UInt64? = nil
+        key: TransactionKey.Probe, id: String, number: UInt64, numberedID: Bool, isInvite: Bool, ctx: MessageContext,
+        clone: SharedBytes
     ) {
-        self.key = key
-        self.keyHash = keyHash ?? TransactionTable.HashedKey(key).hash
+        self.key = key.stored
+        self.keyHash = key.hash
         self.irregularID = numberedID ? nil : id
         self.label = Self.hex(number)
         self.number = number
@@ -229,11 +231,6 @@ final class Transaction {
         self.isInvite = isInvite
         self.ctx = ctx
         self.clone = clone
-        var attributes = pthread_mutexattr_t()
-        pthread_mutexattr_init(&attributes)
-        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_RECURSIVE))
-        pthread_mutex_init(mutex, &attributes)
-        pthread_mutexattr_destroy(&attributes)
     }
 
     /// `String(n, radix: 16)`, written in one go (a label is made for every transaction).
@@ -250,10 +247,7 @@ final class Transaction {
         }
     }
 
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
+    deinit { TransactionMutexes.give(mutex) }
 
     /// Runs `body` under the transaction's lock. Messages queued meanwhile
     /// (`send(_:context:)`) go out after the outermost unlock, as Kamailio sends relayed

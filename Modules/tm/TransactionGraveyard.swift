@@ -1,3 +1,4 @@
+import SwiftletSDK
 import Synchronization
 
 /// Transactions whose `wt_timer` ended, freed by the next worker that handles a message
@@ -17,6 +18,9 @@ final class TransactionGraveyard: @unchecked Sendable {
     private let taken = Atomic<UInt>(0)
     /// `taken` when the timer thread last looked (timer thread only).
     private var takenAtLastLook: UInt = 0
+    /// The scheduler the wait timers' handles are given back to (`recycle`), set once when tm
+    /// starts; nil: they are let go of.
+    var timers: (any TimerScheduling)?
 
     /// Holds `tx` until a worker (or an idle second) frees it. Once per transaction (a
     /// second push would link it to itself); called by the timer thread only.
@@ -57,8 +61,9 @@ final class TransactionGraveyard: @unchecked Sendable {
             let tx = Unmanaged<Transaction>.fromOpaque(p)
             tx._withUnsafeGuaranteedRef { t in
                 address = t.nextInGrave
-                // The wait timer's handle (which holds the transaction) goes first, here too.
-                t.waitTimer = nil
+                // The wait timer's handle (which holds the transaction) goes first, here too,
+                // back to the scheduler for another transaction's timer.
+                if let timers { timers.recycle(&t.waitTimer) } else { t.waitTimer = nil }
             }
             tx.release()
         }

@@ -64,61 +64,6 @@ extension TransactionKey {
 }
 
 extension TransactionKey {
-    /// The RFC 3261 key `3261|<branch>|<host>:<port>|<method class>`, written in one go.
-    static func rfc3261Key(_ b: [UInt8], branch: Range<Int>, host: Range<Int>, port: Int, methodClass cls: String)
-        -> String
-    {
-        var cls = cls
-        return cls.withUTF8 { method in
-            // The port's decimal digits, written without a String.
-            var digits = 1
-            var rest = port.magnitude / 10
-            while rest > 0 {
-                digits += 1
-                rest /= 10
-            }
-            let negative = port < 0
-            let count = 5 + branch.count + 1 + host.count + 1 + (negative ? 1 : 0) + digits + 1 + method.count
-            precondition(branch.lowerBound >= 0 && branch.upperBound <= b.count, "branch outside the message")
-            precondition(host.lowerBound >= 0 && host.upperBound <= b.count, "host outside the message")
-            return b.withUnsafeBufferPointer { src in
-                // Written with copies of whole parts (this runs for every request tm looks up).
-                String(unsafeUninitializedCapacity: count) { out in
-                    let p = out.baseAddress!
-                    var n = 0
-                    @inline(__always) func put(_ from: UnsafePointer<UInt8>?, _ count: Int) {
-                        if count > 0, let from { (p + n).initialize(from: from, count: count) }
-                        n += count
-                    }
-                    let prefix: StaticString = "3261|"
-                    put(prefix.utf8Start, prefix.utf8CodeUnitCount)
-                    put(src.baseAddress.map { $0 + branch.lowerBound }, branch.count)
-                    p[n] = UInt8(ascii: "|")
-                    n += 1
-                    put(src.baseAddress.map { $0 + host.lowerBound }, host.count)
-                    p[n] = UInt8(ascii: ":")
-                    n += 1
-                    if negative {
-                        p[n] = UInt8(ascii: "-")
-                        n += 1
-                    }
-                    var v = port.magnitude
-                    for k in stride(from: digits - 1, through: 0, by: -1) {
-                        p[n + k] = UInt8(ascii: "0") + UInt8(v % 10)
-                        v /= 10
-                    }
-                    n += digits
-                    p[n] = UInt8(ascii: "|")
-                    n += 1
-                    put(method.baseAddress, method.count)
-                    return n
-                }
-            }
-        }
-    }
-}
-
-extension TransactionKey {
     /// This process's secret for transaction ids (random at start).
     private static let idSeed: (UInt64, UInt64) = {
         var g = SystemRandomNumberGenerator()

@@ -310,7 +310,7 @@ extension TransactionManager {
                 addError = Self.lowest(addError, .unspecified)
                 continue
             }
-            guard let copy = SharedBytes(bytes, in: core.memory) else {
+            guard let copy = SharedBytes(copyOf: bytes, in: core.memory) else {
                 Log.error("tm", "no more shared memory for branch \(index) of \(ctx.message.callID ?? "")")
                 addError = Self.lowest(addError, .outOfMemory)
                 continue

@@ -114,10 +114,9 @@ extension TransactionManager {
         }
         b.lastCode = code
         b.finalReply = rctx
-        tx.stop(b.retransmission)
-        tx.stop(b.finalResponseTimer)
-        b.retransmission = nil
-        b.finalResponseTimer = nil
+        // Given back to the scheduler for the next transaction's timers.
+        timers.recycle(&b.retransmission)
+        timers.recycle(&b.finalResponseTimer)
         if code == 503 { branchGot503(tx, b, rctx) }
         if code < 300, tx.replicated {
             // A replicated request's reply stays here.

@@ -77,12 +77,11 @@ extension TransactionManager {
         tx.locked {
             runDestroyCallbacks(tx)
             // Timers hold the transaction: drop them so that it (and its shared memory) is freed.
+            let timers = self.timers
             for b in tx.branches {
-                tx.stop(b.retransmission)
-                tx.stop(b.finalResponseTimer)
+                timers.recycle(&b.retransmission)
+                timers.recycle(&b.finalResponseTimer)
                 tx.stop(b.cancelRetransmission)
-                b.retransmission = nil
-                b.finalResponseTimer = nil
                 b.cancelRetransmission = nil
             }
             tx.stop(tx.replyRetransmission)

@@ -44,12 +44,21 @@ final class TMThreadState {
     var options = TransactionOptions()
     /// The last transaction key made on this thread and the request and method class it was
     /// made for: `t_check_trans()` then `t_relay()` on one request compute it once. Holds
-    /// the request (not an address that a later context could reuse) until the next reset.
-    var lastKey: (ctx: MessageContext, methodClass: String, key: String)?
+    /// the request (not an address that a later context could reuse) until the next reset;
+    /// the key itself stays until the next one is made. Three fields, not an optional tuple:
+    /// an optional of a value this size is copied and destroyed through generic value
+    /// witnesses.
+    var lastKeyContext: MessageContext?
+    var lastKeyClass = ""
+    var lastKey = TransactionKey.Probe(text: "")
+    /// Mutexes of transactions freed on this thread, for the next ones (`TransactionMutexes`).
+    var spareMutexes: [UnsafeMutablePointer<pthread_mutex_t>] = []
+
+    deinit { for m in spareMutexes { TransactionMutexes.destroy(m) } }
 
     func reset() {
         options = TransactionOptions()
-        lastKey = nil
+        if lastKeyContext != nil { lastKeyContext = nil }
         held = nil
         // The route names are nearly always unset: assigning nil would release them anyway.
         if onFailure != nil { onFailure = nil }
@@ -169,6 +178,7 @@ final class TransactionManager: @unchecked Sendable {
         destinationPolicy = core.destinationPolicy
         table = TransactionTable(maxTransactions: settings.maxTransactions)
         let graveyard = graveyard
+        graveyard.timers = core.timers
         core.timers.schedule(afterMilliseconds: 1000, name: "tm-graveyard") {
             graveyard.freeIfIdle()
             return .again
@@ -191,15 +201,18 @@ final class TransactionManager: @unchecked Sendable {
     func lookup(_ ctx: MessageContext, methodClass cls: String? = nil, state: TMThreadState = .thread) -> Transaction? {
         let m = ctx.message
         let c = cls ?? TransactionKey.methodClass(m.method, text: m.methodText)
-        return key(ctx, methodClass: c, state: state).flatMap { table.transaction(key: $0) }
+        guard let key = key(ctx, methodClass: c, state: state) else { return nil }
+        return table.transaction(key: key)
     }
 
     /// The key of the request in `ctx` for method class `cls` (`TransactionKey.key`), made
     /// once per request and class on this thread (`state`, the thread's).
-    func key(_ ctx: MessageContext, methodClass cls: String, state: TMThreadState = .thread) -> String? {
-        if let last = state.lastKey, last.ctx === ctx, last.methodClass == cls { return last.key }
+    func key(_ ctx: MessageContext, methodClass cls: String, state: TMThreadState = .thread) -> TransactionKey.Probe? {
+        if state.lastKeyContext === ctx, state.lastKeyClass == cls { return state.lastKey }
         guard let key = TransactionKey.key(ctx, methodClass: cls) else { return nil }
-        state.lastKey = (ctx, cls, key)
+        state.lastKeyContext = ctx
+        state.lastKeyClass = cls
+        state.lastKey = key
         return key
     }
 
@@ -211,9 +224,8 @@ final class TransactionManager: @unchecked Sendable {
             Log.error("tm", "cannot match the request: no parsable top Via")
             return .refused
         }
-        let hashed = TransactionTable.HashedKey(key)
-        if let tx = table.transaction(key: hashed) { return .existing(tx) }
-        guard let clone = SharedBytes(m.buffer, in: core.memory) else {
+        if let tx = table.transaction(key: key) { return .existing(tx) }
+        guard let clone = SharedBytes(copyOf: m.buffer, in: core.memory) else {
             stats.add(.refused)
             Log.error(
                 "tm", "no more shared memory for a new transaction (\(m.methodText) \(m.callID ?? "")): replying 500")
@@ -223,7 +235,7 @@ final class TransactionManager: @unchecked Sendable {
         let n = labels.add(1, ordering: .relaxed).newValue
         let tx = Transaction(
             key: key, id: "", number: n, numberedID: true, isInvite: m.method == .invite, ctx: ctx,
-            clone: clone, keyHash: hashed.hash)
+            clone: clone)
         tx.onFailure = state.onFailure
         tx.onReply = state.onReply
         tx.onBranch = state.onBranch
@@ -331,11 +343,12 @@ final class TransactionManager: @unchecked Sendable {
         let lifetime = tx.lifetimeTimer
         tx.lifetimeTimer = nil
         stats.add(.waiting)
+        // Given back to the scheduler, which hands the handles out again for the next
+        // transaction's timers (no allocation there, none freed here).
+        let timers = self.timers
         for b in tx.branches {
-            tx.stop(b.retransmission)
-            tx.stop(b.finalResponseTimer)
-            b.retransmission = nil
-            b.finalResponseTimer = nil
+            timers.recycle(&b.retransmission)
+            timers.recycle(&b.finalResponseTimer)
         }
         if let lifetime,
             lifetime.restart(afterMilliseconds: settings.wtTimer, name: "tm-wait", event: TMTimer.wait.event())

@@ -78,24 +78,8 @@ final class TransactionTable: @unchecked Sendable {
 
     var count: Int { live.load(ordering: .relaxed) }
 
-    /// A request's key with its hash computed once (for its bucket; a transaction keeps it
-    /// as `keyHash`).
-    struct HashedKey {
-        let text: String
-        let hash: UInt64
-
-        init(_ text: String) {
-            self.text = text
-            var t = text
-            hash = t.withUTF8 { Self.hash($0) }
-        }
-
-        /// A key whose hash is known (a transaction's `keyHash`).
-        init(_ text: String, hash: UInt64) {
-            self.text = text
-            self.hash = hash
-        }
-
+    /// The hash of the keys (`TransactionKey.Probe`).
+    enum HashedKey {
         /// A multiply-xorshift hash of the UTF-8 bytes, eight at a time (the keys hold a
         /// branch: enough entropy for the buckets).
         static func hash(_ u: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -179,7 +163,7 @@ final class TransactionTable: @unchecked Sendable {
         var previous: Unmanaged<Transaction>? = nil
         var next = keyBuckets[b]
         while let u = next {
-            let same = u._withUnsafeGuaranteedRef { $0.keyHash == tx.keyHash && $0.key == tx.key }
+            let same = u._withUnsafeGuaranteedRef { $0.keyHash == tx.keyHash && $0.hasSameKey(as: tx) }
             if same {
                 unlinkByKey(u, previous: previous, bucket: b)
                 u.release()
@@ -237,10 +221,10 @@ final class TransactionTable: @unchecked Sendable {
     }
 
     /// The transaction of key `key` in its bucket. Shard lock held.
-    private func findByKey(_ key: HashedKey) -> Transaction? {
+    private func findByKey(_ key: TransactionKey.Probe) -> Transaction? {
         var next = keyBuckets[Self.bucket(ofHash: key.hash)]
         while let u = next {
-            let found = u._withUnsafeGuaranteedRef { $0.keyHash == key.hash && $0.key == key.text }
+            let found = u._withUnsafeGuaranteedRef { $0.keyHash == key.hash && $0.hasKey(key) }
             if found { return u.takeUnretainedValue() }
             next = u._withUnsafeGuaranteedRef { $0.nextByKey }
         }
@@ -257,11 +241,8 @@ final class TransactionTable: @unchecked Sendable {
         return nil
     }
 
-    func transaction(key: String) -> Transaction? { transaction(key: HashedKey(key)) }
-
-    /// The transaction of a key hashed already (a new request's, whose transaction gets the
-    /// hash if there is none).
-    func transaction(key: HashedKey) -> Transaction? {
+    /// The transaction of `key`.
+    func transaction(key: TransactionKey.Probe) -> Transaction? {
         shard(ofBucket: Self.bucket(ofHash: key.hash)).locked { _ in findByKey(key) }
     }
 
@@ -379,8 +360,23 @@ enum TransactionKey {
     /// The method class of a request: an ACK belongs to its INVITE's transaction, a CANCEL
     /// has its own (found with the INVITE's key).
     static func methodClass(_ m: SIPMethod?, text: @autoclosure () -> String) -> String {
+        // A known method's text is its name (methods are classified case-sensitively): a
+        // literal, not a string decoded from the request.
         switch m {
         case .invite, .ack: "INVITE"
+        case .bye: "BYE"
+        case .cancel: "CANCEL"
+        case .options: "OPTIONS"
+        case .register: "REGISTER"
+        case .info: "INFO"
+        case .prack: "PRACK"
+        case .subscribe: "SUBSCRIBE"
+        case .notify: "NOTIFY"
+        case .update: "UPDATE"
+        case .message: "MESSAGE"
+        case .refer: "REFER"
+        case .publish: "PUBLISH"
+        case .kdmq: "KDMQ"
         default: text()
         }
     }
@@ -388,16 +384,17 @@ enum TransactionKey {
     /// The key of the request in `ctx` for method class `cls`: the RFC 3261 branch with the
     /// sent-by of the top Via when the branch has the magic cookie, else the RFC 2543 fields
     /// (Call-ID, CSeq number, From tag, Request-URI, top Via).
-    static func key(_ ctx: MessageContext, methodClass cls: String) -> String? {
+    static func key(_ ctx: MessageContext, methodClass cls: String) -> Probe? {
         let msg = ctx.message
         let b = msg.buffer
         guard let via = ctx.via1 else { return nil }
         if let branch = via.branch?.value, hasMagicCookie(b, branch) {
-            return rfc3261Key(b, branch: branch, host: via.host, port: via.port ?? 5060, methodClass: cls)
+            return Probe(b, parts: Parts(branch: branch, host: via.host, port: via.port ?? 5060, methodClass: cls))
         }
         let cseq = (try? msg.cseq()).map { String($0.number) } ?? ""
-        return "2543|" + (msg.callID ?? "") + "|" + cseq + "|" + (msg.fromTag ?? "") + "|"
-            + (msg.requestURI ?? "") + "|" + b.tmText(via.range) + "|" + cls
+        return Probe(
+            text: "2543|" + (msg.callID ?? "") + "|" + cseq + "|" + (msg.fromTag ?? "") + "|"
+                + (msg.requestURI ?? "") + "|" + b.tmText(via.range) + "|" + cls)
     }
 
     /// `ViaHeader.hasRFC3261Branch`: the branch starts with `z9hG4bK` (compared in place).

@@ -64,15 +64,16 @@ public enum CoreCounters {
         if message.isRequest {
             receivedRequest(method: message.method)
         } else if let code = message.statusCode {
-            var method: SIPMethod? = nil
-            if let cseq = try? message.cseq() { method = SIPMethod(bytes: message.buffer, cseq.methodRange) }
-            receivedReply(code: code, cseqMethod: method)
+            // The CSeq parse classifies the method already (no second pass over its bytes).
+            receivedReply(code: code, cseqMethod: (try? message.cseq())?.method)
         }
     }
 
     /// `rcv_requests` and the counter of `method`.
     public static func receivedRequest(method: SIPMethod?) {
-        rcvRequests.increment()
+        // The thread's row, looked up once for both counters.
+        let row = CounterShards.row()
+        row[rcvRequests.id] &+= 1
         let offset: Int
         switch method {
         case .invite: offset = 1
@@ -93,35 +94,37 @@ public enum CoreCounters {
         case .other(let name):
             // Kamailio knows these (its HTTP methods) without counting them.
             if name == "GET" || name == "POST" || name == "PUT" || name == "DELETE" { return }
-            unsupportedMethods.increment()
+            row[unsupportedMethods.id] &+= 1
             return
         }
-        CounterHandle(id: rcvRequests.id + offset).increment()
+        row[rcvRequests.id + offset] &+= 1
     }
 
     /// `rcv_replies`, the class counters (`rcv_replies_1xx`, `_18x`, ... `_6xx`, and
     /// `_401 _404 _407 _480 _486`) and `rcv_replies_<class>xx_<method>` for the CSeq method.
     public static func receivedReply(code: Int, cseqMethod: SIPMethod?) {
-        rcvReplies.increment()
+        // The thread's row, looked up once for every counter of the reply.
+        let row = CounterShards.row()
         let base = rcvReplies.id
+        row[base] &+= 1
         switch code {
         case 100...199:
-            CounterHandle(id: base + 1).increment()
-            if (180...189).contains(code) { CounterHandle(id: base + 2).increment() }
-        case 200...299: CounterHandle(id: base + 3).increment()
-        case 300...399: CounterHandle(id: base + 4).increment()
+            row[base + 1] &+= 1
+            if (180...189).contains(code) { row[base + 2] &+= 1 }
+        case 200...299: row[base + 3] &+= 1
+        case 300...399: row[base + 4] &+= 1
         case 400...499:
-            CounterHandle(id: base + 5).increment()
+            row[base + 5] &+= 1
             switch code {
-            case 401: CounterHandle(id: base + 6).increment()
-            case 404: CounterHandle(id: base + 7).increment()
-            case 407: CounterHandle(id: base + 8).increment()
-            case 480: CounterHandle(id: base + 9).increment()
-            case 486: CounterHandle(id: base + 10).increment()
+            case 401: row[base + 6] &+= 1
+            case 404: row[base + 7] &+= 1
+            case 407: row[base + 8] &+= 1
+            case 480: row[base + 9] &+= 1
+            case 486: row[base + 10] &+= 1
             default: break
             }
-        case 500...599: CounterHandle(id: base + 11).increment()
-        case 600...699: CounterHandle(id: base + 12).increment()
+        case 500...599: row[base + 11] &+= 1
+        case 600...699: row[base + 12] &+= 1
         default: break
         }
         let group = code / 100 - 1
@@ -138,7 +141,7 @@ public enum CoreCounters {
         case .refer: m = 7
         default: return
         }
-        CounterHandle(id: firstReplyByMethod + m * 6 + group).increment()
+        row[firstReplyByMethod + m * 6 + group] &+= 1
     }
 
     /// `fwd_requests`: a request was sent on.

@@ -31,6 +31,21 @@ public final class SharedBytes: @unchecked Sendable {
         self.memory = memory
     }
 
+    /// A copy of the array `bytes`; nil when the pool is full. Not generic: tm copies every
+    /// request it relays (and each branch's) this way, without the generic collection's
+    /// witness calls or a closure. (Named apart from `init(_:in:)`, whose callers passing a
+    /// lazy `map` would otherwise find it ambiguous with the eager one.)
+    public init?(copyOf bytes: [UInt8], in memory: SharedMemory = .shared) {
+        let n = bytes.count
+        guard let buffer = memory.allocate(n) else { return nil }
+        bytes.withUnsafeBytes { source in
+            if n > 0 { buffer.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: n) }
+        }
+        self.count = n
+        self.start = buffer.baseAddress!
+        self.memory = memory
+    }
+
     /// A copy of `bytes`; nil when the pool is full.
     public convenience init?(_ bytes: some Collection<UInt8>, in memory: SharedMemory = .shared) {
         let n = bytes.count

@@ -19,6 +19,10 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
     private var runner: pthread_t?
     private var stopping = false
     private var startNanoseconds: UInt64 = 0
+    /// Handles of target timers given back with `recycle`, for the next `schedule(…target:…)`
+    /// (at most `spareLimit`; guarded by the lock).
+    private var spare: [TimerHandle] = []
+    private static let spareLimit = 1024
 
     init() {
         // Adaptive (glibc's PTHREAD_MUTEX_ADAPTIVE_NP): every worker arms and stops timers
@@ -39,6 +43,7 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
 
     deinit {
         wheel.removeAll()
+        spare.removeAll()
         pthread_cond_destroy(condition)
         pthread_mutex_destroy(mutex)
         condition.deallocate()
@@ -132,9 +137,54 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
         -> TimerHandle
     {
         let ticks = Self.ticks(milliseconds: milliseconds)
+        pthread_mutex_lock(mutex)
+        if let timer = spare.popLast() {
+            // A recycled handle: set as a new one would be, and added in the same locked section.
+            timer.name = name
+            timer.interval = ticks
+            timer.target = target
+            timer.event = event
+            timer.cancelRequested = false
+            timer.state = .idle
+            wheel.add(timer, expire: wheel.tick + ticks)
+            pthread_mutex_unlock(mutex)
+            return timer
+        }
+        pthread_mutex_unlock(mutex)
         let timer = TimerHandle(name: name, interval: ticks, service: self, target: target, event: event)
         locked { wheel.add(timer, expire: wheel.tick + ticks) }
         return timer
+    }
+
+    /// `TimerScheduling.recycle`: stops the timer and keeps its handle for a later
+    /// `schedule(…target:…)` when `handle` was its last reference and it is a target's timer
+    /// that is not running or about to run (then nothing else can reach it: the wheel holds
+    /// no reference to a stopped timer, and a running one's caller would).
+    func recycle(_ handle: inout TimerHandle?) {
+        guard var timer = handle.take() else { return }
+        let reusable: Bool = locked {
+            switch timer.state {
+            case .pending:
+                wheel.remove(timer)
+                timer.state = .done
+            case .due:
+                timer.state = .done
+                return false
+            case .running:
+                timer.cancelRequested = true
+                return false
+            case .idle, .done:
+                break
+            }
+            return timer.handler == nil && spare.count < Self.spareLimit
+        }
+        guard reusable, isKnownUniquelyReferenced(&timer) else { return }
+        // The target (a transaction) is let go of outside the lock: it may free timers of its own.
+        timer.target = nil
+        locked {
+            if spare.capacity == 0 { spare.reserveCapacity(64) }
+            spare.append(timer)
+        }
     }
 
     /// Processes `count` ticks at once on the calling thread, running every timer that

@@ -98,9 +98,20 @@ public protocol TimerScheduling: AnyObject, Sendable {
     @discardableResult
     func schedule(afterMilliseconds milliseconds: Int, name: String, target: any TimerTarget, event: Int)
         -> TimerHandle
+    /// Stops the timer of `handle` (as `TimerHandle.stop()`) and sets `handle` to nil. When
+    /// that was the last reference to a target's timer, the scheduler may keep the handle and
+    /// hand it out again from `schedule(afterMilliseconds:name:target:event:)` (no allocation
+    /// there, none freed here): tm gives back its branches' timers when a transaction ends.
+    func recycle(_ handle: inout TimerHandle?)
 }
 
 extension TimerScheduling {
+    /// Stops the timer and lets go of the handle (a scheduler that keeps no handles).
+    public func recycle(_ handle: inout TimerHandle?) {
+        handle?.stop()
+        handle = nil
+    }
+
     @discardableResult
     public func schedule(afterMilliseconds milliseconds: Int, name: String, target: any TimerTarget, event: Int)
         -> TimerHandle
@@ -162,6 +173,8 @@ public final class VirtualClock: TimerScheduling, @unchecked Sendable {
     {
         service.schedule(afterMilliseconds: milliseconds, name: name, target: target, event: event)
     }
+
+    public func recycle(_ handle: inout TimerHandle?) { service.recycle(&handle) }
 
     /// Moves the clock forward, running every timer that falls due meanwhile, in order.
     public func advance(milliseconds: Int) {

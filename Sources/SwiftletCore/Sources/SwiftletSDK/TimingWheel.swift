@@ -25,7 +25,8 @@ public final class TimerHandle: @unchecked Sendable {
     public internal(set) var name: String
     /// What runs: the closure, else `target` with `event`.
     let handler: (() -> TimerNext)?
-    let target: (any TimerTarget)?
+    /// Variable only for a recycled handle (`TimerService.recycle`), guarded by the lock.
+    var target: (any TimerTarget)?
     var event: Int
     /// The interval in ticks used by `.again`.
     var interval: UInt64
