@@ -201,30 +201,33 @@ final class TransactionManager: @unchecked Sendable {
     func lookup(_ ctx: MessageContext, methodClass cls: String? = nil, state: TMThreadState = .thread) -> Transaction? {
         let m = ctx.message
         let c = cls ?? TransactionKey.methodClass(m.method, text: m.methodText)
-        guard let key = key(ctx, methodClass: c, state: state) else { return nil }
-        return table.transaction(key: key)
+        guard makeKey(ctx, methodClass: c, state: state) else { return nil }
+        return table.transaction(key: state.lastKey)
     }
 
-    /// The key of the request in `ctx` for method class `cls` (`TransactionKey.key`), made
-    /// once per request and class on this thread (`state`, the thread's).
-    func key(_ ctx: MessageContext, methodClass cls: String, state: TMThreadState = .thread) -> TransactionKey.Probe? {
-        if state.lastKeyContext === ctx, state.lastKeyClass == cls { return state.lastKey }
-        guard let key = TransactionKey.key(ctx, methodClass: cls) else { return nil }
+    /// Makes the key of the request in `ctx` for method class `cls` (`TransactionKey.key`)
+    /// into `state.lastKey`, once per request and class on this thread (`state`, the
+    /// thread's). False when the request has no key (no parsable top Via). Not a returned
+    /// optional key: an optional of a value this size is copied and destroyed through
+    /// generic value witnesses.
+    func makeKey(_ ctx: MessageContext, methodClass cls: String, state: TMThreadState = .thread) -> Bool {
+        if state.lastKeyContext === ctx, state.lastKeyClass == cls { return true }
+        guard ctx.via1 != nil else { return false }
+        state.lastKey = TransactionKey.key(ctx, methodClass: cls)
         state.lastKeyContext = ctx
         state.lastKeyClass = cls
-        state.lastKey = key
-        return key
+        return true
     }
 
     /// Finds or creates the transaction of the request in `ctx` (Kamailio's `t_newtran`).
     func transaction(for ctx: MessageContext, state: TMThreadState = .thread) -> Creation {
         let m = ctx.message
         let cls = TransactionKey.methodClass(m.method, text: m.methodText)
-        guard let key = self.key(ctx, methodClass: cls, state: state) else {
+        guard makeKey(ctx, methodClass: cls, state: state) else {
             Log.error("tm", "cannot match the request: no parsable top Via")
             return .refused
         }
-        if let tx = table.transaction(key: key) { return .existing(tx) }
+        if let tx = table.transaction(key: state.lastKey) { return .existing(tx) }
         guard let clone = SharedBytes(copyOf: m.buffer, in: core.memory) else {
             stats.add(.refused)
             Log.error(
@@ -234,7 +237,7 @@ final class TransactionManager: @unchecked Sendable {
         }
         let n = labels.add(1, ordering: .relaxed).newValue
         let tx = Transaction(
-            key: key, id: "", number: n, numberedID: true, isInvite: m.method == .invite, ctx: ctx,
+            key: state.lastKey, id: "", number: n, numberedID: true, isInvite: m.method == .invite, ctx: ctx,
             clone: clone)
         tx.onFailure = state.onFailure
         tx.onReply = state.onReply

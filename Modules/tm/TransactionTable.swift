@@ -383,11 +383,12 @@ enum TransactionKey {
 
     /// The key of the request in `ctx` for method class `cls`: the RFC 3261 branch with the
     /// sent-by of the top Via when the branch has the magic cookie, else the RFC 2543 fields
-    /// (Call-ID, CSeq number, From tag, Request-URI, top Via).
-    static func key(_ ctx: MessageContext, methodClass cls: String) -> Probe? {
+    /// (Call-ID, CSeq number, From tag, Request-URI, top Via). The request has a top Via
+    /// (`ctx.via1`): the caller checks (a request without one has no key).
+    static func key(_ ctx: MessageContext, methodClass cls: String) -> Probe {
         let msg = ctx.message
         let b = msg.buffer
-        guard let via = ctx.via1 else { return nil }
+        guard let via = ctx.via1 else { preconditionFailure("a transaction key without a top Via") }
         if let branch = via.branch?.value, hasMagicCookie(b, branch) {
             return Probe(b, parts: Parts(branch: branch, host: via.host, port: via.port ?? 5060, methodClass: cls))
         }
