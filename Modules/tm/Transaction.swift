@@ -187,8 +187,10 @@ final class Transaction {
     var callbacks: [TMCallbackEntry] = []
     /// Set for a request tm sent itself (LocalRequests.swift).
     var localUAC: LocalUAC?
-    /// The branch `t_relay()` sends once the lock is released (TransactionManager+BranchSend).
-    var unsentBranch: UnsentBranch?
+    /// The branch `t_relay()` sends once the lock is released and its request's bytes
+    /// (TransactionManager+BranchSend).
+    var unsentBranch: ClientBranch?
+    var unsentBytes: [UInt8] = []
     /// A reply `t_suspend()` suspended in the onreply route (its branch and context), until
     /// `t_continue()` (TMReplySuspend.swift).
     var suspendedReply: (branch: Int, context: MessageContext)?

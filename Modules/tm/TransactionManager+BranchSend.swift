@@ -1,21 +1,16 @@
 import SwiftletSDK
 
-/// A branch that `startBranches(_:forced:deferSend:)` made and added to its transaction but
-/// left for the caller to send once the transaction's lock is released.
-struct UnsentBranch {
-    let branch: ClientBranch
-    let bytes: [UInt8]
-    /// The request's context (`onsend_route`).
-    let context: MessageContext
-}
-
 extension Transaction {
-    /// The branch left unsent by `startBranches`, handed over once. Lock held.
-    func takeUnsentBranch() -> UnsentBranch? {
-        // Swapped out rather than copied and cleared (no retain and release of its references).
-        var taken: UnsentBranch?
-        swap(&taken, &unsentBranch)
-        return taken
+    /// The branch left unsent by `startBranches` and its request's bytes, handed over once.
+    /// Lock held. Two plain fields, not an optional struct: an optional of one is copied and
+    /// destroyed through generic value witnesses.
+    func takeUnsentBranch() -> (ClientBranch, [UInt8])? {
+        guard let branch = unsentBranch else { return nil }
+        unsentBranch = nil
+        // Swapped out rather than copied and cleared (no retain and release of the buffer).
+        var bytes: [UInt8] = []
+        swap(&bytes, &unsentBytes)
+        return (branch, bytes)
     }
 }
 
@@ -25,10 +20,9 @@ extension TransactionManager {
     /// final-response timers once sent (unless a reply that came meanwhile made them moot or
     /// armed them), else the send error (blocklist, DNS failover, `t_relay()`'s error).
     /// Returns `t_relay()`'s result.
-    func send(_ unsent: consuming UnsentBranch, of tx: Transaction, replicate: Bool) -> Int {
-        let b = unsent.branch
+    func send(_ b: ClientBranch, _ bytes: [UInt8], of tx: Transaction, replicate: Bool) -> Int {
         let outcome = core.send(
-            OutboundMessage(bytes: unsent.bytes, destination: b.destination, kind: .request), context: unsent.context)
+            OutboundMessage(bytes: bytes, destination: b.destination, kind: .request), context: tx.ctx)
         return tx.locked {
             if outcome == .sent {
                 // A reply processed meanwhile: a final one stopped the branch; a provisional

@@ -40,7 +40,7 @@ extension TransactionManager {
             // One locked section: the 100 Trying is queued first and goes out when it ends,
             // before the branches are sent (after it, or queued behind it).
             // The branch to send once unlocked, moved out of the transaction (no copy).
-            var unsent: UnsentBranch?
+            var unsent: (ClientBranch, [UInt8])?
             let result = tx.locked { () -> Int in
                 if replicate { tx.replicated = true }
                 // After t_newtran(), t_relay() answers the INVITE 100 as Kamailio's t_relay_to.
@@ -57,8 +57,8 @@ extension TransactionManager {
                 guard inRequestRoute else { return -1 }
                 return relayFailed(tx, replicate: replicate)
             }
-            guard let taken = unsent.take() else { return result }
-            return send(taken, of: tx, replicate: replicate)
+            guard let (branch, bytes) = unsent else { return result }
+            return send(branch, bytes, of: tx, replicate: replicate)
         }
         switch transaction(for: ctx, state: state) {
         case .refused:
@@ -70,7 +70,7 @@ extension TransactionManager {
             // One locked section: the 100 Trying is queued first and goes out when it ends,
             // before the branches are sent (after it, or queued behind it).
             // The branch to send once unlocked, moved out of the transaction (no copy).
-            var unsent: UnsentBranch?
+            var unsent: (ClientBranch, [UInt8])?
             let result = tx.locked { () -> Int in
                 tx.replicated = replicate
                 sendTrying(tx)
@@ -89,8 +89,8 @@ extension TransactionManager {
                 }
                 return relayFailed(tx, replicate: replicate)
             }
-            guard let taken = unsent.take() else { return result }
-            return send(taken, of: tx, replicate: replicate)
+            guard let (branch, bytes) = unsent else { return result }
+            return send(branch, bytes, of: tx, replicate: replicate)
         }
     }
 
@@ -322,7 +322,8 @@ extension TransactionManager {
                 branch.onBranchFailure = tx.onBranchFailure
                 branch.alternatives = alternatives
                 tx.branches.append(branch)
-                tx.unsentBranch = UnsentBranch(branch: branch, bytes: bytes, context: ctx)
+                tx.unsentBranch = branch
+                tx.unsentBytes = bytes
                 sent += 1
                 continue
             }
