@@ -123,46 +123,70 @@ extension TransactionKey {
         return true
     }
 
-    /// `branch(label:id:index:)` of transaction `tx`, its id written straight into the branch
-    /// (a numbered transaction keeps no id string).
-    static func branch(of tx: Transaction, index: Int) -> String {
-        guard tx.hasNumberedID else { return branch(label: tx.label, id: tx.id, index: index) }
+    /// The branch of transaction `tx`'s branch `index` (`branch(label:id:index:)`) handed to
+    /// `body` as its UTF-8 bytes: a numbered transaction's, its id written straight into it,
+    /// on the stack (a numbered transaction keeps no id string, and a string of this length
+    /// is allocated and its bytes validated for every branch sent).
+    static func withBranch<R>(of tx: Transaction, index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R)
+        throws -> R
+    {
+        guard tx.hasNumberedID else {
+            var text = branch(label: tx.label, id: tx.id, index: index)
+            return try text.withUTF8 { try body($0) }
+        }
         var label = tx.label
-        return label.withUTF8 { l in
-            // The index's decimal digits.
-            var digits = 1
-            var v = index.magnitude / 10
-            while v > 0 {
-                digits += 1
-                v /= 10
-            }
-            let sign = index < 0 ? 1 : 0
-            let cookie: StaticString = "z9hG4bK"
-            let count = cookie.utf8CodeUnitCount + l.count + 1 + idLength + 1 + sign + digits
-            return String(unsafeUninitializedCapacity: count) { out in
-                let p = out.baseAddress!
-                p.initialize(from: cookie.utf8Start, count: cookie.utf8CodeUnitCount)
-                var n = cookie.utf8CodeUnitCount
-                if let base = l.baseAddress { (p + n).initialize(from: base, count: l.count) }
-                n += l.count
-                p[n] = UInt8(ascii: ".")
-                n += 1
-                writeID(tx.number, to: p + n)
-                n += idLength
-                p[n] = UInt8(ascii: ".")
-                n += 1
-                if sign == 1 {
-                    p[n] = UInt8(ascii: "-")
-                    n += 1
-                }
-                var rest = index.magnitude
-                for k in stride(from: digits - 1, through: 0, by: -1) {
-                    p[n + k] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                }
-                return n + digits
+        return try label.withUTF8 { l in
+            let count = branchLength(label: l.count, index: index)
+            return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { out in
+                let n = writeBranch(of: tx, label: l, index: index, to: out.baseAddress!)
+                return try body(UnsafeBufferPointer(rebasing: out[..<n]))
             }
         }
+    }
+
+    /// The length of a numbered transaction's branch with a label of `label` bytes.
+    private static func branchLength(label: Int, index: Int) -> Int {
+        var digits = 1
+        var v = index.magnitude / 10
+        while v > 0 {
+            digits += 1
+            v /= 10
+        }
+        let cookie: StaticString = "z9hG4bK"
+        return cookie.utf8CodeUnitCount + label + 1 + idLength + 1 + (index < 0 ? 1 : 0) + digits
+    }
+
+    /// Writes a numbered transaction's branch (of `branchLength` bytes) at `p`; its length.
+    private static func writeBranch(
+        of tx: Transaction, label l: UnsafeBufferPointer<UInt8>, index: Int, to p: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        var digits = 1
+        var v = index.magnitude / 10
+        while v > 0 {
+            digits += 1
+            v /= 10
+        }
+        let cookie: StaticString = "z9hG4bK"
+        p.initialize(from: cookie.utf8Start, count: cookie.utf8CodeUnitCount)
+        var n = cookie.utf8CodeUnitCount
+        if let base = l.baseAddress { (p + n).initialize(from: base, count: l.count) }
+        n += l.count
+        p[n] = UInt8(ascii: ".")
+        n += 1
+        writeID(tx.number, to: p + n)
+        n += idLength
+        p[n] = UInt8(ascii: ".")
+        n += 1
+        if index < 0 {
+            p[n] = UInt8(ascii: "-")
+            n += 1
+        }
+        var rest = index.magnitude
+        for k in stride(from: digits - 1, through: 0, by: -1) {
+            p[n + k] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
+        return n + digits
     }
 
     /// The transaction number whose `id(_:)` an id could be: the inverse of the bijection on

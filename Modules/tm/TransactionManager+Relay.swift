@@ -301,10 +301,12 @@ extension TransactionManager {
             dst.socket = socket
             dst.flags = ctx.sendFlags
             let index = tx.branches.count
-            let branchID = TransactionKey.branch(of: tx, index: index)
             let bytes: [UInt8]
             do {
-                bytes = try StatelessForwarding.buildRequest(ctx, socket: socket, proto: dst.proto, branch: branchID)
+                // The branch written on the stack, not made as a string.
+                bytes = try TransactionKey.withBranch(of: tx, index: index) { branch in
+                    try StatelessForwarding.buildRequest(ctx, socket: socket, proto: dst.proto, branchBytes: branch)
+                }
             } catch {
                 Log.error("tm", "cannot build the request for branch \(index): \(error)")
                 addError = Self.lowest(addError, .unspecified)

@@ -28,6 +28,16 @@ public enum StatelessForwarding {
     public static func buildRequest(
         _ ctx: MessageContext, socket: ListeningSocket, proto: TransportProtocol, branch: String? = nil
     ) throws -> [UInt8] {
+        guard var branch else { return try buildRequest(ctx, socket: socket, proto: proto, branchBytes: nil) }
+        return try branch.withUTF8 { try buildRequest(ctx, socket: socket, proto: proto, branchBytes: $0) }
+    }
+
+    /// `buildRequest(_:socket:proto:branch:)` with the branch given as its UTF-8 bytes (tm's,
+    /// written on the stack: no string is made for it); nil derives the stateless one.
+    public static func buildRequest(
+        _ ctx: MessageContext, socket: ListeningSocket, proto: TransportProtocol,
+        branchBytes branch: UnsafeBufferPointer<UInt8>?
+    ) throws -> [UInt8] {
         let msg = ctx.message
         var editor = ctx.edits
         if let ru = ctx.newRequestURI { editor.setRequestURI(ru) }
@@ -50,7 +60,7 @@ public enum StatelessForwarding {
         let transport = viaTransport(proto == .ws && socket.proto == .tls ? .wss : proto)
         if let branch {
             editor.addVia(
-                transport: transport, host: host, port: port, branch: branch, extraParameters: extra,
+                transport: transport, host: host, port: port, branchBytes: branch, extraParameters: extra,
                 rport: ctx.addLocalRport)
         } else {
             // The stateless branch written on the stack, not made as a string.
