@@ -65,14 +65,20 @@ extension RRModule {
             Log.error("rr", "failed to parse Route HF")
             return -1
         }
-        // The received Request-URI is parsed where it lies; one set by the script from its text.
-        let parsedURI: RouteURI?
-        if ctx.newRequestURI == nil, let r = ctx.message.requestURIRange {
-            parsedURI = try? RouteURI(ctx.message.buffer, r)
-        } else {
-            parsedURI = ctx.requestURI.flatMap { try? RouteURI(text: $0) }
-        }
-        guard let ruri = parsedURI else {
+        // The received Request-URI is parsed where it lies; one set by the script from its
+        // text. Not an optional: an optional `RouteURI` is copied and destroyed through
+        // generic value witnesses.
+        let ruri: RouteURI
+        do throws(SIPParseError) {
+            if ctx.newRequestURI == nil, let r = ctx.message.requestURIRange {
+                ruri = try RouteURI(ctx.message.buffer, r)
+            } else if let text = ctx.requestURI {
+                ruri = try RouteURI(text: text)
+            } else {
+                Log.error("rr", "failed to parse Request URI")
+                return -1
+            }
+        } catch {
             Log.error("rr", "failed to parse Request URI")
             return -1
         }
@@ -104,10 +110,10 @@ extension RRModule {
         do {
             var uri = try RouteURI(b, routes.entry(pos).uri)
             if isMyself(ctx, uri) {
-                let top = uri
-                ownParameters = top.parametersRange
-                let double = enableDoubleRR != 0 && ParameterScan.isDoubleRoute(top.parameters)
-                if forceSendSocket != 0, !double { forceSocket(ctx, top, secondRoute: false) }
+                // Our top Route, read in place (no copy) until `uri` moves on to the next one.
+                ownParameters = uri.parametersRange
+                let double = enableDoubleRR != 0 && ParameterScan.isDoubleRoute(uri.parameters)
+                if forceSendSocket != 0, !double { forceSocket(ctx, uri, secondRoute: false) }
                 guard let next = try step(&routes, &deletions, from: pos) else {
                     return preloaded ? RouteStatus.preloaded : RouteStatus.driven
                 }

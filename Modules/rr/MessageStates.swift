@@ -13,6 +13,24 @@ final class InsertedRecordRoute {
     var laterParameters: [UInt8] = []
     /// Set by `remove_record_route()`: the header is left out.
     var removed = false
+    /// `record_route()`'s header (the others' lumps keep their own): the bytes before the
+    /// address and after it, whether it is the outbound one of a double pair, the
+    /// `enable_double_rr` and `sockname_mode` in effect (`RRModule.recordRouteBytes`).
+    let prefix: [UInt8]
+    let suffix: [UInt8]
+    let outbound: Bool
+    let doubleRR: Int
+    let sockname: Bool
+
+    init(
+        prefix: [UInt8] = [], suffix: [UInt8] = [], outbound: Bool = false, doubleRR: Int = 0, sockname: Bool = false
+    ) {
+        self.prefix = prefix
+        self.suffix = suffix
+        self.outbound = outbound
+        self.doubleRR = doubleRR
+        self.sockname = sockname
+    }
 }
 
 /// Where `loose_route()` found the parameters of our own Route (Kamailio's `routed_params`):

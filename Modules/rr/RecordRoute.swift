@@ -96,32 +96,43 @@ extension RRModule {
         let passes = double != 0 ? 2 : 1
         ctx.sendSocketLumps.reserveCapacity(ctx.sendSocketLumps.count + passes)
         for pass in 0..<passes {
-            let outbound = passes == 2 && pass == 0
-            let header = InsertedRecordRoute()
+            // What the lump writes is kept in the header object, the closure's one capture
+            // (no context of its own is allocated for it).
+            let header = InsertedRecordRoute(
+                prefix: prefix, suffix: suffix, outbound: passes == 2 && pass == 0, doubleRR: double,
+                sockname: sockname)
             state.inserted.append(header)
-            addLump(ctx) { target, ctx in
-                guard !header.removed else { return [] }
-                let realms = double == 2 || Self.differentRealms(ctx, target)
-                if outbound, !realms { return [] }
-                // One buffer (this runs for each request sent): room for the usual address, the
-                // inbound one written into it in place (no array of its own).
-                var out: [UInt8] = []
-                out.reserveCapacity(prefix.count + 96 + suffix.count + header.laterParameters.count + 9)
-                out += prefix
-                if outbound {
-                    out += Self.sendAddress(target, ctx, sockname)
-                } else {
-                    Self.appendReceiveAddress(ctx, sockname, to: &out)
-                }
-                if double != 0, realms { Self.appendLiteral(";r2=on", to: &out) }
-                out += suffix
-                out += header.laterParameters
-                Self.appendLiteral(">\r\n", to: &out)
-                return out
-            }
+            addLump(ctx) { target, ctx in Self.recordRouteBytes(header, target, ctx) }
         }
         state.pendingParameters = []
         return 0
+    }
+
+    /// The bytes of `record_route()`'s `header` for the socket of `target`: [] when it was
+    /// removed, or when it is the outbound one of a double pair and the realms are the same.
+    static func recordRouteBytes(
+        _ header: InsertedRecordRoute, _ target: SendSocketLump.Target, _ ctx: MessageContext
+    ) -> [UInt8] {
+        guard !header.removed else { return [] }
+        let double = header.doubleRR
+        let outbound = header.outbound
+        let realms = double == 2 || differentRealms(ctx, target)
+        if outbound, !realms { return [] }
+        // One buffer (this runs for each request sent): room for the usual address, the
+        // inbound one written into it in place (no array of its own).
+        var out: [UInt8] = []
+        out.reserveCapacity(header.prefix.count + 96 + header.suffix.count + header.laterParameters.count + 9)
+        out += header.prefix
+        if outbound {
+            out += sendAddress(target, ctx, header.sockname)
+        } else {
+            appendReceiveAddress(ctx, header.sockname, to: &out)
+        }
+        if double != 0, realms { appendLiteral(";r2=on", to: &out) }
+        out += header.suffix
+        out += header.laterParameters
+        appendLiteral(">\r\n", to: &out)
+        return out
     }
 
     /// Kamailio's `record_route_preset()`: `<sip:[user@]addr[;ftag=..][params];lr>` (the From

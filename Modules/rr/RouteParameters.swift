@@ -10,6 +10,9 @@ extension RRModule {
     /// tells which (the top Route's include the `;` before them in `check_route_param`).
     func routedParameters(_ ctx: MessageContext) -> (range: Range<Int>, fromRoute: Bool)? {
         if case .requestURI(let r)? = states.existing(ctx)?.routed, !r.isEmpty { return (r, false) }
+        // No Route header (an initial request's `record_route()` asks for the direction):
+        // no route set is made.
+        guard ctx.message.firstHeader(.route) != nil else { return nil }
         var routes = RouteSet(ctx.message)
         guard !routes.isEmpty, let top = try? routes.parseFirstField(),
             let uri = try? RouteURI(ctx.message.buffer, top.uri), isMyself(ctx, uri)
