@@ -31,9 +31,10 @@ extension ScriptCompiler {
             }
         }
         let id = compileExpression(args[1])
+        let parameters = CustomParameters.shared.snapshot
         return { ctx in
             let i = id(ctx).intValue
-            guard CustomParameters.shared.hasInstance(group: group, id: i) else {
+            guard parameters.hasInstance(group: group, id: i) else {
                 Log.error("core", "cfg_select(): group instance not found: \(group)[\(id(ctx).stringValue)]")
                 return -1
             }

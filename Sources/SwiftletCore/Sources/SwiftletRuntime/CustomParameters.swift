@@ -17,14 +17,25 @@ final class CustomParameters: @unchecked Sendable {
         instances.removeAll()
     }
 
-    /// The value of `group.name` for a message: the selected instance's, else the default.
-    func value(_ ctx: MessageContext, group: String, name: String, key: String) -> PVValue? {
-        if let id = ctx.cfgInstances[group], let v = instances[group]?[id]?[name] { return v }
-        return values[key]
-    }
+    /// A copy of what the configuration defined, for the compiled script to keep. Script code
+    /// reads this, never `shared` at run time: loading another configuration in the same
+    /// process (tests, `cfg.reload`-style reloads) resets `shared`.
+    var snapshot: Snapshot { Snapshot(values: values, instances: instances) }
 
-    /// True when `group` has an instance `id` (`cfg_select`).
-    func hasInstance(group: String, id: Int) -> Bool { instances[group]?[id] != nil }
+    /// The custom variables of one loaded configuration, immutable.
+    struct Snapshot {
+        let values: [String: PVValue]
+        let instances: [String: [Int: [String: PVValue]]]
+
+        /// The value of `group.name` for a message: the selected instance's, else the default.
+        func value(_ ctx: MessageContext, group: String, name: String, key: String) -> PVValue? {
+            if let id = ctx.cfgInstances[group], let v = instances[group]?[id]?[name] { return v }
+            return values[key]
+        }
+
+        /// True when `group` has an instance `id` (`cfg_select`).
+        func hasInstance(group: String, id: Int) -> Bool { instances[group]?[id] != nil }
+    }
 
     /// Parses `group.name = value [desc "text"]`; the value is an integer or a string.
     func define(_ g: GlobalParameter) -> ConfigDiagnostic? {

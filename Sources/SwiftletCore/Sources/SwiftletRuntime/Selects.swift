@@ -53,8 +53,9 @@ enum Selects {
             }
             let group = tail.first?.name ?? ""
             let name = tail.dropFirst().map(\.name).joined(separator: ".")
+            let parameters = CustomParameters.shared.snapshot
             return { ctx in
-                CustomParameters.shared.value(ctx, group: group, name: name, key: key).map { $0.stringValue }
+                parameters.value(ctx, group: group, name: name, key: key).map { $0.stringValue }
             }
         case "ruri", "request_uri":
             return try uri(tail, path) { $0.requestURI }
