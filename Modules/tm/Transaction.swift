@@ -256,20 +256,34 @@ final class Transaction {
     /// replies after `UNLOCK_REPLIES`: another worker waiting for the lock does not wait for
     /// `sendto`.
     func locked<R>(_ body: () -> R) -> R {
+        enter()
+        let result = body()
+        leave()
+        return result
+    }
+
+    /// `locked` without a closure, for the paths every message takes: a closure's captured
+    /// references are retained and released around the call, these need not be. Each `enter()`
+    /// is followed by one `leave()` on the same thread, with nothing in between that returns
+    /// or throws past it.
+    @inline(__always) func enter() {
         pthread_mutex_lock(mutex)
         depth += 1
-        let result = body()
+    }
+
+    /// Ends a section begun with `enter()`: unlocks, and after the outermost one sends what
+    /// was queued meanwhile.
+    func leave() {
         depth -= 1
         guard depth == 0, !outbox.isEmpty, !flushing else {
             pthread_mutex_unlock(mutex)
-            return result
+            return
         }
         flushing = true
         var sends: [PendingSend] = []
         swap(&sends, &outbox)
         pthread_mutex_unlock(mutex)
         flush(&sends)
-        return result
     }
 
     /// Sends `message` through `ctx.core`'s send path when the outermost `locked` section

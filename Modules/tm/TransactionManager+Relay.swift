@@ -36,27 +36,14 @@ extension TransactionManager {
             break
         }
         if let tx = state.current, tx.ctx === ctx {
-            let inRequestRoute = ctx.routeType == .request
             // One locked section: the 100 Trying is queued first and goes out when it ends,
             // before the branches are sent (after it, or queued behind it).
             // The branch to send once unlocked, moved out of the transaction (no copy).
             var unsent: (ClientBranch, [UInt8])?
-            let result = tx.locked { () -> Int in
-                if replicate { tx.replicated = true }
-                // After t_newtran(), t_relay() answers the INVITE 100 as Kamailio's t_relay_to.
-                if inRequestRoute {
-                    sendTrying(tx)
-                    if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
-                }
-                // A CANCEL answered already: nothing more goes out.
-                if inRequestRoute, tx.canceled, tx.lastReplyCode >= 200 { return 0 }
-                if startBranches(tx, forced: forced, deferSend: inRequestRoute) > 0 {
-                    unsent = tx.takeUnsentBranch()
-                    return 1
-                }
-                guard inRequestRoute else { return -1 }
-                return relayFailed(tx, replicate: replicate)
-            }
+            // Locked without a closure (`enter`/`leave`): nothing captured to retain.
+            tx.enter()
+            let result = relayLocked(tx, ctx, forced: forced, replicate: replicate, unsent: &unsent)
+            tx.leave()
             guard let (branch, bytes) = unsent else { return result }
             return send(branch, bytes, of: tx, replicate: replicate)
         }
@@ -71,27 +58,60 @@ extension TransactionManager {
             // before the branches are sent (after it, or queued behind it).
             // The branch to send once unlocked, moved out of the transaction (no copy).
             var unsent: (ClientBranch, [UInt8])?
-            let result = tx.locked { () -> Int in
-                tx.replicated = replicate
-                sendTrying(tx)
-                if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
-                // A CANCEL answered already: nothing more goes out.
-                if tx.canceled, tx.lastReplyCode >= 200 { return 0 }
-                if startBranches(tx, forced: forced, deferSend: true) > 0 {
-                    unsent = tx.takeUnsentBranch()
-                    return 1
-                }
-                if tx.loopDetected, !replicate, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
-                    // Every target was this server: the caller gets 482 and the script stops.
-                    stats.add(.local)
-                    sendUpstream(tx, loop, code: 482)
-                    return 0
-                }
-                return relayFailed(tx, replicate: replicate)
-            }
+            // Locked without a closure (`enter`/`leave`): nothing captured to retain.
+            tx.enter()
+            let result = relayCreatedLocked(tx, ctx, forced: forced, replicate: replicate, unsent: &unsent)
+            tx.leave()
             guard let (branch, bytes) = unsent else { return result }
             return send(branch, bytes, of: tx, replicate: replicate)
         }
+    }
+
+    /// `relay` of the request of the current transaction `tx`, under its lock. `unsent`: the
+    /// branch to send once unlocked, moved out of the transaction (no copy).
+    private func relayLocked(
+        _ tx: Transaction, _ ctx: MessageContext, forced: Destination?, replicate: Bool,
+        unsent: inout (ClientBranch, [UInt8])?
+    ) -> Int {
+        let inRequestRoute = ctx.routeType == .request
+        if replicate { tx.replicated = true }
+        // After t_newtran(), t_relay() answers the INVITE 100 as Kamailio's t_relay_to.
+        if inRequestRoute {
+            sendTrying(tx)
+            if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
+        }
+        // A CANCEL answered already: nothing more goes out.
+        if inRequestRoute, tx.canceled, tx.lastReplyCode >= 200 { return 0 }
+        if startBranches(tx, forced: forced, deferSend: inRequestRoute) > 0 {
+            unsent = tx.takeUnsentBranch()
+            return 1
+        }
+        guard inRequestRoute else { return -1 }
+        return relayFailed(tx, replicate: replicate)
+    }
+
+    /// `relay` of a request whose transaction `tx` it just created, under its lock. `unsent`:
+    /// the branch to send once unlocked, moved out of the transaction (no copy).
+    private func relayCreatedLocked(
+        _ tx: Transaction, _ ctx: MessageContext, forced: Destination?, replicate: Bool,
+        unsent: inout (ClientBranch, [UInt8])?
+    ) -> Int {
+        tx.replicated = replicate
+        sendTrying(tx)
+        if tx.savedEdits == nil { tx.savedEdits = ctx.edits }
+        // A CANCEL answered already: nothing more goes out.
+        if tx.canceled, tx.lastReplyCode >= 200 { return 0 }
+        if startBranches(tx, forced: forced, deferSend: true) > 0 {
+            unsent = tx.takeUnsentBranch()
+            return 1
+        }
+        if tx.loopDetected, !replicate, let loop = LocalMessages.reply(tx, code: 482, reason: "Loop Detected") {
+            // Every target was this server: the caller gets 482 and the script stops.
+            stats.add(.local)
+            sendUpstream(tx, loop, code: 482)
+            return 0
+        }
+        return relayFailed(tx, replicate: replicate)
     }
 
     /// `t_relay()` in a request route sent nothing (Kamailio's `t_relay_to` error path): a

@@ -12,17 +12,19 @@ extension TransactionManager {
         else { return .notMine }
         stats.add(.received)
         // The reply to a CANCEL we sent carries the INVITE branch's id: it ends here.
+        // Locked sections without closures (`enter`/`leave`): nothing captured to retain.
         if Self.isReplyToCancel(msg, b) {
-            tx.locked {
-                if index < tx.branches.count { cancelAnswered(tx, tx.branches[index]) }
-            }
+            tx.enter()
+            if index < tx.branches.count { cancelAnswered(tx, tx.branches[index]) }
+            tx.leave()
             return .consumed
         }
-        tx.locked {
-            guard index < tx.branches.count else { return }
+        tx.enter()
+        if index < tx.branches.count {
             runCallbacks(.responseIn, tx, reply: msg, replyContext: rctx, code: code, branch: index)
             process(tx, tx.branches[index], rctx, code: code)
         }
+        tx.leave()
         return .consumed
     }
 

@@ -73,23 +73,23 @@ extension TransactionManager {
     private func waitEnded(_ tx: Transaction) {
         table.remove(tx)
         // One locked section for the `destroy` callbacks and the timers (the timer thread
-        // finds the transaction's lock cold).
-        tx.locked {
-            runDestroyCallbacks(tx)
-            // Timers hold the transaction: drop them so that it (and its shared memory) is freed.
-            let timers = self.timers
-            for b in tx.branches {
-                timers.recycle(&b.retransmission)
-                timers.recycle(&b.finalResponseTimer)
-                tx.stop(b.cancelRetransmission)
-                b.cancelRetransmission = nil
-            }
-            tx.stop(tx.replyRetransmission)
-            tx.replyRetransmission = nil
-            tx.stop(tx.lifetimeTimer)
-            tx.lifetimeTimer = nil
-            tx.timerManager = nil
+        // finds the transaction's lock cold), without a closure (nothing captured to retain).
+        tx.enter()
+        runDestroyCallbacks(tx)
+        // Timers hold the transaction: drop them so that it (and its shared memory) is freed.
+        let timers = self.timers
+        for b in tx.branches {
+            timers.recycle(&b.retransmission)
+            timers.recycle(&b.finalResponseTimer)
+            tx.stop(b.cancelRetransmission)
+            b.cancelRetransmission = nil
         }
+        tx.stop(tx.replyRetransmission)
+        tx.replyRetransmission = nil
+        tx.stop(tx.lifetimeTimer)
+        tx.lifetimeTimer = nil
+        tx.timerManager = nil
+        tx.leave()
         tx.released.store(true, ordering: .relaxed)
         // Its memory goes back on a worker (the next message), not here: the wait timer's
         // handle too, which the transaction keeps until then (`TransactionGraveyard.release`).
