@@ -160,7 +160,8 @@ final class TMStats: Sendable {
 /// (Kamailio's `t_funcs.c`, `t_fwd.c`, `t_reply.c`, `t_lookup.c`, `timer.c`).
 final class TransactionManager: @unchecked Sendable {
     var settings = TMSettings()
-    private(set) var table = TransactionTable(maxTransactions: 0)
+    /// A constant (its limit is set in `start`): read without a retain on every message.
+    let table = TransactionTable(maxTransactions: 0)
     /// The core, set in `mod_init`.
     var core: CoreContext = .current
     let stats = TMStats()
@@ -176,7 +177,7 @@ final class TransactionManager: @unchecked Sendable {
     func start(core: CoreContext) {
         self.core = core
         destinationPolicy = core.destinationPolicy
-        table = TransactionTable(maxTransactions: settings.maxTransactions)
+        table.limit = settings.maxTransactions
         let graveyard = graveyard
         graveyard.timers = core.timers
         core.timers.schedule(afterMilliseconds: 1000, name: "tm-graveyard") {

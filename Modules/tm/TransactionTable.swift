@@ -26,12 +26,9 @@ final class TransactionTable: @unchecked Sendable {
         /// and by label.
         var byID: [String: Transaction] = [:]
         var byLabel: [String: Transaction] = [:]
-        private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        init() { pthread_mutex_init(mutex, nil) }
-        deinit {
-            pthread_mutex_destroy(mutex)
-            mutex.deallocate()
-        }
+        /// The shard's lock, one of the table's `mutexes` (which the table frees).
+        private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+        init(mutex: UnsafeMutablePointer<pthread_mutex_t>) { self.mutex = mutex }
         @inline(__always) func locked<R>(_ body: (Shard) -> R) -> R {
             pthread_mutex_lock(mutex)
             defer { pthread_mutex_unlock(mutex) }
@@ -41,17 +38,25 @@ final class TransactionTable: @unchecked Sendable {
     private static let shardCount = 256
     /// Buckets per table (Kamailio's `TABLE_ENTRIES`).
     private static let bucketCount = 1 << 16
-    private let shards = (0..<TransactionTable.shardCount).map { _ in Shard() }
+    /// The shards' locks, apart from the shards: the bucket lists (every relayed request's
+    /// transaction) are locked without reading, retaining and releasing a `Shard`.
+    private let mutexes: UnsafeMutablePointer<pthread_mutex_t>
+    private let shards: [Shard]
     /// The first transaction of each bucket by key hash and by number; each list holds one
     /// reference to each transaction in it (taken in `insert`, given back in `remove`), its
     /// links none. Zeroed pages from `calloc`: untouched buckets cost no memory.
     private let keyBuckets: UnsafeMutablePointer<Unmanaged<Transaction>?>
     private let numberBuckets: UnsafeMutablePointer<Unmanaged<Transaction>?>
     private let live = Atomic<Int>(0)
-    private let limit: Int
+    /// `max_transactions` (0: no limit): set by tm's `mod_init`, before any worker runs.
+    var limit: Int
 
     init(maxTransactions: Int) {
         limit = maxTransactions
+        let mutexes = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: Self.shardCount)
+        for i in 0..<Self.shardCount { pthread_mutex_init(mutexes + i, nil) }
+        self.mutexes = mutexes
+        shards = (0..<Self.shardCount).map { Shard(mutex: mutexes + $0) }
         let size = MemoryLayout<Unmanaged<Transaction>?>.stride
         keyBuckets = calloc(Self.bucketCount, size)!.bindMemory(
             to: Unmanaged<Transaction>?.self, capacity: Self.bucketCount)
@@ -74,6 +79,8 @@ final class TransactionTable: @unchecked Sendable {
         }
         free(keyBuckets)
         free(numberBuckets)
+        for i in 0..<Self.shardCount { pthread_mutex_destroy(mutexes + i) }
+        mutexes.deallocate()
     }
 
     var count: Int { live.load(ordering: .relaxed) }
@@ -119,7 +126,13 @@ final class TransactionTable: @unchecked Sendable {
         Int(truncatingIfNeeded: n) & (bucketCount - 1)
     }
 
-    @inline(__always) private func shard(ofBucket b: Int) -> Shard { shards[b & (Self.shardCount - 1)] }
+    /// Runs `body` with the lock of bucket `b`'s shard held.
+    @inline(__always) private func lockedBucket<R>(_ b: Int, _ body: () -> R) -> R {
+        let mutex = mutexes + (b & (Self.shardCount - 1))
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
 
     /// The shard of an irregular id: its last two bytes, which vary from one transaction to
     /// the next (hex digits of a hash), pick it without hashing the string again.
@@ -146,10 +159,10 @@ final class TransactionTable: @unchecked Sendable {
             live.add(1, ordering: .relaxed)
         }
         let kb = Self.bucket(ofHash: tx.keyHash)
-        shard(ofBucket: kb).locked { _ in linkByKey(tx, bucket: kb) }
+        lockedBucket(kb) { linkByKey(tx, bucket: kb) }
         if tx.hasNumberedID {
             let nb = Self.bucket(ofNumber: tx.number)
-            shard(ofBucket: nb).locked { _ in linkByNumber(tx, bucket: nb) }
+            lockedBucket(nb) { linkByNumber(tx, bucket: nb) }
         } else {
             shard(ofTag: tx.id).locked { $0.byID[tx.id] = tx }
             shard(ofTag: tx.label).locked { $0.byLabel[tx.label] = tx }
@@ -243,7 +256,7 @@ final class TransactionTable: @unchecked Sendable {
 
     /// The transaction of `key`.
     func transaction(key: TransactionKey.Probe) -> Transaction? {
-        shard(ofBucket: Self.bucket(ofHash: key.hash)).locked { _ in findByKey(key) }
+        lockedBucket(Self.bucket(ofHash: key.hash)) { findByKey(key) }
     }
 
     /// The transaction whose id is `id`.
@@ -265,7 +278,7 @@ final class TransactionTable: @unchecked Sendable {
     /// The numbered transaction whose id is `id`, or nil.
     private func transaction(id: UnsafeBufferPointer<UInt8>) -> Transaction? {
         guard let n = TransactionKey.number(ofID: id) else { return nil }
-        return shard(ofBucket: Self.bucket(ofNumber: n)).locked { _ -> Transaction? in
+        return lockedBucket(Self.bucket(ofNumber: n)) { () -> Transaction? in
             guard let tx = findByNumber(n), tx.hasID(id) else { return nil }
             return tx
         }
@@ -275,7 +288,7 @@ final class TransactionTable: @unchecked Sendable {
     /// relayed request's, else a local request's (their numbers are counted apart).
     func transaction(label: String, where accept: (Transaction) -> Bool = { _ in true }) -> Transaction? {
         if let n = UInt64(label, radix: 16),
-            let tx = shard(ofBucket: Self.bucket(ofNumber: n)).locked({ _ in findByNumber(n) }), tx.label == label,
+            let tx = lockedBucket(Self.bucket(ofNumber: n), { findByNumber(n) }), tx.label == label,
             accept(tx)
         {
             return tx
@@ -286,7 +299,7 @@ final class TransactionTable: @unchecked Sendable {
 
     func remove(_ tx: Transaction) {
         let kb = Self.bucket(ofHash: tx.keyHash)
-        let removed: Bool = shard(ofBucket: kb).locked { _ in
+        let removed: Bool = lockedBucket(kb) {
             guard let u = unlinkByKey(tx, bucket: kb) else { return false }
             u.release()
             return true
@@ -294,7 +307,7 @@ final class TransactionTable: @unchecked Sendable {
         if removed { live.subtract(1, ordering: .relaxed) }
         if tx.hasNumberedID {
             let nb = Self.bucket(ofNumber: tx.number)
-            shard(ofBucket: nb).locked { _ in
+            lockedBucket(nb) {
                 unlinkByNumber(tx, bucket: nb)?.release()
             }
             return
