@@ -19,8 +19,9 @@ final class CoreSendPath: OutboundPath, @unchecked Sendable {
     }
 
     func send(_ message: OutboundMessage, context: MessageContext?) -> SendOutcome {
-        // A destination with its socket (every reply) is used as it is, without a copy.
-        if let socket = message.destination.socket { return send(message, from: socket, context: context) }
+        // A destination with its socket (every reply) is used as it is, without a copy (not
+        // bound to a local either: that copies the destination, a retain and release).
+        if message.destination.socket != nil { return sendFromItsSocket(message, context: context) }
         let dst = message.destination
         guard
             let socket = transport.sendSocket(
@@ -34,12 +35,11 @@ final class CoreSendPath: OutboundPath, @unchecked Sendable {
         }
         var chosen = message
         chosen.destination.socket = socket
-        return send(chosen, from: socket, context: context)
+        return sendFromItsSocket(chosen, context: context)
     }
 
-    /// `send(_:context:)` from `socket`, the socket of `message.destination`.
-    private func send(_ message: OutboundMessage, from socket: ListeningSocket, context: MessageContext?) -> SendOutcome
-    {
+    /// `send(_:context:)` from the socket of `message.destination` (not nil).
+    private func sendFromItsSocket(_ message: OutboundMessage, context: MessageContext?) -> SendOutcome {
         // onsend_route sees requests only, before any module rewrote the bytes (topoh encodes
         // after it), as in Kamailio.
         if message.kind == .request, let context, let onSend, !onSend(context, message.destination, message.bytes) {
@@ -47,9 +47,11 @@ final class CoreSendPath: OutboundPath, @unchecked Sendable {
         }
         // No module hooks the bytes (the usual case): written as they are, without copies.
         if hooks.netDataOut.isEmpty, hooks.netDataSent.isEmpty {
-            return transport.send(message.bytes, to: message.destination, from: socket) ? .sent : .failed
+            return transport.send(message.bytes, to: message.destination, from: message.destination.socket!)
+                ? .sent : .failed
         }
         let dst = message.destination
+        let socket = dst.socket!
         var bytes = message.bytes
         if !hooks.netDataOut.isEmpty {
             var data = NetData(

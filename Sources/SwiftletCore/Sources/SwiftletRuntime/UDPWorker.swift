@@ -60,12 +60,14 @@ final class UDPWorker {
                 }
                 continue
             }
+            // Copied from the buffer's memory, not through a slice of it (which retains the buffer).
+            let received = buffer.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[0..<n])) }
             if pool.adaptive {
                 let start = pool.started(index)
-                dispatcher.handle(Array(buffer[0..<n]), receive: info)
+                dispatcher.handle(received, receive: info)
                 pool.finished(index, startedAt: start)
             } else {
-                dispatcher.handle(Array(buffer[0..<n]), receive: info)
+                dispatcher.handle(received, receive: info)
             }
         }
     }
