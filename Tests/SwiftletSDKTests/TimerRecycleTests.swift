@@ -51,4 +51,36 @@ import Testing
         #expect(r.fired == [2])
         #expect(clock.pendingCount == 0)
     }
+
+    /// A target whose last reference the recycled handle held: freed after the service's lock
+    /// is let go of, so that its `deinit` may stop timers of its own (a transaction's).
+    final class TimerOwner: TimerTarget {
+        let clock: VirtualClock
+        var own: TimerHandle?
+        init(clock: VirtualClock) { self.clock = clock }
+        func timerFired(_ event: Int) -> TimerNext { .stop }
+        deinit { clock.recycle(&own) }
+    }
+
+    @Test func theTargetIsFreedOutsideTheLockAndTheHandleComesBackClean() {
+        let clock = VirtualClock()
+        var owner: TimerOwner? = TimerOwner(clock: clock)
+        weak var ownerGone = owner
+        owner!.own = clock.schedule(afterMilliseconds: 500, name: "own", target: Recorder(), event: 1)
+        var handle: TimerHandle? = clock.schedule(afterMilliseconds: 500, name: "a", target: owner!, event: 1)
+        owner = nil
+        #expect(clock.pendingCount == 2)
+        clock.recycle(&handle)  // frees the owner, whose deinit recycles its own timer
+        #expect(ownerGone == nil)
+        #expect(clock.pendingCount == 0)
+        // Both handles were kept: each comes back stopped, without a target, set anew.
+        let r = Recorder()
+        let first = clock.schedule(afterMilliseconds: 125, name: "b", target: r, event: 2)
+        let second = clock.schedule(afterMilliseconds: 250, name: "c", target: r, event: 3)
+        #expect(first !== second)
+        #expect(first.name == "b" && second.name == "c")
+        clock.advance(milliseconds: 1000)
+        #expect(r.fired == [2, 3])
+        #expect(clock.pendingCount == 0)
+    }
 }

@@ -161,30 +161,36 @@ final class TimerService: TimerScheduling, @unchecked Sendable {
     /// that is not running or about to run (then nothing else can reach it: the wheel holds
     /// no reference to a stopped timer, and a running one's caller would).
     func recycle(_ handle: inout TimerHandle?) {
-        guard var timer = handle.take() else { return }
-        let reusable: Bool = locked {
-            switch timer.state {
-            case .pending:
-                wheel.remove(timer)
-                timer.state = .done
-            case .due:
-                timer.state = .done
-                return false
-            case .running:
-                timer.cancelRequested = true
-                return false
-            case .idle, .done:
-                break
-            }
-            return timer.handler == nil && spare.count < Self.spareLimit
+        guard handle != nil else { return }
+        // One locked section stops the timer and keeps its handle, read in place in `handle`
+        // (no reference taken). The target (a transaction) is moved out under the lock and
+        // let go of after it, as is the handle when it is not kept: either may free timers
+        // of its own.
+        var target: (any TimerTarget)?
+        pthread_mutex_lock(mutex)
+        var stopped = true
+        switch handle!.state {
+        case .pending:
+            wheel.remove(handle!)
+            handle!.state = .done
+        case .due:
+            handle!.state = .done
+            stopped = false
+        case .running:
+            handle!.cancelRequested = true
+            stopped = false
+        case .idle, .done:
+            break
         }
-        guard reusable, isKnownUniquelyReferenced(&timer) else { return }
-        // The target (a transaction) is let go of outside the lock: it may free timers of its own.
-        timer.target = nil
-        locked {
+        if stopped, handle!.handler == nil, spare.count < Self.spareLimit, isKnownUniquelyReferenced(&handle) {
+            swap(&target, &handle!.target)
             if spare.capacity == 0 { spare.reserveCapacity(64) }
-            spare.append(timer)
+            spare.append(handle.take()!)
         }
+        pthread_mutex_unlock(mutex)
+        let notKept = handle.take()
+        withExtendedLifetime(notKept) {}
+        withExtendedLifetime(target) {}
     }
 
     /// Processes `count` ticks at once on the calling thread, running every timer that
