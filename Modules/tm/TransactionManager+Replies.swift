@@ -264,13 +264,13 @@ extension TransactionManager {
 
     /// The reply as it goes upstream: our top Via removed, the reply route's edits applied.
     func upstreamBytes(_ rctx: MessageContext) -> [UInt8]? {
-        var editor = rctx.editsSoFar
         let topVia = topViaRange(rctx)
         // The usual reply (no edits of the reply route): the bytes without our Via, made
-        // without an editor's list of edits.
-        if let topVia, editor.isUnchanged, let bytes = MessageEditor.deleting(topVia, from: rctx.message) {
+        // without an editor (none is made or copied to ask).
+        if let topVia, rctx.editsAreUnchanged, let bytes = MessageEditor.deleting(topVia, from: rctx.message) {
             return bytes
         }
+        var editor = rctx.editsSoFar
         do {
             if let topVia { editor.delete(topVia) } else { try editor.removeTopVia() }
             return try editor.build()

@@ -44,4 +44,16 @@ import Testing
         #expect(
             ctx.via1.map { String(decoding: ctx.message.buffer[$0.host], as: UTF8.self) } == "host.example.com")
     }
+
+    /// `editsAreUnchanged` answers as `editsSoFar.isUnchanged` does, without making an editor.
+    @Test func editsAreUnchangedUntilAnEditIsRecorded() throws {
+        let ctx = context(try message(to: "<sip:bob@example.com>"))
+        #expect(ctx.editsAreUnchanged)
+        _ = ctx.edits  // an editor made, still without edits
+        #expect(ctx.editsAreUnchanged && ctx.editsSoFar.isUnchanged)
+        ctx.edits.appendHeader("X-Test: 1")
+        #expect(!ctx.editsAreUnchanged && !ctx.editsSoFar.isUnchanged)
+        ctx.edits = MessageEditor(ctx.message)
+        #expect(ctx.editsAreUnchanged)
+    }
 }

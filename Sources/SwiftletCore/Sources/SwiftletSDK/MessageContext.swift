@@ -223,6 +223,9 @@ public final class MessageContext {
     /// `edits`, this does not create and keep an editor in the context when there is none
     /// yet (tm building each reply it relays).
     public var editsSoFar: MessageEditor { storedEdits ?? MessageEditor(message) }
+    /// No edits recorded (`editsSoFar.isUnchanged`), asked without making or copying an
+    /// editor: tm relaying a reply the reply route did not change.
+    public var editsAreUnchanged: Bool { storedEdits?.isUnchanged ?? true }
     /// Insertions whose bytes depend on the socket the request leaves from (rr's
     /// Record-Route), resolved each time the request is built for sending.
     public var sendSocketLumps: [SendSocketLump] = []
