@@ -11,15 +11,19 @@ enum LocalMessages {
     /// A reply to the transaction's request, with tm's To-tag from 180 on.
     static func reply(_ tx: Transaction, code: Int, reason: String) -> [UInt8]? {
         let ctx = tx.ctx
-        var builder = StatelessReply(
-            sourceIP: ctx.receive.sourceIP, sourcePort: ctx.receive.sourcePort, serverHeader: Core.serverHeader)
-        builder.forceRport = ctx.forceRport
-        // The script's reply lumps (append_to_reply(), ...), as sl adds them.
+        // The script's reply lumps (append_to_reply(), ...), as sl adds them: their lines as
+        // they are, a CRLF added when the last has none. An IPv4 source is passed as a number
+        // (no text made of it unless `received` is written).
+        // Header lumps that are not ASCII are written as their UTF-8 text decodes (an invalid
+        // sequence as U+FFFD), as tm always wrote them.
         let lumps = ctx.replyLumps
-        var text = lumps.headers
-        if text.count >= 2, text[text.count - 2] == 13, text[text.count - 1] == 10 { text.removeLast(2) }
-        if !lumps.headers.isEmpty { builder.extraHeaders = [String(decoding: text, as: UTF8.self)] }
-        if let body = lumps.body { builder.body = body }
+        var headers = lumps.headers
+        if headers.contains(where: { $0 >= 0x80 }) { headers = Array(String(decoding: headers, as: UTF8.self).utf8) }
+        let v4 = ctx.receive.source.ipv4Value
+        let builder = StatelessReply(
+            sourceIP: v4 == nil ? ctx.receive.sourceIP : "", sourcePort: ctx.receive.sourcePort,
+            serverHeader: Core.serverHeader, forceRport: ctx.forceRport, extraHeaderBytes: headers,
+            body: lumps.body ?? [], toTagSuffixCode: nil, sourceIPv4: v4)
         // The tag is made once, when the first reply that carries it goes (not for a 100).
         if code >= 180, tx.localTag == nil { tx.localTag = newToTag(tx) }
         return try? builder.build(

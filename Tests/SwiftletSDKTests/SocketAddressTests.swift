@@ -1,3 +1,4 @@
+import SwiftletSIP
 import Testing
 
 @testable import SwiftletSDK
@@ -9,6 +10,17 @@ import Testing
 /// `SocketAddress` keeps the first 28 bytes of a `sockaddr_storage` (a `sockaddr_in6`) inline:
 /// addresses, ports, text, equality and the kernel's view stay those of the whole storage.
 @Suite struct SocketAddressTests {
+    /// `ipv4Value`: the IPv4 address as a number in host order, nil for IPv6 and an empty address.
+    @Test func ipv4ValueIsTheAddressInHostOrder() throws {
+        #expect(try #require(SocketAddress(numericHost: "127.0.0.1", port: 5060)).ipv4Value == 0x7F00_0001)
+        #expect(try #require(SocketAddress(numericHost: "192.0.2.255", port: 1)).ipv4Value == 0xC000_02FF)
+        #expect(try #require(SocketAddress(numericHost: "::ffff:127.0.0.1", port: 1)).ipv4Value == nil)
+        #expect(try #require(SocketAddress(numericHost: "2001:db8::1", port: 1)).ipv4Value == nil)
+        #expect(SocketAddress().ipv4Value == nil)
+        let a = try #require(SocketAddress(numericHost: "10.20.30.40", port: 9))
+        #expect(a.ipv4Value.map { IPAddressText.ipv4("10.20.30.40") == $0 } == true)
+    }
+
     @Test(arguments: [
         ("127.0.0.1", 5060, "127.0.0.1:5060"), ("2001:db8::1", 5061, "[2001:db8::1]:5061"),
         ("[::1]", 0, "[::1]:0"),

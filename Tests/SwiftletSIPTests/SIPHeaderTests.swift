@@ -148,7 +148,13 @@ func message(_ headerLines: [String], body: String = "", firstLine: String = "IN
         for bad in ["CSeq: INVITE", "CSeq: 1", "CSeq: 99999999999 INVITE", "CSeq: 1 IN VITE x"] {
             let b = try message([bad])
             #expect(throws: SIPParseError.self, "\(bad)") { try b.cseq() }
+            #expect(b.knownCSeqMethod == nil, "\(bad)")
         }
+        // What the receive path counts replies by: a known method of a CSeq that parses.
+        #expect(m.knownCSeqMethod == .invite)
+        #expect(try message(["CSeq: 2 FOO"]).knownCSeqMethod == nil)
+        #expect(try message(["CSeq: 3 BYE", "CSeq: 4 CANCEL"]).knownCSeqMethod == .bye)
+        #expect(try message(["Max-Forwards: 70"]).knownCSeqMethod == nil)
         #expect(throws: SIPParseError.self) { try message(["Max-Forwards: 256"]).maxForwards() }
         #expect(throws: SIPParseError.self) { try message(["Expires: -1"]).expires() }
     }

@@ -61,11 +61,11 @@ public enum CoreCounters {
     /// (`unsupported_methods` for a method Kamailio does not know), or `rcv_replies`, the
     /// class and code counters and `rcv_replies_<class>xx_<CSeq method>`.
     public static func received(_ message: SIPMessage) {
-        if message.isRequest {
-            receivedRequest(method: message.method)
-        } else if let code = message.statusCode {
-            // The CSeq parse classifies the method already (no second pass over its bytes).
-            receivedReply(code: code, cseqMethod: (try? message.cseq())?.method)
+        // The first line read once; for a reply only a known CSeq method counts, read from the
+        // CSeq bytes without making the header's value.
+        switch message.firstLine {
+        case .request(let method, _, _): receivedRequest(method: method)
+        case .response(let code, _): receivedReply(code: code, cseqMethod: message.knownCSeqMethod)
         }
     }
 

@@ -27,10 +27,17 @@ final class NextHopLiteralCache {
     func destination(
         _ uri: String, proto: TransportProtocol?, port: Int?, resolver: AnyObject
     ) -> Destination? {
-        for e in entries where e.uri == uri && e.proto == proto && e.port == port && e.resolver === resolver {
-            return e.destination
+        // Compared in place: `for e in entries` copies each entry it looks at (its URI, resolver
+        // and destination retained and released); only the destination found is copied.
+        entries.withUnsafeBufferPointer { entries -> Destination? in
+            for i in entries.indices
+            where entries[i].uri == uri && entries[i].proto == proto && entries[i].port == port
+                && entries[i].resolver === resolver
+            {
+                return entries[i].destination
+            }
+            return nil
         }
-        return nil
     }
 
     /// Remembers `destination` for `uri` when `host` (the URI's host) is an IP literal.

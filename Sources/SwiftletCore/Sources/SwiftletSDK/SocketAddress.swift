@@ -47,6 +47,14 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var family: Int32 { withRaw { Int32($0.load(as: sa_family_t.self)) } }
+    /// The IPv4 address as a number in host order (`127.0.0.1` is `0x7F00_0001`), nil for
+    /// another family: compared and written without making its text.
+    public var ipv4Value: UInt32? {
+        withRaw { raw in
+            Int32(raw.load(as: sa_family_t.self)) == AF_INET
+                ? UInt32(bigEndian: raw.load(fromByteOffset: 4, as: UInt32.self)) : nil
+        }
+    }
     public var isIPv6: Bool { family == AF_INET6 }
 
     /// Resolves a numeric address or a host name (first result of `getaddrinfo`).

@@ -133,9 +133,8 @@ public enum StatelessForwarding {
             IPAddressText.ipv4(UnsafeRawBufferPointer(rebasing: raw[host.clamped(to: 0..<raw.count)]))
         }
         guard let v4 else { return IPAddressText.sameAddress(host: b.text(host), ip: source.ipString) }
-        guard source.family == AF_INET else { return false }
-        return withUnsafeBytes(of: source.storage) { UInt32(bigEndian: $0.load(fromByteOffset: 4, as: UInt32.self)) }
-            == v4
+        // Read in place (not through a copy of the whole `sockaddr_storage`); nil for IPv6.
+        return source.ipv4Value == v4
     }
 
     /// Sends the request statelessly to `destination` through the core's send path. Returns

@@ -18,6 +18,15 @@ public struct CSeqHeader: Sendable {
             method: known ?? .other(String(decoding: b[method], as: UTF8.self)))
     }
 
+    /// The method of the CSeq value at `r` when the value parses (as `parse`) and the method
+    /// is a known one, else nil: nothing made for the value (the receive path's counters).
+    static func knownMethod(_ b: [UInt8], _ r: Range<Int>) -> SIPMethod? {
+        precondition(r.lowerBound >= 0 && r.upperBound <= b.count)
+        return b.withUnsafeBufferPointer { p in
+            do throws(SIPParseError) { return try scan(p, r).2 } catch { return nil }
+        }
+    }
+
     /// The number, the method's range and the method when it is a known one.
     private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) throws(SIPParseError) -> (
         UInt32, Range<Int>, SIPMethod?

@@ -52,29 +52,42 @@ public enum IPAddressText {
         return ipv4(String(text))
     }
 
-    /// `ipv4(_:)` over bytes.
+    /// `ipv4(_:)` over bytes: each part read digit by digit without a loop over the whole
+    /// text (this runs for every Via and Route host checked against the source or this server).
     public static func ipv4(_ b: UnsafeRawBufferPointer) -> UInt32? {
-        guard b.count >= 7, b.count <= 15 else { return nil }
+        let n = b.count
+        guard n >= 7, n <= 15 else { return nil }
+        var i = 0
         var value: UInt32 = 0
-        var part: UInt32 = 0
-        var digits = 0
-        var parts = 0
-        for c in b {
-            if c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") {
-                if digits > 0, part == 0 { return nil }  // a leading zero
-                part = part * 10 + UInt32(c - UInt8(ascii: "0"))
-                digits += 1
-                guard part <= 255 else { return nil }
-            } else if c == UInt8(ascii: "."), digits > 0, parts < 3 {
-                value = value << 8 | part
-                parts += 1
-                part = 0
-                digits = 0
-            } else {
-                return nil
+        for part in 0..<4 {
+            if part > 0 {
+                guard i < n, b[i] == UInt8(ascii: ".") else { return nil }
+                i += 1
             }
+            guard i < n else { return nil }
+            let first = b[i] &- UInt8(ascii: "0")
+            guard first < 10 else { return nil }
+            i += 1
+            var v = UInt32(first)
+            // No leading zero: a part that starts with 0 is that digit alone.
+            if first != 0, i < n {
+                let second = b[i] &- UInt8(ascii: "0")
+                if second < 10 {
+                    v = v &* 10 &+ UInt32(second)
+                    i += 1
+                    if i < n {
+                        let third = b[i] &- UInt8(ascii: "0")
+                        if third < 10 {
+                            v = v &* 10 &+ UInt32(third)
+                            i += 1
+                            guard v <= 255 else { return nil }
+                        }
+                    }
+                }
+            }
+            value = value << 8 | v
         }
-        guard parts == 3, digits > 0 else { return nil }
-        return value << 8 | part
+        // Anything after the fourth part (a digit more, a fifth part, a space) is not an address.
+        return i == n ? value : nil
     }
 }

@@ -393,10 +393,10 @@ public struct MessageEditor {
                         position = r.upperBound
                         if !r.isEmpty { lastEdit = r }
                     }
-                    // Plain copies into uninitialized room: the generic allocation this
-                    // takes costs less than an `append(contentsOf:)` for each piece.
+                    // Plain copies into uninitialized room (`ByteArrayFill`: on the stack
+                    // first when it fits): cheaper than an `append(contentsOf:)` for each piece.
                     return b.withUnsafeBufferPointer { src in
-                        [UInt8](unsafeUninitializedCapacity: b.count + added) { out, written in
+                        ByteArrayFill.make(capacity: b.count + added) { out in
                             let dst = out.baseAddress!
                             var n = 0
                             @inline(__always) func copy(_ from: UnsafeBufferPointer<UInt8>) {
@@ -416,7 +416,7 @@ public struct MessageEditor {
                                 at = r.upperBound
                             }
                             copy(UnsafeBufferPointer(rebasing: src[at..<src.count]))
-                            written = n
+                            return n
                         }
                     }
                 }

@@ -4,8 +4,12 @@
 /// From, To (with a To-tag added when asked and absent), Call-ID and CSeq in the
 /// request's order, extra header lines, `Server`, `Content-Length` and the body.
 public struct StatelessReply {
-    /// Where the request came from.
+    /// Where the request came from (may be left empty when `sourceIPv4` is set).
     public var sourceIP: String
+    /// The source address as a number in host order when it is IPv4: compared with the Via
+    /// host and written as `received` from the number, `sourceIP` is not read (tm's 100
+    /// Trying then makes no text of the address).
+    public var sourceIPv4: UInt32?
     public var sourcePort: Int
     /// Fill `rport` even if the request's Via did not ask for it (`force_rport()`).
     public var forceRport: Bool
@@ -33,6 +37,7 @@ public struct StatelessReply {
     @inlinable
     public init(sourceIP: String, sourcePort: Int, serverHeader: String?) {
         self.sourceIP = sourceIP
+        self.sourceIPv4 = nil
         self.sourcePort = sourcePort
         self.forceRport = false
         self.serverHeader = serverHeader
@@ -46,13 +51,15 @@ public struct StatelessReply {
     /// A builder with the given source, `force_rport()`, extra header bytes (reply lumps),
     /// body and To-tag number, no extra header lines and no To-tag suffix text, every
     /// property set in one initialiser (sl's replies: a builder its module returned from a
-    /// function of its own after setting the properties one by one was copied whole).
+    /// function of its own after setting the properties one by one was copied whole), and
+    /// optionally the source as an IPv4 number (`sourceIPv4`).
     @inlinable
     public init(
         sourceIP: String, sourcePort: Int, serverHeader: String?, forceRport: Bool, extraHeaderBytes: [UInt8],
-        body: [UInt8], toTagSuffixCode: UInt32?
+        body: [UInt8], toTagSuffixCode: UInt32?, sourceIPv4: UInt32? = nil
     ) {
         self.sourceIP = sourceIP
+        self.sourceIPv4 = sourceIPv4
         self.sourcePort = sourcePort
         self.forceRport = forceRport
         self.serverHeader = serverHeader
@@ -104,7 +111,8 @@ public struct StatelessReply {
         // and the address), the To-tags, the added lines with their CRLFs (6),
         // `Content-Length` (40) and the body.
         let capacity =
-            b.count + 2 * request.headers.count + 33 + reason.utf8.count + 37 + sourceIP.utf8.count
+            b.count + 2 * request.headers.count + 33 + reason.utf8.count + 37
+            + (sourceIPv4 != nil ? 15 : sourceIP.utf8.count)
             + taggedCount * ((toTag?.utf8.count ?? 0) + toTagSuffix.utf8.count + 5 + 8) + extraCount
             + extraHeaderBytes.count
             + (serverHeader?.utf8.count ?? 0) + 6 + 40 + body.count
@@ -236,7 +244,7 @@ public struct StatelessReply {
     ) {
         let rport = via.rport
         let needsRport = forceRport || rport != nil
-        let needsReceived = via.received != nil || rport != nil || !Self.sameAddress(b, via.host, sourceIP)
+        let needsReceived = via.received != nil || rport != nil || !Self.isSource(b, via.host, sourceIPv4, sourceIP)
         out.put(b, h.lineRange.lowerBound..<via.range.lowerBound)
         if needsRport, let rport {
             out.put(b, via.range.lowerBound..<rport.range.lowerBound)
@@ -252,9 +260,33 @@ public struct StatelessReply {
         }
         if needsReceived {
             out.put(";received=")
-            out.put(sourceIP)
+            if let v4 = sourceIPv4 {
+                out.decimal(Int(v4 >> 24))
+                out.byte(UInt8(ascii: "."))
+                out.decimal(Int((v4 >> 16) & 0xff))
+                out.byte(UInt8(ascii: "."))
+                out.decimal(Int((v4 >> 8) & 0xff))
+                out.byte(UInt8(ascii: "."))
+                out.decimal(Int(v4 & 0xff))
+            } else {
+                out.put(sourceIP)
+            }
         }
         out.put(b, via.range.upperBound..<h.valueRange.upperBound)
+    }
+
+    /// Whether the Via host at `host` is the source address: with `sourceIPv4`, an IPv4
+    /// literal (brackets allowed, as `IPAddressText.bytes` reads it) of the same number (no
+    /// other text is the same address as an IPv4 source), else `sameAddress`.
+    private static func isSource(
+        _ b: UnsafeBufferPointer<UInt8>, _ host: Range<Int>, _ sourceIPv4: UInt32?, _ sourceIP: String
+    ) -> Bool {
+        guard let v4 = sourceIPv4 else { return sameAddress(b, host, sourceIP) }
+        var r = host
+        if r.count >= 2, b[r.lowerBound] == UInt8(ascii: "["), b[r.upperBound - 1] == UInt8(ascii: "]") {
+            r = r.lowerBound + 1..<r.upperBound - 1
+        }
+        return IPAddressText.ipv4(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[r]))) == v4
     }
 
     /// `IPAddressText.sameAddress` of the Via host and the source address; the same text is
